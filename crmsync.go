@@ -1,0 +1,113 @@
+// Package crmsync holds the shared vocabulary of crmsync: the kinds of CRM
+// events, the events themselves, the outcome of every input row and the
+// summary of a run. It does no I/O; the packages around it (importer, ledger,
+// mallcoo, report) speak these types, and only cmd/crmsync wires them.
+package crmsync
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind names one Mallcoo endpoint and the CRM events sent to it. The names
+// are used on the command line, in sheet and file names and in the ledger.
+type Kind string
+
+// The eight kinds, one per endpoint.
+const (
+	KindMember    Kind = "member"
+	KindGrade     Kind = "grade"
+	KindScore     Kind = "score"
+	KindScoreV2   Kind = "score-v2"
+	KindOverLimit Kind = "over-limit"
+	KindBonus     Kind = "bonus"
+	KindVerify    Kind = "verify"
+	KindInvalid   Kind = "invalid"
+)
+
+// Kinds lists every kind in the order reports and templates show them.
+var Kinds = []Kind{KindMember, KindGrade, KindScore, KindScoreV2, KindOverLimit, KindBonus, KindVerify, KindInvalid}
+
+// ParseKind returns the kind named s (case-insensitive, "_" accepted for "-").
+func ParseKind(s string) (Kind, error) {
+	n := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", "-")
+	if n == "scorev2" {
+		n = string(KindScoreV2)
+	}
+	if n == "overlimit" {
+		n = string(KindOverLimit)
+	}
+	for _, k := range Kinds {
+		if string(k) == n {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("unknown kind %q (want one of %s)", s, KindList())
+}
+
+// KindList returns the kind names joined by ", ", for messages.
+func KindList() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// KeySpace is the namespace of the kind's keys in the ledger. score and
+// score-v2 share one: a TransID delivered by v1 is never sent again by v2.
+func (k Kind) KeySpace() string {
+	if k == KindScoreV2 {
+		return string(KindScore)
+	}
+	return string(k)
+}
+
+// SafeToResend reports whether an event of this kind whose delivery is
+// uncertain (in flight when a run died) may be sent again without a person
+// deciding: Mallcoo keeps TransID unique for the score kinds, and member
+// notices only make Mallcoo pull the member again.
+func (k Kind) SafeToResend() bool {
+	return k == KindScore || k == KindScoreV2 || k == KindMember
+}
+
+// BlocksLane reports whether a failed event of this kind holds back the later
+// events of the same lane in a run: grade changes and points balances
+// (AfterBonus) must arrive in order.
+func (k Kind) BlocksLane() bool {
+	return k == KindGrade || k == KindBonus
+}
+
+// Outcome is what happened to one input row in one run.
+type Outcome string
+
+// Outcomes, as named in the -json summary, the report and the ledger.
+const (
+	OutcomeNew       Outcome = "new"       // plan: would be sent
+	OutcomeSent      Outcome = "sent"      // Mallcoo answered Code 1
+	OutcomeUnchanged Outcome = "unchanged" // sent before with the same content
+	OutcomeChanged   Outcome = "changed"   // sent before with other content: a person decides
+	OutcomeInvalid   Outcome = "invalid"   // failed validation
+	OutcomeDuplicate Outcome = "duplicate" // its key appeared earlier in the same input
+	OutcomeRejected  Outcome = "rejected"  // Mallcoo answered a business Code != 1
+	OutcomeFailed    Outcome = "failed"    // transport trouble after retries; retried next run
+	OutcomeUncertain Outcome = "uncertain" // in flight when a run died; held for a person
+	OutcomeBlocked   Outcome = "blocked"   // an earlier event of its lane failed in this run
+	OutcomeSkipped   Outcome = "skipped"   // outside -since/-until
+)
+
+// Outcomes lists every outcome in report order.
+var Outcomes = []Outcome{
+	OutcomeNew, OutcomeSent, OutcomeUnchanged, OutcomeChanged, OutcomeInvalid, OutcomeDuplicate,
+	OutcomeRejected, OutcomeFailed, OutcomeUncertain, OutcomeBlocked, OutcomeSkipped,
+}
+
+// NeedsPerson reports whether a row with this outcome needs someone to look
+// at it: it goes to the problems workbook and makes the run exit 3.
+func (o Outcome) NeedsPerson() bool {
+	switch o {
+	case OutcomeInvalid, OutcomeRejected, OutcomeFailed, OutcomeChanged, OutcomeUncertain, OutcomeBlocked, OutcomeDuplicate:
+		return true
+	}
+	return false
+}

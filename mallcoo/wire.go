@@ -1,0 +1,277 @@
+package mallcoo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// CST is China Standard Time (UTC+8, no daylight saving). TimeStamp headers
+// and event times are read and written in it whatever the machine's zone.
+var CST = loadCST()
+
+func loadCST() *time.Location {
+	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return l
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+// DateTimeLayout is Mallcoo's datetime format.
+const DateTimeLayout = "2006-01-02 15:04:05"
+
+// Amount is a decimal sent as a JSON number exactly as written (canonical:
+// no thousands separators, no leading '+', no trailing fractional zeros), so
+// no float noise reaches Mallcoo. Build one with ParseAmount.
+type Amount string
+
+var amountRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?$`)
+
+// ParseAmount reads a decimal the way CRM exports write them: padded,
+// "1,280.50", "+20", "-0.50". It returns the canonical form.
+func ParseAmount(s string) (Amount, error) {
+	t := strings.TrimSpace(s)
+	t = strings.ReplaceAll(t, ",", "")
+	t = strings.ReplaceAll(t, "，", "")
+	t = strings.TrimPrefix(t, "+")
+	t = strings.TrimPrefix(t, "¥")
+	t = strings.TrimPrefix(t, "￥")
+	neg := strings.HasPrefix(t, "-")
+	if neg {
+		t = t[1:]
+	}
+	// Leading zeros of the integer part ("007.5") are harmless in an amount.
+	for len(t) > 1 && t[0] == '0' && t[1] != '.' {
+		t = t[1:]
+	}
+	if strings.HasPrefix(t, ".") {
+		t = "0" + t
+	}
+	if strings.Contains(t, ".") {
+		t = strings.TrimRight(t, "0")
+		t = strings.TrimSuffix(t, ".")
+	}
+	if neg && t != "0" {
+		t = "-" + t
+	}
+	if !amountRE.MatchString(t) {
+		return "", fmt.Errorf("%q is not a number", strings.TrimSpace(s))
+	}
+	if len(t) > 20 {
+		return "", fmt.Errorf("%q has too many digits", strings.TrimSpace(s))
+	}
+	return Amount(t), nil
+}
+
+// Sign returns -1, 0 or 1.
+func (a Amount) Sign() int {
+	switch {
+	case a == "" || a == "0":
+		return 0
+	case strings.HasPrefix(string(a), "-"):
+		return -1
+	}
+	return 1
+}
+
+// MarshalJSON writes the amount as a bare JSON number.
+func (a Amount) MarshalJSON() ([]byte, error) {
+	if !amountRE.MatchString(string(a)) {
+		return nil, fmt.Errorf("amount %q is not canonical", string(a))
+	}
+	return []byte(a), nil
+}
+
+// UnmarshalJSON reads a JSON number verbatim.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	v, err := ParseAmount(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// LocalTime is a datetime sent as "yyyy-MM-dd HH:mm:ss" in China Standard Time.
+type LocalTime struct{ time.Time }
+
+// MarshalJSON writes the time in Mallcoo's layout.
+func (t LocalTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.In(CST).Format(DateTimeLayout) + `"`), nil
+}
+
+// UnmarshalJSON reads Mallcoo's layout.
+func (t *LocalTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseInLocation(DateTimeLayout, s, CST)
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
+}
+
+// URLText is free text sent URL-encoded as UTF-8 (the Desc fields of
+// over-limit, bonus, verify and invalid), the way the vendor's example does:
+// %e6%b5%8b… (lower-case hex, '+' for a space, as .NET's UrlEncode).
+type URLText string
+
+// MarshalJSON writes the encoded text as a JSON string.
+func (t URLText) MarshalJSON() ([]byte, error) {
+	return json.Marshal(URLEncode(string(t)))
+}
+
+// URLEncode encodes s as .NET's HttpUtility.UrlEncode does, which is what
+// Mallcoo decodes.
+func URLEncode(s string) string {
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '_', c == '.', c == '!', c == '*', c == '(', c == ')':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// Marshal encodes a request body once. HTML characters are not escaped, so
+// Chinese text and symbols stay readable in logs and the ledger; these are
+// the bytes that are signed and sent.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// MemberNotice is the body of 会员信息变更通知 (member).
+type MemberNotice struct {
+	ThirdPartyCardID *string `json:"ThirdPartyCardID"`
+	Mobile           *string `json:"Mobile"`
+}
+
+// GradeInform is the body of 会员等级变更通知 (grade).
+type GradeInform struct {
+	ThirdPartyCardID  string    `json:"ThirdPartyCardID"`
+	BeforeCardCode    string    `json:"BeforeCardCode"`
+	AfterCardCode     string    `json:"AfterCardCode"`
+	ChangeType        int       `json:"ChangeType"`
+	ChangeTime        LocalTime `json:"ChangeTime"`
+	Remark            *string   `json:"Remark"`
+	GradeChangeRuleID *int64    `json:"GradeChangeRuleID"`
+	GradeChangeType   *int      `json:"GradeChangeType"`
+	GradeChangeID     *string   `json:"GradeChangeID"`
+}
+
+// ScoreInform is the body of 消费积分变更通知 (score).
+type ScoreInform struct {
+	TransID          string     `json:"TransID"`
+	ThirdPartyCardID string     `json:"ThirdPartyCardID"`
+	ScoreEvent       int        `json:"ScoreEvent"`
+	TradeTime        LocalTime  `json:"TradeTime"`
+	TradeAmount      Amount     `json:"TradeAmount"`
+	CrmShopID        string     `json:"CrmShopID"`
+	TradeSerialNo    *string    `json:"TradeSerialNo"`
+	PosID            *string    `json:"PosID"`
+	ReturnTime       *LocalTime `json:"ReturnTime"`
+	ReturnAmount     *Amount    `json:"ReturnAmount"`
+	Score            Amount     `json:"Score"`
+	PayType          *int       `json:"PayType"`
+}
+
+// ScoreInformV2 is the body of 消费积分变更通知V2 (score-v2).
+type ScoreInformV2 struct {
+	TransID              string      `json:"TransID"`
+	ThirdPartyCardID     string      `json:"ThirdPartyCardID"`
+	ScoreEvent           int         `json:"ScoreEvent"`
+	TradeTime            LocalTime   `json:"TradeTime"`
+	PayAmount            Amount      `json:"PayAmount"`
+	CrmShopID            string      `json:"CrmShopID"`
+	TradeSerialNo        *string     `json:"TradeSerialNo"`
+	PosID                *string     `json:"PosID"`
+	ReturnTime           *LocalTime  `json:"ReturnTime"`
+	ReturnAmount         *Amount     `json:"ReturnAmount"`
+	Score                Amount      `json:"Score"`
+	TotalAmount          *Amount     `json:"TotalAmount"`
+	PromotionAmount      *Amount     `json:"PromotionAmount"`
+	ConsumePromotionList []Promotion `json:"ConsumePromotionList"`
+	ConsumePayList       []Payment   `json:"ConsumePayList"`
+}
+
+// Promotion is one item of ConsumePromotionList.
+type Promotion struct {
+	PromotionType *int    `json:"PromotionType"`
+	RuleNo        *string `json:"RuleNo"`
+	No            *string `json:"No"`
+	Amount        *Amount `json:"Amount"`
+	Desc          *string `json:"Desc"`
+}
+
+// Payment is one item of ConsumePayList.
+type Payment struct {
+	PayType *int    `json:"PayType"`
+	PayNo   *string `json:"PayNo"`
+	Amount  *Amount `json:"Amount"`
+}
+
+// OverLimitInform is the body of 积分超上限事件通知 (over-limit).
+type OverLimitInform struct {
+	RefID                string   `json:"RefID"`
+	ShopCode             *string  `json:"ShopCode"`
+	Value                *string  `json:"Value"`
+	RuleValue            *string  `json:"RuleValue"`
+	BonusAction          *int     `json:"BonusAction"`
+	CurBonusAction       *int     `json:"CurBonusAction"`
+	BonusLimitSceneType  *int     `json:"BonusLimitSceneType"`
+	BonusLimitObjType    *int     `json:"BonusLimitObjType"`
+	BonusLimitActionType *int     `json:"BonusLimitActionType"`
+	BonusLimitTimeType   *int     `json:"BonusLimitTimeType"`
+	Desc                 *URLText `json:"Desc"`
+}
+
+// BonusChange is the body of CRM积分变更事件 (bonus).
+type BonusChange struct {
+	ThirdPartyCardID string    `json:"ThirdPartyCardID"`
+	BonusAction      int       `json:"BonusAction"`
+	GetBonus         Amount    `json:"GetBonus"`
+	AfterBonus       Amount    `json:"AfterBonus"`
+	RefID            string    `json:"RefID"`
+	CreateTime       LocalTime `json:"CreateTime"`
+	Desc             *URLText  `json:"Desc"`
+}
+
+// VerifyInform is the body of 积分处理结果通知 (verify).
+type VerifyInform struct {
+	RefID             string    `json:"RefID"`
+	BonusAction       int       `json:"BonusAction"`
+	Bonus             Amount    `json:"Bonus"`
+	CurrentBonus      Amount    `json:"CurrentBonus"`
+	BonusVerifyStatus int       `json:"BonusVerifyStatus"`
+	BonusVerifyTime   LocalTime `json:"BonusVerifyTime"`
+	Desc              *URLText  `json:"Desc"`
+}
+
+// InvalidInform is the body of 积分作废回调通知 (invalid).
+type InvalidInform struct {
+	RefID       string   `json:"RefID"`
+	BonusAction int      `json:"BonusAction"`
+	Desc        *URLText `json:"Desc"`
+}

@@ -1,0 +1,108 @@
+package crmsync
+
+import "time"
+
+// Exit codes of the crmsync command (DESIGN.md). The JSON summary's counts
+// and the report agree with them.
+const (
+	ExitOK          = 0   // every row ended well (sent, unchanged, new in a plan)
+	ExitFailed      = 1   // the run failed: config, ledger or API unusable
+	ExitUsage       = 2   // the command line is wrong
+	ExitNeedsPerson = 3   // finished, but some rows or files need a person
+	ExitInterrupted = 130 // interrupted; work done so far is recorded
+)
+
+// FileSummary describes one input file or sheet of a run.
+type FileSummary struct {
+	Path    string `json:"path"`
+	Sheet   string `json:"sheet,omitempty"`
+	Kind    Kind   `json:"kind,omitempty"`
+	Rows    int    `json:"rows"`
+	Problem string `json:"problem,omitempty"` // why the file could not be read, if so
+}
+
+// Summary is the account of one run: what -json prints and the report's
+// summary sheet shows.
+type Summary struct {
+	RunID     int64                    `json:"run_id"`
+	Command   string                   `json:"command"`
+	Rows      int                      `json:"rows"`
+	Counts    map[Outcome]int          `json:"counts"`
+	ByKind    map[Kind]map[Outcome]int `json:"by_kind"`
+	Report    string                   `json:"report"`
+	Problems  string                   `json:"problems"`
+	DurationS float64                  `json:"duration_s"`
+	Started   time.Time                `json:"started"`
+	Ended     time.Time                `json:"ended"`
+	Files     []FileSummary            `json:"files"`
+	Requests  int                      `json:"requests"`          // HTTP requests made, retries included
+	Stopped   string                   `json:"stopped,omitempty"` // why sending stopped early, if it did
+	Interrupt bool                     `json:"interrupted,omitempty"`
+}
+
+// NewSummary returns an empty summary for a run.
+func NewSummary(runID int64, command string, started time.Time) *Summary {
+	return &Summary{
+		RunID:   runID,
+		Command: command,
+		Started: started,
+		Counts:  map[Outcome]int{},
+		ByKind:  map[Kind]map[Outcome]int{},
+	}
+}
+
+// Add counts one row of kind k with outcome o.
+func (s *Summary) Add(k Kind, o Outcome) {
+	s.Rows++
+	s.Counts[o]++
+	m := s.ByKind[k]
+	if m == nil {
+		m = map[Outcome]int{}
+		s.ByKind[k] = m
+	}
+	m[o]++
+}
+
+// Move recounts one row of kind k from outcome from to outcome to, e.g. from
+// new to sent once Mallcoo has answered.
+func (s *Summary) Move(k Kind, from, to Outcome) {
+	if from == to {
+		return
+	}
+	s.Counts[from]--
+	if s.Counts[from] == 0 {
+		delete(s.Counts, from)
+	}
+	s.Counts[to]++
+	m := s.ByKind[k]
+	m[from]--
+	if m[from] == 0 {
+		delete(m, from)
+	}
+	m[to]++
+}
+
+// NeedsPerson reports whether any row or file of the run needs a person.
+func (s *Summary) NeedsPerson() bool {
+	for o, n := range s.Counts {
+		if n > 0 && o.NeedsPerson() {
+			return true
+		}
+	}
+	for _, f := range s.Files {
+		if f.Problem != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// ExitCode is the exit code the run's rows call for: ExitNeedsPerson when any
+// row or file needs a person, else ExitOK. Run-level failures and interrupts
+// are decided by the caller.
+func (s *Summary) ExitCode() int {
+	if s.NeedsPerson() {
+		return ExitNeedsPerson
+	}
+	return ExitOK
+}
