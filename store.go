@@ -58,6 +58,12 @@ type Sender interface {
 	Send(ctx context.Context, kind Kind, body []byte) (Reply, error)
 }
 
+// ErrMaybeDelivered marks a failure after the request may have reached
+// Mallcoo (a timeout or a connection lost after the body was written): the
+// event may have been applied, so kinds that are not safe to resend are held
+// as uncertain instead of being retried.
+var ErrMaybeDelivered = errors.New("request may have been delivered")
+
 // ErrSystemic marks a failure that is not the event's fault and will hit
 // every event: sending stops.
 var ErrSystemic = errors.New("systemic failure")
