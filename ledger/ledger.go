@@ -1,0 +1,368 @@
+// Package ledger is crmsync's memory: a SQLite file that records every event
+// key claimed or delivered, every run, and the outcome of every input row of
+// every run. The import job diffs against it (Lookup), claims events before
+// sending them (Claim) and records what happened (Record); retry, status and
+// report read it back.
+//
+// # Schema
+//
+// The schema is created and upgraded by the numbered scripts in migrations/,
+// embedded in the binary and applied in order, each in its own transaction
+// that also sets PRAGMA user_version to the script's number. A ledger whose
+// user_version is higher than the newest script this binary knows was
+// written by a newer crmsync and is refused (see NewerSchemaError) rather
+// than misread. Bodies are stored once, in a table keyed by the SHA-256 of
+// their bytes; events and results refer to them.
+//
+// # Connections and pragmas
+//
+// A Ledger holds one *sql.DB. Writes go through one dedicated connection
+// taken from it, serialised by a mutex, so writers in this process never
+// wait on SQLite's busy handler; reads (Lookup, Results, Events, Status) use
+// the other pooled connections and, thanks to WAL, run beside the writer.
+// Every connection gets:
+//
+//   - journal_mode=WAL: readers and the writer do not block each other, and
+//     a commit is one sequential append to the -wal file;
+//   - synchronous=NORMAL by default, FULL for the commits that must survive
+//     power loss (below);
+//   - busy_timeout=10000: another process (crmsync status during a run)
+//     waits up to 10 s for a lock instead of failing at once;
+//   - foreign_keys=ON: results and events must name a run that exists;
+//   - temp_store=MEMORY and cache_size=-16384 (16 MiB per connection):
+//     Lookup's key lists stay off disk, and memory stays bounded;
+//   - write transactions start with BEGIN IMMEDIATE (_txlock=immediate), so
+//     a writer takes the write lock up front and never fails half-way on a
+//     read-to-write upgrade.
+//
+// # Durability
+//
+// The rule the job relies on: no request leaves before its claim is durable,
+// so after any crash an event is either unknown (never sent) or recorded
+// (in flight, sent, rejected, failed). Kill -9 at any moment can then lose
+// no event and apply none twice: BeginRun turns claims left in flight into
+// uncertain, which are resent only for kinds that are safe to resend.
+//
+// In WAL mode a commit is durable against a process crash as soon as it is
+// written to the -wal file, whatever synchronous says: the bytes are in the
+// kernel's page cache and survive the process. Power loss (or a kernel
+// crash) is different: only what was fsynced survives. synchronous=FULL
+// fsyncs the WAL at every commit; NORMAL fsyncs only at checkpoints, so the
+// last commits before a power cut may roll back. A roll-back can only drop a
+// suffix of commits (WAL frames are replayed in order up to the first bad
+// checksum), and each fsync makes every earlier commit durable too.
+//
+// So the writes are split:
+//
+//   - Claim commits with synchronous=FULL: when it returns the claims are on
+//     disk, even across power loss. It runs once per batch of events, so the
+//     fsync is paid per batch, not per event.
+//   - BeginRun and EndRun commit with FULL too (once per run): after EndRun
+//     returns the whole run, all its Record batches included, is on disk.
+//   - Record commits with NORMAL. A process crash loses nothing. A power cut
+//     may lose the Record batches committed since the last fsync (the last
+//     Claim, at most one batch behind); their events then stay in flight and
+//     come back uncertain at the next BeginRun, never as new, so nothing is
+//     sent twice by mistake; their result rows are missing from that (dead)
+//     run's regenerated report.
+//
+// This holds as long as the disk honours fsync and the ledger is on a local
+// file system (flock and WAL's shared memory do not work over NFS).
+//
+// # Locking
+//
+// Only one crmsync run may use a ledger at a time: Lock takes a flock on the
+// file path+".lock" (the kernel drops it when the process dies, so a killed
+// run never leaves the ledger locked) and writes who holds it into that file
+// so the refusal can say whom to wait for.
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// applicationID marks a SQLite file as a crmsync ledger ("crms").
+const applicationID = 0x63726d73
+
+// ErrNoRun is wrapped by the errors of Summary and LastRun when the run
+// asked for does not exist.
+var ErrNoRun = errors.New("no such run")
+
+// NewerSchemaError is returned by Open for a ledger written by a newer
+// crmsync, whose schema this binary does not know.
+type NewerSchemaError struct {
+	Path   string
+	Schema int // the ledger's schema version
+	Known  int // the newest schema version this binary knows
+}
+
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("ledger %s was written by a newer crmsync (schema %d, this one knows %d); upgrade crmsync", e.Path, e.Schema, e.Known)
+}
+
+// Ledger is an open ledger file. Its methods are safe for concurrent use.
+type Ledger struct {
+	// Now returns the current time; tests may replace it before use.
+	Now func() time.Time
+	// Location is the zone event and result times are returned in (they
+	// are stored as instants). It defaults to China Standard Time.
+	Location *time.Location
+
+	path string
+	db   *sql.DB
+
+	wmu sync.Mutex // guards w
+	w   *sql.Conn  // the one connection that writes
+
+	lmu  sync.Mutex // guards lock
+	lock *os.File   // the held lock file, if Lock succeeded
+}
+
+const driverName = "sqlite3-crmsync"
+
+var registerOnce sync.Once
+
+// pragmas are run on every new connection; see the package comment.
+var pragmas = []string{
+	"PRAGMA journal_mode = WAL",
+	"PRAGMA synchronous = NORMAL",
+	"PRAGMA busy_timeout = 10000",
+	"PRAGMA foreign_keys = ON",
+	"PRAGMA temp_store = MEMORY",
+	"PRAGMA cache_size = -16384",
+}
+
+func register() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			for _, p := range pragmas {
+				if _, err := c.Exec(p, nil); err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+			}
+			return nil
+		},
+	})
+}
+
+// Open opens the ledger at path, creating it if missing and bringing its
+// schema up to date. It refuses a file that is not a crmsync ledger and one
+// written by a newer crmsync (*NewerSchemaError).
+func Open(ctx context.Context, path string) (*Ledger, error) {
+	registerOnce.Do(register)
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open ledger %s: the path may not contain '?' or '#'", path)
+	}
+	db, err := sql.Open(driverName, path+"?_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	l := &Ledger{Now: time.Now, Location: cst, path: path, db: db}
+	if err := l.open(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// cst is China Standard Time, the zone of every CRM event time.
+var cst = time.FixedZone("CST", 8*3600)
+
+func (l *Ledger) open(ctx context.Context) error {
+	w, err := l.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open ledger %s: %w", l.path, err)
+	}
+	l.w = w
+	if err := l.migrate(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Close closes the ledger, releasing the run lock if this Ledger holds it.
+func (l *Ledger) Close() error {
+	l.lmu.Lock()
+	f := l.lock
+	l.lock = nil
+	l.lmu.Unlock()
+	var errs []error
+	if f != nil {
+		errs = append(errs, releaseLock(f))
+	}
+	l.wmu.Lock()
+	if l.w != nil {
+		errs = append(errs, l.w.Close())
+		l.w = nil
+	}
+	l.wmu.Unlock()
+	errs = append(errs, l.db.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close ledger %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// Path returns the path the ledger was opened with.
+func (l *Ledger) Path() string { return l.path }
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the embedded scripts in version order. A script is
+// named NNNN_what.sql; the numbers run from 1 without gaps.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, n := range names { // fs.Glob returns names sorted
+		base := path.Base(n)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name does not start with a number and '_'", base)
+		}
+		if v != len(ms)+1 {
+			return nil, fmt.Errorf("migration %s: want number %d", base, len(ms)+1)
+		}
+		b, err := migrations.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the newest ledger schema this binary knows.
+func SchemaVersion() int {
+	ms, err := loadMigrations()
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+func (l *Ledger) migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("open ledger %s: %w", l.path, err)
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	var have, appID, tables int
+	if err := l.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("open ledger %s: %w", l.path, err)
+	}
+	if err := l.w.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return fmt.Errorf("open ledger %s: %w", l.path, err)
+	}
+	if err := l.w.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		return fmt.Errorf("open ledger %s: %w", l.path, err)
+	}
+	if appID != 0 && appID != applicationID || appID == 0 && tables > 0 {
+		return fmt.Errorf("open ledger %s: the file is a SQLite database but not a crmsync ledger; give -ledger another path", l.path)
+	}
+	if have > len(ms) {
+		return &NewerSchemaError{Path: l.path, Schema: have, Known: len(ms)}
+	}
+	for _, m := range ms[have:] {
+		err := l.writeTx(ctx, true, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("open ledger %s: migrate to schema %d (%s): %w", l.path, m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+// writeTx runs fn in a write transaction on the writer connection. With
+// durable, the commit is fsynced (synchronous=FULL) before writeTx returns;
+// otherwise it survives a process crash but not necessarily a power cut.
+// The caller holds l.wmu.
+func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(*sql.Tx) error) (err error) {
+	if l.w == nil {
+		return errors.New("ledger is closed")
+	}
+	if durable {
+		if _, err := l.w.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+			return err
+		}
+		defer func() {
+			// Back to NORMAL on a fresh context: a cancelled ctx must not
+			// leave the writer fsyncing every commit.
+			_, rerr := l.w.ExecContext(context.Background(), "PRAGMA synchronous = NORMAL")
+			if err == nil {
+				err = rerr
+			}
+		}()
+	}
+	tx, err := l.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// write is writeTx under the writer mutex.
+func (l *Ledger) write(ctx context.Context, durable bool, fn func(*sql.Tx) error) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return l.writeTx(ctx, durable, fn)
+}
+
+// nanos stores t as Unix nanoseconds; the zero time is stored as NULL.
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// timeIn is the inverse of nanos, in loc.
+func timeIn(n sql.NullInt64, loc *time.Location) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).In(loc)
+}
+
+// code stores an optional Mallcoo Code: NULL when there is none.
+func code(has bool, c int) any {
+	if !has {
+		return nil
+	}
+	return c
+}

@@ -1,0 +1,644 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync"
+	"github.com/google/go-cmp/cmp"
+)
+
+// openLedger opens a ledger at path and closes it when the test ends.
+func openLedger(t testing.TB, path string) *Ledger {
+	t.Helper()
+	l, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%q) = %v", path, err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// beginRun locks l and begins a run; the lock is released when the test ends.
+func beginRun(t testing.TB, l *Ledger) int64 {
+	t.Helper()
+	unlock, err := l.Lock("run")
+	if err != nil {
+		t.Fatalf("Lock() = %v", err)
+	}
+	t.Cleanup(func() { unlock() })
+	id, err := l.BeginRun(context.Background(), "run", []string{"in.csv"}, time.Now())
+	if err != nil {
+		t.Fatalf("BeginRun() = %v", err)
+	}
+	return id
+}
+
+var t0 = time.Date(2026, 11, 24, 9, 30, 0, 0, cst)
+
+func event(kind crmsync.Kind, key, body string) *crmsync.Event {
+	return &crmsync.Event{
+		Kind: kind,
+		Key:  key,
+		Lane: "card-" + key,
+		Time: t0,
+		Body: []byte(body),
+		Hash: crmsync.ContentHash(kind, []byte(body)),
+	}
+}
+
+// result is the result of sending ev with outcome o and Mallcoo's code.
+func result(seq int64, ev *crmsync.Event, o crmsync.Outcome, code int, attempts int) *crmsync.Result {
+	return &crmsync.Result{
+		Seq:      seq,
+		Source:   crmsync.SourceRef{File: "in.csv", Row: int(seq) + 1},
+		Kind:     ev.Kind,
+		Key:      ev.Key,
+		Lane:     ev.Lane,
+		Time:     ev.Time,
+		Outcome:  o,
+		HasCode:  o != crmsync.OutcomeFailed,
+		Code:     code,
+		Message:  fmt.Sprintf("code %d", code),
+		Attempts: attempts,
+		Body:     ev.Body,
+		Hash:     ev.Hash,
+	}
+}
+
+func TestOpenMigratesAndReopens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	l := openLedger(t, path)
+	st, err := l.Status(ctx, 5)
+	if err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	if st.Schema != SchemaVersion() || st.Schema < 1 {
+		t.Errorf("Status().Schema = %d, want %d", st.Schema, SchemaVersion())
+	}
+	id := beginRun(t, l)
+	if err := l.Claim(ctx, id, []*crmsync.Event{event(crmsync.KindScore, "T1", `{"a":1}`)}); err != nil {
+		t.Fatalf("Claim() = %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+	l = openLedger(t, path)
+	st, err = l.Status(ctx, 5)
+	if err != nil {
+		t.Fatalf("Status() after reopen = %v", err)
+	}
+	if st.Schema != SchemaVersion() {
+		t.Errorf("Status().Schema after reopen = %d, want %d", st.Schema, SchemaVersion())
+	}
+	if got := st.Totals[crmsync.KindScore][crmsync.StateInFlight]; got != 1 {
+		t.Errorf("in-flight score events after reopen = %d, want 1", got)
+	}
+	var mode string
+	if err := l.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	l := openLedger(t, path)
+	l.Close()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1)); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	_, err = Open(context.Background(), path)
+	var ne *NewerSchemaError
+	if !errors.As(err, &ne) {
+		t.Fatalf("Open(newer ledger) = %v, want *NewerSchemaError", err)
+	}
+	if ne.Schema != SchemaVersion()+1 || ne.Known != SchemaVersion() {
+		t.Errorf("NewerSchemaError = %+v, want Schema %d Known %d", ne, SchemaVersion()+1, SchemaVersion())
+	}
+	want := fmt.Sprintf("ledger %s was written by a newer crmsync (schema %d, this one knows %d); upgrade crmsync", path, SchemaVersion()+1, SchemaVersion())
+	if err.Error() != want {
+		t.Errorf("Open(newer ledger) error = %q, want %q", err, want)
+	}
+}
+
+func TestOpenRefusesOtherDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "other.db")
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("CREATE TABLE t (x)"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if _, err := Open(context.Background(), path); err == nil || !strings.Contains(err.Error(), "not a crmsync ledger") {
+		t.Errorf("Open(other database) = %v, want an error saying it is not a crmsync ledger", err)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+
+	sent := event(crmsync.KindScore, "T1", `{"TransID":"T1"}`)
+	rejected := event(crmsync.KindGrade, "G1", `{"grade":1}`)
+	failed := event(crmsync.KindBonus, "B1", `{"bonus":1}`)
+	claimed := event(crmsync.KindMember, "M1", `{"m":1}`)
+	evs := []*crmsync.Event{sent, rejected, failed, claimed}
+	if err := l.Claim(ctx, id, evs); err != nil {
+		t.Fatalf("Claim() = %v", err)
+	}
+	rs := []*crmsync.Result{
+		result(1, sent, crmsync.OutcomeSent, 1, 1),
+		result(2, rejected, crmsync.OutcomeRejected, 1002, 1),
+		result(3, failed, crmsync.OutcomeFailed, 0, 4),
+	}
+	if err := l.Record(ctx, id, rs); err != nil {
+		t.Fatalf("Record() = %v", err)
+	}
+
+	asV2 := event(crmsync.KindScoreV2, "T1", `{"TransID":"T1","v":2}`)
+	unknown := event(crmsync.KindScore, "T2", `{}`)
+	otherSpace := event(crmsync.KindBonus, "T1", `{}`) // same key, other key space
+	got, err := l.Lookup(ctx, []*crmsync.Event{unknown, sent, asV2, rejected, failed, claimed, otherSpace, sent})
+	if err != nil {
+		t.Fatalf("Lookup() = %v", err)
+	}
+	sentPrior := crmsync.Prior{State: crmsync.StateSent, Kind: crmsync.KindScore, Hash: sent.Hash, Body: sent.Body, HasCode: true, Code: 1, Message: "code 1", Attempts: 1}
+	want := []crmsync.Prior{
+		{},
+		sentPrior,
+		sentPrior,
+		{State: crmsync.StateRejected, Kind: crmsync.KindGrade, Hash: rejected.Hash, Body: rejected.Body, HasCode: true, Code: 1002, Message: "code 1002", Attempts: 1},
+		{State: crmsync.StateFailed, Kind: crmsync.KindBonus, Hash: failed.Hash, Body: failed.Body, Message: "code 0", Attempts: 4},
+		{State: crmsync.StateInFlight, Kind: crmsync.KindMember, Hash: claimed.Hash, Body: claimed.Body},
+		{},
+		sentPrior,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Lookup() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLookupManyBatches(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+	var known, all []*crmsync.Event
+	for i := range 1203 {
+		ev := event(crmsync.KindScore, fmt.Sprintf("T%05d", i), fmt.Sprintf(`{"i":%d}`, i))
+		all = append(all, ev)
+		if i%3 == 0 {
+			known = append(known, ev)
+		}
+	}
+	if err := l.Claim(ctx, id, known); err != nil {
+		t.Fatalf("Claim() = %v", err)
+	}
+	got, err := l.Lookup(ctx, all)
+	if err != nil {
+		t.Fatalf("Lookup() = %v", err)
+	}
+	for i, p := range got {
+		want := crmsync.StateNone
+		if i%3 == 0 {
+			want = crmsync.StateInFlight
+		}
+		if p.State != want || (want != crmsync.StateNone && p.Hash != all[i].Hash) {
+			t.Errorf("Lookup()[%d] = %q %q, want %q %q", i, p.State, p.Hash, want, all[i].Hash)
+		}
+	}
+}
+
+func TestClaimThenCrashLeavesUncertain(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	l := openLedger(t, path)
+	unlock, err := l.Lock("run")
+	if err != nil {
+		t.Fatalf("Lock() = %v", err)
+	}
+	id, err := l.BeginRun(ctx, "run", nil, time.Now())
+	if err != nil {
+		t.Fatalf("BeginRun() = %v", err)
+	}
+	grade := event(crmsync.KindGrade, "G1", `{"g":1}`)
+	score := event(crmsync.KindScore, "T1", `{"t":1}`)
+	if err := l.Claim(ctx, id, []*crmsync.Event{grade, score}); err != nil {
+		t.Fatalf("Claim() = %v", err)
+	}
+	// The run dies: no Record, no EndRun.
+	unlock()
+	l.Close()
+
+	l = openLedger(t, path)
+	st, err := l.Status(ctx, 5)
+	if err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	if len(st.Runs) != 1 || st.Runs[0].Status != RunDied {
+		t.Errorf("Status().Runs = %+v, want one died run", st.Runs)
+	}
+	beginRun(t, l)
+	got, err := l.Lookup(ctx, []*crmsync.Event{grade, score})
+	if err != nil {
+		t.Fatalf("Lookup() = %v", err)
+	}
+	for i, p := range got {
+		if p.State != crmsync.StateUncertain {
+			t.Errorf("Lookup()[%d].State after a dead run = %q, want %q", i, p.State, crmsync.StateUncertain)
+		}
+	}
+	st, err = l.Status(ctx, 5)
+	if err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	if st.Held != 1 {
+		t.Errorf("Status().Held = %d, want 1 (the grade; score is safe to resend)", st.Held)
+	}
+	var n int
+	err = l.Events(ctx, []crmsync.State{crmsync.StateUncertain}, func(ev *crmsync.Event, p crmsync.Prior) error {
+		n++
+		want := grade
+		if ev.Kind == crmsync.KindScore {
+			want = score
+		}
+		if diff := cmp.Diff(want, ev); diff != "" {
+			t.Errorf("Events() event mismatch (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+	if err != nil || n != 2 {
+		t.Errorf("Events(uncertain) = %d events, %v; want 2, nil", n, err)
+	}
+}
+
+func TestBeginRunNeedsLock(t *testing.T) {
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	if _, err := l.BeginRun(context.Background(), "run", nil, time.Now()); err == nil {
+		t.Errorf("BeginRun() without Lock = nil error, want one")
+	}
+}
+
+func TestRecordSettlesAndCountsAttempts(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+
+	ev := event(crmsync.KindBonus, "B1", `{"b":1}`)
+	if err := l.Claim(ctx, id, []*crmsync.Event{ev}); err != nil {
+		t.Fatalf("Claim() = %v", err)
+	}
+	if err := l.Record(ctx, id, []*crmsync.Result{result(1, ev, crmsync.OutcomeFailed, 0, 3)}); err != nil {
+		t.Fatalf("Record(failed) = %v", err)
+	}
+	fixed := event(crmsync.KindBonus, "B1", `{"b":2}`)
+	if err := l.Record(ctx, id, []*crmsync.Result{result(2, fixed, crmsync.OutcomeSent, 1, 2)}); err != nil {
+		t.Fatalf("Record(sent) = %v", err)
+	}
+	// Outcomes that settle nothing leave the event alone.
+	if err := l.Record(ctx, id, []*crmsync.Result{result(3, ev, crmsync.OutcomeChanged, 0, 0)}); err != nil {
+		t.Fatalf("Record(changed) = %v", err)
+	}
+	// A settled result for an event never claimed inserts it.
+	fresh := event(crmsync.KindVerify, "V1", `{"v":1}`)
+	if err := l.Record(ctx, id, []*crmsync.Result{result(4, fresh, crmsync.OutcomeRejected, 7, 1)}); err != nil {
+		t.Fatalf("Record(rejected, unclaimed) = %v", err)
+	}
+	got, err := l.Lookup(ctx, []*crmsync.Event{ev, fresh})
+	if err != nil {
+		t.Fatalf("Lookup() = %v", err)
+	}
+	want := []crmsync.Prior{
+		{State: crmsync.StateSent, Kind: crmsync.KindBonus, Hash: fixed.Hash, Body: fixed.Body, HasCode: true, Code: 1, Message: "code 1", Attempts: 5},
+		{State: crmsync.StateRejected, Kind: crmsync.KindVerify, Hash: fresh.Hash, Body: fresh.Body, HasCode: true, Code: 7, Message: "code 7", Attempts: 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Lookup() after Record mismatch (-want +got):\n%s", diff)
+	}
+
+	// A Seq recorded twice fails the whole call.
+	other := event(crmsync.KindVerify, "V2", `{"v":2}`)
+	err = l.Record(ctx, id, []*crmsync.Result{result(5, other, crmsync.OutcomeSent, 1, 1), result(1, ev, crmsync.OutcomeSent, 1, 1)})
+	if err == nil {
+		t.Fatalf("Record(seq 1 again) = nil, want an error")
+	}
+	got, err = l.Lookup(ctx, []*crmsync.Event{other})
+	if err != nil {
+		t.Fatalf("Lookup() = %v", err)
+	}
+	if got[0].State != crmsync.StateNone {
+		t.Errorf("Lookup(V2) after a failed Record = %q, want nothing stored", got[0].State)
+	}
+}
+
+func TestResultsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+
+	rs := []*crmsync.Result{
+		{
+			Seq: 3, Source: crmsync.SourceRef{File: "day.xlsx", Sheet: "score", Row: 4}, Kind: crmsync.KindScore,
+			Key: "T3", Lane: "C1", Time: t0.Add(time.Hour), Values: []string{"T3", "C1", "12.50", ""},
+			Outcome: crmsync.OutcomeChanged, Reason: "sent before with other content", Attempts: 0,
+			Body: []byte(`{"new":1}`), Hash: "h3", Previous: []byte(`{"old":1}`),
+		},
+		{
+			Seq: 1, Source: crmsync.SourceRef{File: "day.xlsx", Sheet: "score", Row: 2}, Kind: crmsync.KindScore,
+			Key: "T1", Lane: "C1", Time: t0, Values: []string{"T1", "C1", "10.00", "门店"},
+			Outcome: crmsync.OutcomeSent, HasCode: true, Code: 1, Message: "成功", Attempts: 2,
+			Body: []byte(`{"TransID":"T1"}`), Hash: "h1",
+		},
+		{
+			Seq: 2, Source: crmsync.SourceRef{File: "day.xlsx", Sheet: "grade", Row: 2}, Kind: crmsync.KindGrade,
+			Key: "", Values: []string{"", "bad"}, Outcome: crmsync.OutcomeInvalid, Column: "CardNo", Reason: "empty",
+		},
+		{
+			Seq: 4, Source: crmsync.SourceRef{File: "day.xlsx", Sheet: "score", Row: 5}, Kind: crmsync.KindScore,
+			Key: "T4", Lane: "C2", Time: t0, Values: []string{"T4"},
+			Outcome: crmsync.OutcomeRejected, HasCode: true, Code: 0, Message: "", Attempts: 1,
+			Body: []byte(`{"TransID":"T1"}`), Hash: "h4", // the same bytes as seq 1: stored once
+		},
+	}
+	if err := l.Record(ctx, id, rs); err != nil {
+		t.Fatalf("Record() = %v", err)
+	}
+	var got []*crmsync.Result
+	err := l.Results(ctx, id, crmsync.KindScore, func(r *crmsync.Result) error {
+		got = append(got, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Results(score) = %v", err)
+	}
+	want := []*crmsync.Result{rs[1], rs[0], rs[3]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Results(score) mismatch (-want +got):\n%s", diff)
+	}
+	if len(got) > 0 && got[0].Time.Location() != cst {
+		t.Errorf("Results(score)[0].Time zone = %v, want CST", got[0].Time.Location())
+	}
+
+	var seqs []int64
+	err = l.Results(ctx, id, "", func(r *crmsync.Result) error {
+		seqs = append(seqs, r.Seq)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Results(all) = %v", err)
+	}
+	if diff := cmp.Diff([]int64{1, 2, 3, 4}, seqs); diff != "" {
+		t.Errorf("Results(all) seqs mismatch (-want +got):\n%s", diff)
+	}
+
+	stop := errors.New("stop")
+	n := 0
+	err = l.Results(ctx, id, "", func(*crmsync.Result) error { n++; return stop })
+	if err != stop || n != 1 {
+		t.Errorf("Results(fn fails) = %v after %d rows, want the fn's error after 1", err, n)
+	}
+
+	var bodies int
+	if err := l.db.QueryRow("SELECT count(*) FROM bodies").Scan(&bodies); err != nil {
+		t.Fatal(err)
+	}
+	if bodies != 2 {
+		t.Errorf("bodies stored = %d, want 2 (identical bodies once)", bodies)
+	}
+}
+
+func TestSummaryRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	if _, err := l.LastRun(ctx); !errors.Is(err, ErrNoRun) {
+		t.Errorf("LastRun() on an empty ledger = %v, want ErrNoRun", err)
+	}
+	id := beginRun(t, l)
+	started := time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)
+	s := crmsync.NewSummary(id, "run", started)
+	s.Add(crmsync.KindScore, crmsync.OutcomeSent)
+	s.Add(crmsync.KindScore, crmsync.OutcomeSent)
+	s.Add(crmsync.KindGrade, crmsync.OutcomeInvalid)
+	s.Report = "out/report.xlsx"
+	s.Problems = "out/report-problems.xlsx"
+	s.DurationS = 1.5
+	s.Ended = started.Add(1500 * time.Millisecond)
+	s.Requests = 3
+	s.Files = []crmsync.FileSummary{
+		{Path: "in/day.xlsx", Sheet: "score", Kind: crmsync.KindScore, Rows: 2},
+		{Path: "in/broken.csv", Problem: "no header row"},
+	}
+	if err := l.EndRun(ctx, s); err != nil {
+		t.Fatalf("EndRun() = %v", err)
+	}
+	got, err := l.Summary(ctx, id)
+	if err != nil {
+		t.Fatalf("Summary(%d) = %v", id, err)
+	}
+	if diff := cmp.Diff(s, got); diff != "" {
+		t.Errorf("Summary(%d) mismatch (-want +got):\n%s", id, diff)
+	}
+	if last, err := l.LastRun(ctx); err != nil || last != id {
+		t.Errorf("LastRun() = %d, %v; want %d", last, err, id)
+	}
+	if _, err := l.Summary(ctx, id+1); !errors.Is(err, ErrNoRun) {
+		t.Errorf("Summary(unknown run) = %v, want ErrNoRun", err)
+	}
+	var files int
+	if err := l.db.QueryRow("SELECT count(*) FROM run_files WHERE run_id = ?", id).Scan(&files); err != nil || files != 2 {
+		t.Errorf("run_files of run %d = %d, %v; want 2", id, files, err)
+	}
+}
+
+func TestSummaryOfDeadRun(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+	ev := event(crmsync.KindScore, "T1", `{}`)
+	if err := l.Record(ctx, id, []*crmsync.Result{result(1, ev, crmsync.OutcomeSent, 1, 1)}); err != nil {
+		t.Fatalf("Record() = %v", err)
+	}
+	got, err := l.Summary(ctx, id)
+	if err != nil {
+		t.Fatalf("Summary(%d) = %v", id, err)
+	}
+	if got.Rows != 1 || got.Counts[crmsync.OutcomeSent] != 1 || got.ByKind[crmsync.KindScore][crmsync.OutcomeSent] != 1 || got.Command != "run" {
+		t.Errorf("Summary(unended run) = %+v, want run with 1 sent score row", got)
+	}
+}
+
+func TestLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	l1 := openLedger(t, path)
+	l2 := openLedger(t, path)
+	unlock, err := l1.Lock("run")
+	if err != nil {
+		t.Fatalf("Lock() = %v", err)
+	}
+	_, err = l2.Lock("retry")
+	var le *LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("second Lock() = %v, want *LockedError", err)
+	}
+	host, _ := os.Hostname()
+	if le.PID != os.Getpid() || le.Host != host || le.Command != "run" || le.Since.IsZero() {
+		t.Errorf("LockedError = %+v, want pid %d host %q command run", le, os.Getpid(), host)
+	}
+	if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("in use by pid %d on host %s (crmsync run, since ", os.Getpid(), host)) ||
+		!strings.HasSuffix(msg, "wait for it or stop it") {
+		t.Errorf("LockedError.Error() = %q, want it to name pid, host and command", msg)
+	}
+	st, err := l2.Status(context.Background(), 1)
+	if err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	if len(st.Runs) != 0 {
+		t.Errorf("Status().Runs = %+v, want none", st.Runs)
+	}
+	if err := unlock(); err != nil {
+		t.Fatalf("unlock() = %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Errorf("second unlock() = %v, want nil", err)
+	}
+	unlock2, err := l2.Lock("retry")
+	if err != nil {
+		t.Fatalf("Lock() after unlock = %v", err)
+	}
+	defer unlock2()
+	if _, err := l1.Lock("run"); !errors.As(err, &le) || le.Command != "retry" {
+		t.Errorf("Lock() while the other holds it = %v, want *LockedError naming retry", err)
+	}
+}
+
+func TestLockLeftByDeadProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	stale := `{"pid":999999,"host":"gone","command":"run","started":"2026-11-24T01:00:00Z"}`
+	if err := os.WriteFile(path+".lock", []byte(stale), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := openLedger(t, path)
+	unlock, err := l.Lock("run")
+	if err != nil {
+		t.Fatalf("Lock() over a stale lock file = %v, want nil", err)
+	}
+	b, err := os.ReadFile(path + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), fmt.Sprintf(`"pid":%d`, os.Getpid())) {
+		t.Errorf("lock file = %s, want it to name pid %d", b, os.Getpid())
+	}
+	unlock()
+	if b, _ := os.ReadFile(path + ".lock"); len(b) != 0 {
+		t.Errorf("lock file after unlock = %q, want empty", b)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	l := openLedger(t, path)
+	unlock, err := l.Lock("run")
+	if err != nil {
+		t.Fatalf("Lock() = %v", err)
+	}
+	first, err := l.BeginRun(ctx, "run", nil, time.Now())
+	if err != nil {
+		t.Fatalf("BeginRun() = %v", err)
+	}
+	a := event(crmsync.KindScore, "T1", `{"a":1}`)
+	b := event(crmsync.KindScoreV2, "T2", `{"b":1}`)
+	c := event(crmsync.KindGrade, "G1", `{"c":1}`)
+	d := event(crmsync.KindGrade, "G2", `{"d":1}`)
+	if err := l.Claim(ctx, first, []*crmsync.Event{a, b, c, d}); err != nil {
+		t.Fatalf("Claim() = %v", err)
+	}
+	rs := []*crmsync.Result{
+		result(1, a, crmsync.OutcomeSent, 1, 1),
+		result(2, b, crmsync.OutcomeSent, 1, 1),
+		result(3, c, crmsync.OutcomeFailed, 0, 3),
+	}
+	if err := l.Record(ctx, first, rs); err != nil {
+		t.Fatalf("Record() = %v", err)
+	}
+	// first dies with d in flight; second begins and ends.
+	second, err := l.BeginRun(ctx, "retry", nil, time.Now())
+	if err != nil {
+		t.Fatalf("BeginRun() = %v", err)
+	}
+	s := crmsync.NewSummary(second, "retry", time.Now())
+	s.Add(crmsync.KindGrade, crmsync.OutcomeFailed)
+	if err := l.EndRun(ctx, s); err != nil {
+		t.Fatalf("EndRun() = %v", err)
+	}
+	third, err := l.BeginRun(ctx, "run", nil, time.Now())
+	if err != nil {
+		t.Fatalf("BeginRun() = %v", err)
+	}
+
+	st, err := l.Status(ctx, 10)
+	if err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	wantTotals := map[crmsync.Kind]map[crmsync.State]int{
+		crmsync.KindScore:   {crmsync.StateSent: 1},
+		crmsync.KindScoreV2: {crmsync.StateSent: 1},
+		crmsync.KindGrade:   {crmsync.StateFailed: 1, crmsync.StateUncertain: 1},
+	}
+	if diff := cmp.Diff(wantTotals, st.Totals); diff != "" {
+		t.Errorf("Status().Totals mismatch (-want +got):\n%s", diff)
+	}
+	if st.Held != 1 || st.Failed != 1 || st.Path != path {
+		t.Errorf("Status() Held, Failed, Path = %d, %d, %q; want 1, 1, %q", st.Held, st.Failed, st.Path, path)
+	}
+	type run struct {
+		ID      int64
+		Command string
+		Status  string
+		Rows    int
+		Counts  map[crmsync.Outcome]int
+	}
+	var gotRuns []run
+	for _, r := range st.Runs {
+		gotRuns = append(gotRuns, run{r.ID, r.Command, r.Status, r.Rows, r.Counts})
+	}
+	wantRuns := []run{
+		{third, "run", RunRunning, 0, map[crmsync.Outcome]int{}},
+		{second, "retry", RunDone, 1, map[crmsync.Outcome]int{crmsync.OutcomeFailed: 1}},
+		{first, "run", RunDied, 3, map[crmsync.Outcome]int{crmsync.OutcomeSent: 2, crmsync.OutcomeFailed: 1}},
+	}
+	if diff := cmp.Diff(wantRuns, gotRuns); diff != "" {
+		t.Errorf("Status().Runs mismatch (-want +got):\n%s", diff)
+	}
+	if st.Runs[1].Ended.IsZero() || !st.Runs[0].Ended.IsZero() {
+		t.Errorf("Status().Runs Ended = %v, %v; want zero for the running run only", st.Runs[0].Ended, st.Runs[1].Ended)
+	}
+
+	// Seen from another process while the lock is held, the run is running;
+	// once the lock is gone, it died.
+	other := openLedger(t, path)
+	if st, err := other.Status(ctx, 1); err != nil || st.Runs[0].Status != RunRunning {
+		t.Errorf("Status() from another Open while locked = %+v, %v; want the latest run running", st, err)
+	}
+	unlock()
+	if st, err := other.Status(ctx, 1); err != nil || st.Runs[0].Status != RunDied {
+		t.Errorf("Status() from another Open after unlock = %+v, %v; want the latest run died", st, err)
+	}
+}

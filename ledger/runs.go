@@ -1,0 +1,360 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/crmsync/crmsync"
+)
+
+// Run statuses, as RunInfo.Status shows them.
+const (
+	RunRunning = "running"
+	RunDone    = "done"
+	RunDied    = "died" // never ended: killed, crashed or lost power
+)
+
+// BeginRun records a new run and returns its ID. It must be called under the
+// run lock (Lock), because it first turns every event left in flight into
+// uncertain and marks runs that never ended as died: with the lock held, no
+// other run can be alive to own them. The commit is fsynced.
+func (l *Ledger) BeginRun(ctx context.Context, command string, args []string, started time.Time) (int64, error) {
+	if !l.holdsLock() {
+		return 0, fmt.Errorf("begin run in ledger %s: the ledger is not locked (call Lock first)", l.path)
+	}
+	if args == nil {
+		args = []string{}
+	}
+	argsJSON, err := json.Marshal(args)
+	if err != nil {
+		return 0, fmt.Errorf("begin run in ledger %s: %w", l.path, err)
+	}
+	host, _ := os.Hostname()
+	var id int64
+	err = l.write(ctx, true, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ? WHERE status = ?`, RunDied, RunRunning); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET state = ?, updated = ? WHERE state = ?`,
+			string(crmsync.StateUncertain), l.Now().UnixNano(), string(crmsync.StateInFlight)); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (command, args, started, status, pid, host) VALUES (?, ?, ?, ?, ?, ?)`,
+			command, string(argsJSON), started.UnixNano(), RunRunning, os.Getpid(), host)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("begin run in ledger %s: %w", l.path, err)
+	}
+	return id, nil
+}
+
+// EndRun stores the final summary of run s.RunID (as JSON, and its Files
+// as rows) and marks the run done. The commit is fsynced, and with it every
+// Record of the run.
+func (l *Ledger) EndRun(ctx context.Context, s *crmsync.Summary) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("end run %d in ledger %s: %w", s.RunID, l.path, err)
+	}
+	ended := s.Ended
+	if ended.IsZero() {
+		ended = l.Now()
+	}
+	err = l.write(ctx, true, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET ended = ?, status = ?, summary = ? WHERE id = ?`,
+			ended.UnixNano(), RunDone, string(b), s.RunID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNoRun
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM run_files WHERE run_id = ?`, s.RunID); err != nil {
+			return err
+		}
+		st, err := tx.PrepareContext(ctx, `INSERT INTO run_files (run_id, idx, path, sheet, kind, rows, problem) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, f := range s.Files {
+			if _, err := st.ExecContext(ctx, s.RunID, i, f.Path, f.Sheet, string(f.Kind), f.Rows, f.Problem); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("end run %d in ledger %s: %w", s.RunID, l.path, err)
+	}
+	return nil
+}
+
+// Summary returns the summary of run runID as EndRun stored it. For a run
+// that never ended (still running, or died) it rebuilds what it can from
+// the recorded results: command, start, rows and counts; Ended stays zero.
+// An unknown run is an error wrapping ErrNoRun.
+func (l *Ledger) Summary(ctx context.Context, runID int64) (*crmsync.Summary, error) {
+	var (
+		command string
+		started int64
+		summary sql.NullString
+	)
+	err := l.db.QueryRowContext(ctx, `SELECT command, started, summary FROM runs WHERE id = ?`, runID).Scan(&command, &started, &summary)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("summary of run %d in ledger %s: %w", runID, l.path, ErrNoRun)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("summary of run %d in ledger %s: %w", runID, l.path, err)
+	}
+	if summary.Valid {
+		s := new(crmsync.Summary)
+		if err := json.Unmarshal([]byte(summary.String), s); err != nil {
+			return nil, fmt.Errorf("summary of run %d in ledger %s: %w", runID, l.path, err)
+		}
+		return s, nil
+	}
+	s := crmsync.NewSummary(runID, command, time.Unix(0, started))
+	err = l.counts(ctx, runID, func(k crmsync.Kind, o crmsync.Outcome, n int) {
+		s.Rows += n
+		s.Counts[o] += n
+		if s.ByKind[k] == nil {
+			s.ByKind[k] = map[crmsync.Outcome]int{}
+		}
+		s.ByKind[k][o] += n
+	})
+	if err != nil {
+		return nil, fmt.Errorf("summary of run %d in ledger %s: %w", runID, l.path, err)
+	}
+	return s, nil
+}
+
+// counts calls fn with the number of results of run runID per kind and
+// outcome.
+func (l *Ledger) counts(ctx context.Context, runID int64, fn func(crmsync.Kind, crmsync.Outcome, int)) error {
+	rows, err := l.db.QueryContext(ctx, `SELECT kind, outcome, count(*) FROM results WHERE run_id = ? GROUP BY kind, outcome`, runID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k, o string
+			n    int
+		)
+		if err := rows.Scan(&k, &o, &n); err != nil {
+			return err
+		}
+		fn(crmsync.Kind(k), crmsync.Outcome(o), n)
+	}
+	return rows.Err()
+}
+
+// LastRun returns the ID of the latest run, or an error wrapping ErrNoRun
+// when the ledger has none.
+func (l *Ledger) LastRun(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := l.db.QueryRowContext(ctx, `SELECT max(id) FROM runs`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("last run in ledger %s: %w", l.path, err)
+	}
+	if !id.Valid {
+		return 0, fmt.Errorf("last run in ledger %s: %w", l.path, ErrNoRun)
+	}
+	return id.Int64, nil
+}
+
+// Results calls fn for each result of run runID of the given kind (every
+// kind when kind is empty), in Seq order. The rows are streamed: memory
+// does not grow with the run. An error from fn stops the walk and is
+// returned as is.
+func (l *Ledger) Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
+	q := `SELECT r.seq, r.file, r.sheet, r.row, r.kind, r.key, r.lane, r.time, r.vals, r.outcome, r.col, r.reason,
+	r.code, r.message, r.attempts, r.hash, b.body, r.previous
+FROM results r LEFT JOIN bodies b ON b.hash = r.body_hash
+WHERE r.run_id = ?`
+	args := []any{runID}
+	if kind != "" {
+		q += ` AND r.kind = ?`
+		args = append(args, string(kind))
+	}
+	rows, err := l.db.QueryContext(ctx, q+` ORDER BY r.seq`, args...)
+	if err != nil {
+		return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r       crmsync.Result
+			k, o    string
+			t, code sql.NullInt64
+			vals    []byte
+		)
+		if err := rows.Scan(&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &k, &r.Key, &r.Lane, &t, &vals,
+			&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &r.Hash, &r.Body, &r.Previous); err != nil {
+			return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
+		}
+		if err := json.Unmarshal(vals, &r.Values); err != nil {
+			return fmt.Errorf("results of run %d in ledger %s: seq %d values: %w", runID, l.path, r.Seq, err)
+		}
+		r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)
+		r.Time = timeIn(t, l.Location)
+		r.HasCode, r.Code = code.Valid, int(code.Int64)
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
+	}
+	return nil
+}
+
+// Status is the state of a ledger as crmsync status shows it.
+type Status struct {
+	Path   string
+	Schema int
+	// Totals counts event keys by kind and state.
+	Totals map[crmsync.Kind]map[crmsync.State]int
+	// Runs are the most recent runs, newest first.
+	Runs []RunInfo
+	// Held counts uncertain events of kinds that are not safe to resend:
+	// a person must decide whether Mallcoo has them.
+	Held int
+	// Failed counts events left failed: retry resends them.
+	Failed int
+}
+
+// RunInfo describes one run.
+type RunInfo struct {
+	ID      int64
+	Command string
+	Started time.Time
+	Ended   time.Time // zero unless done
+	Rows    int
+	Counts  map[crmsync.Outcome]int
+	Status  string // RunRunning, RunDone or RunDied
+}
+
+// Status returns the ledger's totals and its recent runs (at most recent).
+// A run that never ended is running if some process holds the run lock and
+// it is the latest run, else died.
+func (l *Ledger) Status(ctx context.Context, recent int) (*Status, error) {
+	st, err := l.status(ctx, recent)
+	if err != nil {
+		return nil, fmt.Errorf("status of ledger %s: %w", l.path, err)
+	}
+	return st, nil
+}
+
+func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
+	st := &Status{Path: l.path, Totals: map[crmsync.Kind]map[crmsync.State]int{}}
+	if err := l.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&st.Schema); err != nil {
+		return nil, err
+	}
+	// GROUP BY in the index's order: the counts come from events_state alone.
+	rows, err := l.db.QueryContext(ctx, `SELECT state, kind, count(*) FROM events GROUP BY state, kind`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			s, k string
+			n    int
+		)
+		if err := rows.Scan(&s, &k, &n); err != nil {
+			return nil, err
+		}
+		kind, state := crmsync.Kind(k), crmsync.State(s)
+		if st.Totals[kind] == nil {
+			st.Totals[kind] = map[crmsync.State]int{}
+		}
+		st.Totals[kind][state] += n
+		switch {
+		case state == crmsync.StateFailed:
+			st.Failed += n
+		case state == crmsync.StateUncertain && !kind.SafeToResend():
+			st.Held += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+
+	self, other, err := l.lockHeld()
+	if err != nil {
+		return nil, err
+	}
+	latest := true
+	rrows, err := l.db.QueryContext(ctx, `SELECT id, command, started, ended, status, summary FROM runs ORDER BY id DESC LIMIT ?`, recent)
+	if err != nil {
+		return nil, err
+	}
+	defer rrows.Close()
+	for rrows.Next() {
+		var (
+			ri      RunInfo
+			started int64
+			ended   sql.NullInt64
+			summary sql.NullString
+		)
+		if err := rrows.Scan(&ri.ID, &ri.Command, &started, &ended, &ri.Status, &summary); err != nil {
+			return nil, err
+		}
+		ri.Started = time.Unix(0, started)
+		if ended.Valid {
+			ri.Ended = time.Unix(0, ended.Int64)
+		}
+		if ri.Status == RunRunning && !(latest && (self || other)) {
+			ri.Status = RunDied
+		}
+		latest = false
+		if summary.Valid {
+			var s crmsync.Summary
+			if err := json.Unmarshal([]byte(summary.String), &s); err != nil {
+				return nil, fmt.Errorf("run %d summary: %w", ri.ID, err)
+			}
+			ri.Rows, ri.Counts = s.Rows, s.Counts
+		}
+		st.Runs = append(st.Runs, ri)
+	}
+	if err := rrows.Err(); err != nil {
+		return nil, err
+	}
+	rrows.Close()
+	for i := range st.Runs {
+		ri := &st.Runs[i]
+		if ri.Counts != nil {
+			continue
+		}
+		ri.Counts = map[crmsync.Outcome]int{}
+		err := l.counts(ctx, ri.ID, func(_ crmsync.Kind, o crmsync.Outcome, n int) {
+			ri.Rows += n
+			ri.Counts[o] += n
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// holdsLock reports whether this Ledger holds the run lock.
+func (l *Ledger) holdsLock() bool {
+	l.lmu.Lock()
+	defer l.lmu.Unlock()
+	return l.lock != nil
+}
