@@ -1,0 +1,169 @@
+package report
+
+import (
+	"archive/zip"
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/crmsync/crmsync"
+)
+
+// book is a workbook being written with its styles.
+type book struct {
+	f     *excelize.File
+	fresh bool // the default "Sheet1" is still unused
+	st    styles
+}
+
+// fixedTime is the creation time written into generated files that must be
+// reproducible (templates).
+const fixedTime = "2024-01-01T00:00:00Z"
+
+func newBook(l lang, title string) (*book, error) {
+	f := excelize.NewFile()
+	b := &book{f: f, fresh: true}
+	if err := f.SetDocProps(&excelize.DocProperties{
+		Title:          title,
+		Creator:        "crmsync",
+		LastModifiedBy: "crmsync",
+		Language:       map[lang]string{"zh": "zh-CN", "en": "en-US"}[l],
+		Created:        fixedTime,
+		Modified:       fixedTime,
+	}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	st, err := newStyles(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	b.st = st
+	return b, nil
+}
+
+// useSheet makes a sheet named name, reusing the default sheet for the first.
+func (b *book) useSheet(name string) error {
+	if b.fresh {
+		b.fresh = false
+		return b.f.SetSheetName("Sheet1", name)
+	}
+	_, err := b.f.NewSheet(name)
+	return err
+}
+
+func (b *book) close() { _ = b.f.Close() }
+
+// save writes the workbook to a temporary file beside path and renames it
+// into place. The zip is written straight to the file: excelize's own Save
+// builds the whole archive in memory first.
+func (b *book) save(path string) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	b.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(bw) })
+	// The buffer excelize hands to the zip writer stays empty; nothing is
+	// left to copy to io.Discard.
+	if err = b.f.Write(io.Discard); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("rename: %w", err)
+	}
+	return nil
+}
+
+// styles are the cell styles of a workbook.
+type styles struct {
+	header  int
+	bold    int
+	title   int
+	text    int // "@": Excel keeps IDs as typed
+	amount  int // numbers with two decimals
+	problem int // red text
+	outcome map[crmsync.Outcome]int
+}
+
+// Fill colours of outcomes: good green, planned blue, needs a person red or
+// amber, skipped grey.
+var outcomeColors = map[crmsync.Outcome][2]string{ // fill, font
+	crmsync.OutcomeSent:      {"C6EFCE", "006100"},
+	crmsync.OutcomeUnchanged: {"C6EFCE", "006100"},
+	crmsync.OutcomeNew:       {"DDEBF7", "1F4E78"},
+	crmsync.OutcomeInvalid:   {"FFC7CE", "9C0006"},
+	crmsync.OutcomeRejected:  {"FFC7CE", "9C0006"},
+	crmsync.OutcomeFailed:    {"FFC7CE", "9C0006"},
+	crmsync.OutcomeChanged:   {"FFEB9C", "9C5700"},
+	crmsync.OutcomeBlocked:   {"FFEB9C", "9C5700"},
+	crmsync.OutcomeDuplicate: {"FFEB9C", "9C5700"},
+	crmsync.OutcomeUncertain: {"FFEB9C", "9C5700"},
+	crmsync.OutcomeSkipped:   {"EDEDED", "595959"},
+}
+
+func newStyles(f *excelize.File) (styles, error) {
+	st := styles{outcome: map[crmsync.Outcome]int{}}
+	text := "@"
+	two := "#,##0.00"
+	border := []excelize.Border{{Type: "bottom", Color: "8EA9DB", Style: 1}}
+	defs := []struct {
+		id *int
+		s  *excelize.Style
+	}{
+		{&st.header, &excelize.Style{
+			Font:      &excelize.Font{Bold: true},
+			Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
+			Border:    border,
+			Alignment: &excelize.Alignment{Vertical: "center"},
+		}},
+		{&st.bold, &excelize.Style{Font: &excelize.Font{Bold: true}}},
+		{&st.title, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
+		{&st.text, &excelize.Style{CustomNumFmt: &text}},
+		{&st.amount, &excelize.Style{CustomNumFmt: &two}},
+		{&st.problem, &excelize.Style{Font: &excelize.Font{Color: "C00000"}}},
+	}
+	for _, d := range defs {
+		id, err := f.NewStyle(d.s)
+		if err != nil {
+			return st, err
+		}
+		*d.id = id
+	}
+	for _, o := range crmsync.Outcomes {
+		c := outcomeColors[o]
+		id, err := f.NewStyle(&excelize.Style{
+			Font: &excelize.Font{Color: c[1]},
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c[0]}},
+		})
+		if err != nil {
+			return st, err
+		}
+		st.outcome[o] = id
+	}
+	return st, nil
+}

@@ -1,0 +1,207 @@
+package report
+
+import (
+	"encoding/json"
+	"math/big"
+	"strings"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// financeFields are the amounts and points summed per kind for finance
+// reconciliation.
+var financeFields = map[crmsync.Kind][]string{
+	crmsync.KindScore:   {"TradeAmount", "ReturnAmount", "Score"},
+	crmsync.KindScoreV2: {"PayAmount", "ReturnAmount", "Score"},
+	crmsync.KindBonus:   {"GetBonus"},
+	crmsync.KindVerify:  {"Bonus"},
+}
+
+// Finance stages: every row read, rows whose sending was attempted (sent,
+// rejected, failed) and rows Mallcoo confirmed (sent).
+const (
+	stageRead = iota
+	stageAttempted
+	stageConfirmed
+	stages
+)
+
+// finance sums amounts exactly, per kind and stage.
+type finance struct {
+	kinds map[crmsync.Kind]*financeKind
+}
+
+type financeKind struct {
+	fields []string
+	index  []int // of each field in the kind's template columns
+	rows   [stages]int
+	sums   [stages][]decimal
+	vals   []string
+}
+
+func newFinance() *finance {
+	fin := &finance{kinds: map[crmsync.Kind]*financeKind{}}
+	for k, fields := range financeFields {
+		fk := &financeKind{fields: fields, index: make([]int, len(fields)), vals: make([]string, len(fields))}
+		spec := mallcoo.SpecOf(k)
+		for i, name := range fields {
+			fk.index[i] = -1
+			for j, f := range spec.Fields {
+				if f.Name == name {
+					fk.index[i] = j
+				}
+			}
+		}
+		for s := range fk.sums {
+			fk.sums[s] = make([]decimal, len(fields))
+		}
+		fin.kinds[k] = fk
+	}
+	return fin
+}
+
+// amounts are the finance fields of a body, as JSON numbers.
+type amounts struct {
+	TradeAmount  json.Number
+	PayAmount    json.Number
+	ReturnAmount json.Number
+	Score        json.Number
+	GetBonus     json.Number
+	Bonus        json.Number
+}
+
+func (a *amounts) get(name string) string {
+	switch name {
+	case "TradeAmount":
+		return a.TradeAmount.String()
+	case "PayAmount":
+		return a.PayAmount.String()
+	case "ReturnAmount":
+		return a.ReturnAmount.String()
+	case "Score":
+		return a.Score.String()
+	case "GetBonus":
+		return a.GetBonus.String()
+	case "Bonus":
+		return a.Bonus.String()
+	}
+	return ""
+}
+
+// add counts one result. Amounts come from the body when there is one (what
+// is or would be sent), else from the row's cells when they read as numbers
+// (an invalid row).
+func (fin *finance) add(k crmsync.Kind, r *crmsync.Result) {
+	fk := fin.kinds[k]
+	if fk == nil {
+		return
+	}
+	clear(fk.vals)
+	if len(r.Body) > 0 {
+		var a amounts
+		if json.Unmarshal(r.Body, &a) == nil {
+			for i, name := range fk.fields {
+				fk.vals[i] = a.get(name)
+			}
+		}
+	} else {
+		for i, j := range fk.index {
+			if j >= 0 && j < len(r.Values) {
+				if v, err := mallcoo.ParseAmount(r.Values[j]); err == nil {
+					fk.vals[i] = string(v)
+				}
+			}
+		}
+	}
+	fk.count(stageRead, fk.vals)
+	switch r.Outcome {
+	case crmsync.OutcomeSent:
+		fk.count(stageAttempted, fk.vals)
+		fk.count(stageConfirmed, fk.vals)
+	case crmsync.OutcomeRejected, crmsync.OutcomeFailed:
+		fk.count(stageAttempted, fk.vals)
+	}
+}
+
+func (fk *financeKind) count(stage int, vals []string) {
+	fk.rows[stage]++
+	for i, v := range vals {
+		if v != "" {
+			fk.sums[stage][i].add(v)
+		}
+	}
+}
+
+// decimal is an exact sum of decimal strings: an integer count of units of
+// 10^-scale. Amounts are never turned into floats.
+type decimal struct {
+	n     big.Int
+	scale int
+	tmp   big.Int
+}
+
+var ten = big.NewInt(10)
+
+// add adds a decimal such as "-1280.50"; it reports false, adding nothing,
+// when s is not one.
+func (d *decimal) add(s string) bool {
+	ip, fp, _ := strings.Cut(s, ".")
+	neg := strings.HasPrefix(ip, "-")
+	if neg {
+		ip = ip[1:]
+	}
+	if ip == "" || !digits(ip) || !digits(fp) {
+		return false
+	}
+	if len(fp) > d.scale {
+		d.n.Mul(&d.n, pow10(len(fp)-d.scale))
+		d.scale = len(fp)
+	}
+	if _, ok := d.tmp.SetString(ip+fp, 10); !ok {
+		return false
+	}
+	if len(fp) < d.scale {
+		d.tmp.Mul(&d.tmp, pow10(d.scale-len(fp)))
+	}
+	if neg {
+		d.n.Sub(&d.n, &d.tmp)
+	} else {
+		d.n.Add(&d.n, &d.tmp)
+	}
+	return true
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func pow10(n int) *big.Int {
+	return new(big.Int).Exp(ten, big.NewInt(int64(n)), nil)
+}
+
+// String returns the sum in plain decimal notation with at least two
+// decimals: "0.30", "-12.125".
+func (d *decimal) String() string {
+	scale := d.scale
+	n := new(big.Int).Set(&d.n)
+	if scale < 2 {
+		n.Mul(n, pow10(2-scale))
+		scale = 2
+	}
+	neg := n.Sign() < 0
+	s := new(big.Int).Abs(n).String()
+	for len(s) <= scale {
+		s = "0" + s
+	}
+	s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	if neg {
+		s = "-" + s
+	}
+	return s
+}

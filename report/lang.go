@@ -1,0 +1,123 @@
+package report
+
+import (
+	"strings"
+
+	"github.com/crmsync/crmsync"
+)
+
+// word is one label in both languages.
+type word struct{ zh, en string }
+
+// words is the translation table: every label the report, the problems
+// workbook and the templates show goes through it.
+var words = map[string]word{
+	// Summary sheet.
+	"summary":       {"汇总", "Summary"},
+	"title":         {"crmsync 运行报告", "crmsync run report"},
+	"problemsTitle": {"crmsync 待处理行", "crmsync rows to fix"},
+	"templateTitle": {"crmsync 导入模板", "crmsync import template"},
+	"runID":         {"运行ID", "Run ID"},
+	"command":       {"命令", "Command"},
+	"started":       {"开始时间", "Started"},
+	"ended":         {"结束时间", "Ended"},
+	"duration":      {"用时(秒)", "Duration (s)"},
+	"rows":          {"行数", "Rows"},
+	"rowsPerSec":    {"吞吐(行/秒)", "Throughput (rows/s)"},
+	"requests":      {"请求数(含重试)", "Requests (retries included)"},
+	"reqPerSec":     {"请求/秒", "Requests/s"},
+	"interrupted":   {"已中断", "Interrupted"},
+	"yes":           {"是", "yes"},
+	"stopped":       {"提前停止原因", "Stopped early because"},
+	"needsPerson":   {"需要人工处理", "Needs a person"},
+	"problemsFile":  {"待处理文件", "Problems workbook"},
+	"files":         {"输入文件", "Input files"},
+	"path":          {"文件", "File"},
+	"sheet":         {"工作表", "Sheet"},
+	"kind":          {"类型", "Kind"},
+	"rowsRead":      {"读取行数", "Rows read"},
+	"problem":       {"问题", "Problem"},
+	"counts":        {"各类型结果数", "Outcomes per kind"},
+	"total":         {"合计", "Total"},
+	"finance":       {"金额与积分合计", "Finance totals"},
+	"field":         {"字段", "Field"},
+	"read":          {"读取", "Read"},
+	"attempted":     {"已尝试发送(已发送+被拒绝+失败)", "Attempted (sent + rejected + failed)"},
+	"confirmed":     {"猫酷已确认(已发送)", "Confirmed by Mallcoo (sent)"},
+	"rowCount":      {"行数", "rows"},
+	"chartTitle":    {"各类型结果", "Outcomes per kind"},
+
+	// Kind sheets.
+	"sourceFile": {"来源文件", "Source file"},
+	"row":        {"行号", "Row"},
+	"key":        {"键", "Key"},
+	"outcome":    {"结果", "Outcome"},
+	"reason":     {"原因", "reason"},
+	"reasonCol":  {"原因", "Reason"},
+	"code":       {"猫酷Code", "Mallcoo Code"},
+	"message":    {"猫酷Message", "Mallcoo Message"},
+	"attempts":   {"尝试次数", "Attempts"},
+	"previous":   {"之前发送的内容", "Previous body"},
+	"newBody":    {"本次内容", "New body"},
+
+	// Templates.
+	"readme":   {"说明", "README"},
+	"label":    {"列名", "Column"},
+	"apiName":  {"API字段", "API name"},
+	"type":     {"类型", "Type"},
+	"required": {"必填", "required"},
+	"optional": {"选填", "optional"},
+	"reqCol":   {"是否必填", "Required"},
+	"rule":     {"规则", "Rule"},
+	"example":  {"示例", "Example"},
+	"enum":     {"可选值", "Values"},
+	"openEnum": {"(亦可填其他整数)", "(other integers accepted)"},
+	"joinCol":  {"交易ID", "TransID"},
+	"listOf":   {"明细表", "list sheet"},
+	"pickOne":  {"请选择", "Pick one"},
+	"readmeIntro": {
+		"每行一个事件;第一行为表头(可用中文列名或API字段名,不区分大小写)。名为“原因”的列和本说明页在导入时被忽略。",
+		"One event per row; the first row is the header (Chinese label or API name, any case). A column named reason and this sheet are ignored on import.",
+	},
+
+	// Outcomes.
+	"o.new":       {"待发送", "new"},
+	"o.sent":      {"已发送", "sent"},
+	"o.unchanged": {"未变化", "unchanged"},
+	"o.changed":   {"内容已变", "changed"},
+	"o.invalid":   {"无效", "invalid"},
+	"o.duplicate": {"重复", "duplicate"},
+	"o.rejected":  {"被拒绝", "rejected"},
+	"o.failed":    {"失败", "failed"},
+	"o.uncertain": {"不确定", "uncertain"},
+	"o.blocked":   {"受阻", "blocked"},
+	"o.skipped":   {"跳过", "skipped"},
+}
+
+// lang is a report language: "zh" (the default) or "en".
+type lang string
+
+func parseLang(s string) lang {
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(s)), "en") {
+		return "en"
+	}
+	return "zh"
+}
+
+// T returns the label for key in the language; an unknown key is returned
+// as is, so a missing entry shows up in the output instead of a blank.
+func (l lang) T(key string) string {
+	w, ok := words[key]
+	if !ok {
+		return key
+	}
+	if l == "en" {
+		return w.en
+	}
+	return w.zh
+}
+
+// outcome returns the word for an outcome.
+func (l lang) outcome(o crmsync.Outcome) string {
+	return l.T("o." + string(o))
+}

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// problemSheet writes the rows of one kind that need a person to the
+// problems workbook: the template columns (Columns) with the row's values,
+// then one reason column the reader ignores.
+type problemSheet struct {
+	kind    crmsync.Kind
+	l       lang
+	nfields int
+	s       *stream
+	cells   []any
+}
+
+func newProblemSheet(b *book, k crmsync.Kind, w *writer) *problemSheet {
+	l := w.lang
+	fields := mallcoo.SpecOf(k).Fields
+	cols := make([]column, 0, len(fields)+1)
+	for _, f := range fields {
+		cols = append(cols, templateColumn(f, l, &b.st))
+	}
+	cols = append(cols, column{header: l.T("reason"), width: 60})
+	return &problemSheet{
+		kind: k, l: l, nfields: len(fields),
+		s:     newStream(b, string(k), cols, w.maxRows),
+		cells: make([]any, len(cols)),
+	}
+}
+
+func (ps *problemSheet) add(r *crmsync.Result) error {
+	c := ps.cells
+	clear(c)
+	for i := 0; i < ps.nfields && i < len(r.Values); i++ {
+		c[i] = str(r.Values[i])
+	}
+	c[ps.nfields] = problemReason(ps.kind, r, ps.l)
+	return ps.s.add(c)
+}
+
+func (ps *problemSheet) close() error { return ps.s.finish() }
+
+// problemReason says in one cell what is wrong with a row: the outcome, the
+// reason (with its column) and Mallcoo's answer when there was one, e.g.
+// "被拒绝: 会员不存在; 猫酷 Code 3001: 会员不存在".
+func problemReason(k crmsync.Kind, r *crmsync.Result, l lang) string {
+	var b strings.Builder
+	b.WriteString(l.outcome(r.Outcome))
+	if t := reasonText(k, r, l); t != "" {
+		b.WriteString(": ")
+		b.WriteString(t)
+	}
+	if r.HasCode || r.Message != "" {
+		b.WriteString("; ")
+		if l == "en" {
+			b.WriteString("Mallcoo")
+		} else {
+			b.WriteString("猫酷")
+		}
+		if r.HasCode {
+			b.WriteString(" Code ")
+			b.WriteString(strconv.Itoa(r.Code))
+		}
+		if r.Message != "" {
+			b.WriteString(": ")
+			b.WriteString(r.Message)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,155 @@
+// Package report writes crmsync's Excel output: the result report of a run
+// (a summary sheet and one sheet per kind with every input row and its
+// outcome), the problems workbook beside it (only the rows that need a
+// person, laid out like the import template so the fixed file can be fed
+// back), and the blank import templates.
+//
+// Row data is always written with excelize's StreamWriter and the workbook is
+// zipped straight into a temporary file that is renamed into place, so a
+// million-row run costs little memory and a half-written report never has the
+// final name. A sheet holds at most 1,048,576 rows; a kind with more rows
+// continues on "<kind> (2)", "<kind> (3)" and so on.
+//
+// Every label goes through one small translation table: Chinese by default,
+// English with Options.Lang "en".
+package report
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/crmsync/crmsync"
+)
+
+// Source streams a run's per-row results; the ledger implements it.
+type Source interface {
+	// Results calls fn for every result of kind in the run, in Seq order,
+	// and stops at the first error fn returns.
+	Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error
+}
+
+// Options tune the output.
+type Options struct {
+	// Lang is "zh" (the default) or "en".
+	Lang string
+}
+
+// ProblemsPath returns the path of the problems workbook beside a report:
+// "out/run-7.xlsx" → "out/run-7-problems.xlsx".
+func ProblemsPath(report string) string {
+	ext := filepath.Ext(report)
+	if ext == "" {
+		return report + "-problems.xlsx"
+	}
+	return strings.TrimSuffix(report, ext) + "-problems" + ext
+}
+
+// Write writes the report of run s to path and, when some row needs a
+// person, the problems workbook to ProblemsPath(path), whose path it returns
+// ("" when no row needs a person). It creates the directory if needed. Each
+// workbook is written to a temporary file in the same directory and renamed,
+// so a half-written report never has the final name. Write reads each kind's
+// results once from src.
+func Write(ctx context.Context, path string, s *crmsync.Summary, src Source, opt Options) (problems string, err error) {
+	w := &writer{lang: parseLang(opt.Lang), maxRows: excelize.TotalRows}
+	return w.write(ctx, path, s, src)
+}
+
+// writer holds the settings of one Write; tests lower maxRows to exercise
+// sheet continuation.
+type writer struct {
+	lang    lang
+	maxRows int // rows per sheet, header included
+}
+
+func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src Source) (string, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", fmt.Errorf("write report: %w", err)
+		}
+	}
+	rep, err := newBook(w.lang, w.lang.T("title"))
+	if err != nil {
+		return "", fmt.Errorf("write report %s: %w", path, err)
+	}
+	defer rep.close()
+	// The summary sheet comes first; it is filled once every row is counted.
+	summarySheet := w.lang.T("summary")
+	if err := rep.useSheet(summarySheet); err != nil {
+		return "", fmt.Errorf("write report %s: %w", path, err)
+	}
+	var prob *book
+	defer func() {
+		if prob != nil {
+			prob.close()
+		}
+	}()
+
+	fin := newFinance()
+	for _, k := range crmsync.Kinds {
+		ks := newKindSheet(rep, k, s, w)
+		var ps *problemSheet
+		n := 0
+		err := src.Results(ctx, s.RunID, k, func(r *crmsync.Result) error {
+			n++
+			if n&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := ks.add(r); err != nil {
+				return err
+			}
+			fin.add(k, r)
+			if !r.Outcome.NeedsPerson() {
+				return nil
+			}
+			if ps == nil {
+				if prob == nil {
+					b, err := newBook(w.lang, w.lang.T("problemsTitle"))
+					if err != nil {
+						return err
+					}
+					prob = b
+				}
+				ps = newProblemSheet(prob, k, w)
+			}
+			return ps.add(r)
+		})
+		if err != nil {
+			return "", fmt.Errorf("write report %s: %s rows: %w", path, k, err)
+		}
+		if err := ks.close(); err != nil {
+			return "", fmt.Errorf("write report %s: %s sheet: %w", path, k, err)
+		}
+		if ps != nil {
+			if err := ps.close(); err != nil {
+				return "", fmt.Errorf("write problems of %s: %s sheet: %w", path, k, err)
+			}
+		}
+	}
+
+	var problems string
+	if prob != nil {
+		problems = ProblemsPath(path)
+	}
+	if err := writeSummary(rep, summarySheet, s, fin, problems, w.lang); err != nil {
+		return "", fmt.Errorf("write report %s: summary: %w", path, err)
+	}
+	rep.f.SetActiveSheet(0)
+	if err := rep.save(path); err != nil {
+		return "", fmt.Errorf("write report %s: %w", path, err)
+	}
+	if prob != nil {
+		prob.f.SetActiveSheet(0)
+		if err := prob.save(problems); err != nil {
+			return "", fmt.Errorf("write problems %s: %w", problems, err)
+		}
+	}
+	return problems, nil
+}

@@ -1,0 +1,476 @@
+package report
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/crmsync/crmsync"
+)
+
+// memSource is a Source over a slice of results, as the ledger would
+// return them.
+type memSource []*crmsync.Result
+
+func (m memSource) Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
+	for _, r := range m {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if r.Kind != kind {
+			continue
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scoreValues returns the template cells of a score row.
+func scoreValues(trans, card, amount, score string) []string {
+	return []string{trans, card, "1", "2024-11-01 10:05:03", amount, "S0012", "", "", "", "", score, ""}
+}
+
+func scoreBody(trans, card, amount, score string) []byte {
+	return []byte(`{"TransID":"` + trans + `","ThirdPartyCardID":"` + card + `","ScoreEvent":1,"TradeTime":"2024-11-01 10:05:03","TradeAmount":` + amount +
+		`,"CrmShopID":"S0012","TradeSerialNo":null,"PosID":null,"ReturnTime":null,"ReturnAmount":null,"Score":` + score + `,"PayType":null}`)
+}
+
+// testRun is a run with rows of several kinds and outcomes.
+func testRun() (*crmsync.Summary, memSource) {
+	src := memSource{
+		{Kind: crmsync.KindMember, Key: "0201610000343", Outcome: crmsync.OutcomeUnchanged,
+			Source: crmsync.SourceRef{File: "in/member.csv", Row: 2}, Values: []string{"0201610000343", ""},
+			Body: []byte(`{"ThirdPartyCardID":"0201610000343","Mobile":null}`)},
+		{Kind: crmsync.KindScore, Key: "T1", Outcome: crmsync.OutcomeSent, HasCode: true, Code: 1, Message: "成功", Attempts: 1,
+			Source: crmsync.SourceRef{File: "in/day.xlsx", Sheet: "score", Row: 2},
+			Values: scoreValues("T1", "0201710000001", "0.1", "1"), Body: scoreBody("T1", "0201710000001", "0.1", "1")},
+		{Kind: crmsync.KindScore, Key: "T2", Outcome: crmsync.OutcomeSent, HasCode: true, Code: 1, Attempts: 2,
+			Source: crmsync.SourceRef{File: "in/day.xlsx", Sheet: "score", Row: 3},
+			Values: scoreValues("T2", "0201710000002", "0.2", "2"), Body: scoreBody("T2", "0201710000002", "0.2", "2")},
+		{Kind: crmsync.KindScore, Key: "T3", Outcome: crmsync.OutcomeRejected, HasCode: true, Code: 3001, Message: "会员不存在", Attempts: 1,
+			Source: crmsync.SourceRef{File: "in/day.xlsx", Sheet: "score", Row: 4},
+			Values: scoreValues("T3", "0201710000003", "1280.50", "1280"), Body: scoreBody("T3", "0201710000003", "1280.50", "1280")},
+		{Kind: crmsync.KindScore, Key: "T4", Outcome: crmsync.OutcomeInvalid, Column: "TradeAmount", Reason: "不是数字",
+			Source: crmsync.SourceRef{File: "in/day.xlsx", Sheet: "score", Row: 5},
+			Values: scoreValues("T4", "=HYPERLINK(\"http://x\")", "abc", "+5")},
+		{Kind: crmsync.KindScoreV2, Key: "V1", Outcome: crmsync.OutcomeChanged, Reason: "内容与上次发送的不同",
+			Source: crmsync.SourceRef{File: "in/v2.csv", Row: 2},
+			Values: []string{"V1", "0201710000009", "1", "2024-11-01 10:05:03", "99.99", "S1", "", "", "", "", "99", "", "", "", ""},
+			Body:   []byte(`{"TransID":"V1","PayAmount":99.99,"Score":99}`), Previous: []byte(`{"TransID":"V1","PayAmount":88,"Score":88}`)},
+		{Kind: crmsync.KindBonus, Key: "R1|C1", Outcome: crmsync.OutcomeSent, HasCode: true, Code: 1, Attempts: 1,
+			Source: crmsync.SourceRef{File: "in/bonus.csv", Row: 2},
+			Values: []string{"C1", "4", "-20.5", "200", "R1", "2020-06-24 15:16:45", "-desc"},
+			Body:   []byte(`{"ThirdPartyCardID":"C1","BonusAction":4,"GetBonus":-20.5,"AfterBonus":200,"RefID":"R1","CreateTime":"2020-06-24 15:16:45","Desc":null}`)},
+		{Kind: crmsync.KindBonus, Key: "R2|C1", Outcome: crmsync.OutcomeFailed, Reason: "连接超时", Attempts: 4,
+			Source: crmsync.SourceRef{File: "in/bonus.csv", Row: 3},
+			Values: []string{"C1", "4", "10", "210", "R2", "2020-06-24 15:17:45", ""},
+			Body:   []byte(`{"ThirdPartyCardID":"C1","BonusAction":4,"GetBonus":10,"AfterBonus":210,"RefID":"R2","CreateTime":"2020-06-24 15:17:45","Desc":null}`)},
+	}
+	started := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	s := crmsync.NewSummary(7, "run in/", started)
+	for i, r := range src {
+		r.Seq = int64(i + 1)
+		s.Add(r.Kind, r.Outcome)
+	}
+	s.Ended = started.Add(10 * time.Second)
+	s.DurationS = 10
+	s.Requests = 9
+	s.Files = []crmsync.FileSummary{
+		{Path: "in/day.xlsx", Sheet: "score", Kind: crmsync.KindScore, Rows: 4},
+		{Path: "in/broken.xlsx", Problem: "不是有效的Excel文件"},
+	}
+	return s, src
+}
+
+func writeTest(t *testing.T, lang string) (report, problems string) {
+	t.Helper()
+	s, src := testRun()
+	path := filepath.Join(t.TempDir(), "out", "run-7.xlsx")
+	problems, err := Write(context.Background(), path, s, src, Options{Lang: lang})
+	if err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	return path, problems
+}
+
+func open(t *testing.T, path string) *excelize.File {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatalf("OpenFile(%s): %v", path, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func rows(t *testing.T, f *excelize.File, sheet string) [][]string {
+	t.Helper()
+	rs, err := f.GetRows(sheet)
+	if err != nil {
+		t.Fatalf("GetRows(%q): %v", sheet, err)
+	}
+	return rs
+}
+
+// findRow returns the first row whose first cells are prefix.
+func findRow(rs [][]string, prefix ...string) []string {
+	for _, r := range rs {
+		if len(r) >= len(prefix) && slices.Equal(r[:len(prefix)], prefix) {
+			return r
+		}
+	}
+	return nil
+}
+
+func TestProblemsPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"out/run-7.xlsx": "out/run-7-problems.xlsx",
+		"run.XLSX":       "run-problems.XLSX",
+		"report":         "report-problems.xlsx",
+	} {
+		if got := ProblemsPath(in); got != want {
+			t.Errorf("ProblemsPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestWriteSheets(t *testing.T) {
+	path, _ := writeTest(t, "")
+	f := open(t, path)
+	want := []string{"汇总", "member", "score", "score-v2", "bonus"}
+	if diff := cmp.Diff(want, f.GetSheetList()); diff != "" {
+		t.Errorf("sheets (-want +got):\n%s", diff)
+	}
+	if got := f.GetActiveSheetIndex(); got != 0 {
+		t.Errorf("active sheet = %d, want 0 (summary)", got)
+	}
+	props, err := f.GetDocProps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if props.Title != "crmsync 运行报告" {
+		t.Errorf("Title = %q, want %q", props.Title, "crmsync 运行报告")
+	}
+
+	rs := rows(t, f, "score")
+	wantHeader := append([]string{"来源文件", "工作表", "行号", "键", "结果", "原因", "猫酷Code", "猫酷Message", "尝试次数"}, Columns(crmsync.KindScore, "zh")...)
+	if diff := cmp.Diff(wantHeader, rs[0]); diff != "" {
+		t.Errorf("score header (-want +got):\n%s", diff)
+	}
+	if len(rs) != 5 {
+		t.Fatalf("score sheet has %d rows, want 5", len(rs))
+	}
+	wantRow := []string{"in/day.xlsx", "score", "4", "T3", "被拒绝", "", "3001", "会员不存在", "1",
+		"T3", "0201710000003", "1", "2024-11-01 10:05:03", "1280.50", "S0012", "", "", "", "", "1280"}
+	if diff := cmp.Diff(wantRow, rs[3]); diff != "" {
+		t.Errorf("rejected row (-want +got):\n%s", diff)
+	}
+	if got, want := rs[4][5], "消费金额(TradeAmount): 不是数字"; got != want {
+		t.Errorf("invalid row reason = %q, want %q", got, want)
+	}
+
+	// Values that look like formulas or numbers stay text.
+	for cell, want := range map[string]string{"K5": `=HYPERLINK("http://x")`, "T5": "+5", "K2": "0201710000001"} {
+		got, err := f.GetCellValue("score", cell)
+		if err != nil || got != want {
+			t.Errorf("GetCellValue(score, %s) = %q, %v; want %q", cell, got, err, want)
+		}
+		if formula, _ := f.GetCellFormula("score", cell); formula != "" {
+			t.Errorf("GetCellFormula(score, %s) = %q, want none", cell, formula)
+		}
+		if typ, _ := f.GetCellType("score", cell); typ != excelize.CellTypeInlineString {
+			t.Errorf("GetCellType(score, %s) = %v, want inline string", cell, typ)
+		}
+	}
+
+	panes, err := f.GetPanes("score")
+	if err != nil || !panes.Freeze || panes.YSplit != 1 {
+		t.Errorf("GetPanes(score) = %+v, %v; want the header row frozen", panes, err)
+	}
+
+	// Changed rows show the previous and the new body.
+	v2 := rows(t, f, "score-v2")
+	if got := v2[0][len(v2[0])-2:]; !slices.Equal(got, []string{"之前发送的内容", "本次内容"}) {
+		t.Errorf("score-v2 last headers = %q, want previous/new body", got)
+	}
+	if got := v2[1][len(v2[1])-2]; got != `{"TransID":"V1","PayAmount":88,"Score":88}` {
+		t.Errorf("score-v2 previous body = %q", got)
+	}
+	if got := rows(t, f, "score")[0]; slices.Contains(got, "本次内容") {
+		t.Errorf("score header has body columns without changed rows: %q", got)
+	}
+}
+
+func TestWriteAutoFilter(t *testing.T) {
+	path, problems := writeTest(t, "")
+	for _, c := range []struct{ file, sheet, want string }{
+		{path, "xl/worksheets/sheet3.xml", `<autoFilter ref="$A$1:$U$5"`},
+		{problems, "xl/worksheets/sheet1.xml", `<autoFilter ref="$A$1:$M$3"`},
+	} {
+		got := zipEntry(t, c.file, c.sheet)
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%s %s lacks %s", c.file, c.sheet, c.want)
+		}
+	}
+}
+
+func zipEntry(t *testing.T, file, name string) string {
+	t.Helper()
+	z, err := zip.OpenReader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	for _, e := range z.File {
+		if e.Name == name {
+			rc, err := e.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			var b strings.Builder
+			if _, err := io.Copy(&b, rc); err != nil {
+				t.Fatal(err)
+			}
+			return b.String()
+		}
+	}
+	t.Fatalf("%s has no %s", file, name)
+	return ""
+}
+
+func TestWriteSummary(t *testing.T) {
+	path, problems := writeTest(t, "")
+	f := open(t, path)
+	rs := rows(t, f, "汇总")
+	for _, c := range []struct{ prefix, want []string }{
+		{[]string{"运行ID"}, []string{"运行ID", "7"}},
+		{[]string{"开始时间"}, []string{"开始时间", "2026-11-25 09:00:00"}},
+		{[]string{"吞吐(行/秒)"}, []string{"吞吐(行/秒)", "0.8"}},
+		{[]string{"待处理文件"}, []string{"待处理文件", problems}},
+		{[]string{"in/broken.xlsx"}, []string{"in/broken.xlsx", "", "", "0", "不是有效的Excel文件"}},
+		{[]string{"类型", "待发送"}, nil}, // no plan rows: no "new" column
+		{[]string{"类型"}, []string{"类型", "已发送", "未变化", "内容已变", "无效", "被拒绝", "失败", "合计"}},
+		{[]string{"member"}, []string{"member", "0", "1", "0", "0", "0", "0", "1"}},
+		{[]string{"score"}, []string{"score", "2", "0", "0", "1", "1", "0", "4"}},
+		{[]string{"bonus"}, []string{"bonus", "1", "0", "0", "0", "0", "1", "2"}},
+		{[]string{"合计"}, []string{"合计", "3", "1", "1", "1", "1", "1", "8"}},
+		// Finance: read, attempted, confirmed; exact sums.
+		{[]string{"score", "行数"}, []string{"score", "行数", "4", "3", "2"}},
+		// T4's amount "abc" is not a number; T4's score "+5" is read as 5.
+		{[]string{"score", "消费金额(TradeAmount)"}, []string{"score", "消费金额(TradeAmount)", "1,280.80", "1,280.80", "0.30"}},
+		{[]string{"score", "积分值(Score)"}, []string{"score", "积分值(Score)", "1,288.00", "1,283.00", "3.00"}},
+		{[]string{"score", "退货金额(ReturnAmount)"}, []string{"score", "退货金额(ReturnAmount)", "0.00", "0.00", "0.00"}},
+		{[]string{"score-v2", "支付金额(PayAmount)"}, []string{"score-v2", "支付金额(PayAmount)", "99.99", "0.00", "0.00"}},
+		{[]string{"bonus", "变更积分(GetBonus)"}, []string{"bonus", "变更积分(GetBonus)", "-10.50", "-10.50", "-20.50"}},
+	} {
+		got := findRow(rs, c.prefix...)
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("summary row %q (-want +got):\n%s", c.prefix, diff)
+		}
+	}
+	if r := findRow(rs, "in/broken.xlsx"); r != nil {
+		// The file problem is red.
+		for i, row := range rs {
+			if slices.Equal(row, r) {
+				cell, _ := excelize.CoordinatesToCellName(5, i+1)
+				id, _ := f.GetCellStyle("汇总", cell)
+				st, _ := f.GetStyle(id)
+				if st == nil || st.Font == nil || st.Font.Color != "C00000" {
+					t.Errorf("file problem cell %s style = %+v, want red font", cell, st)
+				}
+			}
+		}
+	}
+	// The finance cells hold exact numbers.
+	raw, err := excelize.OpenFile(path, excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rawRows, _ := raw.GetRows("汇总")
+	if got := findRow(rawRows, "score", "消费金额(TradeAmount)"); len(got) < 5 || got[4] != "0.30" {
+		t.Errorf("raw confirmed TradeAmount = %q, want 0.30", got)
+	}
+	if typ, _ := raw.GetCellType("汇总", "A1"); typ == excelize.CellTypeUnset {
+		t.Errorf("summary A1 is empty")
+	}
+
+	chart := zipEntry(t, path, "xl/charts/chart1.xml")
+	for _, want := range []string{"<barChart>", `<barDir val="bar">`, `<grouping val="stacked">`, `汇总&#39;!$B$21:$B$24`} {
+		if !strings.Contains(chart, want) {
+			t.Errorf("chart1.xml lacks %s", want)
+		}
+	}
+}
+
+func TestWriteProblems(t *testing.T) {
+	path, problems := writeTest(t, "")
+	if want := ProblemsPath(path); problems != want {
+		t.Fatalf("Write returned problems %q, want %q", problems, want)
+	}
+	f := open(t, problems)
+	if diff := cmp.Diff([]string{"score", "score-v2", "bonus"}, f.GetSheetList()); diff != "" {
+		t.Errorf("problems sheets (-want +got):\n%s", diff)
+	}
+	rs := rows(t, f, "score")
+	if diff := cmp.Diff(append(Columns(crmsync.KindScore, "zh"), "原因"), rs[0]); diff != "" {
+		t.Errorf("problems score header (-want +got):\n%s", diff)
+	}
+	if len(rs) != 3 {
+		t.Fatalf("problems score has %d rows, want 3 (header, rejected, invalid)", len(rs))
+	}
+	if got, want := rs[1], append(scoreValues("T3", "0201710000003", "1280.50", "1280")[:11], "", "被拒绝; 猫酷 Code 3001: 会员不存在"); !slices.Equal(got, want) {
+		t.Errorf("rejected problem row = %q, want %q", got, want)
+	}
+	if got, want := rs[2][len(rs[2])-1], "无效: 消费金额(TradeAmount): 不是数字"; got != want {
+		t.Errorf("invalid problem reason = %q, want %q", got, want)
+	}
+	b := rows(t, f, "bonus")
+	if len(b) != 2 || b[1][4] != "R2" || b[1][7] != "失败: 连接超时" {
+		t.Errorf("problems bonus rows = %q, want the failed R2 row only", b)
+	}
+	if props, _ := f.GetDocProps(); props.Title != "crmsync 待处理行" {
+		t.Errorf("problems Title = %q", props.Title)
+	}
+	if panes, _ := f.GetPanes("score"); !panes.Freeze {
+		t.Errorf("problems header not frozen")
+	}
+}
+
+func TestWriteNoProblems(t *testing.T) {
+	_, src := testRun()
+	var ok memSource
+	s := crmsync.NewSummary(8, "run", time.Time{})
+	for _, r := range src {
+		if !r.Outcome.NeedsPerson() {
+			ok = append(ok, r)
+			s.Add(r.Kind, r.Outcome)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run-8.xlsx")
+	problems, err := Write(context.Background(), path, s, ok, Options{})
+	if err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if problems != "" {
+		t.Errorf("Write returned problems %q, want none", problems)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{"run-8.xlsx"}, names); diff != "" {
+		t.Errorf("files in dir (-want +got):\n%s", diff)
+	}
+}
+
+func TestWriteEnglish(t *testing.T) {
+	path, problems := writeTest(t, "en")
+	f := open(t, path)
+	if got := f.GetSheetName(0); got != "Summary" {
+		t.Errorf("first sheet = %q, want Summary", got)
+	}
+	rs := rows(t, f, "score")
+	want := append([]string{"Source file", "Sheet", "Row", "Key", "Outcome", "Reason", "Mallcoo Code", "Mallcoo Message", "Attempts"}, Columns(crmsync.KindScore, "en")...)
+	if diff := cmp.Diff(want, rs[0]); diff != "" {
+		t.Errorf("en score header (-want +got):\n%s", diff)
+	}
+	if rs[3][4] != "rejected" || rs[4][5] != "TradeAmount: 不是数字" {
+		t.Errorf("en rows = %q", rs[3:])
+	}
+	p := open(t, problems)
+	pr := rows(t, p, "score")
+	if diff := cmp.Diff(append(Columns(crmsync.KindScore, "en"), "reason"), pr[0]); diff != "" {
+		t.Errorf("en problems header (-want +got):\n%s", diff)
+	}
+	if got := pr[1][len(pr[1])-1]; got != "rejected; Mallcoo Code 3001: 会员不存在" {
+		t.Errorf("en problem reason = %q", got)
+	}
+	if Columns(crmsync.KindScore, "en")[0] != "TransID" || Columns(crmsync.KindScore, "")[0] != "交易ID" {
+		t.Errorf("Columns(score) = %q / %q", Columns(crmsync.KindScore, "en"), Columns(crmsync.KindScore, ""))
+	}
+}
+
+func TestWriteContinuesFullSheets(t *testing.T) {
+	s, src := testRun()
+	path := filepath.Join(t.TempDir(), "run.xlsx")
+	w := &writer{lang: "zh", maxRows: 3} // header + 2 rows a sheet
+	problems, err := w.write(context.Background(), path, s, src)
+	if err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	f := open(t, path)
+	want := []string{"汇总", "member", "score", "score (2)", "score-v2", "bonus"}
+	if diff := cmp.Diff(want, f.GetSheetList()); diff != "" {
+		t.Errorf("sheets (-want +got):\n%s", diff)
+	}
+	var keys []string
+	for _, sh := range []string{"score", "score (2)"} {
+		rs := rows(t, f, sh)
+		if rs[0][0] != "来源文件" {
+			t.Errorf("%s has no header row: %q", sh, rs[0])
+		}
+		for _, r := range rs[1:] {
+			keys = append(keys, r[3])
+		}
+	}
+	if diff := cmp.Diff([]string{"T1", "T2", "T3", "T4"}, keys); diff != "" {
+		t.Errorf("score keys across sheets (-want +got):\n%s", diff)
+	}
+	p := open(t, problems)
+	if got := p.GetSheetList(); !slices.Equal(got, []string{"score", "score-v2", "bonus"}) {
+		t.Errorf("problems sheets = %q", got)
+	}
+}
+
+func TestWriteCancelled(t *testing.T) {
+	s, src := testRun()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.xlsx")
+	_, err := Write(ctx, path, s, src, Options{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write(cancelled) = %v, want context.Canceled", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("cancelled Write left %d files", len(entries))
+	}
+}
+
+func TestDecimal(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"0.1", "0.2"}, "0.30"},
+		{nil, "0.00"},
+		{[]string{"1280.50", "-0.5", "20"}, "1300.00"},
+		{[]string{"-0.125"}, "-0.125"},
+		{[]string{"99999999999999999999", "1"}, "100000000000000000000.00"},
+		{[]string{"0.1", "x", "1e3"}, "0.10"},
+	} {
+		var d decimal
+		for _, s := range c.in {
+			d.add(s)
+		}
+		if got := d.String(); got != c.want {
+			t.Errorf("sum of %q = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,235 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// column is one column of a streamed sheet.
+type column struct {
+	header string
+	width  float64
+	style  int // column style (e.g. text), 0 for none
+}
+
+// stream writes rows to a sheet named base with a StreamWriter, continuing on
+// "base (2)", "base (3)"… when a sheet is full. Every sheet gets the header
+// row, frozen, with an autofilter over the rows written.
+type stream struct {
+	b       *book
+	base    string
+	cols    []column
+	maxRows int
+
+	n      int // sheets started
+	name   string
+	sw     *excelize.StreamWriter
+	row    int // last row written on the current sheet
+	header []any
+}
+
+func newStream(b *book, base string, cols []column, maxRows int) *stream {
+	h := make([]any, len(cols))
+	for i, c := range cols {
+		h[i] = excelize.Cell{StyleID: b.st.header, Value: c.header}
+	}
+	return &stream{b: b, base: base, cols: cols, maxRows: maxRows, header: h}
+}
+
+// add writes one row of cells (nil cells are left empty).
+func (s *stream) add(cells []any) error {
+	if s.sw == nil || s.row >= s.maxRows {
+		if err := s.next(); err != nil {
+			return err
+		}
+	}
+	s.row++
+	return s.sw.SetRow("A"+strconv.Itoa(s.row), cells)
+}
+
+// next finishes the current sheet and starts the next one.
+func (s *stream) next() error {
+	if err := s.finish(); err != nil {
+		return err
+	}
+	s.n++
+	s.name = s.base
+	if s.n > 1 {
+		s.name = fmt.Sprintf("%s (%d)", s.base, s.n)
+	}
+	if err := s.b.useSheet(s.name); err != nil {
+		return err
+	}
+	sw, err := s.b.f.NewStreamWriter(s.name)
+	if err != nil {
+		return err
+	}
+	s.sw = sw
+	for i, c := range s.cols {
+		if c.width > 0 {
+			if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
+				return err
+			}
+		}
+		if c.style != 0 {
+			if err := sw.SetColStyle(i+1, i+1, c.style); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{
+		Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
+		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}},
+	}); err != nil {
+		return err
+	}
+	s.row = 1
+	return sw.SetRow("A1", s.header, excelize.RowOpts{Height: 20})
+}
+
+// finish flushes the current sheet, if any, with its autofilter.
+func (s *stream) finish() error {
+	if s.sw == nil {
+		return nil
+	}
+	last, err := excelize.CoordinatesToCellName(len(s.cols), s.row)
+	if err != nil {
+		return err
+	}
+	// The stream writer writes the autoFilter element of its worksheet at
+	// Flush, so setting it now covers exactly the rows written.
+	if err := s.b.f.AutoFilter(s.name, "A1:"+last, nil); err != nil {
+		return err
+	}
+	err = s.sw.Flush()
+	s.sw = nil
+	return err
+}
+
+// kindSheet writes every result of one kind to the report.
+type kindSheet struct {
+	kind    crmsync.Kind
+	l       lang
+	st      *styles
+	nfields int
+	bodies  bool // show previous and new bodies (the kind has changed rows)
+	s       *stream
+	cells   []any
+}
+
+// fixed report columns before the template columns.
+const kindFixed = 9
+
+func newKindSheet(b *book, k crmsync.Kind, sum *crmsync.Summary, w *writer) *kindSheet {
+	l := w.lang
+	cols := []column{
+		{header: l.T("sourceFile"), width: 28},
+		{header: l.T("sheet"), width: 14},
+		{header: l.T("row"), width: 8},
+		{header: l.T("key"), width: 24},
+		{header: l.T("outcome"), width: 10},
+		{header: l.T("reasonCol"), width: 40},
+		{header: l.T("code"), width: 12},
+		{header: l.T("message"), width: 30},
+		{header: l.T("attempts"), width: 10},
+	}
+	fields := mallcoo.SpecOf(k).Fields
+	for _, f := range fields {
+		cols = append(cols, templateColumn(f, l, &b.st))
+	}
+	ks := &kindSheet{kind: k, l: l, st: &b.st, nfields: len(fields)}
+	if sum != nil && sum.ByKind[k][crmsync.OutcomeChanged] > 0 {
+		ks.bodies = true
+		cols = append(cols, column{header: l.T("previous"), width: 60}, column{header: l.T("newBody"), width: 60})
+	}
+	ks.s = newStream(b, string(k), cols, w.maxRows)
+	ks.cells = make([]any, len(cols))
+	return ks
+}
+
+// templateColumn is the column of a template field in the report and the
+// problems workbook: text format for strings, a width that fits the header.
+func templateColumn(f mallcoo.Field, l lang, st *styles) column {
+	h := fieldHeader(f, l)
+	w := float64(displayWidth(h)) + 4
+	if w < 12 {
+		w = 12
+	}
+	if f.Type == mallcoo.String || f.Type == mallcoo.DateTime {
+		if w < 18 {
+			w = 18
+		}
+	}
+	c := column{header: h, width: w}
+	if f.Type == mallcoo.String {
+		c.style = st.text
+	}
+	return c
+}
+
+// displayWidth approximates the width of s in Excel's character units: wide
+// (CJK) characters count twice.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x1100 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+func (ks *kindSheet) add(r *crmsync.Result) error {
+	c := ks.cells
+	clear(c)
+	c[0] = str(r.Source.File)
+	c[1] = str(r.Source.Sheet)
+	if r.Source.Row > 0 {
+		c[2] = r.Source.Row
+	}
+	c[3] = str(r.Key)
+	c[4] = excelize.Cell{StyleID: ks.st.outcome[r.Outcome], Value: ks.l.outcome(r.Outcome)}
+	c[5] = str(reasonText(ks.kind, r, ks.l))
+	if r.HasCode {
+		c[6] = r.Code
+	}
+	c[7] = str(r.Message)
+	if r.Attempts > 0 {
+		c[8] = r.Attempts
+	}
+	for i := 0; i < ks.nfields && i < len(r.Values); i++ {
+		c[kindFixed+i] = str(r.Values[i])
+	}
+	if ks.bodies && r.Outcome == crmsync.OutcomeChanged {
+		c[kindFixed+ks.nfields] = str(string(r.Previous))
+		c[kindFixed+ks.nfields+1] = str(string(r.Body))
+	}
+	return ks.s.add(c)
+}
+
+func (ks *kindSheet) close() error { return ks.s.finish() }
+
+// str returns s as a cell value: nil (no cell) when empty. Strings are
+// written as inline strings, never as formulas or numbers, so "=1+1",
+// "0201710000001" and "1280.50" stay exactly as the file had them.
+func str(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// reasonText is the reason of a result with the column it concerns.
+func reasonText(k crmsync.Kind, r *crmsync.Result, l lang) string {
+	if r.Column == "" {
+		return r.Reason
+	}
+	return columnName(k, r.Column, l) + ": " + r.Reason
+}
