@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/crmsync/crmsync"
+)
+
+// env is what a command sees of the outside world; tests run commands
+// in-process with their own.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// terminal reports whether stderr is a terminal (live progress line).
+	terminal bool
+	logger   *slog.Logger
+}
+
+// usageError is a command-line mistake: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+const usage = `crmsync moves offline-CRM exports into the Mallcoo OpenAPI, exactly once.
+
+Usage:
+  crmsync run       [flags] FILE|DIR...  read, diff, send what is new, write the report
+  crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
+  crmsync retry     [flags]              resend ledger events that failed (-uncertain: held ones too)
+  crmsync status    [flags]              ledger totals by kind and state; recent runs
+  crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
+  crmsync template  [flags] [KIND...]    write blank import templates
+  crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
+  crmsync version
+
+Run "crmsync COMMAND -h" for a command's flags.
+Credentials: MALLCOO_APP_ID, MALLCOO_PUBLIC_KEY, MALLCOO_PRIVATE_KEY (or MALLCOO_PRIVATE_KEY_FILE).
+Exit codes: 0 all well, 1 run failed, 2 usage, 3 some rows need a person, 130 interrupted.
+`
+
+// run is the whole program: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, terminal: isTerminal(stderr)}
+	return e.main(ctx, args)
+}
+
+func (e *env) main(ctx context.Context, args []string) int {
+	if e.logger == nil {
+		e.logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return crmsync.ExitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	var code int
+	var err error
+	switch cmd {
+	case "run", "plan":
+		code, err = (&syncCommand{env: e, name: cmd}).Run(ctx, rest)
+	case "retry":
+		code, err = (&retryCommand{env: e}).Run(ctx, rest)
+	case "status":
+		err = (&statusCommand{env: e}).Run(ctx, rest)
+	case "report":
+		err = (&reportCommand{env: e}).Run(ctx, rest)
+	case "template":
+		err = (&templateCommand{env: e}).Run(ctx, rest)
+	case "mock":
+		err = (&mockCommand{env: e}).Run(ctx, rest)
+	case "version", "-version", "--version":
+		err = (&versionCommand{env: e}).Run(ctx, rest)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return crmsync.ExitOK
+	default:
+		fmt.Fprintf(e.stderr, "crmsync: unknown command %q\n\n%s", cmd, usage)
+		return crmsync.ExitUsage
+	}
+	var ue *usageError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return crmsync.ExitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "crmsync %s: %s\n", cmd, ue.msg)
+		return crmsync.ExitUsage
+	case err != nil:
+		fmt.Fprintf(e.stderr, "crmsync %s: %s\n", cmd, err)
+		if code == 0 {
+			code = crmsync.ExitFailed
+		}
+	}
+	return code
+}
+
+// newFlags returns a flag set that reports mistakes instead of exiting.
+func (e *env) newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("crmsync "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parse parses args, turning flag mistakes into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return st.Mode()&os.ModeCharDevice != 0
+}
+
+// secretFrom reads a credential from the environment: NAME, or the file
+// named by NAME_FILE.
+func (e *env) secretFrom(name string) (string, error) {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v, nil
+	}
+	if path := strings.TrimSpace(e.getenv(name + "_FILE")); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("read %s_FILE: %w", name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}

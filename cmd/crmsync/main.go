@@ -1,0 +1,64 @@
+// Command crmsync moves a shopping mall's offline-CRM events (member grade
+// changes, consumption scores, points changes, points reviews, voided points,
+// over-limit events, member-change notices) from CSV/XLSX exports into the
+// Mallcoo (猫酷) OpenAPI, exactly once, and writes an Excel report a person
+// can act on.
+//
+// Usage:
+//
+//	crmsync run       [flags] FILE|DIR...  read, diff, send what is new, write the report
+//	crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
+//	crmsync retry     [flags]              resend ledger events that failed (-uncertain: held ones too)
+//	crmsync status    [flags]              ledger totals by kind and state; recent runs
+//	crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
+//	crmsync template  [flags] [KIND...]    write blank import templates
+//	crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
+//	crmsync version
+//
+// Example, the demo: the samples through the in-process fake API:
+//
+//	crmsync run -sandbox -ledger demo.db samples/
+//
+// Credentials come from the environment, never from flags: MALLCOO_APP_ID,
+// MALLCOO_PUBLIC_KEY, MALLCOO_PRIVATE_KEY (or MALLCOO_PRIVATE_KEY_FILE);
+// MALLCOO_BASE_URL overrides https://openapi10.mallcoo.cn.
+//
+// Exit codes:
+//
+//	0    every row ended well (sent, unchanged; new in a plan)
+//	1    the run failed: configuration, ledger or API unusable
+//	2    usage error
+//	3    the run finished but some rows or files need a person
+//	130  interrupted; the work done so far is recorded
+//
+// Results (the -json summary) go to stdout; logs and progress to stderr.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/crmsync/crmsync"
+)
+
+func main() {
+	// The first SIGINT/SIGTERM stops new sends and lets requests in flight
+	// finish and be recorded; a second one exits at once. Every claim is
+	// committed before its request leaves, so nothing is lost either way.
+	ctx, stop := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		os.Stderr.WriteString("\ncrmsync: interrupted: finishing requests in flight and writing the report (Ctrl-C again to quit at once)\n")
+		stop()
+		<-sig
+		os.Stderr.WriteString("crmsync: quit; requests in flight are recorded as uncertain for the next run\n")
+		os.Exit(crmsync.ExitInterrupted)
+	}()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

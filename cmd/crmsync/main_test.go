@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// cli runs crmsync in-process with the given environment and returns the exit
+// code, stdout and stderr.
+func cli(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{
+		stdin:  strings.NewReader(""),
+		stdout: &out,
+		stderr: &errb,
+		getenv: func(k string) string { return vars[k] },
+	}
+	e.logger = slog.New(slog.NewTextHandler(&errb, nil))
+	code := e.main(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+// sandboxEnv returns the environment of a run against srv with the sandbox
+// credentials.
+func sandboxEnv(srv *mallcootest.Server) map[string]string {
+	return map[string]string{
+		"MALLCOO_APP_ID":      mallcootest.Sandbox.AppID,
+		"MALLCOO_PUBLIC_KEY":  mallcootest.Sandbox.PublicKey,
+		"MALLCOO_PRIVATE_KEY": mallcootest.Sandbox.PrivateKey,
+		"MALLCOO_BASE_URL":    srv.URL,
+	}
+}
+
+type jsonSummary struct {
+	RunID     int64                                    `json:"run_id"`
+	Rows      int                                      `json:"rows"`
+	Counts    map[crmsync.Outcome]int                  `json:"counts"`
+	ByKind    map[crmsync.Kind]map[crmsync.Outcome]int `json:"by_kind"`
+	Report    string                                   `json:"report"`
+	Problems  string                                   `json:"problems"`
+	DurationS float64                                  `json:"duration_s"`
+	Requests  int                                      `json:"requests"`
+}
+
+func decodeSummary(t *testing.T, stdout string) jsonSummary {
+	t.Helper()
+	var s jsonSummary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("-json output is not one JSON object: %v\n%s", err, stdout)
+	}
+	return s
+}
+
+func samplesDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("samples: %v", err)
+	}
+	return dir
+}
+
+// TestRunSamples runs the samples through the real client into the fake
+// Mallcoo, checks every body received against a golden file, the order
+// within each member, the counts and the exit code; then runs again and
+// checks that nothing is sent twice.
+func TestRunSamples(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ledger.db")
+	rep := filepath.Join(dir, "report.xlsx")
+	vars := sandboxEnv(srv)
+
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", rep, "-concurrency", "4", samplesDir(t))
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run samples: exit %d, want %d (the samples hold bad rows)\nstderr:\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if s.Counts[crmsync.OutcomeSent] == 0 {
+		t.Fatalf("run samples: nothing sent: %+v\n%s", s.Counts, stderr)
+	}
+	for _, o := range []crmsync.Outcome{crmsync.OutcomeFailed, crmsync.OutcomeRejected, crmsync.OutcomeUncertain, crmsync.OutcomeNew} {
+		if s.Counts[o] != 0 {
+			t.Errorf("run samples: %d rows %s, want 0\n%s", s.Counts[o], o, stderr)
+		}
+	}
+	for _, k := range crmsync.Kinds {
+		if s.ByKind[k][crmsync.OutcomeSent] == 0 {
+			t.Errorf("run samples: no %s event sent (by_kind %v)", k, s.ByKind[k])
+		}
+	}
+	reqs := srv.Requests()
+	if len(reqs) != s.Counts[crmsync.OutcomeSent] || s.Requests != len(reqs) {
+		t.Errorf("run samples: server got %d requests, summary says %d requests and %d sent", len(reqs), s.Requests, s.Counts[crmsync.OutcomeSent])
+	}
+	if _, err := os.Stat(rep); err != nil {
+		t.Errorf("report not written: %v", err)
+	}
+	if s.Problems == "" {
+		t.Errorf("no problems workbook, though rows need a person")
+	} else if _, err := os.Stat(s.Problems); err != nil {
+		t.Errorf("problems workbook: %v", err)
+	}
+
+	// Every body received, per kind, sorted: the exact JSON Mallcoo gets.
+	var lines []string
+	for _, r := range reqs {
+		lines = append(lines, string(r.Kind)+" "+string(r.Body))
+	}
+	sort.Strings(lines)
+	golden(t, "testdata/samples-delivered.golden", strings.Join(lines, "\n")+"\n")
+
+	// Within a member, events arrive in event-time order (a return after
+	// its sale; successive grade changes in order).
+	checkLaneOrder(t, reqs)
+
+	// A second run sends nothing.
+	before := len(srv.Requests())
+	code, stdout, stderr = cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "again.xlsx"), samplesDir(t))
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("second run: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	again := decodeSummary(t, stdout)
+	if n := len(srv.Requests()) - before; n != 0 {
+		t.Errorf("second run sent %d requests, want 0", n)
+	}
+	if again.Counts[crmsync.OutcomeUnchanged] != s.Counts[crmsync.OutcomeSent] || again.Counts[crmsync.OutcomeSent] != 0 {
+		t.Errorf("second run counts %v, want %d unchanged and 0 sent", again.Counts, s.Counts[crmsync.OutcomeSent])
+	}
+	if again.Counts[crmsync.OutcomeInvalid] != s.Counts[crmsync.OutcomeInvalid] {
+		t.Errorf("second run: %d invalid, first %d", again.Counts[crmsync.OutcomeInvalid], s.Counts[crmsync.OutcomeInvalid])
+	}
+}
+
+// checkLaneOrder checks that requests of one member arrived in event-time
+// order.
+func checkLaneOrder(t *testing.T, reqs []mallcootest.Request) {
+	t.Helper()
+	type seen struct {
+		time string
+		body string
+	}
+	last := map[string]seen{}
+	for _, r := range reqs {
+		var m map[string]any
+		if err := json.Unmarshal(r.Body, &m); err != nil {
+			t.Fatalf("body %s: %v", r.Body, err)
+		}
+		card, _ := m["ThirdPartyCardID"].(string)
+		if card == "" || r.Kind == crmsync.KindMember {
+			continue
+		}
+		tm := ""
+		for _, f := range []string{"ReturnTime", "TradeTime", "ChangeTime", "CreateTime"} {
+			if v, ok := m[f].(string); ok && v != "" {
+				tm = v
+				break
+			}
+		}
+		if p, ok := last[card]; ok && tm < p.time {
+			t.Errorf("member %s: %s arrived after %s", card, r.Body, p.body)
+		}
+		last[card] = seen{tm, string(r.Body)}
+	}
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (go test -update rewrites it):\nwant:\n%s\ngot:\n%s", path, want, got)
+	}
+}
+
+func TestPlanSendsNothing(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := cli(t, nil, "plan", "-json", "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "p.xlsx"), samplesDir(t))
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("plan: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if s.Counts[crmsync.OutcomeNew] == 0 || s.Counts[crmsync.OutcomeSent] != 0 || s.Requests != 0 {
+		t.Errorf("plan counts %v requests %d: want some new, none sent", s.Counts, s.Requests)
+	}
+}
+
+func TestMissingCredentials(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"MALLCOO_PUBLIC_KEY": "x", "MALLCOO_PRIVATE_KEY": "y"}
+	code, _, stderr := cli(t, vars, "run", "-ledger", filepath.Join(dir, "l.db"), samplesDir(t))
+	if code != crmsync.ExitFailed {
+		t.Errorf("run without MALLCOO_APP_ID: exit %d, want %d", code, crmsync.ExitFailed)
+	}
+	if !strings.Contains(stderr, "MALLCOO_APP_ID") {
+		t.Errorf("run without MALLCOO_APP_ID: stderr does not name the variable:\n%s", stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"run"},
+		{"run", "-kind", "nope", dir},
+		{"run", "-encoding", "latin1", dir},
+		{"plan", "-since", "yesterday", dir},
+		{"plan", "-no-such-flag", dir},
+		{"plan", filepath.Join(dir, "missing.csv")},
+	} {
+		if code, _, _ := cli(t, nil, args...); code != crmsync.ExitUsage {
+			t.Errorf("crmsync %q: exit %d, want %d", args, code, crmsync.ExitUsage)
+		}
+	}
+}
+
+// TestBadFileDoesNotStopOthers: a file that is not CSV/XLSX is a file-level
+// problem; the other files still run; exit 3.
+func TestBadFileDoesNotStopOthers(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	os.WriteFile(filepath.Join(in, "notes.xlsx"), []byte("this is not a workbook"), 0o644)
+	os.WriteFile(filepath.Join(in, "2024-11-01_invalid.csv"), []byte("RefID,BonusAction,Desc\nR1,4,作废\n"), 0o644)
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "r.xlsx"), in)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if s.Counts[crmsync.OutcomeSent] != 1 {
+		t.Errorf("run: counts %v, want the good file's 1 row sent", s.Counts)
+	}
+	if !strings.Contains(stderr, "notes.xlsx") {
+		t.Errorf("stderr does not name the bad file:\n%s", stderr)
+	}
+	got := srv.Delivered(crmsync.KindInvalid)
+	want := `{"RefID":"R1","BonusAction":4,"Desc":"%e4%bd%9c%e5%ba%9f"}`
+	var bodies []string
+	for _, r := range got {
+		bodies = append(bodies, string(r.Body))
+	}
+	if len(bodies) != 1 || bodies[0] != want {
+		t.Errorf("delivered invalid bodies = %q, want [%s]", bodies, want)
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+)
+
+// mockCommand serves the fake Mallcoo API, for trying crmsync without the
+// real one: point -base-url at it with the sandbox credentials.
+type mockCommand struct{ *env }
+
+func (c *mockCommand) Run(ctx context.Context, args []string) error {
+	fs := c.newFlags("mock")
+	addr := fs.String("addr", "127.0.0.1:8931", "`address` to listen on")
+	latency := fs.Duration("latency", 0, "added to every answer")
+	failRate := fs.Float64("fail-rate", 0, "share of requests answered HTTP 503")
+	dropRate := fs.Float64("drop-rate", 0, "share of connections dropped without an answer")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	h := mallcootest.NewHandler(mallcootest.Options{Latency: *latency, FailRate: *failRate, DropRate: *dropRate})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	cr := mallcootest.Sandbox
+	fmt.Fprintf(c.stderr, "crmsync mock: fake Mallcoo API on http://%s\n", ln.Addr())
+	fmt.Fprintf(c.stderr, "  MALLCOO_BASE_URL=http://%s MALLCOO_APP_ID=%s MALLCOO_PUBLIC_KEY=%s MALLCOO_PRIVATE_KEY=%s (public sample keys: test data only)\n", ln.Addr(), cr.AppID, cr.PublicKey, cr.PrivateKey)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

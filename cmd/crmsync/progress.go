@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// progress shows how a run is going on stderr: a live line on a terminal,
+// a log line every few seconds otherwise (none with -json unless stderr is
+// a terminal).
+type progress struct {
+	e       *env
+	quiet   bool
+	mu      sync.Mutex
+	start   time.Time
+	stage   string
+	stageAt time.Time
+	last    time.Time
+	live    bool // a live line is on screen
+}
+
+func newProgress(e *env, jsonOut bool) *progress {
+	return &progress{e: e, quiet: jsonOut && !e.terminal, start: time.Now()}
+}
+
+// update is the job's Progress callback; it may be called from several
+// goroutines.
+func (p *progress) update(stage string, done, total int) {
+	if p.quiet {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if stage != p.stage {
+		p.stage, p.stageAt = stage, now
+	}
+	every := 5 * time.Second
+	if p.e.terminal {
+		every = 200 * time.Millisecond
+	}
+	if now.Sub(p.last) < every && !(total > 0 && done == total) {
+		return
+	}
+	p.last = now
+	elapsed := now.Sub(p.stageAt).Seconds()
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(done) / elapsed
+	}
+	line := fmt.Sprintf("%s: %d", stage, done)
+	if total > 0 {
+		line += fmt.Sprintf("/%d (%.0f%%)", total, 100*float64(done)/float64(total))
+	}
+	line += fmt.Sprintf(", %.0f/s", rate)
+	if total > 0 && rate > 0 && done < total {
+		eta := time.Duration(float64(total-done)/rate) * time.Second
+		line += ", ETA " + eta.Round(time.Second).String()
+	}
+	if p.e.terminal {
+		fmt.Fprintf(p.e.stderr, "\r\033[K%s", line)
+		p.live = true
+	} else {
+		p.e.logger.Info("progress", "stage", stage, "done", done, "total", total, "per_s", int(rate))
+	}
+}
+
+// done ends the live line.
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live {
+		fmt.Fprintln(p.e.stderr)
+		p.live = false
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/report"
+)
+
+// reportCommand regenerates the report of a past run from the ledger.
+type reportCommand struct{ *env }
+
+func (c *reportCommand) Run(ctx context.Context, args []string) error {
+	fs := c.newFlags("report")
+	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
+	out := fs.String("report", "", "the report `file` (default reports/<command>-<run>-again.xlsx)")
+	lang := fs.String("lang", "zh", "report language: zh or en")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("name one RUN-ID (crmsync status lists recent runs)")
+	}
+	if *lang != "zh" && *lang != "en" {
+		return usagef("-lang %q: want zh or en", *lang)
+	}
+	runID, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || runID <= 0 {
+		return usagef("RUN-ID %q: want a run number (crmsync status lists recent runs)", fs.Arg(0))
+	}
+	l, err := ledger.Open(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	s, err := l.Summary(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = filepath.Join("reports", fmt.Sprintf("%s-%d-again.xlsx", s.Command, runID))
+	}
+	s.Report = *out
+	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang})
+	if err != nil {
+		return fmt.Errorf("write report %s: %w", *out, err)
+	}
+	fmt.Fprintf(c.stderr, "report:   %s\n", *out)
+	if problems != "" {
+		fmt.Fprintf(c.stderr, "problems: %s\n", problems)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
+)
+
+// statusCommand shows what the ledger holds: totals by kind and state,
+// recent runs, and what waits for a person.
+type statusCommand struct{ *env }
+
+func (c *statusCommand) Run(ctx context.Context, args []string) error {
+	fs := c.newFlags("status")
+	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
+	recent := fs.Int("runs", 10, "how many recent runs to show")
+	jsonOut := fs.Bool("json", false, "print the status as JSON on stdout")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	l, err := ledger.Open(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	st, err := l.Status(ctx, *recent)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "ledger %s (schema %d)\n\n", st.Path, st.Schema)
+	states := []crmsync.State{crmsync.StateSent, crmsync.StateRejected, crmsync.StateFailed, crmsync.StateUncertain, crmsync.StateInFlight}
+	fmt.Fprint(w, "kind")
+	for _, s := range states {
+		fmt.Fprintf(w, "\t%s", s)
+	}
+	fmt.Fprintln(w)
+	for _, k := range crmsync.Kinds {
+		m := st.Totals[k]
+		if len(m) == 0 {
+			continue
+		}
+		fmt.Fprint(w, k)
+		for _, s := range states {
+			fmt.Fprintf(w, "\t%d", m[s])
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "run\tcommand\tstarted\tstatus\trows\toutcomes")
+	for _, r := range st.Runs {
+		outs := ""
+		for _, o := range crmsync.Outcomes {
+			if n := r.Counts[o]; n > 0 {
+				outs += fmt.Sprintf("%s=%d ", o, n)
+			}
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.Command, r.Started.Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs)
+	}
+	w.Flush()
+	if st.Held > 0 {
+		fmt.Fprintf(c.stdout, "\n%d events are held as uncertain: check in Mallcoo whether they arrived, then `crmsync retry -uncertain` resends them.\n", st.Held)
+	}
+	if st.Failed > 0 {
+		fmt.Fprintf(c.stdout, "%d events failed to send: `crmsync retry` (or the next run over their file) resends them.\n", st.Failed)
+	}
+	return nil
+}

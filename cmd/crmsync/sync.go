@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/crmsync/crmsync/report"
+)
+
+// syncCommand is `crmsync run` and `crmsync plan`.
+type syncCommand struct {
+	*env
+	name string // "run" or "plan"
+
+	ledgerPath string
+	reportPath string
+	kind       string
+	encoding   string
+	since      string
+	until      string
+	json       bool
+	lang       string
+	config     string
+	reportDir  string // from the config file
+	send       sendFlags
+}
+
+// sendFlags are the flags of commands that send.
+type sendFlags struct {
+	cfg         *fileConfig // set by applyConfig
+	concurrency int
+	rate        float64
+	timeout     time.Duration
+	retries     int
+	baseURL     string
+	sandbox     bool
+}
+
+func (f *sendFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.concurrency, "concurrency", 8, "members sent in parallel")
+	fs.Float64Var(&f.rate, "rate", 0, "requests per second for all workers together (0: unlimited)")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one request")
+	fs.IntVar(&f.retries, "retries", 3, "retries of a request after a transient failure")
+	fs.StringVar(&f.baseURL, "base-url", "", "Mallcoo base `URL` (default $MALLCOO_BASE_URL or https://openapi10.mallcoo.cn)")
+	fs.BoolVar(&f.sandbox, "sandbox", false, "start the fake Mallcoo API in-process and send there (the demo)")
+}
+
+func (f *sendFlags) check() error {
+	if f.concurrency < 1 || f.concurrency > 256 {
+		return usagef("-concurrency %d: want 1 to 256", f.concurrency)
+	}
+	if f.rate < 0 {
+		return usagef("-rate %v: want 0 (unlimited) or more", f.rate)
+	}
+	if f.timeout <= 0 {
+		return usagef("-timeout %v: want a positive duration such as 10s", f.timeout)
+	}
+	if f.retries < 0 {
+		return usagef("-retries %d: want 0 or more", f.retries)
+	}
+	return nil
+}
+
+func (c *syncCommand) flags() *flag.FlagSet {
+	fs := c.newFlags(c.name)
+	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
+	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<command>-<run>.xlsx)")
+	fs.StringVar(&c.kind, "kind", "", "read every file as this `kind` ("+crmsync.KindList()+")")
+	fs.StringVar(&c.encoding, "encoding", "auto", "CSV encoding: auto, utf-8, gbk or gb18030")
+	fs.StringVar(&c.since, "since", "", "only events at or after this `date` (yyyy-mm-dd[ hh:mm:ss], China time)")
+	fs.StringVar(&c.until, "until", "", "only events before this `date`")
+	c.send.register(fs)
+	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
+	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	return fs
+}
+
+// Run runs the command and returns its exit code; err is printed by main.
+func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
+	fs := c.flags()
+	if err := parse(fs, args); err != nil {
+		return crmsync.ExitUsage, err
+	}
+	cfg, err := c.applyConfig(fs, c.config)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	c.send.cfg = cfg
+	if c.reportPath == "" && cfg.ReportDir != "" {
+		c.reportDir = cfg.ReportDir
+	}
+	paths := fs.Args()
+	if len(paths) == 0 {
+		return crmsync.ExitUsage, usagef("name at least one FILE or DIR to read")
+	}
+	var kind crmsync.Kind
+	if c.kind != "" {
+		k, err := crmsync.ParseKind(c.kind)
+		if err != nil {
+			return crmsync.ExitUsage, usagef("-kind: %v", err)
+		}
+		kind = k
+	}
+	switch c.encoding {
+	case "auto", "utf-8", "utf8", "gbk", "gb18030":
+	default:
+		return crmsync.ExitUsage, usagef("-encoding %q: want auto, utf-8, gbk or gb18030", c.encoding)
+	}
+	if c.lang != "zh" && c.lang != "en" {
+		return crmsync.ExitUsage, usagef("-lang %q: want zh or en", c.lang)
+	}
+	if err := c.send.check(); err != nil {
+		return crmsync.ExitUsage, err
+	}
+	since, err := parseDate(c.since)
+	if err != nil {
+		return crmsync.ExitUsage, usagef("-since: %v", err)
+	}
+	until, err := parseDate(c.until)
+	if err != nil {
+		return crmsync.ExitUsage, usagef("-until: %v", err)
+	}
+	files, err := importer.Expand(paths)
+	if err != nil {
+		return crmsync.ExitUsage, usagef("%v", err)
+	}
+
+	var sender *mallcoo.Client
+	if c.name == "run" {
+		s, closeAPI, err := c.send.client(c.env)
+		if err != nil {
+			return crmsync.ExitFailed, err
+		}
+		defer closeAPI()
+		sender = s
+	}
+
+	l, err := ledger.Open(ctx, c.ledgerPath)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	defer l.Close()
+	unlock, err := l.Lock("crmsync " + c.name)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	defer unlock()
+
+	started := time.Now()
+	runID, err := l.BeginRun(ctx, c.name, args, started)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	s := crmsync.NewSummary(runID, c.name, started)
+	prog := newProgress(c.env, c.json)
+	job := &importer.Job{
+		Reader:      &importer.Reader{Encoding: c.encoding, Kind: kind, Mappings: cfg.mappingTables()},
+		Ledger:      l,
+		Concurrency: c.send.concurrency,
+		Since:       since,
+		Until:       until,
+		Logger:      c.logger,
+		Progress:    prog.update,
+	}
+	if sender != nil {
+		job.Sender = sender
+	}
+	if len(files) == 0 {
+		c.logger.Warn("no CSV or XLSX files found", "paths", strings.Join(paths, " "))
+	}
+	runErr := job.Run(ctx, runID, files, s)
+	prog.done()
+	if sender != nil {
+		s.Requests = int(sender.Requests())
+	}
+
+	return c.finish(ctx, l, s, c.defaultReport(c.reportPath, c.reportDir, s), c.lang, c.json, runErr)
+}
+
+// finish records the end of a run, writes its report and prints its
+// summary, whatever happened: an operator needs the report most when
+// something went wrong. It returns the exit code.
+func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, reportPath, lang string, jsonOut bool, runErr error) (int, error) {
+	after := context.WithoutCancel(ctx)
+	s.Ended = time.Now()
+	s.DurationS = s.Ended.Sub(s.Started).Seconds()
+	s.Interrupt = ctx.Err() != nil
+	s.Report = reportPath
+	problems, repErr := report.Write(after, s.Report, s, l, report.Options{Lang: lang})
+	if repErr != nil {
+		e.logger.Error("report not written", "report", s.Report, "err", repErr)
+		s.Report = ""
+	}
+	s.Problems = problems
+	if err := l.EndRun(after, s); err != nil && runErr == nil {
+		runErr = err
+	}
+	e.printSummary(s, jsonOut)
+
+	switch {
+	case s.Interrupt:
+		return crmsync.ExitInterrupted, nil
+	case runErr != nil:
+		return crmsync.ExitFailed, runErr
+	case repErr != nil:
+		return crmsync.ExitFailed, fmt.Errorf("write report %s: %w", s.Report, repErr)
+	}
+	return s.ExitCode(), nil
+}
+
+// client builds the Mallcoo client: the in-process fake with -sandbox, else
+// the real API with credentials from the environment.
+func (c *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
+	cfg := mallcoo.Config{
+		Timeout:     c.timeout,
+		Retries:     c.retries,
+		Rate:        c.rate,
+		Concurrency: c.concurrency,
+		Logger:      e.logger,
+	}
+	if c.cfg != nil {
+		cfg.AlreadyDelivered = c.cfg.AlreadyDeliveredCodes
+		cfg.SystemicCodes = c.cfg.SystemicCodes
+	}
+	closeAPI := func() {}
+	if c.sandbox {
+		srv := mallcootest.NewServer(mallcootest.Options{})
+		closeAPI = srv.Close
+		cfg.BaseURL = srv.URL
+		cfg.Credentials = mallcootest.Sandbox
+		e.logger.Info("sandbox: sending to the fake Mallcoo API in-process", "url", srv.URL)
+	} else {
+		creds, err := e.credentials(c.cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Credentials = creds
+		cfg.BaseURL = c.baseURL
+	}
+	cl, err := mallcoo.NewClient(cfg)
+	if err != nil {
+		closeAPI()
+		return nil, nil, err
+	}
+	return cl, closeAPI, nil
+}
+
+// credentials reads the Mallcoo credentials from the environment.
+func (e *env) credentials(cfg *fileConfig) (mallcoo.Credentials, error) {
+	var cr mallcoo.Credentials
+	var err error
+	cr.AppID = strings.TrimSpace(e.getenv("MALLCOO_APP_ID"))
+	cr.PublicKey = strings.TrimSpace(e.getenv("MALLCOO_PUBLIC_KEY"))
+	if cr.PrivateKey, err = e.secretFrom("MALLCOO_PRIVATE_KEY"); err != nil {
+		return cr, err
+	}
+	if cfg != nil {
+		if err := cfg.fillCredentials(&cr.AppID, &cr.PublicKey, &cr.PrivateKey); err != nil {
+			return cr, err
+		}
+	}
+	if err := cr.Check(); err != nil {
+		return cr, fmt.Errorf("%w (or run with -sandbox to try the fake API)", err)
+	}
+	return cr, nil
+}
+
+func (c *env) printSummary(s *crmsync.Summary, jsonOut bool) {
+	if jsonOut {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		enc.Encode(s)
+		return
+	}
+	w := c.stderr
+	fmt.Fprintf(w, "crmsync %s: run %d: %d rows in %.1fs", s.Command, s.RunID, s.Rows, s.DurationS)
+	if s.Requests > 0 {
+		fmt.Fprintf(w, ", %d requests", s.Requests)
+	}
+	fmt.Fprintln(w)
+	for _, o := range crmsync.Outcomes {
+		if n := s.Counts[o]; n > 0 {
+			fmt.Fprintf(w, "  %-10s %d\n", o, n)
+		}
+	}
+	for _, f := range s.Files {
+		if f.Problem != "" {
+			name := f.Path
+			if f.Sheet != "" {
+				name += " [" + f.Sheet + "]"
+			}
+			fmt.Fprintf(w, "  file problem: %s: %s\n", name, f.Problem)
+		}
+	}
+	if s.Stopped != "" {
+		fmt.Fprintf(w, "  sending stopped: %s\n", s.Stopped)
+	}
+	if s.Report != "" {
+		fmt.Fprintf(w, "  report:   %s\n", s.Report)
+	}
+	if s.Problems != "" {
+		fmt.Fprintf(w, "  problems: %s (fix the cells and run crmsync on it)\n", s.Problems)
+	}
+}
+
+// defaultReport returns the report path: -report, else
+// <dir>/<command>-<run>.xlsx with dir from the config file or "reports".
+func (e *env) defaultReport(path, dir string, s *crmsync.Summary) string {
+	if path != "" {
+		return path
+	}
+	if dir == "" {
+		dir = "reports"
+	}
+	return filepath.Join(dir, fmt.Sprintf("%s-%d.xlsx", s.Command, s.RunID))
+}
+
+// parseDate reads a -since/-until value in China Standard Time.
+func parseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{"2006-01-02", "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, s, mallcoo.CST); err == nil {
+			return t, nil
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, errors.New("want a date like 2024-11-01 or 2024-11-01 10:00:00 (China time)")
+}

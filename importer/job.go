@@ -1,0 +1,562 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crmsync/crmsync"
+)
+
+// Job drives one run over input files: read → validate → diff against the
+// ledger → claim → send → record. Rows that fail a stage become outcomes;
+// only run-level trouble (ledger unusable, API unusable, cancelled) is
+// returned as an error.
+type Job struct {
+	Reader *Reader
+	Ledger crmsync.Ledger
+	// Sender delivers events; nil makes the job a plan: nothing is claimed
+	// or sent, and rows that would be sent end as new.
+	Sender      crmsync.Sender
+	Concurrency int // parallel lanes while sending, default 4
+	// Since and Until limit events by event time (Until exclusive); zero
+	// means no limit. Events outside are skipped.
+	Since, Until time.Time
+	Batch        int // rows per ledger round trip, default 1000
+	Logger       *slog.Logger
+	// Progress, when set, is called from time to time with the stage
+	// ("read", "send") and the counts so far; total is 0 when unknown.
+	Progress func(stage string, done, total int)
+	// SendContext, when set, is the context used for requests already
+	// decided: cancelling the run's ctx stops new sends, while requests in
+	// flight finish under SendContext (cmd cancels it on a second Ctrl-C).
+	SendContext context.Context
+}
+
+// errStopped says sending stopped early; Summary.Stopped says why.
+var errStopped = errors.New("sending stopped")
+
+// pending is a row waiting to be sent.
+type pending struct {
+	ev  *crmsync.Event
+	res *crmsync.Result
+}
+
+// Run processes files (already expanded) into summary s, recording every
+// row's result in the ledger under runID. It returns an error only for
+// run-level trouble; a context cancellation is returned as ctx.Err() after
+// what was done is recorded.
+func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.Summary) error {
+	if j.Batch <= 0 {
+		j.Batch = 1000
+	}
+	if j.Concurrency <= 0 {
+		j.Concurrency = 4
+	}
+	if j.Logger == nil {
+		j.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]crmsync.SourceRef{}}
+	for _, path := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sums, err := j.Reader.ReadFile(ctx, path, d.add)
+		if err != nil {
+			return err
+		}
+		if err := d.flush(ctx); err != nil {
+			return err
+		}
+		for _, f := range sums {
+			s.Files = append(s.Files, f)
+			if f.Problem != "" {
+				j.Logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "problem", f.Problem)
+			}
+		}
+	}
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	if j.Sender == nil || len(d.queue) == 0 {
+		return nil
+	}
+	return j.send(ctx, runID, d.queue, s)
+}
+
+// differ classifies rows in batches against the ledger.
+type differ struct {
+	ctx     context.Context
+	job     *Job
+	runID   int64
+	summary *crmsync.Summary
+	seq     int64
+	batch   []*crmsync.Row
+	seen    map[[16]byte]crmsync.SourceRef // keys met in this run's input
+	queue   []pending                      // rows to send
+	read    int
+}
+
+func (d *differ) add(r *crmsync.Row) error {
+	d.batch = append(d.batch, r)
+	if len(d.batch) >= d.job.Batch {
+		return d.flush(d.ctx)
+	}
+	return nil
+}
+
+func keyID(ev *crmsync.Event) [16]byte {
+	h := fnv.New128a()
+	h.Write([]byte(ev.Kind.KeySpace()))
+	h.Write([]byte{0})
+	h.Write([]byte(ev.Key))
+	var id [16]byte
+	copy(id[:], h.Sum(nil))
+	return id
+}
+
+// flush classifies the rows read so far and records those not to be sent.
+func (d *differ) flush(ctx context.Context) error {
+	if len(d.batch) == 0 {
+		return nil
+	}
+	j := d.job
+	results := make([]*crmsync.Result, len(d.batch))
+	var lookup []*crmsync.Event
+	var lookupIdx []int
+	for i, r := range d.batch {
+		d.seq++
+		res := &crmsync.Result{Seq: d.seq, Source: r.Source, Kind: r.Kind, Values: r.Values}
+		results[i] = res
+		if r.Event == nil {
+			res.Outcome = crmsync.OutcomeInvalid
+			if r.Problem != nil {
+				res.Column, res.Reason = r.Problem.Column, r.Problem.Reason
+			}
+			continue
+		}
+		ev := r.Event
+		res.Key, res.Lane, res.Time, res.Body, res.Hash = ev.Key, ev.Lane, ev.Time, ev.Body, ev.Hash
+		if len(r.Warnings) > 0 {
+			res.Reason = joinWarnings(r.Warnings)
+		}
+		if !ev.Time.IsZero() && ((!j.Since.IsZero() && ev.Time.Before(j.Since)) || (!j.Until.IsZero() && !ev.Time.Before(j.Until))) {
+			res.Outcome = crmsync.OutcomeSkipped
+			res.Reason = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
+			continue
+		}
+		id := keyID(ev)
+		if first, dup := d.seen[id]; dup {
+			res.Outcome = crmsync.OutcomeDuplicate
+			res.Reason = fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one wins", first, first)
+			continue
+		}
+		d.seen[id] = r.Source
+		lookup = append(lookup, ev)
+		lookupIdx = append(lookupIdx, i)
+	}
+	if len(lookup) > 0 {
+		priors, err := j.Ledger.Lookup(ctx, lookup)
+		if err != nil {
+			return fmt.Errorf("look up %d events: %w", len(lookup), err)
+		}
+		for n, i := range lookupIdx {
+			res := results[i]
+			if send := classify(res, lookup[n], priors[n]); send {
+				res.Outcome = crmsync.OutcomeNew
+				if j.Sender != nil {
+					d.queue = append(d.queue, pending{ev: lookup[n], res: res})
+				}
+			}
+		}
+	}
+	var record []*crmsync.Result
+	for _, res := range results {
+		d.summary.Add(res.Kind, res.Outcome)
+		if j.Sender != nil && res.Outcome == crmsync.OutcomeNew {
+			continue // recorded once sent
+		}
+		record = append(record, res)
+	}
+	if len(record) > 0 {
+		if err := j.Ledger.Record(ctx, d.runID, record); err != nil {
+			return fmt.Errorf("record %d results: %w", len(record), err)
+		}
+	}
+	d.read += len(d.batch)
+	if j.Progress != nil {
+		j.Progress("read", d.read, 0)
+	}
+	d.batch = d.batch[:0]
+	return nil
+}
+
+func joinWarnings(ws []string) string {
+	out := ""
+	for i, w := range ws {
+		if i > 0 {
+			out += "; "
+		}
+		out += w
+	}
+	return out
+}
+
+// classify sets res's outcome from what the ledger knows of the event (the
+// diff table of DESIGN.md) and reports whether the event is to be sent.
+func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send bool) {
+	switch p.State {
+	case crmsync.StateNone:
+		return true
+	case crmsync.StateSent:
+		if p.Hash == ev.Hash {
+			res.Outcome = crmsync.OutcomeUnchanged
+			return false
+		}
+		res.Outcome = crmsync.OutcomeChanged
+		res.Previous = p.Body
+		res.Reason = "已发送过内容不同的同键事件,未重发;请核对新旧内容后决定 / sent before with other content; not resent, compare old and new"
+		return false
+	case crmsync.StateFailed:
+		return true
+	case crmsync.StateRejected:
+		if p.Hash != ev.Hash {
+			return true // the fixed row
+		}
+		res.Outcome = crmsync.OutcomeRejected
+		res.HasCode, res.Code, res.Message = p.HasCode, p.Code, p.Message
+		res.Reason = "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"
+		return false
+	case crmsync.StateInFlight, crmsync.StateUncertain:
+		if ev.Kind.SafeToResend() && p.Hash == ev.Hash {
+			return true
+		}
+		res.Outcome = crmsync.OutcomeUncertain
+		res.Reason = "上次运行中断时此事件可能已发出,为避免重复已暂停;确认猫酷未收到后用 crmsync retry -uncertain 重发 / may have been delivered when a run died; held: check Mallcoo, then crmsync retry -uncertain"
+		return false
+	}
+	return true
+}
+
+// send delivers the queued events: lanes in parallel (bounded), each lane's
+// events one at a time in event-time order; every event is claimed durably
+// before its request leaves, and results are recorded in batches.
+func (j *Job) send(ctx context.Context, runID int64, queue []pending, s *crmsync.Summary) error {
+	sort.SliceStable(queue, func(a, b int) bool {
+		x, y := queue[a].ev, queue[b].ev
+		if x.Lane != y.Lane {
+			return x.Lane < y.Lane
+		}
+		if !x.Time.Equal(y.Time) {
+			return x.Time.Before(y.Time)
+		}
+		return queue[a].res.Seq < queue[b].res.Seq
+	})
+	var lanes [][]pending
+	for i := 0; i < len(queue); {
+		k := i + 1
+		for k < len(queue) && queue[k].ev.Lane == queue[i].ev.Lane {
+			k++
+		}
+		lanes = append(lanes, queue[i:k])
+		i = k
+	}
+	// Long lanes first, so one member with many events does not leave the
+	// other workers idle at the end of the run.
+	sort.SliceStable(lanes, func(a, b int) bool { return len(lanes[a]) > len(lanes[b]) })
+
+	sendCtx := j.SendContext
+	if sendCtx == nil {
+		sendCtx = context.WithoutCancel(ctx)
+	}
+	c := newClaimer(j.Ledger, runID)
+	defer c.close()
+	rec := newRecorder(j.Ledger, runID)
+
+	var (
+		mu      sync.Mutex
+		stopped string
+		done    atomic.Int64
+	)
+	stop := func(why string) {
+		mu.Lock()
+		if stopped == "" {
+			stopped = why
+		}
+		mu.Unlock()
+	}
+	isStopped := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return stopped
+	}
+	settle := func(p pending, o crmsync.Outcome) {
+		s.Move(p.res.Kind, crmsync.OutcomeNew, o)
+	}
+	var smu sync.Mutex // guards s
+	finish := func(p pending, o crmsync.Outcome) {
+		p.res.Outcome = o
+		smu.Lock()
+		settle(p, o)
+		smu.Unlock()
+		rec.add(p.res)
+		n := done.Add(1)
+		if j.Progress != nil {
+			j.Progress("send", int(n), len(queue))
+		}
+	}
+
+	work := make(chan []pending)
+	var wg sync.WaitGroup
+	var fatal error
+	var fatalOnce sync.Once
+	for w := 0; w < j.Concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lane := range work {
+				blocked := ""
+				for _, p := range lane {
+					if why := isStopped(); why != "" {
+						p.res.Reason = "未发送:" + why + " / not sent: " + why
+						finish(p, crmsync.OutcomeFailed)
+						continue
+					}
+					if ctx.Err() != nil {
+						// Interrupted: not claimed, not sent; the next run
+						// sees it as new.
+						p.res.Reason = "未发送:运行被中断 / not sent: interrupted"
+						p.res.Outcome = crmsync.OutcomeNew
+						rec.add(p.res)
+						continue
+					}
+					if blocked != "" {
+						p.res.Reason = blocked
+						finish(p, crmsync.OutcomeBlocked)
+						continue
+					}
+					if err := c.claim(sendCtx, p.ev); err != nil {
+						fatalOnce.Do(func() { fatal = fmt.Errorf("claim %s %s: %w", p.ev.Kind, p.ev.Key, err) })
+						stop("账本写入失败 / ledger write failed")
+						p.res.Outcome = crmsync.OutcomeNew
+						p.res.Reason = "未发送:账本写入失败 / not sent: the ledger could not record the claim"
+						rec.add(p.res)
+						continue
+					}
+					reply, err := j.Sender.Send(sendCtx, p.ev.Kind, p.ev.Body)
+					p.res.Attempts = reply.Attempts
+					o := crmsync.OutcomeSent
+					switch {
+					case err != nil && !p.ev.Kind.SafeToResend() && errors.Is(err, crmsync.ErrMaybeDelivered):
+						// The request may have been applied: resending a
+						// grade or points change could apply it twice.
+						o = crmsync.OutcomeUncertain
+						p.res.Reason = "请求可能已送达但未收到应答,为避免重复已暂停;确认后用 crmsync retry -uncertain 重发 / may have been delivered (no answer); held: check Mallcoo, then crmsync retry -uncertain: " + err.Error()
+					case err != nil:
+						o = crmsync.OutcomeFailed
+						p.res.Reason = "发送失败,下次运行将重试 / not delivered, retried next run: " + err.Error()
+						if errors.Is(err, crmsync.ErrSystemic) {
+							stop(err.Error())
+						}
+					case !reply.OK():
+						o = crmsync.OutcomeRejected
+						p.res.HasCode, p.res.Code, p.res.Message = true, reply.Code, reply.Message
+						p.res.Reason = "猫酷拒绝 / rejected by Mallcoo"
+					default:
+						p.res.HasCode, p.res.Code, p.res.Message = true, reply.Code, reply.Message
+					}
+					if o != crmsync.OutcomeSent && p.ev.Kind.BlocksLane() {
+						blocked = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", p.ev.Key, p.ev.Key)
+					}
+					finish(p, o)
+				}
+			}
+		}()
+	}
+	for _, lane := range lanes {
+		work <- lane
+	}
+	close(work)
+	wg.Wait()
+	if err := rec.close(ctx); err != nil && fatal == nil {
+		fatal = err
+	}
+	if fatal != nil {
+		return fatal
+	}
+	if why := isStopped(); why != "" {
+		s.Stopped = why
+		return fmt.Errorf("%w: %s", errStopped, why)
+	}
+	return ctx.Err()
+}
+
+// IsStopped reports whether err says sending stopped early because the API
+// looked unusable.
+func IsStopped(err error) bool { return errors.Is(err, errStopped) }
+
+// claimer batches concurrent claims into one durable ledger commit (group
+// commit): a worker waits only for the commit that includes its event.
+type claimer struct {
+	ledger crmsync.Ledger
+	runID  int64
+	reqs   chan claimReq
+	done   chan struct{}
+}
+
+type claimReq struct {
+	ctx  context.Context
+	ev   *crmsync.Event
+	resp chan error
+}
+
+func newClaimer(l crmsync.Ledger, runID int64) *claimer {
+	c := &claimer{ledger: l, runID: runID, reqs: make(chan claimReq, 256), done: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+func (c *claimer) loop() {
+	defer close(c.done)
+	for r := range c.reqs {
+		batch := []claimReq{r}
+	more:
+		for len(batch) < 256 {
+			select {
+			case r2, ok := <-c.reqs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r2)
+			default:
+				break more
+			}
+		}
+		evs := make([]*crmsync.Event, len(batch))
+		for i, b := range batch {
+			evs[i] = b.ev
+		}
+		err := c.ledger.Claim(batch[0].ctx, c.runID, evs)
+		for _, b := range batch {
+			b.resp <- err
+		}
+	}
+}
+
+func (c *claimer) claim(ctx context.Context, ev *crmsync.Event) error {
+	resp := make(chan error, 1)
+	c.reqs <- claimReq{ctx: ctx, ev: ev, resp: resp}
+	return <-resp
+}
+
+func (c *claimer) close() {
+	close(c.reqs)
+	<-c.done
+}
+
+// recorder writes results in batches in the background, so workers do not
+// wait for the ledger after each answer.
+type recorder struct {
+	ledger crmsync.Ledger
+	runID  int64
+	mu     sync.Mutex
+	buf    []*crmsync.Result
+	kick   chan struct{}
+	done   chan struct{}
+	err    error
+}
+
+func newRecorder(l crmsync.Ledger, runID int64) *recorder {
+	r := &recorder{ledger: l, runID: runID, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go r.loop()
+	return r
+}
+
+func (r *recorder) add(res *crmsync.Result) {
+	r.mu.Lock()
+	r.buf = append(r.buf, res)
+	n := len(r.buf)
+	r.mu.Unlock()
+	if n >= 500 {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (r *recorder) loop() {
+	defer close(r.done)
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case _, ok := <-r.kick:
+			if !ok {
+				r.flush()
+				return
+			}
+		}
+		r.flush()
+	}
+}
+
+func (r *recorder) flush() {
+	r.mu.Lock()
+	buf := r.buf
+	r.buf = nil
+	r.mu.Unlock()
+	if len(buf) == 0 || r.err != nil {
+		return
+	}
+	// The run's ctx may be cancelled by now; results must still be written.
+	if err := r.ledger.Record(context.Background(), r.runID, buf); err != nil {
+		r.err = fmt.Errorf("record %d results: %w", len(buf), err)
+	}
+}
+
+func (r *recorder) close(ctx context.Context) error {
+	close(r.kick)
+	<-r.done
+	return r.err
+}
+
+// Retry sends events taken from the ledger rather than from files: those
+// that failed before and, when a person has released them, those held as
+// uncertain. Each becomes one result row of the run.
+func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *crmsync.Summary) error {
+	if j.Concurrency <= 0 {
+		j.Concurrency = 4
+	}
+	if j.Logger == nil {
+		j.Logger = slog.New(slog.DiscardHandler)
+	}
+	queue := make([]pending, 0, len(evs))
+	for i, ev := range evs {
+		res := &crmsync.Result{
+			Seq: int64(i + 1), Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
+			Body: ev.Body, Hash: ev.Hash, Outcome: crmsync.OutcomeNew,
+			Source: crmsync.SourceRef{File: "ledger"},
+		}
+		s.Add(ev.Kind, crmsync.OutcomeNew)
+		queue = append(queue, pending{ev: ev, res: res})
+	}
+	if j.Sender == nil || len(queue) == 0 {
+		rs := make([]*crmsync.Result, len(queue))
+		for i, p := range queue {
+			rs[i] = p.res
+		}
+		if len(rs) > 0 {
+			return j.Ledger.Record(ctx, runID, rs)
+		}
+		return nil
+	}
+	return j.send(ctx, runID, queue, s)
+}
