@@ -80,6 +80,14 @@ var words = map[string]word{
 		"One event per row; the first row is the header (Chinese label or API name, any case). A column named reason and this sheet are ignored on import.",
 	},
 
+	// Field types.
+	"t.string":   {"文本", "text"},
+	"t.int":      {"整数", "integer"},
+	"t.long":     {"长整数", "integer (64-bit)"},
+	"t.decimal":  {"数字", "decimal"},
+	"t.datetime": {"日期时间", "datetime"},
+	"t.list":     {"列表", "list"},
+
 	// Outcomes.
 	"o.new":       {"待发送", "new"},
 	"o.sent":      {"已发送", "sent"},
