@@ -1,0 +1,298 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// The score-v2 list fields and how their sibling sheets and files are named.
+var listKinds = []struct {
+	field    string
+	suffixes []string // lower-case name endings: "<main>.promotions", "<main>优惠明细"
+}{
+	{"ConsumePromotionList", []string{"promotions", "优惠明细"}},
+	{"ConsumePayList", []string{"payments", "支付明细"}},
+}
+
+// listOf reports whether a sheet or file base name names a score-v2 list,
+// which list, and the name of its main sheet or file (the prefix before
+// the suffix, "" when the name is only the suffix or the spec's own name).
+func listOf(name string) (field, prefix string, ok bool) {
+	tn := trimCell(name)
+	n := strings.ToLower(tn)
+	for _, lk := range listKinds {
+		for _, suf := range lk.suffixes {
+			if strings.HasSuffix(n, suf) && len(n) == len(tn) {
+				p := strings.TrimRight(tn[:len(n)-len(suf)], "._- ")
+				return lk.field, p, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// listItem is one row of a list sheet: the item fields' cell text.
+type listItem struct {
+	vals []string
+	ref  crmsync.SourceRef
+}
+
+// listSource holds one list sheet or file, its items grouped by TransID. List
+// sheets are small next to their main sheet, so they are loaded whole.
+type listSource struct {
+	byTrans map[string][]listItem
+}
+
+func itemSpec(field string) *mallcoo.ItemSpec {
+	return mallcoo.SpecOf(crmsync.KindScoreV2).Items[field]
+}
+
+// loadList reads a list table: a header row with TransID (交易ID) and item
+// fields by name or label, then items. It returns a reason when the table
+// has no such header.
+func loadList(field string, t table) (*listSource, string, error) {
+	it := itemSpec(field)
+	hs := newHeaderSet(it.Fields, map[string]string{"TransID": colTransID, "交易ID": colTransID,
+		"原因": colIgnored, "问题原因": colIgnored, "reason": colIgnored})
+	var cols []int
+	transCol := -1
+	seen := 0
+	ls := &listSource{byTrans: map[string][]listItem{}}
+	for {
+		cells, err := t.next()
+		if err == io.EOF {
+			break
+		}
+		if pe, ok := err.(*syntaxError); ok {
+			return nil, pe.reason, nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if emptyRow(cells) {
+			continue
+		}
+		if cols == nil {
+			seen++
+			c, tc := make([]int, len(it.Fields)), -1
+			for i := range c {
+				c[i] = -1
+			}
+			for ci, cell := range cells {
+				switch f := hs.field(cell); f {
+				case "", colIgnored:
+				case colTransID:
+					tc = ci
+				default:
+					for i := range it.Fields {
+						if it.Fields[i].Name == f && c[i] < 0 {
+							c[i] = ci
+						}
+					}
+				}
+			}
+			if tc >= 0 {
+				cols, transCol = c, tc
+			} else if seen >= headerRows {
+				break
+			}
+			continue
+		}
+		if transCol >= len(cells) {
+			continue
+		}
+		id, ok := cleanID(trimCell(cells[transCol]), t.xlsx())
+		if !ok || id == "" {
+			continue
+		}
+		vals := make([]string, len(cols))
+		for i, c := range cols {
+			if c >= 0 && c < len(cells) {
+				vals[i] = trimCell(cells[c])
+			}
+		}
+		ls.byTrans[id] = append(ls.byTrans[id], listItem{vals: vals, ref: t.ref()})
+	}
+	if cols == nil {
+		return nil, reason(fmt.Sprintf("%s明细表缺少交易ID(TransID)列", it.Titles[0]),
+			fmt.Sprintf("the %s list has no TransID column to join on", it.Sheet)), nil
+	}
+	return ls, "", nil
+}
+
+// readList returns a score-v2 row's list: from the list cell when it holds
+// a JSON array, else from the sibling list joined on TransID. It sets the
+// row's value of the list column to the list as compact JSON.
+func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transID string) []T {
+	p := in.p
+	idx := -1
+	for i := range p.fields {
+		if p.fields[i].Name == field {
+			idx = i
+		}
+	}
+	it := itemSpec(field)
+	var items [][]string
+	if cell := in.values[idx]; cell != "" {
+		var err error
+		if items, err = parseListJSON(it, cell); err != nil {
+			p.fail(field, "不是有效的JSON数组: "+err.Error(), "not a valid JSON array: "+err.Error())
+			return nil
+		}
+	} else if src := in.lists[field]; src != nil {
+		for _, li := range src.byTrans[transID] {
+			items = append(items, li.vals)
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]T, 0, len(items))
+	for n, vals := range items {
+		ip := &fieldParser{fields: it.Fields, vals: vals, xlsx: p.xlsx, mappings: p.mappings, column: field,
+			prefix: [2]string{fmt.Sprintf("第%d项 ", n+1), fmt.Sprintf("item %d ", n+1)}}
+		var v any
+		switch any(*new(T)).(type) {
+		case mallcoo.Promotion:
+			v = mallcoo.Promotion{
+				PromotionType: ip.optInt("PromotionType"),
+				RuleNo:        ip.optID("RuleNo"),
+				No:            ip.optID("No"),
+				Amount:        ip.optAmount("Amount"),
+				Desc:          ip.optText("Desc"),
+			}
+		case mallcoo.Payment:
+			v = mallcoo.Payment{
+				PayType: ip.optInt("PayType"),
+				PayNo:   ip.optID("PayNo"),
+				Amount:  ip.optAmount("Amount"),
+			}
+		}
+		if ip.prob != nil {
+			p.prob = ip.prob
+			in.values[idx] = rawListJSON(it, items)
+			return nil
+		}
+		out = append(out, v.(T))
+	}
+	if b, err := mallcoo.Marshal(out); err == nil {
+		in.values[idx] = string(b)
+	}
+	return out
+}
+
+// parseListJSON reads a list cell: a JSON array of objects whose keys are
+// item field names or labels and whose values are strings, numbers or null.
+func parseListJSON(it *mallcoo.ItemSpec, cell string) ([][]string, error) {
+	hs := newHeaderSet(it.Fields, nil)
+	dec := json.NewDecoder(strings.NewReader(cell))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%v", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("text after the array")
+	}
+	arr, ok := raw.([]any)
+	if !ok {
+		if obj, isObj := raw.(map[string]any); isObj {
+			arr = []any{obj}
+		} else {
+			return nil, fmt.Errorf("want an array of objects")
+		}
+	}
+	var out [][]string
+	for n, el := range arr {
+		obj, ok := el.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("item %d is not an object", n+1)
+		}
+		vals := make([]string, len(it.Fields))
+		for k, v := range obj {
+			name := hs.field(k)
+			i := -1
+			for j := range it.Fields {
+				if it.Fields[j].Name == name {
+					i = j
+				}
+			}
+			if i < 0 {
+				return nil, fmt.Errorf("item %d: unknown key %q", n+1, k)
+			}
+			switch x := v.(type) {
+			case nil:
+			case string:
+				vals[i] = trimCell(x)
+			case json.Number:
+				vals[i] = x.String()
+			default:
+				return nil, fmt.Errorf("item %d: %s is not a string or number", n+1, k)
+			}
+		}
+		out = append(out, vals)
+	}
+	return out, nil
+}
+
+// rawListJSON writes list items as text, for showing a bad list: the same
+// JSON reads back into the same items.
+func rawListJSON(it *mallcoo.ItemSpec, items [][]string) string {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for n, vals := range items {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('{')
+		first := true
+		for i, v := range vals {
+			if v == "" {
+				continue
+			}
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
+			k, _ := json.Marshal(it.Fields[i].Name)
+			s, _ := mallcoo.Marshal(v)
+			b.Write(k)
+			b.WriteByte(':')
+			b.Write(s)
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// siblingLists finds the list files next to a score-v2 CSV: the same base
+// name followed by ".promotions"/"优惠明细" or ".payments"/"支付明细".
+func siblingLists(path string) map[string]string {
+	dir, base := filepath.Dir(path), baseName(path)
+	entries, err := readDirNames(dir)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, name := range entries {
+		if !strings.EqualFold(filepath.Ext(name), ".csv") {
+			continue
+		}
+		field, prefix, ok := listOf(baseName(name))
+		if !ok || !strings.EqualFold(prefix, base) {
+			continue
+		}
+		if _, dup := out[field]; !dup {
+			out[field] = filepath.Join(dir, name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,360 @@
+// Package importer reads CRM export files (CSV in UTF-8 or GBK/GB18030, and
+// XLSX workbooks) into validated crmsync.Rows, one at a time, and drives the
+// import job that sends them.
+//
+// Reading streams: a CSV goes through encoding/csv over a 1 MiB buffer, a
+// workbook through excelize's row iterator, so memory stays flat whatever the
+// file's size. Each sheet's kind comes from -kind, else from the sheet or
+// file name (a kind name or the endpoint's Chinese title), else from its
+// headers. Headers are the API field names (any case) or the vendor's
+// Chinese labels. A row that fails validation is data, not an error: it
+// comes back with a crmsync.Problem naming the column and the reason.
+package importer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// Reader reads CRM export files. Its fields are read-only once reading
+// starts; a Reader may be used by several goroutines at once.
+type Reader struct {
+	Encoding string           // "auto" (default when ""), "utf-8", "gbk", "gb18030" for CSV
+	Kind     crmsync.Kind     // when set (-kind), every file/sheet is read as this kind
+	Now      func() time.Time // default time.Now; used for the member business-date fallback
+	// Mappings holds, per field name, a mall's own words and the code text
+	// they stand for, e.g. "PayType": {"微信": "12"}; applied before parsing
+	// enum and integer fields.
+	Mappings map[string]map[string]string
+}
+
+// Expand turns FILE|DIR arguments into input files, sorted: a directory
+// yields its *.csv, *.xlsx, *.xlsm files (not recursive), skipping Office lock
+// files (~$*), hidden files, and the sibling list files of score-v2, which
+// ReadFile joins with their main file. A named path that does not exist is
+// an error that names it. Other file types named explicitly are returned
+// (ReadFile reports them as a file problem); so is a named list file whose
+// main file does not exist.
+func Expand(paths []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil, fmt.Errorf("input %s does not exist", p)
+			}
+			return nil, fmt.Errorf("input %s: %w", p, err)
+		}
+		if !fi.IsDir() {
+			if isListFile(p) && mainExists(p) {
+				continue
+			}
+			add(p)
+			continue
+		}
+		names, err := readDirNames(p)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", p, err)
+		}
+		for _, name := range names {
+			if strings.HasPrefix(name, "~$") || strings.HasPrefix(name, ".") {
+				continue
+			}
+			switch strings.ToLower(filepath.Ext(name)) {
+			case ".csv", ".xlsx", ".xlsm":
+			default:
+				continue
+			}
+			full := filepath.Join(p, name)
+			if isListFile(full) {
+				continue
+			}
+			if fi, err := os.Stat(full); err != nil || fi.IsDir() {
+				continue
+			}
+			add(full)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// isListFile reports whether a path is a score-v2 list CSV.
+func isListFile(path string) bool {
+	if !strings.EqualFold(filepath.Ext(path), ".csv") {
+		return false
+	}
+	_, _, ok := listOf(baseName(path))
+	return ok
+}
+
+// mainExists reports whether a list file's main CSV is beside it.
+func mainExists(path string) bool {
+	_, prefix, _ := listOf(baseName(path))
+	if prefix == "" {
+		return false
+	}
+	names, err := readDirNames(filepath.Dir(path))
+	if err != nil {
+		return false
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, prefix+".csv") {
+			return true
+		}
+	}
+	return false
+}
+
+func readDirNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names, nil
+}
+
+// ReadFile streams the data rows of one file in file order to row; each
+// Row is freshly allocated and may be kept. It returns one FileSummary per
+// data sheet (one for a CSV) with Rows counted. A file that is not CSV/XLSX,
+// cannot be decoded, or has no recognisable headers gets FileSummary.Problem
+// (what to do about it) and yields no rows; that is not an error. The error
+// is only ctx's or row's.
+func (r *Reader) ReadFile(ctx context.Context, path string, row func(*crmsync.Row) error) ([]crmsync.FileSummary, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		if isListFile(path) {
+			return []crmsync.FileSummary{{Path: path, Kind: crmsync.KindScoreV2, Problem: reason(
+				"这是score-v2的明细文件,会与同名主文件一起读取;请读取主文件(如 score-v2.csv)",
+				"this is a score-v2 list file, read together with its main file; name the main file (e.g. score-v2.csv) instead")}}, nil
+		}
+		return r.readCSV(ctx, path, row)
+	case ".xlsx", ".xlsm":
+		return r.readXLSX(ctx, path, row)
+	case ".xls":
+		return []crmsync.FileSummary{{Path: path, Problem: reason("不支持旧版.xls格式,请在Excel中另存为.xlsx或CSV",
+			"old .xls workbooks are not supported; save it as .xlsx or CSV in Excel")}}, nil
+	}
+	return []crmsync.FileSummary{{Path: path, Problem: reason("不是CSV或XLSX文件,请导出为CSV或XLSX",
+		"not a CSV or XLSX file; export it as CSV or XLSX")}}, nil
+}
+
+// session is one ReadFile call's settings.
+type session struct {
+	r        *Reader
+	path     string
+	now      func() time.Time
+	mappings map[string]map[string]string // field → lower-case word → code
+	fileDate *time.Time
+}
+
+func (r *Reader) session(path string) *session {
+	s := &session{r: r, path: path, now: r.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if len(r.Mappings) > 0 {
+		s.mappings = map[string]map[string]string{}
+		for f, m := range r.Mappings {
+			lm := map[string]string{}
+			for w, c := range m {
+				lm[strings.ToLower(trimCell(w))] = trimCell(c)
+			}
+			s.mappings[strings.ToLower(f)] = lm
+		}
+	}
+	if t, ok := fileDate(filepath.Base(path)); ok {
+		s.fileDate = &t
+	}
+	return s
+}
+
+func (s *session) mapping(field string) map[string]string {
+	if s.mappings == nil {
+		return nil
+	}
+	return s.mappings[strings.ToLower(field)]
+}
+
+// table is one sheet or CSV file read row by row.
+type table interface {
+	// next returns the next row's cells (possibly none), or io.EOF. The
+	// slice may be reused by the following call.
+	next() ([]string, error)
+	// ref says where the row last returned is.
+	ref() crmsync.SourceRef
+	// xlsx reports whether cells are raw XLSX values.
+	xlsx() bool
+}
+
+func emptyRow(cells []string) bool {
+	for _, c := range cells {
+		if c != "" && trimCell(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// sheet reads one table of a known or detectable kind.
+type sheet struct {
+	s     *session
+	t     table
+	name  string       // sheet name, "" for CSV
+	kind  crmsync.Kind // from -kind or a name; "" to detect from headers
+	lists map[string]*listSource
+	// listsFor is called once the kind is known to be score-v2.
+	listsFor func() (map[string]*listSource, error)
+}
+
+// read streams a table's rows. empty reports a table without any non-empty
+// row (skipped silently in workbooks).
+func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum crmsync.FileSummary, empty bool, err error) {
+	sum = crmsync.FileSummary{Path: sh.s.path, Sheet: sh.name, Kind: sh.kind}
+	type held struct {
+		cells []string
+		ref   crmsync.SourceRef
+	}
+	var top []held
+	for len(top) < headerRows {
+		cells, err := sh.t.next()
+		if err != nil {
+			if isEOF(err) {
+				break
+			}
+			if pe, ok := err.(*syntaxError); ok {
+				sum.Problem = pe.reason
+				return sum, false, nil
+			}
+			return sum, false, err
+		}
+		if emptyRow(cells) {
+			continue
+		}
+		top = append(top, held{append([]string(nil), cells...), sh.t.ref()})
+	}
+	if len(top) == 0 {
+		return sum, true, nil
+	}
+	heads := make([][]string, len(top))
+	for i := range top {
+		heads[i] = top[i].cells
+	}
+	at, hm, problem := findHeader(sh.kind, heads)
+	if problem != "" {
+		sum.Problem = problem
+		return sum, false, nil
+	}
+	sum.Kind = hm.kind
+	if hm.kind == crmsync.KindScoreV2 && sh.listsFor != nil {
+		if sh.lists, err = sh.listsFor(); err != nil {
+			return sum, false, err
+		}
+	}
+	rest := top[at+1:]
+	if len(rest) > 0 && isSecondHeader(hm, rest[0].cells) {
+		rest = rest[1:]
+	}
+	spec := mallcoo.SpecOf(hm.kind)
+	one := func(cells []string, ref crmsync.SourceRef) error {
+		sum.Rows++
+		if sum.Rows&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return emit(sh.row(spec, hm, cells, ref))
+	}
+	for _, h := range rest {
+		if err := one(h.cells, h.ref); err != nil {
+			return sum, false, err
+		}
+	}
+	if len(top) < headerRows {
+		return sum, false, nil // the table ended among the top rows
+	}
+	for {
+		cells, err := sh.t.next()
+		if err != nil {
+			if isEOF(err) {
+				return sum, false, nil
+			}
+			if pe, ok := err.(*syntaxError); ok {
+				sum.Problem = pe.reason
+				return sum, false, nil
+			}
+			return sum, false, err
+		}
+		if emptyRow(cells) {
+			continue
+		}
+		if err := one(cells, sh.t.ref()); err != nil {
+			return sum, false, err
+		}
+	}
+}
+
+// row validates one data row into a Row.
+func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crmsync.SourceRef) *crmsync.Row {
+	values := make([]string, len(spec.Fields))
+	for i, c := range hm.cols {
+		if c >= 0 && c < len(cells) {
+			values[i] = trimCell(cells[c])
+		}
+	}
+	cell := func(c int) string {
+		if c >= 0 && c < len(cells) {
+			return trimCell(cells[c])
+		}
+		return ""
+	}
+	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
+	p := &fieldParser{fields: spec.Fields, vals: values, xlsx: sh.t.xlsx(), mappings: sh.s.mapping}
+	in := &rowInput{p: p, bizDate: cell(hm.bizDate), fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}
+	b, prob := build(hm.kind, in)
+	if prob != nil {
+		out.Problem = prob
+		return out
+	}
+	body, err := mallcoo.Marshal(b.body)
+	if err != nil {
+		out.Problem = &crmsync.Problem{Reason: reason("无法生成请求: "+err.Error(), "cannot build the request: "+err.Error())}
+		return out
+	}
+	key := b.key
+	if id := cell(hm.eventID); id != "" {
+		if t, ok := cleanID(id, sh.t.xlsx()); ok && t != "" {
+			key = t
+		} else {
+			out.Problem = &crmsync.Problem{Column: colEventID, Reason: reason(
+				fmt.Sprintf("事件ID被Excel转成了科学计数法(%s),请把该列设为文本后重新导出", id),
+				"Excel turned this EventID into scientific notation; format the column as text and export again")}
+			return out
+		}
+	}
+	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: body, Hash: crmsync.ContentHash(hm.kind, body)}
+	out.Warnings = b.warnings
+	return out
+}
