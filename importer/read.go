@@ -330,6 +330,16 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crms
 		}
 		return ""
 	}
+	if sh.t.xlsx() {
+		// A date cell reads as its serial number; show it as a person sees it.
+		for i := range spec.Fields {
+			if spec.Fields[i].Type == mallcoo.DateTime && serialRE.MatchString(values[i]) {
+				if t, err := excelSerial(values[i]); err == nil {
+					values[i] = t.Format(mallcoo.DateTimeLayout)
+				}
+			}
+		}
+	}
 	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
 	p := &fieldParser{fields: spec.Fields, vals: values, xlsx: sh.t.xlsx(), mappings: sh.s.mapping}
 	in := &rowInput{p: p, bizDate: cell(hm.bizDate), fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}

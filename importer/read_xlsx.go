@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -51,6 +52,10 @@ func isNoteSheet(name string) bool {
 // their main sheet, not read as rows.
 func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.Row) error) ([]crmsync.FileSummary, error) {
 	s := r.session(path)
+	if _, err := os.Stat(path); err != nil {
+		return []crmsync.FileSummary{{Path: path, Kind: r.Kind, Problem: reason(fmt.Sprintf("无法打开文件: %v", err),
+			fmt.Sprintf("cannot open the file: %v; check the path and permissions", err))}}, nil
+	}
 	f, err := excelize.OpenFile(path)
 	if err != nil {
 		return []crmsync.FileSummary{{Path: path, Kind: r.Kind, Problem: reason(

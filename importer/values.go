@@ -167,12 +167,17 @@ func excelSerial(s string) (time.Time, error) {
 	return base.AddDate(0, 0, int(days)).Add(time.Duration(secs) * time.Second), nil
 }
 
-var fileDateRE = regexp.MustCompile(`(?:^|[^0-9])(20[0-9]{2})-?([01][0-9])-?([0-3][0-9])(?:[^0-9]|$)`)
+var fileDateRE = regexp.MustCompile(`(20[0-9]{2})-?([01][0-9])-?([0-3][0-9])`)
 
-// fileDate finds a date written yyyymmdd or yyyy-mm-dd in a file name.
+// fileDate finds a date written yyyymmdd or yyyy-mm-dd in a file name (not
+// part of a longer number).
 func fileDate(name string) (time.Time, bool) {
-	for _, m := range fileDateRE.FindAllStringSubmatch(name, -1) {
-		if t, err := civil(m[1], m[2], m[3], "", "", "", ""); err == nil {
+	isDigit := func(i int) bool { return i >= 0 && i < len(name) && name[i] >= '0' && name[i] <= '9' }
+	for _, m := range fileDateRE.FindAllStringSubmatchIndex(name, -1) {
+		if isDigit(m[0]-1) || isDigit(m[1]) {
+			continue
+		}
+		if t, err := civil(name[m[2]:m[3]], name[m[4]:m[5]], name[m[6]:m[7]], "", "", "", ""); err == nil {
 			return t, true
 		}
 	}

@@ -1,0 +1,145 @@
+package importer
+
+import (
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+func TestParseDateTime(t *testing.T) {
+	want := cst(2024, 11, 1, 10, 5, 3)
+	for _, in := range []string{
+		"2024-11-01 10:05:03",
+		"2024/11/1 10:05:03",
+		"2024/11/01 10:05:03.2",
+		"2024年11月1日 10:05:03",
+		"2024年11月1日10:05:03",
+		"20241101100503",
+		"2024-11-01T10:05:03",
+		"2024-11-01T02:05:03Z",
+		"2024-11-01T10:05:03+08:00",
+		"2024.11.01 10:05:03",
+	} {
+		got, err := parseDateTime(in)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseDateTime(%q) = %v, %v, want %v", in, got, err, want)
+		}
+	}
+	for in, w := range map[string]time.Time{
+		"2024-11-01 10:05": cst(2024, 11, 1, 10, 5, 0),
+		"2024-11-01":       cst(2024, 11, 1, 0, 0, 0),
+		"2024/11/1":        cst(2024, 11, 1, 0, 0, 0),
+		"20241101":         cst(2024, 11, 1, 0, 0, 0),
+		"2024年11月1日":       cst(2024, 11, 1, 0, 0, 0),
+		"45597.4201":       cst(2024, 11, 1, 10, 4, 57), // 0.4201 day = 36296.64 s
+		"45597.4375":       cst(2024, 11, 1, 10, 30, 0),
+		"45597":            cst(2024, 11, 1, 0, 0, 0),
+		"2024-02-29":       cst(2024, 2, 29, 0, 0, 0),
+	} {
+		got, err := parseDateTime(in)
+		if err != nil || !got.Equal(w) {
+			t.Errorf("parseDateTime(%q) = %v, %v, want %v", in, got, err, w)
+		}
+		if err == nil && got.Location() != mallcoo.CST {
+			t.Errorf("parseDateTime(%q) location = %v, want CST", in, got.Location())
+		}
+	}
+	for _, in := range []string{"2024-02-30", "2023-02-29", "2024-13-45 10:00:00", "2024-11-01 24:00:00", "2024-11-01 10:60:00",
+		"yesterday", "11/01/2024", "2024-11", "60", "-5", "20241301"} {
+		if got, err := parseDateTime(in); err == nil {
+			t.Errorf("parseDateTime(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+func TestCleanID(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		xlsx bool
+		want string
+		ok   bool
+	}{
+		{"0201710000001", false, "0201710000001", true},
+		{"'0201710000001", false, "0201710000001", true},
+		{`="0201710000001"`, false, "0201710000001", true},
+		{"201710000001", true, "201710000001", true},
+		{"123.0", true, "123", true},
+		{"123.0", false, "123.0", true},
+		{"1.23457E+11", false, "", false},
+		{"2.0171E+11", true, "", false},
+		{"2.01710E+11", false, "", false},
+		{"12E34", false, "12E34", true},
+		{"T20241101000123", false, "T20241101000123", true},
+	} {
+		got, ok := cleanID(tc.in, tc.xlsx)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("cleanID(%q, %v) = %q, %v, want %q, %v", tc.in, tc.xlsx, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestParseEnum(t *testing.T) {
+	spec := mallcoo.SpecOf("score")
+	ev := spec.Field("ScoreEvent")
+	pay := spec.Field("PayType")
+	for _, tc := range []struct {
+		f    *mallcoo.Field
+		in   string
+		m    map[string]string
+		want int64
+	}{
+		{ev, "1", nil, 1},
+		{ev, "2101", nil, 2101},
+		{ev, "消费积分", nil, 1},
+		{ev, "退货退积分", nil, 2101},
+		{ev, "Return", nil, 2101},
+		{ev, "2101 退货退积分", nil, 2101},
+		{ev, "2101-退货退积分", nil, 2101},
+		{ev, "消费积分(1)", nil, 1},
+		{ev, "1.0", nil, 1},
+		{pay, "12", nil, 12},
+		{pay, "微信", map[string]string{"微信": "12"}, 12},
+		{pay, "999", nil, 999},
+	} {
+		got, err := parseEnum(tc.f, tc.in, tc.m)
+		if err != nil || got != tc.want {
+			t.Errorf("parseEnum(%s, %q) = %d, %v, want %d", tc.f.Name, tc.in, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		f  *mallcoo.Field
+		in string
+	}{{ev, "2"}, {ev, "sale!"}, {ev, "1.5"}, {pay, "微信"}, {pay, "99999999999"}} {
+		if got, err := parseEnum(tc.f, tc.in, nil); err == nil {
+			t.Errorf("parseEnum(%s, %q) = %d, want an error", tc.f.Name, tc.in, got)
+		}
+	}
+}
+
+func TestCleanMobile(t *testing.T) {
+	for in, want := range map[string]string{"15155145475": "15155145475", "+86 151-5514-5475": "15155145475", "8615155145475": "15155145475"} {
+		if got, ok := cleanMobile(in); !ok || got != want {
+			t.Errorf("cleanMobile(%q) = %q, %v, want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"1371234567", "12345678901", "151551454750", "abc"} {
+		if got, ok := cleanMobile(in); ok {
+			t.Errorf("cleanMobile(%q) = %q, ok, want not ok", in, got)
+		}
+	}
+}
+
+func TestFileDate(t *testing.T) {
+	for name, want := range map[string]string{
+		"2024-11-01_member.csv": "2024-11-01", "member20241031.csv": "2024-10-31", "m_20241301_20241102.csv": "2024-11-02",
+	} {
+		got, ok := fileDate(name)
+		if !ok || got.Format("2006-01-02") != want {
+			t.Errorf("fileDate(%q) = %v, %v, want %s", name, got, ok, want)
+		}
+	}
+	if got, ok := fileDate("member.csv"); ok {
+		t.Errorf("fileDate(member.csv) = %v, want none", got)
+	}
+}
