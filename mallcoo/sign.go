@@ -18,18 +18,18 @@ const TimeStampLayout = "20060102150405"
 // hex characters 8 to 23, upper-case. body must be the exact bytes sent:
 // Mallcoo hashes what it receives, so a body marshalled twice may not match.
 func Sign(publicKey, timeStamp string, body []byte, privateKey string) string {
-	h := md5.New()
-	h.Write([]byte("{publicKey:"))
-	h.Write([]byte(publicKey))
-	h.Write([]byte(",timeStamp:"))
-	h.Write([]byte(timeStamp))
-	h.Write([]byte(",data:"))
-	h.Write(body)
-	h.Write([]byte(",privateKey:"))
-	h.Write([]byte(privateKey))
-	h.Write([]byte("}"))
-	var sum [md5.Size]byte
-	h.Sum(sum[:0])
+	const frame = len("{publicKey:,timeStamp:,data:,privateKey:}")
+	text := make([]byte, 0, frame+len(publicKey)+len(timeStamp)+len(body)+len(privateKey))
+	text = append(text, "{publicKey:"...)
+	text = append(text, publicKey...)
+	text = append(text, ",timeStamp:"...)
+	text = append(text, timeStamp...)
+	text = append(text, ",data:"...)
+	text = append(text, body...)
+	text = append(text, ",privateKey:"...)
+	text = append(text, privateKey...)
+	text = append(text, '}')
+	sum := md5.Sum(text)
 	const hexUpper = "0123456789ABCDEF"
 	var out [16]byte
 	// Hex characters 8..23 are the hex of bytes 4..11.
