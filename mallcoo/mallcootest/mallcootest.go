@@ -80,6 +80,11 @@ type Options struct {
 	// Message "交易ID重复").
 	DuplicateCode int
 	Now           func() time.Time // default time.Now
+	// MaxRecorded bounds the requests kept for Requests and Delivered: at
+	// least the most recent MaxRecorded are kept, never more than twice as
+	// many (0: all). Set it for long runs of `crmsync mock` or -sandbox so
+	// memory stays flat; TransIDs are remembered regardless.
+	MaxRecorded int
 }
 
 // Request is one request as the fake received and answered it.
@@ -100,10 +105,12 @@ type Handler struct {
 	maxSkew   time.Duration
 	duplicate int
 	now       func() time.Time
+	keep      int
 	kinds     map[string]crmsync.Kind // by path
 
 	mu       sync.Mutex
 	gen      int // bumped by Reset: answers of older requests are not recorded
+	dropped  int // requests forgotten because of MaxRecorded
 	rng      *rand.Rand
 	latency  time.Duration
 	failRate float64
@@ -132,6 +139,7 @@ func NewHandler(opt Options) *Handler {
 		maxSkew:   opt.MaxSkew,
 		duplicate: opt.DuplicateCode,
 		now:       opt.Now,
+		keep:      opt.MaxRecorded,
 		kinds:     make(map[string]crmsync.Kind, len(crmsync.Kinds)),
 		rng:       rand.New(rand.NewPCG(uint64(opt.Seed), uint64(opt.Seed)^0x9e3779b97f4a7c15)),
 		latency:   opt.Latency,
@@ -211,13 +219,15 @@ func (h *Handler) Reset() {
 	defer h.mu.Unlock()
 	h.gen++
 	h.requests = nil
+	h.dropped = 0
 	h.transIDs = map[string]bool{}
 	h.failN = 0
 	h.reject = nil
 }
 
-// Requests returns every request received, in arrival order. A request
-// still in progress has HTTPStatus 0 and no Message yet.
+// Requests returns every request received (or the most recent ones, with
+// Options.MaxRecorded), in arrival order. A request still in progress has
+// HTTPStatus 0 and no Message yet.
 func (h *Handler) Requests() []Request {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -252,10 +262,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := h.kinds[r.URL.Path]
 
 	h.mu.Lock()
-	gen, idx := h.gen, len(h.requests)
+	gen, idx := h.gen, h.dropped+len(h.requests)
 	h.requests = append(h.requests, Request{
 		Kind: kind, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: h.now(),
 	})
+	if h.keep > 0 && len(h.requests) >= 2*h.keep {
+		n := len(h.requests) - h.keep
+		h.requests = append([]Request(nil), h.requests[n:]...)
+		h.dropped += n
+	}
 	f := fault{latency: h.latency}
 	switch {
 	case h.failN > 0:
@@ -383,14 +398,16 @@ func (h *Handler) answer(w http.ResponseWriter, gen, idx, status, code int, msg 
 	w.Write(buf.Bytes())
 }
 
-// finish records the answer of request idx, unless Reset came since.
+// finish records the answer of the idx-th request, unless Reset came or
+// MaxRecorded forgot it since.
 func (h *Handler) finish(gen, idx, status, code int, msg string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if gen != h.gen || idx >= len(h.requests) {
+	i := idx - h.dropped
+	if gen != h.gen || i < 0 || i >= len(h.requests) {
 		return
 	}
-	r := &h.requests[idx]
+	r := &h.requests[i]
 	r.HTTPStatus, r.Code, r.Message = status, code, msg
 }
 

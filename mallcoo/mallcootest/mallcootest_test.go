@@ -249,3 +249,24 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("160 requests at FailRate 0.2: %d recorded, %d delivered, %d failed", len(reqs), ok, failed)
 	}
 }
+
+func TestMaxRecorded(t *testing.T) {
+	s := NewServer(Options{MaxRecorded: 5})
+	defer s.Close()
+	for i := range 23 {
+		body := fmt.Appendf(nil, `{"RefID":"r%d","BonusAction":4}`, i)
+		if _, code, _ := post(t, s, crmsync.KindInvalid, body, Sandbox, now(), nil); code != 1 {
+			t.Fatalf("request %d: Code %d, want 1", i, code)
+		}
+	}
+	reqs := s.Requests()
+	if len(reqs) < 5 || len(reqs) >= 10 {
+		t.Fatalf("len(Requests()) = %d with MaxRecorded 5, want 5 to 9", len(reqs))
+	}
+	for i, r := range reqs {
+		want := fmt.Sprintf(`{"RefID":"r%d","BonusAction":4}`, 23-len(reqs)+i)
+		if string(r.Body) != want || r.Code != 1 {
+			t.Errorf("Requests()[%d] = %s Code %d, want %s Code 1", i, r.Body, r.Code, want)
+		}
+	}
+}
