@@ -1,0 +1,199 @@
+package importer
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// A workbook as CRM exports write them: a notes sheet, an empty sheet, typed
+// cells (numeric IDs, date cells, serials), sheets named by kind or title.
+func TestXLSXSheets(t *testing.T) {
+	dir := t.TempDir()
+	changed := time.Date(2024, 11, 1, 10, 5, 3, 0, time.UTC) // a date cell holds wall-clock time
+	p := writeXLSX(t, dir, "2024-11-01_export.xlsx",
+		xsheet{"说明", [][]any{{"本工作簿为CRM导出"}, {"第二行说明"}}},
+		xsheet{"会员等级变更通知", [][]any{
+			{"第三方会员ID", "变更前卡等级", "变更后卡等级", "变更类型", "变更时间", "升降级规则ID", "升降级变更类型"},
+			{201710000001.0, "Vip123", "金卡", 0, changed, 7, "自动"},
+			{nil},
+			{"0201710000002", "金卡", "银卡", "降级", 45597.4375, nil, 2},
+			{"0201710000003", "金卡", "银卡", "升降", "2024-11-01 10:00:00"},
+		}},
+		xsheet{"empty", nil},
+		xsheet{"Sheet9", [][]any{{"hello", "world"}, {1, 2}}},
+		xsheet{"README", [][]any{{"RefID", "BonusAction"}, {"R1", 4}}},
+		xsheet{"over-limit", [][]any{{"RefID", "BonusAction", "Value"}, {"R1", 1, 5000}}},
+	)
+	rows, sums := readAll(t, &Reader{}, p)
+	wantSums := []crmsync.FileSummary{
+		{Path: p, Sheet: "会员等级变更通知", Kind: crmsync.KindGrade, Rows: 3},
+		{Path: p, Sheet: "Sheet9"},
+		{Path: p, Sheet: "over-limit", Kind: crmsync.KindOverLimit, Rows: 1},
+	}
+	if len(sums) == 3 {
+		if sums[1].Problem == "" {
+			t.Errorf("Sheet9 (no headers) has no problem")
+		}
+		sums[1].Problem = ""
+	}
+	if diff := cmp.Diff(wantSums, sums); diff != "" {
+		t.Errorf("summaries (-want +got):\n%s", diff)
+	}
+	if len(rows) != 4 {
+		t.Fatalf("got %d rows, want 4", len(rows))
+	}
+	want0 := `{"ThirdPartyCardID":"201710000001","BeforeCardCode":"Vip123","AfterCardCode":"金卡","ChangeType":0,"ChangeTime":"2024-11-01 10:05:03","Remark":null,"GradeChangeRuleID":7,"GradeChangeType":1,"GradeChangeID":null}`
+	if got := string(mustEvent(t, rows[0]).Body); got != want0 {
+		t.Errorf("row 2 Body = %s\nwant %s", got, want0)
+	}
+	want1 := `{"ThirdPartyCardID":"0201710000002","BeforeCardCode":"金卡","AfterCardCode":"银卡","ChangeType":1,"ChangeTime":"2024-11-01 10:30:00","Remark":null,"GradeChangeRuleID":null,"GradeChangeType":2,"GradeChangeID":null}`
+	if got := string(mustEvent(t, rows[1]).Body); got != want1 {
+		t.Errorf("row 4 Body = %s\nwant %s", got, want1)
+	}
+	if got := rows[1].Values[4]; got != "2024-11-01 10:30:00" {
+		t.Errorf("Values[ChangeTime] = %q, want the serial shown as a datetime", got)
+	}
+	if p := mustProblem(t, rows[2]); p.Column != "ChangeType" {
+		t.Errorf("row 5 problem column = %q, want ChangeType", p.Column)
+	}
+	wantRefs := []crmsync.SourceRef{
+		{File: p, Sheet: "会员等级变更通知", Row: 2}, {File: p, Sheet: "会员等级变更通知", Row: 4},
+		{File: p, Sheet: "会员等级变更通知", Row: 5}, {File: p, Sheet: "over-limit", Row: 2},
+	}
+	for i, r := range rows {
+		if r.Source != wantRefs[i] {
+			t.Errorf("rows[%d].Source = %+v, want %+v", i, r.Source, wantRefs[i])
+		}
+	}
+	if got := string(mustEvent(t, rows[3]).Body); !strings.Contains(got, `"Value":"5000"`) {
+		t.Errorf("over-limit Body = %s, want Value as the string 5000", got)
+	}
+}
+
+// A sheet without a kind in its name takes the file's; a sheet without
+// headers is a problem named by its sheet.
+func TestXLSXKindFromFileName(t *testing.T) {
+	dir := t.TempDir()
+	p := writeXLSX(t, dir, "verify.xlsx",
+		xsheet{"Sheet1", [][]any{{"RefID", "BonusAction", "Bonus", "CurrentBonus", "BonusVerifyStatus", "BonusVerifyTime"},
+			{"R1", 4, 20, 220, 1, "2020-06-24 15:16:45"}}},
+		xsheet{"Sheet2", [][]any{{"R2", 4, 20, 220, 1, "2020-06-24 15:16:45"}}},
+	)
+	rows, sums := readAll(t, &Reader{}, p)
+	if len(rows) != 1 || rows[0].Kind != crmsync.KindVerify {
+		t.Fatalf("got %d rows, want one verify row", len(rows))
+	}
+	mustEvent(t, rows[0])
+	if len(sums) != 2 || sums[1].Sheet != "Sheet2" || !strings.Contains(sums[1].Problem, "verify") {
+		t.Errorf("summaries = %+v, want a header problem for Sheet2", sums)
+	}
+}
+
+// score-v2 orders with their promotions and payments on sibling sheets.
+func TestScoreV2FromSheets(t *testing.T) {
+	dir := t.TempDir()
+	main := [][]any{
+		{"TransID", "ThirdPartyCardID", "ScoreEvent", "TradeTime", "PayAmount", "CrmShopID", "Score", "TotalAmount", "PromotionAmount"},
+		{"V1", "C1", 1, "2024-11-01 10:00:00", 1280.5, "S1", 1280, 1380.5, 100},
+		{"V2", "C2", 1, "2024-11-01 11:00:00", 99.9, "S1", 99, nil, nil},
+		{"V3", "C3", 1, "2024-11-01 12:00:00", 10, "S1", 10, nil, nil},
+	}
+	p := writeXLSX(t, dir, "orders.xlsx",
+		xsheet{"score-v2", main},
+		xsheet{"score-v2.promotions", [][]any{
+			{"TransID", "PromotionType", "RuleNo", "No", "Amount", "Desc"},
+			{"V1", 6, "RNO1", "No1", 60, "满减"},
+			{"V1", 7, "RNO2", nil, 40, nil},
+			{"V9", 6, nil, nil, 1, nil}, // an order not in the file
+		}},
+		xsheet{"支付明细", [][]any{
+			{"交易ID", "支付方式", "支付单号", "支付金额"},
+			{"V1", "微信", "P1", 1280.5},
+			{"V2", 12, "P2", 99.9},
+			{"V3", "现金?", "P3", 10},
+		}},
+	)
+	r := &Reader{Mappings: map[string]map[string]string{"PayType": {"微信": "12"}}}
+	rows, sums := readAll(t, r, p)
+	if len(sums) != 1 || sums[0].Sheet != "score-v2" || sums[0].Rows != 3 || sums[0].Kind != crmsync.KindScoreV2 {
+		t.Errorf("summaries = %+v, want the score-v2 sheet only", sums)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("got %d rows, want 3", len(rows))
+	}
+	want := `{"TransID":"V1","ThirdPartyCardID":"C1","ScoreEvent":1,"TradeTime":"2024-11-01 10:00:00","PayAmount":1280.5,"CrmShopID":"S1","TradeSerialNo":null,"PosID":null,"ReturnTime":null,"ReturnAmount":null,"Score":1280,"TotalAmount":1380.5,"PromotionAmount":100,` +
+		`"ConsumePromotionList":[{"PromotionType":6,"RuleNo":"RNO1","No":"No1","Amount":60,"Desc":"满减"},{"PromotionType":7,"RuleNo":"RNO2","No":null,"Amount":40,"Desc":null}],` +
+		`"ConsumePayList":[{"PayType":12,"PayNo":"P1","Amount":1280.5}]}`
+	if got := string(mustEvent(t, rows[0]).Body); got != want {
+		t.Errorf("V1 Body = %s\nwant %s", got, want)
+	}
+	if got, want := rows[0].Values[14], `[{"PayType":12,"PayNo":"P1","Amount":1280.5}]`; got != want {
+		t.Errorf("V1 Values[ConsumePayList] = %s, want %s", got, want)
+	}
+	if got := string(mustEvent(t, rows[1]).Body); !strings.Contains(got, `"ConsumePromotionList":null,"ConsumePayList":[{"PayType":12,"PayNo":"P2","Amount":99.9}]`) {
+		t.Errorf("V2 Body = %s, want no promotions and one payment", got)
+	}
+	prob := mustProblem(t, rows[2])
+	if prob.Column != "ConsumePayList" || !strings.Contains(prob.Reason, "item 1 PayType") {
+		t.Errorf("V3 problem = %+v, want ConsumePayList item 1 PayType", prob)
+	}
+	if got, want := rows[2].Values[14], `[{"PayType":"现金?","PayNo":"P3","Amount":"10"}]`; got != want {
+		t.Errorf("V3 Values[ConsumePayList] = %s, want %s", got, want)
+	}
+	// The shown lists read back as JSON cells to the same events: what the
+	// problems workbook relies on.
+	var names []string
+	for _, f := range mallcoo.SpecOf(crmsync.KindScoreV2).Fields {
+		names = append(names, f.Name)
+	}
+	csvRows := []string{strings.Join(names, ",")}
+	for _, row := range rows[:2] {
+		var cells []string
+		for _, v := range row.Values {
+			cells = append(cells, quoteCSV(v))
+		}
+		csvRows = append(csvRows, strings.Join(cells, ","))
+	}
+	again, _ := readAll(t, &Reader{}, writeFile(t, t.TempDir(), "score-v2.csv", csvText(csvRows...)))
+	for i := range again {
+		if a, b := string(mustEvent(t, again[i]).Body), string(rows[i].Event.Body); a != b {
+			t.Errorf("row %d read back from Values: Body = %s\nwant %s", i, a, b)
+		}
+	}
+}
+
+func quoteCSV(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// score-v2 lists in CSV files beside the main file.
+func TestScoreV2FromSiblingCSV(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "20241101-score-v2.csv", csvText(
+		"TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score",
+		"V1,C1,1,2024-11-01 10:00:00,100,S1,100"))
+	writeGBK(t, dir, "20241101-score-v2.promotions.csv", csvText("交易ID,优惠类型,优惠金额", "V1,6,5"))
+	writeFile(t, dir, "20241101-score-v2支付明细.csv", csvText("TransID,PayType,PayNo,Amount", "V1,12,P1,100", "V1,13,P2,0"))
+	writeFile(t, dir, "other.payments.csv", csvText("TransID,PayType", "V1,99"))
+	row := oneRow(t, &Reader{}, p)
+	got := string(mustEvent(t, row).Body)
+	for _, w := range []string{
+		`"ConsumePromotionList":[{"PromotionType":6,"RuleNo":null,"No":null,"Amount":5,"Desc":null}]`,
+		`"ConsumePayList":[{"PayType":12,"PayNo":"P1","Amount":100},{"PayType":13,"PayNo":"P2","Amount":0}]`,
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("Body = %s, want it to contain %s", got, w)
+		}
+	}
+	files, err := Expand([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{p}, files); diff != "" {
+		t.Errorf("Expand (-want +got):\n%s", diff)
+	}
+}
