@@ -62,7 +62,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]crmsync.SourceRef{}}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]crmsync.SourceRef{}, held: map[string]time.Time{}}
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -87,8 +87,13 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Sender == nil || len(d.queue) == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, d.queue, s)
+	return j.send(ctx, runID, d.queue, d.held, s)
 }
+
+// laneKey names the lane of an event within its kind: lane blocking is per
+// kind (a failed grade change holds back the member's later grade changes,
+// not its sales).
+func laneKey(ev *crmsync.Event) string { return string(ev.Kind) + "\x00" + ev.Lane }
 
 // differ classifies rows in batches against the ledger.
 type differ struct {
@@ -100,7 +105,11 @@ type differ struct {
 	batch   []*crmsync.Row
 	seen    map[[16]byte]crmsync.SourceRef // keys met in this run's input
 	queue   []pending                      // rows to send
-	read    int
+	// held maps kind+lane of lane-blocking kinds to the earliest event time
+	// held back (uncertain, or rejected and unchanged): later events of that
+	// kind and lane must not overtake it.
+	held map[string]time.Time
+	read int
 }
 
 func (d *differ) add(r *crmsync.Row) error {
@@ -168,7 +177,15 @@ func (d *differ) flush(ctx context.Context) error {
 		}
 		for n, i := range lookupIdx {
 			res := results[i]
-			if send := classify(res, lookup[n], priors[n]); send {
+			ev := lookup[n]
+			send := classify(res, ev, priors[n])
+			if !send && ev.Kind.BlocksLane() && (res.Outcome == crmsync.OutcomeUncertain || res.Outcome == crmsync.OutcomeRejected) {
+				k := laneKey(ev)
+				if t, ok := d.held[k]; !ok || ev.Time.Before(t) {
+					d.held[k] = ev.Time
+				}
+			}
+			if send {
 				res.Outcome = crmsync.OutcomeNew
 				if j.Sender != nil {
 					d.queue = append(d.queue, pending{ev: lookup[n], res: res})
@@ -247,7 +264,7 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 // send delivers the queued events: lanes in parallel (bounded), each lane's
 // events one at a time in event-time order; every event is claimed durably
 // before its request leaves, and results are recorded in batches.
-func (j *Job) send(ctx context.Context, runID int64, queue []pending, s *crmsync.Summary) error {
+func (j *Job) send(ctx context.Context, runID int64, queue []pending, held map[string]time.Time, s *crmsync.Summary) error {
 	sort.SliceStable(queue, func(a, b int) bool {
 		x, y := queue[a].ev, queue[b].ev
 		if x.Lane != y.Lane {
@@ -321,7 +338,7 @@ func (j *Job) send(ctx context.Context, runID int64, queue []pending, s *crmsync
 		go func() {
 			defer wg.Done()
 			for lane := range work {
-				blocked := ""
+				blocked := map[crmsync.Kind]string{}
 				for _, p := range lane {
 					if why := isStopped(); why != "" {
 						p.res.Reason = "未发送:" + why + " / not sent: " + why
@@ -336,8 +353,13 @@ func (j *Job) send(ctx context.Context, runID int64, queue []pending, s *crmsync
 						rec.add(p.res)
 						continue
 					}
-					if blocked != "" {
-						p.res.Reason = blocked
+					if why, ok := blocked[p.ev.Kind]; ok {
+						p.res.Reason = why
+						finish(p, crmsync.OutcomeBlocked)
+						continue
+					}
+					if t, ok := held[laneKey(p.ev)]; ok && !p.ev.Time.Before(t) {
+						p.res.Reason = "同一会员更早的同类事件被暂停或拒绝,为保证顺序未发送;处理该事件后重新运行 / an earlier event of this member is held or rejected; not sent, to keep the order: resolve it, then run again"
 						finish(p, crmsync.OutcomeBlocked)
 						continue
 					}
@@ -372,7 +394,7 @@ func (j *Job) send(ctx context.Context, runID int64, queue []pending, s *crmsync
 						p.res.HasCode, p.res.Code, p.res.Message = true, reply.Code, reply.Message
 					}
 					if o != crmsync.OutcomeSent && p.ev.Kind.BlocksLane() {
-						blocked = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", p.ev.Key, p.ev.Key)
+						blocked[p.ev.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", p.ev.Key, p.ev.Key)
 					}
 					finish(p, o)
 				}
@@ -478,34 +500,25 @@ func newRecorder(l crmsync.Ledger, runID int64) *recorder {
 	return r
 }
 
+// add queues a result. The recorder commits whatever has queued as soon as
+// the previous commit is done (group commit): an answer is on disk within
+// about one commit time, so a crash leaves few delivered events uncertain.
 func (r *recorder) add(res *crmsync.Result) {
 	r.mu.Lock()
 	r.buf = append(r.buf, res)
-	n := len(r.buf)
 	r.mu.Unlock()
-	if n >= 500 {
-		select {
-		case r.kick <- struct{}{}:
-		default:
-		}
+	select {
+	case r.kick <- struct{}{}:
+	default:
 	}
 }
 
 func (r *recorder) loop() {
 	defer close(r.done)
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-		case _, ok := <-r.kick:
-			if !ok {
-				r.flush()
-				return
-			}
-		}
+	for range r.kick {
 		r.flush()
 	}
+	r.flush()
 }
 
 func (r *recorder) flush() {
@@ -558,5 +571,5 @@ func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *c
 		}
 		return nil
 	}
-	return j.send(ctx, runID, queue, s)
+	return j.send(ctx, runID, queue, nil, s)
 }

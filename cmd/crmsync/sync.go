@@ -80,6 +80,7 @@ func (c *syncCommand) flags() *flag.FlagSet {
 	fs.StringVar(&c.encoding, "encoding", "auto", "CSV encoding: auto, utf-8, gbk or gb18030")
 	fs.StringVar(&c.since, "since", "", "only events at or after this `date` (yyyy-mm-dd[ hh:mm:ss], China time)")
 	fs.StringVar(&c.until, "until", "", "only events before this `date`")
+	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	c.send.register(fs)
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
 	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
