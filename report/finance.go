@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"math/big"
 	"strings"
 
@@ -99,10 +100,13 @@ func (fin *finance) add(k crmsync.Kind, r *crmsync.Result) {
 	}
 	clear(fk.vals)
 	if len(r.Body) > 0 {
-		var a amounts
-		if json.Unmarshal(r.Body, &a) == nil {
-			for i, name := range fk.fields {
-				fk.vals[i] = a.get(name)
+		if !topFields(r.Body, fk.fields, fk.vals) {
+			clear(fk.vals)
+			var a amounts
+			if json.Unmarshal(r.Body, &a) == nil {
+				for i, name := range fk.fields {
+					fk.vals[i] = a.get(name)
+				}
 			}
 		}
 	} else {
@@ -134,14 +138,24 @@ func (fk *financeKind) count(stage int, vals []string) {
 }
 
 // decimal is an exact sum of decimal strings: an integer count of units of
-// 10^-scale. Amounts are never turned into floats.
+// 10^-scale. Amounts are never turned into floats. Small values are added
+// in an int64 and carried into a big.Int before it could overflow.
 type decimal struct {
+	small int64
 	n     big.Int
 	scale int
 	tmp   big.Int
 }
 
 var ten = big.NewInt(10)
+
+var pow10s = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return
+}()
 
 // add adds a decimal such as "-1280.50"; it reports false, adding nothing,
 // when s is not one.
@@ -155,14 +169,32 @@ func (d *decimal) add(s string) bool {
 		return false
 	}
 	if len(fp) > d.scale {
+		d.carry()
 		d.n.Mul(&d.n, pow10(len(fp)-d.scale))
 		d.scale = len(fp)
 	}
-	if _, ok := d.tmp.SetString(ip+fp, 10); !ok {
-		return false
+	shift := d.scale - len(fp)
+	if len(ip)+len(fp)+shift <= 18 {
+		var v int64
+		for i := 0; i < len(ip); i++ {
+			v = v*10 + int64(ip[i]-'0')
+		}
+		for i := 0; i < len(fp); i++ {
+			v = v*10 + int64(fp[i]-'0')
+		}
+		v *= pow10s[shift]
+		if neg {
+			v = -v
+		}
+		if (v > 0 && d.small > math.MaxInt64-v) || (v < 0 && d.small < math.MinInt64-v) {
+			d.carry()
+		}
+		d.small += v
+		return true
 	}
-	if len(fp) < d.scale {
-		d.tmp.Mul(&d.tmp, pow10(d.scale-len(fp)))
+	d.tmp.SetString(ip+fp, 10) // digits only: cannot fail
+	if shift > 0 {
+		d.tmp.Mul(&d.tmp, pow10(shift))
 	}
 	if neg {
 		d.n.Sub(&d.n, &d.tmp)
@@ -170,6 +202,14 @@ func (d *decimal) add(s string) bool {
 		d.n.Add(&d.n, &d.tmp)
 	}
 	return true
+}
+
+// carry moves the int64 part of the sum into the big.Int.
+func (d *decimal) carry() {
+	if d.small != 0 {
+		d.n.Add(&d.n, d.tmp.SetInt64(d.small))
+		d.small = 0
+	}
 }
 
 func digits(s string) bool {
@@ -189,7 +229,7 @@ func pow10(n int) *big.Int {
 // decimals: "0.30", "-12.125".
 func (d *decimal) String() string {
 	scale := d.scale
-	n := new(big.Int).Set(&d.n)
+	n := new(big.Int).Add(&d.n, big.NewInt(d.small))
 	if scale < 2 {
 		n.Mul(n, pow10(2-scale))
 		scale = 2

@@ -474,3 +474,41 @@ func TestDecimal(t *testing.T) {
 		}
 	}
 }
+
+func TestDecimalCarry(t *testing.T) {
+	var d decimal
+	for i := 0; i < 100; i++ {
+		d.add("999999999999999999") // 18 digits: the int64 part must carry
+	}
+	d.add("0.001")
+	if got, want := d.String(), "99999999999999999900.001"; got != want {
+		t.Errorf("sum = %q, want %q", got, want)
+	}
+}
+
+func TestTopFields(t *testing.T) {
+	names := []string{"PayAmount", "ReturnAmount", "Score"}
+	for _, c := range []struct {
+		body string
+		want []string
+	}{
+		{`{"TransID":"V1","PayAmount":99.99,"ReturnAmount":null,"Score":-5}`, []string{"99.99", "", "-5"}},
+		{` { "Desc" : "x\"Score\":7" , "ConsumePayList":[{"Amount":1,"Score":3}], "Score" : 2 } `, []string{"", "", "2"}},
+		{`{"PayAmount":"12.5"}`, []string{"12.5", "", ""}},
+		{`{}`, []string{"", "", ""}},
+	} {
+		got := make([]string, len(names))
+		if !topFields([]byte(c.body), names, got) {
+			t.Errorf("topFields(%s) = false, want true", c.body)
+			continue
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("topFields(%s) = %q, want %q", c.body, got, c.want)
+		}
+	}
+	for _, bad := range []string{``, `[1]`, `{"Score":}`, `{"Score":1`, `{"Score" 1}`, `{"a":"x}`} {
+		if topFields([]byte(bad), names, make([]string, 3)) {
+			t.Errorf("topFields(%q) = true, want false", bad)
+		}
+	}
+}

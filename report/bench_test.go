@@ -1,0 +1,187 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/crmsync/crmsync"
+)
+
+// genSource generates n score results on the fly, so the benchmark measures
+// the report and not a slice of a million results. One row in a hundred is
+// rejected, one in two hundred invalid.
+type genSource struct{ n int }
+
+func (g genSource) result(i int, r *crmsync.Result) {
+	trans := "T2024110" + strconv.Itoa(1000000+i)
+	card := "02017" + strconv.Itoa(10000000+i%50000)
+	amount := strconv.Itoa(i%5000) + "." + strconv.Itoa(10+i%90)
+	score := strconv.Itoa(i % 5000)
+	*r = crmsync.Result{
+		Seq: int64(i + 1), Kind: crmsync.KindScore, Key: trans, Lane: card,
+		Source:  crmsync.SourceRef{File: "exports/2024-11-01/score.csv", Row: i + 2},
+		Values:  scoreValues(trans, card, amount, score),
+		Outcome: crmsync.OutcomeSent, HasCode: true, Code: 1, Message: "成功", Attempts: 1,
+		Body: scoreBody(trans, card, amount, score),
+	}
+	switch {
+	case i%200 == 7:
+		r.Outcome, r.HasCode, r.Code, r.Message, r.Attempts, r.Body = crmsync.OutcomeInvalid, false, 0, "", 0, nil
+		r.Column, r.Reason = "TradeAmount", "不是数字"
+	case i%100 == 3:
+		r.Outcome, r.Code, r.Message = crmsync.OutcomeRejected, 3001, "会员不存在"
+	}
+}
+
+func (g genSource) Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
+	if kind != crmsync.KindScore {
+		return nil
+	}
+	var r crmsync.Result
+	for i := 0; i < g.n; i++ {
+		g.result(i, &r)
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g genSource) summary() *crmsync.Summary {
+	s := crmsync.NewSummary(1, "run exports/", time.Date(2024, 11, 2, 1, 0, 0, 0, time.UTC))
+	var r crmsync.Result
+	for i := 0; i < g.n; i++ {
+		g.result(i, &r)
+		s.Add(r.Kind, r.Outcome)
+	}
+	s.DurationS = 3600
+	return s
+}
+
+// peakHeap samples the live heap every few milliseconds until stopped.
+type peakHeap struct {
+	stop chan struct{}
+	done sync.WaitGroup
+	peak uint64
+}
+
+func startPeakHeap() *peakHeap {
+	runtime.GC()
+	p := &peakHeap{stop: make(chan struct{})}
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > p.peak {
+				p.peak = v
+			}
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *peakHeap) end() float64 {
+	close(p.stop)
+	p.done.Wait()
+	return float64(p.peak) / (1 << 20)
+}
+
+var benchSizes = []int{100_000, 1_000_000}
+
+// BenchmarkWrite writes the report (and problems workbook) of an n-row score
+// run. Run with -benchtime=1x: one op is a whole report.
+func BenchmarkWrite(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			src := genSource{n}
+			s := src.summary()
+			dir := b.TempDir()
+			var peak float64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p := startPeakHeap()
+				if _, err := Write(context.Background(), filepath.Join(dir, "run.xlsx"), s, src, Options{}); err != nil {
+					b.Fatal(err)
+				}
+				peak = max(peak, p.end())
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(peak, "peak-heap-MB")
+			b.ReportMetric(fileMB(b, filepath.Join(dir, "run.xlsx")), "file-MB")
+		})
+	}
+}
+
+func fileMB(b *testing.B, path string) float64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(fi.Size()) / (1 << 20)
+}
+
+// BenchmarkFloorStreamWriter is the floor: a bare excelize StreamWriter
+// writing the same cells (the report's score sheet: nine result columns and
+// the twelve template columns) and saving with SaveAs.
+func BenchmarkFloorStreamWriter(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			src := genSource{n}
+			dir := b.TempDir()
+			var peak float64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p := startPeakHeap()
+				f := excelize.NewFile()
+				sw, err := f.NewStreamWriter("Sheet1")
+				if err != nil {
+					b.Fatal(err)
+				}
+				cells := make([]any, kindFixed+12)
+				row := 0
+				err = src.Results(context.Background(), 1, crmsync.KindScore, func(r *crmsync.Result) error {
+					row++
+					cells[0], cells[1], cells[2], cells[3] = r.Source.File, nil, r.Source.Row, r.Key
+					cells[4], cells[5], cells[6], cells[7], cells[8] = string(r.Outcome), nil, r.Code, r.Message, r.Attempts
+					for j, v := range r.Values {
+						cells[kindFixed+j] = str(v)
+					}
+					return sw.SetRow("A"+strconv.Itoa(row), cells)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := sw.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				if err := f.SaveAs(filepath.Join(dir, "floor.xlsx")); err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+				peak = max(peak, p.end())
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(peak, "peak-heap-MB")
+			b.ReportMetric(fileMB(b, filepath.Join(dir, "floor.xlsx")), "file-MB")
+		})
+	}
+}
