@@ -286,6 +286,9 @@ func (c *Client) Send(ctx context.Context, kind crmsync.Kind, body []byte) (crms
 		if err := c.Stopped(); err != nil {
 			return fail(err.Error(), err)
 		}
+		if err := ctx.Err(); err != nil {
+			return fail(err.Error(), err)
+		}
 		if c.limiter != nil {
 			if err := c.limiter.Wait(ctx); err != nil {
 				if ctx.Err() != nil {

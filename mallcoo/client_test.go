@@ -432,6 +432,9 @@ func TestSendCanceled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || errors.Is(err, crmsync.ErrSystemic) {
 		t.Errorf("Send with a canceled ctx = %v, want context.Canceled", err)
 	}
+	if c.Requests() != 0 || len(srv.Requests()) != 0 {
+		t.Errorf("Send with a canceled ctx made %d requests, want none", c.Requests())
+	}
 }
 
 func TestSendNotMallcooJSON(t *testing.T) {
