@@ -210,3 +210,92 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatalf("crash test too small: %d score, %d grade", scores, grades)
 	}
 }
+
+// TestInterrupt sends SIGINT to a run in the middle of sending: no new sends,
+// requests in flight finish, the report is written, exit 130; the next run
+// sends the rest and nothing twice.
+func TestInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals the real binary")
+	}
+	bin := buildBinary(t)
+	srv := mallcootest.NewServer(mallcootest.Options{Latency: 20 * time.Millisecond})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	writeCrashInput(t, in, 100, 30)
+	db := filepath.Join(dir, "ledger.db")
+	environ := append(os.Environ(),
+		"MALLCOO_APP_ID="+mallcootest.Sandbox.AppID,
+		"MALLCOO_PUBLIC_KEY="+mallcootest.Sandbox.PublicKey,
+		"MALLCOO_PRIVATE_KEY="+mallcootest.Sandbox.PrivateKey,
+		"MALLCOO_BASE_URL="+srv.URL,
+	)
+	rep := filepath.Join(dir, "interrupted.xlsx")
+	cmd := exec.Command(bin, "run", "-json", "-concurrency", "4", "-ledger", db, "-report", rep, in)
+	cmd.Env = environ
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until sending is under way, then interrupt.
+	for deadline := time.Now().Add(10 * time.Second); len(srv.Requests()) < 20 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitInterrupted {
+		t.Fatalf("interrupted run: exit %d, want %d", code, crmsync.ExitInterrupted)
+	}
+	s := decodeSummary(t, stdout.String())
+	sentBefore := len(srv.Requests())
+	if s.Counts[crmsync.OutcomeSent] == 0 || s.Counts[crmsync.OutcomeSent] != sentBefore {
+		t.Errorf("interrupted run: %d sent, server got %d requests; want equal and > 0", s.Counts[crmsync.OutcomeSent], sentBefore)
+	}
+	if s.Counts[crmsync.OutcomeSent] >= 490 {
+		t.Errorf("interrupted run sent everything (%d): the interrupt did not stop sending", s.Counts[crmsync.OutcomeSent])
+	}
+	if _, err := os.Stat(rep); err != nil {
+		t.Errorf("interrupted run wrote no report: %v", err)
+	}
+
+	cmd = exec.Command(bin, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "rest.xlsx"), in)
+	cmd.Env = environ
+	out, _ := cmd.Output()
+	if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitOK {
+		t.Fatalf("run after interrupt: exit %d, want 0\n%s", code, out)
+	}
+	rest := decodeSummary(t, string(out))
+	if rest.Counts[crmsync.OutcomeUnchanged] != s.Counts[crmsync.OutcomeSent] || rest.Counts[crmsync.OutcomeSent]+sentBefore != 490 {
+		t.Errorf("run after interrupt: %v; want the %d sent before unchanged and the rest (%d) sent", rest.Counts, sentBefore, 490-sentBefore)
+	}
+	if n := len(srv.Requests()); n != 490 {
+		t.Errorf("server got %d requests over both runs, want 490 (each event once)", n)
+	}
+}
+
+// TestSecondRunRefused: a run on a ledger another process holds exits 1 at
+// once and names the holder.
+func TestSecondRunRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ledger.db")
+	l, err := ledger.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	unlock, err := l.Lock("crmsync run (test)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	code, _, stderr := cli(t, nil, "plan", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), samplesDir(t))
+	if code != crmsync.ExitFailed {
+		t.Errorf("plan on a locked ledger: exit %d, want %d", code, crmsync.ExitFailed)
+	}
+	if !strings.Contains(stderr, fmt.Sprint(os.Getpid())) {
+		t.Errorf("plan on a locked ledger: message does not name the holder's pid %d:\n%s", os.Getpid(), stderr)
+	}
+}
