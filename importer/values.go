@@ -49,7 +49,7 @@ func cleanID(s string, xlsx bool) (string, bool) {
 		_, n := firstRune(t)
 		t = trimCell(t[n:])
 	}
-	if sciRE.MatchString(t) {
+	if strings.ContainsAny(t, "eE") && sciRE.MatchString(t) {
 		return t, false
 	}
 	if xlsx && zeroFracRE.MatchString(t) {
@@ -78,7 +78,42 @@ func parseAmount(s string, xlsx bool) (mallcoo.Amount, error) {
 			}
 		}
 	}
+	if canonicalAmount(s) {
+		return mallcoo.Amount(s), nil // what ParseAmount would return, without its regexp
+	}
 	return mallcoo.ParseAmount(s)
+}
+
+// canonicalAmount reports whether s is already an amount in canonical form:
+// an optional '-', no leading zeros, no trailing fractional zeros.
+func canonicalAmount(s string) bool {
+	if len(s) == 0 || len(s) > 20 {
+		return false
+	}
+	i := 0
+	if s[0] == '-' {
+		i = 1
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	intLen := i - start
+	if intLen == 0 || (intLen > 1 && s[start] == '0') {
+		return false
+	}
+	if i == len(s) {
+		return !(start == 1 && s == "-0")
+	}
+	if s[i] != '.' {
+		return false
+	}
+	i++
+	fs := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i == len(s) && i > fs && s[len(s)-1] != '0'
 }
 
 var (
@@ -98,6 +133,9 @@ var dateReplacer = strings.NewReplacer("/", "-", ".", "-", "年", "-", "月", "-
 func parseDateTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fmt.Errorf("empty")
+	}
+	if t, ok, err := quickDateTime(s); ok {
+		return t, err
 	}
 	if m := compactRE.FindStringSubmatch(s); m != nil {
 		return civil(m[1], m[2], m[3], m[4], m[5], m[6], "")
@@ -127,6 +165,52 @@ func parseDateTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unknown date format")
 }
 
+// quickDateTime parses the usual shapes without regular expressions:
+// y-m-d or y/m/d, optionally followed by ' ' or 'T' and h:m or h:m:s. ok is
+// false when s has another shape.
+func quickDateTime(s string) (t time.Time, ok bool, err error) {
+	var parts [6]int
+	var widths [6]int
+	n, i := 0, 0
+	dateSep := byte(0)
+	for n < 6 {
+		v, w := 0, 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' && w < 4 {
+			v = v*10 + int(s[i]-'0')
+			i++
+			w++
+		}
+		if w == 0 {
+			return t, false, nil
+		}
+		parts[n], widths[n] = v, w
+		n++
+		if i == len(s) {
+			break
+		}
+		c := s[i]
+		switch {
+		case n < 3 && (c == '-' || c == '/') && (dateSep == 0 || dateSep == c):
+			dateSep = c
+		case n == 3 && (c == ' ' || c == 'T'):
+		case n > 3 && c == ':':
+		default:
+			return t, false, nil
+		}
+		i++
+	}
+	if i != len(s) || (n != 3 && n != 5 && n != 6) || widths[0] != 4 {
+		return t, false, nil
+	}
+	for k := 1; k < n; k++ {
+		if widths[k] > 2 {
+			return t, false, nil
+		}
+	}
+	t, err = civilInts(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
+	return t, true, err
+}
+
 // civil builds a CST time from its parts and rejects impossible dates
 // (2024-02-30) rather than normalising them.
 func civil(ys, mos, ds, hs, mis, ss, frac string) (time.Time, error) {
@@ -137,16 +221,20 @@ func civil(ys, mos, ds, hs, mis, ss, frac string) (time.Time, error) {
 		n, _ := strconv.Atoi(s)
 		return n
 	}
-	y, mo, d, h, mi, sec := atoi(ys), atoi(mos), atoi(ds), atoi(hs), atoi(mis), atoi(ss)
+	t, err := civilInts(atoi(ys), atoi(mos), atoi(ds), atoi(hs), atoi(mis), atoi(ss))
+	if err == nil && frac != "" && frac[0] >= '5' {
+		t = t.Add(time.Second) // Mallcoo takes whole seconds
+	}
+	return t, err
+}
+
+func civilInts(y, mo, d, h, mi, sec int) (time.Time, error) {
 	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 || y < 1900 {
 		return time.Time{}, fmt.Errorf("impossible date")
 	}
 	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, mallcoo.CST)
 	if t.Day() != d || int(t.Month()) != mo {
 		return time.Time{}, fmt.Errorf("impossible date")
-	}
-	if frac != "" && frac[0] >= '5' {
-		t = t.Add(time.Second) // Mallcoo takes whole seconds
 	}
 	return t, nil
 }
@@ -195,7 +283,9 @@ func parseEnum(f *mallcoo.Field, s string, mapping map[string]string) (int64, er
 		}
 	}
 	var n int64
-	if intRE.MatchString(s) {
+	if v, err := strconv.Atoi(s); err == nil && (f.Type != mallcoo.Int || (v <= math.MaxInt32 && v >= math.MinInt32)) {
+		n = int64(v)
+	} else if intRE.MatchString(s) {
 		t := strings.TrimPrefix(s, "+")
 		if i := strings.IndexByte(t, '.'); i >= 0 {
 			t = t[:i]
