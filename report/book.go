@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -25,7 +26,13 @@ type book struct {
 // reproducible (templates).
 const fixedTime = "2024-01-01T00:00:00Z"
 
-func newBook(l lang, title string) (*book, error) {
+// newBook starts a workbook; created is its creation time in the document
+// properties (fixedTime when zero, so templates are reproducible).
+func newBook(l lang, title string, created time.Time) (*book, error) {
+	stamp := fixedTime
+	if !created.IsZero() {
+		stamp = created.UTC().Format(time.RFC3339)
+	}
 	f := excelize.NewFile()
 	b := &book{f: f, fresh: true}
 	if err := f.SetDocProps(&excelize.DocProperties{
@@ -33,8 +40,8 @@ func newBook(l lang, title string) (*book, error) {
 		Creator:        "crmsync",
 		LastModifiedBy: "crmsync",
 		Language:       map[lang]string{"zh": "zh-CN", "en": "en-US"}[l],
-		Created:        fixedTime,
-		Modified:       fixedTime,
+		Created:        stamp,
+		Modified:       stamp,
 	}); err != nil {
 		f.Close()
 		return nil, err

@@ -28,6 +28,7 @@ var words = map[string]word{
 	"reqPerSec":     {"请求/秒", "Requests/s"},
 	"interrupted":   {"已中断", "Interrupted"},
 	"yes":           {"是", "yes"},
+	"no":            {"否", "no"},
 	"stopped":       {"提前停止原因", "Stopped early because"},
 	"needsPerson":   {"需要人工处理", "Needs a person"},
 	"problemsFile":  {"待处理文件", "Problems workbook"},

@@ -68,12 +68,15 @@ type writer struct {
 }
 
 func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src Source) (string, error) {
+	if s == nil {
+		return "", fmt.Errorf("write report %s: no run summary", path)
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", fmt.Errorf("write report: %w", err)
 		}
 	}
-	rep, err := newBook(w.lang, w.lang.T("title"))
+	rep, err := newBook(w.lang, w.lang.T("title"), s.Started)
 	if err != nil {
 		return "", fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -111,7 +114,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			}
 			if ps == nil {
 				if prob == nil {
-					b, err := newBook(w.lang, w.lang.T("problemsTitle"))
+					b, err := newBook(w.lang, w.lang.T("problemsTitle"), s.Started)
 					if err != nil {
 						return err
 					}

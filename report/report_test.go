@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -260,6 +261,7 @@ func TestWriteSummary(t *testing.T) {
 		{[]string{"开始时间"}, []string{"开始时间", "2026-11-25 09:00:00"}},
 		{[]string{"吞吐(行/秒)"}, []string{"吞吐(行/秒)", "0.8"}},
 		{[]string{"待处理文件"}, []string{"待处理文件", problems}},
+		{[]string{"需要人工处理"}, []string{"需要人工处理", "是"}},
 		{[]string{"in/broken.xlsx"}, []string{"in/broken.xlsx", "", "", "0", "不是有效的Excel文件"}},
 		{[]string{"类型", "待发送"}, nil}, // no plan rows: no "new" column
 		{[]string{"类型"}, []string{"类型", "已发送", "未变化", "内容已变", "无效", "被拒绝", "失败", "合计"}},
@@ -308,8 +310,11 @@ func TestWriteSummary(t *testing.T) {
 		t.Errorf("summary A1 is empty")
 	}
 
+	// The chart's first series is the "sent" column of the count table.
+	h := slices.IndexFunc(rs, func(r []string) bool { return len(r) > 1 && r[0] == "类型" && r[1] == "已发送" }) + 1
+	series := fmt.Sprintf("汇总&#39;!$B$%d:$B$%d", h+1, h+4)
 	chart := zipEntry(t, path, "xl/charts/chart1.xml")
-	for _, want := range []string{"<barChart>", `<barDir val="bar">`, `<grouping val="stacked">`, `汇总&#39;!$B$21:$B$24`} {
+	for _, want := range []string{"<barChart>", `<barDir val="bar">`, `<grouping val="stacked">`, series} {
 		if !strings.Contains(chart, want) {
 			t.Errorf("chart1.xml lacks %s", want)
 		}

@@ -99,6 +99,11 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	if s.Interrupt {
 		kv = append(kv, [2]any{l.T("interrupted"), l.T("yes")})
 	}
+	needs := l.T("no")
+	if s.NeedsPerson() {
+		needs = l.T("yes")
+	}
+	kv = append(kv, [2]any{l.T("needsPerson"), needs})
 	if problems != "" {
 		kv = append(kv, [2]any{l.T("problemsFile"), problems})
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -90,7 +91,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 
 func templateXLSX(path string, k crmsync.Kind, l lang) error {
 	spec := mallcoo.SpecOf(k)
-	b, err := newBook(l, l.T("templateTitle")+" "+string(k))
+	b, err := newBook(l, l.T("templateTitle")+" "+string(k), time.Time{})
 	if err != nil {
 		return err
 	}
