@@ -27,15 +27,40 @@ var listKinds = []struct {
 func listOf(name string) (field, prefix string, ok bool) {
 	tn := trimCell(name)
 	n := strings.ToLower(tn)
+	if len(n) != len(tn) {
+		return "", "", false
+	}
 	for _, lk := range listKinds {
 		for _, suf := range lk.suffixes {
-			if strings.HasSuffix(n, suf) && len(n) == len(tn) {
-				p := strings.TrimRight(tn[:len(n)-len(suf)], "._- ")
-				return lk.field, p, true
+			if !strings.HasSuffix(n, suf) {
+				continue
 			}
+			p := tn[:len(n)-len(suf)]
+			// "payments" must stand alone or follow a dot: "bonus_payments"
+			// is not a list.
+			if suf[0] < 0x80 && p != "" && !strings.HasSuffix(p, ".") {
+				continue
+			}
+			return lk.field, strings.TrimRight(p, "._- "), true
 		}
 	}
 	return "", "", false
+}
+
+// strongListName reports whether a list file's name says score-v2 itself
+// (score-v2.payments.csv, 消费积分变更通知V2优惠明细.csv, 支付明细.csv), so it
+// is a list file even without its main file beside it.
+func strongListName(path string) bool {
+	_, prefix, ok := listOf(baseName(path))
+	if !ok {
+		return false
+	}
+	p := strings.ToLower(prefix)
+	if p == "" || strings.HasSuffix(p, "score-v2") || strings.HasSuffix(p, "消费积分变更通知v2") {
+		return true
+	}
+	b := strings.ToLower(baseName(path))
+	return strings.HasSuffix(b, "优惠明细") || strings.HasSuffix(b, "支付明细")
 }
 
 // listItem is one row of a list sheet: the item fields' cell text.

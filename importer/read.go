@@ -62,7 +62,7 @@ func Expand(paths []string) ([]string, error) {
 		}
 		if !fi.IsDir() {
 			if isListFile(p) && mainExists(p) {
-				continue
+				continue // read with its main file
 			}
 			add(p)
 			continue
@@ -81,7 +81,7 @@ func Expand(paths []string) ([]string, error) {
 				continue
 			}
 			full := filepath.Join(p, name)
-			if isListFile(full) {
+			if isListFile(full) && (strongListName(full) || mainExists(full)) {
 				continue
 			}
 			if fi, err := os.Stat(full); err != nil || fi.IsDir() {
@@ -145,7 +145,7 @@ func (r *Reader) ReadFile(ctx context.Context, path string, row func(*crmsync.Ro
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
-		if isListFile(path) {
+		if isListFile(path) && (strongListName(path) || mainExists(path)) {
 			return []crmsync.FileSummary{{Path: path, Kind: crmsync.KindScoreV2, Problem: reason(
 				"这是score-v2的明细文件,会与同名主文件一起读取;请读取主文件(如 score-v2.csv)",
 				"this is a score-v2 list file, read together with its main file; name the main file (e.g. score-v2.csv) instead")}}, nil

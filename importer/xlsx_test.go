@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -178,7 +179,8 @@ func TestScoreV2FromSiblingCSV(t *testing.T) {
 		"V1,C1,1,2024-11-01 10:00:00,100,S1,100"))
 	writeGBK(t, dir, "20241101-score-v2.promotions.csv", csvText("交易ID,优惠类型,优惠金额", "V1,6,5"))
 	writeFile(t, dir, "20241101-score-v2支付明细.csv", csvText("TransID,PayType,PayNo,Amount", "V1,12,P1,100", "V1,13,P2,0"))
-	writeFile(t, dir, "other.payments.csv", csvText("TransID,PayType", "V1,99"))
+	orphan := writeFile(t, dir, "other.payments.csv", csvText("TransID,PayType", "V1,99"))
+	writeFile(t, dir, "bonus_payments.csv", csvText("ThirdPartyCardID,BonusAction,GetBonus,AfterBonus,RefID,CreateTime", "C1,4,1,1,R1,2024-11-01"))
 	row := oneRow(t, &Reader{}, p)
 	got := string(mustEvent(t, row).Body)
 	for _, w := range []string{
@@ -193,7 +195,16 @@ func TestScoreV2FromSiblingCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{p}, files); diff != "" {
+	// A list file without its main file is not dropped silently: it is
+	// read, and its headers fit no kind; "bonus_payments" is no list.
+	if diff := cmp.Diff([]string{p, filepath.Join(dir, "bonus_payments.csv"), orphan}, files); diff != "" {
 		t.Errorf("Expand (-want +got):\n%s", diff)
+	}
+	if _, sums := readAll(t, &Reader{}, orphan); len(sums) != 1 || sums[0].Problem == "" {
+		t.Errorf("ReadFile(%s) = %+v, want a file problem", orphan, sums)
+	}
+	mustEvent(t, oneRow(t, &Reader{}, filepath.Join(dir, "bonus_payments.csv")))
+	if _, sums := readAll(t, &Reader{}, filepath.Join(dir, "20241101-score-v2支付明细.csv")); len(sums) != 1 || !strings.Contains(sums[0].Problem, "main file") {
+		t.Errorf("ReadFile(list file) = %+v, want a problem naming the main file", sums)
 	}
 }
