@@ -256,7 +256,9 @@ func (c *Client) Stopped() error {
 //     the retries). If none answers, the error wraps the last *APIError,
 //     and crmsync.ErrMaybeDelivered when any attempt may have reached
 //     Mallcoo (a timeout or connection lost after the request was written,
-//     an HTTP 5xx other than 503, a garbled 2xx answer).
+//     an HTTP 5xx other than 503, a garbled 2xx answer). Such an attempt is
+//     retried only for kinds that are safe to resend (crmsync.Kind
+//     SafeToResend): for the others a retry could apply the event twice.
 //   - Other HTTP 4xx (and 3xx) are not retried: the error wraps the
 //     *APIError.
 //   - HTTP 401/403, a Code in SystemicCodes, or too many recent failures
@@ -317,6 +319,12 @@ func (c *Client) Send(ctx context.Context, kind crmsync.Kind, body []byte) (crms
 		}
 		last = r.err
 		if r.class == classPermanent || attempts > c.cfg.Retries {
+			break
+		}
+		if r.maybe && !kind.SafeToResend() {
+			// The attempt may have been applied: resending a grade or
+			// points change could apply it twice. Only score kinds
+			// (TransID unique) and member notices (idempotent) retry.
 			break
 		}
 		wait, ok := c.backoff(attempts, r.retryAfter, r.hasRetryAfter)

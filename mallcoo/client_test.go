@@ -575,3 +575,30 @@ func TestAPIError(t *testing.T) {
 		}
 	}
 }
+
+// TestSendAmbiguousNotRetriedForUnsafeKinds: after an attempt that may have
+// been applied (here a 502), a grade change is not sent again (it could be
+// applied twice) while a score event (TransID unique) is retried.
+func TestSendAmbiguousNotRetriedForUnsafeKinds(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.Retries = 3 })
+
+	srv.FailNext(1, http.StatusBadGateway, "")
+	r, err := c.Send(context.Background(), crmsync.KindGrade, vendorBody(t, crmsync.KindGrade))
+	if !errors.Is(err, crmsync.ErrMaybeDelivered) || r.Attempts != 1 {
+		t.Errorf("Send(grade) after a 502 = %+v, %v; want ErrMaybeDelivered after 1 attempt", r, err)
+	}
+
+	srv.FailNext(1, http.StatusBadGateway, "")
+	r, err = c.Send(context.Background(), crmsync.KindScore, vendorBody(t, crmsync.KindScore))
+	if err != nil || !r.OK() || r.Attempts != 2 {
+		t.Errorf("Send(score) after a 502 = %+v, %v; want Code 1 in 2 attempts", r, err)
+	}
+
+	srv.FailNext(1, http.StatusServiceUnavailable, "")
+	r, err = c.Send(context.Background(), crmsync.KindBonus, vendorBody(t, crmsync.KindBonus))
+	if err != nil || !r.OK() || r.Attempts != 2 {
+		t.Errorf("Send(bonus) after a 503 = %+v, %v; want Code 1 in 2 attempts (503: not processed)", r, err)
+	}
+}

@@ -100,6 +100,9 @@ type LocalTime struct{ time.Time }
 
 // MarshalJSON writes the time in Mallcoo's layout.
 func (t LocalTime) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return nil, fmt.Errorf("datetime is not set")
+	}
 	return []byte(`"` + t.In(CST).Format(DateTimeLayout) + `"`), nil
 }
 

@@ -24,7 +24,7 @@ func (c *mockCommand) Run(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	h := mallcootest.NewHandler(mallcootest.Options{Latency: *latency, FailRate: *failRate, DropRate: *dropRate})
+	h := mallcootest.NewHandler(mallcootest.Options{MaxRecorded: 1000, Latency: *latency, FailRate: *failRate, DropRate: *dropRate})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)

@@ -20,6 +20,7 @@ type retryCommand struct {
 	lang       string
 	config     string
 	send       sendFlags
+	log        logFlags
 }
 
 func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
@@ -31,7 +32,11 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	c.send.register(fs)
+	c.log.register(fs)
 	if err := parse(fs, args); err != nil {
+		return crmsync.ExitUsage, err
+	}
+	if err := c.log.apply(c.env); err != nil {
 		return crmsync.ExitUsage, err
 	}
 	cfg, err := c.applyConfig(fs, c.config)

@@ -34,6 +34,7 @@ type syncCommand struct {
 	config     string
 	reportDir  string // from the config file
 	send       sendFlags
+	log        logFlags
 }
 
 // sendFlags are the flags of commands that send.
@@ -82,6 +83,7 @@ func (c *syncCommand) flags() *flag.FlagSet {
 	fs.StringVar(&c.until, "until", "", "only events before this `date`")
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	c.send.register(fs)
+	c.log.register(fs)
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
 	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
 	return fs
@@ -91,6 +93,9 @@ func (c *syncCommand) flags() *flag.FlagSet {
 func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.flags()
 	if err := parse(fs, args); err != nil {
+		return crmsync.ExitUsage, err
+	}
+	if err := c.log.apply(c.env); err != nil {
 		return crmsync.ExitUsage, err
 	}
 	cfg, err := c.applyConfig(fs, c.config)
@@ -223,9 +228,13 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 // client builds the Mallcoo client: the in-process fake with -sandbox, else
 // the real API with credentials from the environment.
 func (c *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
+	retries := c.retries
+	if retries == 0 {
+		retries = -1 // mallcoo.Config: 0 is the default, -1 none
+	}
 	cfg := mallcoo.Config{
 		Timeout:     c.timeout,
-		Retries:     c.retries,
+		Retries:     retries,
 		Rate:        c.rate,
 		Concurrency: c.concurrency,
 		Logger:      e.logger,
@@ -236,7 +245,7 @@ func (c *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
 	}
 	closeAPI := func() {}
 	if c.sandbox {
-		srv := mallcootest.NewServer(mallcootest.Options{})
+		srv := mallcootest.NewServer(mallcootest.Options{MaxRecorded: 1000})
 		closeAPI = srv.Close
 		cfg.BaseURL = srv.URL
 		cfg.Credentials = mallcootest.Sandbox
