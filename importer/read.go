@@ -143,6 +143,12 @@ func (r *Reader) ReadFile(ctx context.Context, path string, row func(*crmsync.Ro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if r.Kind != "" {
+		if k, err := crmsync.ParseKind(string(r.Kind)); err != nil || k != r.Kind {
+			return []crmsync.FileSummary{{Path: path, Problem: reason("未知的数据类型 "+string(r.Kind),
+				fmt.Sprintf("unknown kind %q; use one of %s", r.Kind, crmsync.KindList()))}}, nil
+		}
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
 		if isListFile(path) && (strongListName(path) || mainExists(path)) {
@@ -330,19 +336,24 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crms
 		}
 		return ""
 	}
-	if sh.t.xlsx() {
-		// A date cell reads as its serial number; show it as a person sees it.
+	bizDate := cell(hm.bizDate)
+	if xt, ok := sh.t.(*xlsxTable); ok {
+		// A date cell reads as its serial number; show it as a person sees
+		// it, and parse that.
 		for i := range spec.Fields {
-			if spec.Fields[i].Type == mallcoo.DateTime && serialRE.MatchString(values[i]) {
-				if t, err := excelSerial(values[i]); err == nil {
-					values[i] = t.Format(mallcoo.DateTimeLayout)
+			if spec.Fields[i].Type == mallcoo.DateTime {
+				if s, ok := xt.dateText(values[i]); ok {
+					values[i] = s
 				}
 			}
+		}
+		if s, ok := xt.dateText(bizDate); ok {
+			bizDate = s
 		}
 	}
 	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
 	p := &fieldParser{fields: spec.Fields, vals: values, xlsx: sh.t.xlsx(), mappings: sh.s.mapping}
-	in := &rowInput{p: p, bizDate: cell(hm.bizDate), fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}
+	in := &rowInput{p: p, bizDate: bizDate, fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}
 	b, prob := build(hm.kind, in)
 	if prob != nil {
 		out.Problem = prob

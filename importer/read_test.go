@@ -96,12 +96,10 @@ func TestHeaderAliases(t *testing.T) {
 		"Ref_ID,Bonus Action,Desc",
 		"原因,RefID,BonusAction,Desc,Unknown column",
 	} {
-		cells := strings.Count(header, ",") + 1
 		row := "R1,4,x"
 		if strings.HasPrefix(header, "原因") {
 			row = "ignored reason,R1,4,x,whatever"
 		}
-		_ = cells
 		p := writeFile(t, t.TempDir(), "invalid.csv", csvText(header, row))
 		r := oneRow(t, &Reader{}, p)
 		if got := string(mustEvent(t, r).Body); got != want {

@@ -5,20 +5,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
 )
 
 // xlsxTable reads one worksheet through excelize's row iterator, with raw
 // cell values: numbers keep all their digits and dates come as serials.
 type xlsxTable struct {
-	rows  *excelize.Rows
-	path  string
-	sheet string
-	row   int
+	rows     *excelize.Rows
+	path     string
+	sheet    string
+	row      int
+	date1904 bool // the workbook counts dates from 1904 (old Mac Excel)
 }
 
 func (t *xlsxTable) next() ([]string, error) {
@@ -40,6 +43,25 @@ func (t *xlsxTable) ref() crmsync.SourceRef {
 	return crmsync.SourceRef{File: t.path, Sheet: t.sheet, Row: t.row}
 }
 func (t *xlsxTable) xlsx() bool { return true }
+
+// dateText turns a date cell's serial into the datetime a person sees.
+func (t *xlsxTable) dateText(s string) (string, bool) {
+	if !serialRE.MatchString(s) {
+		return "", false
+	}
+	if t.date1904 {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return "", false
+		}
+		s = strconv.FormatFloat(v+1462, 'f', -1, 64)
+	}
+	tm, err := excelSerial(s)
+	if err != nil {
+		return "", false
+	}
+	return tm.Format(mallcoo.DateTimeLayout), true
+}
 
 // isNoteSheet reports whether a sheet holds instructions, not data.
 func isNoteSheet(name string) bool {
@@ -64,6 +86,10 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 	}
 	defer f.Close()
 	fileKind, _ := kindFromName(baseName(path))
+	var date1904 bool
+	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
+		date1904 = *props.Date1904
+	}
 	var mains []string
 	type listSheet struct{ name, field, prefix string }
 	var listSheets []listSheet
@@ -134,7 +160,7 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 			continue
 		}
 		sheetName := name
-		sh := &sheet{s: s, t: &xlsxTable{rows: rows, path: path, sheet: name}, name: name, kind: kind}
+		sh := &sheet{s: s, t: &xlsxTable{rows: rows, path: path, sheet: name, date1904: date1904}, name: name, kind: kind}
 		sh.listsFor = func() (map[string]*listSource, error) {
 			if err := loadLists(); err != nil {
 				return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/mallcoo"
@@ -206,5 +207,34 @@ func TestScoreV2FromSiblingCSV(t *testing.T) {
 	mustEvent(t, oneRow(t, &Reader{}, filepath.Join(dir, "bonus_payments.csv")))
 	if _, sums := readAll(t, &Reader{}, filepath.Join(dir, "20241101-score-v2支付明细.csv")); len(sums) != 1 || !strings.Contains(sums[0].Problem, "main file") {
 		t.Errorf("ReadFile(list file) = %+v, want a problem naming the main file", sums)
+	}
+}
+
+// A workbook in the 1904 date system (old Mac Excel) counts serials from
+// 1904-01-01.
+func TestXLSXDate1904(t *testing.T) {
+	dir := t.TempDir()
+	f := excelize.NewFile()
+	yes := true
+	if err := f.SetWorkbookProps(&excelize.WorkbookPropsOptions{Date1904: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	f.SetSheetRow("Sheet1", "A1", &[]any{"RefID", "BonusAction", "Bonus", "CurrentBonus", "BonusVerifyStatus", "BonusVerifyTime"})
+	f.SetSheetRow("Sheet1", "A2", &[]any{"R1", 4, 20, 220, 1, 45597.4375 - 1462})
+	p := filepath.Join(dir, "verify.xlsx")
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ev := mustEvent(t, oneRow(t, &Reader{}, p))
+	if want := cst(2024, 11, 1, 10, 30, 0); !ev.Time.Equal(want) {
+		t.Errorf("Time = %v, want %v", ev.Time, want)
+	}
+}
+
+func TestUnknownKind(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "invalid.csv", csvText("RefID,BonusAction", "R1,4"))
+	if _, sums := readAll(t, &Reader{Kind: "score_v2"}, p); len(sums) != 1 || sums[0].Problem == "" {
+		t.Errorf("ReadFile(-kind score_v2 unparsed) = %+v, want a file problem", sums)
 	}
 }
