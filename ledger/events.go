@@ -2,32 +2,35 @@ package ledger
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/crmsync/crmsync"
 )
 
 var _ crmsync.Ledger = (*Ledger)(nil)
 
-// lookupBatch is the most keys one Lookup query asks for. 500 keys are 1000
-// bound parameters, far below SQLite's limit of 32766, and big enough that
-// the per-query cost (cgo calls, statement reset) is spread thin.
+// lookupBatch is the most keys one look-up query asks for. 500 keys are
+// 1000 bound parameters, far below SQLite's limit of 32766, and enough to
+// spread the per-query cost (cgo calls, statement preparation) thin.
 const lookupBatch = 500
 
-// lookupSQL returns the query for n keys: one row per key found.
-func lookupSQL(n int) string {
+// eventKey is an event's identity in the ledger.
+type eventKey struct{ space, key string }
+
+func keyOf(k crmsync.Kind, key string) eventKey { return eventKey{k.KeySpace(), key} }
+
+// keysSQL returns query followed by "(VALUES (?,?),…)" for n keys.
+func keysSQL(query string, n int) string {
 	var b strings.Builder
-	b.WriteString(`SELECT e.keyspace, e.key, e.state, e.kind, e.hash, b.body, e.code, e.message, e.attempts
-FROM events e LEFT JOIN bodies b ON b.hash = e.body_hash
-WHERE (e.keyspace, e.key) IN (VALUES `)
+	b.Grow(len(query) + 10 + 6*n)
+	b.WriteString(query)
+	b.WriteString(" (VALUES ")
 	for i := range n {
 		if i > 0 {
-			b.WriteString(",")
+			b.WriteByte(',')
 		}
 		b.WriteString("(?,?)")
 	}
@@ -35,86 +38,231 @@ WHERE (e.keyspace, e.key) IN (VALUES `)
 	return b.String()
 }
 
-var lookupFull = sync.OnceValue(func() string { return lookupSQL(lookupBatch) })
+// keyQuery runs a query over n keys (args holds 2n values).
+type keyQuery func(ctx context.Context, n int, args []any) (*sql.Rows, error)
+
+// eachKeyBatch runs q for keys, lookupBatch at a time, and calls scan for
+// every row found.
+func eachKeyBatch(ctx context.Context, q keyQuery, keys []eventKey, scan func(*sql.Rows) error) error {
+	args := make([]any, 0, 2*min(len(keys), lookupBatch))
+	for start := 0; start < len(keys); start += lookupBatch {
+		batch := keys[start:min(start+lookupBatch, len(keys))]
+		args = args[:0]
+		for _, k := range batch {
+			args = append(args, k.space, k.key)
+		}
+		if err := func() error {
+			rows, err := q(ctx, len(batch), args)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := scan(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupQuery is Lookup's query, to be followed by the keys.
+const lookupQuery = `SELECT keyspace, key, state, kind, hash, body_id, code, message, attempts
+FROM events WHERE (keyspace, key) IN`
+
+// lookupRows runs Lookup's query on the pool. The statement for a full
+// batch is prepared once; a smaller batch (the last of a call) is prepared
+// for the one query.
+func (l *Ledger) lookupRows(ctx context.Context, n int, args []any) (*sql.Rows, error) {
+	if n < lookupBatch {
+		return l.db.QueryContext(ctx, keysSQL(lookupQuery, n), args...)
+	}
+	l.smu.Lock()
+	st := l.lookupStmt
+	if st == nil {
+		var err error
+		if st, err = l.db.PrepareContext(ctx, keysSQL(lookupQuery, lookupBatch)); err != nil {
+			l.smu.Unlock()
+			return nil, err
+		}
+		l.lookupStmt = st
+	}
+	l.smu.Unlock()
+	return st.QueryContext(ctx, args...)
+}
+
+// refQuery reads the current hash and body of events, for bodyIDs.
+const refQuery = `SELECT keyspace, key, hash, body_id FROM events WHERE (keyspace, key) IN`
+
+// refRows runs refQuery on the writer connection; the caller holds l.wmu.
+func (l *Ledger) refRows(ctx context.Context, n int, args []any) (*sql.Rows, error) {
+	if n < lookupBatch {
+		return l.w.QueryContext(ctx, keysSQL(refQuery, n), args...)
+	}
+	st, err := l.prep(ctx, keysSQL(refQuery, lookupBatch))
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
 
 // Lookup returns what the ledger knows of each event's key, in the order of
 // evs; a key never seen has State StateNone. Keys are looked up in the
-// kind's key space, so a TransID recorded as score is found as score-v2. It
-// makes one query per 500 events.
+// kind's key space, so a TransID recorded as score is found as score-v2.
+// It makes one query per 500 distinct keys, and reads stored bodies only
+// for keys whose content hash differs from the event's: when the hashes
+// are equal, Prior.Body is the event's Body (the same bytes, shared).
 func (l *Ledger) Lookup(ctx context.Context, evs []*crmsync.Event) ([]crmsync.Prior, error) {
 	out := make([]crmsync.Prior, len(evs))
-	idx := make(map[string][]int, min(len(evs), lookupBatch))
-	args := make([]any, 0, 2*min(len(evs), lookupBatch))
 	for start := 0; start < len(evs); start += lookupBatch {
 		end := min(start+lookupBatch, len(evs))
-		if err := l.lookup(ctx, evs[start:end], out[start:end], idx, args[:0]); err != nil {
+		if err := l.lookup(ctx, evs[start:end], out[start:end]); err != nil {
 			return nil, fmt.Errorf("look up %d events in ledger %s: %w", len(evs), l.path, err)
 		}
-		clear(idx)
 	}
 	return out, nil
 }
 
-func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync.Prior, idx map[string][]int, args []any) error {
+func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync.Prior) error {
+	idx := make(map[eventKey][]int, len(evs))
+	keys := make([]eventKey, 0, len(evs))
 	for i, ev := range evs {
-		ks := ev.Kind.KeySpace()
-		k := ks + "\x00" + ev.Key
+		k := keyOf(ev.Kind, ev.Key)
 		if _, dup := idx[k]; !dup {
-			args = append(args, ks, ev.Key)
+			keys = append(keys, k)
 		}
 		idx[k] = append(idx[k], i)
 	}
-	query := lookupFull()
-	if n := len(args) / 2; n != lookupBatch {
-		query = lookupSQL(n)
-	}
-	// The full-size query is the same text every time: database/sql keeps
-	// no statement cache, but go-sqlite3 prepares it in C quickly, and the
-	// text is built once.
-	rows, err := l.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	var want map[int64][]int // body ID → positions that need it
+	err := eachKeyBatch(ctx, l.lookupRows, keys, func(rows *sql.Rows) error {
 		var (
-			ks, key, state, kind, hash, msg string
-			body                            []byte
-			code                            sql.NullInt64
-			attempts                        int
+			k                      eventKey
+			state, kind, hash, msg string
+			bodyID, code           sql.NullInt64
+			attempts               int
 		)
-		if err := rows.Scan(&ks, &key, &state, &kind, &hash, &body, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hash, &bodyID, &code, &msg, &attempts); err != nil {
 			return err
 		}
 		p := crmsync.Prior{
 			State:    crmsync.State(state),
 			Kind:     crmsync.Kind(kind),
 			Hash:     hash,
-			Body:     body,
 			HasCode:  code.Valid,
 			Code:     int(code.Int64),
 			Message:  msg,
 			Attempts: attempts,
 		}
-		for _, i := range idx[ks+"\x00"+key] {
+		for _, i := range idx[k] {
 			out[i] = p
+			switch {
+			case hash == evs[i].Hash:
+				out[i].Body = evs[i].Body
+			case bodyID.Valid:
+				if want == nil {
+					want = map[int64][]int{}
+				}
+				want[bodyID.Int64] = append(want[bodyID.Int64], i)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(want) == 0 {
+		return err
+	}
+	ids := make([]any, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT id, body FROM bodies WHERE id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id   int64
+			body []byte
+		)
+		if err := rows.Scan(&id, &body); err != nil {
+			return err
+		}
+		for _, i := range want[id] {
+			out[i].Body = body
 		}
 	}
 	return rows.Err()
 }
 
-const insertBody = `INSERT INTO bodies (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING`
+// eventRef is the content an event refers to now.
+type eventRef struct {
+	hash   string
+	bodyID int64 // 0: none
+}
 
-// bodyRef stores body in tx once and returns its reference, nil for no body.
-func bodyRef(ctx context.Context, st *sql.Stmt, body []byte) (any, error) {
+// bodyIDs assigns bodies.id values inside one write transaction. A body
+// whose content hash is the one its event already has is not stored
+// again: the event's body is reused. So claiming an event, recording it
+// sent and recording it unchanged in later runs store its body once.
+type bodyIDs struct {
+	refs map[eventKey]eventRef
+	next int64 // the last ID given out
+	ins  *multiInsert
+}
+
+// newBodyIDs reads the current body of every event of keys.
+func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, error) {
+	b := &bodyIDs{refs: make(map[eventKey]eventRef, len(keys))}
+	// Write transactions are BEGIN IMMEDIATE: no one else can add bodies
+	// until this one commits, so IDs can be handed out here.
+	if err := l.w.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM bodies`).Scan(&b.next); err != nil {
+		return nil, err
+	}
+	err := eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
+		var (
+			k    eventKey
+			hash string
+			id   sql.NullInt64
+		)
+		if err := rows.Scan(&k.space, &k.key, &hash, &id); err != nil {
+			return err
+		}
+		b.refs[k] = eventRef{hash: hash, bodyID: id.Int64}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.ins = l.newMultiInsert(`INSERT INTO bodies (id, body)`, 2, "")
+	return b, nil
+}
+
+// id returns the bodies.id for body, whose content hash is hash, of the
+// event k: the event's own body if the hashes match, else a new row. It
+// returns nil for no body.
+func (b *bodyIDs) id(ctx context.Context, k eventKey, hash string, body []byte) (any, error) {
 	if len(body) == 0 {
 		return nil, nil
 	}
-	h := sha256.Sum256(body)
-	if _, err := st.ExecContext(ctx, h[:], body); err != nil {
+	if r, ok := b.refs[k]; ok && r.hash == hash && r.bodyID != 0 {
+		return r.bodyID, nil
+	}
+	b.next++
+	if err := b.ins.add(ctx, b.next, body); err != nil {
 		return nil, err
 	}
-	return h[:], nil
+	return b.next, nil
+}
+
+// settle notes that event k now refers to body id with content hash.
+func (b *bodyIDs) settle(k eventKey, hash string, id any) {
+	if n, ok := id.(int64); ok {
+		b.refs[k] = eventRef{hash: hash, bodyID: n}
+	}
 }
 
 // Claim marks the events as in flight for run runID, storing their kind,
@@ -126,33 +274,35 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 		return nil
 	}
 	now := l.Now().UnixNano()
-	err := l.write(ctx, true, func(tx *sql.Tx) error {
-		bst, err := tx.PrepareContext(ctx, insertBody)
+	keys := make([]eventKey, len(evs))
+	for i, ev := range evs {
+		keys[i] = keyOf(ev.Kind, ev.Key)
+	}
+	err := l.write(ctx, true, func(*sql.Conn) error {
+		bodies, err := l.newBodyIDs(ctx, keys)
 		if err != nil {
 			return err
 		}
-		defer bst.Close()
-		est, err := tx.PrepareContext(ctx, `INSERT INTO events
-	(keyspace, key, kind, state, hash, body_hash, lane, time, first_run, last_run, updated)
-VALUES (?, ?, ?, 'inflight', ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (keyspace, key) DO UPDATE SET
-	kind = excluded.kind, state = 'inflight', hash = excluded.hash, body_hash = excluded.body_hash,
+		events := l.newMultiInsert(`INSERT INTO events
+	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated)`, 11,
+			`ON CONFLICT (keyspace, key) DO UPDATE SET
+	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated`)
-		if err != nil {
+		for i, ev := range evs {
+			id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
+			if err != nil {
+				return err
+			}
+			bodies.settle(keys[i], ev.Hash, id)
+			if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), ev.Hash, id,
+				ev.Lane, nanos(ev.Time), runID, runID, now); err != nil {
+				return err
+			}
+		}
+		if err := bodies.ins.flush(ctx); err != nil {
 			return err
 		}
-		defer est.Close()
-		for _, ev := range evs {
-			ref, err := bodyRef(ctx, bst, ev.Body)
-			if err != nil {
-				return fmt.Errorf("%s %s: %w", ev.Kind, ev.Key, err)
-			}
-			if _, err := est.ExecContext(ctx, ev.Kind.KeySpace(), ev.Key, string(ev.Kind), ev.Hash, ref,
-				ev.Lane, nanos(ev.Time), runID, runID, now); err != nil {
-				return fmt.Errorf("%s %s: %w", ev.Kind, ev.Key, err)
-			}
-		}
-		return nil
+		return events.flush(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("claim %d events for run %d in ledger %s: %w", len(evs), runID, l.path, err)
@@ -176,57 +326,57 @@ func (l *Ledger) Record(ctx context.Context, runID int64, rs []*crmsync.Result) 
 		return nil
 	}
 	now := l.Now().UnixNano()
-	err := l.write(ctx, false, func(tx *sql.Tx) error {
-		bst, err := tx.PrepareContext(ctx, insertBody)
+	keys := make([]eventKey, len(rs))
+	withBody := make([]eventKey, 0, len(rs))
+	for i, r := range rs {
+		keys[i] = keyOf(r.Kind, r.Key)
+		if len(r.Body) > 0 {
+			withBody = append(withBody, keys[i])
+		}
+	}
+	err := l.write(ctx, false, func(*sql.Conn) error {
+		bodies, err := l.newBodyIDs(ctx, withBody)
 		if err != nil {
 			return err
 		}
-		defer bst.Close()
-		rst, err := tx.PrepareContext(ctx, `INSERT INTO results
-	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_hash, previous)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer rst.Close()
-		var est *sql.Stmt // prepared on first use: plans record no settled rows
-		for _, r := range rs {
-			ref, err := bodyRef(ctx, bst, r.Body)
+		results := l.newMultiInsert(`INSERT INTO results
+	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous)`, 19, "")
+		events := l.newMultiInsert(`INSERT INTO events
+	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated)`, 14,
+			`ON CONFLICT (keyspace, key) DO UPDATE SET
+	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
+	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
+	last_run = excluded.last_run, updated = excluded.updated`)
+		for i, r := range rs {
+			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
 			if err != nil {
-				return fmt.Errorf("seq %d: %w", r.Seq, err)
+				return err
 			}
 			vals, err := json.Marshal(r.Values)
 			if err != nil {
-				return fmt.Errorf("seq %d: %w", r.Seq, err)
+				return fmt.Errorf("seq %d values: %w", r.Seq, err)
 			}
 			var prev any
 			if len(r.Previous) > 0 {
 				prev = r.Previous
 			}
-			if _, err := rst.ExecContext(ctx, runID, r.Seq, r.Source.File, r.Source.Sheet, r.Source.Row,
+			if err := results.add(ctx, runID, r.Seq, r.Source.File, r.Source.Sheet, r.Source.Row,
 				string(r.Kind), r.Key, r.Lane, nanos(r.Time), vals, string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, r.Attempts, r.Hash, ref, prev); err != nil {
-				return fmt.Errorf("seq %d (%s): %w", r.Seq, r.Source, err)
+				code(r.HasCode, r.Code), r.Message, r.Attempts, r.Hash, id, prev); err != nil {
+				return err
 			}
 			if !settles(r.Outcome) {
 				continue
 			}
-			if est == nil {
-				est, err = tx.PrepareContext(ctx, `INSERT INTO events
-	(keyspace, key, kind, state, hash, body_hash, lane, time, code, message, attempts, first_run, last_run, updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (keyspace, key) DO UPDATE SET
-	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_hash = excluded.body_hash,
-	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
-	last_run = excluded.last_run, updated = excluded.updated`)
-				if err != nil {
-					return err
-				}
-				defer est.Close()
-			}
-			if _, err := est.ExecContext(ctx, r.Kind.KeySpace(), r.Key, string(r.Kind), string(r.Outcome), r.Hash, ref,
+			bodies.settle(keys[i], r.Hash, id)
+			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), r.Hash, id,
 				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, r.Attempts, runID, runID, now); err != nil {
-				return fmt.Errorf("seq %d (%s) event %s %s: %w", r.Seq, r.Source, r.Kind, r.Key, err)
+				return err
+			}
+		}
+		for _, m := range []*multiInsert{bodies.ins, results, events} {
+			if err := m.flush(ctx); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -251,9 +401,9 @@ func (l *Ledger) Events(ctx context.Context, states []crmsync.State, fn func(*cr
 		args[i] = string(s)
 	}
 	rows, err := l.db.QueryContext(ctx, `SELECT e.key, e.kind, e.state, e.hash, b.body, e.lane, e.time, e.code, e.message, e.attempts
-FROM events e LEFT JOIN bodies b ON b.hash = e.body_hash
+FROM events e LEFT JOIN bodies b ON b.id = e.body_id
 WHERE e.state IN (?`+strings.Repeat(",?", len(states)-1)+`)
-ORDER BY e.lane, e.time, e.id`, args...)
+ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 	if err != nil {
 		return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
 	}

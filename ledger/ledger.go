@@ -31,9 +31,9 @@
 //   - foreign_keys=ON: results and events must name a run that exists;
 //   - temp_store=MEMORY and cache_size=-16384 (16 MiB per connection):
 //     Lookup's key lists stay off disk, and memory stays bounded;
-//   - write transactions start with BEGIN IMMEDIATE (_txlock=immediate), so
-//     a writer takes the write lock up front and never fails half-way on a
-//     read-to-write upgrade.
+//   - write transactions start with BEGIN IMMEDIATE, so a writer takes the
+//     write lock up front and never fails half-way on a read-to-write
+//     upgrade.
 //
 // # Durability
 //
@@ -127,8 +127,12 @@ type Ledger struct {
 	path string
 	db   *sql.DB
 
-	wmu sync.Mutex // guards w
-	w   *sql.Conn  // the one connection that writes
+	wmu    sync.Mutex           // guards w and wstmts
+	w      *sql.Conn            // the one connection that writes
+	wstmts map[string]*sql.Stmt // statements prepared on w, by text
+
+	smu        sync.Mutex // guards lookupStmt
+	lookupStmt *sql.Stmt  // Lookup's query for lookupBatch keys, on db
 
 	lmu  sync.Mutex // guards lock
 	lock *os.File   // the held lock file, if Lock succeeded
@@ -169,7 +173,7 @@ func Open(ctx context.Context, path string) (*Ledger, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open ledger %s: the path may not contain '?' or '#'", path)
 	}
-	db, err := sql.Open(driverName, path+"?_txlock=immediate")
+	db, err := sql.Open(driverName, path)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
@@ -209,11 +213,21 @@ func (l *Ledger) Close() error {
 		errs = append(errs, releaseLock(f))
 	}
 	l.wmu.Lock()
+	for _, st := range l.wstmts {
+		errs = append(errs, st.Close())
+	}
+	l.wstmts = nil
 	if l.w != nil {
 		errs = append(errs, l.w.Close())
 		l.w = nil
 	}
 	l.wmu.Unlock()
+	l.smu.Lock()
+	if l.lookupStmt != nil {
+		errs = append(errs, l.lookupStmt.Close())
+		l.lookupStmt = nil
+	}
+	l.smu.Unlock()
 	errs = append(errs, l.db.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close ledger %s: %w", l.path, err)
@@ -290,11 +304,11 @@ func (l *Ledger) migrate(ctx context.Context) error {
 		return &NewerSchemaError{Path: l.path, Schema: have, Known: len(ms)}
 	}
 	for _, m := range ms[have:] {
-		err := l.writeTx(ctx, true, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		err := l.writeTx(ctx, true, func(w *sql.Conn) error {
+			if _, err := w.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
+			_, err := w.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
 			return err
 		})
 		if err != nil {
@@ -304,11 +318,16 @@ func (l *Ledger) migrate(ctx context.Context) error {
 	return nil
 }
 
-// writeTx runs fn in a write transaction on the writer connection. With
-// durable, the commit is fsynced (synchronous=FULL) before writeTx returns;
-// otherwise it survives a process crash but not necessarily a power cut.
-// The caller holds l.wmu.
-func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(*sql.Tx) error) (err error) {
+// writeTx runs fn in a write transaction (BEGIN IMMEDIATE) on the writer
+// connection w, which fn uses for every statement. With durable, the
+// commit is fsynced (synchronous=FULL) before writeTx returns; otherwise it
+// survives a process crash but not necessarily a power cut. The caller
+// holds l.wmu.
+//
+// The transaction is plain SQL on the connection rather than a *sql.Tx:
+// database/sql re-prepares a statement in every Tx, while statements
+// prepared once on w (prep) are reused by every transaction.
+func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(w *sql.Conn) error) (err error) {
 	if l.w == nil {
 		return errors.New("ledger is closed")
 	}
@@ -317,30 +336,56 @@ func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(*sql.Tx) err
 			return err
 		}
 		defer func() {
-			// Back to NORMAL on a fresh context: a cancelled ctx must not
-			// leave the writer fsyncing every commit.
-			_, rerr := l.w.ExecContext(context.Background(), "PRAGMA synchronous = NORMAL")
+			// Back to NORMAL even when ctx is cancelled: the writer must
+			// not go on fsyncing every commit.
+			_, rerr := l.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
 			if err == nil {
 				err = rerr
 			}
 		}()
 	}
-	tx, err := l.w.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := l.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
+	if err := fn(l.w); err != nil {
+		l.rollback(ctx)
 		return err
 	}
-	return tx.Commit()
+	if _, err := l.w.ExecContext(ctx, "COMMIT"); err != nil {
+		l.rollback(ctx)
+		return err
+	}
+	return nil
+}
+
+// rollback ends a failed write transaction. SQLite may have rolled it back
+// already (and then says so); either way none of it is stored.
+func (l *Ledger) rollback(ctx context.Context) {
+	l.w.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 }
 
 // write is writeTx under the writer mutex.
-func (l *Ledger) write(ctx context.Context, durable bool, fn func(*sql.Tx) error) error {
+func (l *Ledger) write(ctx context.Context, durable bool, fn func(w *sql.Conn) error) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	return l.writeTx(ctx, durable, fn)
+}
+
+// prep returns query prepared on the writer connection, preparing it the
+// first time. The caller holds l.wmu.
+func (l *Ledger) prep(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st := l.wstmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := l.w.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if l.wstmts == nil {
+		l.wstmts = map[string]*sql.Stmt{}
+	}
+	l.wstmts[query] = st
+	return st, nil
 }
 
 // nanos stores t as Unix nanoseconds; the zero time is stored as NULL.

@@ -373,7 +373,7 @@ func TestResultsRoundTrip(t *testing.T) {
 			Seq: 4, Source: crmsync.SourceRef{File: "day.xlsx", Sheet: "score", Row: 5}, Kind: crmsync.KindScore,
 			Key: "T4", Lane: "C2", Time: t0, Values: []string{"T4"},
 			Outcome: crmsync.OutcomeRejected, HasCode: true, Code: 0, Message: "", Attempts: 1,
-			Body: []byte(`{"TransID":"T1"}`), Hash: "h4", // the same bytes as seq 1: stored once
+			Body: []byte(`{"TransID":"T4"}`), Hash: "h4",
 		},
 	}
 	if err := l.Record(ctx, id, rs); err != nil {
@@ -414,12 +414,55 @@ func TestResultsRoundTrip(t *testing.T) {
 		t.Errorf("Results(fn fails) = %v after %d rows, want the fn's error after 1", err, n)
 	}
 
+}
+
+func TestBodyStoredOnce(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+	ev := event(crmsync.KindScore, "T1", `{"t":1}`)
+	if err := l.Claim(ctx, id, []*crmsync.Event{ev}); err != nil {
+		t.Fatalf("Claim() = %v", err)
+	}
+	unchanged := result(2, ev, crmsync.OutcomeUnchanged, 0, 0)
+	unchanged.HasCode = false
+	if err := l.Record(ctx, id, []*crmsync.Result{result(1, ev, crmsync.OutcomeSent, 1, 1), unchanged}); err != nil {
+		t.Fatalf("Record() = %v", err)
+	}
 	var bodies int
 	if err := l.db.QueryRow("SELECT count(*) FROM bodies").Scan(&bodies); err != nil {
 		t.Fatal(err)
 	}
-	if bodies != 2 {
-		t.Errorf("bodies stored = %d, want 2 (identical bodies once)", bodies)
+	if bodies != 1 {
+		t.Errorf("bodies stored = %d, want 1 (claimed, sent and unchanged share it)", bodies)
+	}
+	var got [][]byte
+	err := l.Results(ctx, id, crmsync.KindScore, func(r *crmsync.Result) error {
+		got = append(got, r.Body)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Results() = %v", err)
+	}
+	if diff := cmp.Diff([][]byte{ev.Body, ev.Body}, got); diff != "" {
+		t.Errorf("Results() bodies mismatch (-want +got):\n%s", diff)
+	}
+
+	// The event moves on to a new body: the old results keep the old one.
+	fixed := event(crmsync.KindScore, "T1", `{"t":2}`)
+	if err := l.Record(ctx, id, []*crmsync.Result{result(3, fixed, crmsync.OutcomeSent, 1, 1)}); err != nil {
+		t.Fatalf("Record() = %v", err)
+	}
+	got = nil
+	err = l.Results(ctx, id, crmsync.KindScore, func(r *crmsync.Result) error {
+		got = append(got, r.Body)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Results() = %v", err)
+	}
+	if diff := cmp.Diff([][]byte{ev.Body, ev.Body, fixed.Body}, got); diff != "" {
+		t.Errorf("Results() bodies after a new body mismatch (-want +got):\n%s", diff)
 	}
 }
 

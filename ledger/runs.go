@@ -36,15 +36,15 @@ func (l *Ledger) BeginRun(ctx context.Context, command string, args []string, st
 	}
 	host, _ := os.Hostname()
 	var id int64
-	err = l.write(ctx, true, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ? WHERE status = ?`, RunDied, RunRunning); err != nil {
+	err = l.write(ctx, true, func(w *sql.Conn) error {
+		if _, err := w.ExecContext(ctx, `UPDATE runs SET status = ? WHERE status = ?`, RunDied, RunRunning); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE events SET state = ?, updated = ? WHERE state = ?`,
+		if _, err := w.ExecContext(ctx, `UPDATE events SET state = ?, updated = ? WHERE state = ?`,
 			string(crmsync.StateUncertain), l.Now().UnixNano(), string(crmsync.StateInFlight)); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (command, args, started, status, pid, host) VALUES (?, ?, ?, ?, ?, ?)`,
+		res, err := w.ExecContext(ctx, `INSERT INTO runs (command, args, started, status, pid, host) VALUES (?, ?, ?, ?, ?, ?)`,
 			command, string(argsJSON), started.UnixNano(), RunRunning, os.Getpid(), host)
 		if err != nil {
 			return err
@@ -70,8 +70,8 @@ func (l *Ledger) EndRun(ctx context.Context, s *crmsync.Summary) error {
 	if ended.IsZero() {
 		ended = l.Now()
 	}
-	err = l.write(ctx, true, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE runs SET ended = ?, status = ?, summary = ? WHERE id = ?`,
+	err = l.write(ctx, true, func(w *sql.Conn) error {
+		res, err := w.ExecContext(ctx, `UPDATE runs SET ended = ?, status = ?, summary = ? WHERE id = ?`,
 			ended.UnixNano(), RunDone, string(b), s.RunID)
 		if err != nil {
 			return err
@@ -81,10 +81,10 @@ func (l *Ledger) EndRun(ctx context.Context, s *crmsync.Summary) error {
 		} else if n == 0 {
 			return ErrNoRun
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM run_files WHERE run_id = ?`, s.RunID); err != nil {
+		if _, err := w.ExecContext(ctx, `DELETE FROM run_files WHERE run_id = ?`, s.RunID); err != nil {
 			return err
 		}
-		st, err := tx.PrepareContext(ctx, `INSERT INTO run_files (run_id, idx, path, sheet, kind, rows, problem) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		st, err := w.PrepareContext(ctx, `INSERT INTO run_files (run_id, idx, path, sheet, kind, rows, problem) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (l *Ledger) LastRun(ctx context.Context) (int64, error) {
 func (l *Ledger) Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
 	q := `SELECT r.seq, r.file, r.sheet, r.row, r.kind, r.key, r.lane, r.time, r.vals, r.outcome, r.col, r.reason,
 	r.code, r.message, r.attempts, r.hash, b.body, r.previous
-FROM results r LEFT JOIN bodies b ON b.hash = r.body_hash
+FROM results r LEFT JOIN bodies b ON b.id = r.body_id
 WHERE r.run_id = ?`
 	args := []any{runID}
 	if kind != "" {

@@ -1,10 +1,12 @@
 -- 0001: the first ledger schema.
 --
 -- Times are INTEGER Unix nanoseconds (NULL for "no time"), so they sort
--- correctly whatever zone they were written in. Bodies are stored once, in
--- bodies, keyed by the SHA-256 of their bytes: a run that re-reads a
--- million-row file that was sent before adds a 32-byte reference per row,
--- not another copy of every body.
+-- correctly whatever zone they were written in.
+--
+-- Bodies live in bodies, appended in rowid order (cheap to write: no random
+-- B-tree inserts). An event refers to the body it last claimed or settled;
+-- a result with the same content hash as its event's refers to that same
+-- body, so claiming, sending and re-reading a file store each body once.
 
 PRAGMA application_id = 1668443507; -- "crms"
 
@@ -32,19 +34,20 @@ CREATE TABLE run_files (
 );
 
 CREATE TABLE bodies (
-	hash BLOB PRIMARY KEY,               -- SHA-256 of body
+	id   INTEGER PRIMARY KEY,
 	body BLOB NOT NULL
-) WITHOUT ROWID;
+);
 
--- events holds one row per event key: what was last claimed or settled.
+-- events holds one row per event key: what was last claimed or settled. It
+-- is clustered on its key (WITHOUT ROWID): a look-up is one B-tree descent,
+-- and there is no second index to keep for the key.
 CREATE TABLE events (
-	id        INTEGER PRIMARY KEY,
 	keyspace  TEXT    NOT NULL,          -- crmsync.Kind.KeySpace()
 	key       TEXT    NOT NULL,
 	kind      TEXT    NOT NULL,
 	state     TEXT    NOT NULL,          -- crmsync.State
 	hash      TEXT    NOT NULL,          -- crmsync.ContentHash of the body
-	body_hash BLOB,                      -- bodies.hash (no foreign key: written in the same transaction, and the check costs a probe per row)
+	body_id   INTEGER,                   -- bodies.id (no foreign key: written in the same transaction, and the check costs a probe per row)
 	lane      TEXT    NOT NULL,
 	time      INTEGER,
 	code      INTEGER,                   -- Mallcoo's Code; NULL when no answer was had
@@ -53,8 +56,8 @@ CREATE TABLE events (
 	first_run INTEGER NOT NULL REFERENCES runs(id),
 	last_run  INTEGER NOT NULL REFERENCES runs(id),
 	updated   INTEGER NOT NULL,
-	UNIQUE (keyspace, key)
-);
+	PRIMARY KEY (keyspace, key)
+) WITHOUT ROWID;
 -- events_state serves retry (events in a few states) and status (counts by
 -- state and kind, read from the index alone).
 CREATE INDEX events_state ON events (state, kind);
@@ -78,7 +81,7 @@ CREATE TABLE results (
 	message   TEXT    NOT NULL,
 	attempts  INTEGER NOT NULL,
 	hash      TEXT    NOT NULL,
-	body_hash BLOB,                      -- bodies.hash, as in events
+	body_id   INTEGER,                   -- bodies.id, as in events
 	previous  BLOB,
 	PRIMARY KEY (run_id, seq)
 );

@@ -1,0 +1,268 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync"
+)
+
+// benchKeys is the size of the ledger BenchmarkLookup reads: a million keys
+// take too long to build on every run; the B-tree is one level shallower.
+const benchKeys = 200_000
+
+var (
+	benchDir  string
+	benchOnce sync.Once
+	benchPath string
+	benchErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+// benchEvent is a score event of realistic size: a ~300-byte body.
+func benchEvent(i int) *crmsync.Event {
+	body := fmt.Sprintf(`{"TransID":"T%09d","McCardNo":"C%08d","TradeTime":"2026-11-24 10:%02d:%02d","TradeAmount":"%d.50","ShopCode":"S%03d","TradeType":1,"Score":%d,"Remark":"bench row %d of the nightly export, with the usual padding text"}`,
+		i, i%50_000, i/60%60, i%60, i%997, i%200, i%500, i)
+	return &crmsync.Event{
+		Kind: crmsync.KindScore,
+		Key:  fmt.Sprintf("T%09d", i),
+		Lane: fmt.Sprintf("C%08d", i%50_000),
+		Time: t0.Add(time.Duration(i) * time.Second),
+		Body: []byte(body),
+		Hash: crmsync.ContentHash(crmsync.KindScore, []byte(body)),
+	}
+}
+
+func benchResult(seq int64, ev *crmsync.Event) *crmsync.Result {
+	return &crmsync.Result{
+		Seq:      seq,
+		Source:   crmsync.SourceRef{File: "score-20261124.csv", Row: int(seq) + 1},
+		Kind:     ev.Kind,
+		Key:      ev.Key,
+		Lane:     ev.Lane,
+		Time:     ev.Time,
+		Values:   []string{ev.Key, ev.Lane, "2026-11-24 10:00:00", "12.50", "S001", "1", "125", "remark"},
+		Outcome:  crmsync.OutcomeSent,
+		HasCode:  true,
+		Code:     1,
+		Message:  "成功",
+		Attempts: 1,
+		Body:     ev.Body,
+		Hash:     ev.Hash,
+	}
+}
+
+// fill claims and records n sent events (and their results) in batches of
+// 10,000, as a backfill would.
+func fill(ctx context.Context, l *Ledger, runID int64, from, n int) error {
+	const batch = 10_000
+	for start := from; start < from+n; start += batch {
+		end := min(start+batch, from+n)
+		evs := make([]*crmsync.Event, 0, end-start)
+		rs := make([]*crmsync.Result, 0, end-start)
+		for i := start; i < end; i++ {
+			ev := benchEvent(i)
+			evs = append(evs, ev)
+			rs = append(rs, benchResult(int64(i+1), ev))
+		}
+		if err := l.Claim(ctx, runID, evs); err != nil {
+			return err
+		}
+		if err := l.Record(ctx, runID, rs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchLedger returns the path of a ledger holding benchKeys sent events,
+// built once per test binary.
+func benchLedger(b *testing.B) string {
+	benchOnce.Do(func() {
+		benchDir, benchErr = os.MkdirTemp("", "ledger-bench")
+		if benchErr != nil {
+			return
+		}
+		benchPath = filepath.Join(benchDir, "crmsync.db")
+		ctx := context.Background()
+		l, err := Open(ctx, benchPath)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		defer l.Close()
+		unlock, err := l.Lock("bench")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		defer unlock()
+		id, err := l.BeginRun(ctx, "bench", nil, time.Now())
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchErr = fill(ctx, l, id, 0, benchKeys)
+	})
+	if benchErr != nil {
+		b.Fatalf("build bench ledger: %v", benchErr)
+	}
+	return benchPath
+}
+
+// lookupEvents returns n events to look up, in random order: nine in ten
+// are in the bench ledger, one in ten is new.
+func lookupEvents(n int) []*crmsync.Event {
+	r := rand.New(rand.NewPCG(1, 2))
+	evs := make([]*crmsync.Event, n)
+	for i := range evs {
+		j := r.IntN(benchKeys)
+		if i%10 == 9 {
+			j += benchKeys
+		}
+		evs[i] = benchEvent(j)
+	}
+	return evs
+}
+
+// BenchmarkLookup measures Lookup on a 200k-key ledger against its floor, a
+// prepared point query per key. b.N counts keys looked up.
+func BenchmarkLookup(b *testing.B) {
+	path := benchLedger(b)
+	ctx := context.Background()
+	l, err := Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	evs := lookupEvents(100_000)
+
+	b.Run("batch500", func(b *testing.B) {
+		found := 0
+		for i := 0; i < b.N; i += lookupBatch {
+			start := i % len(evs)
+			end := min(start+lookupBatch, len(evs), start+b.N-i)
+			ps, err := l.Lookup(ctx, evs[start:end])
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, p := range ps {
+				if p.State != crmsync.StateNone {
+					found++
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+		if b.N >= 100 && found < b.N*8/10 {
+			b.Fatalf("Lookup found %d of %d keys, want about 90%%", found, b.N)
+		}
+	})
+
+	b.Run("point", func(b *testing.B) {
+		// The same columns as Lookup reads (it reads a body only when the
+		// hash differs, which no key here does).
+		st, err := l.db.PrepareContext(ctx, `SELECT state, kind, hash, body_id, code, message, attempts
+FROM events WHERE keyspace = ? AND key = ?`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		for i := 0; i < b.N; i++ {
+			ev := evs[i%len(evs)]
+			var (
+				state, kind, hash, msg string
+				bodyID, code           sql.NullInt64
+				attempts               int
+			)
+			err := st.QueryRowContext(ctx, ev.Kind.KeySpace(), ev.Key).Scan(&state, &kind, &hash, &bodyID, &code, &msg, &attempts)
+			if err != nil && err != sql.ErrNoRows {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+	})
+}
+
+// BenchmarkRecord measures Record of sent results (each settling its
+// event) in batches of 1000; b.N counts rows. Claim of the same batches is
+// measured beside it, since the job pays both per event, and so is the
+// floor: one transaction of 1000 prepared inserts of the same bytes into a
+// table without indexes, on the same kind of connection.
+func BenchmarkRecord(b *testing.B) {
+	const batch = 1000
+	ctx := context.Background()
+	b.Run("floor", func(b *testing.B) {
+		l := openLedger(b, filepath.Join(b.TempDir(), "crmsync.db"))
+		if _, err := l.db.Exec(`CREATE TABLE floor (id INTEGER PRIMARY KEY, key TEXT, vals TEXT, body BLOB)`); err != nil {
+			b.Fatal(err)
+		}
+		evs := make([]*crmsync.Event, batch)
+		b.ResetTimer()
+		for i := 0; i < b.N; i += batch {
+			n := min(batch, b.N-i)
+			b.StopTimer()
+			for j := range n {
+				evs[j] = benchEvent(i + j)
+			}
+			b.StartTimer()
+			err := l.write(ctx, false, func(*sql.Conn) error {
+				st, err := l.prep(ctx, `INSERT INTO floor (key, vals, body) VALUES (?, ?, ?)`)
+				if err != nil {
+					return err
+				}
+				for _, ev := range evs[:n] {
+					if _, err := st.ExecContext(ctx, ev.Key, `["a","b","c","d","e","f","g","h"]`, ev.Body); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+	for _, what := range []string{"claim", "record"} {
+		b.Run(what, func(b *testing.B) {
+			l := openLedger(b, filepath.Join(b.TempDir(), "crmsync.db"))
+			id := beginRun(b, l)
+			evs := make([]*crmsync.Event, batch)
+			rs := make([]*crmsync.Result, batch)
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				n := min(batch, b.N-i)
+				b.StopTimer()
+				for j := range n {
+					evs[j] = benchEvent(i + j)
+					rs[j] = benchResult(int64(i+j+1), evs[j])
+				}
+				b.StartTimer()
+				var err error
+				if what == "claim" {
+					err = l.Claim(ctx, id, evs[:n])
+				} else {
+					err = l.Record(ctx, id, rs[:n])
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
