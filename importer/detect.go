@@ -102,7 +102,20 @@ var (
 					extra[a] = b
 				}
 			}
-			m[k] = newHeaderSet(mallcoo.SpecOf(k).Fields, extra)
+			hs := newHeaderSet(mallcoo.SpecOf(k).Fields, extra)
+			// Another endpoint's label for the same field (a member file
+			// headed 会员卡号ID), unless this kind uses the words itself.
+			for _, o := range crmsync.Kinds {
+				for _, f := range mallcoo.SpecOf(o).Fields {
+					if mallcoo.SpecOf(k).Field(f.Name) == nil {
+						continue
+					}
+					if _, taken := hs[headerKey(f.Label)]; !taken {
+						hs[headerKey(f.Label)] = f.Name
+					}
+				}
+			}
+			m[k] = hs
 		}
 		return m
 	}()
@@ -248,10 +261,23 @@ func findHeader(kind crmsync.Kind, rows [][]string) (int, *headerMap, string) {
 		if kind != "" {
 			rowBest = mapHeader(kind, cells)
 		} else {
+			var most *headerMap // the kind the most columns belong to
 			for _, k := range crmsync.Kinds {
-				if m := mapHeader(k, cells); m.mapped > 0 && m.better(rowBest) {
+				m := mapHeader(k, cells)
+				if m.mapped == 0 {
+					continue
+				}
+				if m.better(rowBest) {
 					rowBest = m
 				}
+				if most == nil || m.mapped > most.mapped {
+					most = m
+				}
+			}
+			// A score table that lacks a column must not pass for a member
+			// table because its card column is complete for member.
+			if most != nil && most.mapped > rowBest.mapped {
+				rowBest = most
 			}
 		}
 		if rowBest == nil {

@@ -95,6 +95,7 @@ func TestHeaderAliases(t *testing.T) {
 		"\"积分申请单号\nRefID\",\"积分类型\nBonusAction\",作废原因",
 		"Ref_ID,Bonus Action,Desc",
 		"原因,RefID,BonusAction,Desc,Unknown column",
+		"业务单号,积分事件,描述", // other endpoints' labels of the same fields
 	} {
 		row := "R1,4,x"
 		if strings.HasPrefix(header, "原因") {
@@ -135,6 +136,7 @@ func TestHeaderProblems(t *testing.T) {
 		{"data.csv", csvText("a,b,c", "1,2,3"), []string{"-kind"}},
 		{"member.csv", csvText("Name,Age", "x,1"), []string{"member"}},
 		{"noheader-invalid.csv", csvText("R1,4,x", "R2,4,y"), []string{"invalid"}},
+		{"export.csv", csvText("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,Score", "T1,C1,1,2024-11-01,1,1"), []string{"score", "CrmShopID"}},
 	} {
 		rows, sums := readAll(t, &Reader{}, writeFile(t, dir, tc.name, tc.text))
 		if len(rows) != 0 || len(sums) != 1 {
