@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 
 	"github.com/crmsync/crmsync"
@@ -137,6 +138,13 @@ func detectEncoding(f *os.File, want string) (encoding.Encoding, string, error) 
 		n, _ := io.ReadFull(f, head)
 		if bytes.Equal(head[:n], bom) {
 			return nil, "", nil
+		}
+		// Excel's "Unicode text" is UTF-16 with a BOM (and tabs).
+		if n >= 2 && head[0] == 0xff && head[1] == 0xfe {
+			return unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM), "", nil
+		}
+		if n >= 2 && head[0] == 0xfe && head[1] == 0xff {
+			return unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM), "", nil
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, "", err

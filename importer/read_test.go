@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	xunicode "golang.org/x/text/encoding/unicode"
 
 	"github.com/crmsync/crmsync"
 )
@@ -67,6 +68,13 @@ func TestCSVEncodings(t *testing.T) {
 		if got := string(mustEvent(t, row).Body); got != want {
 			t.Errorf("ReadFile(%s) with -encoding %q: Body = %s, want %s", filepath.Base(tc.path), tc.enc, got, want)
 		}
+	}
+	// Excel's "Unicode text": UTF-16 with a BOM, tab-separated.
+	u16, _ := xunicode.UTF16(xunicode.LittleEndian, xunicode.UseBOM).NewEncoder().Bytes([]byte(strings.ReplaceAll(text, ",", "\t")))
+	u16File := filepath.Join(dir, "u16-invalid.csv")
+	os.WriteFile(u16File, u16, 0o644)
+	if got := string(mustEvent(t, oneRow(t, &Reader{}, u16File)).Body); got != want {
+		t.Errorf("ReadFile(UTF-16 text) Body = %s, want %s", got, want)
 	}
 	// GBK read as UTF-8 is a file problem that says what to do.
 	rows, sums := readAll(t, &Reader{Encoding: "utf-8"}, gbkFile)

@@ -239,18 +239,16 @@ func civilInts(y, mo, d, h, mi, sec int) (time.Time, error) {
 	return t, nil
 }
 
-// excelSerial converts an Excel serial date (days since 1899-12-30, with
-// Excel's phantom 1900-02-29) to CST wall-clock time, rounded to the second.
+// excelSerial converts an Excel serial date (days since 1899-12-30) to CST
+// wall-clock time, rounded to the second. Serials before 1970 (25569) are
+// refused: no CRM event is that old, and a bare "2024" is not a date.
 func excelSerial(s string) (time.Time, error) {
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 1 || v > 2958465 || (v >= 60 && v < 61) {
+	if err != nil || v < 25569 || v > 2958465 {
 		return time.Time{}, fmt.Errorf("not a date serial")
 	}
 	days := math.Floor(v)
 	secs := math.Round((v - days) * 86400)
-	if v < 60 {
-		days++ // Excel counts 1900-02-29, which did not exist
-	}
 	base := time.Date(1899, 12, 30, 0, 0, 0, 0, mallcoo.CST)
 	return base.AddDate(0, 0, int(days)).Add(time.Duration(secs) * time.Second), nil
 }
