@@ -17,6 +17,13 @@ type problemSheet struct {
 	nfields int
 	s       *stream
 	cells   []any
+	// lists are the list fields (score-v2) and their template columns:
+	// when the row's cell is empty but the body has items (read from a
+	// sibling sheet), the items go into the cell as the JSON array the
+	// reader also accepts, so the fixed row keeps them.
+	lists    []string
+	listCols []int
+	listVals []string
 }
 
 func newProblemSheet(b *book, k crmsync.Kind, w *writer) *problemSheet {
@@ -27,11 +34,19 @@ func newProblemSheet(b *book, k crmsync.Kind, w *writer) *problemSheet {
 		cols = append(cols, templateColumn(f, l, &b.st))
 	}
 	cols = append(cols, column{header: l.T("reason"), width: 60})
-	return &problemSheet{
+	ps := &problemSheet{
 		kind: k, l: l, nfields: len(fields),
 		s:     newStream(b, string(k), cols, w.maxRows),
 		cells: make([]any, len(cols)),
 	}
+	for i, f := range fields {
+		if f.Type == mallcoo.List {
+			ps.lists = append(ps.lists, f.Name)
+			ps.listCols = append(ps.listCols, i)
+		}
+	}
+	ps.listVals = make([]string, len(ps.lists))
+	return ps
 }
 
 func (ps *problemSheet) add(r *crmsync.Result) error {
@@ -39,6 +54,16 @@ func (ps *problemSheet) add(r *crmsync.Result) error {
 	clear(c)
 	for i := 0; i < ps.nfields && i < len(r.Values); i++ {
 		c[i] = str(r.Values[i])
+	}
+	if len(ps.lists) > 0 && len(r.Body) > 0 {
+		clear(ps.listVals)
+		if topFields(r.Body, ps.lists, ps.listVals) {
+			for j, col := range ps.listCols {
+				if v := ps.listVals[j]; c[col] == nil && strings.HasPrefix(v, "[") && v != "[]" {
+					c[col] = v
+				}
+			}
+		}
 	}
 	c[ps.nfields] = problemReason(ps.kind, r, ps.l)
 	return ps.s.add(c)

@@ -148,6 +148,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	if err := rep.save(path); err != nil {
 		return "", fmt.Errorf("write report %s: %w", path, err)
 	}
+	rep.close() // release its buffers before the problems workbook is zipped
 	if prob != nil {
 		prob.f.SetActiveSheet(0)
 		if err := prob.save(problems); err != nil {

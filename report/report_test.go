@@ -69,7 +69,7 @@ func testRun() (*crmsync.Summary, memSource) {
 		{Kind: crmsync.KindScoreV2, Key: "V1", Outcome: crmsync.OutcomeChanged, Reason: "内容与上次发送的不同",
 			Source: crmsync.SourceRef{File: "in/v2.csv", Row: 2},
 			Values: []string{"V1", "0201710000009", "1", "2024-11-01 10:05:03", "99.99", "S1", "", "", "", "", "99", "", "", "", ""},
-			Body:   []byte(`{"TransID":"V1","PayAmount":99.99,"Score":99}`), Previous: []byte(`{"TransID":"V1","PayAmount":88,"Score":88}`)},
+			Body:   []byte(`{"TransID":"V1","PayAmount":99.99,"Score":99,"ConsumePromotionList":[],"ConsumePayList":[{"PayType":12,"PayNo":"P1","Amount":99.99}]}`), Previous: []byte(`{"TransID":"V1","PayAmount":88,"Score":88}`)},
 		{Kind: crmsync.KindBonus, Key: "R1|C1", Outcome: crmsync.OutcomeSent, HasCode: true, Code: 1, Attempts: 1,
 			Source: crmsync.SourceRef{File: "in/bonus.csv", Row: 2},
 			Values: []string{"C1", "4", "-20.5", "200", "R1", "2020-06-24 15:16:45", "-desc"},
@@ -342,6 +342,14 @@ func TestWriteProblems(t *testing.T) {
 	}
 	if got, want := rs[2][len(rs[2])-1], "无效: 消费金额(TradeAmount): 不是数字"; got != want {
 		t.Errorf("invalid problem reason = %q, want %q", got, want)
+	}
+	// List items read from a sibling sheet come back as a JSON array.
+	v2 := rows(t, f, "score-v2")
+	if got, want := v2[1][14], `[{"PayType":12,"PayNo":"P1","Amount":99.99}]`; got != want {
+		t.Errorf("problems score-v2 ConsumePayList = %q, want %q", got, want)
+	}
+	if got := v2[1][13]; got != "" {
+		t.Errorf("problems score-v2 ConsumePromotionList = %q, want empty", got)
 	}
 	b := rows(t, f, "bonus")
 	if len(b) != 2 || b[1][4] != "R2" || b[1][7] != "失败: 连接超时" {
