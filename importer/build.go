@@ -50,7 +50,7 @@ func (p *fieldParser) text(name string) (*mallcoo.Field, string, bool) {
 	}
 	if v == "" {
 		if f.Required {
-			p.fail(name, fmt.Sprintf("%s(%s)必填,不能为空", f.Label, f.Name), "required, but empty")
+			p.fail(name, fmt.Sprintf("%s(%s)必填,不能为空", f.Label, f.Name), fmt.Sprintf("%s is required, but empty", f.Name))
 		}
 		return f, "", false
 	}
@@ -112,7 +112,7 @@ func (p *fieldParser) optAmount(name string) *mallcoo.Amount {
 	}
 	a, err := parseAmount(v, p.xlsx)
 	if err != nil {
-		p.fail(name, fmt.Sprintf("不是有效的数字(%s)", v), fmt.Sprintf("%q is not a valid number", v))
+		p.fail(name, fmt.Sprintf("不是有效的数字(%s),请写成如 1280.50", v), fmt.Sprintf("%q is not a valid number; write it like 1280.50", v))
 		return nil
 	}
 	return &a

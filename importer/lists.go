@@ -66,7 +66,6 @@ func strongListName(path string) bool {
 // listItem is one row of a list sheet: the item fields' cell text.
 type listItem struct {
 	vals []string
-	ref  crmsync.SourceRef
 }
 
 // listSource holds one list sheet or file, its items grouped by TransID. List
@@ -143,7 +142,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 				vals[i] = trimCell(cells[c])
 			}
 		}
-		ls.byTrans[id] = append(ls.byTrans[id], listItem{vals: vals, ref: t.ref()})
+		ls.byTrans[id] = append(ls.byTrans[id], listItem{vals: vals})
 	}
 	if cols == nil {
 		return nil, reason(fmt.Sprintf("%s明细表缺少交易ID(TransID)列", it.Titles[0]),
