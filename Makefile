@@ -25,8 +25,11 @@ test:
 vet:
 	$(GO) vet ./...
 
+# Go benchmarks of each stage, then whole-command runs over generated data
+# (bench/data, not committed); figures go in BENCHMARKS.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	bench/run.sh
 
 templates:
 	$(GO) test ./report -run TestTemplatesCurrent -update

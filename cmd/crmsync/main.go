@@ -38,6 +38,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/crmsync/crmsync"
@@ -58,7 +59,15 @@ func main() {
 		os.Stderr.WriteString("crmsync: quit; requests in flight are recorded as uncertain for the next run\n")
 		os.Exit(crmsync.ExitInterrupted)
 	}()
+	if path := os.Getenv("CRMSYNC_CPUPROFILE"); path != "" {
+		// For performance work: a CPU profile of the whole command.
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	pprof.StopCPUProfile()
 	stop()
 	os.Exit(code)
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Whole-command benchmarks for crmsync (make bench): generates its data in
+# bench/data (not committed), measures plan and run of large score files
+# against the floors (bare encoding/csv, excelize Rows()), and prints a
+# Markdown table with time, rows/s, peak RSS and the ratio to the floor.
+#
+#   bench/run.sh                 300,000 and 1,000,000 rows
+#   SIZES="300000" bench/run.sh  only 300,000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZES=${SIZES:-"300000 1000000"}
+XLSX_ROWS=${XLSX_ROWS:-200000}
+data=bench/data
+mkdir -p "$data"
+go build -o bin/crmsync ./cmd/crmsync
+go build -o bin/benchgen ./internal/benchgen
+
+# measure LABEL ROWS CMD...: runs CMD under /usr/bin/time -v, prints a row.
+measure() {
+	local label=$1 rows=$2; shift 2
+	local log; log=$(mktemp)
+	/usr/bin/time -v "$@" >/dev/null 2>"$log" || true
+	local secs rss
+	secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
+	rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$log")
+	printf '| %s | %s | %.2f | %.0f | %s |' "$label" "$rows" "$secs" "$(awk "BEGIN {print $rows / $secs}")" "$rss"
+	LAST_SECS=$secs
+	rm -f "$log"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(go version | cut -d' ' -f3), load $(cut -d' ' -f1 /proc/loadavg)"
+echo
+echo "| step | rows | seconds | rows/s | peak RSS MB | ratio to floor |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for n in $SIZES; do
+	csv=$data/score-$n.csv
+	[ -f "$csv" ] || bin/benchgen -rows "$n" -out "$csv"
+	floor=$(bin/benchgen -floor "$csv" | awk '{print $4}')
+	printf '| encoding/csv floor | %s | %.2f | %.0f | | 1.00 |\n' "$n" "$floor" "$(awk "BEGIN {print $n / $floor}")"
+	db=$data/ledger-$n.db
+	rm -f "$db" "$db-wal" "$db-shm" "$db.lock"
+	measure "plan, empty ledger" "$n" bin/crmsync plan -json -ledger "$db" -report "$data/plan-$n.xlsx" "$csv"
+	printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $floor}")"
+	measure "run -sandbox (concurrency 16)" "$n" bin/crmsync run -json -sandbox -concurrency 16 -ledger "$db" -report "$data/run-$n.xlsx" "$csv"
+	printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $floor}")"
+	measure "plan, ledger holds them" "$n" bin/crmsync plan -json -ledger "$db" -report "$data/replan-$n.xlsx" "$csv"
+	printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $floor}")"
+	measure "re-run of a sent file" "$n" bin/crmsync run -json -sandbox -ledger "$db" -report "$data/rerun-$n.xlsx" "$csv"
+	printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $floor}")"
+done
+
+x=$data/score-$XLSX_ROWS.xlsx
+[ -f "$x" ] || bin/benchgen -rows "$XLSX_ROWS" -xlsx -out "$x"
+xfloor=$(bin/benchgen -xfloor "$x" | awk '{print $4}')
+printf '| excelize Rows() floor (XLSX) | %s | %.2f | %.0f | | 1.00 |\n' "$XLSX_ROWS" "$xfloor" "$(awk "BEGIN {print $XLSX_ROWS / $xfloor}")"
+rm -f "$data/x.db"*
+measure "plan of an XLSX" "$XLSX_ROWS" bin/crmsync plan -json -ledger "$data/x.db" -report "$data/xplan.xlsx" "$x"
+printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $xfloor}")"
