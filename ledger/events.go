@@ -322,6 +322,12 @@ func settles(o crmsync.Outcome) bool {
 // is an error and nothing of that call is stored. The commit survives a
 // process crash; see the package comment for power loss.
 func (l *Ledger) Record(ctx context.Context, runID int64, rs []*crmsync.Result) error {
+	return l.record(ctx, runID, rs, false)
+}
+
+// record is Record, fsynced when durable (for the benchmark that prices
+// the choice).
+func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, durable bool) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -334,7 +340,7 @@ func (l *Ledger) Record(ctx context.Context, runID int64, rs []*crmsync.Result) 
 			withBody = append(withBody, keys[i])
 		}
 	}
-	err := l.write(ctx, false, func(*sql.Conn) error {
+	err := l.write(ctx, durable, func(*sql.Conn) error {
 		bodies, err := l.newBodyIDs(ctx, withBody)
 		if err != nil {
 			return err

@@ -1,11 +1,13 @@
 package ledger
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +16,51 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/google/go-cmp/cmp"
 )
+
+// crashChild is the environment variable that makes the test binary play a
+// crmsync run that claims events and waits to be killed.
+const crashChild = "LEDGER_TEST_CRASH_CHILD"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(crashChild); path != "" {
+		os.Exit(claimAndWait(path))
+	}
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+// claimAndWait locks the ledger at path, begins a run, claims a grade and a
+// score event, says "claimed" on stdout and waits to be killed.
+func claimAndWait(path string) int {
+	ctx := context.Background()
+	l, err := Open(ctx, path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if _, err := l.Lock("run"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	id, err := l.BeginRun(ctx, "run", nil, time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := l.Claim(ctx, id, crashEvents()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("claimed")
+	select {}
+}
+
+func crashEvents() []*crmsync.Event {
+	return []*crmsync.Event{event(crmsync.KindGrade, "G1", `{"g":1}`), event(crmsync.KindScore, "T1", `{"t":1}`)}
+}
 
 // openLedger opens a ledger at path and closes it when the test ends.
 func openLedger(t testing.TB, path string) *Ledger {
@@ -285,6 +332,57 @@ func TestClaimThenCrashLeavesUncertain(t *testing.T) {
 	})
 	if err != nil || n != 2 {
 		t.Errorf("Events(uncertain) = %d events, %v; want 2, nil", n, err)
+	}
+}
+
+// TestKilledRun kills (SIGKILL) a process that has claimed events and is
+// holding the run lock: the lock is free at once, and the claims are there,
+// uncertain.
+func TestKilledRun(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChild+"="+path)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "claimed\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child said %q, %v; want claimed", line, err)
+	}
+	l := openLedger(t, path)
+	var le *LockedError
+	if _, err := l.Lock("run"); !errors.As(err, &le) || le.PID != cmd.Process.Pid {
+		t.Errorf("Lock() while the child runs = %v, want *LockedError naming pid %d", err, cmd.Process.Pid)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	beginRun(t, l)
+	got, err := l.Lookup(ctx, crashEvents())
+	if err != nil {
+		t.Fatalf("Lookup() = %v", err)
+	}
+	for i, p := range got {
+		if p.State != crmsync.StateUncertain {
+			t.Errorf("Lookup()[%d].State after the run was killed = %q, want %q", i, p.State, crmsync.StateUncertain)
+		}
+	}
+	st, err := l.Status(ctx, 5)
+	if err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	if len(st.Runs) != 2 || st.Runs[1].Status != RunDied {
+		t.Errorf("Status().Runs = %+v, want the killed run died", st.Runs)
 	}
 }
 
