@@ -41,6 +41,7 @@ Usage:
   crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
   crmsync template  [flags] [KIND...]    write blank import templates
   crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
+  crmsync config    [flags]              the effective settings (run's flags, env, -config FILE), secrets masked
   crmsync version
 
 Run "crmsync COMMAND -h" for a command's flags.
@@ -78,6 +79,8 @@ func (e *env) main(ctx context.Context, args []string) int {
 		err = (&templateCommand{env: e}).Run(ctx, rest)
 	case "mock":
 		err = (&mockCommand{env: e}).Run(ctx, rest)
+	case "config":
+		err = (&configCommand{env: e}).Run(ctx, rest)
 	case "version", "-version", "--version":
 		err = (&versionCommand{env: e}).Run(ctx, rest)
 	case "help", "-h", "-help", "--help":

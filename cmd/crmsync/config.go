@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -11,6 +13,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
 )
 
 // fileConfig is the -config file (TOML). Every key is optional; flags beat
@@ -24,6 +29,7 @@ import (
 //	timeout     = "10s"
 //	retries     = 3
 //	lang        = "zh"
+//	encoding    = "auto"      # CSV encoding: auto, utf-8, gbk, gb18030
 //	already_delivered_codes = []  # business Codes that mean "already delivered"
 //	systemic_codes = []           # business Codes that mean credentials refused: stop
 //
@@ -49,6 +55,11 @@ type fileConfig struct {
 	SystemicCodes         []int                     `toml:"systemic_codes"`
 	Credentials           configCredentials         `toml:"credentials"`
 	Mappings              map[string]map[string]int `toml:"mappings"`
+
+	// path is the file read ("" when none); origin says, by flag name,
+	// where applyConfig took each setting from (for `crmsync config`).
+	path   string
+	origin map[string]string
 }
 
 type configCredentials struct {
@@ -58,31 +69,494 @@ type configCredentials struct {
 	PrivateKeyFile string `toml:"private_key_file"`
 }
 
-// loadConfig reads a -config file strictly: an unknown key is a mistake to
-// report, not to ignore.
+// configError is a mistake in a -config file: where it is and what to do.
+type configError struct {
+	Path    string
+	Line    int    // 0 when unknown
+	Key     string // e.g. "concurrency", "mappings.PayType"
+	Problem string
+}
+
+func (e *configError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: ", e.Path)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Problem)
+	return b.String()
+}
+
+// settingType is the TOML type a top-level setting takes.
+type settingType int
+
+const (
+	tString settingType = iota
+	tInt
+	tNumber
+	tCodes
+	tTable
+)
+
+// settings are the top-level keys of the file and their types.
+var settings = map[string]settingType{
+	"base_url": tString, "ledger": tString, "report_dir": tString, "timeout": tString,
+	"lang": tString, "encoding": tString,
+	"concurrency": tInt, "retries": tInt, "rate": tNumber,
+	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
+	"credentials": tTable, "mappings": tTable,
+}
+
+var credentialKeys = []string{"app_id", "public_key", "private_key", "private_key_file"}
+
+var typeWant = map[settingType]string{
+	tString: `text in quotes, such as "…"`,
+	tInt:    "a whole number without quotes, such as 8",
+	tNumber: "a number without quotes, such as 50 or 0.5",
+	tCodes:  "a list of whole numbers, such as [307, 30018]",
+	tTable:  "a table, such as [credentials] on a line of its own",
+}
+
+// loadConfig reads a -config file strictly: an unknown key, a value of the
+// wrong type or out of range is a mistake to report with its line, not to
+// ignore.
 func loadConfig(path string) (*fileConfig, error) {
-	var c fileConfig
-	md, err := toml.DecodeFile(path, &c)
+	text, err := os.ReadFile(path)
 	if err != nil {
+		return nil, fmt.Errorf("config: %w (check the -config path or $CRMSYNC_CONFIG)", err)
+	}
+	lines := strings.Split(string(text), "\n")
+	cerr := func(key, format string, a ...any) error {
+		return &configError{Path: path, Line: lineOf(lines, key), Key: key, Problem: fmt.Sprintf(format, a...)}
+	}
+
+	// First the syntax and every key's type, on the generic form, so a
+	// mistake is named by its key and line rather than by a Go type.
+	var raw map[string]any
+	if _, err := toml.Decode(string(text), &raw); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			return nil, fmt.Errorf("config %s: %s", path, pe.ErrorWithPosition())
 		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("config %s: unknown setting %s (see `go doc ./cmd/crmsync` for the keys)", path, strings.Join(keys, ", "))
+	if err := checkTypes(raw, cerr); err != nil {
+		return nil, err
 	}
-	if c.Timeout != "" {
-		if _, err := time.ParseDuration(c.Timeout); err != nil {
-			return nil, fmt.Errorf("config %s: timeout %q: want a duration such as \"10s\"", path, c.Timeout)
-		}
+
+	var c fileConfig
+	md, err := toml.Decode(string(text), &c)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, cerr(und[0].String(), "unknown setting")
+	}
+	c.path = path
+	if err := c.check(cerr); err != nil {
+		return nil, err
 	}
 	return &c, nil
+}
+
+// checkTypes checks the keys and value types of a decoded file.
+func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) error) error {
+	keys := sortedKeys(raw)
+	for _, k := range keys {
+		t, ok := settings[k]
+		if !ok {
+			return cerr(k, "unknown setting; the settings are %s", strings.Join(sortedKeys(settings), ", "))
+		}
+		v := raw[k]
+		bad := func() error {
+			return cerr(k, "%s is %s: want %s", tomlText(v), tomlType(v), typeWant[t])
+		}
+		switch t {
+		case tString:
+			if _, ok := v.(string); !ok {
+				return bad()
+			}
+		case tInt:
+			if _, ok := v.(int64); !ok {
+				return bad()
+			}
+		case tNumber:
+			switch v.(type) {
+			case int64, float64:
+			default:
+				return bad()
+			}
+		case tCodes:
+			list, ok := v.([]any)
+			if !ok {
+				return bad()
+			}
+			for _, e := range list {
+				if n, ok := e.(int64); !ok || n < math.MinInt32 || n > math.MaxInt32 {
+					return cerr(k, "%s is not a business Code: want %s", tomlText(e), typeWant[t])
+				}
+			}
+		case tTable:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return bad()
+			}
+			if k == "credentials" {
+				for _, ck := range sortedKeys(m) {
+					if !contains(credentialKeys, ck) {
+						return cerr(k+"."+ck, "unknown setting; [credentials] takes %s", strings.Join(credentialKeys, ", "))
+					}
+					if _, ok := m[ck].(string); !ok {
+						return cerr(k+"."+ck, "%s is %s: want %s", tomlText(m[ck]), tomlType(m[ck]), typeWant[tString])
+					}
+				}
+				continue
+			}
+			for _, field := range sortedKeys(m) {
+				table, ok := m[field].(map[string]any)
+				if !ok {
+					return cerr("mappings."+field, "want a table of words and codes, such as [mappings.%s] then \"微信\" = 12", field)
+				}
+				for _, word := range sortedKeys(table) {
+					code, ok := table[word].(int64)
+					if !ok || code < math.MinInt32 || code > math.MaxInt32 {
+						return cerr("mappings."+field+"."+strconv.Quote(word), "%s is not a code: want the whole number Mallcoo gave for %q, such as 12 (without quotes)", tomlText(table[word]), word)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// check checks the values of a file whose types are right.
+func (c *fileConfig) check(cerr func(key, format string, a ...any) error) error {
+	if c.BaseURL != "" {
+		if err := checkBaseURL(c.BaseURL); err != nil {
+			return cerr("base_url", "%q: %v", c.BaseURL, err)
+		}
+	}
+	if c.Concurrency != nil {
+		if err := checkConcurrency(*c.Concurrency); err != nil {
+			return cerr("concurrency", "%d: %v", *c.Concurrency, err)
+		}
+	}
+	if c.Rate != nil {
+		if err := checkRate(*c.Rate); err != nil {
+			return cerr("rate", "%v: %v", *c.Rate, err)
+		}
+	}
+	if c.Retries != nil {
+		if err := checkRetries(*c.Retries); err != nil {
+			return cerr("retries", "%d: %v", *c.Retries, err)
+		}
+	}
+	if c.Timeout != "" {
+		d, err := time.ParseDuration(c.Timeout)
+		if err == nil {
+			err = checkTimeout(d)
+		} else {
+			err = errors.New(`want a duration such as "10s" or "1m30s"`)
+		}
+		if err != nil {
+			return cerr("timeout", "%q: %v", c.Timeout, err)
+		}
+	}
+	if c.Lang != "" {
+		if err := checkLang(c.Lang); err != nil {
+			return cerr("lang", "%q: %v", c.Lang, err)
+		}
+	}
+	if c.Encoding != "" {
+		if err := checkEncoding(c.Encoding); err != nil {
+			return cerr("encoding", "%q: %v", c.Encoding, err)
+		}
+	}
+	for _, code := range c.AlreadyDeliveredCodes {
+		if code == 1 {
+			return cerr("already_delivered_codes", "1 is Mallcoo's success already; list only other Codes")
+		}
+	}
+	for _, code := range c.SystemicCodes {
+		if code == 1 {
+			return cerr("systemic_codes", "1 is Mallcoo's success; list only Codes that mean the credentials or the setup are wrong")
+		}
+	}
+	return c.checkMappings(cerr)
+}
+
+// checkMappings checks that each table names an integer field of some
+// kind and that words are not empty, and gives each table its field's own
+// spelling (the reader matches names without regard to case).
+func (c *fileConfig) checkMappings(cerr func(key, format string, a ...any) error) error {
+	if len(c.Mappings) == 0 {
+		return nil
+	}
+	fields := mappableFields()
+	out := map[string]map[string]int{}
+	for _, name := range sortedKeys(c.Mappings) {
+		f := fields[strings.ToLower(name)]
+		if f == nil {
+			return cerr("mappings."+name, "no integer field is called %s; mappings apply to %s", name, mappableNames())
+		}
+		if _, dup := out[f.Name]; dup {
+			return cerr("mappings."+name, "a second table for %s (field names ignore case): merge them", f.Name)
+		}
+		words := map[string]string{}
+		for _, word := range sortedKeys(c.Mappings[name]) {
+			code := c.Mappings[name][word]
+			key := "mappings." + name + "." + strconv.Quote(word)
+			w := strings.ToLower(strings.TrimSpace(word))
+			if w == "" {
+				return cerr(key, "an empty word maps nothing: remove it (an empty cell stays empty)")
+			}
+			if prev, dup := words[w]; dup {
+				return cerr(key, "the same word as %q (words ignore case and spaces): keep one", prev)
+			}
+			words[w] = word
+			if f.Closed && !enumHas(f.Enum, code) {
+				return cerr(key, "%d: %s takes only %s", code, f.Name, enumText(f.Enum))
+			}
+		}
+		out[f.Name] = c.Mappings[name]
+	}
+	c.Mappings = out
+	return nil
+}
+
+// mappableFields returns, by lower-case name, every integer field of every
+// kind, list items included: the fields a mapping table may feed.
+func mappableFields() map[string]*mallcoo.Field {
+	m := map[string]*mallcoo.Field{}
+	add := func(fs []mallcoo.Field) {
+		for i := range fs {
+			if fs[i].Type == mallcoo.Int {
+				if _, ok := m[strings.ToLower(fs[i].Name)]; !ok {
+					m[strings.ToLower(fs[i].Name)] = &fs[i]
+				}
+			}
+		}
+	}
+	for _, k := range crmsync.Kinds {
+		s := mallcoo.SpecOf(k)
+		add(s.Fields)
+		for _, name := range sortedKeys(s.Items) {
+			add(s.Items[name].Fields)
+		}
+	}
+	return m
+}
+
+func mappableNames() string {
+	var names []string
+	for _, f := range mappableFields() {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func enumHas(enum []mallcoo.EnumValue, code int) bool {
+	for _, e := range enum {
+		if e.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func enumText(enum []mallcoo.EnumValue) string {
+	parts := make([]string, len(enum))
+	for i, e := range enum {
+		parts[i] = fmt.Sprintf("%d (%s)", e.Code, e.Label)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// The checks of single settings, shared by the file and the flags; each
+// error says what to write instead.
+
+func checkConcurrency(n int) error {
+	if n < 1 || n > 256 {
+		return errors.New("want 1 to 256 members sent in parallel")
+	}
+	return nil
+}
+
+func checkRate(r float64) error {
+	if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return errors.New("want 0 (unlimited) or more requests per second")
+	}
+	return nil
+}
+
+func checkRetries(n int) error {
+	if n < 0 {
+		return errors.New("want 0 (no retries) or more")
+	}
+	return nil
+}
+
+func checkTimeout(d time.Duration) error {
+	if d <= 0 {
+		return errors.New(`want a positive duration such as "10s"`)
+	}
+	return nil
+}
+
+func checkLang(s string) error {
+	if s != "zh" && s != "en" {
+		return errors.New(`want "zh" or "en"`)
+	}
+	return nil
+}
+
+func checkEncoding(s string) error {
+	switch s {
+	case "auto", "utf-8", "utf8", "gbk", "gb18030":
+		return nil
+	}
+	return errors.New(`want "auto", "utf-8", "gbk" or "gb18030"`)
+}
+
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New(`want a URL such as "https://openapi10.mallcoo.cn"`)
+	}
+	return nil
+}
+
+// checkRunSettings checks the merged settings of a command that reads or
+// sends, naming the flags (a value from the file or the environment was
+// checked where it was read).
+func checkRunSettings(encoding, lang string, send *sendFlags) error {
+	if err := checkEncoding(encoding); err != nil {
+		return usagef("-encoding %q: %v", encoding, err)
+	}
+	if err := checkLang(lang); err != nil {
+		return usagef("-lang %q: %v", lang, err)
+	}
+	if err := checkConcurrency(send.concurrency); err != nil {
+		return usagef("-concurrency %d: %v", send.concurrency, err)
+	}
+	if err := checkRate(send.rate); err != nil {
+		return usagef("-rate %v: %v", send.rate, err)
+	}
+	if err := checkTimeout(send.timeout); err != nil {
+		return usagef("-timeout %v: %v", send.timeout, err)
+	}
+	if err := checkRetries(send.retries); err != nil {
+		return usagef("-retries %d: %v", send.retries, err)
+	}
+	if send.baseURL != "" {
+		if err := checkBaseURL(send.baseURL); err != nil {
+			return usagef("-base-url %q: %v", send.baseURL, err)
+		}
+	}
+	return nil
+}
+
+// lineOf returns the line (1-based) where key is set in a TOML text, or 0:
+// a best effort for messages. key is dotted, words quoted as strconv.Quote
+// does ("mappings.PayType.\"微信\"").
+func lineOf(lines []string, key string) int {
+	want := normKey(key)
+	table, prefix := "", 0
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || t[0] == '#' {
+			continue
+		}
+		if t[0] == '[' {
+			if j := strings.LastIndexByte(t, ']'); j > 0 {
+				table = normKey(strings.Trim(t[:j], "[]"))
+			}
+			if table == want {
+				return i + 1
+			}
+			if strings.HasPrefix(want, table+".") && prefix == 0 {
+				prefix = i + 1
+			}
+			continue
+		}
+		k, _, ok := strings.Cut(t, "=")
+		if !ok {
+			continue
+		}
+		full := normKey(k)
+		if table != "" {
+			full = table + "." + full
+		}
+		if full == want {
+			return i + 1
+		}
+		if strings.HasPrefix(want, full+".") {
+			prefix = i + 1 // an inline table holds it
+		}
+	}
+	return prefix
+}
+
+// normKey removes quotes and spaces from a dotted TOML key.
+func normKey(k string) string {
+	return strings.NewReplacer(`"`, "", "'", "", " ", "", "\t", "").Replace(k)
+}
+
+// tomlText shows a decoded value as it would be written in the file.
+func tomlText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strconv.Quote(v)
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = tomlText(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		return "a table"
+	}
+	return fmt.Sprint(v)
+}
+
+func tomlType(v any) string {
+	switch v.(type) {
+	case string:
+		return "text"
+	case int64:
+		return "a whole number"
+	case float64:
+		return "a number with a fraction"
+	case bool:
+		return "true/false"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	}
+	return "a date/time"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }
 
 // flagValues returns the settings of c as flag values, by flag name.
@@ -127,28 +601,38 @@ func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 		}
 		cfg = c
 	}
+	cfg.origin = map[string]string{}
 	vals := cfg.flagValues()
-	if u := e.getenv("MALLCOO_BASE_URL"); u != "" {
-		vals["base-url"] = u
-	}
-	names := make([]string, 0, len(vals))
 	for n := range vals {
-		names = append(names, n)
+		cfg.origin[n] = "config file"
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		if set[name] || fs.Lookup(name) == nil {
+	if u := e.getenv("MALLCOO_BASE_URL"); u != "" {
+		if err := checkBaseURL(u); err != nil {
+			return nil, fmt.Errorf("MALLCOO_BASE_URL=%q: %v", u, err)
+		}
+		vals["base-url"] = u
+		cfg.origin["base-url"] = "env MALLCOO_BASE_URL"
+	}
+	for _, name := range sortedKeys(vals) {
+		if fs.Lookup(name) == nil {
+			continue
+		}
+		if set[name] {
+			cfg.origin[name] = "flag -" + name
 			continue
 		}
 		if err := fs.Set(name, vals[name]); err != nil {
 			return nil, fmt.Errorf("config %s: %s = %q: %v", path, name, vals[name], err)
 		}
 	}
+	for name := range set {
+		cfg.origin[name] = "flag -" + name
+	}
 	return cfg, nil
 }
 
-// configCredentialsFrom fills credentials the environment left empty from
-// the config file.
+// fillCredentials fills credentials the environment left empty from the
+// config file.
 func (c *fileConfig) fillCredentials(appID, publicKey, privateKey *string) error {
 	if *appID == "" {
 		*appID = c.Credentials.AppID

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// configCommand is `crmsync config`: the settings a run with the same flags,
+// environment and config file would use, after flags > environment > config
+// file > defaults, with the private key never shown. It takes run's flags,
+// so an operator can paste the flags of a cron line after `crmsync config`.
+type configCommand struct{ *env }
+
+// effectiveConfig is what `crmsync config -json` prints.
+type effectiveConfig struct {
+	ConfigFile            string                    `json:"config_file"`
+	BaseURL               string                    `json:"base_url"`
+	Ledger                string                    `json:"ledger"`
+	Report                string                    `json:"report,omitempty"`
+	ReportDir             string                    `json:"report_dir"`
+	Concurrency           int                       `json:"concurrency"`
+	Rate                  float64                   `json:"rate"`
+	Timeout               string                    `json:"timeout"`
+	Retries               int                       `json:"retries"`
+	Lang                  string                    `json:"lang"`
+	Encoding              string                    `json:"encoding"`
+	AlreadyDeliveredCodes []int                     `json:"already_delivered_codes"`
+	SystemicCodes         []int                     `json:"systemic_codes"`
+	Mappings              map[string]map[string]int `json:"mappings"`
+	Credentials           effectiveCredentials      `json:"credentials"`
+	// Sources says where each setting came from: "flag -concurrency",
+	// "env MALLCOO_BASE_URL", "config file" or "default".
+	Sources map[string]string `json:"sources"`
+}
+
+// effectiveCredentials shows AppID and PublicKey (they travel in every
+// request's headers) and only whether the private key is set, and from where.
+type effectiveCredentials struct {
+	AppID      string `json:"app_id"`
+	PublicKey  string `json:"public_key"`
+	PrivateKey string `json:"private_key"` // "set (from …)" or "missing: …"
+}
+
+func (c *configCommand) Run(ctx context.Context, args []string) error {
+	sc := &syncCommand{env: c.env, name: "config"}
+	fs := sc.flags()
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("config reads no files; it takes run's flags only (got %q)", fs.Arg(0))
+	}
+	cfg, err := c.applyConfig(fs, sc.config)
+	if err != nil {
+		return err
+	}
+	if err := checkRunSettings(sc.encoding, sc.lang, &sc.send); err != nil {
+		return err
+	}
+	out := c.effective(sc, cfg)
+	if sc.json {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	c.printConfig(out)
+	return nil
+}
+
+// effective assembles the settings of sc after applyConfig.
+func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveConfig {
+	source := func(flagName, dflt string) string {
+		if s, ok := cfg.origin[flagName]; ok {
+			return s
+		}
+		return dflt
+	}
+	out := &effectiveConfig{
+		ConfigFile:            cfg.path,
+		BaseURL:               sc.send.baseURL,
+		Ledger:                sc.ledgerPath,
+		Report:                sc.reportPath,
+		ReportDir:             cfg.ReportDir,
+		Concurrency:           sc.send.concurrency,
+		Rate:                  sc.send.rate,
+		Timeout:               sc.send.timeout.String(),
+		Retries:               sc.send.retries,
+		Lang:                  sc.lang,
+		Encoding:              sc.encoding,
+		AlreadyDeliveredCodes: nonNil(cfg.AlreadyDeliveredCodes),
+		SystemicCodes:         nonNil(cfg.SystemicCodes),
+		Mappings:              cfg.Mappings,
+		Sources:               map[string]string{},
+	}
+	if out.Mappings == nil {
+		out.Mappings = map[string]map[string]int{}
+	}
+	for key, flagName := range map[string]string{
+		"base_url": "base-url", "ledger": "ledger", "concurrency": "concurrency", "rate": "rate",
+		"timeout": "timeout", "retries": "retries", "lang": "lang", "encoding": "encoding",
+	} {
+		out.Sources[key] = source(flagName, "default")
+	}
+	if out.BaseURL == "" {
+		out.BaseURL = mallcoo.DefaultBaseURL
+	}
+	switch {
+	case sc.reportPath != "":
+		out.Sources["report"] = "flag -report"
+		out.Sources["report_dir"] = "unused (flag -report)"
+	case cfg.ReportDir != "":
+		out.Sources["report_dir"] = "config file"
+	default:
+		out.ReportDir = "reports"
+		out.Sources["report_dir"] = "default"
+	}
+	for key, set := range map[string]bool{
+		"already_delivered_codes": len(cfg.AlreadyDeliveredCodes) > 0,
+		"systemic_codes":          len(cfg.SystemicCodes) > 0,
+		"mappings":                len(cfg.Mappings) > 0,
+	} {
+		out.Sources[key] = "default"
+		if set {
+			out.Sources[key] = "config file"
+		}
+	}
+	if sc.send.sandbox {
+		out.BaseURL = "the fake Mallcoo API, in-process (-sandbox)"
+		out.Sources["base_url"] = "flag -sandbox"
+		out.Credentials = effectiveCredentials{AppID: mallcootestSandboxNote, PublicKey: mallcootestSandboxNote, PrivateKey: mallcootestSandboxNote}
+		for _, k := range []string{"app_id", "public_key", "private_key"} {
+			out.Sources["credentials."+k] = "flag -sandbox"
+		}
+		return out
+	}
+	out.Credentials.AppID, out.Sources["credentials.app_id"] = c.plainCredential("MALLCOO_APP_ID", cfg.Credentials.AppID)
+	out.Credentials.PublicKey, out.Sources["credentials.public_key"] = c.plainCredential("MALLCOO_PUBLIC_KEY", cfg.Credentials.PublicKey)
+	out.Credentials.PrivateKey, out.Sources["credentials.private_key"] = c.privateKeyState(cfg)
+	return out
+}
+
+const mallcootestSandboxNote = "the public sample keys (-sandbox)"
+
+// plainCredential returns a credential that may be shown, and its source,
+// as credentials() in sync.go finds it: the environment, then the file.
+func (c *configCommand) plainCredential(name, fromFile string) (value, source string) {
+	if v := strings.TrimSpace(c.getenv(name)); v != "" {
+		return v, "env " + name
+	}
+	if fromFile != "" {
+		return fromFile, "config file"
+	}
+	return "", "missing: set " + name
+}
+
+// privateKeyState says whether the private key is set and from where,
+// never what it is; it looks where credentials() in sync.go looks, in the
+// same order.
+func (c *configCommand) privateKeyState(cfg *fileConfig) (state, source string) {
+	fromFile := func(what, path string) string {
+		b, err := os.ReadFile(path)
+		switch {
+		case err != nil:
+			return fmt.Sprintf("unreadable: %s: %v", what, err)
+		case strings.TrimSpace(string(b)) == "":
+			return fmt.Sprintf("missing: %s %s is empty", what, path)
+		}
+		return "set (from " + what + ")"
+	}
+	if strings.TrimSpace(c.getenv("MALLCOO_PRIVATE_KEY")) != "" {
+		return "set (from MALLCOO_PRIVATE_KEY)", "env MALLCOO_PRIVATE_KEY"
+	}
+	if p := strings.TrimSpace(c.getenv("MALLCOO_PRIVATE_KEY_FILE")); p != "" {
+		return fromFile("MALLCOO_PRIVATE_KEY_FILE", p), "env MALLCOO_PRIVATE_KEY_FILE"
+	}
+	if cfg.Credentials.PrivateKey != "" {
+		return "set (from config file private_key; prefer MALLCOO_PRIVATE_KEY_FILE)", "config file"
+	}
+	if p := cfg.Credentials.PrivateKeyFile; p != "" {
+		return fromFile("config private_key_file", p), "config file"
+	}
+	return "missing: set MALLCOO_PRIVATE_KEY_FILE (or MALLCOO_PRIVATE_KEY)", "missing"
+}
+
+func (c *configCommand) printConfig(o *effectiveConfig) {
+	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	row := func(key, value, source string) {
+		if source != "" {
+			source = "(" + source + ")"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", key, value, source)
+	}
+	file := o.ConfigFile
+	if file == "" {
+		file = "none (-config FILE or $CRMSYNC_CONFIG)"
+	}
+	row("config file", file, "")
+	row("base_url", o.BaseURL, o.Sources["base_url"])
+	row("ledger", o.Ledger, o.Sources["ledger"])
+	if o.Report != "" {
+		row("report", o.Report, o.Sources["report"])
+	} else {
+		row("report_dir", o.ReportDir, o.Sources["report_dir"])
+	}
+	row("concurrency", fmt.Sprint(o.Concurrency), o.Sources["concurrency"])
+	rate := fmt.Sprintf("%v requests/s", o.Rate)
+	if o.Rate == 0 {
+		rate = "0 (unlimited)"
+	}
+	row("rate", rate, o.Sources["rate"])
+	row("timeout", o.Timeout, o.Sources["timeout"])
+	row("retries", fmt.Sprint(o.Retries), o.Sources["retries"])
+	row("lang", o.Lang, o.Sources["lang"])
+	row("encoding", o.Encoding, o.Sources["encoding"])
+	row("already_delivered_codes", fmt.Sprint(o.AlreadyDeliveredCodes), o.Sources["already_delivered_codes"])
+	row("systemic_codes", fmt.Sprint(o.SystemicCodes), o.Sources["systemic_codes"])
+	if len(o.Mappings) == 0 {
+		row("mappings", "none", "")
+	}
+	for _, field := range sortedKeys(o.Mappings) {
+		var pairs []string
+		for _, word := range sortedKeys(o.Mappings[field]) {
+			pairs = append(pairs, fmt.Sprintf("%s=%d", word, o.Mappings[field][word]))
+		}
+		row("mappings."+field, strings.Join(pairs, " "), "config file")
+	}
+	row("credentials.app_id", o.Credentials.AppID, o.Sources["credentials.app_id"])
+	row("credentials.public_key", o.Credentials.PublicKey, o.Sources["credentials.public_key"])
+	row("credentials.private_key", o.Credentials.PrivateKey, "")
+	w.Flush()
+}
+
+func nonNil(codes []int) []int {
+	if codes == nil {
+		return []int{}
+	}
+	return codes
+}
