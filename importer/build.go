@@ -3,6 +3,7 @@ package importer
 import (
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync"
@@ -413,10 +414,12 @@ func buildScoreV2(in *rowInput) *built {
 		if v.PromotionAmount != nil {
 			promo = *v.PromotionAmount
 		}
-		if sum := addAmounts(v.PayAmount, promo); sum != nil && sum.Cmp(ratOf(*v.TotalAmount)) != 0 {
+		if sum := addAmounts(v.PayAmount, promo); sum.Cmp(ratOf(*v.TotalAmount)) != 0 {
+			s := sum.FloatString(8)
+			s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 			b.warnings = append(b.warnings, reason(
-				fmt.Sprintf("订单总金额(%s)不等于支付金额+优惠金额(%s)", *v.TotalAmount, sum.FloatString(2)),
-				fmt.Sprintf("TotalAmount %s is not PayAmount + PromotionAmount (%s)", *v.TotalAmount, sum.FloatString(2))))
+				fmt.Sprintf("订单总金额(%s)不等于支付金额+优惠金额(%s+%s=%s)", *v.TotalAmount, v.PayAmount, promo, s),
+				fmt.Sprintf("TotalAmount %s is not PayAmount + PromotionAmount (%s + %s = %s)", *v.TotalAmount, v.PayAmount, promo, s)))
 		}
 	}
 	return b

@@ -3,9 +3,11 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -329,4 +331,33 @@ func TestExpand(t *testing.T) {
 	if _, err := Expand([]string{filepath.Join(dir, "missing.csv")}); err == nil || !strings.Contains(err.Error(), "missing.csv") {
 		t.Errorf("Expand(missing) error = %v, want one naming the path", err)
 	}
+}
+
+// One Reader serves several files at once (run under -race).
+func TestConcurrentReadFile(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i := 0; i < 4; i++ {
+		paths = append(paths, writeFile(t, dir, fmt.Sprintf("invalid-%d.csv", i), csvText("RefID,BonusAction", "R1,4", "R2,积分调整")))
+	}
+	r := &Reader{Now: fixedNow, Mappings: map[string]map[string]string{"BonusAction": {"调整": "4"}}}
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			_, err := r.ReadFile(context.Background(), p, func(row *crmsync.Row) error {
+				if row.Event == nil {
+					return fmt.Errorf("row %v: %v", row.Source, row.Problem)
+				}
+				n++
+				return nil
+			})
+			if err != nil || n != 2 {
+				t.Errorf("ReadFile(%s) = %d rows, %v, want 2 rows", p, n, err)
+			}
+		}()
+	}
+	wg.Wait()
 }
