@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+)
+
+// writeConfig writes a -config file into a fresh temporary directory.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "crmsync.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// configJSON runs `crmsync config -json` and decodes what it prints.
+func configJSON(t *testing.T, vars map[string]string, args ...string) effectiveConfig {
+	t.Helper()
+	code, stdout, stderr := cli(t, vars, append([]string{"config", "-json"}, args...)...)
+	if code != crmsync.ExitOK {
+		t.Fatalf("crmsync config -json %q: exit %d, want 0\n%s", args, code, stderr)
+	}
+	var c effectiveConfig
+	if err := json.Unmarshal([]byte(stdout), &c); err != nil {
+		t.Fatalf("crmsync config -json %q: not one JSON object: %v\n%s", args, err, stdout)
+	}
+	return c
+}
+
+// TestConfigPrecedence climbs each rung: defaults, then the file, then the
+// environment, then a flag, and checks each one wins over the ones below.
+func TestConfigPrecedence(t *testing.T) {
+	file := writeConfig(t, `
+base_url = "https://file.example"
+ledger = "/var/lib/crmsync/file.db"
+report_dir = "/var/lib/crmsync/reports"
+concurrency = 4
+rate = 20
+timeout = "30s"
+retries = 5
+lang = "en"
+encoding = "gbk"
+already_delivered_codes = [307]
+systemic_codes = [401, 30018]
+`)
+	envURL := map[string]string{"MALLCOO_BASE_URL": "https://env.example"}
+
+	def := configJSON(t, nil)
+	want := effectiveConfig{BaseURL: mallcoo.DefaultBaseURL, Ledger: "crmsync.db", ReportDir: "reports", Concurrency: 8, Rate: 0, Timeout: "10s", Retries: 3, Lang: "zh", Encoding: "auto"}
+	checkSettings(t, "defaults", want, def)
+	if def.Sources["concurrency"] != "default" || def.ConfigFile != "" {
+		t.Errorf("defaults: config_file %q, sources %v: want none and default", def.ConfigFile, def.Sources)
+	}
+
+	fromFile := configJSON(t, nil, "-config", file)
+	want = effectiveConfig{BaseURL: "https://file.example", Ledger: "/var/lib/crmsync/file.db", ReportDir: "/var/lib/crmsync/reports", Concurrency: 4, Rate: 20, Timeout: "30s", Retries: 5, Lang: "en", Encoding: "gbk"}
+	checkSettings(t, "file over defaults", want, fromFile)
+	if got := fromFile.AlreadyDeliveredCodes; len(got) != 1 || got[0] != 307 {
+		t.Errorf("file: already_delivered_codes = %v, want [307]", got)
+	}
+	if got := fromFile.SystemicCodes; len(got) != 2 || got[1] != 30018 {
+		t.Errorf("file: systemic_codes = %v, want [401 30018]", got)
+	}
+	if fromFile.Sources["base_url"] != "config file" {
+		t.Errorf("file: sources[base_url] = %q, want %q", fromFile.Sources["base_url"], "config file")
+	}
+
+	// $CRMSYNC_CONFIG names the file when -config does not.
+	viaEnv := configJSON(t, map[string]string{"CRMSYNC_CONFIG": file})
+	if viaEnv.ConfigFile != file || viaEnv.Concurrency != 4 {
+		t.Errorf("CRMSYNC_CONFIG: config_file %q concurrency %d, want %q and 4", viaEnv.ConfigFile, viaEnv.Concurrency, file)
+	}
+
+	envOverFile := configJSON(t, envURL, "-config", file)
+	if envOverFile.BaseURL != "https://env.example" || envOverFile.Sources["base_url"] != "env MALLCOO_BASE_URL" {
+		t.Errorf("env over file: base_url %q from %q, want https://env.example from env MALLCOO_BASE_URL", envOverFile.BaseURL, envOverFile.Sources["base_url"])
+	}
+
+	flags := configJSON(t, envURL, "-config", file, "-base-url", "https://flag.example", "-ledger", "flag.db",
+		"-concurrency", "2", "-rate", "7.5", "-timeout", "3s", "-retries", "0", "-lang", "zh", "-encoding", "utf-8")
+	want = effectiveConfig{BaseURL: "https://flag.example", Ledger: "flag.db", ReportDir: "/var/lib/crmsync/reports", Concurrency: 2, Rate: 7.5, Timeout: "3s", Retries: 0, Lang: "zh", Encoding: "utf-8"}
+	checkSettings(t, "flags over env and file", want, flags)
+	for key, src := range map[string]string{"base_url": "flag -base-url", "concurrency": "flag -concurrency", "retries": "flag -retries", "report_dir": "config file"} {
+		if flags.Sources[key] != src {
+			t.Errorf("flags: sources[%s] = %q, want %q", key, flags.Sources[key], src)
+		}
+	}
+
+	// -report names the file; report_dir is then unused.
+	rep := configJSON(t, nil, "-config", file, "-report", "/tmp/r.xlsx")
+	if rep.Report != "/tmp/r.xlsx" || rep.Sources["report"] != "flag -report" {
+		t.Errorf("-report: report %q from %q, want /tmp/r.xlsx from flag -report", rep.Report, rep.Sources["report"])
+	}
+}
+
+func checkSettings(t *testing.T, what string, want, got effectiveConfig) {
+	t.Helper()
+	type settings struct {
+		BaseURL, Ledger, ReportDir string
+		Concurrency                int
+		Rate                       float64
+		Timeout                    string
+		Retries                    int
+		Lang, Encoding             string
+	}
+	pick := func(c effectiveConfig) settings {
+		return settings{c.BaseURL, c.Ledger, c.ReportDir, c.Concurrency, c.Rate, c.Timeout, c.Retries, c.Lang, c.Encoding}
+	}
+	if w, g := pick(want), pick(got); w != g {
+		t.Errorf("%s: crmsync config -json = %+v, want %+v", what, g, w)
+	}
+}
+
+// TestConfigCredentials: AppID and PublicKey are shown with their source;
+// the private key only as set or missing, and from where.
+func TestConfigCredentials(t *testing.T) {
+	const key = "PRIVATE-7f3a9c-never-shown"
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "private.key")
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fileWithKey := writeConfig(t, "[credentials]\napp_id = \"file-app\"\npublic_key = \"file-pub\"\nprivate_key = \""+key+"\"\n")
+	fileWithKeyFile := writeConfig(t, "[credentials]\nprivate_key_file = \""+keyFile+"\"\n")
+
+	for _, tc := range []struct {
+		name    string
+		vars    map[string]string
+		args    []string
+		app     string
+		private string
+	}{
+		{"env", map[string]string{"MALLCOO_APP_ID": "app", "MALLCOO_PUBLIC_KEY": "pub", "MALLCOO_PRIVATE_KEY": key}, nil, "app", "set (from MALLCOO_PRIVATE_KEY)"},
+		{"env file", map[string]string{"MALLCOO_APP_ID": "app", "MALLCOO_PRIVATE_KEY_FILE": keyFile}, nil, "app", "set (from MALLCOO_PRIVATE_KEY_FILE)"},
+		{"env file missing", map[string]string{"MALLCOO_PRIVATE_KEY_FILE": filepath.Join(dir, "nope")}, nil, "", "unreadable: MALLCOO_PRIVATE_KEY_FILE: "},
+		{"config file", nil, []string{"-config", fileWithKey}, "file-app", "set (from config file private_key"},
+		{"env beats config file", map[string]string{"MALLCOO_APP_ID": "env-app"}, []string{"-config", fileWithKey}, "env-app", "set (from config file private_key"},
+		{"config key file", nil, []string{"-config", fileWithKeyFile}, "", "set (from config private_key_file)"},
+		{"none", nil, nil, "", "missing: set MALLCOO_PRIVATE_KEY_FILE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := configJSON(t, tc.vars, tc.args...)
+			if c.Credentials.AppID != tc.app {
+				t.Errorf("credentials.app_id = %q, want %q", c.Credentials.AppID, tc.app)
+			}
+			if !strings.HasPrefix(c.Credentials.PrivateKey, tc.private) {
+				t.Errorf("credentials.private_key = %q, want it to start with %q", c.Credentials.PrivateKey, tc.private)
+			}
+			for _, args := range [][]string{append([]string{"config"}, tc.args...), append([]string{"config", "-json"}, tc.args...)} {
+				_, stdout, stderr := cli(t, tc.vars, args...)
+				if strings.Contains(stdout+stderr, key) {
+					t.Errorf("crmsync %q shows the private key:\n%s%s", args, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigValidation: each mistake in a config file stops the command
+// with exit 1 and a message naming the key, its line and what to write.
+func TestConfigValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"unknown key", "concurrency = 4\nconcurency = 4\n", []string{"line 2", "concurency", "unknown setting", "concurrency"}},
+		{"unknown credential", "[credentials]\napp_id = \"a\"\nprivate = \"x\"\n", []string{"line 3", "credentials.private", "private_key_file"}},
+		{"wrong type", "lang = \"zh\"\n\nconcurrency = \"8\"\n", []string{"line 3", "concurrency", `"8" is text`, "whole number without quotes"}},
+		{"timeout not text", "timeout = 10\n", []string{"line 1", "timeout", "want text in quotes"}},
+		{"bad duration", "timeout = \"10\"\n", []string{"line 1", "timeout", `"10s"`}},
+		{"zero timeout", "timeout = \"0s\"\n", []string{"timeout", "positive duration"}},
+		{"negative concurrency", "concurrency = -1\n", []string{"line 1", "concurrency", "want 1 to 256"}},
+		{"too much concurrency", "concurrency = 1000\n", []string{"concurrency", "want 1 to 256"}},
+		{"negative rate", "rate = -0.5\n", []string{"rate", "want 0 (unlimited) or more"}},
+		{"negative retries", "retries = -1\n", []string{"retries", "want 0 (no retries) or more"}},
+		{"lang", "lang = \"fr\"\n", []string{"lang", `"fr"`, `want "zh" or "en"`}},
+		{"encoding", "encoding = \"latin1\"\n", []string{"encoding", `"gbk"`}},
+		{"base url", "base_url = \"openapi10.mallcoo.cn\"\n", []string{"base_url", "https://openapi10.mallcoo.cn"}},
+		{"codes not integers", "already_delivered_codes = [\"307\"]\n", []string{"already_delivered_codes", `"307"`, "whole numbers"}},
+		{"codes not a list", "systemic_codes = 401\n", []string{"systemic_codes", "a list of whole numbers"}},
+		{"success code", "already_delivered_codes = [1]\n", []string{"already_delivered_codes", "1 is Mallcoo's success"}},
+		{"mapping unknown field", "[mappings.PayTyp]\n\"微信\" = 12\n", []string{"line 1", "mappings.PayTyp", "PayType", "BonusAction", "PromotionType", "ChangeType"}},
+		{"mapping string field", "[mappings.CrmShopID]\n\"一楼\" = 12\n", []string{"mappings.CrmShopID", "no integer field"}},
+		{"mapping code text", "[mappings.PayType]\n\"支付宝\" = 6\n\"微信\" = \"12\"\n", []string{"line 3", `mappings.PayType."微信"`, "whole number", "without quotes"}},
+		{"mapping code fraction", "mappings.PayType = { \"微信\" = 1.5 }\n", []string{"line 1", "1.5 is not a code"}},
+		{"mapping closed enum", "[mappings.ChangeType]\n\"升\" = 5\n", []string{"line 2", "ChangeType takes only 0 (升级), 1 (降级)"}},
+		{"mapping same word", "[mappings.PayType]\n\"微信\" = 12\n\" 微信 \" = 13\n", []string{"mappings.PayType", "same word"}},
+		{"mapping tables twice", "[mappings.PayType]\n\"微信\" = 12\n[mappings.paytype]\n\"现金\" = 1\n", []string{"second table for PayType"}},
+		{"syntax", "concurrency = \n", []string{"line 1", "expected value"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeConfig(t, tc.text)
+			code, stdout, stderr := cli(t, nil, "config", "-config", file)
+			if code != crmsync.ExitFailed {
+				t.Fatalf("crmsync config over %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", tc.text, code, crmsync.ExitFailed, stdout, stderr)
+			}
+			for _, w := range append([]string{file}, tc.want...) {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("crmsync config over %q: stderr lacks %q:\n%s", tc.text, w, stderr)
+				}
+			}
+			// run reads the file the same way and stops before touching
+			// the ledger.
+			db := filepath.Join(t.TempDir(), "l.db")
+			if code, _, stderr := cli(t, nil, "plan", "-config", file, "-ledger", db, samplesDir(t)); code != crmsync.ExitFailed || !strings.Contains(stderr, tc.want[0]) {
+				t.Errorf("crmsync plan -config over %q: exit %d, want %d with %q\n%s", tc.text, code, crmsync.ExitFailed, tc.want[0], stderr)
+			}
+			if _, err := os.Stat(db); err == nil {
+				t.Errorf("crmsync plan with a bad config created the ledger")
+			}
+		})
+	}
+
+	// A missing file says which path.
+	missing := filepath.Join(t.TempDir(), "missing.toml")
+	if code, _, stderr := cli(t, nil, "config", "-config", missing); code != crmsync.ExitFailed || !strings.Contains(stderr, missing) {
+		t.Errorf("crmsync config -config %s: exit %d, stderr %q: want 1 and the path", missing, code, stderr)
+	}
+	// A bad $MALLCOO_BASE_URL is named.
+	if code, _, stderr := cli(t, map[string]string{"MALLCOO_BASE_URL": "mallcoo"}, "config"); code != crmsync.ExitFailed || !strings.Contains(stderr, "MALLCOO_BASE_URL") {
+		t.Errorf("crmsync config with MALLCOO_BASE_URL=mallcoo: exit %d, stderr %q: want 1 naming the variable", code, stderr)
+	}
+	// Flags are checked as run checks them: usage errors.
+	for _, args := range [][]string{
+		{"config", "-concurrency", "0"},
+		{"config", "-rate", "-1"},
+		{"config", "-lang", "fr"},
+		{"config", "-encoding", "latin1"},
+		{"config", "-base-url", "nope"},
+		{"config", "samples/"},
+	} {
+		if code, _, _ := cli(t, nil, args...); code != crmsync.ExitUsage {
+			t.Errorf("crmsync %q: exit %d, want %d", args, code, crmsync.ExitUsage)
+		}
+	}
+}
+
+// TestConfigText: the text form lists every setting, mappings included,
+// with its source.
+func TestConfigText(t *testing.T) {
+	file := writeConfig(t, "concurrency = 4\n[mappings.paytype]\n\"微信\" = 12\n\"支付宝\" = 6\n")
+	code, stdout, stderr := cli(t, map[string]string{"MALLCOO_APP_ID": "app"}, "config", "-config", file, "-retries", "1")
+	if code != crmsync.ExitOK {
+		t.Fatalf("crmsync config: exit %d\n%s", code, stderr)
+	}
+	for _, w := range []string{"base_url", mallcoo.DefaultBaseURL, "concurrency", "(config file)", "(flag -retries)", "mappings.PayType", "微信=12", "支付宝=6",
+		"credentials.app_id", "(env MALLCOO_APP_ID)", "credentials.private_key", "missing"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("crmsync config: stdout lacks %q:\n%s", w, stdout)
+		}
+	}
+}
+
+// TestMappingTables: a mall's word in the 支付方式 column becomes the
+// PayType code its config maps it to; without the table the row is invalid
+// and the PayType column is named.
+func TestMappingTables(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	csv := "交易ID,会员卡号ID,积分事件,消费时间,消费金额,消费商户,积分值,支付方式\n" +
+		"TM0001,0201710000001,1,2024-11-01 10:05:03,128.50,S0012,128,微信\n"
+	if err := os.WriteFile(filepath.Join(in, "2024-11-01_score.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("mapped", func(t *testing.T) {
+		srv := mallcootest.NewServer(mallcootest.Options{})
+		defer srv.Close()
+		dir := t.TempDir()
+		file := writeConfig(t, "[mappings.PayType]\n\"微信\" = 12\n\"支付宝\" = 6\n")
+		code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-config", file, "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "r.xlsx"), in)
+		if code != crmsync.ExitOK {
+			t.Fatalf("run with [mappings.PayType]: exit %d, want 0\n%s\n%s", code, stdout, stderr)
+		}
+		got := srv.Delivered(crmsync.KindScore)
+		if len(got) != 1 || !strings.Contains(string(got[0].Body), `"PayType":12`) {
+			var bodies []string
+			for _, r := range got {
+				bodies = append(bodies, string(r.Body))
+			}
+			t.Errorf("delivered score bodies = %q, want one with \"PayType\":12", bodies)
+		}
+	})
+
+	t.Run("unmapped", func(t *testing.T) {
+		srv := mallcootest.NewServer(mallcootest.Options{})
+		defer srv.Close()
+		dir := t.TempDir()
+		db := filepath.Join(dir, "l.db")
+		code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in)
+		if code != crmsync.ExitNeedsPerson {
+			t.Fatalf("run without a mapping: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+		}
+		s := decodeSummary(t, stdout)
+		if s.Counts[crmsync.OutcomeInvalid] != 1 || len(srv.Requests()) != 0 {
+			t.Fatalf("run without a mapping: counts %v, %d requests: want 1 invalid, none sent", s.Counts, len(srv.Requests()))
+		}
+		ctx := context.Background()
+		l, err := ledger.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		var cols []string
+		err = l.Results(ctx, s.RunID, crmsync.KindScore, func(r *crmsync.Result) error {
+			if r.Outcome == crmsync.OutcomeInvalid {
+				cols = append(cols, r.Column+" | "+r.Reason)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Results: %v", err)
+		}
+		if len(cols) != 1 || !(strings.Contains(cols[0], "PayType") || strings.Contains(cols[0], "支付方式")) {
+			t.Errorf("invalid row's column | reason = %q, want it to name PayType (支付方式)", cols)
+		}
+	})
+}
+
+// TestVersion: `crmsync version` prints the version, the commit and the Go
+// version.
+func TestVersion(t *testing.T) {
+	code, stdout, stderr := cli(t, nil, "version")
+	if code != crmsync.ExitOK {
+		t.Fatalf("crmsync version: exit %d\n%s", code, stderr)
+	}
+	line := strings.TrimSpace(stdout)
+	if !strings.HasPrefix(line, "crmsync ") || strings.Count(stdout, "\n") != 1 {
+		t.Errorf("crmsync version = %q, want one line starting with \"crmsync \"", stdout)
+	}
+	if !strings.Contains(line, "(commit ") {
+		t.Errorf("crmsync version = %q, want the commit", line)
+	}
+	if !strings.Contains(line, ", go1.") {
+		t.Errorf("crmsync version = %q, want the Go version (go1.…)", line)
+	}
+	old := version
+	version = "v1.2.3"
+	defer func() { version = old }()
+	if _, stdout, _ := cli(t, nil, "version"); !strings.HasPrefix(stdout, "crmsync v1.2.3 (commit ") {
+		t.Errorf("crmsync version with -X main.version=v1.2.3 = %q, want it to start with \"crmsync v1.2.3 (commit \"", stdout)
+	}
+}
