@@ -144,13 +144,13 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	if err := writeSummary(rep, summarySheet, s, fin, problems, w.lang); err != nil {
 		return "", fmt.Errorf("write report %s: summary: %w", path, err)
 	}
-	rep.f.SetActiveSheet(0)
+	// The summary is the default first sheet, which is the active one.
+	// (SetActiveSheet would re-read every streamed sheet.)
 	if err := rep.save(path); err != nil {
 		return "", fmt.Errorf("write report %s: %w", path, err)
 	}
 	rep.close() // release its buffers before the problems workbook is zipped
 	if prob != nil {
-		prob.f.SetActiveSheet(0)
 		if err := prob.save(problems); err != nil {
 			return "", fmt.Errorf("write problems %s: %w", problems, err)
 		}
