@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -353,22 +352,20 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
 	last_run = excluded.last_run, updated = excluded.updated`)
+		var vbuf []byte
 		for i, r := range rs {
 			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
 			if err != nil {
 				return err
 			}
-			vals, err := json.Marshal(r.Values)
-			if err != nil {
-				return fmt.Errorf("seq %d values: %w", r.Seq, err)
-			}
+			vbuf = appendValues(vbuf[:0], r.Values)
 			var prev any
 			if len(r.Previous) > 0 {
 				prev = r.Previous
 			}
-			if err := results.add(ctx, runID, r.Seq, r.Source.File, r.Source.Sheet, r.Source.Row,
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), vals, string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, r.Attempts, r.Hash, id, prev); err != nil {
+			if err := results.add(ctx, runID, r.Seq, r.Source.File, r.Source.Sheet, int64(r.Source.Row),
+				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(vbuf), string(r.Outcome), r.Column, r.Reason,
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), r.Hash, id, prev); err != nil {
 				return err
 			}
 			if !settles(r.Outcome) {
@@ -376,7 +373,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			}
 			bodies.settle(keys[i], r.Hash, id)
 			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), r.Hash, id,
-				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, r.Attempts, runID, runID, now); err != nil {
+				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now); err != nil {
 				return err
 			}
 		}

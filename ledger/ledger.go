@@ -430,5 +430,5 @@ func code(has bool, c int) any {
 	if !has {
 		return nil
 	}
-	return c
+	return int64(c)
 }

@@ -205,7 +205,7 @@ WHERE r.run_id = ?`
 			&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &r.Hash, &r.Body, &r.Previous); err != nil {
 			return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
 		}
-		if err := json.Unmarshal(vals, &r.Values); err != nil {
+		if r.Values, err = parseValues(vals); err != nil {
 			return fmt.Errorf("results of run %d in ledger %s: seq %d values: %w", runID, l.path, r.Seq, err)
 		}
 		r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)

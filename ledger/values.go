@@ -1,0 +1,102 @@
+package ledger
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// Values are stored as a JSON array of strings. encoding/json spends most
+// of its time on reflection for so simple a shape, and a report reads back
+// every row of a run, so these two functions take the common case (no
+// character that needs escaping) by hand and leave the rest to
+// encoding/json. The output is always valid JSON.
+
+// appendValues appends vs as a JSON array ("null" for nil).
+func appendValues(b []byte, vs []string) []byte {
+	if vs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if plain(v) {
+			b = append(b, '"')
+			b = append(b, v...)
+			b = append(b, '"')
+			continue
+		}
+		q, _ := json.Marshal(v) // a string always marshals
+		b = append(b, q...)
+	}
+	return append(b, ']')
+}
+
+// plain reports whether s can stand between quotes in JSON as it is.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+// parseValues is the inverse of appendValues.
+func parseValues(b []byte) ([]string, error) {
+	if vs, ok := parsePlain(b); ok {
+		return vs, nil
+	}
+	var vs []string
+	err := json.Unmarshal(b, &vs)
+	return vs, err
+}
+
+// parsePlain parses an array of strings without escapes; ok is false for
+// anything else. The strings share one allocation.
+func parsePlain(b []byte) (vs []string, ok bool) {
+	if string(b) == "null" {
+		return nil, true
+	}
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil, false
+	}
+	n := 0
+	for _, c := range b {
+		switch {
+		case c == '\\' || c < 0x20:
+			return nil, false
+		case c == '"':
+			n++
+		}
+	}
+	if n%2 != 0 {
+		return nil, false
+	}
+	s := string(b) // one copy for all the values
+	vs = make([]string, 0, n/2)
+	i := 1
+	if s[i] == ']' {
+		return vs, i == len(s)-1
+	}
+	for {
+		if s[i] != '"' {
+			return nil, false
+		}
+		end := i + 1
+		for s[end] != '"' {
+			end++
+		}
+		vs = append(vs, s[i+1:end])
+		i = end + 1
+		switch {
+		case s[i] == ']' && i == len(s)-1:
+			return vs, true
+		case s[i] == ',':
+			i++
+		default:
+			return nil, false
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package ledger
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestValuesRoundTrip(t *testing.T) {
+	for _, vs := range [][]string{
+		nil,
+		{},
+		{""},
+		{"T1", "C00001234", "2026-11-24 10:00:00", "12.50", ""},
+		{"门店 A", "积分", "a,b", "[x]"},
+		{`say "hi"`, `back\slash`, "tab\there", "line\nbreak", "\x01", "<&>"},
+		{"bad \xff utf-8"},
+	} {
+		b := appendValues(nil, vs)
+		if !json.Valid(b) {
+			t.Errorf("appendValues(%q) = %s, not valid JSON", vs, b)
+		}
+		got, err := parseValues(b)
+		if err != nil {
+			t.Errorf("parseValues(%s) = %v", b, err)
+			continue
+		}
+		var want []string
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("parseValues(%s) mismatch with encoding/json (-want +got):\n%s", b, diff)
+		}
+		if utf8.ValidString(strings.Join(vs, "")) { // else encoding/json's U+FFFD stands in
+
+			if diff := cmp.Diff(vs, got); diff != "" {
+				t.Errorf("parseValues(appendValues(%q)) mismatch (-want +got):\n%s", vs, diff)
+			}
+		}
+	}
+}
+
+func TestParseValuesRefusesMalformed(t *testing.T) {
+	for _, b := range []string{``, `[`, `["a"`, `["a",]`, `["a" "b"]`, `[1]`, `{}`} {
+		if vs, err := parseValues([]byte(b)); err == nil {
+			t.Errorf("parseValues(%q) = %q, nil; want an error", b, vs)
+		}
+	}
+}
