@@ -79,10 +79,30 @@ func (a Amount) Sign() int {
 
 // MarshalJSON writes the amount as a bare JSON number.
 func (a Amount) MarshalJSON() ([]byte, error) {
-	if !amountRE.MatchString(string(a)) {
+	if !canonical(string(a)) {
 		return nil, fmt.Errorf("amount %q is not canonical", string(a))
 	}
 	return []byte(a), nil
+}
+
+// canonical is amountRE without the regexp machinery: Marshal checks every
+// amount of every body, so it sits on the hot path.
+func canonical(s string) bool {
+	if strings.HasPrefix(s, "-") {
+		s = s[1:]
+	}
+	intPart, frac, dot := strings.Cut(s, ".")
+	if intPart == "" || (len(intPart) > 1 && intPart[0] == '0') || (dot && frac == "") {
+		return false
+	}
+	for _, part := range []string{intPart, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // UnmarshalJSON reads a JSON number verbatim.
