@@ -525,3 +525,48 @@ func TestTopFields(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteStoppedAndStyles(t *testing.T) {
+	s, src := testRun()
+	s.Stopped = "签名被拒绝:请检查 MALLCOO_PRIVATE_KEY"
+	s.Interrupt = true
+	path := filepath.Join(t.TempDir(), "run.xlsx")
+	// Writing twice to the same path replaces the report.
+	for i := 0; i < 2; i++ {
+		if _, err := Write(context.Background(), path, s, src, Options{}); err != nil {
+			t.Fatalf("Write #%d: %v", i+1, err)
+		}
+	}
+	f := open(t, path)
+	rs := rows(t, f, "汇总")
+	if got := findRow(rs, "提前停止原因"); !slices.Equal(got, []string{"提前停止原因", s.Stopped}) {
+		t.Errorf("stopped row = %q", got)
+	}
+	if got := findRow(rs, "已中断"); !slices.Equal(got, []string{"已中断", "是"}) {
+		t.Errorf("interrupted row = %q", got)
+	}
+	fill := func(sheet, cell string) string {
+		id, err := f.GetCellStyle(sheet, cell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.GetStyle(id)
+		if err != nil || len(st.Fill.Color) == 0 {
+			return ""
+		}
+		return st.Fill.Color[0]
+	}
+	for cell, want := range map[string]string{"E2": "C6EFCE", "E4": "FFC7CE", "E5": "FFC7CE", "A1": "D9E1F2"} {
+		if got := fill("score", cell); got != want {
+			t.Errorf("score %s fill = %q, want %q", cell, got, want)
+		}
+	}
+	if got := fill("score-v2", "E2"); got != "FFEB9C" {
+		t.Errorf("changed row fill = %q, want amber FFEB9C", got)
+	}
+	// ID columns are text-formatted, so a person editing them keeps the zeros.
+	id, _ := f.GetColStyle("score", "K")
+	if st, _ := f.GetStyle(id); st == nil || st.CustomNumFmt == nil || *st.CustomNumFmt != "@" {
+		t.Errorf("score column K (ThirdPartyCardID) style = %+v, want text", st)
+	}
+}
