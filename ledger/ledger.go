@@ -166,9 +166,9 @@ var registerOnce sync.Once
 
 // pragmas are run on every new connection; see the package comment.
 var pragmas = []string{
+	"PRAGMA busy_timeout = 10000", // first: switching to WAL may wait for a lock
 	"PRAGMA journal_mode = WAL",
 	"PRAGMA synchronous = NORMAL",
-	"PRAGMA busy_timeout = 10000",
 	"PRAGMA foreign_keys = ON",
 	"PRAGMA cache_size = -16384",
 }
@@ -326,6 +326,16 @@ func (l *Ledger) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms[have:] {
 		err := l.writeTx(ctx, true, func(w *sql.Conn) error {
+			// Another process may have migrated the file since it was read
+			// above (two crmsyncs opening a new ledger at once): under the
+			// write lock, look again.
+			var now int
+			if err := w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&now); err != nil {
+				return err
+			}
+			if now >= m.version {
+				return nil
+			}
 			if _, err := w.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}

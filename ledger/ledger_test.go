@@ -155,6 +155,25 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 	}
 }
 
+func TestOpenConcurrentlyOnNewFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			l, err := Open(context.Background(), path)
+			if err == nil {
+				err = l.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("Open() of a new file by several at once = %v", err)
+		}
+	}
+}
+
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crmsync.db")
 	l := openLedger(t, path)
