@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bufio"
 	"compress/flate"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -68,16 +67,30 @@ func (b *book) useSheet(name string) error {
 func (b *book) close() { _ = b.f.Close() }
 
 // save writes the workbook to a temporary file beside path and renames it
-// into place. The zip is written straight to the file: excelize's own Save
-// builds the whole archive in memory first.
-func (b *book) save(path string) (err error) {
+// into place.
+func (b *book) save(path string) error {
+	tmp, err := b.saveTemp(path)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// saveTemp writes the workbook to a new temporary file beside path and
+// returns its name. The zip is written straight to the file: excelize's own
+// Save builds the whole archive in memory first.
+func (b *book) saveTemp(path string) (name string, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() {
 		if err != nil {
@@ -99,21 +112,18 @@ func (b *book) save(path string) (err error) {
 	// The buffer excelize hands to the zip writer stays empty; nothing is
 	// left to copy to io.Discard.
 	if err = b.f.Write(io.Discard); err != nil {
-		return err
+		return "", err
 	}
 	if err = bw.Flush(); err != nil {
-		return err
+		return "", err
 	}
 	if err = tmp.Chmod(0o644); err != nil {
-		return err
+		return "", err
 	}
 	if err = tmp.Close(); err != nil {
-		return err
+		return "", err
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename: %w", err)
-	}
-	return nil
+	return tmp.Name(), nil
 }
 
 // styles are the cell styles of a workbook.

@@ -141,19 +141,37 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	if prob != nil {
 		problems = ProblemsPath(path)
 	}
-	if err := writeSummary(rep, summarySheet, s, fin, problems, w.lang); err != nil {
+	problemsName := "" // shown in the summary: the file beside the report
+	if problems != "" {
+		problemsName = filepath.Base(problems)
+	}
+	if err := writeSummary(rep, summarySheet, s, fin, problemsName, w.lang); err != nil {
 		return "", fmt.Errorf("write report %s: summary: %w", path, err)
 	}
 	// The summary is the default first sheet, which is the active one.
 	// (SetActiveSheet would re-read every streamed sheet.)
-	if err := rep.save(path); err != nil {
+	//
+	// Both workbooks are written to temporary files first and renamed
+	// problems first, so a report never points at a missing problems file.
+	repTmp, err := rep.saveTemp(path)
+	if err != nil {
 		return "", fmt.Errorf("write report %s: %w", path, err)
 	}
+	renamed := false
+	defer func() {
+		if !renamed {
+			_ = os.Remove(repTmp)
+		}
+	}()
 	rep.close() // release its buffers before the problems workbook is zipped
 	if prob != nil {
 		if err := prob.save(problems); err != nil {
 			return "", fmt.Errorf("write problems %s: %w", problems, err)
 		}
 	}
+	if err := os.Rename(repTmp, path); err != nil {
+		return "", fmt.Errorf("write report %s: %w", path, err)
+	}
+	renamed = true
 	return problems, nil
 }

@@ -260,7 +260,7 @@ func TestWriteSummary(t *testing.T) {
 		{[]string{"运行ID"}, []string{"运行ID", "7"}},
 		{[]string{"开始时间"}, []string{"开始时间", "2026-11-25 09:00:00"}},
 		{[]string{"吞吐(行/秒)"}, []string{"吞吐(行/秒)", "0.8"}},
-		{[]string{"待处理文件"}, []string{"待处理文件", problems}},
+		{[]string{"待处理文件"}, []string{"待处理文件", filepath.Base(problems)}},
 		{[]string{"需要人工处理"}, []string{"需要人工处理", "是"}},
 		{[]string{"in/broken.xlsx"}, []string{"in/broken.xlsx", "", "", "0", "不是有效的Excel文件"}},
 		{[]string{"类型", "待发送"}, nil}, // no plan rows: no "new" column
