@@ -258,7 +258,7 @@ func TestWriteSummary(t *testing.T) {
 	rs := rows(t, f, "汇总")
 	for _, c := range []struct{ prefix, want []string }{
 		{[]string{"运行ID"}, []string{"运行ID", "7"}},
-		{[]string{"开始时间"}, []string{"开始时间", "2026-11-25 09:00:00"}},
+		{[]string{"开始时间(北京时间)"}, []string{"开始时间(北京时间)", "2026-11-25 09:00:00"}},
 		{[]string{"吞吐(行/秒)"}, []string{"吞吐(行/秒)", "0.8"}},
 		{[]string{"待处理文件"}, []string{"待处理文件", filepath.Base(problems)}},
 		{[]string{"需要人工处理"}, []string{"需要人工处理", "是"}},
