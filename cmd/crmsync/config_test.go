@@ -354,3 +354,21 @@ func TestVersion(t *testing.T) {
 		t.Errorf("crmsync version with -X main.version=v1.2.3 = %q, want it to start with \"crmsync v1.2.3 (commit \"", stdout)
 	}
 }
+
+// TestREADMEConfigExample: the config file shown in README.md is one
+// crmsync accepts, mappings included.
+func TestREADMEConfigExample(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```toml\n")
+	if !ok {
+		t.Fatal("README.md has no ```toml block")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	c := configJSON(t, nil, "-config", writeConfig(t, example))
+	if c.Mappings["PayType"]["微信"] != 12 || c.Concurrency != 8 || c.Rate != 50 {
+		t.Errorf("README example: mappings %v concurrency %d rate %v, want PayType 微信=12, 8, 50", c.Mappings, c.Concurrency, c.Rate)
+	}
+}

@@ -50,6 +50,18 @@ type effectiveCredentials struct {
 func (c *configCommand) Run(ctx context.Context, args []string) error {
 	sc := &syncCommand{env: c.env, name: "config"}
 	fs := sc.flags()
+	fs.Lookup("json").Usage = "print the settings as JSON on stdout"
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: crmsync config [run's flags]
+
+Prints the settings a run with these flags, this environment and the -config
+file (or $CRMSYNC_CONFIG) would use, and where each comes from; the private
+key only as set or missing. Exit 1 when the config file or the environment
+holds a mistake, 2 for a bad flag.
+
+`)
+		fs.PrintDefaults()
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
