@@ -40,18 +40,33 @@ func keysSQL(query string, n int) string {
 // keyQuery runs a query over n keys (args holds 2n values).
 type keyQuery func(ctx context.Context, n int, args []any) (*sql.Rows, error)
 
-// eachKeyBatch runs q for keys, lookupBatch at a time, and calls scan for
-// every row found.
+// chunk returns how many of n keys to ask for in one query: lookupBatch,
+// or else the largest power of two not above n. So a handful of statement
+// sizes serve every call, and each is prepared once.
+func chunk(n int) int {
+	if n >= lookupBatch {
+		return lookupBatch
+	}
+	c := 1
+	for c*2 <= n {
+		c *= 2
+	}
+	return c
+}
+
+// eachKeyBatch runs q for keys, in chunks, and calls scan for every row
+// found.
 func eachKeyBatch(ctx context.Context, q keyQuery, keys []eventKey, scan func(*sql.Rows) error) error {
 	args := make([]any, 0, 2*min(len(keys), lookupBatch))
-	for start := 0; start < len(keys); start += lookupBatch {
-		batch := keys[start:min(start+lookupBatch, len(keys))]
+	for start := 0; start < len(keys); {
+		n := chunk(len(keys) - start)
 		args = args[:0]
-		for _, k := range batch {
+		for _, k := range keys[start : start+n] {
 			args = append(args, k.space, k.key)
 		}
+		start += n
 		if err := func() error {
-			rows, err := q(ctx, len(batch), args)
+			rows, err := q(ctx, n, args)
 			if err != nil {
 				return err
 			}
@@ -73,22 +88,21 @@ func eachKeyBatch(ctx context.Context, q keyQuery, keys []eventKey, scan func(*s
 const lookupQuery = `SELECT keyspace, key, state, kind, hash, body_id, code, message, attempts
 FROM events WHERE (keyspace, key) IN`
 
-// lookupRows runs Lookup's query on the pool. The statement for a full
-// batch is prepared once; a smaller batch (the last of a call) is prepared
-// for the one query.
+// lookupRows runs Lookup's query for n keys on the pool, with a statement
+// prepared once per size.
 func (l *Ledger) lookupRows(ctx context.Context, n int, args []any) (*sql.Rows, error) {
-	if n < lookupBatch {
-		return l.db.QueryContext(ctx, keysSQL(lookupQuery, n), args...)
-	}
 	l.smu.Lock()
-	st := l.lookupStmt
+	st := l.lookupStmts[n]
 	if st == nil {
 		var err error
-		if st, err = l.db.PrepareContext(ctx, keysSQL(lookupQuery, lookupBatch)); err != nil {
+		if st, err = l.db.PrepareContext(ctx, keysSQL(lookupQuery, n)); err != nil {
 			l.smu.Unlock()
 			return nil, err
 		}
-		l.lookupStmt = st
+		if l.lookupStmts == nil {
+			l.lookupStmts = map[int]*sql.Stmt{}
+		}
+		l.lookupStmts[n] = st
 	}
 	l.smu.Unlock()
 	return st.QueryContext(ctx, args...)
@@ -99,10 +113,7 @@ const refQuery = `SELECT keyspace, key, hash, body_id FROM events WHERE (keyspac
 
 // refRows runs refQuery on the writer connection; the caller holds l.wmu.
 func (l *Ledger) refRows(ctx context.Context, n int, args []any) (*sql.Rows, error) {
-	if n < lookupBatch {
-		return l.w.QueryContext(ctx, keysSQL(refQuery, n), args...)
-	}
-	st, err := l.prep(ctx, keysSQL(refQuery, lookupBatch))
+	st, err := l.prep(ctx, keysSQL(refQuery, n))
 	if err != nil {
 		return nil, err
 	}
@@ -218,10 +229,14 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, err
 	b := &bodyIDs{refs: make(map[eventKey]eventRef, len(keys))}
 	// Write transactions are BEGIN IMMEDIATE: no one else can add bodies
 	// until this one commits, so IDs can be handed out here.
-	if err := l.w.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM bodies`).Scan(&b.next); err != nil {
+	st, err := l.prep(ctx, `SELECT coalesce(max(id), 0) FROM bodies`)
+	if err != nil {
 		return nil, err
 	}
-	err := eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
+	if err := st.QueryRowContext(ctx).Scan(&b.next); err != nil {
+		return nil, err
+	}
+	err = eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
 		var (
 			k    eventKey
 			hash string

@@ -153,8 +153,8 @@ type Ledger struct {
 	w      *sql.Conn            // the one connection that writes
 	wstmts map[string]*sql.Stmt // statements prepared on w, by text
 
-	smu        sync.Mutex // guards lookupStmt
-	lookupStmt *sql.Stmt  // Lookup's query for lookupBatch keys, on db
+	smu         sync.Mutex        // guards lookupStmts
+	lookupStmts map[int]*sql.Stmt // Lookup's query by number of keys, on db
 
 	lmu  sync.Mutex // guards lock
 	lock *os.File   // the held lock file, if Lock succeeded
@@ -244,10 +244,10 @@ func (l *Ledger) Close() error {
 	}
 	l.wmu.Unlock()
 	l.smu.Lock()
-	if l.lookupStmt != nil {
-		errs = append(errs, l.lookupStmt.Close())
-		l.lookupStmt = nil
+	for _, st := range l.lookupStmts {
+		errs = append(errs, st.Close())
 	}
+	l.lookupStmts = nil
 	l.smu.Unlock()
 	errs = append(errs, l.db.Close())
 	if err := errors.Join(errs...); err != nil {
@@ -363,26 +363,26 @@ func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(w *sql.Conn)
 		return errors.New("ledger is closed")
 	}
 	if durable {
-		if _, err := l.w.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+		if err := l.exec(ctx, "PRAGMA synchronous = FULL"); err != nil {
 			return err
 		}
 		defer func() {
 			// Back to NORMAL even when ctx is cancelled: the writer must
 			// not go on fsyncing every commit.
-			_, rerr := l.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
+			rerr := l.exec(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
 			if err == nil {
 				err = rerr
 			}
 		}()
 	}
-	if _, err := l.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if err := l.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
 	if err := fn(l.w); err != nil {
 		l.rollback(ctx)
 		return err
 	}
-	if _, err := l.w.ExecContext(ctx, "COMMIT"); err != nil {
+	if err := l.exec(ctx, "COMMIT"); err != nil {
 		l.rollback(ctx)
 		return err
 	}
@@ -392,7 +392,18 @@ func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(w *sql.Conn)
 // rollback ends a failed write transaction. SQLite may have rolled it back
 // already (and then says so); either way none of it is stored.
 func (l *Ledger) rollback(ctx context.Context) {
-	l.w.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	l.exec(context.WithoutCancel(ctx), "ROLLBACK")
+}
+
+// exec runs a statement without arguments on the writer connection,
+// prepared once. The caller holds l.wmu.
+func (l *Ledger) exec(ctx context.Context, query string) error {
+	st, err := l.prep(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx)
+	return err
 }
 
 // write is writeTx under the writer mutex.
