@@ -76,6 +76,14 @@ var words = map[string]word{
 	"joinCol":  {"交易ID", "TransID"},
 	"listOf":   {"明细表", "list sheet"},
 	"pickOne":  {"请选择", "Pick one"},
+	"readmeEventID": {
+		"可选:另加一列“事件ID”(EventID)作为事件的唯一键;没有时按字段自动生成。日期时间按北京时间填写。",
+		"Optional: add an EventID column as the event's unique key; without it the key comes from the fields. Datetimes are Beijing time (UTC+8).",
+	},
+	"readmeBizDate": {
+		"可选:另加一列“业务日期”(BusinessDate),同一会员同一业务日期只通知一次;没有时取文件名中的日期或当天。",
+		"Optional: add a BusinessDate column; a member is notified once per business date. Without it the date in the file name, or today, is used.",
+	},
 	"readmeIntro": {
 		"每行一个事件;第一行为表头(可用中文列名或API字段名,不区分大小写)。名为“原因”的列和本说明页在导入时被忽略。",
 		"One event per row; the first row is the header (Chinese label or API name, any case). A column named reason and this sheet are ignored on import.",

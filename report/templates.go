@@ -300,6 +300,14 @@ func readmeSheet(b *book, spec *mallcoo.Spec, l lang) error {
 	if err := put(0, l.T("readmeIntro")); err != nil {
 		return err
 	}
+	if err := put(0, l.T("readmeEventID")); err != nil {
+		return err
+	}
+	if spec.Kind == crmsync.KindMember {
+		if err := put(0, l.T("readmeBizDate")); err != nil {
+			return err
+		}
+	}
 	table := func(sheet string, fields []mallcoo.Field) error {
 		row++
 		if err := put(b.st.bold, l.T("sheet")+": "+sheet); err != nil {
