@@ -631,6 +631,53 @@ func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 	return cfg, nil
 }
 
+// credentialSources says where each credential was found: "env NAME",
+// "config file …" or "" when nowhere.
+type credentialSources struct{ AppID, PublicKey, PrivateKey string }
+
+// resolveCredentials finds the Mallcoo credentials as a run does: each from
+// the environment (the private key from MALLCOO_PRIVATE_KEY, else the file
+// named by MALLCOO_PRIVATE_KEY_FILE), else from the config file (cfg may be
+// nil). It does not check that they are complete; errors are unreadable key
+// files and never hold the key.
+func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credentialSources, error) {
+	var cr mallcoo.Credentials
+	var src credentialSources
+	if cfg == nil {
+		cfg = &fileConfig{}
+	}
+	pick := func(name, fromFile, fileKey string, val, from *string) {
+		if v := strings.TrimSpace(e.getenv(name)); v != "" {
+			*val, *from = v, "env "+name
+		} else if fromFile != "" {
+			*val, *from = fromFile, "config file "+fileKey
+		}
+	}
+	pick("MALLCOO_APP_ID", cfg.Credentials.AppID, "app_id", &cr.AppID, &src.AppID)
+	pick("MALLCOO_PUBLIC_KEY", cfg.Credentials.PublicKey, "public_key", &cr.PublicKey, &src.PublicKey)
+	key, err := e.secretFrom("MALLCOO_PRIVATE_KEY")
+	if err != nil {
+		return cr, src, err
+	}
+	switch {
+	case key != "" && strings.TrimSpace(e.getenv("MALLCOO_PRIVATE_KEY")) != "":
+		cr.PrivateKey, src.PrivateKey = key, "MALLCOO_PRIVATE_KEY"
+	case key != "":
+		cr.PrivateKey, src.PrivateKey = key, "MALLCOO_PRIVATE_KEY_FILE"
+	case cfg.Credentials.PrivateKey != "":
+		cr.PrivateKey, src.PrivateKey = cfg.Credentials.PrivateKey, "config file private_key"
+	case cfg.Credentials.PrivateKeyFile != "":
+		b, err := os.ReadFile(cfg.Credentials.PrivateKeyFile)
+		if err != nil {
+			return cr, src, fmt.Errorf("config: read private_key_file: %w", err)
+		}
+		if cr.PrivateKey = strings.TrimSpace(string(b)); cr.PrivateKey != "" {
+			src.PrivateKey = "config file private_key_file"
+		}
+	}
+	return cr, src, nil
+}
+
 // fillCredentials fills credentials the environment left empty from the
 // config file.
 func (c *fileConfig) fillCredentials(appID, publicKey, privateKey *string) error {

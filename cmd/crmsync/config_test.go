@@ -143,10 +143,10 @@ func TestConfigCredentials(t *testing.T) {
 	}{
 		{"env", map[string]string{"MALLCOO_APP_ID": "app", "MALLCOO_PUBLIC_KEY": "pub", "MALLCOO_PRIVATE_KEY": key}, nil, "app", "set (from MALLCOO_PRIVATE_KEY)"},
 		{"env file", map[string]string{"MALLCOO_APP_ID": "app", "MALLCOO_PRIVATE_KEY_FILE": keyFile}, nil, "app", "set (from MALLCOO_PRIVATE_KEY_FILE)"},
-		{"env file missing", map[string]string{"MALLCOO_PRIVATE_KEY_FILE": filepath.Join(dir, "nope")}, nil, "", "unreadable: MALLCOO_PRIVATE_KEY_FILE: "},
+		{"env file missing", map[string]string{"MALLCOO_PRIVATE_KEY_FILE": filepath.Join(dir, "nope")}, nil, "", "unreadable: read MALLCOO_PRIVATE_KEY_FILE: "},
 		{"config file", nil, []string{"-config", fileWithKey}, "file-app", "set (from config file private_key"},
 		{"env beats config file", map[string]string{"MALLCOO_APP_ID": "env-app"}, []string{"-config", fileWithKey}, "env-app", "set (from config file private_key"},
-		{"config key file", nil, []string{"-config", fileWithKeyFile}, "", "set (from config private_key_file)"},
+		{"config key file", nil, []string{"-config", fileWithKeyFile}, "", "set (from config file private_key_file)"},
 		{"none", nil, nil, "", "missing: set MALLCOO_PRIVATE_KEY_FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -152,53 +151,35 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 		}
 		return out
 	}
-	out.Credentials.AppID, out.Sources["credentials.app_id"] = c.plainCredential("MALLCOO_APP_ID", cfg.Credentials.AppID)
-	out.Credentials.PublicKey, out.Sources["credentials.public_key"] = c.plainCredential("MALLCOO_PUBLIC_KEY", cfg.Credentials.PublicKey)
-	out.Credentials.PrivateKey, out.Sources["credentials.private_key"] = c.privateKeyState(cfg)
+	cr, src, err := c.resolveCredentials(cfg)
+	out.Credentials.AppID, out.Credentials.PublicKey = cr.AppID, cr.PublicKey
+	out.Sources["credentials.app_id"] = orMissing(src.AppID, "MALLCOO_APP_ID")
+	out.Sources["credentials.public_key"] = orMissing(src.PublicKey, "MALLCOO_PUBLIC_KEY")
+	switch {
+	case err != nil:
+		out.Credentials.PrivateKey = "unreadable: " + err.Error()
+		out.Sources["credentials.private_key"] = "unreadable"
+	case cr.PrivateKey == "":
+		out.Credentials.PrivateKey = "missing: set MALLCOO_PRIVATE_KEY_FILE (or MALLCOO_PRIVATE_KEY)"
+		out.Sources["credentials.private_key"] = "missing"
+	default:
+		out.Credentials.PrivateKey = "set (from " + src.PrivateKey + ")"
+		if src.PrivateKey == "config file private_key" {
+			out.Credentials.PrivateKey = "set (from config file private_key; prefer MALLCOO_PRIVATE_KEY_FILE)"
+		}
+		out.Sources["credentials.private_key"] = src.PrivateKey
+	}
 	return out
 }
 
 const mallcootestSandboxNote = "the public sample keys (-sandbox)"
 
-// plainCredential returns a credential that may be shown, and its source,
-// as credentials() in sync.go finds it: the environment, then the file.
-func (c *configCommand) plainCredential(name, fromFile string) (value, source string) {
-	if v := strings.TrimSpace(c.getenv(name)); v != "" {
-		return v, "env " + name
+// orMissing returns source, or what to set when it is empty.
+func orMissing(source, name string) string {
+	if source == "" {
+		return "missing: set " + name
 	}
-	if fromFile != "" {
-		return fromFile, "config file"
-	}
-	return "", "missing: set " + name
-}
-
-// privateKeyState says whether the private key is set and from where,
-// never what it is; it looks where credentials() in sync.go looks, in the
-// same order.
-func (c *configCommand) privateKeyState(cfg *fileConfig) (state, source string) {
-	fromFile := func(what, path string) string {
-		b, err := os.ReadFile(path)
-		switch {
-		case err != nil:
-			return fmt.Sprintf("unreadable: %s: %v", what, err)
-		case strings.TrimSpace(string(b)) == "":
-			return fmt.Sprintf("missing: %s %s is empty", what, path)
-		}
-		return "set (from " + what + ")"
-	}
-	if strings.TrimSpace(c.getenv("MALLCOO_PRIVATE_KEY")) != "" {
-		return "set (from MALLCOO_PRIVATE_KEY)", "env MALLCOO_PRIVATE_KEY"
-	}
-	if p := strings.TrimSpace(c.getenv("MALLCOO_PRIVATE_KEY_FILE")); p != "" {
-		return fromFile("MALLCOO_PRIVATE_KEY_FILE", p), "env MALLCOO_PRIVATE_KEY_FILE"
-	}
-	if cfg.Credentials.PrivateKey != "" {
-		return "set (from config file private_key; prefer MALLCOO_PRIVATE_KEY_FILE)", "config file"
-	}
-	if p := cfg.Credentials.PrivateKeyFile; p != "" {
-		return fromFile("config private_key_file", p), "config file"
-	}
-	return "missing: set MALLCOO_PRIVATE_KEY_FILE (or MALLCOO_PRIVATE_KEY)", "missing"
+	return source
 }
 
 func (c *configCommand) printConfig(o *effectiveConfig) {
