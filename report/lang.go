@@ -73,9 +73,6 @@ var words = map[string]word{
 	"example":  {"示例", "Example"},
 	"enum":     {"可选值", "Values"},
 	"openEnum": {"(亦可填其他整数)", "(other integers accepted)"},
-	"joinCol":  {"交易ID", "TransID"},
-	"listOf":   {"明细表", "list sheet"},
-	"pickOne":  {"请选择", "Pick one"},
 	"readmeEventID": {
 		"可选:另加一列“事件ID”(EventID)作为事件的唯一键;没有时按字段自动生成。日期时间按北京时间填写。",
 		"Optional: add an EventID column as the event's unique key; without it the key comes from the fields. Datetimes are Beijing time (UTC+8).",
