@@ -62,7 +62,9 @@ CREATE TABLE events (
 -- state and kind, read from the index alone).
 CREATE INDEX events_state ON events (state, kind);
 
--- results holds one row per input row per run.
+-- results holds one row per input row per run, clustered on (run, Seq):
+-- rows arrive in about Seq order, so inserts append, and one B-tree fewer
+-- is written per commit than with a rowid table and its key index.
 CREATE TABLE results (
 	run_id    INTEGER NOT NULL REFERENCES runs(id),
 	seq       INTEGER NOT NULL,
@@ -84,5 +86,5 @@ CREATE TABLE results (
 	body_id   INTEGER,                   -- bodies.id, as in events
 	previous  BLOB,
 	PRIMARY KEY (run_id, seq)
-);
+) WITHOUT ROWID;
 CREATE INDEX results_kind ON results (run_id, kind, seq);
