@@ -145,7 +145,7 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 	if sc.send.sandbox {
 		out.BaseURL = "the fake Mallcoo API, in-process (-sandbox)"
 		out.Sources["base_url"] = "flag -sandbox"
-		out.Credentials = effectiveCredentials{AppID: mallcootestSandboxNote, PublicKey: mallcootestSandboxNote, PrivateKey: mallcootestSandboxNote}
+		out.Credentials = effectiveCredentials{AppID: sandboxNote, PublicKey: sandboxNote, PrivateKey: sandboxNote}
 		for _, k := range []string{"app_id", "public_key", "private_key"} {
 			out.Sources["credentials."+k] = "flag -sandbox"
 		}
@@ -172,7 +172,7 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 	return out
 }
 
-const mallcootestSandboxNote = "the public sample keys (-sandbox)"
+const sandboxNote = "the public sample keys (-sandbox)"
 
 // orMissing returns source, or what to set when it is empty.
 func orMissing(source, name string) string {
