@@ -678,28 +678,6 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 	return cr, src, nil
 }
 
-// fillCredentials fills credentials the environment left empty from the
-// config file.
-func (c *fileConfig) fillCredentials(appID, publicKey, privateKey *string) error {
-	if *appID == "" {
-		*appID = c.Credentials.AppID
-	}
-	if *publicKey == "" {
-		*publicKey = c.Credentials.PublicKey
-	}
-	if *privateKey == "" {
-		*privateKey = c.Credentials.PrivateKey
-		if *privateKey == "" && c.Credentials.PrivateKeyFile != "" {
-			b, err := os.ReadFile(c.Credentials.PrivateKeyFile)
-			if err != nil {
-				return fmt.Errorf("config: read private_key_file: %w", err)
-			}
-			*privateKey = strings.TrimSpace(string(b))
-		}
-	}
-	return nil
-}
-
 // mappingTables turns the config's word → code tables into the reader's
 // form (code text).
 func (c *fileConfig) mappingTables() map[string]map[string]string {

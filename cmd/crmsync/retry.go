@@ -47,11 +47,8 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	if fs.NArg() > 0 {
 		return crmsync.ExitUsage, usagef("retry takes no files (it resends from the ledger); use run for files")
 	}
-	if err := c.send.check(); err != nil {
+	if err := checkRunSettings("auto", c.lang, &c.send); err != nil {
 		return crmsync.ExitUsage, err
-	}
-	if c.lang != "zh" && c.lang != "en" {
-		return crmsync.ExitUsage, usagef("-lang %q: want zh or en", c.lang)
 	}
 	sender, closeAPI, err := c.send.client(c.env)
 	if err != nil {

@@ -57,22 +57,6 @@ func (f *sendFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "start the fake Mallcoo API in-process and send there (the demo)")
 }
 
-func (f *sendFlags) check() error {
-	if f.concurrency < 1 || f.concurrency > 256 {
-		return usagef("-concurrency %d: want 1 to 256", f.concurrency)
-	}
-	if f.rate < 0 {
-		return usagef("-rate %v: want 0 (unlimited) or more", f.rate)
-	}
-	if f.timeout <= 0 {
-		return usagef("-timeout %v: want a positive duration such as 10s", f.timeout)
-	}
-	if f.retries < 0 {
-		return usagef("-retries %d: want 0 or more", f.retries)
-	}
-	return nil
-}
-
 func (c *syncCommand) flags() *flag.FlagSet {
 	fs := c.newFlags(c.name)
 	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
@@ -118,15 +102,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		}
 		kind = k
 	}
-	switch c.encoding {
-	case "auto", "utf-8", "utf8", "gbk", "gb18030":
-	default:
-		return crmsync.ExitUsage, usagef("-encoding %q: want auto, utf-8, gbk or gb18030", c.encoding)
-	}
-	if c.lang != "zh" && c.lang != "en" {
-		return crmsync.ExitUsage, usagef("-lang %q: want zh or en", c.lang)
-	}
-	if err := c.send.check(); err != nil {
+	if err := checkRunSettings(c.encoding, c.lang, &c.send); err != nil {
 		return crmsync.ExitUsage, err
 	}
 	since, err := parseDate(c.since)
@@ -268,20 +244,12 @@ func (c *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
 
 // credentials reads the Mallcoo credentials from the environment.
 func (e *env) credentials(cfg *fileConfig) (mallcoo.Credentials, error) {
-	var cr mallcoo.Credentials
-	var err error
-	cr.AppID = strings.TrimSpace(e.getenv("MALLCOO_APP_ID"))
-	cr.PublicKey = strings.TrimSpace(e.getenv("MALLCOO_PUBLIC_KEY"))
-	if cr.PrivateKey, err = e.secretFrom("MALLCOO_PRIVATE_KEY"); err != nil {
+	cr, _, err := e.resolveCredentials(cfg)
+	if err != nil {
 		return cr, err
 	}
-	if cfg != nil {
-		if err := cfg.fillCredentials(&cr.AppID, &cr.PublicKey, &cr.PrivateKey); err != nil {
-			return cr, err
-		}
-	}
 	if err := cr.Check(); err != nil {
-		return cr, fmt.Errorf("%w (or run with -sandbox to try the fake API)", err)
+		return cr, fmt.Errorf("%w (or run with -sandbox to try the fake API; crmsync config shows where each setting comes from)", err)
 	}
 	return cr, nil
 }
