@@ -10,7 +10,8 @@ import (
 
 // problemSheet writes the rows of one kind that need a person to the
 // problems workbook: the template columns (Columns) with the row's values,
-// then one reason column the reader ignores.
+// the event's key (EventID, empty for invalid and duplicate rows, which a
+// person may re-key), then one reason column the reader ignores.
 type problemSheet struct {
 	kind    crmsync.Kind
 	l       lang
@@ -33,6 +34,14 @@ func newProblemSheet(b *book, k crmsync.Kind, w *writer) *problemSheet {
 	for _, f := range fields {
 		cols = append(cols, templateColumn(f, l, &b.st))
 	}
+	// EventID ties a fixed row to the event the ledger knows, so a fixed
+	// row is sent under the same key (and never also retried under its old
+	// one). The reader takes the column as the key.
+	eventID := "事件ID"
+	if l == "en" {
+		eventID = "EventID"
+	}
+	cols = append(cols, column{header: eventID, width: 24, style: b.st.text})
 	cols = append(cols, column{header: l.T("reason"), width: 60})
 	ps := &problemSheet{
 		kind: k, l: l, nfields: len(fields),
@@ -65,7 +74,10 @@ func (ps *problemSheet) add(r *crmsync.Result) error {
 			}
 		}
 	}
-	c[ps.nfields] = problemReason(ps.kind, r, ps.l)
+	if r.Outcome != crmsync.OutcomeInvalid && r.Outcome != crmsync.OutcomeDuplicate {
+		c[ps.nfields] = str(r.Key)
+	}
+	c[ps.nfields+1] = problemReason(ps.kind, r, ps.l)
 	return ps.s.add(c)
 }
 

@@ -218,7 +218,7 @@ func TestWriteAutoFilter(t *testing.T) {
 	path, problems := writeTest(t, "")
 	for _, c := range []struct{ file, sheet, want string }{
 		{path, "xl/worksheets/sheet3.xml", `<autoFilter ref="$A$1:$U$5"`},
-		{problems, "xl/worksheets/sheet1.xml", `<autoFilter ref="$A$1:$M$3"`},
+		{problems, "xl/worksheets/sheet1.xml", `<autoFilter ref="$A$1:$N$3"`},
 	} {
 		got := zipEntry(t, c.file, c.sheet)
 		if !strings.Contains(got, c.want) {
@@ -331,13 +331,13 @@ func TestWriteProblems(t *testing.T) {
 		t.Errorf("problems sheets (-want +got):\n%s", diff)
 	}
 	rs := rows(t, f, "score")
-	if diff := cmp.Diff(append(Columns(crmsync.KindScore, "zh"), "原因"), rs[0]); diff != "" {
+	if diff := cmp.Diff(append(Columns(crmsync.KindScore, "zh"), "事件ID", "原因"), rs[0]); diff != "" {
 		t.Errorf("problems score header (-want +got):\n%s", diff)
 	}
 	if len(rs) != 3 {
 		t.Fatalf("problems score has %d rows, want 3 (header, rejected, invalid)", len(rs))
 	}
-	if got, want := rs[1], append(scoreValues("T3", "0201710000003", "1280.50", "1280")[:11], "", "被拒绝; 猫酷 Code 3001: 会员不存在"); !slices.Equal(got, want) {
+	if got, want := rs[1], append(scoreValues("T3", "0201710000003", "1280.50", "1280")[:11], "", "T3", "被拒绝; 猫酷 Code 3001: 会员不存在"); !slices.Equal(got, want) {
 		t.Errorf("rejected problem row = %q, want %q", got, want)
 	}
 	if got, want := rs[2][len(rs[2])-1], "无效: 消费金额(TradeAmount): 不是数字"; got != want {
@@ -352,7 +352,7 @@ func TestWriteProblems(t *testing.T) {
 		t.Errorf("problems score-v2 ConsumePromotionList = %q, want empty", got)
 	}
 	b := rows(t, f, "bonus")
-	if len(b) != 2 || b[1][4] != "R2" || b[1][7] != "失败: 连接超时" {
+	if len(b) != 2 || b[1][4] != "R2" || b[1][7] != "R2|C1" || b[1][8] != "失败: 连接超时" {
 		t.Errorf("problems bonus rows = %q, want the failed R2 row only", b)
 	}
 	if props, _ := f.GetDocProps(); props.Title != "crmsync 待处理行" {
@@ -408,7 +408,7 @@ func TestWriteEnglish(t *testing.T) {
 	}
 	p := open(t, problems)
 	pr := rows(t, p, "score")
-	if diff := cmp.Diff(append(Columns(crmsync.KindScore, "en"), "reason"), pr[0]); diff != "" {
+	if diff := cmp.Diff(append(Columns(crmsync.KindScore, "en"), "EventID", "reason"), pr[0]); diff != "" {
 		t.Errorf("en problems header (-want +got):\n%s", diff)
 	}
 	if got := pr[1][len(pr[1])-1]; got != "rejected; Mallcoo Code 3001: 会员不存在" {
