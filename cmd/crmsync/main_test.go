@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/xuri/excelize/v2"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -273,5 +275,67 @@ func TestBadFileDoesNotStopOthers(t *testing.T) {
 	}
 	if len(bodies) != 1 || bodies[0] != want {
 		t.Errorf("delivered invalid bodies = %q, want [%s]", bodies, want)
+	}
+}
+
+// TestProblemsRoundTrip: a person fixes one cell of the problems workbook
+// and runs crmsync on it: exactly the fixed row is sent; the untouched rows
+// come back as problems again.
+func TestProblemsRoundTrip(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ledger.db")
+	vars := sandboxEnv(srv)
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "first.xlsx"), samplesDir(t))
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	first := decodeSummary(t, stdout)
+
+	f, err := excelize.OpenFile(first.Problems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("score")
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := rows[0]
+	amountCol := slices.Index(header, "消费金额")
+	fixed := ""
+	for i, r := range rows[1:] {
+		if strings.Contains(r[len(r)-1], "TradeAmount") || strings.Contains(r[len(r)-1], "消费金额") {
+			cell, _ := excelize.CoordinatesToCellName(amountCol+1, i+2)
+			f.SetCellStr("score", cell, "123.00")
+			fixed = r[0]
+			break
+		}
+	}
+	if fixed == "" {
+		t.Fatalf("no row with a bad TradeAmount in the problems workbook: %q", rows)
+	}
+	fixedPath := filepath.Join(dir, "fixed.xlsx")
+	if err := f.SaveAs(fixedPath); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	before := len(srv.Requests())
+	code, stdout, stderr = cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "second.xlsx"), fixedPath)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run on the fixed problems workbook: exit %d, want %d (other rows still need a person)\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	second := decodeSummary(t, stdout)
+	reqs := srv.Requests()[before:]
+	if len(reqs) != 1 || !strings.Contains(string(reqs[0].Body), `"TransID":"`+fixed+`"`) || !strings.Contains(string(reqs[0].Body), `"TradeAmount":123,`) {
+		var got []string
+		for _, r := range reqs {
+			got = append(got, string(r.Body))
+		}
+		t.Fatalf("run on the fixed workbook sent %q, want exactly the fixed row %s with TradeAmount 123", got, fixed)
+	}
+	if second.Counts[crmsync.OutcomeSent] != 1 || second.Counts[crmsync.OutcomeInvalid] != first.Counts[crmsync.OutcomeInvalid]-1 {
+		t.Errorf("run on the fixed workbook: counts %v; want 1 sent and %d invalid", second.Counts, first.Counts[crmsync.OutcomeInvalid]-1)
 	}
 }
