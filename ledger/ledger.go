@@ -202,7 +202,7 @@ func Open(ctx context.Context, path string) (*Ledger, error) {
 	db.SetMaxIdleConns(8)
 	l := &Ledger{Now: time.Now, Location: cst, path: path, db: db}
 	if err := l.open(ctx); err != nil {
-		db.Close()
+		l.Close()
 		return nil, err
 	}
 	return l, nil
