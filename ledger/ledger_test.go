@@ -802,3 +802,56 @@ func TestStatus(t *testing.T) {
 		t.Errorf("Status() from another Open after unlock = %+v, %v; want the latest run died", st, err)
 	}
 }
+
+// TestConcurrentUse claims, records, looks up and reads status from several
+// goroutines at once, as the job's claimer, recorder and differ do; -race
+// checks the rest.
+func TestConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+	const workers, per = 4, 50
+	errs := make(chan error, workers*2)
+	for w := range workers {
+		go func() {
+			for i := range per {
+				ev := event(crmsync.KindScore, fmt.Sprintf("W%d-%d", w, i), fmt.Sprintf(`{"w":%d,"i":%d}`, w, i))
+				if err := l.Claim(ctx, id, []*crmsync.Event{ev}); err != nil {
+					errs <- err
+					return
+				}
+				if err := l.Record(ctx, id, []*crmsync.Result{result(int64(w*per+i+1), ev, crmsync.OutcomeSent, 1, 1)}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+		go func() {
+			for i := range per {
+				ev := event(crmsync.KindScore, fmt.Sprintf("W%d-%d", w, i), `{}`)
+				if _, err := l.Lookup(ctx, []*crmsync.Event{ev}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := l.Status(ctx, 1); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers * 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent use: %v", err)
+		}
+	}
+	st, err := l.Status(ctx, 1)
+	if err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	if got := st.Totals[crmsync.KindScore][crmsync.StateSent]; got != workers*per {
+		t.Errorf("sent score events = %d, want %d", got, workers*per)
+	}
+}
