@@ -76,16 +76,24 @@ func openLedger(t testing.TB, path string) *Ledger {
 // beginRun locks l and begins a run; the lock is released when the test ends.
 func beginRun(t testing.TB, l *Ledger) int64 {
 	t.Helper()
+	id, unlock := lockAndBegin(t, l)
+	t.Cleanup(func() { unlock() })
+	return id
+}
+
+// lockAndBegin locks l and begins a run, leaving the unlocking to the caller.
+func lockAndBegin(t testing.TB, l *Ledger) (int64, func() error) {
+	t.Helper()
 	unlock, err := l.Lock("run")
 	if err != nil {
 		t.Fatalf("Lock() = %v", err)
 	}
-	t.Cleanup(func() { unlock() })
 	id, err := l.BeginRun(context.Background(), "run", []string{"in.csv"}, time.Now())
 	if err != nil {
+		unlock()
 		t.Fatalf("BeginRun() = %v", err)
 	}
-	return id
+	return id, unlock
 }
 
 var t0 = time.Date(2026, 11, 24, 9, 30, 0, 0, cst)
@@ -295,14 +303,7 @@ func TestClaimThenCrashLeavesUncertain(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crmsync.db")
 	l := openLedger(t, path)
-	unlock, err := l.Lock("run")
-	if err != nil {
-		t.Fatalf("Lock() = %v", err)
-	}
-	id, err := l.BeginRun(ctx, "run", nil, time.Now())
-	if err != nil {
-		t.Fatalf("BeginRun() = %v", err)
-	}
+	id, unlock := lockAndBegin(t, l)
 	grade := event(crmsync.KindGrade, "G1", `{"g":1}`)
 	score := event(crmsync.KindScore, "T1", `{"t":1}`)
 	if err := l.Claim(ctx, id, []*crmsync.Event{grade, score}); err != nil {
@@ -715,14 +716,7 @@ func TestStatus(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crmsync.db")
 	l := openLedger(t, path)
-	unlock, err := l.Lock("run")
-	if err != nil {
-		t.Fatalf("Lock() = %v", err)
-	}
-	first, err := l.BeginRun(ctx, "run", nil, time.Now())
-	if err != nil {
-		t.Fatalf("BeginRun() = %v", err)
-	}
+	first, unlock := lockAndBegin(t, l)
 	a := event(crmsync.KindScore, "T1", `{"a":1}`)
 	b := event(crmsync.KindScoreV2, "T2", `{"b":1}`)
 	c := event(crmsync.KindGrade, "G1", `{"c":1}`)

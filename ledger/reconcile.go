@@ -1,0 +1,589 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync"
+)
+
+// Category is where a reconciliation puts a file row or a ledger event.
+type Category string
+
+// Categories of a reconciliation (crmsync reconcile).
+const (
+	// Matched: the ledger has the key sent (Code 1) with the same content.
+	Matched Category = "matched"
+	// Mismatched: the key was sent, but with other content than the file's.
+	Mismatched Category = "mismatched"
+	// Missing: the key is in the files but was never successfully sent;
+	// Entry.State says what the ledger knows (StateNone: never seen).
+	Missing Category = "missing"
+	// Orphan: the ledger has the key sent, of a kind and in the event-date
+	// window the files cover, but no file row has the key.
+	Orphan Category = "orphan"
+	// Invalid: the row fails validation, or repeats a key met earlier in
+	// the files (Entry.Duplicate).
+	Invalid Category = "invalid"
+	// Skipped: the row's event time is outside -since/-until; it is not
+	// compared.
+	Skipped Category = "skipped"
+)
+
+// NeedsPerson reports whether an entry of the category keeps a
+// reconciliation from tying out.
+func (c Category) NeedsPerson() bool {
+	return c == Mismatched || c == Missing || c == Orphan || c == Invalid
+}
+
+// Entry is one line of a reconciliation: a file row (every category but
+// Orphan) or a ledger event no file row has (Orphan).
+type Entry struct {
+	Category Category
+	Kind     crmsync.Kind // the file row's kind; for an orphan, the ledger's
+	Key      string
+	Source   crmsync.SourceRef // zero for an orphan
+	Values   []string          // the row's cells, as read
+	Time     time.Time         // the file row's event time
+	Body     []byte            // the file row's body (nil for invalid rows and orphans)
+	// State is what the ledger knows of the key: StateNone when never seen.
+	State crmsync.State
+	// LedgerKind, LedgerTime and LedgerBody are the ledger's event: the
+	// body last claimed or delivered (nil when the key was never seen).
+	LedgerKind crmsync.Kind
+	LedgerTime time.Time
+	LedgerBody []byte
+	HasCode    bool
+	Code       int
+	Message    string
+	// Column and Reason say why a row is invalid (or missing, for a
+	// person).
+	Column string
+	Reason string
+	// Duplicate marks an invalid row whose key was met earlier in the
+	// files (the first one is compared; this one is not). First is where.
+	Duplicate bool
+	First     crmsync.SourceRef
+}
+
+// Window is the event-time window reconciled for one kind: [Since, Until).
+type Window struct {
+	Kind  crmsync.Kind
+	Since time.Time
+	Until time.Time
+}
+
+// ReconcileOptions tune a reconciliation.
+type ReconcileOptions struct {
+	// Since and Until (exclusive) limit the comparison by event time, as
+	// for a run; zero means the files' own window: from the first whole
+	// day (China time) of their rows of each kind to the end of the last.
+	Since, Until time.Time
+	// Batch is the number of rows looked up per round trip (default 500).
+	Batch int
+}
+
+// Reconciliation compares file rows with the ledger, both ways, without
+// writing to the ledger. Feed it rows with Add (in file order), then call
+// Finish; every row and every orphan is passed to the emit function given
+// to Reconcile, in order. A Reconciliation is not safe for concurrent use.
+//
+// It reads through one connection of its own inside one read transaction,
+// so every answer comes from one snapshot of the ledger, even while a run
+// writes beside it (WAL). The keys of the rows read are kept in a TEMP
+// table on that connection (a temporary file, not the ledger): duplicates
+// are found and orphans anti-joined there, so memory stays flat whatever
+// the number of rows.
+type Reconciliation struct {
+	l     *Ledger
+	ctx   context.Context
+	conn  *sql.Conn
+	opt   ReconcileOptions
+	emit  func(*Entry) error
+	batch []*crmsync.Row
+
+	stmts   map[string]*sql.Stmt
+	files   map[crmsync.SourceRef]int64 // file+sheet (Row 0) → id in the temp table
+	refs    []crmsync.SourceRef         // by id
+	seen    map[crmsync.Kind][2]time.Time
+	kinds   map[crmsync.Kind]bool
+	running bool
+	done    bool
+}
+
+// Reconcile starts a reconciliation of l with the rows that will be given
+// to Add. emit receives every entry; an error from it stops the
+// reconciliation and is returned by Add or Finish. The caller must Close
+// the Reconciliation.
+func (l *Ledger) Reconcile(ctx context.Context, opt ReconcileOptions, emit func(*Entry) error) (*Reconciliation, error) {
+	if opt.Batch <= 0 {
+		opt.Batch = lookupBatch
+	}
+	_, other, err := l.lockHeld()
+	if err != nil {
+		return nil, fmt.Errorf("reconcile ledger %s: %w", l.path, err)
+	}
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile ledger %s: %w", l.path, err)
+	}
+	r := &Reconciliation{
+		l: l, ctx: ctx, conn: conn, opt: opt, emit: emit,
+		stmts:   map[string]*sql.Stmt{},
+		files:   map[crmsync.SourceRef]int64{},
+		seen:    map[crmsync.Kind][2]time.Time{},
+		kinds:   map[crmsync.Kind]bool{},
+		running: other,
+	}
+	for _, q := range []string{
+		`DROP TABLE IF EXISTS temp.reconcile_keys`,
+		`CREATE TEMP TABLE reconcile_keys (
+	keyspace TEXT NOT NULL,
+	key      TEXT NOT NULL,
+	file     INTEGER NOT NULL,
+	row      INTEGER NOT NULL,
+	PRIMARY KEY (keyspace, key)
+) WITHOUT ROWID`,
+		// One snapshot of the ledger for the whole reconciliation; the
+		// temp table is written inside it without taking the ledger's
+		// write lock.
+		`BEGIN`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("reconcile ledger %s: %w", l.path, err)
+		}
+	}
+	return r, nil
+}
+
+// RunActive reports whether another process held the ledger's run lock when
+// the reconciliation started: its events may still be in flight.
+func (r *Reconciliation) RunActive() bool { return r.running }
+
+// Close ends the read transaction and drops the temporary keys.
+func (r *Reconciliation) Close() error {
+	if r.conn == nil {
+		return nil
+	}
+	ctx := context.WithoutCancel(r.ctx)
+	for _, st := range r.stmts {
+		st.Close()
+	}
+	r.stmts = nil
+	_, err1 := r.conn.ExecContext(ctx, `ROLLBACK`)
+	_, err2 := r.conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.reconcile_keys`)
+	err3 := r.conn.Close()
+	r.conn = nil
+	if err1 != nil && !strings.Contains(err1.Error(), "no transaction") {
+		return fmt.Errorf("reconcile ledger %s: end: %w", r.l.path, err1)
+	}
+	if err2 != nil {
+		return fmt.Errorf("reconcile ledger %s: end: %w", r.l.path, err2)
+	}
+	return err3
+}
+
+// Add takes one file row. Rows are compared in batches; entries reach emit
+// in row order.
+func (r *Reconciliation) Add(row *crmsync.Row) error {
+	if r.done {
+		return fmt.Errorf("reconcile ledger %s: Add after Finish", r.l.path)
+	}
+	r.batch = append(r.batch, row)
+	if len(r.batch) >= r.opt.Batch {
+		return r.flush(r.ctx)
+	}
+	return nil
+}
+
+// Finish compares the rows still held, then emits the orphans: for each
+// kind of the rows read, the events the ledger has sent whose event time is
+// in the kind's window and whose key no row has. Kinds without an event
+// time (over-limit, invalid) are compared one way only. It returns the
+// windows used, in kind order.
+func (r *Reconciliation) Finish(ctx context.Context) ([]Window, error) {
+	if r.done {
+		return nil, fmt.Errorf("reconcile ledger %s: Finish called twice", r.l.path)
+	}
+	if err := r.flush(ctx); err != nil {
+		return nil, err
+	}
+	r.done = true
+	var ws []Window
+	for _, k := range crmsync.Kinds {
+		if !r.kinds[k] {
+			continue
+		}
+		w, ok := r.window(k)
+		if !ok {
+			continue
+		}
+		ws = append(ws, w)
+		if err := r.orphans(ctx, w); err != nil {
+			return nil, fmt.Errorf("reconcile ledger %s: orphans of %s: %w", r.l.path, k, err)
+		}
+	}
+	return ws, nil
+}
+
+// window returns kind k's window: -since/-until, else whole China days
+// around the rows' event times. ok is false when neither bound is known.
+func (r *Reconciliation) window(k crmsync.Kind) (Window, bool) {
+	w := Window{Kind: k, Since: r.opt.Since, Until: r.opt.Until}
+	mm, seen := r.seen[k]
+	if w.Since.IsZero() {
+		if !seen {
+			return w, false
+		}
+		y, m, d := mm[0].In(cst).Date()
+		w.Since = time.Date(y, m, d, 0, 0, 0, 0, cst)
+	}
+	if w.Until.IsZero() {
+		if !seen {
+			return w, false
+		}
+		y, m, d := mm[1].In(cst).Date()
+		w.Until = time.Date(y, m, d+1, 0, 0, 0, 0, cst)
+	}
+	return w, true
+}
+
+// outside reports whether t is outside -since/-until.
+func (r *Reconciliation) outside(t time.Time) bool {
+	if t.IsZero() {
+		return false
+	}
+	return (!r.opt.Since.IsZero() && t.Before(r.opt.Since)) || (!r.opt.Until.IsZero() && !t.Before(r.opt.Until))
+}
+
+// stmt returns query prepared on the reconciliation's connection, once.
+func (r *Reconciliation) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st := r.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := r.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	r.stmts[query] = st
+	return st, nil
+}
+
+func (r *Reconciliation) keyRows(query string) keyQuery {
+	return func(ctx context.Context, n int, args []any) (*sql.Rows, error) {
+		st, err := r.stmt(ctx, keysSQL(query, n))
+		if err != nil {
+			return nil, err
+		}
+		return st.QueryContext(ctx, args...)
+	}
+}
+
+// fileID returns the temp table's id of a row's file and sheet.
+func (r *Reconciliation) fileID(ref crmsync.SourceRef) int64 {
+	ref.Row = 0
+	id, ok := r.files[ref]
+	if !ok {
+		id = int64(len(r.refs))
+		r.refs = append(r.refs, ref)
+		r.files[ref] = id
+	}
+	return id
+}
+
+// ledgerEvent is what the ledger holds of one key.
+type ledgerEvent struct {
+	kind, state, hash, msg string
+	bodyID, t, code        sql.NullInt64
+	body                   []byte
+}
+
+const reconcileLookup = `SELECT keyspace, key, kind, state, hash, body_id, time, code, message FROM events WHERE (keyspace, key) IN`
+
+const earlierKeys = `SELECT keyspace, key, file, row FROM temp.reconcile_keys WHERE (keyspace, key) IN`
+
+// flush compares the rows held.
+func (r *Reconciliation) flush(ctx context.Context) error {
+	if len(r.batch) == 0 {
+		return nil
+	}
+	if err := r.compare(ctx); err != nil {
+		return fmt.Errorf("reconcile ledger %s: %w", r.l.path, err)
+	}
+	clear(r.batch)
+	r.batch = r.batch[:0]
+	return nil
+}
+
+func (r *Reconciliation) compare(ctx context.Context) error {
+	entries := make([]Entry, len(r.batch))
+	// first maps each key of the batch to the index of its first row.
+	first := make(map[eventKey]int, len(r.batch))
+	var keys []eventKey
+	for i, row := range r.batch {
+		e := &entries[i]
+		e.Kind, e.Source, e.Values = row.Kind, row.Source, row.Values
+		r.kinds[row.Kind] = true
+		if row.Event == nil {
+			e.Category = Invalid
+			if row.Problem != nil {
+				e.Column, e.Reason = row.Problem.Column, row.Problem.Reason
+			}
+			continue
+		}
+		ev := row.Event
+		e.Key, e.Time, e.Body = ev.Key, ev.Time, ev.Body
+		if r.outside(ev.Time) {
+			e.Category = Skipped
+			e.Reason = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
+			continue
+		}
+		if !ev.Time.IsZero() {
+			mm, ok := r.seen[row.Kind]
+			if !ok || ev.Time.Before(mm[0]) {
+				mm[0] = ev.Time
+			}
+			if !ok || ev.Time.After(mm[1]) {
+				mm[1] = ev.Time
+			}
+			r.seen[row.Kind] = mm
+		}
+		k := keyOf(ev.Kind, ev.Key)
+		if j, dup := first[k]; dup {
+			markDuplicate(e, r.batch[j].Source)
+			continue
+		}
+		first[k] = i
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return r.emitAll(entries)
+	}
+
+	// Keys met in earlier batches.
+	err := eachKeyBatch(ctx, r.keyRows(earlierKeys), keys, func(rows *sql.Rows) error {
+		var (
+			k         eventKey
+			file, row int64
+		)
+		if err := rows.Scan(&k.space, &k.key, &file, &row); err != nil {
+			return err
+		}
+		ref := r.refs[file]
+		ref.Row = int(row)
+		markDuplicate(&entries[first[k]], ref)
+		delete(first, k)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	keys = keys[:0]
+	for i := range entries {
+		if entries[i].Category != "" {
+			continue
+		}
+		row := r.batch[i]
+		if j, ok := first[keyOf(row.Event.Kind, row.Event.Key)]; ok && j == i {
+			keys = append(keys, keyOf(row.Event.Kind, row.Event.Key))
+		}
+	}
+	if len(keys) == 0 {
+		return r.emitAll(entries)
+	}
+
+	// Remember them, for later duplicates and the orphans' anti-join.
+	ins := make([]any, 0, 4*64)
+	for start := 0; start < len(keys); {
+		n := min(64, len(keys)-start)
+		c := 1
+		for c*2 <= n {
+			c *= 2
+		}
+		ins = ins[:0]
+		for _, k := range keys[start : start+c] {
+			src := r.batch[first[k]].Source
+			ins = append(ins, k.space, k.key, r.fileID(src), int64(src.Row))
+		}
+		st, err := r.stmt(ctx, `INSERT INTO temp.reconcile_keys (keyspace, key, file, row) VALUES (?,?,?,?)`+strings.Repeat(",(?,?,?,?)", c-1))
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, ins...); err != nil {
+			return err
+		}
+		start += c
+	}
+
+	// What the ledger holds of them.
+	found := make(map[eventKey]*ledgerEvent, len(keys))
+	var want map[int64][]*ledgerEvent
+	err = eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
+		var (
+			k  eventKey
+			le ledgerEvent
+		)
+		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &le.hash, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+			return err
+		}
+		ev := r.batch[first[k]].Event
+		switch {
+		case le.hash == ev.Hash:
+			le.body = ev.Body
+		case le.bodyID.Valid:
+			if want == nil {
+				want = map[int64][]*ledgerEvent{}
+			}
+			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], &le)
+		}
+		found[k] = &le
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.bodies(ctx, want); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		i := first[k]
+		classifyEntry(&entries[i], r.batch[i].Event, found[k], r.l.Location)
+	}
+	return r.emitAll(entries)
+}
+
+// bodies reads the bodies wanted by ID.
+func (r *Reconciliation) bodies(ctx context.Context, want map[int64][]*ledgerEvent) error {
+	if len(want) == 0 {
+		return nil
+	}
+	ids := make([]any, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a].(int64) < ids[b].(int64) })
+	for start := 0; start < len(ids); start += lookupBatch {
+		part := ids[start:min(start+lookupBatch, len(ids))]
+		rows, err := r.conn.QueryContext(ctx, `SELECT id, body FROM bodies WHERE id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, part...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				id   int64
+				body []byte
+			)
+			if err := rows.Scan(&id, &body); err != nil {
+				rows.Close()
+				return err
+			}
+			for _, le := range want[id] {
+				le.body = body
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func markDuplicate(e *Entry, first crmsync.SourceRef) {
+	e.Category = Invalid
+	e.Duplicate = true
+	e.First = first
+	e.Reason = fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one is compared", first, first)
+}
+
+// classifyEntry sets the category of a file row from the ledger's event
+// of its key (nil: never seen).
+func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Location) {
+	if le == nil {
+		e.Category = Missing
+		e.State = crmsync.StateNone
+		e.Reason = "账本中没有此键,从未发送 / not in the ledger: never sent"
+		return
+	}
+	e.State = crmsync.State(le.state)
+	e.LedgerKind = crmsync.Kind(le.kind)
+	e.LedgerTime = timeIn(le.t, loc)
+	e.LedgerBody = le.body
+	e.HasCode, e.Code, e.Message = le.code.Valid, int(le.code.Int64), le.msg
+	same := le.hash == ev.Hash
+	if e.State == crmsync.StateSent {
+		if same {
+			e.Category = Matched
+			return
+		}
+		e.Category = Mismatched
+		e.Reason = "已发送的内容与文件不同 / sent with other content than the file's"
+		return
+	}
+	e.Category = Missing
+	switch e.State {
+	case crmsync.StateFailed:
+		e.Reason = "发送失败,未送达;crmsync retry 或再次运行会重发 / failed: no answer from Mallcoo; crmsync retry (or the next run) resends it"
+	case crmsync.StateRejected:
+		e.Reason = "被猫酷拒绝 / rejected by Mallcoo"
+	case crmsync.StateUncertain:
+		e.Reason = "运行中断时可能已发出,状态不确定;请在猫酷核实 / uncertain: may have been delivered when a run died; check in Mallcoo"
+	case crmsync.StateInFlight:
+		e.Reason = "正在发送中(另一个运行正在进行或已中断) / in flight: a run is sending it, or died"
+	default:
+		e.Reason = "账本状态 " + le.state + " / ledger state " + le.state
+	}
+	if !same {
+		e.Reason += ";账本中的内容与文件不同 / the ledger holds other content"
+	}
+}
+
+func (r *Reconciliation) emitAll(entries []Entry) error {
+	for i := range entries {
+		if err := r.emit(&entries[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orphans emits the sent events of w's kind and window whose keys no row
+// had. events is scanned in key order; each candidate costs one probe of
+// the temp table.
+func (r *Reconciliation) orphans(ctx context.Context, w Window) error {
+	rows, err := r.conn.QueryContext(ctx, `SELECT e.key, e.kind, e.time, e.code, e.message, b.body
+FROM events e LEFT JOIN bodies b ON b.id = e.body_id
+WHERE e.kind = ? AND e.state = ? AND e.time >= ? AND e.time < ?
+  AND NOT EXISTS (SELECT 1 FROM temp.reconcile_keys r WHERE r.keyspace = e.keyspace AND r.key = e.key)
+ORDER BY e.time, e.key`, string(w.Kind), string(crmsync.StateSent), w.Since.UnixNano(), w.Until.UnixNano())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			e       Entry
+			kind    string
+			t, code sql.NullInt64
+		)
+		if err := rows.Scan(&e.Key, &kind, &t, &code, &e.Message, &e.LedgerBody); err != nil {
+			return err
+		}
+		e.Category = Orphan
+		e.Kind = crmsync.Kind(kind)
+		e.LedgerKind = e.Kind
+		e.State = crmsync.StateSent
+		e.LedgerTime = timeIn(t, r.l.Location)
+		e.HasCode, e.Code = code.Valid, int(code.Int64)
+		e.Reason = "已发送到猫酷,但文件中没有此键 / sent to Mallcoo, but no file row has this key"
+		if err := r.emit(&e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
