@@ -221,30 +221,31 @@ WHERE r.run_id = ?`
 	return nil
 }
 
-// Status is the state of a ledger as crmsync status shows it.
+// Status is the state of a ledger as crmsync status shows it (its -json
+// names follow the run summary's).
 type Status struct {
-	Path   string
-	Schema int
+	Path   string `json:"path"`
+	Schema int    `json:"schema"`
 	// Totals counts event keys by kind and state.
-	Totals map[crmsync.Kind]map[crmsync.State]int
+	Totals map[crmsync.Kind]map[crmsync.State]int `json:"totals"`
 	// Runs are the most recent runs, newest first.
-	Runs []RunInfo
+	Runs []RunInfo `json:"runs"`
 	// Held counts uncertain events of kinds that are not safe to resend:
 	// a person must decide whether Mallcoo has them.
-	Held int
+	Held int `json:"held"`
 	// Failed counts events left failed: retry resends them.
-	Failed int
+	Failed int `json:"failed"`
 }
 
 // RunInfo describes one run.
 type RunInfo struct {
-	ID      int64
-	Command string
-	Started time.Time
-	Ended   time.Time // zero unless done
-	Rows    int
-	Counts  map[crmsync.Outcome]int
-	Status  string // RunRunning, RunDone or RunDied
+	ID      int64                   `json:"id"`
+	Command string                  `json:"command"`
+	Started time.Time               `json:"started"`
+	Ended   time.Time               `json:"ended"` // zero unless done
+	Rows    int                     `json:"rows"`
+	Counts  map[crmsync.Outcome]int `json:"counts"`
+	Status  string                  `json:"status"` // RunRunning, RunDone or RunDied
 }
 
 // Status returns the ledger's totals and its recent runs (at most recent).
