@@ -75,7 +75,7 @@ func TestReconcileCategories(t *testing.T) {
 		event(crmsync.KindScore, "S2", `{"a":2}`),
 		event(crmsync.KindScore, "ORPHAN", `{"a":3}`),
 		timed(event(crmsync.KindScore, "EARLIER", `{"a":4}`), day.AddDate(0, 0, -1)), // outside the window
-		event(crmsync.KindBonus, "B-ORPHAN", `{"b":1}`),                               // a kind not in the files
+		event(crmsync.KindBonus, "B-ORPHAN", `{"b":1}`),                              // a kind not in the files
 	}
 	failed := event(crmsync.KindScore, "F1", `{"a":5}`)
 	rejected := event(crmsync.KindScore, "R1", `{"a":6}`)
@@ -94,13 +94,13 @@ func TestReconcileCategories(t *testing.T) {
 	}
 
 	rows := []*crmsync.Row{
-		fileRow(1, event(crmsync.KindScore, "S1", `{"a":1}`)),                               // matched
-		fileRow(2, event(crmsync.KindScore, "S2", `{"a":20}`)),                              // mismatched
-		fileRow(3, event(crmsync.KindScore, "NEW", `{"a":8}`)),                              // missing: never seen
-		fileRow(4, event(crmsync.KindScore, "F1", `{"a":5}`)),                               // missing: failed
-		fileRow(5, event(crmsync.KindScore, "R1", `{"a":6}`)),                               // missing: rejected
-		fileRow(6, event(crmsync.KindScore, "I1", `{"a":7}`)),                               // missing: in flight
-		fileRow(7, event(crmsync.KindScore, "S1", `{"a":1}`)),                               // duplicate
+		fileRow(1, event(crmsync.KindScore, "S1", `{"a":1}`)),  // matched
+		fileRow(2, event(crmsync.KindScore, "S2", `{"a":20}`)), // mismatched
+		fileRow(3, event(crmsync.KindScore, "NEW", `{"a":8}`)), // missing: never seen
+		fileRow(4, event(crmsync.KindScore, "F1", `{"a":5}`)),  // missing: failed
+		fileRow(5, event(crmsync.KindScore, "R1", `{"a":6}`)),  // missing: rejected
+		fileRow(6, event(crmsync.KindScore, "I1", `{"a":7}`)),  // missing: in flight
+		fileRow(7, event(crmsync.KindScore, "S1", `{"a":1}`)),  // duplicate
 		{Source: crmsync.SourceRef{File: "f.csv", Row: 9}, Kind: crmsync.KindScore, Problem: &crmsync.Problem{Column: "TradeAmount", Reason: "bad"}},
 	}
 	// More rows than a batch: duplicates across batches are found too.
@@ -126,8 +126,7 @@ func TestReconcileCategories(t *testing.T) {
 
 	// -since/-until widen the window to the day before: EARLIER is an
 	// orphan too, and rows outside are skipped.
-	opt := ReconcileOptions{Since: day.AddDate(0, 0, -1).Truncate(24 * time.Hour), Until: time.Date(2026, 11, 24, 9, 0, 0, 0, cst)}
-	opt.Since = time.Date(2026, 11, 23, 0, 0, 0, 0, cst)
+	opt := ReconcileOptions{Since: time.Date(2026, 11, 23, 0, 0, 0, 0, cst), Until: time.Date(2026, 11, 24, 9, 0, 0, 0, cst)}
 	got, _ = reconcileAll(t, l, opt, rows[:2])
 	want = map[Category][]string{
 		Skipped: {"S1", "S2"},
