@@ -1,0 +1,750 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// reconcileWords are the labels of the reconciliation report.
+var reconcileWords = map[string]word{
+	"recTitle":      {"crmsync 对账报告", "crmsync reconciliation"},
+	"generated":     {"生成时间(北京时间)", "Generated (UTC+8)"},
+	"ledger":        {"账本", "Ledger"},
+	"tiesOut":       {"全部一致", "Ties out"},
+	"runActive":     {"注意:对账时有运行正在进行,数字可能还会变化", "Note: a run held the ledger while reconciling; figures may still move"},
+	"windows":       {"对账范围(事件时间,北京时间)", "Windows compared (event time, UTC+8)"},
+	"since":         {"起(含)", "From (incl.)"},
+	"until":         {"止(不含)", "Until (excl.)"},
+	"categories":    {"对账结果", "Result"},
+	"category":      {"类别", "Category"},
+	"count":         {"数量", "Count"},
+	"c.matched":     {"一致", "matched"},
+	"c.mismatched":  {"内容不符", "mismatched"},
+	"c.missing":     {"未送达", "missing"},
+	"c.orphan":      {"仅账本有", "orphans"},
+	"c.invalid":     {"无效或重复", "invalid"},
+	"c.skipped":     {"范围外跳过", "skipped"},
+	"duplicates":    {"其中重复键", "of which duplicate keys"},
+	"totals":        {"按营业日×商户×类型合计(差异标红)", "Totals per business day × shop × kind (differences in red)"},
+	"date":          {"营业日", "Business day"},
+	"shop":          {"商户", "Shop"},
+	"fileRows":      {"文件行数", "File rows"},
+	"sentRows":      {"已发送行数", "Sent rows"},
+	"confRows":      {"已确认行数", "Confirmed rows"},
+	"fileAmount":    {"文件金额", "File amount"},
+	"sentAmount":    {"已发送金额", "Sent amount"},
+	"confAmount":    {"已确认金额", "Confirmed amount"},
+	"fileScore":     {"文件积分", "File score"},
+	"sentScore":     {"已发送积分", "Sent score"},
+	"confScore":     {"已确认积分", "Confirmed score"},
+	"eventTime":     {"事件时间", "Event time"},
+	"ledgerTime":    {"账本事件时间", "Ledger event time"},
+	"state":         {"账本状态", "Ledger state"},
+	"details":       {"说明", "Details"},
+	"body":          {"内容", "Body"},
+	"totalsNote":    {"金额:消费为消费金额,退货为负的退货金额;积分:积分值(积分变更为GetBonus,积分处理结果为Bonus)。已发送=账本中文件各键最后发送的内容(含被拒绝、失败、不确定)加仅账本有的事件;已确认=猫酷返回成功的。", "Amount: a sale's amount, minus a return's ReturnAmount; score: Score (bonus: GetBonus, verify: Bonus). Sent: the ledger's last body for the files' keys (rejected, failed, uncertain included) plus orphans; confirmed: those Mallcoo accepted (Code 1)."},
+	"none":          {"(空)", "(none)"},
+	"neverSeen":     {"从未发送", "never sent"},
+	"s.sent":        {"已发送", "sent"},
+	"s.failed":      {"失败", "failed"},
+	"s.rejected":    {"被拒绝", "rejected"},
+	"s.uncertain":   {"不确定", "uncertain"},
+	"s.inflight":    {"发送中", "in flight"},
+	"filesCompared": {"对账文件", "Files compared"},
+}
+
+// rt returns a reconciliation label, falling back to the report's words.
+func (l lang) rt(key string) string {
+	w, ok := reconcileWords[key]
+	if !ok {
+		return l.T(key)
+	}
+	if l == "en" {
+		return w.en
+	}
+	return w.zh
+}
+
+// ReconcileCategories are the categories in report order.
+var ReconcileCategories = []ledger.Category{ledger.Matched, ledger.Mismatched, ledger.Missing, ledger.Orphan, ledger.Invalid, ledger.Skipped}
+
+// Total is the finance total of one business day (event date, China time),
+// shop and kind: rows, amount and score as in the files, as sent and as
+// confirmed by Mallcoo. Amounts are exact decimal strings.
+type Total struct {
+	Date            string       `json:"date"` // yyyy-mm-dd; "" for kinds without an event time
+	Shop            string       `json:"shop"` // CrmShopID (score kinds), ShopCode (over-limit), else ""
+	Kind            crmsync.Kind `json:"kind"`
+	FileRows        int          `json:"file_rows"`
+	SentRows        int          `json:"sent_rows"`
+	ConfirmedRows   int          `json:"confirmed_rows"`
+	FileAmount      string       `json:"file_amount"`
+	SentAmount      string       `json:"sent_amount"`
+	ConfirmedAmount string       `json:"confirmed_amount"`
+	FileScore       string       `json:"file_score"`
+	SentScore       string       `json:"sent_score"`
+	ConfirmedScore  string       `json:"confirmed_score"`
+	// Differs is true when the three columns do not all agree.
+	Differs bool `json:"differs"`
+}
+
+// ReconcileInfo is what the summary sheet says about a reconciliation
+// besides its entries.
+type ReconcileInfo struct {
+	Ledger    string
+	Files     []crmsync.FileSummary
+	Windows   []ledger.Window
+	RunActive bool
+	Generated time.Time
+}
+
+// Reconcile writes a reconciliation report: a summary sheet (counts per
+// category, the windows compared and the finance totals per business day ×
+// shop × kind) and one sheet per category that needs a person (mismatched,
+// missing, orphans, invalid) with a row per entry. Matched rows are only
+// counted. Rows are streamed as Add receives them, so memory grows with the
+// number of day × shop × kind totals, not with the number of rows.
+type Reconcile struct {
+	path string
+	l    lang
+	b    *book
+
+	counts     map[ledger.Category]int
+	duplicates int
+	totals     map[totalKey]*total
+	sheets     map[ledger.Category]*stream
+	cells      []any
+	vals       []string
+	redAmount  int // style of differing amounts, once made
+}
+
+type totalKey struct {
+	date, shop string
+	kind       crmsync.Kind
+}
+
+// stage of a total: as in the files, as sent, as confirmed.
+const (
+	inFile = iota
+	asSent
+	asConfirmed
+)
+
+type total struct {
+	rows   [3]int
+	amount [3]exact
+	score  [3]exact
+}
+
+// NewReconcile starts the reconciliation report to be written to path.
+func NewReconcile(path string, opt Options) (*Reconcile, error) {
+	l := parseLang(opt.Lang)
+	b, err := newBook(l, l.rt("recTitle"), time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("write reconciliation %s: %w", path, err)
+	}
+	if err := b.useSheet(l.T("summary")); err != nil {
+		b.close()
+		return nil, fmt.Errorf("write reconciliation %s: %w", path, err)
+	}
+	return &Reconcile{
+		path:   path,
+		l:      l,
+		b:      b,
+		counts: map[ledger.Category]int{},
+		totals: map[totalKey]*total{},
+		sheets: map[ledger.Category]*stream{},
+		cells:  make([]any, len(entryColumns)),
+		vals:   make([]string, len(factFields)),
+	}, nil
+}
+
+// entryColumns are the columns of a category sheet.
+var entryColumns = []struct {
+	key   string
+	width float64
+}{
+	{"kind", 10}, {"key", 24}, {"sourceFile", 28}, {"sheet", 12}, {"row", 8}, {"eventTime", 20},
+	{"state", 12}, {"ledgerTime", 20}, {"details", 60}, {"code", 10}, {"message", 24}, {"body", 60},
+}
+
+// Counts returns the number of entries per category so far.
+func (r *Reconcile) Counts() map[ledger.Category]int { return r.counts }
+
+// Duplicates returns how many invalid entries are duplicate keys.
+func (r *Reconcile) Duplicates() int { return r.duplicates }
+
+// Add counts one entry into the totals and writes it to its category's
+// sheet.
+func (r *Reconcile) Add(e *ledger.Entry) error {
+	r.counts[e.Category]++
+	if e.Duplicate {
+		r.duplicates++
+	}
+	switch e.Category {
+	case ledger.Matched, ledger.Mismatched, ledger.Missing:
+		r.count(inFile, e.Kind, e.Time, e.Body)
+		if len(e.LedgerBody) > 0 {
+			r.count(asSent, e.LedgerKind, e.LedgerTime, e.LedgerBody)
+			if e.State == crmsync.StateSent {
+				r.count(asConfirmed, e.LedgerKind, e.LedgerTime, e.LedgerBody)
+			}
+		}
+	case ledger.Orphan:
+		r.count(asSent, e.LedgerKind, e.LedgerTime, e.LedgerBody)
+		r.count(asConfirmed, e.LedgerKind, e.LedgerTime, e.LedgerBody)
+	}
+	if !e.Category.NeedsPerson() {
+		return nil
+	}
+	if err := r.row(e); err != nil {
+		return fmt.Errorf("write reconciliation %s: %s: %w", r.path, e.Category, err)
+	}
+	return nil
+}
+
+// factFields are the body fields the totals read.
+var factFields = []string{"ScoreEvent", "TradeAmount", "PayAmount", "ReturnAmount", "Score", "GetBonus", "Bonus", "CrmShopID", "ShopCode"}
+
+const (
+	fScoreEvent = iota
+	fTradeAmount
+	fPayAmount
+	fReturnAmount
+	fScore
+	fGetBonus
+	fBonus
+	fCrmShopID
+	fShopCode
+)
+
+// count adds a body of kind k with event time t to stage st of its total.
+func (r *Reconcile) count(st int, k crmsync.Kind, t time.Time, body []byte) {
+	v := r.vals
+	clear(v)
+	if len(body) > 0 && !topFields(body, factFields, v) {
+		clear(v)
+		var m map[string]json.RawMessage
+		if json.Unmarshal(body, &m) == nil {
+			for i, f := range factFields {
+				if raw, ok := m[f]; ok && string(raw) != "null" {
+					v[i] = strings.Trim(string(raw), `"`)
+				}
+			}
+		}
+	}
+	key := totalKey{kind: k}
+	if !t.IsZero() {
+		key.date = t.In(mallcoo.CST).Format("2006-01-02")
+	}
+	var amount, score string
+	switch k {
+	case crmsync.KindScore, crmsync.KindScoreV2:
+		key.shop = v[fCrmShopID]
+		amount = v[fTradeAmount]
+		if k == crmsync.KindScoreV2 {
+			amount = v[fPayAmount]
+		}
+		if v[fScoreEvent] == "2101" {
+			amount = negate(v[fReturnAmount])
+		}
+		score = v[fScore]
+	case crmsync.KindOverLimit:
+		key.shop = v[fShopCode]
+	case crmsync.KindBonus:
+		score = v[fGetBonus]
+	case crmsync.KindVerify:
+		score = v[fBonus]
+	}
+	tt := r.totals[key]
+	if tt == nil {
+		tt = &total{}
+		r.totals[key] = tt
+	}
+	tt.rows[st]++
+	if amount != "" {
+		tt.amount[st].add(amount)
+	}
+	if score != "" {
+		tt.score[st].add(score)
+	}
+}
+
+func negate(s string) string {
+	switch {
+	case s == "":
+		return ""
+	case strings.HasPrefix(s, "-"):
+		return s[1:]
+	}
+	return "-" + s
+}
+
+// Totals returns the totals sorted by date, shop and kind.
+func (r *Reconcile) Totals() []Total {
+	keys := make([]totalKey, 0, len(r.totals))
+	for k := range r.totals {
+		keys = append(keys, k)
+	}
+	order := map[crmsync.Kind]int{}
+	for i, k := range crmsync.Kinds {
+		order[k] = i
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		x, y := keys[a], keys[b]
+		if x.date != y.date {
+			return x.date < y.date
+		}
+		if x.shop != y.shop {
+			return x.shop < y.shop
+		}
+		return order[x.kind] < order[y.kind]
+	})
+	out := make([]Total, len(keys))
+	for i, k := range keys {
+		t := r.totals[k]
+		out[i] = Total{
+			Date: k.date, Shop: k.shop, Kind: k.kind,
+			FileRows: t.rows[inFile], SentRows: t.rows[asSent], ConfirmedRows: t.rows[asConfirmed],
+			FileAmount: t.amount[inFile].String(), SentAmount: t.amount[asSent].String(), ConfirmedAmount: t.amount[asConfirmed].String(),
+			FileScore: t.score[inFile].String(), SentScore: t.score[asSent].String(), ConfirmedScore: t.score[asConfirmed].String(),
+		}
+		o := &out[i]
+		o.Differs = o.FileRows != o.SentRows || o.SentRows != o.ConfirmedRows ||
+			o.FileAmount != o.SentAmount || o.SentAmount != o.ConfirmedAmount ||
+			o.FileScore != o.SentScore || o.SentScore != o.ConfirmedScore
+	}
+	return out
+}
+
+// row writes an entry to its category's sheet.
+func (r *Reconcile) row(e *ledger.Entry) error {
+	s := r.sheets[e.Category]
+	if s == nil {
+		cols := make([]column, len(entryColumns))
+		for i, c := range entryColumns {
+			cols[i] = column{header: r.l.rt(c.key), width: c.width}
+			if c.key == "key" || c.key == "sourceFile" || c.key == "sheet" || c.key == "body" {
+				cols[i].style = r.b.st.text
+			}
+		}
+		s = newStream(r.b, r.l.rt("c."+string(e.Category)), cols, excelize.TotalRows)
+		r.sheets[e.Category] = s
+	}
+	c := r.cells
+	clear(c)
+	c[0] = string(e.Kind)
+	c[1] = str(e.Key)
+	c[2] = str(e.Source.File)
+	c[3] = str(e.Source.Sheet)
+	if e.Source.Row > 0 {
+		c[4] = e.Source.Row
+	}
+	c[5] = clock(e.Time)
+	if e.Category != ledger.Invalid {
+		c[6] = r.state(e.State)
+	}
+	c[7] = clock(e.LedgerTime)
+	details := e.Reason
+	switch {
+	case e.Category == ledger.Mismatched:
+		details = strings.Join(FieldDiffs(e.LedgerBody, e.Body, r.l == "en"), "; ")
+	case e.Category == ledger.Invalid && e.Column != "":
+		details = columnName(e.Kind, e.Column, r.l) + ": " + e.Reason
+	}
+	c[8] = str(details)
+	if e.HasCode {
+		c[9] = e.Code
+	}
+	c[10] = str(e.Message)
+	body := e.Body
+	if e.Category == ledger.Orphan {
+		body = e.LedgerBody
+	}
+	if body == nil && e.Category == ledger.Invalid {
+		c[11] = str(strings.Join(e.Values, " | "))
+	} else {
+		c[11] = str(string(body))
+	}
+	return s.add(c)
+}
+
+func (r *Reconcile) state(s crmsync.State) string {
+	if s == crmsync.StateNone {
+		return r.l.rt("neverSeen")
+	}
+	return r.l.rt("s." + string(s))
+}
+
+// FieldDiffs lists the top-level fields whose values differ between the
+// body sent before and the file's, as "Field: before → after" (a field
+// absent or null shows as "(none)" in English, "(空)" in Chinese). Fields
+// come in the order of the file's body, then those only the ledger's has.
+func FieldDiffs(sent, file []byte, en bool) []string {
+	none := reconcileWords["none"].zh
+	if en {
+		none = reconcileWords["none"].en
+	}
+	a, aOrder := rawFields(sent)
+	b, bOrder := rawFields(file)
+	show := func(raw json.RawMessage) string {
+		if raw == nil || string(raw) == "null" {
+			return none
+		}
+		var s string
+		if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+		return string(raw)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, name := range append(bOrder, aOrder...) {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		x, y := a[name], b[name]
+		if bytes.Equal(compactJSON(x), compactJSON(y)) || (isNull(x) && isNull(y)) {
+			continue
+		}
+		out = append(out, name+": "+show(x)+" → "+show(y))
+	}
+	if len(out) == 0 && !bytes.Equal(sent, file) {
+		out = append(out, "("+strconv.Itoa(len(sent))+" → "+strconv.Itoa(len(file))+" bytes)")
+	}
+	return out
+}
+
+func isNull(raw json.RawMessage) bool { return raw == nil || string(raw) == "null" }
+
+func compactJSON(raw json.RawMessage) []byte {
+	if raw == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return raw
+	}
+	return buf.Bytes()
+}
+
+// rawFields decodes a JSON object's members in order.
+func rawFields(body []byte) (map[string]json.RawMessage, []string) {
+	m := map[string]json.RawMessage{}
+	var order []string
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return m, nil
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			break
+		}
+		name, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			break
+		}
+		m[name] = raw
+		order = append(order, name)
+	}
+	return m, order
+}
+
+// Close writes the summary sheet and saves the workbook to its path (a
+// temporary file renamed into place).
+func (r *Reconcile) Close(info ReconcileInfo) error {
+	defer r.b.close()
+	for _, c := range ReconcileCategories {
+		if s := r.sheets[c]; s != nil {
+			if err := s.finish(); err != nil {
+				return fmt.Errorf("write reconciliation %s: %s sheet: %w", r.path, c, err)
+			}
+		}
+	}
+	if err := r.summary(info); err != nil {
+		return fmt.Errorf("write reconciliation %s: summary: %w", r.path, err)
+	}
+	if dir := filepath.Dir(r.path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write reconciliation: %w", err)
+		}
+	}
+	if err := r.b.save(r.path); err != nil {
+		return fmt.Errorf("write reconciliation %s: %w", r.path, err)
+	}
+	return nil
+}
+
+// Discard releases the workbook without writing it.
+func (r *Reconcile) Discard() { r.b.close() }
+
+// summary streams the summary sheet, which was created first.
+func (r *Reconcile) summary(info ReconcileInfo) error {
+	l := r.l
+	name := l.T("summary")
+	sw, err := r.b.f.NewStreamWriter(name)
+	if err != nil {
+		return err
+	}
+	widths := []float64{14, 14, 10, 10, 10, 12, 14, 14, 14, 12, 12, 12}
+	for i, w := range widths {
+		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
+			return err
+		}
+	}
+	st := r.b.st
+	row := 0
+	put := func(cells ...any) error {
+		row++
+		return sw.SetRow("A"+strconv.Itoa(row), cells)
+	}
+	bold := func(s string) excelize.Cell { return excelize.Cell{StyleID: st.bold, Value: s} }
+	head := func(s string) excelize.Cell { return excelize.Cell{StyleID: st.header, Value: s} }
+	if err := put(excelize.Cell{StyleID: st.title, Value: l.rt("recTitle")}); err != nil {
+		return err
+	}
+	row++
+	ties := l.T("yes")
+	for c, n := range r.counts {
+		if n > 0 && c.NeedsPerson() {
+			ties = l.T("no")
+		}
+	}
+	for _, f := range info.Files {
+		if f.Problem != "" {
+			ties = l.T("no")
+		}
+	}
+	for _, kv := range [][2]any{
+		{l.rt("generated"), clock(info.Generated)},
+		{l.rt("ledger"), info.Ledger},
+		{l.rt("tiesOut"), ties},
+	} {
+		if err := put(bold(kv[0].(string)), kv[1]); err != nil {
+			return err
+		}
+	}
+	if info.RunActive {
+		if err := put(excelize.Cell{StyleID: st.problem, Value: l.rt("runActive")}); err != nil {
+			return err
+		}
+	}
+
+	row++
+	if err := put(bold(l.rt("categories"))); err != nil {
+		return err
+	}
+	if err := put(head(l.rt("category")), head(l.rt("count"))); err != nil {
+		return err
+	}
+	for _, c := range ReconcileCategories {
+		var v any = l.rt("c." + string(c))
+		if c.NeedsPerson() && r.counts[c] > 0 {
+			v = excelize.Cell{StyleID: st.problem, Value: v}
+		}
+		if err := put(v, r.counts[c]); err != nil {
+			return err
+		}
+	}
+	if r.duplicates > 0 {
+		if err := put(l.rt("duplicates"), r.duplicates); err != nil {
+			return err
+		}
+	}
+
+	if len(info.Files) > 0 {
+		row++
+		if err := put(bold(l.rt("filesCompared"))); err != nil {
+			return err
+		}
+		if err := put(head(l.T("path")), head(l.T("sheet")), head(l.T("kind")), head(l.T("rowsRead")), head(l.T("problem"))); err != nil {
+			return err
+		}
+		for _, f := range info.Files {
+			cells := []any{f.Path, str(f.Sheet), str(string(f.Kind)), f.Rows, str(f.Problem)}
+			if f.Problem != "" {
+				cells[4] = excelize.Cell{StyleID: st.problem, Value: f.Problem}
+			}
+			if err := put(cells...); err != nil {
+				return err
+			}
+		}
+	}
+
+	if len(info.Windows) > 0 {
+		row++
+		if err := put(bold(l.rt("windows"))); err != nil {
+			return err
+		}
+		if err := put(head(l.T("kind")), head(l.rt("since")), head(l.rt("until"))); err != nil {
+			return err
+		}
+		for _, w := range info.Windows {
+			if err := put(string(w.Kind), clock(w.Since), clock(w.Until)); err != nil {
+				return err
+			}
+		}
+	}
+
+	row++
+	if err := put(bold(l.rt("totals"))); err != nil {
+		return err
+	}
+	if err := put(l.rt("totalsNote")); err != nil {
+		return err
+	}
+	hdr := []any{}
+	for _, k := range []string{"date", "shop", "kind", "fileRows", "sentRows", "confRows", "fileAmount", "sentAmount", "confAmount", "fileScore", "sentScore", "confScore"} {
+		hdr = append(hdr, head(l.rt(k)))
+	}
+	if err := put(hdr...); err != nil {
+		return err
+	}
+	for _, t := range r.Totals() {
+		style := st.amount
+		if t.Differs {
+			style = r.problemAmount()
+		}
+		num := func(s string) excelize.Cell {
+			f, _ := strconv.ParseFloat(s, 64) // an Excel number is a double; the exact text is in the JSON
+			return excelize.Cell{StyleID: style, Value: f}
+		}
+		cnt := func(n int) any {
+			if t.Differs {
+				return excelize.Cell{StyleID: st.problem, Value: n}
+			}
+			return n
+		}
+		if err := put(str(t.Date), str(t.Shop), string(t.Kind), cnt(t.FileRows), cnt(t.SentRows), cnt(t.ConfirmedRows),
+			num(t.FileAmount), num(t.SentAmount), num(t.ConfirmedAmount), num(t.FileScore), num(t.SentScore), num(t.ConfirmedScore)); err != nil {
+			return err
+		}
+	}
+	return sw.Flush()
+}
+
+// problemAmount is the style of an amount that differs: red, two decimals.
+// It is made once per workbook.
+func (r *Reconcile) problemAmount() int {
+	if r.redAmount != 0 {
+		return r.redAmount
+	}
+	two := "#,##0.00"
+	id, err := r.b.f.NewStyle(&excelize.Style{CustomNumFmt: &two, Font: &excelize.Font{Color: "C00000", Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"FFC7CE"}}})
+	if err != nil {
+		return r.b.st.problem
+	}
+	r.redAmount = id
+	return id
+}
+
+// exact is an exact sum of decimal strings in little memory: an int64
+// count of 10^-scale units, moved to a big.Int only when it would
+// overflow. The totals keep nine per day × shop × kind.
+type exact struct {
+	units int64
+	scale int8
+	big   *big.Int // when set, the sum is big + units (same scale)
+}
+
+// add adds a decimal such as "-1280.50"; anything else is ignored.
+func (d *exact) add(s string) {
+	ip, fp, _ := strings.Cut(s, ".")
+	neg := strings.HasPrefix(ip, "-")
+	if neg {
+		ip = ip[1:]
+	}
+	if ip == "" || !digits(ip) || !digits(fp) || len(fp) > 30 {
+		return
+	}
+	fp = strings.TrimRight(fp, "0")
+	for len(fp) > int(d.scale) {
+		d.rescale(int8(len(fp)))
+	}
+	digitsStr := ip + fp + strings.Repeat("0", int(d.scale)-len(fp))
+	if len(digitsStr) <= 18 {
+		v, _ := strconv.ParseInt(digitsStr, 10, 64)
+		if neg {
+			v = -v
+		}
+		if (v > 0 && d.units > math.MaxInt64-v) || (v < 0 && d.units < math.MinInt64-v) {
+			d.spill()
+		}
+		d.units += v
+		return
+	}
+	n, _ := new(big.Int).SetString(digitsStr, 10)
+	if neg {
+		n.Neg(n)
+	}
+	d.spill()
+	d.big.Add(d.big, n)
+}
+
+// spill moves units into big.
+func (d *exact) spill() {
+	if d.big == nil {
+		d.big = new(big.Int)
+	}
+	d.big.Add(d.big, big.NewInt(d.units))
+	d.units = 0
+}
+
+// rescale raises the scale to s, multiplying what is held.
+func (d *exact) rescale(s int8) {
+	f := pow10(int(s - d.scale))
+	if d.big == nil && d.units != 0 {
+		if p := int(s - d.scale); p <= 18 {
+			m := pow10s[p]
+			if d.units <= math.MaxInt64/m && d.units >= math.MinInt64/m {
+				d.units *= m
+				d.scale = s
+				return
+			}
+		}
+	}
+	d.spill()
+	d.big.Mul(d.big, f)
+	d.scale = s
+}
+
+// String returns the sum with at least two decimals: "0.00", "-12.125".
+func (d *exact) String() string {
+	n := big.NewInt(d.units)
+	if d.big != nil {
+		n.Add(n, d.big)
+	}
+	scale := int(d.scale)
+	if scale < 2 {
+		n.Mul(n, pow10(2-scale))
+		scale = 2
+	}
+	neg := n.Sign() < 0
+	s := new(big.Int).Abs(n).String()
+	for len(s) <= scale {
+		s = "0" + s
+	}
+	s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
