@@ -275,3 +275,65 @@ func BenchmarkRecord(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJob mimics the import job: a claimer goroutine claims what the
+// senders ask for (claim events at a time) and a recorder goroutine records
+// the answers, committing whatever queued while its previous commit ran.
+// b.N counts events claimed and recorded. The claim's fsync dominates:
+// bigger claims are the lever.
+func BenchmarkJob(b *testing.B) {
+	for _, claim := range []int{8, 64} {
+		b.Run(fmt.Sprintf("claim=%d", claim), func(b *testing.B) { benchJob(b, claim) })
+	}
+}
+
+func benchJob(b *testing.B, claim int) {
+	ctx := context.Background()
+	l := openLedger(b, filepath.Join(b.TempDir(), "crmsync.db"))
+	id := beginRun(b, l)
+	evs := make([]*crmsync.Event, b.N)
+	for i := range evs {
+		evs[i] = benchEvent(i)
+	}
+	sent := make(chan *crmsync.Result, 4096)
+	errs := make(chan error, 1)
+	b.ResetTimer()
+	go func() {
+		defer close(sent)
+		for i := 0; i < b.N; i += claim {
+			batch := evs[i:min(i+claim, b.N)]
+			if err := l.Claim(ctx, id, batch); err != nil {
+				errs <- err
+				return
+			}
+			for j, ev := range batch {
+				sent <- benchResult(int64(i+j+1), ev)
+			}
+		}
+	}()
+	var buf []*crmsync.Result
+	for r := range sent {
+		buf = append(buf[:0], r)
+	more:
+		for {
+			select {
+			case r, ok := <-sent:
+				if !ok {
+					break more
+				}
+				buf = append(buf, r)
+			default:
+				break more
+			}
+		}
+		if err := l.Record(ctx, id, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
