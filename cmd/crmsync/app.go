@@ -36,6 +36,7 @@ const usage = `crmsync moves offline-CRM exports into the Mallcoo OpenAPI, exact
 Usage:
   crmsync run       [flags] FILE|DIR...  read, diff, send what is new, write the report
   crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
+  crmsync reconcile [flags] FILE|DIR...  files vs ledger both ways, with finance totals; no network
   crmsync retry     [flags]              resend ledger events that failed (-uncertain: held ones too)
   crmsync status    [flags]              ledger totals by kind and state; recent runs
   crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
@@ -69,6 +70,8 @@ func (e *env) main(ctx context.Context, args []string) int {
 	switch cmd {
 	case "run", "plan":
 		code, err = (&syncCommand{env: e, name: cmd}).Run(ctx, rest)
+	case "reconcile":
+		code, err = (&reconcileCommand{env: e}).Run(ctx, rest)
 	case "retry":
 		code, err = (&retryCommand{env: e}).Run(ctx, rest)
 	case "status":

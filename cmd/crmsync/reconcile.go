@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/report"
+)
+
+// reconcileCommand is `crmsync reconcile`: the files against the ledger,
+// both ways, with finance totals. It reads the ledger and never writes it,
+// and it does not take the run lock: reads see one consistent snapshot
+// (WAL) beside a running import, and a month-end reconciliation must not
+// hold up the nightly run. When a run holds the ledger the output says so,
+// since its events may still be in flight.
+type reconcileCommand struct {
+	*env
+
+	ledgerPath string
+	reportPath string
+	kind       string
+	encoding   string
+	since      string
+	until      string
+	json       bool
+	lang       string
+	config     string
+}
+
+// reconcileJSON is what -json prints.
+type reconcileJSON struct {
+	Matched    int                   `json:"matched"`
+	Mismatched int                   `json:"mismatched"`
+	Missing    int                   `json:"missing"`
+	Orphans    int                   `json:"orphans"`
+	Invalid    int                   `json:"invalid"`    // duplicates included
+	Duplicates int                   `json:"duplicates"` // keys met again in the files
+	Skipped    int                   `json:"skipped"`    // outside -since/-until
+	TiesOut    bool                  `json:"ties_out"`
+	RunActive  bool                  `json:"run_active,omitempty"`
+	Windows    []reconcileWindow     `json:"windows"`
+	Files      []crmsync.FileSummary `json:"files"`
+	Totals     []report.Total        `json:"totals"`
+	Report     string                `json:"report"`
+	DurationS  float64               `json:"duration_s"`
+}
+
+type reconcileWindow struct {
+	Kind  crmsync.Kind `json:"kind"`
+	Since string       `json:"since"`
+	Until string       `json:"until"`
+}
+
+// Run runs the command and returns its exit code; err is printed by main.
+func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) {
+	fs := c.newFlags("reconcile")
+	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite), read only")
+	fs.StringVar(&c.reportPath, "report", "", "the reconciliation `file` (default reports/reconcile-<time>.xlsx)")
+	fs.StringVar(&c.kind, "kind", "", "read every file as this `kind` ("+crmsync.KindList()+")")
+	fs.StringVar(&c.encoding, "encoding", "auto", "CSV encoding: auto, utf-8, gbk or gb18030")
+	fs.StringVar(&c.since, "since", "", "compare events at or after this `date` (default: the files' first day, China time)")
+	fs.StringVar(&c.until, "until", "", "compare events before this `date` (default: the day after the files' last)")
+	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
+	fs.BoolVar(&c.json, "json", false, "print the counts and totals as JSON on stdout")
+	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	if err := parse(fs, args); err != nil {
+		return crmsync.ExitUsage, err
+	}
+	cfg, err := c.applyConfig(fs, c.config)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	paths := fs.Args()
+	if len(paths) == 0 {
+		return crmsync.ExitUsage, usagef("name at least one FILE or DIR to reconcile")
+	}
+	var kind crmsync.Kind
+	if c.kind != "" {
+		if kind, err = crmsync.ParseKind(c.kind); err != nil {
+			return crmsync.ExitUsage, usagef("-kind: %v", err)
+		}
+	}
+	if err := checkEncoding(c.encoding); err != nil {
+		return crmsync.ExitUsage, usagef("-encoding %q: %v", c.encoding, err)
+	}
+	if err := checkLang(c.lang); err != nil {
+		return crmsync.ExitUsage, usagef("-lang %q: %v", c.lang, err)
+	}
+	since, err := parseDate(c.since)
+	if err != nil {
+		return crmsync.ExitUsage, usagef("-since: %v", err)
+	}
+	until, err := parseDate(c.until)
+	if err != nil {
+		return crmsync.ExitUsage, usagef("-until: %v", err)
+	}
+	if !since.IsZero() && !until.IsZero() && !until.After(since) {
+		return crmsync.ExitUsage, usagef("-until %s is not after -since %s", c.until, c.since)
+	}
+	files, err := importer.Expand(paths)
+	if err != nil {
+		return crmsync.ExitUsage, usagef("%v", err)
+	}
+	// Open would create a missing ledger: reconciling against an empty one
+	// would call every row missing.
+	if _, err := os.Stat(c.ledgerPath); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return crmsync.ExitFailed, fmt.Errorf("ledger %s does not exist; give -ledger the file crmsync run uses", c.ledgerPath)
+		}
+		return crmsync.ExitFailed, fmt.Errorf("ledger %s: %w", c.ledgerPath, err)
+	}
+	l, err := ledger.Open(ctx, c.ledgerPath)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	defer l.Close()
+
+	started := time.Now()
+	reportPath := c.reportPath
+	if reportPath == "" {
+		dir := cfg.ReportDir
+		if dir == "" {
+			dir = "reports"
+		}
+		reportPath = filepath.Join(dir, "reconcile-"+started.In(mallcoo.CST).Format("20060102-150405")+".xlsx")
+	}
+	rep, err := report.NewReconcile(reportPath, report.Options{Lang: c.lang})
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			rep.Discard()
+		}
+	}()
+	rec, err := l.Reconcile(ctx, ledger.ReconcileOptions{Since: since, Until: until}, rep.Add)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	defer rec.Close()
+	if rec.RunActive() {
+		c.logger.Warn("a run holds the ledger: its events may still be in flight; reconcile again when it ends for final figures", "ledger", c.ledgerPath)
+	}
+	if len(files) == 0 {
+		c.logger.Warn("no CSV or XLSX files found", "paths", strings.Join(paths, " "))
+	}
+	reader := &importer.Reader{Encoding: c.encoding, Kind: kind, Mappings: cfg.mappingTables()}
+	var sums []crmsync.FileSummary
+	for _, path := range files {
+		fsum, err := reader.ReadFile(ctx, path, rec.Add)
+		if err != nil {
+			return exitFor(ctx), fmt.Errorf("reconcile %s: %w", path, err)
+		}
+		for _, f := range fsum {
+			if f.Problem != "" {
+				c.logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "problem", f.Problem)
+			}
+		}
+		sums = append(sums, fsum...)
+	}
+	windows, err := rec.Finish(ctx)
+	if err != nil {
+		return exitFor(ctx), err
+	}
+	if err := rec.Close(); err != nil {
+		return crmsync.ExitFailed, err
+	}
+	closed = true
+	info := report.ReconcileInfo{Ledger: c.ledgerPath, Files: sums, Windows: windows, RunActive: rec.RunActive(), Generated: started}
+	if err := rep.Close(info); err != nil {
+		return crmsync.ExitFailed, err
+	}
+
+	counts := rep.Counts()
+	out := reconcileJSON{
+		Matched:    counts[ledger.Matched],
+		Mismatched: counts[ledger.Mismatched],
+		Missing:    counts[ledger.Missing],
+		Orphans:    counts[ledger.Orphan],
+		Invalid:    counts[ledger.Invalid],
+		Duplicates: rep.Duplicates(),
+		Skipped:    counts[ledger.Skipped],
+		RunActive:  rec.RunActive(),
+		Files:      sums,
+		Totals:     rep.Totals(),
+		Report:     reportPath,
+		DurationS:  time.Since(started).Seconds(),
+		Windows:    []reconcileWindow{},
+	}
+	if out.Files == nil {
+		out.Files = []crmsync.FileSummary{}
+	}
+	for _, w := range windows {
+		out.Windows = append(out.Windows, reconcileWindow{Kind: w.Kind, Since: w.Since.In(mallcoo.CST).Format(time.DateTime), Until: w.Until.In(mallcoo.CST).Format(time.DateTime)})
+	}
+	out.TiesOut = out.Mismatched == 0 && out.Missing == 0 && out.Orphans == 0 && out.Invalid == 0
+	for _, f := range sums {
+		if f.Problem != "" {
+			out.TiesOut = false
+		}
+	}
+	c.printReconcile(&out)
+	if !out.TiesOut {
+		return crmsync.ExitNeedsPerson, nil
+	}
+	return crmsync.ExitOK, nil
+}
+
+// exitFor is the exit code of a reconciliation stopped by err: interrupted
+// when ctx was cancelled, else failed.
+func exitFor(ctx context.Context) int {
+	if ctx.Err() != nil {
+		return crmsync.ExitInterrupted
+	}
+	return crmsync.ExitFailed
+}
+
+func (c *reconcileCommand) printReconcile(out *reconcileJSON) {
+	if c.json {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+		return
+	}
+	w := c.stderr
+	verdict := "ties out"
+	if !out.TiesOut {
+		verdict = "needs a person"
+	}
+	fmt.Fprintf(w, "crmsync reconcile: %s (%.1fs)\n", verdict, out.DurationS)
+	for _, kv := range []struct {
+		name string
+		n    int
+	}{{"matched", out.Matched}, {"mismatched", out.Mismatched}, {"missing", out.Missing}, {"orphans", out.Orphans}, {"invalid", out.Invalid}, {"skipped", out.Skipped}} {
+		if kv.n > 0 || kv.name != "skipped" {
+			fmt.Fprintf(w, "  %-10s %d\n", kv.name, kv.n)
+		}
+	}
+	if out.Duplicates > 0 {
+		fmt.Fprintf(w, "  (%d of the invalid rows repeat a key met earlier in the files)\n", out.Duplicates)
+	}
+	differ := 0
+	for _, t := range out.Totals {
+		if t.Differs {
+			differ++
+		}
+	}
+	if differ > 0 {
+		fmt.Fprintf(w, "  totals differ on %d of %d day × shop × kind lines\n", differ, len(out.Totals))
+	}
+	for _, f := range out.Files {
+		if f.Problem != "" {
+			fmt.Fprintf(w, "  file problem: %s: %s\n", f.Path, f.Problem)
+		}
+	}
+	if out.RunActive {
+		fmt.Fprintln(w, "  a run held the ledger meanwhile: reconcile again when it ends for final figures")
+	}
+	fmt.Fprintf(w, "  report:   %s\n", out.Report)
+}
