@@ -43,8 +43,14 @@ type Ledger interface {
 	Claim(ctx context.Context, runID int64, evs []*Event) error
 	// Record stores the per-row results of a run in one transaction. For
 	// outcomes sent, rejected and failed it also settles the event's state,
-	// hash, body, Code, Message and attempts.
+	// hash, body, Code, Message and attempts. Recording a Seq again replaces
+	// its outcome: rows to send are recorded as new first, which puts them
+	// in the run's send queue, then again with their final outcome.
 	Record(ctx context.Context, runID int64, rs []*Result) error
+	// Queued calls fn for each result of the run still to be sent (outcome
+	// new, with a body), ordered by lane, event time and Seq, without
+	// holding them all in memory. fn may call Claim and Record.
+	Queued(ctx context.Context, runID int64, fn func(*Result) error) error
 }
 
 // Sender delivers one event body to Mallcoo.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,12 +40,6 @@ type Job struct {
 
 // errStopped says sending stopped early; Summary.Stopped says why.
 var errStopped = errors.New("sending stopped")
-
-// pending is a row waiting to be sent.
-type pending struct {
-	ev  *crmsync.Event
-	res *crmsync.Result
-}
 
 // Run processes files (already expanded) into summary s, recording every
 // row's result in the ledger under runID. It returns an error only for
@@ -84,10 +77,10 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if err := d.flush(ctx); err != nil {
 		return err
 	}
-	if j.Sender == nil || len(d.queue) == 0 {
+	if j.Sender == nil || d.queued == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, d.queue, d.held, s)
+	return j.send(ctx, runID, d.queued, d.held, s)
 }
 
 // laneKey names the lane of an event within its kind: lane blocking is per
@@ -104,7 +97,7 @@ type differ struct {
 	seq     int64
 	batch   []*crmsync.Row
 	seen    map[[16]byte]crmsync.SourceRef // keys met in this run's input
-	queue   []pending                      // rows to send
+	queued  int                            // rows recorded as new, to send
 	// held maps kind+lane of lane-blocking kinds to the earliest event time
 	// held back (uncertain, or rejected and unchanged): later events of that
 	// kind and lane must not overtake it.
@@ -187,24 +180,18 @@ func (d *differ) flush(ctx context.Context) error {
 			}
 			if send {
 				res.Outcome = crmsync.OutcomeNew
-				if j.Sender != nil {
-					d.queue = append(d.queue, pending{ev: lookup[n], res: res})
-				}
+				d.queued++
 			}
 		}
 	}
-	var record []*crmsync.Result
+	// Every row is recorded now; rows to send are recorded as new, which
+	// puts them in the run's send queue in the ledger (Queued): a run of
+	// millions of rows keeps none of them in memory.
 	for _, res := range results {
 		d.summary.Add(res.Kind, res.Outcome)
-		if j.Sender != nil && res.Outcome == crmsync.OutcomeNew {
-			continue // recorded once sent
-		}
-		record = append(record, res)
 	}
-	if len(record) > 0 {
-		if err := j.Ledger.Record(ctx, d.runID, record); err != nil {
-			return fmt.Errorf("record %d results: %w", len(record), err)
-		}
+	if err := j.Ledger.Record(ctx, d.runID, results); err != nil {
+		return fmt.Errorf("record %d results: %w", len(results), err)
 	}
 	d.read += len(d.batch)
 	if j.Progress != nil {
@@ -261,33 +248,11 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 	return true
 }
 
-// send delivers the queued events: lanes in parallel (bounded), each lane's
-// events one at a time in event-time order; every event is claimed durably
-// before its request leaves, and results are recorded in batches.
-func (j *Job) send(ctx context.Context, runID int64, queue []pending, held map[string]time.Time, s *crmsync.Summary) error {
-	sort.SliceStable(queue, func(a, b int) bool {
-		x, y := queue[a].ev, queue[b].ev
-		if x.Lane != y.Lane {
-			return x.Lane < y.Lane
-		}
-		if !x.Time.Equal(y.Time) {
-			return x.Time.Before(y.Time)
-		}
-		return queue[a].res.Seq < queue[b].res.Seq
-	})
-	var lanes [][]pending
-	for i := 0; i < len(queue); {
-		k := i + 1
-		for k < len(queue) && queue[k].ev.Lane == queue[i].ev.Lane {
-			k++
-		}
-		lanes = append(lanes, queue[i:k])
-		i = k
-	}
-	// Long lanes first, so one member with many events does not leave the
-	// other workers idle at the end of the run.
-	sort.SliceStable(lanes, func(a, b int) bool { return len(lanes[a]) > len(lanes[b]) })
-
+// send delivers the run's queued rows, read back from the ledger in lane,
+// event-time order: lanes in parallel (bounded), each lane's events one at a
+// time; every event is claimed durably before its request leaves, and
+// results are recorded in batches. total is the number queued (progress).
+func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]time.Time, s *crmsync.Summary) error {
 	sendCtx := j.SendContext
 	if sendCtx == nil {
 		sendCtx = context.WithoutCancel(ctx)
@@ -300,6 +265,7 @@ func (j *Job) send(ctx context.Context, runID int64, queue []pending, held map[s
 		mu      sync.Mutex
 		stopped string
 		done    atomic.Int64
+		smu     sync.Mutex // guards s
 	)
 	stop := func(why string) {
 		mu.Lock()
@@ -313,95 +279,105 @@ func (j *Job) send(ctx context.Context, runID int64, queue []pending, held map[s
 		defer mu.Unlock()
 		return stopped
 	}
-	settle := func(p pending, o crmsync.Outcome) {
-		s.Move(p.res.Kind, crmsync.OutcomeNew, o)
-	}
-	var smu sync.Mutex // guards s
-	finish := func(p pending, o crmsync.Outcome) {
-		p.res.Outcome = o
+	finish := func(r *crmsync.Result, o crmsync.Outcome) {
+		r.Outcome = o
 		smu.Lock()
-		settle(p, o)
+		s.Move(r.Kind, crmsync.OutcomeNew, o)
 		smu.Unlock()
-		rec.add(p.res)
+		rec.add(r)
 		n := done.Add(1)
 		if j.Progress != nil {
-			j.Progress("send", int(n), len(queue))
+			j.Progress("send", int(n), total)
 		}
 	}
 
-	work := make(chan []pending)
-	var wg sync.WaitGroup
 	var fatal error
 	var fatalOnce sync.Once
+	// sendLane sends one lane's events in order.
+	sendLane := func(lane []*crmsync.Result) {
+		blocked := map[crmsync.Kind]string{}
+		for _, r := range lane {
+			ev := &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash}
+			if why := isStopped(); why != "" {
+				r.Reason = "未发送:" + why + " / not sent: " + why
+				finish(r, crmsync.OutcomeFailed)
+				continue
+			}
+			if ctx.Err() != nil {
+				// Interrupted: not claimed, not sent; it stays new in the
+				// results, and the next run sees it as new.
+				continue
+			}
+			if why, ok := blocked[r.Kind]; ok {
+				r.Reason = why
+				finish(r, crmsync.OutcomeBlocked)
+				continue
+			}
+			if t, ok := held[laneKey(ev)]; ok && !r.Time.Before(t) {
+				r.Reason = "同一会员更早的同类事件被暂停或拒绝,为保证顺序未发送;处理该事件后重新运行 / an earlier event of this member is held or rejected; not sent, to keep the order: resolve it, then run again"
+				finish(r, crmsync.OutcomeBlocked)
+				continue
+			}
+			if err := c.claim(sendCtx, ev); err != nil {
+				fatalOnce.Do(func() { fatal = fmt.Errorf("claim %s %s: %w", r.Kind, r.Key, err) })
+				stop("账本写入失败 / ledger write failed")
+				continue
+			}
+			reply, err := j.Sender.Send(sendCtx, r.Kind, r.Body)
+			r.Attempts = reply.Attempts
+			o := crmsync.OutcomeSent
+			switch {
+			case err != nil && !r.Kind.SafeToResend() && errors.Is(err, crmsync.ErrMaybeDelivered):
+				// The request may have been applied: resending a grade or
+				// points change could apply it twice.
+				o = crmsync.OutcomeUncertain
+				r.Reason = "请求可能已送达但未收到应答,为避免重复已暂停;确认后用 crmsync retry -uncertain 重发 / may have been delivered (no answer); held: check Mallcoo, then crmsync retry -uncertain: " + err.Error()
+			case err != nil:
+				o = crmsync.OutcomeFailed
+				r.Reason = "发送失败,下次运行将重试 / not delivered, retried next run: " + err.Error()
+				if errors.Is(err, crmsync.ErrSystemic) {
+					stop(err.Error())
+				}
+			case !reply.OK():
+				o = crmsync.OutcomeRejected
+				r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
+				r.Reason = "猫酷拒绝 / rejected by Mallcoo"
+			default:
+				r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
+			}
+			if o != crmsync.OutcomeSent && r.Kind.BlocksLane() {
+				blocked[r.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", r.Key, r.Key)
+			}
+			finish(r, o)
+		}
+	}
+
+	work := make(chan []*crmsync.Result, j.Concurrency)
+	var wg sync.WaitGroup
 	for w := 0; w < j.Concurrency; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for lane := range work {
-				blocked := map[crmsync.Kind]string{}
-				for _, p := range lane {
-					if why := isStopped(); why != "" {
-						p.res.Reason = "未发送:" + why + " / not sent: " + why
-						finish(p, crmsync.OutcomeFailed)
-						continue
-					}
-					if ctx.Err() != nil {
-						// Interrupted: not claimed, not sent; the next run
-						// sees it as new.
-						p.res.Reason = "未发送:运行被中断 / not sent: interrupted"
-						p.res.Outcome = crmsync.OutcomeNew
-						rec.add(p.res)
-						continue
-					}
-					if why, ok := blocked[p.ev.Kind]; ok {
-						p.res.Reason = why
-						finish(p, crmsync.OutcomeBlocked)
-						continue
-					}
-					if t, ok := held[laneKey(p.ev)]; ok && !p.ev.Time.Before(t) {
-						p.res.Reason = "同一会员更早的同类事件被暂停或拒绝,为保证顺序未发送;处理该事件后重新运行 / an earlier event of this member is held or rejected; not sent, to keep the order: resolve it, then run again"
-						finish(p, crmsync.OutcomeBlocked)
-						continue
-					}
-					if err := c.claim(sendCtx, p.ev); err != nil {
-						fatalOnce.Do(func() { fatal = fmt.Errorf("claim %s %s: %w", p.ev.Kind, p.ev.Key, err) })
-						stop("账本写入失败 / ledger write failed")
-						p.res.Outcome = crmsync.OutcomeNew
-						p.res.Reason = "未发送:账本写入失败 / not sent: the ledger could not record the claim"
-						rec.add(p.res)
-						continue
-					}
-					reply, err := j.Sender.Send(sendCtx, p.ev.Kind, p.ev.Body)
-					p.res.Attempts = reply.Attempts
-					o := crmsync.OutcomeSent
-					switch {
-					case err != nil && !p.ev.Kind.SafeToResend() && errors.Is(err, crmsync.ErrMaybeDelivered):
-						// The request may have been applied: resending a
-						// grade or points change could apply it twice.
-						o = crmsync.OutcomeUncertain
-						p.res.Reason = "请求可能已送达但未收到应答,为避免重复已暂停;确认后用 crmsync retry -uncertain 重发 / may have been delivered (no answer); held: check Mallcoo, then crmsync retry -uncertain: " + err.Error()
-					case err != nil:
-						o = crmsync.OutcomeFailed
-						p.res.Reason = "发送失败,下次运行将重试 / not delivered, retried next run: " + err.Error()
-						if errors.Is(err, crmsync.ErrSystemic) {
-							stop(err.Error())
-						}
-					case !reply.OK():
-						o = crmsync.OutcomeRejected
-						p.res.HasCode, p.res.Code, p.res.Message = true, reply.Code, reply.Message
-						p.res.Reason = "猫酷拒绝 / rejected by Mallcoo"
-					default:
-						p.res.HasCode, p.res.Code, p.res.Message = true, reply.Code, reply.Message
-					}
-					if o != crmsync.OutcomeSent && p.ev.Kind.BlocksLane() {
-						blocked[p.ev.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", p.ev.Key, p.ev.Key)
-					}
-					finish(p, o)
-				}
+				sendLane(lane)
 			}
 		}()
 	}
-	for _, lane := range lanes {
+	// The queue comes back ordered by lane: gather each lane and hand it to
+	// a free worker. Only the lanes in hand are in memory.
+	var lane []*crmsync.Result
+	walkErr := j.Ledger.Queued(ctx, runID, func(r *crmsync.Result) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if len(lane) > 0 && lane[0].Lane != r.Lane {
+			work <- lane
+			lane = nil
+		}
+		lane = append(lane, r)
+		return nil
+	})
+	if len(lane) > 0 && walkErr == nil {
 		work <- lane
 	}
 	close(work)
@@ -411,6 +387,9 @@ func (j *Job) send(ctx context.Context, runID int64, queue []pending, held map[s
 	}
 	if fatal != nil {
 		return fatal
+	}
+	if walkErr != nil && ctx.Err() == nil {
+		return fmt.Errorf("read the send queue: %w", walkErr)
 	}
 	if why := isStopped(); why != "" {
 		s.Stopped = why
@@ -551,25 +530,22 @@ func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *c
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	queue := make([]pending, 0, len(evs))
+	rs := make([]*crmsync.Result, 0, len(evs))
 	for i, ev := range evs {
-		res := &crmsync.Result{
+		rs = append(rs, &crmsync.Result{
 			Seq: int64(i + 1), Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
 			Body: ev.Body, Hash: ev.Hash, Outcome: crmsync.OutcomeNew,
 			Source: crmsync.SourceRef{File: "ledger"},
-		}
+		})
 		s.Add(ev.Kind, crmsync.OutcomeNew)
-		queue = append(queue, pending{ev: ev, res: res})
 	}
-	if j.Sender == nil || len(queue) == 0 {
-		rs := make([]*crmsync.Result, len(queue))
-		for i, p := range queue {
-			rs[i] = p.res
+	for i := 0; i < len(rs); i += 1000 {
+		if err := j.Ledger.Record(ctx, runID, rs[i:min(i+1000, len(rs))]); err != nil {
+			return fmt.Errorf("record %d results: %w", len(rs), err)
 		}
-		if len(rs) > 0 {
-			return j.Ledger.Record(ctx, runID, rs)
-		}
+	}
+	if j.Sender == nil || len(rs) == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, queue, nil, s)
+	return j.send(ctx, runID, len(rs), nil, s)
 }

@@ -332,8 +332,10 @@ func settles(o crmsync.Outcome) bool {
 // Record stores the results of run runID in one transaction. For outcomes
 // sent, rejected and failed it also settles the event: state, kind, hash,
 // body, Code, Message, and attempts (added to those of earlier runs); the
-// event is inserted if it was never claimed. A Seq recorded twice for a run
-// is an error and nothing of that call is stored. The commit survives a
+// event is inserted if it was never claimed. Recording a Seq of the run
+// again replaces its outcome, reason, Code, Message and attempts: a row to
+// be sent is recorded as new first (it is then in the send queue, see
+// Queued), and again with its final outcome. The commit survives a
 // process crash; see the package comment for power loss.
 func (l *Ledger) Record(ctx context.Context, runID int64, rs []*crmsync.Result) error {
 	return l.record(ctx, runID, rs, false)
@@ -360,7 +362,10 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			return err
 		}
 		results := l.newMultiInsert(`INSERT INTO results
-	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous)`, 19, "")
+	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous)`, 19,
+			`ON CONFLICT (run_id, seq) DO UPDATE SET
+	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
+	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
 		events := l.newMultiInsert(`INSERT INTO events
 	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated)`, 14,
 			`ON CONFLICT (keyspace, key) DO UPDATE SET

@@ -450,19 +450,6 @@ func TestRecordSettlesAndCountsAttempts(t *testing.T) {
 		t.Errorf("Lookup() after Record mismatch (-want +got):\n%s", diff)
 	}
 
-	// A Seq recorded twice fails the whole call.
-	other := event(crmsync.KindVerify, "V2", `{"v":2}`)
-	err = l.Record(ctx, id, []*crmsync.Result{result(5, other, crmsync.OutcomeSent, 1, 1), result(1, ev, crmsync.OutcomeSent, 1, 1)})
-	if err == nil {
-		t.Fatalf("Record(seq 1 again) = nil, want an error")
-	}
-	got, err = l.Lookup(ctx, []*crmsync.Event{other})
-	if err != nil {
-		t.Fatalf("Lookup() = %v", err)
-	}
-	if got[0].State != crmsync.StateNone {
-		t.Errorf("Lookup(V2) after a failed Record = %q, want nothing stored", got[0].State)
-	}
 }
 
 func TestResultsRoundTrip(t *testing.T) {

@@ -180,9 +180,7 @@ func (l *Ledger) LastRun(ctx context.Context) (int64, error) {
 // does not grow with the run. An error from fn stops the walk and is
 // returned as is.
 func (l *Ledger) Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
-	q := `SELECT r.seq, r.file, r.sheet, r.row, r.kind, r.key, r.lane, r.time, r.vals, r.outcome, r.col, r.reason,
-	r.code, r.message, r.attempts, r.hash, b.body, r.previous
-FROM results r LEFT JOIN bodies b ON b.id = r.body_id
+	q := resultColumns + `
 WHERE r.run_id = ?`
 	args := []any{runID}
 	if kind != "" {
@@ -195,23 +193,11 @@ WHERE r.run_id = ?`
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			r       crmsync.Result
-			k, o    string
-			t, code sql.NullInt64
-			vals    []byte
-		)
-		if err := rows.Scan(&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &k, &r.Key, &r.Lane, &t, &vals,
-			&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &r.Hash, &r.Body, &r.Previous); err != nil {
+		r, err := l.scanResult(rows)
+		if err != nil {
 			return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
 		}
-		if r.Values, err = parseValues(vals); err != nil {
-			return fmt.Errorf("results of run %d in ledger %s: seq %d values: %w", runID, l.path, r.Seq, err)
-		}
-		r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)
-		r.Time = timeIn(t, l.Location)
-		r.HasCode, r.Code = code.Valid, int(code.Int64)
-		if err := fn(&r); err != nil {
+		if err := fn(r); err != nil {
 			return err
 		}
 	}
@@ -219,6 +205,33 @@ WHERE r.run_id = ?`
 		return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
 	}
 	return nil
+}
+
+// resultColumns selects what scanResult reads.
+const resultColumns = `SELECT r.seq, r.file, r.sheet, r.row, r.kind, r.key, r.lane, r.time, r.vals, r.outcome, r.col, r.reason,
+	r.code, r.message, r.attempts, r.hash, b.body, r.previous
+FROM results r LEFT JOIN bodies b ON b.id = r.body_id`
+
+// scanResult reads one row of a resultColumns query.
+func (l *Ledger) scanResult(rows *sql.Rows) (*crmsync.Result, error) {
+	var (
+		r       crmsync.Result
+		k, o    string
+		t, code sql.NullInt64
+		vals    []byte
+	)
+	if err := rows.Scan(&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &k, &r.Key, &r.Lane, &t, &vals,
+		&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &r.Hash, &r.Body, &r.Previous); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.Values, err = parseValues(vals); err != nil {
+		return nil, fmt.Errorf("seq %d values: %w", r.Seq, err)
+	}
+	r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)
+	r.Time = timeIn(t, l.Location)
+	r.HasCode, r.Code = code.Valid, int(code.Int64)
+	return &r, nil
 }
 
 // Status is the state of a ledger as crmsync status shows it (its -json

@@ -1,0 +1,77 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/crmsync/crmsync"
+)
+
+// queuePage is how many queued results one query fetches: each page is its
+// own short read, so a long send never pins an old snapshot (which would
+// stop WAL checkpoints and let the -wal file grow for hours).
+const queuePage = 2000
+
+// Queued calls fn for every result of run runID still to be sent (outcome
+// new, with a body), ordered by lane, event time and Seq — the order the
+// sender needs — reading them in pages from the results_queue index
+// (keyset pagination, no sort, flat memory). fn may Claim and Record
+// meanwhile; rows it re-records leave the queue behind the cursor. An error
+// from fn stops the walk and is returned.
+func (l *Ledger) Queued(ctx context.Context, runID int64, fn func(*crmsync.Result) error) error {
+	const base = resultColumns + `
+WHERE r.run_id = ?1 AND r.outcome = 'new' AND r.body_id IS NOT NULL`
+	var (
+		lane  string
+		t     any // the cursor's event time: nanos(Time), nil for none
+		seq   int64
+		first = true
+	)
+	for {
+		var rows *sql.Rows
+		var err error
+		if first {
+			rows, err = l.db.QueryContext(ctx, base+` ORDER BY r.lane, r.time, r.seq LIMIT ?2`, runID, queuePage)
+		} else {
+			// (lane, time, seq) > cursor, with NULL times first as
+			// SQLite sorts them.
+			rows, err = l.db.QueryContext(ctx, base+` AND (r.lane > ?2 OR (r.lane = ?2 AND (
+	(?3 IS NULL AND (r.time IS NOT NULL OR r.seq > ?4)) OR
+	(?3 IS NOT NULL AND (r.time > ?3 OR (r.time = ?3 AND r.seq > ?4))))))
+ORDER BY r.lane, r.time, r.seq LIMIT ?5`, runID, lane, t, seq, queuePage)
+		}
+		if err != nil {
+			return fmt.Errorf("queue of run %d in ledger %s: %w", runID, l.path, err)
+		}
+		n := 0
+		var page []*crmsync.Result
+		for rows.Next() {
+			r, err := l.scanResult(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("queue of run %d in ledger %s: %w", runID, l.path, err)
+			}
+			page = append(page, r)
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("queue of run %d in ledger %s: %w", runID, l.path, err)
+		}
+		// fn runs after the page's read is over: no snapshot is held while
+		// requests are in flight.
+		for _, r := range page {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if n < queuePage {
+			return nil
+		}
+		last := page[len(page)-1]
+		lane, seq, first = last.Lane, last.Seq, false
+		t = nanos(last.Time)
+	}
+}
