@@ -179,7 +179,7 @@ func (r *Reconciliation) Close() error {
 	_, err2 := r.conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.reconcile_keys`)
 	err3 := r.conn.Close()
 	r.conn = nil
-	if err1 != nil && !strings.Contains(err1.Error(), "no transaction") {
+	if err1 != nil {
 		return fmt.Errorf("reconcile ledger %s: end: %w", r.l.path, err1)
 	}
 	if err2 != nil {
