@@ -294,7 +294,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 	var fatal error
 	var fatalOnce sync.Once
 	// sendLane sends one lane's events in order.
-	sendLane := func(lane []*crmsync.Result) {
+	sendLane := func(lane []*crmsync.Result, preclaimed bool) {
 		blocked := map[crmsync.Kind]string{}
 		for _, r := range lane {
 			ev := &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash}
@@ -318,7 +318,9 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 				finish(r, crmsync.OutcomeBlocked)
 				continue
 			}
-			if err := c.claim(sendCtx, ev); err != nil {
+			if preclaimed && r.Kind.SafeToResend() {
+				// Claimed with its batch (see below).
+			} else if err := c.claim(sendCtx, ev); err != nil {
 				fatalOnce.Do(func() { fatal = fmt.Errorf("claim %s %s: %w", r.Kind, r.Key, err) })
 				stop("账本写入失败 / ledger write failed")
 				continue
@@ -352,33 +354,79 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 		}
 	}
 
-	work := make(chan []*crmsync.Result, j.Concurrency)
+	type laneWork struct {
+		rs         []*crmsync.Result
+		preclaimed bool
+	}
+	work := make(chan laneWork, j.Concurrency)
 	var wg sync.WaitGroup
 	for w := 0; w < j.Concurrency; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for lane := range work {
-				sendLane(lane)
+			for lw := range work {
+				sendLane(lw.rs, lw.preclaimed)
 			}
 		}()
 	}
-	// The queue comes back ordered by lane: gather each lane and hand it to
-	// a free worker. Only the lanes in hand are in memory.
-	var lane []*crmsync.Result
+	// The queue comes back ordered by lane: gather lanes, and hand each to
+	// a free worker. Events of kinds that are safe to resend (score,
+	// member) are claimed in batches before their lanes go out: one durable
+	// commit for many events, and a crash only makes the unsent ones
+	// uncertain, which are resent. Other kinds are claimed one by one just
+	// before their request, so none is held for a person needlessly.
+	var (
+		lane    []*crmsync.Result
+		pending [][]*crmsync.Result
+		safe    []*crmsync.Event
+	)
+	dispatch := func() error {
+		if len(safe) > 0 {
+			if err := c.claimBatch(sendCtx, safe); err != nil {
+				fatalOnce.Do(func() { fatal = fmt.Errorf("claim %d events: %w", len(safe), err) })
+				stop("账本写入失败 / ledger write failed")
+				return err
+			}
+		}
+		for _, rs := range pending {
+			work <- laneWork{rs, true}
+		}
+		pending, safe = pending[:0], safe[:0]
+		return nil
+	}
+	push := func(rs []*crmsync.Result) error {
+		pending = append(pending, rs)
+		for _, r := range rs {
+			if r.Kind.SafeToResend() {
+				safe = append(safe, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
+			}
+		}
+		if len(safe) >= claimBatch || len(pending) >= claimBatch {
+			return dispatch()
+		}
+		return nil
+	}
 	walkErr := j.Ledger.Queued(ctx, runID, func(r *crmsync.Result) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if why := isStopped(); why != "" {
+			return errStopped
+		}
 		if len(lane) > 0 && lane[0].Lane != r.Lane {
-			work <- lane
+			if err := push(lane); err != nil {
+				return err
+			}
 			lane = nil
 		}
 		lane = append(lane, r)
 		return nil
 	})
-	if len(lane) > 0 && walkErr == nil {
-		work <- lane
+	if walkErr == nil && len(lane) > 0 {
+		walkErr = push(lane)
+	}
+	if walkErr == nil {
+		walkErr = dispatch()
 	}
 	close(work)
 	wg.Wait()
@@ -388,7 +436,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 	if fatal != nil {
 		return fatal
 	}
-	if walkErr != nil && ctx.Err() == nil {
+	if walkErr != nil && ctx.Err() == nil && fatal == nil && !errors.Is(walkErr, errStopped) {
 		return fmt.Errorf("read the send queue: %w", walkErr)
 	}
 	if why := isStopped(); why != "" {
@@ -456,6 +504,15 @@ func (c *claimer) claim(ctx context.Context, ev *crmsync.Event) error {
 	return <-resp
 }
 
+// claimBatch claims evs in one durable commit, bypassing the group commit.
+func (c *claimer) claimBatch(ctx context.Context, evs []*crmsync.Event) error {
+	return c.ledger.Claim(ctx, c.runID, evs)
+}
+
+// claimBatch is how many events of safe kinds are claimed at once ahead of
+// their sends (and how many lanes wait to be handed out at most).
+const claimBatch = 256
+
 func (c *claimer) close() {
 	close(c.reqs)
 	<-c.done
@@ -479,9 +536,9 @@ func newRecorder(l crmsync.Ledger, runID int64) *recorder {
 	return r
 }
 
-// add queues a result. The recorder commits whatever has queued as soon as
-// the previous commit is done (group commit): an answer is on disk within
-// about one commit time, so a crash leaves few delivered events uncertain.
+// add queues a result. The recorder commits whatever has queued in one
+// transaction (group commit), at most recordEvery apart: an answer is on
+// disk within about that, so a crash leaves few delivered events uncertain.
 func (r *recorder) add(res *crmsync.Result) {
 	r.mu.Lock()
 	r.buf = append(r.buf, res)
@@ -494,11 +551,22 @@ func (r *recorder) add(res *crmsync.Result) {
 
 func (r *recorder) loop() {
 	defer close(r.done)
+	var last time.Time
 	for range r.kick {
+		// Commit at most every recordEvery: bigger batches cost less per
+		// row, and a crash leaves at most that much of answers unrecorded
+		// (those events come back uncertain, never lost).
+		if wait := recordEvery - time.Since(last); wait > 0 {
+			time.Sleep(wait)
+		}
+		last = time.Now()
 		r.flush()
 	}
 	r.flush()
 }
+
+// recordEvery is the longest a worker's answer waits to be committed.
+const recordEvery = 20 * time.Millisecond
 
 func (r *recorder) flush() {
 	r.mu.Lock()

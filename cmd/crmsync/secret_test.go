@@ -3,8 +3,10 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -95,8 +97,17 @@ func TestPrivateKeyNeverShown(t *testing.T) {
 				t.Fatalf("run: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
 			}
 			s := decodeSummary(t, stdout)
+			seen := maps.Clone(s.Counts)
+			for i := 0; seen[crmsync.OutcomeRejected] == 0 && i < 10; i++ {
+				// The 503 dice fell on the duplicate row (no retries):
+				// resend the failed rows until Mallcoo rejects it.
+				_, rout, rerr := cli(t, vars, append([]string{"retry", "-ledger", db, "-report", filepath.Join(reports, fmt.Sprintf("until-rejected-%d.xlsx", i))}, runFlags...)...)
+				printed.WriteString(rout + rerr)
+				again := decodeSummary(t, rout)
+				seen[crmsync.OutcomeRejected] += again.Counts[crmsync.OutcomeRejected]
+			}
 			for _, o := range []crmsync.Outcome{crmsync.OutcomeSent, crmsync.OutcomeRejected, crmsync.OutcomeFailed, crmsync.OutcomeInvalid} {
-				if s.Counts[o] == 0 {
+				if seen[o] == 0 {
 					t.Errorf("run: no row %s (counts %v): the test means to exercise every path", o, s.Counts)
 				}
 			}
