@@ -62,7 +62,15 @@ func (p *progress) update(stage string, done, total int) {
 		fmt.Fprintf(p.e.stderr, "\r\033[K%s", line)
 		p.live = true
 	} else {
-		p.e.logger.Info("progress", "stage", stage, "done", done, "total", total, "per_s", int(rate))
+		args := []any{"stage", stage, "done", done}
+		if total > 0 {
+			args = append(args, "total", total)
+		}
+		args = append(args, "per_s", int(rate))
+		if total > 0 && rate > 0 && done < total {
+			args = append(args, "eta", (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String())
+		}
+		p.e.logger.Info("progress", args...)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
 )
 
 // statusCommand shows what the ledger holds: totals by kind and state,
@@ -57,7 +58,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "run\tcommand\tstarted\tstatus\trows\toutcomes")
+	fmt.Fprintln(w, "run\tcommand\tstarted (China time)\tstatus\trows\toutcomes")
 	for _, r := range st.Runs {
 		outs := ""
 		for _, o := range crmsync.Outcomes {
@@ -65,7 +66,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 				outs += fmt.Sprintf("%s=%d ", o, n)
 			}
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.Command, r.Started.Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.Command, r.Started.In(mallcoo.CST).Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs)
 	}
 	w.Flush()
 	if st.Held > 0 {
