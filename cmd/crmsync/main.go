@@ -8,12 +8,18 @@
 //
 //	crmsync run       [flags] FILE|DIR...  read, diff, send what is new, write the report
 //	crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
+//	crmsync reconcile [flags] FILE|DIR...  files vs ledger both ways, with finance totals; no network
 //	crmsync retry     [flags]              resend ledger events that failed (-uncertain: held ones too)
 //	crmsync status    [flags]              ledger totals by kind and state; recent runs
 //	crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
 //	crmsync template  [flags] [KIND...]    write blank import templates
 //	crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
+//	crmsync config    [flags]              the effective settings, secrets masked
 //	crmsync version
+//
+// Settings: flags beat the environment, which beats the -config file (TOML,
+// or $CRMSYNC_CONFIG; its keys are documented on fileConfig in config.go),
+// which beats the defaults.
 //
 // Example, the demo: the samples through the in-process fake API:
 //
