@@ -55,7 +55,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]crmsync.SourceRef{}, held: map[string]time.Time{}}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]uint64{}, sheets: map[crmsync.SourceRef]uint64{}, held: map[string]time.Time{}}
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -96,8 +96,13 @@ type differ struct {
 	summary *crmsync.Summary
 	seq     int64
 	batch   []*crmsync.Row
-	seen    map[[16]byte]crmsync.SourceRef // keys met in this run's input
-	queued  int                            // rows recorded as new, to send
+	// seen holds the keys met in this run's input (a 128-bit hash of each,
+	// ~30 bytes a row) with where each was first met, packed as
+	// sheet index << 32 | row; sheets numbers the (file, sheet) pairs.
+	seen      map[[16]byte]uint64
+	sheets    map[crmsync.SourceRef]uint64
+	sheetRefs []crmsync.SourceRef
+	queued    int // rows recorded as new, to send
 	// held maps kind+lane of lane-blocking kinds to the earliest event time
 	// held back (uncertain, or rejected and unchanged): later events of that
 	// kind and lane must not overtake it.
@@ -111,6 +116,18 @@ func (d *differ) add(r *crmsync.Row) error {
 		return d.flush(d.ctx)
 	}
 	return nil
+}
+
+// sheetIndex numbers the (file, sheet) of ref.
+func (d *differ) sheetIndex(ref crmsync.SourceRef) uint64 {
+	ref.Row = 0
+	i, ok := d.sheets[ref]
+	if !ok {
+		i = uint64(len(d.sheetRefs))
+		d.sheets[ref] = i
+		d.sheetRefs = append(d.sheetRefs, ref)
+	}
+	return i
 }
 
 func keyID(ev *crmsync.Event) [16]byte {
@@ -154,12 +171,14 @@ func (d *differ) flush(ctx context.Context) error {
 			continue
 		}
 		id := keyID(ev)
-		if first, dup := d.seen[id]; dup {
+		if at, dup := d.seen[id]; dup {
+			first := d.sheetRefs[at>>32]
+			first.Row = int(at & 0xffffffff)
 			res.Outcome = crmsync.OutcomeDuplicate
 			res.Reason = fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one wins", first, first)
 			continue
 		}
-		d.seen[id] = r.Source
+		d.seen[id] = d.sheetIndex(r.Source)<<32 | uint64(uint32(r.Source.Row))
 		lookup = append(lookup, ev)
 		lookupIdx = append(lookupIdx, i)
 	}

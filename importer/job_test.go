@@ -1,0 +1,297 @@
+package importer_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+)
+
+// world is one test's world: a real ledger file, the fake Mallcoo (behind a
+// hook that can answer 503 to chosen bodies) and the real client without
+// retries, and a directory for input files.
+type world struct {
+	t    *testing.T
+	dir  string
+	l    *ledger.Ledger
+	srv  *mallcootest.Handler
+	cl   *mallcoo.Client
+	mu   sync.Mutex
+	fail func(body []byte) bool
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, dir: t.TempDir(), srv: mallcootest.NewHandler(mallcootest.Options{})}
+	ts := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.mu.Lock()
+		fail := w.fail != nil && w.fail(body)
+		w.mu.Unlock()
+		if fail {
+			http.Error(rw, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		w.srv.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(ts.Close)
+	cl, err := mallcoo.NewClient(mallcoo.Config{BaseURL: ts.URL, Credentials: mallcootest.Sandbox, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cl = cl
+	l, err := ledger.Open(context.Background(), filepath.Join(w.dir, "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unlock() })
+	w.l = l
+	return w
+}
+
+// failIf makes the server answer 503 to the bodies f picks (nil: none).
+func (w *world) failIf(f func(body []byte) bool) {
+	w.mu.Lock()
+	w.fail = f
+	w.mu.Unlock()
+}
+
+// file writes a CSV input and returns its path.
+func (w *world) file(name string, lines ...string) string {
+	w.t.Helper()
+	p := filepath.Join(w.dir, name)
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+// run runs the job over files (a plan when send is false) and returns the
+// summary and the results by key (and by "row N" for rows without a key).
+func (w *world) run(send bool, files ...string) (*crmsync.Summary, map[string]*crmsync.Result) {
+	w.t.Helper()
+	ctx := context.Background()
+	id, err := w.l.BeginRun(ctx, "run", files, time.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	s := crmsync.NewSummary(id, "run", time.Now())
+	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Concurrency: 4}
+	if send {
+		j.Sender = w.cl
+	}
+	if err := j.Run(ctx, id, files, s); err != nil {
+		w.t.Fatalf("Job.Run() = %v", err)
+	}
+	if err := w.l.EndRun(ctx, s); err != nil {
+		w.t.Fatal(err)
+	}
+	got := map[string]*crmsync.Result{}
+	w.l.Results(ctx, id, "", func(r *crmsync.Result) error {
+		k := r.Key
+		if k == "" || got[k] != nil {
+			k = r.Source.String()
+		}
+		got[k] = r
+		return nil
+	})
+	return s, got
+}
+
+func (w *world) sentBodies(kind crmsync.Kind) []string {
+	var out []string
+	for _, r := range w.srv.Delivered(kind) {
+		out = append(out, string(r.Body))
+	}
+	return out
+}
+
+func wantOutcome(t *testing.T, rs map[string]*crmsync.Result, key string, want crmsync.Outcome) *crmsync.Result {
+	t.Helper()
+	r := rs[key]
+	if r == nil {
+		t.Fatalf("no result for %s (have %d)", key, len(rs))
+	}
+	if r.Outcome != want {
+		t.Errorf("%s: outcome %q (%s), want %q", key, r.Outcome, r.Reason, want)
+	}
+	return r
+}
+
+const scoreHeader = "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount"
+
+// The diff table of DESIGN.md, row by row, through real runs.
+func TestDiffTable(t *testing.T) {
+	w := newWorld(t)
+	first := w.file("score.csv", scoreHeader,
+		"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,", // new → sent
+		"T2,C1,1,2024-11-01 11:00:00,50.00,S1,50,,",   // will be changed
+		"T3,C2,1,2024-11-01 10:00:00,30.00,S1,30,,",   // rejected, later resubmitted unchanged
+		"T4,C2,1,2024-11-01 10:30:00,40.00,S1,40,,",   // rejected, later fixed
+		"T5,C3,1,2024-11-01 10:00:00,20.00,S1,20,,",   // fails (503), retried next run
+		"T6,C4,1,2024-11-01 10:00:00,-5.00,S1,-5,,",   // invalid: a sale with a negative score
+		"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,", // duplicate of row 2
+	)
+	w.srv.RejectIf(func(k crmsync.Kind, body []byte) (int, string, bool) {
+		if bytes.Contains(body, []byte(`"T3"`)) || (bytes.Contains(body, []byte(`"T4"`)) && bytes.Contains(body, []byte(`"TradeAmount":40`))) {
+			return 3001, "会员不存在", true
+		}
+		return 0, "", false
+	})
+	// T5's send gets a 503: a client without retries leaves it failed.
+	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"T5"`)) })
+
+	s, rs := w.run(true, first)
+	wantOutcome(t, rs, "T1", crmsync.OutcomeSent)
+	wantOutcome(t, rs, "T2", crmsync.OutcomeSent)
+	r3 := wantOutcome(t, rs, "T3", crmsync.OutcomeRejected)
+	if !r3.HasCode || r3.Code != 3001 || r3.Message != "会员不存在" {
+		t.Errorf("T3: Code %d %q, want Mallcoo's 3001 会员不存在 verbatim", r3.Code, r3.Message)
+	}
+	wantOutcome(t, rs, "T4", crmsync.OutcomeRejected)
+	wantOutcome(t, rs, "T5", crmsync.OutcomeFailed)
+	inv := wantOutcome(t, rs, first+":7", crmsync.OutcomeInvalid)
+	if inv.Column != "Score" {
+		t.Errorf("invalid row: column %q, want Score", inv.Column)
+	}
+	dup := wantOutcome(t, rs, first+":8", crmsync.OutcomeDuplicate)
+	if !strings.Contains(dup.Reason, first+":2") {
+		t.Errorf("duplicate: reason %q does not point at the first row %s:2", dup.Reason, first)
+	}
+	if got := s.ExitCode(); got != crmsync.ExitNeedsPerson {
+		t.Errorf("first run exit code %d, want 3", got)
+	}
+
+	// Second run: T2 changed, T4 fixed, T3 unchanged, T5 healthy now.
+	w.failIf(nil)
+	before := len(w.srv.Requests())
+	second := w.file("score2.csv", scoreHeader,
+		"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,",
+		"T2,C1,1,2024-11-01 11:00:00,55.00,S1,55,,",
+		"T3,C2,1,2024-11-01 10:00:00,30.00,S1,30,,",
+		"T4,C2,1,2024-11-01 10:30:00,45.00,S1,45,,",
+		"T5,C3,1,2024-11-01 10:00:00,20.00,S1,20,,",
+	)
+	_, rs = w.run(true, second)
+	wantOutcome(t, rs, "T1", crmsync.OutcomeUnchanged)
+	ch := wantOutcome(t, rs, "T2", crmsync.OutcomeChanged)
+	if !bytes.Contains(ch.Previous, []byte(`"TradeAmount":50`)) || !bytes.Contains(ch.Body, []byte(`"TradeAmount":55`)) {
+		t.Errorf("changed T2: previous %s, new %s; want the old and new amounts side by side", ch.Previous, ch.Body)
+	}
+	wantOutcome(t, rs, "T3", crmsync.OutcomeRejected)
+	wantOutcome(t, rs, "T4", crmsync.OutcomeSent)
+	wantOutcome(t, rs, "T5", crmsync.OutcomeSent)
+	var resent []string
+	for _, r := range w.srv.Requests()[before:] {
+		resent = append(resent, string(r.Body))
+	}
+	if len(resent) != 2 {
+		t.Errorf("second run sent %d requests, want 2 (fixed T4, retried T5): %q", len(resent), resent)
+	}
+}
+
+const gradeHeader = "ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID"
+
+// TestUncertainAndBlocked: events in flight when a run died come back
+// uncertain: score resent, grade held (and its member's later grade
+// changes blocked); a grade change that fails blocks the member's later
+// grade changes in the run, not the member's other kinds.
+func TestUncertainAndBlocked(t *testing.T) {
+	w := newWorld(t)
+	grades := w.file("grade.csv", gradeHeader,
+		"G,普卡,银卡,0,2024-11-01 12:00:00,G3", // out of order in the file: sent by time
+		"G,普卡,银卡,0,2024-11-01 10:00:00,G1",
+		"G,银卡,金卡,0,2024-11-01 11:00:00,G2",
+		"H,普卡,银卡,0,2024-11-01 10:00:00,H1",
+		"K,普卡,银卡,0,2024-11-01 10:00:00,K1",
+		"K,银卡,金卡,0,2024-11-01 11:00:00,K2",
+	)
+	scores := w.file("score.csv", scoreHeader,
+		"T9,C9,1,2024-11-01 10:00:00,10.00,S1,10,,",
+		"TK,K,1,2024-11-01 12:00:00,10.00,S1,10,,",
+	)
+	// A run that died after claiming G1 and T9: read them, claim, stop.
+	ctx := context.Background()
+	var claim []*crmsync.Event
+	r := &importer.Reader{}
+	for _, f := range []string{grades, scores} {
+		r.ReadFile(ctx, f, func(row *crmsync.Row) error {
+			if k := row.Event.Key; k == "G1" || k == "T9" {
+				claim = append(claim, row.Event)
+			}
+			return nil
+		})
+	}
+	dead, err := w.l.BeginRun(ctx, "run", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.l.Claim(ctx, dead, claim); err != nil {
+		t.Fatal(err)
+	}
+
+	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"K1"`)) })
+	_, rs := w.run(true, grades, scores)
+	wantOutcome(t, rs, "T9", crmsync.OutcomeSent)
+	g1 := wantOutcome(t, rs, "G1", crmsync.OutcomeUncertain)
+	if !strings.Contains(g1.Reason, "retry -uncertain") {
+		t.Errorf("G1 reason %q does not say what to do", g1.Reason)
+	}
+	wantOutcome(t, rs, "G2", crmsync.OutcomeBlocked)
+	wantOutcome(t, rs, "G3", crmsync.OutcomeBlocked)
+	wantOutcome(t, rs, "H1", crmsync.OutcomeSent)
+	wantOutcome(t, rs, "K1", crmsync.OutcomeFailed)
+	wantOutcome(t, rs, "K2", crmsync.OutcomeBlocked)
+	wantOutcome(t, rs, "TK", crmsync.OutcomeSent)
+	for _, b := range w.sentBodies(crmsync.KindGrade) {
+		if strings.Contains(b, `"ThirdPartyCardID":"G"`) {
+			t.Errorf("a grade change of the held member was sent: %s", b)
+		}
+	}
+
+	// Next run with K healthy: K1 and K2 go, in order; G stays held.
+	w.failIf(nil)
+	before := len(w.srv.Requests())
+	_, rs = w.run(true, grades)
+	wantOutcome(t, rs, "K1", crmsync.OutcomeSent)
+	wantOutcome(t, rs, "K2", crmsync.OutcomeSent)
+	wantOutcome(t, rs, "G1", crmsync.OutcomeUncertain)
+	var order []string
+	for _, r := range w.srv.Requests()[before:] {
+		order = append(order, string(r.Body))
+	}
+	if len(order) != 2 || !strings.Contains(order[0], `"K1"`) || !strings.Contains(order[1], `"K2"`) {
+		t.Errorf("second run sent %q, want K1 then K2", order)
+	}
+}
+
+// TestPlanClassifiesOnly: without a sender the job classifies and records,
+// and rows to send end as new.
+func TestPlanClassifiesOnly(t *testing.T) {
+	w := newWorld(t)
+	f := w.file("score.csv", scoreHeader, "T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,")
+	s, rs := w.run(false, f)
+	wantOutcome(t, rs, "T1", crmsync.OutcomeNew)
+	if len(w.srv.Requests()) != 0 || s.ExitCode() != crmsync.ExitOK {
+		t.Errorf("plan: %d requests, exit %d; want none and 0", len(w.srv.Requests()), s.ExitCode())
+	}
+}
