@@ -35,8 +35,9 @@
 //   - busy_timeout=10000: another process (crmsync status during a run)
 //     waits up to 10 s for a lock instead of failing at once;
 //   - foreign_keys=ON: results and events must name a run that exists;
-//   - cache_size=-16384 (16 MiB per connection): memory stays bounded
-//     whatever the size of the ledger (temp_store stays the default, files,
+//   - cache_size=-8192 (8 MiB per connection, at most 4 connections for
+//     reads and one for writes): memory stays bounded whatever the size of
+//     the ledger (a 1M-row run must stay under 100 MB in all) (temp_store stays the default, files,
 //     so a big sort spills to disk rather than to memory);
 //   - write transactions start with BEGIN IMMEDIATE, so a writer takes the
 //     write lock up front and never fails half-way on a read-to-write
@@ -170,7 +171,7 @@ var pragmas = []string{
 	"PRAGMA journal_mode = WAL",
 	"PRAGMA synchronous = NORMAL",
 	"PRAGMA foreign_keys = ON",
-	"PRAGMA cache_size = -16384",
+	"PRAGMA cache_size = -8192",
 }
 
 func register() {
@@ -198,8 +199,8 @@ func Open(ctx context.Context, path string) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
 	l := &Ledger{Now: time.Now, Location: cst, path: path, db: db}
 	if err := l.open(ctx); err != nil {
 		l.Close()
