@@ -274,6 +274,16 @@ func (r *Reconciliation) stmt(ctx context.Context, query string) (*sql.Stmt, err
 	return st, nil
 }
 
+func (r *Reconciliation) keyRows(query string) keyQuery {
+	return func(ctx context.Context, n int, args []any) (*sql.Rows, error) {
+		st, err := r.stmt(ctx, keysSQL(query, n))
+		if err != nil {
+			return nil, err
+		}
+		return st.QueryContext(ctx, args...)
+	}
+}
+
 // fileID returns the temp table's id of a row's file and sheet.
 func (r *Reconciliation) fileID(ref crmsync.SourceRef) int64 {
 	ref.Row = 0
@@ -293,22 +303,9 @@ type ledgerEvent struct {
 	body                   []byte
 }
 
-// probeSQL returns the query that looks n keys up in the keys met so far
-// and in the ledger at once: a B-tree probe of each per key.
-func probeSQL(n int) string {
-	return `SELECT v.column1, v.column2, r.file, r.row, e.kind, e.state, e.hash, e.body_id, e.time, e.code, e.message
-FROM (VALUES (?,?)` + strings.Repeat(",(?,?)", n-1) + `) v
-LEFT JOIN temp.reconcile_keys r ON r.keyspace = v.column1 AND r.key = v.column2
-LEFT JOIN events e ON e.keyspace = v.column1 AND e.key = v.column2`
-}
+const reconcileLookup = `SELECT keyspace, key, kind, state, hash, body_id, time, code, message FROM events WHERE (keyspace, key) IN`
 
-func (r *Reconciliation) probeRows(ctx context.Context, n int, args []any) (*sql.Rows, error) {
-	st, err := r.stmt(ctx, probeSQL(n))
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
-}
+const earlierKeys = `SELECT keyspace, key, file, row FROM temp.reconcile_keys WHERE (keyspace, key) IN`
 
 // flush compares the rows held.
 func (r *Reconciliation) flush(ctx context.Context) error {
@@ -368,43 +365,19 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		return r.emitAll(entries)
 	}
 
-	// One probe per key: met in an earlier batch (a duplicate), and what
-	// the ledger holds of it.
-	found := make(map[eventKey]*ledgerEvent, len(keys))
-	var want map[int64][]*ledgerEvent
-	err := eachKeyBatch(ctx, r.probeRows, keys, func(rows *sql.Rows) error {
+	// Keys met in earlier batches.
+	err := eachKeyBatch(ctx, r.keyRows(earlierKeys), keys, func(rows *sql.Rows) error {
 		var (
-			k                      eventKey
-			file, row              sql.NullInt64
-			kind, state, hash, msg sql.NullString
-			le                     ledgerEvent
+			k         eventKey
+			file, row int64
 		)
-		if err := rows.Scan(&k.space, &k.key, &file, &row, &kind, &state, &hash, &le.bodyID, &le.t, &le.code, &msg); err != nil {
+		if err := rows.Scan(&k.space, &k.key, &file, &row); err != nil {
 			return err
 		}
-		if file.Valid {
-			ref := r.refs[file.Int64]
-			ref.Row = int(row.Int64)
-			markDuplicate(&entries[first[k]], ref)
-			delete(first, k)
-			return nil
-		}
-		if !state.Valid {
-			return nil // never seen
-		}
-		le.kind, le.state, le.hash, le.msg = kind.String, state.String, hash.String, msg.String
-		ev := r.batch[first[k]].Event
-		p := &le
-		switch {
-		case le.hash == ev.Hash:
-			le.body = ev.Body
-		case le.bodyID.Valid:
-			if want == nil {
-				want = map[int64][]*ledgerEvent{}
-			}
-			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], p)
-		}
-		found[k] = p
+		ref := r.refs[file]
+		ref.Row = int(row)
+		markDuplicate(&entries[first[k]], ref)
+		delete(first, k)
 		return nil
 	})
 	if err != nil {
@@ -419,6 +392,9 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		if j, ok := first[keyOf(row.Event.Kind, row.Event.Key)]; ok && j == i {
 			keys = append(keys, keyOf(row.Event.Kind, row.Event.Key))
 		}
+	}
+	if len(keys) == 0 {
+		return r.emitAll(entries)
 	}
 
 	// Remember them, for later duplicates and the orphans' anti-join.
@@ -444,6 +420,33 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		start += c
 	}
 
+	// What the ledger holds of them.
+	found := make(map[eventKey]*ledgerEvent, len(keys))
+	var want map[int64][]*ledgerEvent
+	err = eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
+		var (
+			k  eventKey
+			le ledgerEvent
+		)
+		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &le.hash, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+			return err
+		}
+		ev := r.batch[first[k]].Event
+		switch {
+		case le.hash == ev.Hash:
+			le.body = ev.Body
+		case le.bodyID.Valid:
+			if want == nil {
+				want = map[int64][]*ledgerEvent{}
+			}
+			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], &le)
+		}
+		found[k] = &le
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	if err := r.bodies(ctx, want); err != nil {
 		return err
 	}
