@@ -130,7 +130,8 @@ type Reconcile struct {
 	sheets     map[ledger.Category]*stream
 	cells      []any
 	vals       []string
-	redAmount  int // style of differing amounts, once made
+	redAmount  int     // style of differing amounts, once made
+	final      []Total // the totals once Totals was called
 }
 
 type totalKey struct {
@@ -192,6 +193,9 @@ func (r *Reconcile) Duplicates() int { return r.duplicates }
 // Add counts one entry into the totals and writes it to its category's
 // sheet.
 func (r *Reconcile) Add(e *ledger.Entry) error {
+	if r.final != nil {
+		return fmt.Errorf("write reconciliation %s: Add after the totals were taken", r.path)
+	}
 	r.counts[e.Category]++
 	if e.Duplicate {
 		r.duplicates++
@@ -295,8 +299,12 @@ func negate(s string) string {
 	return "-" + s
 }
 
-// Totals returns the totals sorted by date, shop and kind.
+// Totals returns the totals sorted by date, shop and kind. After the first
+// call the totals are final: Add no longer takes entries.
 func (r *Reconcile) Totals() []Total {
+	if r.final != nil {
+		return r.final
+	}
 	keys := make([]totalKey, 0, len(r.totals))
 	for k := range r.totals {
 		keys = append(keys, k)
@@ -329,6 +337,7 @@ func (r *Reconcile) Totals() []Total {
 			o.FileAmount != o.SentAmount || o.SentAmount != o.ConfirmedAmount ||
 			o.FileScore != o.SentScore || o.SentScore != o.ConfirmedScore
 	}
+	r.final, r.totals = out, nil // the map's memory goes back
 	return out
 }
 
@@ -710,8 +719,11 @@ func (d *exact) spill() {
 
 // rescale raises the scale to s, multiplying what is held.
 func (d *exact) rescale(s int8) {
-	f := pow10(int(s - d.scale))
-	if d.big == nil && d.units != 0 {
+	if d.big == nil && d.units == 0 {
+		d.scale = s
+		return
+	}
+	if d.big == nil {
 		if p := int(s - d.scale); p <= 18 {
 			m := pow10s[p]
 			if d.units <= math.MaxInt64/m && d.units >= math.MinInt64/m {
@@ -722,7 +734,7 @@ func (d *exact) rescale(s int8) {
 		}
 	}
 	d.spill()
-	d.big.Mul(d.big, f)
+	d.big.Mul(d.big, pow10(int(s-d.scale)))
 	d.scale = s
 }
 

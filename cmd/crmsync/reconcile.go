@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,7 +52,7 @@ type reconcileJSON struct {
 	RunActive  bool                  `json:"run_active,omitempty"`
 	Windows    []reconcileWindow     `json:"windows"`
 	Files      []crmsync.FileSummary `json:"files"`
-	Totals     []report.Total        `json:"totals"`
+	Totals     []report.Total        `json:"-"` // printed after the rest, one by one
 	Report     string                `json:"report"`
 	DurationS  float64               `json:"duration_s"`
 }
@@ -228,10 +230,7 @@ func exitFor(ctx context.Context) int {
 
 func (c *reconcileCommand) printReconcile(out *reconcileJSON) {
 	if c.json {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
+		c.printReconcileJSON(out)
 		return
 	}
 	w := c.stderr
@@ -269,4 +268,37 @@ func (c *reconcileCommand) printReconcile(out *reconcileJSON) {
 		fmt.Fprintln(w, "  a run held the ledger meanwhile: reconcile again when it ends for final figures")
 	}
 	fmt.Fprintf(w, "  report:   %s\n", out.Report)
+}
+
+// printReconcileJSON prints out as one indented JSON object whose last
+// member is "totals". The totals (a line per day × shop × kind: a year of
+// 300 shops is 100,000 lines) are encoded one at a time, so the output is
+// never held in memory whole.
+func (c *reconcileCommand) printReconcileJSON(out *reconcileJSON) {
+	head, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		fmt.Fprintf(c.stderr, "crmsync reconcile: %v\n", err)
+		return
+	}
+	w := bufio.NewWriterSize(c.stdout, 1<<16)
+	defer w.Flush()
+	head = bytes.TrimRight(head, "}\n ")
+	w.Write(head)
+	w.WriteString(",\n  \"totals\": [")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range out.Totals {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteString("\n    ")
+		buf.Reset()
+		enc.Encode(&out.Totals[i])
+		w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+	}
+	if len(out.Totals) > 0 {
+		w.WriteString("\n  ")
+	}
+	w.WriteString("]\n}\n")
 }
