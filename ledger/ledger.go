@@ -35,7 +35,7 @@
 //   - busy_timeout=10000: another process (crmsync status during a run)
 //     waits up to 10 s for a lock instead of failing at once;
 //   - foreign_keys=ON: results and events must name a run that exists;
-//   - cache_size=-8192 (8 MiB per connection, at most 4 connections for
+//   - cache_size=-4096 (4 MiB per connection, at most 4 connections for
 //     reads and one for writes): memory stays bounded whatever the size of
 //     the ledger (a 1M-row run must stay under 100 MB in all) (temp_store stays the default, files,
 //     so a big sort spills to disk rather than to memory);
@@ -171,7 +171,7 @@ var pragmas = []string{
 	"PRAGMA journal_mode = WAL",
 	"PRAGMA synchronous = NORMAL",
 	"PRAGMA foreign_keys = ON",
-	"PRAGMA cache_size = -8192",
+	"PRAGMA cache_size = -4096",
 }
 
 func register() {

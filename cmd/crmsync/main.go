@@ -44,6 +44,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -71,6 +72,11 @@ func main() {
 			pprof.StartCPUProfile(f)
 			defer f.Close()
 		}
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit: the garbage collector works harder rather than let
+		// a million-row run's memory grow (GOMEMLIMIT overrides it).
+		debug.SetMemoryLimit(64 << 20)
 	}
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	pprof.StopCPUProfile()
