@@ -132,6 +132,11 @@ type Reconcile struct {
 	vals       []string
 	redAmount  int     // style of differing amounts, once made
 	final      []Total // the totals once Totals was called
+
+	// the last business day formatted, for the next row of the same day
+	lastY, lastD int
+	lastM        time.Month
+	lastDate     string
 }
 
 type totalKey struct {
@@ -171,7 +176,7 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 		totals: map[totalKey]*total{},
 		sheets: map[ledger.Category]*stream{},
 		cells:  make([]any, len(entryColumns)),
-		vals:   make([]string, len(factFields)),
+		vals:   make([]string, 5),
 	}, nil
 }
 
@@ -202,16 +207,22 @@ func (r *Reconcile) Add(e *ledger.Entry) error {
 	}
 	switch e.Category {
 	case ledger.Matched, ledger.Mismatched, ledger.Missing:
-		r.count(inFile, e.Kind, e.Time, e.Body)
+		file := r.facts(e.Kind, e.Time, e.Body)
+		file.add(inFile)
 		if len(e.LedgerBody) > 0 {
-			r.count(asSent, e.LedgerKind, e.LedgerTime, e.LedgerBody)
+			sent := file
+			if !sameBytes(e.LedgerBody, e.Body) || e.LedgerKind != e.Kind || !e.LedgerTime.Equal(e.Time) {
+				sent = r.facts(e.LedgerKind, e.LedgerTime, e.LedgerBody)
+			}
+			sent.add(asSent)
 			if e.State == crmsync.StateSent {
-				r.count(asConfirmed, e.LedgerKind, e.LedgerTime, e.LedgerBody)
+				sent.add(asConfirmed)
 			}
 		}
 	case ledger.Orphan:
-		r.count(asSent, e.LedgerKind, e.LedgerTime, e.LedgerBody)
-		r.count(asConfirmed, e.LedgerKind, e.LedgerTime, e.LedgerBody)
+		f := r.facts(e.LedgerKind, e.LedgerTime, e.LedgerBody)
+		f.add(asSent)
+		f.add(asConfirmed)
 	}
 	if !e.Category.NeedsPerson() {
 		return nil
@@ -222,30 +233,48 @@ func (r *Reconcile) Add(e *ledger.Entry) error {
 	return nil
 }
 
-// factFields are the body fields the totals read.
-var factFields = []string{"ScoreEvent", "TradeAmount", "PayAmount", "ReturnAmount", "Score", "GetBonus", "Bonus", "CrmShopID", "ShopCode"}
+// kindFacts are the body fields the totals read, per kind (see facts).
+var kindFacts = map[crmsync.Kind][]string{
+	crmsync.KindScore:     {"ScoreEvent", "TradeAmount", "ReturnAmount", "Score", "CrmShopID"},
+	crmsync.KindScoreV2:   {"ScoreEvent", "PayAmount", "ReturnAmount", "Score", "CrmShopID"},
+	crmsync.KindOverLimit: {"ShopCode"},
+	crmsync.KindBonus:     {"GetBonus"},
+	crmsync.KindVerify:    {"Bonus"},
+}
 
-const (
-	fScoreEvent = iota
-	fTradeAmount
-	fPayAmount
-	fReturnAmount
-	fScore
-	fGetBonus
-	fBonus
-	fCrmShopID
-	fShopCode
-)
+// sameBytes reports whether a and b are the same slice (the ledger's body
+// of a matched row is the file's, shared), sparing a second parse.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
 
-// count adds a body of kind k with event time t to stage st of its total.
-func (r *Reconcile) count(st int, k crmsync.Kind, t time.Time, body []byte) {
+// fact is what one body adds to its total.
+type fact struct {
+	t             *total
+	amount, score string
+}
+
+func (f fact) add(stage int) {
+	f.t.rows[stage]++
+	if f.amount != "" {
+		f.t.amount[stage].add(f.amount)
+	}
+	if f.score != "" {
+		f.t.score[stage].add(f.score)
+	}
+}
+
+// facts reads a body of kind k with event time t: its total (by day, shop
+// and kind), amount and score.
+func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 	v := r.vals
 	clear(v)
-	if len(body) > 0 && !topFields(body, factFields, v) {
+	names := kindFacts[k]
+	if len(body) > 0 && len(names) > 0 && !topFields(body, names, v) {
 		clear(v)
 		var m map[string]json.RawMessage
 		if json.Unmarshal(body, &m) == nil {
-			for i, f := range factFields {
+			for i, f := range names {
 				if raw, ok := m[f]; ok && string(raw) != "null" {
 					v[i] = strings.Trim(string(raw), `"`)
 				}
@@ -254,39 +283,35 @@ func (r *Reconcile) count(st int, k crmsync.Kind, t time.Time, body []byte) {
 	}
 	key := totalKey{kind: k}
 	if !t.IsZero() {
-		key.date = t.In(mallcoo.CST).Format("2006-01-02")
+		y, m, d := t.In(mallcoo.CST).Date()
+		if y == r.lastY && m == r.lastM && d == r.lastD {
+			key.date = r.lastDate
+		} else {
+			key.date = t.In(mallcoo.CST).Format("2006-01-02")
+			r.lastY, r.lastM, r.lastD, r.lastDate = y, m, d, key.date
+		}
 	}
-	var amount, score string
+	var f fact
 	switch k {
 	case crmsync.KindScore, crmsync.KindScoreV2:
-		key.shop = v[fCrmShopID]
-		amount = v[fTradeAmount]
-		if k == crmsync.KindScoreV2 {
-			amount = v[fPayAmount]
+		// ScoreEvent, TradeAmount or PayAmount, ReturnAmount, Score, CrmShopID
+		key.shop = v[4]
+		f.amount = v[1]
+		if v[0] == "2101" {
+			f.amount = negate(v[2])
 		}
-		if v[fScoreEvent] == "2101" {
-			amount = negate(v[fReturnAmount])
-		}
-		score = v[fScore]
+		f.score = v[3]
 	case crmsync.KindOverLimit:
-		key.shop = v[fShopCode]
-	case crmsync.KindBonus:
-		score = v[fGetBonus]
-	case crmsync.KindVerify:
-		score = v[fBonus]
+		key.shop = v[0]
+	case crmsync.KindBonus, crmsync.KindVerify:
+		f.score = v[0]
 	}
-	tt := r.totals[key]
-	if tt == nil {
-		tt = &total{}
-		r.totals[key] = tt
+	f.t = r.totals[key]
+	if f.t == nil {
+		f.t = &total{}
+		r.totals[key] = f.t
 	}
-	tt.rows[st]++
-	if amount != "" {
-		tt.amount[st].add(amount)
-	}
-	if score != "" {
-		tt.score[st].add(score)
-	}
+	return f
 }
 
 func negate(s string) string {
