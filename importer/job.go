@@ -400,7 +400,9 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 		safe    []*crmsync.Event
 	)
 	dispatch := func() error {
-		if len(safe) > 0 {
+		// After a stop, lanes still go to the workers, which record their
+		// events as failed (unclaimed) for retry or the next run.
+		if len(safe) > 0 && isStopped() == "" {
 			if err := c.claimBatch(sendCtx, safe); err != nil {
 				fatalOnce.Do(func() { fatal = fmt.Errorf("claim %d events: %w", len(safe), err) })
 				stop("账本写入失败 / ledger write failed")
@@ -429,9 +431,6 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if why := isStopped(); why != "" {
-			return errStopped
-		}
 		if len(lane) > 0 && lane[0].Lane != r.Lane {
 			if err := push(lane); err != nil {
 				return err
@@ -455,7 +454,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 	if fatal != nil {
 		return fatal
 	}
-	if walkErr != nil && ctx.Err() == nil && fatal == nil && !errors.Is(walkErr, errStopped) {
+	if walkErr != nil && ctx.Err() == nil && fatal == nil {
 		return fmt.Errorf("read the send queue: %w", walkErr)
 	}
 	if why := isStopped(); why != "" {

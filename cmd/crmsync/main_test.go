@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -337,5 +338,77 @@ func TestProblemsRoundTrip(t *testing.T) {
 	}
 	if second.Counts[crmsync.OutcomeSent] != 1 || second.Counts[crmsync.OutcomeInvalid] != first.Counts[crmsync.OutcomeInvalid]-1 {
 		t.Errorf("run on the fixed workbook: counts %v; want 1 sent and %d invalid", second.Counts, first.Counts[crmsync.OutcomeInvalid]-1)
+	}
+}
+
+// TestSinceUntil: rows outside the event-time window are skipped, not sent.
+func TestSinceUntil(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "2024-11-01_score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n"+
+		"T1,C1,1,2024-10-31 23:59:59,10,S1,10\n"+
+		"T2,C1,1,2024-11-01 00:00:00,20,S1,20\n"+
+		"T3,C1,1,2024-11-01 23:59:59,30,S1,30\n"+
+		"T4,C1,1,2024-11-02 00:00:00,40,S1,40\n"), 0o644)
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-since", "2024-11-01", "-until", "2024-11-02",
+		"-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "r.xlsx"), in)
+	if code != crmsync.ExitOK {
+		t.Fatalf("run -since -until: exit %d, want 0 (skipped rows need no one)\n%s", code, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if s.Counts[crmsync.OutcomeSent] != 2 || s.Counts[crmsync.OutcomeSkipped] != 2 {
+		t.Errorf("run -since 2024-11-01 -until 2024-11-02: counts %v, want 2 sent (T2, T3) and 2 skipped", s.Counts)
+	}
+	for _, r := range srv.Requests() {
+		if !strings.Contains(string(r.Body), `"T2"`) && !strings.Contains(string(r.Body), `"T3"`) {
+			t.Errorf("sent a row outside the window: %s", r.Body)
+		}
+	}
+}
+
+// TestSystemicStop: when every request fails, the run stops sending after a
+// window of failures instead of trying every row, records the rest as
+// failed for the next run, writes the report and exits 1.
+func TestSystemicStop(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{FailRate: 1})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	var b strings.Builder
+	b.WriteString("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n")
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&b, "T%04d,C%04d,1,2024-11-01 10:00:00,10,S1,10\n", i, i)
+	}
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	rep := filepath.Join(dir, "r.xlsx")
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-retries", "0", "-concurrency", "4",
+		"-ledger", filepath.Join(dir, "l.db"), "-report", rep, in)
+	if code != crmsync.ExitFailed {
+		t.Fatalf("run against a dead API: exit %d, want %d\n%s", code, crmsync.ExitFailed, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if n := len(srv.Requests()); n >= 200 {
+		t.Errorf("run against a dead API made %d requests for 500 rows: it should stop after a window of failures", n)
+	}
+	if s.Counts[crmsync.OutcomeFailed] != 500 {
+		t.Errorf("counts %v, want all 500 failed (recorded for the next run)", s.Counts)
+	}
+	if !strings.Contains(stderr, "sending stopped") {
+		t.Errorf("stderr does not say sending stopped:\n%s", stderr)
+	}
+	if _, err := os.Stat(rep); err != nil {
+		t.Errorf("no report after a systemic stop: %v", err)
+	}
+
+	// The API is back: retry sends what failed, once.
+	srv.SetFailRate(0)
+	code, stdout, stderr = cli(t, sandboxEnv(srv), "retry", "-json", "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "retry.xlsx"))
+	if code != crmsync.ExitOK {
+		t.Fatalf("retry: exit %d, want 0\n%s", code, stderr)
+	}
+	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeSent] != 500 || len(srv.Delivered(crmsync.KindScore)) != 500 {
+		t.Errorf("retry: counts %v, %d delivered; want 500 sent once", s.Counts, len(srv.Delivered(crmsync.KindScore)))
 	}
 }
