@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -113,6 +114,47 @@ type Reconciliation struct {
 	kinds   map[crmsync.Kind]bool
 	running bool
 	done    bool
+}
+
+// OpenReadOnly opens an existing ledger for reading only, as crmsync
+// reconcile does: SQLite refuses every write to the file (mode=ro), no
+// migration runs, and a missing file is an error rather than a new, empty
+// ledger. A ledger of an older schema is read as it is (reading needs only
+// the first schema's events and bodies); one written by a newer crmsync is
+// refused (*NewerSchemaError), as is a file that is not a ledger. Only the
+// reading methods may be used; Claim, Record and BeginRun fail.
+func OpenReadOnly(ctx context.Context, path string) (*Ledger, error) {
+	registerOnce.Do(register)
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open ledger %s: the path may not contain '?' or '#'", path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	db, err := sql.Open(driverName, "file:"+strings.ReplaceAll(path, "%", "%25")+"?mode=ro")
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	l := &Ledger{Now: time.Now, Location: cst, path: path, db: db}
+	var have, appID int
+	err = db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have)
+	if err == nil {
+		err = db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID)
+	}
+	switch {
+	case err != nil:
+		l.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	case appID != applicationID || have < 1:
+		l.Close()
+		return nil, fmt.Errorf("open ledger %s: the file is not a crmsync ledger; give -ledger the file crmsync run uses", path)
+	case have > SchemaVersion():
+		l.Close()
+		return nil, &NewerSchemaError{Path: path, Schema: have, Known: SchemaVersion()}
+	}
+	return l, nil
 }
 
 // Reconcile starts a reconciliation of l with the rows that will be given

@@ -153,7 +153,19 @@ func TestReconcileReadOnly(t *testing.T) {
 	}
 	before := fileBytes(t, path)
 
-	r := openLedger(t, path) // a second Open: l holds the run lock
+	r, err := OpenReadOnly(ctx, path) // l holds the run lock
+	if err != nil {
+		t.Fatalf("OpenReadOnly(%q) = %v", path, err)
+	}
+	defer r.Close()
+	if err := r.Claim(ctx, id, []*crmsync.Event{event(crmsync.KindScore, "S2", `{}`)}); err == nil {
+		t.Errorf("Claim on a read-only ledger = nil, want an error")
+	}
+	if _, err := OpenReadOnly(ctx, path+".missing"); err == nil {
+		t.Errorf("OpenReadOnly(missing) = nil error, want one")
+	} else if _, serr := os.Stat(path + ".missing"); serr == nil {
+		t.Errorf("OpenReadOnly(missing) created the file")
+	}
 	var n int
 	rec, err := r.Reconcile(ctx, ReconcileOptions{}, func(e *Entry) error {
 		if e.Category != Matched {

@@ -20,8 +20,8 @@ import (
 )
 
 // reconcileCommand is `crmsync reconcile`: the files against the ledger,
-// both ways, with finance totals. It reads the ledger and never writes it,
-// and it does not take the run lock: reads see one consistent snapshot
+// both ways, with finance totals. It opens the ledger read-only (SQLite
+// refuses any write; no migration runs), and it does not take the run lock: reads see one consistent snapshot
 // (WAL) beside a running import, and a month-end reconciliation must not
 // hold up the nightly run. When a run holds the ledger the output says so,
 // since its events may still be in flight.
@@ -113,15 +113,12 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	if err != nil {
 		return crmsync.ExitUsage, usagef("%v", err)
 	}
-	// Open would create a missing ledger: reconciling against an empty one
-	// would call every row missing.
-	if _, err := os.Stat(c.ledgerPath); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return crmsync.ExitFailed, fmt.Errorf("ledger %s does not exist; give -ledger the file crmsync run uses", c.ledgerPath)
-		}
-		return crmsync.ExitFailed, fmt.Errorf("ledger %s: %w", c.ledgerPath, err)
+	// Read only: no migration, no write, and a missing ledger is an error
+	// (an empty one would call every row missing).
+	l, err := ledger.OpenReadOnly(ctx, c.ledgerPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return crmsync.ExitFailed, fmt.Errorf("ledger %s does not exist; give -ledger the file crmsync run uses", c.ledgerPath)
 	}
-	l, err := ledger.Open(ctx, c.ledgerPath)
 	if err != nil {
 		return crmsync.ExitFailed, err
 	}
