@@ -316,3 +316,74 @@ func TestSecondRunRefused(t *testing.T) {
 		t.Errorf("plan on a locked ledger: message does not name the holder's pid %d:\n%s", os.Getpid(), stderr)
 	}
 }
+
+// TestSecondInterrupt: a second Ctrl-C quits at once (exit 130) without
+// waiting for requests in flight; no claim is lost: the next run completes
+// with every score event delivered once, and grade changes that were in
+// flight held as uncertain, never sent twice.
+func TestSecondInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals the real binary")
+	}
+	bin := buildBinary(t)
+	srv := mallcootest.NewServer(mallcootest.Options{Latency: 100 * time.Millisecond})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	writeCrashInput(t, in, 40, 20)
+	db := filepath.Join(dir, "ledger.db")
+	conf := filepath.Join(dir, "crmsync.toml")
+	os.WriteFile(conf, []byte("already_delivered_codes = [1001]\n"), 0o644)
+	environ := append(os.Environ(),
+		"MALLCOO_APP_ID="+mallcootest.Sandbox.AppID,
+		"MALLCOO_PUBLIC_KEY="+mallcootest.Sandbox.PublicKey,
+		"MALLCOO_PRIVATE_KEY="+mallcootest.Sandbox.PrivateKey,
+		"MALLCOO_BASE_URL="+srv.URL,
+	)
+	cmd := exec.Command(bin, "run", "-config", conf, "-concurrency", "8", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in)
+	cmd.Env = environ
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(srv.Requests()) < 8 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	time.Sleep(20 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitInterrupted {
+		t.Fatalf("second Ctrl-C: exit %d, want %d", code, crmsync.ExitInterrupted)
+	}
+	if waited := time.Since(start); waited > 250*time.Millisecond {
+		t.Logf("second Ctrl-C took %v to quit", waited)
+	}
+
+	time.Sleep(200 * time.Millisecond) // let requests the dead process left finish on the server
+	cmd = exec.Command(bin, "run", "-json", "-config", conf, "-concurrency", "8", "-ledger", db, "-report", filepath.Join(dir, "rest.xlsx"), in)
+	cmd.Env = environ
+	out, _ := cmd.Output()
+	s := decodeSummary(t, string(out))
+	delivered := map[string]int{}
+	for _, r := range srv.Requests() {
+		if r.Code == 1 {
+			delivered[string(r.Kind)+string(r.Body)]++
+		}
+	}
+	for k, n := range delivered {
+		if n > 1 {
+			t.Errorf("delivered %d times: %s", n, k)
+		}
+	}
+	scores := 0
+	for k := range delivered {
+		if strings.HasPrefix(k, "score") {
+			scores++
+		}
+	}
+	if scores != 160 {
+		t.Errorf("%d score events delivered after the restart, want all 160 once (final counts %v)", scores, s.Counts)
+	}
+}
