@@ -230,3 +230,31 @@ func TestReconcileUsage(t *testing.T) {
 		t.Errorf("reconcile created a ledger that did not exist")
 	}
 }
+
+// TestReconcileWindow: -since/-until limit the comparison to a day; rows
+// outside are skipped and the removed sale of the next day is no orphan.
+func TestReconcileWindow(t *testing.T) {
+	dir := t.TempDir()
+	db := sentLedger(t, dir)
+	changed := []string{
+		strings.Replace(cleanScore[0], "1280.50,S1", "1300,S1", 1), // 2024-11-01: mismatched
+		cleanScore[1], // 2024-11-01: matched
+		cleanScore[3], // a return on 2024-11-02: skipped
+		cleanScore[4], // 2024-11-02: skipped (T3 of that day removed: outside the window)
+	}
+	in := writeScore(t, filepath.Join(dir, "export"), "score.csv", changed)
+	code, stdout, stderr := cli(t, nil, "reconcile", "-json", "-since", "2024-11-01", "-until", "2024-11-02", "-ledger", db, "-report", filepath.Join(dir, "rec.xlsx"), in)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("reconcile: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	var out struct {
+		reconcileOut
+		Skipped int `json:"skipped"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Matched != 1 || out.Mismatched != 1 || out.Skipped != 2 || out.Orphans+out.Missing+out.Invalid != 0 {
+		t.Errorf("reconcile -since 2024-11-01 -until 2024-11-02 = %+v, want 1 matched, 1 mismatched, 2 skipped", out)
+	}
+}
