@@ -37,6 +37,10 @@ type Source interface {
 type Options struct {
 	// Lang is "zh" (the default) or "en".
 	Lang string
+	// Progress, when set, is called every few thousand rows with the rows
+	// written so far and the run's row count (a million-row report takes
+	// a while: the operator sees it move).
+	Progress func(stage string, done, total int)
 }
 
 // ProblemsPath returns the path of the problems workbook beside a report:
@@ -56,15 +60,16 @@ func ProblemsPath(report string) string {
 // so a half-written report never has the final name. Write reads each kind's
 // results once from src.
 func Write(ctx context.Context, path string, s *crmsync.Summary, src Source, opt Options) (problems string, err error) {
-	w := &writer{lang: parseLang(opt.Lang), maxRows: excelize.TotalRows}
+	w := &writer{lang: parseLang(opt.Lang), maxRows: excelize.TotalRows, progress: opt.Progress}
 	return w.write(ctx, path, s, src)
 }
 
 // writer holds the settings of one Write; tests lower maxRows to exercise
 // sheet continuation.
 type writer struct {
-	lang    lang
-	maxRows int // rows per sheet, header included
+	lang     lang
+	maxRows  int // rows per sheet, header included
+	progress func(stage string, done, total int)
 }
 
 func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src Source) (string, error) {
@@ -94,16 +99,21 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	}()
 
 	fin := newFinance()
+	written := 0
 	for _, k := range crmsync.Kinds {
 		ks := newKindSheet(rep, k, s, w)
 		var ps *problemSheet
 		n := 0
 		err := src.Results(ctx, s.RunID, k, func(r *crmsync.Result) error {
 			n++
+			written++
 			if n&1023 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+			}
+			if w.progress != nil && written%4096 == 0 {
+				w.progress("report", written, s.Rows)
 			}
 			if err := ks.add(r); err != nil {
 				return err

@@ -179,7 +179,9 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 	s.DurationS = s.Ended.Sub(s.Started).Seconds()
 	s.Interrupt = ctx.Err() != nil
 	s.Report = reportPath
-	problems, repErr := report.Write(after, s.Report, s, l, report.Options{Lang: lang})
+	prog := newProgress(e, jsonOut)
+	problems, repErr := report.Write(after, s.Report, s, l, report.Options{Lang: lang, Progress: prog.update})
+	prog.done()
 	if repErr != nil {
 		e.logger.Error("report not written", "report", s.Report, "err", repErr)
 		s.Report = ""
