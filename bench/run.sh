@@ -43,6 +43,8 @@ for n in $SIZES; do
 	printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $floor}")"
 	measure "run -sandbox (concurrency 16)" "$n" bin/crmsync run -json -sandbox -concurrency 16 -ledger "$db" -report "$data/run-$n.xlsx" "$csv"
 	printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $floor}")"
+	measure "reconcile, ledger holds them" "$n" bin/crmsync reconcile -json -ledger "$db" -report "$data/reconcile-$n.xlsx" "$csv"
+	printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $floor}")"
 	measure "plan, ledger holds them" "$n" bin/crmsync plan -json -ledger "$db" -report "$data/replan-$n.xlsx" "$csv"
 	printf ' %.1f |\n' "$(awk "BEGIN {print $LAST_SECS / $floor}")"
 	measure "re-run of a sent file" "$n" bin/crmsync run -json -sandbox -ledger "$db" -report "$data/rerun-$n.xlsx" "$csv"
