@@ -228,8 +228,12 @@ func pow10(n int) *big.Int {
 // String returns the sum in plain decimal notation with at least two
 // decimals: "0.30", "-12.125".
 func (d *decimal) String() string {
-	scale := d.scale
-	n := new(big.Int).Add(&d.n, big.NewInt(d.small))
+	return formatScaled(new(big.Int).Add(&d.n, big.NewInt(d.small)), d.scale)
+}
+
+// formatScaled writes n × 10^-scale in plain decimal notation with at least
+// two decimals; n may be changed.
+func formatScaled(n *big.Int, scale int) string {
 	if scale < 2 {
 		n.Mul(n, pow10(2-scale))
 		scale = 2

@@ -769,19 +769,5 @@ func (d *exact) String() string {
 	if d.big != nil {
 		n.Add(n, d.big)
 	}
-	scale := int(d.scale)
-	if scale < 2 {
-		n.Mul(n, pow10(2-scale))
-		scale = 2
-	}
-	neg := n.Sign() < 0
-	s := new(big.Int).Abs(n).String()
-	for len(s) <= scale {
-		s = "0" + s
-	}
-	s = s[:len(s)-scale] + "." + s[len(s)-scale:]
-	if neg {
-		s = "-" + s
-	}
-	return s
+	return formatScaled(n, int(d.scale))
 }

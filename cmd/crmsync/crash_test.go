@@ -48,6 +48,16 @@ func buildBinary(t *testing.T) string {
 	return binPath
 }
 
+// processEnv is the environment of a crmsync process sending to srv with
+// the sandbox credentials.
+func processEnv(srv *mallcootest.Server) []string {
+	env := os.Environ()
+	for k, v := range sandboxEnv(srv) {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
 // writeCrashInput writes members × 4 score events (3 sales and a return of
 // the first) and gradeMembers × 3 successive grade changes.
 func writeCrashInput(t *testing.T, dir string, members, gradeMembers int) {
@@ -99,12 +109,7 @@ func TestCrashRecovery(t *testing.T) {
 	// means "already delivered", as a mall would configure it.
 	os.WriteFile(conf, []byte("already_delivered_codes = [1001]\nretries = 3\nconcurrency = 8\n"), 0o644)
 	db := filepath.Join(dir, "ledger.db")
-	environ := append(os.Environ(),
-		"MALLCOO_APP_ID="+mallcootest.Sandbox.AppID,
-		"MALLCOO_PUBLIC_KEY="+mallcootest.Sandbox.PublicKey,
-		"MALLCOO_PRIVATE_KEY="+mallcootest.Sandbox.PrivateKey,
-		"MALLCOO_BASE_URL="+srv.URL,
-	)
+	environ := processEnv(srv)
 	runBin := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = environ
@@ -243,12 +248,7 @@ func TestInterrupt(t *testing.T) {
 	os.MkdirAll(in, 0o755)
 	writeCrashInput(t, in, 100, 30)
 	db := filepath.Join(dir, "ledger.db")
-	environ := append(os.Environ(),
-		"MALLCOO_APP_ID="+mallcootest.Sandbox.AppID,
-		"MALLCOO_PUBLIC_KEY="+mallcootest.Sandbox.PublicKey,
-		"MALLCOO_PRIVATE_KEY="+mallcootest.Sandbox.PrivateKey,
-		"MALLCOO_BASE_URL="+srv.URL,
-	)
+	environ := processEnv(srv)
 	rep := filepath.Join(dir, "interrupted.xlsx")
 	cmd := exec.Command(bin, "run", "-json", "-concurrency", "4", "-ledger", db, "-report", rep, in)
 	cmd.Env = environ
@@ -335,12 +335,7 @@ func TestSecondInterrupt(t *testing.T) {
 	db := filepath.Join(dir, "ledger.db")
 	conf := filepath.Join(dir, "crmsync.toml")
 	os.WriteFile(conf, []byte("already_delivered_codes = [1001]\n"), 0o644)
-	environ := append(os.Environ(),
-		"MALLCOO_APP_ID="+mallcootest.Sandbox.AppID,
-		"MALLCOO_PUBLIC_KEY="+mallcootest.Sandbox.PublicKey,
-		"MALLCOO_PRIVATE_KEY="+mallcootest.Sandbox.PrivateKey,
-		"MALLCOO_BASE_URL="+srv.URL,
-	)
+	environ := processEnv(srv)
 	cmd := exec.Command(bin, "run", "-config", conf, "-concurrency", "8", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in)
 	cmd.Env = environ
 	if err := cmd.Start(); err != nil {
