@@ -266,7 +266,7 @@ func (c *env) printSummary(s *crmsync.Summary, jsonOut bool) {
 	}
 	w := c.stderr
 	fmt.Fprintf(w, "crmsync %s: run %d: %d rows in %.1fs", s.Command, s.RunID, s.Rows, s.DurationS)
-	if s.Requests > 0 {
+	if s.Command != "plan" {
 		fmt.Fprintf(w, ", %d requests", s.Requests)
 	}
 	fmt.Fprintln(w)
