@@ -1,11 +1,15 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +36,9 @@ type Job struct {
 	// Progress, when set, is called from time to time with the stage
 	// ("read", "send") and the counts so far; total is 0 when unknown.
 	Progress func(stage string, done, total int)
+	// Rows, when known, is about how many rows the files hold (see
+	// CountRows); the read stage's progress shows it as the total.
+	Rows int
 	// SendContext, when set, is the context used for requests already
 	// decided: cancelling the run's ctx stops new sends, while requests in
 	// flight finish under SendContext (cmd cancels it on a second Ctrl-C).
@@ -214,7 +221,7 @@ func (d *differ) flush(ctx context.Context) error {
 	}
 	d.read += len(d.batch)
 	if j.Progress != nil {
-		j.Progress("read", d.read, 0)
+		j.Progress("read", d.read, max(j.Rows, d.read))
 	}
 	d.batch = d.batch[:0]
 	return nil
@@ -462,6 +469,41 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 		return fmt.Errorf("%w: %s", errStopped, why)
 	}
 	return ctx.Err()
+}
+
+// CountRows estimates the data rows of the CSV files among paths by counting
+// their lines (a quoted cell spanning lines counts more than once), so the
+// read stage can show a total and an ETA; XLSX files would need parsing and
+// are not counted. It returns 0 when any file is not a CSV.
+func CountRows(paths []string) int {
+	total := 0
+	buf := make([]byte, 1<<20)
+	for _, p := range paths {
+		if !strings.EqualFold(filepath.Ext(p), ".csv") {
+			return 0
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return 0
+		}
+		lines, last := 0, byte('\n')
+		for {
+			n, err := f.Read(buf)
+			lines += bytes.Count(buf[:n], []byte{'\n'})
+			if n > 0 {
+				last = buf[n-1]
+			}
+			if err != nil {
+				break
+			}
+		}
+		f.Close()
+		if last != '\n' {
+			lines++
+		}
+		total += max(lines-1, 0) // the header
+	}
+	return total
 }
 
 // IsStopped reports whether err says sending stopped early because the API

@@ -295,3 +295,17 @@ func TestPlanClassifiesOnly(t *testing.T) {
 		t.Errorf("plan: %d requests, exit %d; want none and 0", len(w.srv.Requests()), s.ExitCode())
 	}
 }
+
+func TestCountRows(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.csv")
+	b := filepath.Join(dir, "b.csv")
+	os.WriteFile(a, []byte("h1,h2\n1,2\n3,4\n"), 0o644)
+	os.WriteFile(b, []byte("h1,h2\r\n1,2\r\n3,4"), 0o644) // no final newline
+	if got := importer.CountRows([]string{a, b}); got != 4 {
+		t.Errorf("CountRows(a, b) = %d, want 4", got)
+	}
+	if got := importer.CountRows([]string{a, filepath.Join(dir, "c.xlsx")}); got != 0 {
+		t.Errorf("CountRows with an XLSX = %d, want 0 (unknown)", got)
+	}
+}

@@ -18,7 +18,11 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
 	out := fs.String("report", "", "the report `file` (default reports/<command>-<run>-again.xlsx)")
 	lang := fs.String("lang", "zh", "report language: zh or en")
+	config := fs.String("config", "", "settings `file` (TOML) for the ledger path; default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := c.applyConfig(fs, *config); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -20,7 +20,11 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
 	recent := fs.Int("runs", 10, "how many recent runs to show")
 	jsonOut := fs.Bool("json", false, "print the status as JSON on stdout")
+	config := fs.String("config", "", "settings `file` (TOML) for the ledger path; default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := c.applyConfig(fs, *config); err != nil {
 		return err
 	}
 	l, err := ledger.Open(ctx, *path)

@@ -155,6 +155,9 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		Logger:      c.logger,
 		Progress:    prog.update,
 	}
+	if !c.json || c.terminal {
+		job.Rows = importer.CountRows(files)
+	}
 	if sender != nil {
 		job.Sender = sender
 	}
