@@ -3,7 +3,7 @@ package report
 import (
 	"archive/zip"
 	"bufio"
-	"compress/flate"
+	"github.com/klauspost/compress/flate"
 	"io"
 	"os"
 	"path/filepath"
@@ -101,9 +101,9 @@ func (b *book) saveTemp(path string) (name string, err error) {
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	b.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
 		zw := zip.NewWriter(bw)
-		// Level 5 compresses sheet XML within 1% of the default level 6
-		// in about two thirds of the time (measured on a 100k-row sheet;
-		// level 1 is faster still but the file is a third bigger).
+		// klauspost/compress's deflate at level 5: a 1,000,000-row report
+		// in 16–21 s instead of 25 s with compress/flate at the same level,
+		// for a file 7% bigger (BenchmarkWrite).
 		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
 			return flate.NewWriter(w, 5)
 		})
