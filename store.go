@@ -3,6 +3,7 @@ package crmsync
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // State is what the ledger remembers of an event key.
@@ -47,10 +48,23 @@ type Ledger interface {
 	// its outcome: rows to send are recorded as new first, which puts them
 	// in the run's send queue, then again with their final outcome.
 	Record(ctx context.Context, runID int64, rs []*Result) error
+	// Held lists the events of lane-blocking kinds (grade, bonus) that did
+	// not go through: failed, uncertain, in flight or rejected. Later events
+	// of their kind and lane wait for them, whichever run they come in.
+	Held(ctx context.Context) ([]Held, error)
 	// Queued calls fn for each result of the run still to be sent (outcome
 	// new, with a body), ordered by lane, event time and Seq, without
 	// holding them all in memory. fn may call Claim and Record.
 	Queued(ctx context.Context, runID int64, fn func(*Result) error) error
+}
+
+// Held is an event that holds back the later events of its kind and lane.
+type Held struct {
+	Kind  Kind
+	Lane  string
+	Key   string
+	Time  time.Time
+	State State
 }
 
 // Sender delivers one event body to Mallcoo.

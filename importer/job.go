@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]uint64{}, sheets: map[crmsync.SourceRef]uint64{}, held: map[string]time.Time{}}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]uint64{}, sheets: map[crmsync.SourceRef]uint64{}}
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -87,7 +88,18 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Sender == nil || d.queued == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, d.queued, d.held, s)
+	return j.send(ctx, runID, d.queued, s)
+}
+
+// heldBefore returns a held event other than r itself at or before r's
+// event time: r must wait for it.
+func heldBefore(hs []crmsync.Held, r *crmsync.Result) (crmsync.Held, bool) {
+	for _, h := range hs {
+		if h.Key != r.Key && !h.Time.After(r.Time) {
+			return h, true
+		}
+	}
+	return crmsync.Held{}, false
 }
 
 // laneKey names the lane of an event within its kind: lane blocking is per
@@ -110,11 +122,7 @@ type differ struct {
 	sheets    map[crmsync.SourceRef]uint64
 	sheetRefs []crmsync.SourceRef
 	queued    int // rows recorded as new, to send
-	// held maps kind+lane of lane-blocking kinds to the earliest event time
-	// held back (uncertain, or rejected and unchanged): later events of that
-	// kind and lane must not overtake it.
-	held map[string]time.Time
-	read int
+	read      int
 }
 
 func (d *differ) add(r *crmsync.Row) error {
@@ -197,14 +205,7 @@ func (d *differ) flush(ctx context.Context) error {
 		for n, i := range lookupIdx {
 			res := results[i]
 			ev := lookup[n]
-			send := classify(res, ev, priors[n])
-			if !send && ev.Kind.BlocksLane() && (res.Outcome == crmsync.OutcomeUncertain || res.Outcome == crmsync.OutcomeRejected) {
-				k := laneKey(ev)
-				if t, ok := d.held[k]; !ok || ev.Time.Before(t) {
-					d.held[k] = ev.Time
-				}
-			}
-			if send {
+			if send := classify(res, ev, priors[n]); send {
 				res.Outcome = crmsync.OutcomeNew
 				d.queued++
 			}
@@ -278,7 +279,20 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 // event-time order: lanes in parallel (bounded), each lane's events one at a
 // time; every event is claimed durably before its request leaves, and
 // results are recorded in batches. total is the number queued (progress).
-func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]time.Time, s *crmsync.Summary) error {
+func (j *Job) send(ctx context.Context, runID int64, total int, s *crmsync.Summary) error {
+	// Events of lane-blocking kinds that did not go through, in this run's
+	// files or not (a failed points change of last week): later events of
+	// their kind and lane wait for them.
+	helds, err := j.Ledger.Held(ctx)
+	if err != nil {
+		return fmt.Errorf("read held events: %w", err)
+	}
+	held := map[string][]crmsync.Held{}
+	for _, h := range helds {
+		k := string(h.Kind) + "\x00" + h.Lane
+		held[k] = append(held[k], h)
+	}
+
 	sendCtx := j.SendContext
 	if sendCtx == nil {
 		sendCtx = context.WithoutCancel(ctx)
@@ -322,6 +336,19 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 	// sendLane sends one lane's events in order.
 	sendLane := func(lane []*crmsync.Result, preclaimed bool) {
 		blocked := map[crmsync.Kind]string{}
+		// waiting holds this lane's held events (per kind) not yet sent in
+		// this run; one of them sent now stops holding the lane.
+		var waiting map[crmsync.Kind][]crmsync.Held
+		for _, r := range lane {
+			if hs := held[laneKey(&crmsync.Event{Kind: r.Kind, Lane: r.Lane})]; len(hs) > 0 {
+				if waiting == nil {
+					waiting = map[crmsync.Kind][]crmsync.Held{}
+				}
+				if _, ok := waiting[r.Kind]; !ok {
+					waiting[r.Kind] = slices.Clone(hs)
+				}
+			}
+		}
 		for _, r := range lane {
 			ev := &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash}
 			if why := isStopped(); why != "" {
@@ -339,8 +366,8 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 				finish(r, crmsync.OutcomeBlocked)
 				continue
 			}
-			if t, ok := held[laneKey(ev)]; ok && !r.Time.Before(t) {
-				r.Reason = "同一会员更早的同类事件被暂停或拒绝,为保证顺序未发送;处理该事件后重新运行 / an earlier event of this member is held or rejected; not sent, to keep the order: resolve it, then run again"
+			if h, ok := heldBefore(waiting[r.Kind], r); ok {
+				r.Reason = fmt.Sprintf("同一会员更早的同类事件 %s 状态为%s,为保证顺序未发送;处理该事件后重新运行 / an earlier event of this member (%s) is %s; not sent, to keep the order: resolve it, then run again", h.Key, h.State, h.Key, h.State)
 				finish(r, crmsync.OutcomeBlocked)
 				continue
 			}
@@ -372,6 +399,10 @@ func (j *Job) send(ctx context.Context, runID int64, total int, held map[string]
 				r.Reason = "猫酷拒绝 / rejected by Mallcoo"
 			default:
 				r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
+			}
+			if o == crmsync.OutcomeSent && len(waiting[r.Kind]) > 0 {
+				// A held event that went through holds nothing back now.
+				waiting[r.Kind] = slices.DeleteFunc(waiting[r.Kind], func(h crmsync.Held) bool { return h.Key == r.Key })
 			}
 			if o != crmsync.OutcomeSent && r.Kind.BlocksLane() {
 				blocked[r.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", r.Key, r.Key)
@@ -675,5 +706,5 @@ func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *c
 	if j.Sender == nil || len(rs) == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, len(rs), nil, s)
+	return j.send(ctx, runID, len(rs), s)
 }

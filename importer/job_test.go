@@ -3,6 +3,7 @@ package importer_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -308,4 +309,70 @@ func TestCountRows(t *testing.T) {
 	if got := importer.CountRows([]string{a, filepath.Join(dir, "c.xlsx")}); got != 0 {
 		t.Errorf("CountRows with an XLSX = %d, want 0 (unknown)", got)
 	}
+}
+
+const bonusHeader = "ThirdPartyCardID,BonusAction,GetBonus,AfterBonus,RefID,CreateTime"
+
+// TestHeldAcrossRuns: a points change that failed last run holds back the
+// member's later points changes in a run whose files do not have it; once
+// retry delivers it, the later ones go.
+func TestHeldAcrossRuns(t *testing.T) {
+	w := newWorld(t)
+	day1 := w.file("bonus1.csv", bonusHeader, "C1,4,10,110,R1,2024-11-01 10:00:00")
+	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"R1"`)) })
+	_, rs := w.run(true, day1)
+	wantOutcome(t, rs, "R1|C1", crmsync.OutcomeFailed)
+	w.failIf(nil)
+
+	day2 := w.file("bonus2.csv", bonusHeader, "C1,4,5,115,R2,2024-11-02 10:00:00", "C2,4,5,15,R3,2024-11-02 10:00:00")
+	_, rs = w.run(true, day2)
+	b := wantOutcome(t, rs, "R2|C1", crmsync.OutcomeBlocked)
+	if !strings.Contains(b.Reason, "R1|C1") {
+		t.Errorf("blocked R2: reason %q does not name the held R1", b.Reason)
+	}
+	wantOutcome(t, rs, "R3|C2", crmsync.OutcomeSent)
+
+	// retry sends R1; then the day-2 file sends R2, in order.
+	ctx := context.Background()
+	id, _ := w.l.BeginRun(ctx, "retry", nil, time.Now())
+	var evs []*crmsync.Event
+	w.l.Events(ctx, []crmsync.State{crmsync.StateFailed}, func(ev *crmsync.Event, _ crmsync.Prior) error {
+		evs = append(evs, ev)
+		return nil
+	})
+	s := crmsync.NewSummary(id, "retry", time.Now())
+	if err := (&importer.Job{Ledger: w.l, Sender: w.cl}).Retry(ctx, id, evs, s); err != nil || s.Counts[crmsync.OutcomeSent] != 1 {
+		t.Fatalf("retry: %v, counts %v; want R1 sent", err, s.Counts)
+	}
+	w.l.EndRun(ctx, s)
+	_, rs = w.run(true, day2)
+	wantOutcome(t, rs, "R2|C1", crmsync.OutcomeSent)
+	var order []string
+	for _, r := range w.srv.Delivered(crmsync.KindBonus) {
+		var m struct{ RefID string }
+		json.Unmarshal(r.Body, &m)
+		order = append(order, m.RefID)
+	}
+	if strings.Join(order, ",") != "R3,R1,R2" {
+		t.Errorf("points changes delivered in order %v, want R3,R1,R2 (R1 before R2)", order)
+	}
+}
+
+// TestFixedRowUnblocks: a grade change rejected before, fixed in today's
+// file, is sent first and lets the member's later change follow.
+func TestFixedRowUnblocks(t *testing.T) {
+	w := newWorld(t)
+	w.srv.RejectIf(func(k crmsync.Kind, body []byte) (int, string, bool) {
+		if bytes.Contains(body, []byte(`"钻石卡"`)) {
+			return 3002, "卡等级不存在", true
+		}
+		return 0, "", false
+	})
+	_, rs := w.run(true, w.file("g1.csv", gradeHeader, "M,普卡,钻石卡,0,2024-11-01 10:00:00,X1"))
+	wantOutcome(t, rs, "X1", crmsync.OutcomeRejected)
+	_, rs = w.run(true, w.file("g2.csv", gradeHeader,
+		"M,普卡,银卡,0,2024-11-01 10:00:00,X1", // the fix
+		"M,银卡,金卡,0,2024-11-01 11:00:00,X2"))
+	wantOutcome(t, rs, "X1", crmsync.OutcomeSent)
+	wantOutcome(t, rs, "X2", crmsync.OutcomeSent)
 }

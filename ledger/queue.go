@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/crmsync/crmsync"
 )
@@ -74,4 +75,42 @@ ORDER BY r.lane, r.time, r.seq LIMIT ?5`, runID, lane, t, seq, queuePage)
 		lane, seq, first = last.Lane, last.Seq, false
 		t = nanos(last.Time)
 	}
+}
+
+// Held lists the events of lane-blocking kinds (crmsync.Kind.BlocksLane)
+// that did not go through — failed, uncertain, in flight or rejected — read
+// from the events_state index. The job holds back later events of their
+// kind and lane until they are sent.
+func (l *Ledger) Held(ctx context.Context) ([]crmsync.Held, error) {
+	var kinds []any
+	for _, k := range crmsync.Kinds {
+		if k.BlocksLane() {
+			kinds = append(kinds, string(k))
+		}
+	}
+	states := []any{string(crmsync.StateFailed), string(crmsync.StateUncertain), string(crmsync.StateInFlight), string(crmsync.StateRejected)}
+	q := `SELECT kind, lane, key, time, state FROM events
+WHERE state IN (?,?,?,?) AND kind IN (?` + strings.Repeat(",?", len(kinds)-1) + `)`
+	rows, err := l.db.QueryContext(ctx, q, append(states, kinds...)...)
+	if err != nil {
+		return nil, fmt.Errorf("held events in ledger %s: %w", l.path, err)
+	}
+	defer rows.Close()
+	var out []crmsync.Held
+	for rows.Next() {
+		var (
+			h           crmsync.Held
+			kind, state string
+			t           sql.NullInt64
+		)
+		if err := rows.Scan(&kind, &h.Lane, &h.Key, &t, &state); err != nil {
+			return nil, fmt.Errorf("held events in ledger %s: %w", l.path, err)
+		}
+		h.Kind, h.State, h.Time = crmsync.Kind(kind), crmsync.State(state), timeIn(t, l.Location)
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("held events in ledger %s: %w", l.path, err)
+	}
+	return out, nil
 }
