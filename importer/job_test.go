@@ -376,3 +376,29 @@ func TestFixedRowUnblocks(t *testing.T) {
 	wantOutcome(t, rs, "X1", crmsync.OutcomeSent)
 	wantOutcome(t, rs, "X2", crmsync.OutcomeSent)
 }
+
+// TestBadListRowHoldsOrders: a payments row whose TransID Excel mangled
+// cannot be joined to its order: the orders are not sent with part of their
+// payments, and the list file is reported.
+func TestBadListRowHoldsOrders(t *testing.T) {
+	w := newWorld(t)
+	main := w.file("2024-11-01_score-v2.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score",
+		"123456789012345678,C1,1,2024-11-01 10:00:00,100,S1,100")
+	w.file("2024-11-01_score-v2.payments.csv", "TransID,PayType,PayNo,Amount",
+		"1.23457E+17,12,P1,60", "123456789012345678,1,P2,40")
+	s, rs := w.run(true, main)
+	r := wantOutcome(t, rs, main+":2", crmsync.OutcomeInvalid)
+	if r.Column != "ConsumePayList" {
+		t.Errorf("order with a bad payments row: column %q, want ConsumePayList", r.Column)
+	}
+	if len(w.srv.Requests()) != 0 {
+		t.Errorf("an order went out with part of its payments: %s", w.srv.Requests()[0].Body)
+	}
+	problem := ""
+	for _, f := range s.Files {
+		problem += f.Problem
+	}
+	if !strings.Contains(problem, "1.23457E+17") || s.ExitCode() != crmsync.ExitNeedsPerson {
+		t.Errorf("file problems %q, exit %d: want the bad payments row named and exit 3", problem, s.ExitCode())
+	}
+}

@@ -72,6 +72,10 @@ type listItem struct {
 // sheets are small next to their main sheet, so they are loaded whole.
 type listSource struct {
 	byTrans map[string][]listItem
+	// problem says why the list cannot be trusted (a row whose TransID is
+	// unusable, no TransID column): its orders are then invalid rather
+	// than sent with part of their payments or promotions.
+	problem string
 }
 
 func itemSpec(field string) *mallcoo.ItemSpec {
@@ -89,6 +93,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 	transCol := -1
 	seen := 0
 	ls := &listSource{byTrans: map[string][]listItem{}}
+	row, badRow, badID := 0, 0, ""
 	for {
 		cells, err := t.next()
 		if err == io.EOF {
@@ -100,6 +105,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
+		row++
 		if emptyRow(cells) {
 			continue
 		}
@@ -129,11 +135,17 @@ func loadList(field string, t table) (*listSource, string, error) {
 			}
 			continue
 		}
-		if transCol >= len(cells) {
-			continue
+		id, ok := "", false
+		if transCol < len(cells) {
+			id, ok = cleanID(trimCell(cells[transCol]), t.xlsx())
 		}
-		id, ok := cleanID(trimCell(cells[transCol]), t.xlsx())
 		if !ok || id == "" {
+			if badRow == 0 {
+				badRow = row
+				if transCol < len(cells) {
+					badID = trimCell(cells[transCol])
+				}
+			}
 			continue
 		}
 		vals := make([]string, len(cols))
@@ -145,8 +157,14 @@ func loadList(field string, t table) (*listSource, string, error) {
 		ls.byTrans[id] = append(ls.byTrans[id], listItem{vals: vals})
 	}
 	if cols == nil {
-		return nil, reason(fmt.Sprintf("%s明细表缺少交易ID(TransID)列", it.Titles[0]),
-			fmt.Sprintf("the %s list has no TransID column to join on", it.Sheet)), nil
+		ls.problem = reason(fmt.Sprintf("%s明细表缺少交易ID(TransID)列", it.Titles[0]),
+			fmt.Sprintf("the %s list has no TransID column to join on", it.Sheet))
+		return ls, ls.problem, nil
+	}
+	if badRow > 0 {
+		ls.problem = reason(fmt.Sprintf("%s明细表第%d行的交易ID %q 无法识别(空或被Excel转成科学计数法),无法关联到订单;修正后重新导入", it.Titles[0], badRow, badID),
+			fmt.Sprintf("row %d of the %s list has an unusable TransID %q (empty, or turned into scientific notation by Excel): it joins no order; fix it and import again", badRow, it.Sheet, badID))
+		return ls, ls.problem, nil
 	}
 	return ls, "", nil
 }
@@ -171,6 +189,12 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 			return nil
 		}
 	} else if src := in.lists[field]; src != nil {
+		if src.problem != "" {
+			// Which order the bad list row belongs to is unknown: no
+			// order may go out with part of its list.
+			p.fail(field, "明细表有问题(见文件问题),未发送", "its list sheet has a problem (see the file problems), not sent")
+			return nil
+		}
 		for _, li := range src.byTrans[transID] {
 			items = append(items, li.vals)
 		}

@@ -125,7 +125,6 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 			}
 			if problem != "" {
 				out = append(out, crmsync.FileSummary{Path: path, Sheet: ls.name, Kind: crmsync.KindScoreV2, Problem: problem})
-				continue
 			}
 			p := strings.ToLower(ls.prefix)
 			if loaded[p] == nil {
