@@ -40,10 +40,6 @@ type Job struct {
 	// Rows, when known, is about how many rows the files hold (see
 	// CountRows); the read stage's progress shows it as the total.
 	Rows int
-	// SendContext, when set, is the context used for requests already
-	// decided: cancelling the run's ctx stops new sends, while requests in
-	// flight finish under SendContext (cmd cancels it on a second Ctrl-C).
-	SendContext context.Context
 }
 
 // errStopped says sending stopped early; Summary.Stopped says why.
@@ -293,10 +289,10 @@ func (j *Job) send(ctx context.Context, runID int64, total int, s *crmsync.Summa
 		held[k] = append(held[k], h)
 	}
 
-	sendCtx := j.SendContext
-	if sendCtx == nil {
-		sendCtx = context.WithoutCancel(ctx)
-	}
+	// Cancelling ctx (Ctrl-C) stops new sends; requests already claimed
+	// finish under sendCtx and are recorded. (A second Ctrl-C makes cmd quit
+	// at once: claims are durable, so those come back uncertain.)
+	sendCtx := context.WithoutCancel(ctx)
 	c := newClaimer(j.Ledger, runID)
 	defer c.close()
 	rec := newRecorder(j.Ledger, runID)
@@ -369,6 +365,14 @@ func (j *Job) send(ctx context.Context, runID int64, total int, s *crmsync.Summa
 			if h, ok := heldBefore(waiting[r.Kind], r); ok {
 				r.Reason = fmt.Sprintf("同一会员更早的同类事件 %s 状态为%s,为保证顺序未发送;处理该事件后重新运行 / an earlier event of this member (%s) is %s; not sent, to keep the order: resolve it, then run again", h.Key, h.State, h.Key, h.State)
 				finish(r, crmsync.OutcomeBlocked)
+				continue
+			}
+			if err := rec.failed(); err != nil {
+				// Answers can no longer be recorded: sending on would leave
+				// every later event in flight (uncertain next run).
+				fatalOnce.Do(func() { fatal = err })
+				stop("账本写入失败 / the ledger could not record results")
+				r.Reason = "未发送:账本写入失败 / not sent: the ledger could not record results"
 				continue
 			}
 			if preclaimed && r.Kind.SafeToResend() {
@@ -661,22 +665,31 @@ const recordEvery = 20 * time.Millisecond
 
 func (r *recorder) flush() {
 	r.mu.Lock()
-	buf := r.buf
+	buf, failed := r.buf, r.err != nil
 	r.buf = nil
 	r.mu.Unlock()
-	if len(buf) == 0 || r.err != nil {
+	if len(buf) == 0 || failed {
 		return
 	}
 	// The run's ctx may be cancelled by now; results must still be written.
 	if err := r.ledger.Record(context.Background(), r.runID, buf); err != nil {
+		r.mu.Lock()
 		r.err = fmt.Errorf("record %d results: %w", len(buf), err)
+		r.mu.Unlock()
 	}
+}
+
+// failed returns the error that stopped the recorder, if any.
+func (r *recorder) failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }
 
 func (r *recorder) close(ctx context.Context) error {
 	close(r.kick)
 	<-r.done
-	return r.err
+	return r.failed()
 }
 
 // Retry sends events taken from the ledger rather than from files: those

@@ -43,6 +43,10 @@ func ParseAmount(s string) (Amount, error) {
 	if neg {
 		t = t[1:]
 	}
+	if !strings.ContainsAny(t, "0123456789") {
+		// ".", "-.", "¥": a typo, never zero.
+		return "", fmt.Errorf("%q is not a number", strings.TrimSpace(s))
+	}
 	// Leading zeros of the integer part ("007.5") are harmless in an amount.
 	for len(t) > 1 && t[0] == '0' && t[1] != '.' {
 		t = t[1:]

@@ -21,7 +21,7 @@ func TestParseAmount(t *testing.T) {
 			t.Errorf("Amount(%q).MarshalJSON() = %s, %v; want %s", got, b, err, want)
 		}
 	}
-	for _, in := range []string{"", "abc", "12,3x.00", "1e5", "1.2.3", "--1", "NaN", "1.23457E+11"} {
+	for _, in := range []string{"", "abc", "12,3x.00", "1e5", "1.2.3", "--1", "NaN", "1.23457E+11", ".", "-.", "+.", "¥.", "¥"} {
 		if got, err := mallcoo.ParseAmount(in); err == nil {
 			t.Errorf("ParseAmount(%q) = %q, want an error", in, got)
 		}
