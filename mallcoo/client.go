@@ -25,13 +25,14 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultBaseURL     = "https://openapi10.mallcoo.cn"
-	DefaultTimeout     = 10 * time.Second
-	DefaultRetries     = 3
-	DefaultBackoffBase = 500 * time.Millisecond
-	DefaultBackoffMax  = 30 * time.Second
-	DefaultFailWindow  = 50
-	DefaultFailShare   = 0.8
+	DefaultBaseURL      = "https://openapi10.mallcoo.cn"
+	DefaultTimeout      = 10 * time.Second
+	DefaultRetries      = 3
+	DefaultBackoffBase  = 500 * time.Millisecond
+	DefaultBackoffMax   = 30 * time.Second
+	DefaultFailWindow   = 50
+	DefaultFailShare    = 0.8
+	DefaultRejectStreak = 100
 )
 
 // maxAnswer bounds how much of an answer is read: Mallcoo's answers are a
@@ -79,6 +80,12 @@ type Config struct {
 	// needs at least FailWindow/2 events in the window.
 	FailWindow int
 	FailShare  float64
+	// RejectStreak stops sending when that many answers in a row are
+	// business rejections with the same Code (default 100; -1 disables it):
+	// a wrong key, mall or shop mapping that Mallcoo answers with HTTP 200
+	// would otherwise reject every row of a backfill. The rows left are
+	// recorded failed, not rejected, so they are sent again once fixed.
+	RejectStreak int
 	// Now, Sleep and Rand are the clock, the wait between retries and the
 	// jitter source; tests replace them. Defaults: time.Now, a timer that
 	// ends early when ctx is done, math/rand/v2.Float64.
@@ -108,12 +115,14 @@ type Client struct {
 	systemic map[int]bool
 	requests atomic.Int64
 
-	mu      sync.Mutex
-	ring    []bool // failed flags of the last events, nil when the stop is off
-	next    int
-	count   int
-	fails   int
-	stopErr error // set once: every later Send returns it
+	mu   sync.Mutex
+	ring []bool // failed flags of the last events, nil when the stop is off
+	// streak counts the answers in a row rejected with Code streakCode.
+	streak, streakCode int
+	next               int
+	count              int
+	fails              int
+	stopErr            error // set once: every later Send returns it
 }
 
 var _ crmsync.Sender = (*Client)(nil)
@@ -160,6 +169,9 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.FailShare == 0 {
 		cfg.FailShare = DefaultFailShare
+	}
+	if cfg.RejectStreak == 0 {
+		cfg.RejectStreak = DefaultRejectStreak
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -305,6 +317,7 @@ func (c *Client) Send(ctx context.Context, kind crmsync.Kind, body []byte) (crms
 		switch r.class {
 		case classAnswered:
 			c.record(false, nil)
+			c.answered(r.code, r.message)
 			return crmsync.Reply{Code: r.code, Message: r.message, Attempts: attempts}, nil
 		case classCanceled:
 			return fail(ctx.Err().Error(), ctx.Err())
@@ -399,6 +412,32 @@ func (c *Client) record(failed bool, last *APIError) {
 			msg: fmt.Sprintf("most recent sends failed (%d of %d), last: %v: Mallcoo is unreachable or failing; check the network and the base URL, then run again",
 				c.fails, c.count, last),
 			errs: errs,
+		}
+	}
+}
+
+// answered counts a streak of rejections with the same Code and stops the
+// client when it reaches RejectStreak.
+func (c *Client) answered(code int, message string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg.RejectStreak < 0 || c.stopErr != nil {
+		return
+	}
+	switch {
+	case code == 1:
+		c.streak = 0
+		return
+	case code == c.streakCode && c.streak > 0:
+		c.streak++
+	default:
+		c.streak, c.streakCode = 1, code
+	}
+	if c.streak >= c.cfg.RejectStreak {
+		c.stopErr = &sendError{
+			msg: fmt.Sprintf("the last %d answers were all rejections with Code %d (%s): something is wrong for every row (credentials, mall, shop codes?); check, then run again — the rows left are kept for that",
+				c.streak, code, message),
+			errs: []error{crmsync.ErrSystemic},
 		}
 	}
 }

@@ -602,3 +602,30 @@ func TestSendAmbiguousNotRetriedForUnsafeKinds(t *testing.T) {
 		t.Errorf("Send(bonus) after a 503 = %+v, %v; want Code 1 in 2 attempts (503: not processed)", r, err)
 	}
 }
+
+// TestRejectStreakStops: a long run of rejections with the same Code stops
+// the client (something is wrong for every row); other Codes or a success
+// in between reset the count.
+func TestRejectStreakStops(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.RejectStreak = 5 })
+	srv.RejectIf(func(crmsync.Kind, []byte) (int, string, bool) { return 4001, "商户不存在", true })
+	body := vendorBody(t, crmsync.KindInvalid)
+	for i := 0; i < 4; i++ {
+		if r, err := c.Send(context.Background(), crmsync.KindInvalid, body); err != nil || r.Code != 4001 {
+			t.Fatalf("Send #%d = %+v, %v; want the rejection", i+1, r, err)
+		}
+	}
+	r, err := c.Send(context.Background(), crmsync.KindInvalid, body)
+	if err != nil || r.Code != 4001 {
+		t.Fatalf("Send #5 = %+v, %v; want the rejection itself returned", r, err)
+	}
+	before := len(srv.Requests())
+	if _, err := c.Send(context.Background(), crmsync.KindInvalid, body); !errors.Is(err, crmsync.ErrSystemic) {
+		t.Errorf("Send after 5 rejections with Code 4001 = %v, want ErrSystemic", err)
+	}
+	if len(srv.Requests()) != before {
+		t.Errorf("the stopped client still made a request")
+	}
+}
