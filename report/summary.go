@@ -60,7 +60,7 @@ func (w *summaryWriter) section(title string, header ...any) (int, error) {
 func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, problems string, l lang) error {
 	w := &summaryWriter{b: b, sheet: sheet, l: l, row: 1}
 	f := b.f
-	for col, width := range map[string]float64{"A": 24, "B": 22, "C": 14, "D": 14, "E": 14} {
+	for col, width := range map[string]float64{"A": 42, "B": 22, "C": 14, "D": 14, "E": 14} {
 		if err := f.SetColWidth(sheet, col, col, width); err != nil {
 			return err
 		}
