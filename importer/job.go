@@ -541,10 +541,6 @@ func CountRows(paths []string) int {
 	return total
 }
 
-// IsStopped reports whether err says sending stopped early because the API
-// looked unusable.
-func IsStopped(err error) bool { return errors.Is(err, errStopped) }
-
 // claimer batches concurrent claims into one durable ledger commit (group
 // commit): a worker waits only for the commit that includes its event.
 type claimer struct {

@@ -13,8 +13,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 	"github.com/xuri/excelize/v2"
 )
@@ -410,5 +412,51 @@ func TestSystemicStop(t *testing.T) {
 	}
 	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeSent] != 500 || len(srv.Delivered(crmsync.KindScore)) != 500 {
 		t.Errorf("retry: counts %v, %d delivered; want 500 sent once", s.Counts, len(srv.Delivered(crmsync.KindScore)))
+	}
+}
+
+// TestStatusListsHeld: events left in flight by a dead run show in status as
+// held for a person (uncertain), with their key.
+func TestStatusListsHeld(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "l.db")
+	l, err := ledger.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, _ := l.Lock("test")
+	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	body := []byte(`{"g":1}`)
+	ev := &crmsync.Event{Kind: crmsync.KindGrade, Key: "GC1", Lane: "C1", Time: time.Now(), Body: body, Hash: crmsync.ContentHash(crmsync.KindGrade, body)}
+	if err := l.Claim(ctx, id, []*crmsync.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	// The run dies; the next one turns the claim uncertain.
+	if _, err := l.BeginRun(ctx, "run", nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	l.Close()
+
+	code, stdout, stderr := cli(t, nil, "status", "-json", "-ledger", db)
+	if code != crmsync.ExitOK {
+		t.Fatalf("status: exit %d\n%s", code, stderr)
+	}
+	var st struct {
+		Held      int `json:"held"`
+		Uncertain []struct {
+			Kind crmsync.Kind `json:"kind"`
+			Key  string       `json:"key"`
+		} `json:"uncertain_events"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatalf("status -json: %v\n%s", err, stdout)
+	}
+	if st.Held != 1 || len(st.Uncertain) != 1 || st.Uncertain[0].Key != "GC1" {
+		t.Errorf("status -json: held %d, uncertain %+v; want GC1 listed", st.Held, st.Uncertain)
+	}
+	_, text, _ := cli(t, nil, "status", "-ledger", db)
+	if !strings.Contains(text, "GC1") || !strings.Contains(text, "retry -uncertain") {
+		t.Errorf("status does not list the held event and what to do:\n%s", text)
 	}
 }
