@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
 )
 
 // Job drives one run over input files: read → validate → diff against the
@@ -84,7 +85,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Sender == nil || d.queued == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, d.queued, s)
+	return j.send(ctx, runID, d.queued, d.invalid, s)
 }
 
 // heldBefore returns a held event other than r itself at or before r's
@@ -117,8 +118,12 @@ type differ struct {
 	seen      map[[16]byte]uint64
 	sheets    map[crmsync.SourceRef]uint64
 	sheetRefs []crmsync.SourceRef
-	queued    int // rows recorded as new, to send
-	read      int
+	// invalid are this run's invalid rows of lane-blocking kinds whose
+	// member is known: the member's later events of the kind wait for the
+	// fixed row.
+	invalid []crmsync.Held
+	queued  int // rows recorded as new, to send
+	read    int
 }
 
 func (d *differ) add(r *crmsync.Row) error {
@@ -127,6 +132,38 @@ func (d *differ) add(r *crmsync.Row) error {
 		return d.flush(d.ctx)
 	}
 	return nil
+}
+
+// holdInvalid remembers an invalid grade or points row whose member can be
+// read: sending that member's later changes of the kind would overtake the
+// row once it is fixed. When its time cannot be read it holds them all.
+func (d *differ) holdInvalid(r *crmsync.Row) {
+	if !r.Kind.BlocksLane() {
+		return
+	}
+	card, at := -1, -1
+	for i, f := range mallcoo.SpecOf(r.Kind).Fields {
+		switch f.Name {
+		case "ThirdPartyCardID":
+			card = i
+		case "ChangeTime", "CreateTime":
+			at = i
+		}
+	}
+	if card < 0 || card >= len(r.Values) {
+		return
+	}
+	lane, ok := cleanID(r.Values[card], false)
+	if !ok || lane == "" {
+		return
+	}
+	h := crmsync.Held{Kind: r.Kind, Lane: lane, Key: r.Source.String(), State: "invalid"}
+	if at >= 0 && at < len(r.Values) {
+		if t, err := parseDateTime(r.Values[at]); err == nil {
+			h.Time = t
+		}
+	}
+	d.invalid = append(d.invalid, h)
 }
 
 // sheetIndex numbers the (file, sheet) of ref.
@@ -169,6 +206,7 @@ func (d *differ) flush(ctx context.Context) error {
 			if r.Problem != nil {
 				res.Column, res.Reason = r.Problem.Column, r.Problem.Reason
 			}
+			d.holdInvalid(r)
 			continue
 		}
 		ev := r.Event
@@ -275,14 +313,16 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 // event-time order: lanes in parallel (bounded), each lane's events one at a
 // time; every event is claimed durably before its request leaves, and
 // results are recorded in batches. total is the number queued (progress).
-func (j *Job) send(ctx context.Context, runID int64, total int, s *crmsync.Summary) error {
+func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsync.Held, s *crmsync.Summary) error {
 	// Events of lane-blocking kinds that did not go through, in this run's
-	// files or not (a failed points change of last week): later events of
-	// their kind and lane wait for them.
+	// files or not (a failed points change of last week), and this run's
+	// invalid rows of those kinds: later events of their kind and lane wait
+	// for them.
 	helds, err := j.Ledger.Held(ctx)
 	if err != nil {
 		return fmt.Errorf("read held events: %w", err)
 	}
+	helds = append(helds, invalid...)
 	held := map[string][]crmsync.Held{}
 	for _, h := range helds {
 		k := string(h.Kind) + "\x00" + h.Lane
@@ -715,5 +755,5 @@ func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *c
 	if j.Sender == nil || len(rs) == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, len(rs), s)
+	return j.send(ctx, runID, len(rs), nil, s)
 }

@@ -402,3 +402,24 @@ func TestBadListRowHoldsOrders(t *testing.T) {
 		t.Errorf("file problems %q, exit %d: want the bad payments row named and exit 3", problem, s.ExitCode())
 	}
 }
+
+// TestInvalidRowHoldsLane: an invalid grade change of a member holds back
+// the member's later grade changes in the run (sent first, they would be
+// overtaken by the fixed row), not the member's earlier ones or other
+// members'.
+func TestInvalidRowHoldsLane(t *testing.T) {
+	w := newWorld(t)
+	f := w.file("grade.csv", gradeHeader,
+		"M,普卡,银卡,0,2024-11-01 09:00:00,E0",
+		"M,银卡,金卡,升降,2024-11-01 10:00:00,E1", // invalid ChangeType
+		"M,金卡,铂金卡,0,2024-11-01 11:00:00,E2",
+		"N,普卡,银卡,0,2024-11-01 11:00:00,F1",
+	)
+	_, rs := w.run(true, f)
+	wantOutcome(t, rs, "E0", crmsync.OutcomeSent)
+	b := wantOutcome(t, rs, "E2", crmsync.OutcomeBlocked)
+	if !strings.Contains(b.Reason, f+":3") {
+		t.Errorf("blocked E2: reason %q does not name the invalid row %s:3", b.Reason, f)
+	}
+	wantOutcome(t, rs, "F1", crmsync.OutcomeSent)
+}
