@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync"
@@ -137,16 +138,6 @@ func (fk *financeKind) count(stage int, vals []string) {
 	}
 }
 
-// decimal is an exact sum of decimal strings: an integer count of units of
-// 10^-scale. Amounts are never turned into floats. Small values are added
-// in an int64 and carried into a big.Int before it could overflow.
-type decimal struct {
-	small int64
-	n     big.Int
-	scale int
-	tmp   big.Int
-}
-
 var ten = big.NewInt(10)
 
 var pow10s = func() (p [19]int64) {
@@ -156,61 +147,6 @@ var pow10s = func() (p [19]int64) {
 	}
 	return
 }()
-
-// add adds a decimal such as "-1280.50"; it reports false, adding nothing,
-// when s is not one.
-func (d *decimal) add(s string) bool {
-	ip, fp, _ := strings.Cut(s, ".")
-	neg := strings.HasPrefix(ip, "-")
-	if neg {
-		ip = ip[1:]
-	}
-	if ip == "" || !digits(ip) || !digits(fp) {
-		return false
-	}
-	if len(fp) > d.scale {
-		d.carry()
-		d.n.Mul(&d.n, pow10(len(fp)-d.scale))
-		d.scale = len(fp)
-	}
-	shift := d.scale - len(fp)
-	if len(ip)+len(fp)+shift <= 18 {
-		var v int64
-		for i := 0; i < len(ip); i++ {
-			v = v*10 + int64(ip[i]-'0')
-		}
-		for i := 0; i < len(fp); i++ {
-			v = v*10 + int64(fp[i]-'0')
-		}
-		v *= pow10s[shift]
-		if neg {
-			v = -v
-		}
-		if (v > 0 && d.small > math.MaxInt64-v) || (v < 0 && d.small < math.MinInt64-v) {
-			d.carry()
-		}
-		d.small += v
-		return true
-	}
-	d.tmp.SetString(ip+fp, 10) // digits only: cannot fail
-	if shift > 0 {
-		d.tmp.Mul(&d.tmp, pow10(shift))
-	}
-	if neg {
-		d.n.Sub(&d.n, &d.tmp)
-	} else {
-		d.n.Add(&d.n, &d.tmp)
-	}
-	return true
-}
-
-// carry moves the int64 part of the sum into the big.Int.
-func (d *decimal) carry() {
-	if d.small != 0 {
-		d.n.Add(&d.n, d.tmp.SetInt64(d.small))
-		d.small = 0
-	}
-}
 
 func digits(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -223,12 +159,6 @@ func digits(s string) bool {
 
 func pow10(n int) *big.Int {
 	return new(big.Int).Exp(ten, big.NewInt(int64(n)), nil)
-}
-
-// String returns the sum in plain decimal notation with at least two
-// decimals: "0.30", "-12.125".
-func (d *decimal) String() string {
-	return formatScaled(new(big.Int).Add(&d.n, big.NewInt(d.small)), d.scale)
 }
 
 // formatScaled writes n × 10^-scale in plain decimal notation with at least
@@ -248,4 +178,86 @@ func formatScaled(n *big.Int, scale int) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// decimal is an decimal sum of decimal strings in little memory: an int64
+// count of 10^-scale units, moved to a big.Int only when it would
+// overflow. The totals keep nine per day × shop × kind.
+type decimal struct {
+	units int64
+	scale int8
+	big   *big.Int // when set, the sum is big + units (same scale)
+}
+
+// add adds a decimal such as "-1280.50"; anything else is ignored.
+func (d *decimal) add(s string) {
+	ip, fp, _ := strings.Cut(s, ".")
+	neg := strings.HasPrefix(ip, "-")
+	if neg {
+		ip = ip[1:]
+	}
+	if ip == "" || !digits(ip) || !digits(fp) || len(fp) > 30 {
+		return
+	}
+	fp = strings.TrimRight(fp, "0")
+	for len(fp) > int(d.scale) {
+		d.rescale(int8(len(fp)))
+	}
+	digitsStr := ip + fp + strings.Repeat("0", int(d.scale)-len(fp))
+	if len(digitsStr) <= 18 {
+		v, _ := strconv.ParseInt(digitsStr, 10, 64)
+		if neg {
+			v = -v
+		}
+		if (v > 0 && d.units > math.MaxInt64-v) || (v < 0 && d.units < math.MinInt64-v) {
+			d.spill()
+		}
+		d.units += v
+		return
+	}
+	n, _ := new(big.Int).SetString(digitsStr, 10)
+	if neg {
+		n.Neg(n)
+	}
+	d.spill()
+	d.big.Add(d.big, n)
+}
+
+// spill moves units into big.
+func (d *decimal) spill() {
+	if d.big == nil {
+		d.big = new(big.Int)
+	}
+	d.big.Add(d.big, big.NewInt(d.units))
+	d.units = 0
+}
+
+// rescale raises the scale to s, multiplying what is held.
+func (d *decimal) rescale(s int8) {
+	if d.big == nil && d.units == 0 {
+		d.scale = s
+		return
+	}
+	if d.big == nil {
+		if p := int(s - d.scale); p <= 18 {
+			m := pow10s[p]
+			if d.units <= math.MaxInt64/m && d.units >= math.MinInt64/m {
+				d.units *= m
+				d.scale = s
+				return
+			}
+		}
+	}
+	d.spill()
+	d.big.Mul(d.big, pow10(int(s-d.scale)))
+	d.scale = s
+}
+
+// String returns the sum with at least two decimals: "0.00", "-12.125".
+func (d *decimal) String() string {
+	n := big.NewInt(d.units)
+	if d.big != nil {
+		n.Add(n, d.big)
+	}
+	return formatScaled(n, int(d.scale))
 }

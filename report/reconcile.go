@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -85,7 +83,7 @@ var ReconcileCategories = []ledger.Category{ledger.Matched, ledger.Mismatched, l
 
 // Total is the finance total of one business day (event date, China time),
 // shop and kind: rows, amount and score as in the files, as sent and as
-// confirmed by Mallcoo. Amounts are exact decimal strings.
+// confirmed by Mallcoo. Amounts are decimal decimal strings.
 type Total struct {
 	Date            string       `json:"date"` // yyyy-mm-dd; "" for kinds without an event time
 	Shop            string       `json:"shop"` // CrmShopID (score kinds), ShopCode (over-limit), else ""
@@ -153,8 +151,8 @@ const (
 
 type total struct {
 	rows   [3]int
-	amount [3]exact
-	score  [3]exact
+	amount [3]decimal
+	score  [3]decimal
 }
 
 // NewReconcile starts the reconciliation report to be written to path.
@@ -658,7 +656,7 @@ func (r *Reconcile) summary(info ReconcileInfo) error {
 			style = r.problemAmount()
 		}
 		num := func(s string) excelize.Cell {
-			f, _ := strconv.ParseFloat(s, 64) // an Excel number is a double; the exact text is in the JSON
+			f, _ := strconv.ParseFloat(s, 64) // an Excel number is a double; the decimal text is in the JSON
 			return excelize.Cell{StyleID: style, Value: f}
 		}
 		cnt := func(n int) any {
@@ -688,86 +686,4 @@ func (r *Reconcile) problemAmount() int {
 	}
 	r.redAmount = id
 	return id
-}
-
-// exact is an exact sum of decimal strings in little memory: an int64
-// count of 10^-scale units, moved to a big.Int only when it would
-// overflow. The totals keep nine per day × shop × kind.
-type exact struct {
-	units int64
-	scale int8
-	big   *big.Int // when set, the sum is big + units (same scale)
-}
-
-// add adds a decimal such as "-1280.50"; anything else is ignored.
-func (d *exact) add(s string) {
-	ip, fp, _ := strings.Cut(s, ".")
-	neg := strings.HasPrefix(ip, "-")
-	if neg {
-		ip = ip[1:]
-	}
-	if ip == "" || !digits(ip) || !digits(fp) || len(fp) > 30 {
-		return
-	}
-	fp = strings.TrimRight(fp, "0")
-	for len(fp) > int(d.scale) {
-		d.rescale(int8(len(fp)))
-	}
-	digitsStr := ip + fp + strings.Repeat("0", int(d.scale)-len(fp))
-	if len(digitsStr) <= 18 {
-		v, _ := strconv.ParseInt(digitsStr, 10, 64)
-		if neg {
-			v = -v
-		}
-		if (v > 0 && d.units > math.MaxInt64-v) || (v < 0 && d.units < math.MinInt64-v) {
-			d.spill()
-		}
-		d.units += v
-		return
-	}
-	n, _ := new(big.Int).SetString(digitsStr, 10)
-	if neg {
-		n.Neg(n)
-	}
-	d.spill()
-	d.big.Add(d.big, n)
-}
-
-// spill moves units into big.
-func (d *exact) spill() {
-	if d.big == nil {
-		d.big = new(big.Int)
-	}
-	d.big.Add(d.big, big.NewInt(d.units))
-	d.units = 0
-}
-
-// rescale raises the scale to s, multiplying what is held.
-func (d *exact) rescale(s int8) {
-	if d.big == nil && d.units == 0 {
-		d.scale = s
-		return
-	}
-	if d.big == nil {
-		if p := int(s - d.scale); p <= 18 {
-			m := pow10s[p]
-			if d.units <= math.MaxInt64/m && d.units >= math.MinInt64/m {
-				d.units *= m
-				d.scale = s
-				return
-			}
-		}
-	}
-	d.spill()
-	d.big.Mul(d.big, pow10(int(s-d.scale)))
-	d.scale = s
-}
-
-// String returns the sum with at least two decimals: "0.00", "-12.125".
-func (d *exact) String() string {
-	n := big.NewInt(d.units)
-	if d.big != nil {
-		n.Add(n, d.big)
-	}
-	return formatScaled(n, int(d.scale))
 }

@@ -38,7 +38,7 @@ func TestExactSums(t *testing.T) {
 		{[]string{"99999999999999999.99", "0.01"}, "100000000000000000.00"},
 		{[]string{"1e5", "abc", "5"}, "5.00"},
 	} {
-		var d exact
+		var d decimal
 		for _, s := range tc.in {
 			d.add(s)
 		}
