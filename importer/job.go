@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"log/slog"
 	"os"
@@ -60,7 +61,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]uint64{}, sheets: map[crmsync.SourceRef]uint64{}}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]uint64{}, sheets: map[crmsync.SourceRef]uint64{}, hash: fnv.New128a()}
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -99,10 +100,12 @@ func heldBefore(hs []crmsync.Held, r *crmsync.Result) (crmsync.Held, bool) {
 	return crmsync.Held{}, false
 }
 
-// laneKey names the lane of an event within its kind: lane blocking is per
-// kind (a failed grade change holds back the member's later grade changes,
-// not its sales).
-func laneKey(ev *crmsync.Event) string { return string(ev.Kind) + "\x00" + ev.Lane }
+// laneID names a lane within its kind: lane blocking is per kind (a failed
+// grade change holds back the member's later grade changes, not its sales).
+type laneID struct {
+	kind crmsync.Kind
+	lane string
+}
 
 // differ classifies rows in batches against the ledger.
 type differ struct {
@@ -124,6 +127,7 @@ type differ struct {
 	invalid []crmsync.Held
 	queued  int // rows recorded as new, to send
 	read    int
+	hash    hash.Hash // reused by keyID
 }
 
 func (d *differ) add(r *crmsync.Row) error {
@@ -178,13 +182,15 @@ func (d *differ) sheetIndex(ref crmsync.SourceRef) uint64 {
 	return i
 }
 
-func keyID(ev *crmsync.Event) [16]byte {
-	h := fnv.New128a()
+// keyID is the 128-bit FNV-1a hash of an event's key space and key. h is
+// reused from row to row (flush runs on one goroutine).
+func keyID(h hash.Hash, ev *crmsync.Event) [16]byte {
+	h.Reset()
 	h.Write([]byte(ev.Kind.KeySpace()))
 	h.Write([]byte{0})
 	h.Write([]byte(ev.Key))
 	var id [16]byte
-	copy(id[:], h.Sum(nil))
+	h.Sum(id[:0])
 	return id
 }
 
@@ -219,7 +225,7 @@ func (d *differ) flush(ctx context.Context) error {
 			res.Reason = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
 			continue
 		}
-		id := keyID(ev)
+		id := keyID(d.hash, ev)
 		if at, dup := d.seen[id]; dup {
 			first := d.sheetRefs[at>>32]
 			first.Row = int(at & 0xffffffff)
@@ -323,9 +329,9 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		return fmt.Errorf("read held events: %w", err)
 	}
 	helds = append(helds, invalid...)
-	held := map[string][]crmsync.Held{}
+	held := map[laneID][]crmsync.Held{}
 	for _, h := range helds {
-		k := string(h.Kind) + "\x00" + h.Lane
+		k := laneID{h.Kind, h.Lane}
 		held[k] = append(held[k], h)
 	}
 
@@ -376,7 +382,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		// this run; one of them sent now stops holding the lane.
 		var waiting map[crmsync.Kind][]crmsync.Held
 		for _, r := range lane {
-			if hs := held[laneKey(&crmsync.Event{Kind: r.Kind, Lane: r.Lane})]; len(hs) > 0 {
+			if hs := held[laneID{r.Kind, r.Lane}]; len(hs) > 0 {
 				if waiting == nil {
 					waiting = map[crmsync.Kind][]crmsync.Held{}
 				}
