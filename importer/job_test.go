@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -422,4 +423,37 @@ func TestInvalidRowHoldsLane(t *testing.T) {
 		t.Errorf("blocked E2: reason %q does not name the invalid row %s:3", b.Reason, f)
 	}
 	wantOutcome(t, rs, "F1", crmsync.OutcomeSent)
+}
+
+// TestLaneOrderByTime: a member's events go in event-time order whatever the
+// file order (a return listed before its sale), one at a time, while other
+// members' go in parallel.
+func TestLaneOrderByTime(t *testing.T) {
+	w := newWorld(t)
+	lines := []string{scoreHeader}
+	for m := 0; m < 20; m++ {
+		// Listed newest first: the return, then the sales in reverse.
+		lines = append(lines, fmt.Sprintf("R%02d,C%02d,2101,2024-11-01 09:00:00,10,S1,-10,2024-11-01 20:00:00,10", m, m))
+		for e := 3; e >= 1; e-- {
+			lines = append(lines, fmt.Sprintf("T%02d%d,C%02d,1,2024-11-01 1%d:00:00,10,S1,10,,", m, e, m, e))
+		}
+	}
+	_, rs := w.run(true, w.file("score.csv", lines...))
+	if n := len(w.srv.Delivered(crmsync.KindScore)); n != 80 {
+		t.Fatalf("delivered %d, want 80 (%d results)", n, len(rs))
+	}
+	last := map[string]string{}
+	for _, r := range w.srv.Delivered(crmsync.KindScore) {
+		var m struct{ TransID, ThirdPartyCardID string }
+		json.Unmarshal(r.Body, &m)
+		want := map[string]string{"": "1", "1": "2", "2": "3", "3": "R"}[last[m.ThirdPartyCardID]]
+		got := m.TransID[len(m.TransID)-1:]
+		if m.TransID[0] == 'R' {
+			got = "R"
+		}
+		if got != want {
+			t.Errorf("member %s: %s arrived after %q, want the next in time order", m.ThirdPartyCardID, m.TransID, last[m.ThirdPartyCardID])
+		}
+		last[m.ThirdPartyCardID] = got
+	}
 }
