@@ -78,42 +78,7 @@ func parseAmount(s string, xlsx bool) (mallcoo.Amount, error) {
 			}
 		}
 	}
-	if canonicalAmount(s) {
-		return mallcoo.Amount(s), nil // what ParseAmount would return, without its regexp
-	}
 	return mallcoo.ParseAmount(s)
-}
-
-// canonicalAmount reports whether s is already an amount in canonical form:
-// an optional '-', no leading zeros, no trailing fractional zeros.
-func canonicalAmount(s string) bool {
-	if len(s) == 0 || len(s) > 20 {
-		return false
-	}
-	i := 0
-	if s[0] == '-' {
-		i = 1
-	}
-	start := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	intLen := i - start
-	if intLen == 0 || (intLen > 1 && s[start] == '0') {
-		return false
-	}
-	if i == len(s) {
-		return !(start == 1 && s == "-0")
-	}
-	if s[i] != '.' {
-		return false
-	}
-	i++
-	fs := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i == len(s) && i > fs && s[len(s)-1] != '0'
 }
 
 var (

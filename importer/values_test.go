@@ -143,15 +143,3 @@ func TestFileDate(t *testing.T) {
 		t.Errorf("fileDate(member.csv) = %v, want none", got)
 	}
 }
-
-// canonicalAmount agrees with mallcoo.ParseAmount: a canonical text parses
-// to itself.
-func TestCanonicalAmount(t *testing.T) {
-	for _, s := range []string{"0", "1", "-1", "1280.5", "-0.5", "0.05", "10", "100.01", "-0", "00", "01", "1.50", "1.", ".5", "+1", "1,280", "-", "", "1e5", "12345678901234567890", "123456789012345678901"} {
-		a, err := mallcoo.ParseAmount(s)
-		want := err == nil && string(a) == s
-		if got := canonicalAmount(s); got != want {
-			t.Errorf("canonicalAmount(%q) = %v, want %v (ParseAmount gives %q, %v)", s, got, want, a, err)
-		}
-	}
-}

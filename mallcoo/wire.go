@@ -34,6 +34,9 @@ var amountRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?$`)
 // ParseAmount reads a decimal the way CRM exports write them: padded,
 // "1,280.50", "+20", "-0.50". It returns the canonical form.
 func ParseAmount(s string) (Amount, error) {
+	if canonical(s) {
+		return Amount(s), nil
+	}
 	t := strings.TrimSpace(s)
 	t = strings.ReplaceAll(t, ",", "")
 	t = strings.ReplaceAll(t, "，", "")
@@ -90,24 +93,38 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 	return []byte(a), nil
 }
 
-// canonical is amountRE without the regexp machinery: Marshal checks every
-// amount of every body, so it sits on the hot path.
+// canonical reports whether s is an amount in canonical form — what
+// ParseAmount returns: an optional '-', no leading zeros, no trailing
+// fractional zeros, at most 20 characters. It runs for every amount of
+// every row (ParseAmount's fast path, MarshalJSON's check), so no regexp.
 func canonical(s string) bool {
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
-	intPart, frac, dot := strings.Cut(s, ".")
-	if intPart == "" || (len(intPart) > 1 && intPart[0] == '0') || (dot && frac == "") {
+	if len(s) == 0 || len(s) > 20 {
 		return false
 	}
-	for _, part := range []string{intPart, frac} {
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				return false
-			}
-		}
+	i := 0
+	if s[0] == '-' {
+		i = 1
 	}
-	return true
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	intLen := i - start
+	if intLen == 0 || (intLen > 1 && s[start] == '0') {
+		return false
+	}
+	if i == len(s) {
+		return !(start == 1 && s == "-0")
+	}
+	if s[i] != '.' {
+		return false
+	}
+	i++
+	fs := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i == len(s) && i > fs && s[len(s)-1] != '0'
 }
 
 // UnmarshalJSON reads a JSON number verbatim.

@@ -208,36 +208,36 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 
 // client builds the Mallcoo client: the in-process fake with -sandbox, else
 // the real API with credentials from the environment.
-func (c *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
-	retries := c.retries
+func (f *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
+	retries := f.retries
 	if retries == 0 {
 		retries = -1 // mallcoo.Config: 0 is the default, -1 none
 	}
 	cfg := mallcoo.Config{
-		Timeout:     c.timeout,
+		Timeout:     f.timeout,
 		Retries:     retries,
-		Rate:        c.rate,
-		Concurrency: c.concurrency,
+		Rate:        f.rate,
+		Concurrency: f.concurrency,
 		Logger:      e.logger,
 	}
-	if c.cfg != nil {
-		cfg.AlreadyDelivered = c.cfg.AlreadyDeliveredCodes
-		cfg.SystemicCodes = c.cfg.SystemicCodes
+	if f.cfg != nil {
+		cfg.AlreadyDelivered = f.cfg.AlreadyDeliveredCodes
+		cfg.SystemicCodes = f.cfg.SystemicCodes
 	}
 	closeAPI := func() {}
-	if c.sandbox {
+	if f.sandbox {
 		srv := mallcootest.NewServer(mallcootest.Options{MaxRecorded: 1000})
 		closeAPI = srv.Close
 		cfg.BaseURL = srv.URL
 		cfg.Credentials = mallcootest.Sandbox
 		e.logger.Info("sandbox: sending to the fake Mallcoo API in-process", "url", srv.URL)
 	} else {
-		creds, err := e.credentials(c.cfg)
+		creds, err := e.credentials(f.cfg)
 		if err != nil {
 			return nil, nil, err
 		}
 		cfg.Credentials = creds
-		cfg.BaseURL = c.baseURL
+		cfg.BaseURL = f.baseURL
 	}
 	cl, err := mallcoo.NewClient(cfg)
 	if err != nil {
@@ -259,15 +259,15 @@ func (e *env) credentials(cfg *fileConfig) (mallcoo.Credentials, error) {
 	return cr, nil
 }
 
-func (c *env) printSummary(s *crmsync.Summary, jsonOut bool) {
+func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
 	if jsonOut {
-		enc := json.NewEncoder(c.stdout)
+		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		enc.Encode(s)
 		return
 	}
-	w := c.stderr
+	w := e.stderr
 	fmt.Fprintf(w, "crmsync %s: run %d: %d rows in %.1fs", s.Command, s.RunID, s.Rows, s.DurationS)
 	if s.Command != "plan" {
 		fmt.Fprintf(w, ", %d requests", s.Requests)
