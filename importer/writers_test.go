@@ -1,0 +1,71 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestWorkbooksFromOtherWriters reads the same four score rows saved by
+// writers we did not write — npm's exceljs (also with the 1904 date system)
+// and SheetJS xlsx, and LibreOffice Calc from Debian — and checks every
+// value that reaches Mallcoo: IDs keep their leading zeros, amounts are the
+// decimals the cells show (no float noise), datetimes are China wall-clock
+// times, and an instructions sheet is not read as data. The files and how
+// they were made: testdata/writers/gen.js.
+func TestWorkbooksFromOtherWriters(t *testing.T) {
+	want := []map[string]any{
+		{"TransID": "T1001", "ThirdPartyCardID": "0201710000001", "ScoreEvent": "1", "TradeTime": "2024-11-01 10:05:03",
+			"TradeAmount": "1280.5", "CrmShopID": "S0012", "TradeSerialNo": "SN-1", "PosID": "POS01", "Score": "1280", "PayType": "12"},
+		{"TransID": "T1002", "ThirdPartyCardID": "0201710000002", "ScoreEvent": "1", "TradeTime": "2024-11-01 23:59:59",
+			"TradeAmount": "100.1", "CrmShopID": "S0023", "Score": "100"},
+		{"TransID": "T1003", "ThirdPartyCardID": "0201710000001", "ScoreEvent": "2101", "TradeTime": "2024-11-02 09:00:00",
+			"TradeAmount": "1280.5", "CrmShopID": "S0012", "TradeSerialNo": "SN-1", "ReturnTime": "2024-11-02 09:30:00",
+			"ReturnAmount": "200.25", "Score": "-200"},
+		{"TransID": "T1004", "ThirdPartyCardID": "201710000009", "ScoreEvent": "1", "TradeTime": "2024-11-03 00:00:01",
+			"TradeAmount": "0.07", "CrmShopID": "S0099", "Score": "0"},
+	}
+	for _, name := range []string{"score-exceljs.xlsx", "score-exceljs-1904.xlsx", "score-sheetjs.xlsx", "score-libreoffice.xlsx"} {
+		t.Run(name, func(t *testing.T) {
+			rows, sums := readAll(t, &Reader{}, filepath.Join("testdata", "writers", name))
+			for _, s := range sums {
+				if s.Problem != "" {
+					t.Errorf("ReadFile(%s) sheet %q: problem %q", name, s.Sheet, s.Problem)
+				}
+			}
+			var got []map[string]any
+			for _, row := range rows {
+				got = append(got, bodyFields(t, mustEvent(t, row).Body))
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("ReadFile(%s) bodies (-want +got):\n%s", name, d)
+			}
+		})
+	}
+}
+
+// bodyFields decodes a request body into its non-null fields, every value
+// as its JSON text without quotes, so a number and its exact digits compare.
+func bodyFields(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	out := map[string]any{}
+	for k, v := range m {
+		if bytes.Equal(v, []byte("null")) {
+			continue
+		}
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			out[k] = s
+		} else {
+			out[k] = string(v)
+		}
+	}
+	return out
+}
