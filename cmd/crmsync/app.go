@@ -22,6 +22,9 @@ type env struct {
 	// terminal reports whether stderr is a terminal (live progress line).
 	terminal bool
 	logger   *slog.Logger
+	// logJSON is set by -log-format json: every stderr line is then JSON,
+	// the final summary and a command's error included.
+	logJSON bool
 }
 
 // usageError is a command-line mistake: exit 2.
@@ -58,7 +61,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func (e *env) main(ctx context.Context, args []string) int {
 	if e.logger == nil {
-		e.logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		e.logger = newLogger(e.stderr, false, slog.LevelInfo)
 	}
 	if len(args) == 0 {
 		fmt.Fprint(e.stderr, usage)
@@ -100,6 +103,11 @@ func (e *env) main(ctx context.Context, args []string) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "crmsync %s: %s\n", cmd, ue.msg)
 		return crmsync.ExitUsage
+	case err != nil && e.logJSON:
+		e.logger.Error("crmsync "+cmd+" failed", "command", cmd, "err", err.Error())
+		if code == 0 {
+			code = crmsync.ExitFailed
+		}
 	case err != nil:
 		fmt.Fprintf(e.stderr, "crmsync %s: %s\n", cmd, err)
 		if code == 0 {
@@ -140,17 +148,35 @@ func isTerminal(w io.Writer) bool {
 }
 
 // secretFrom reads a credential from the environment: NAME, or the file
-// named by NAME_FILE.
+// named by NAME_FILE. Both set is an error: one would silently win.
 func (e *env) secretFrom(name string) (string, error) {
-	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+	v, path := strings.TrimSpace(e.getenv(name)), strings.TrimSpace(e.getenv(name+"_FILE"))
+	switch {
+	case v != "" && path != "":
+		return "", fmt.Errorf("both %s and %s_FILE are set: unset one (better keep the file)", name, name)
+	case v != "":
 		return v, nil
-	}
-	if path := strings.TrimSpace(e.getenv(name + "_FILE")); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("read %s_FILE: %w", name, err)
-		}
-		return strings.TrimSpace(string(b)), nil
+	case path != "":
+		return e.readSecretFile(path, name+"_FILE")
 	}
 	return "", nil
+}
+
+// readSecretFile reads a secret from the file at path, named by what in
+// messages, warning when others than its owner may read it.
+func (e *env) readSecretFile(path, what string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", what, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		e.logger.Warn("the private key file can be read by others than its owner: chmod 0400 it",
+			"setting", what, "path", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", what, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }

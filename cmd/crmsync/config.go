@@ -659,6 +659,9 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 	if err != nil {
 		return cr, src, err
 	}
+	if cfg.Credentials.PrivateKey != "" && cfg.Credentials.PrivateKeyFile != "" {
+		return cr, src, errors.New("config: both private_key and private_key_file are set under [credentials]: keep one (better the file)")
+	}
 	switch {
 	case key != "" && strings.TrimSpace(e.getenv("MALLCOO_PRIVATE_KEY")) != "":
 		cr.PrivateKey, src.PrivateKey = key, "MALLCOO_PRIVATE_KEY"
@@ -667,11 +670,11 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 	case cfg.Credentials.PrivateKey != "":
 		cr.PrivateKey, src.PrivateKey = cfg.Credentials.PrivateKey, "config file private_key"
 	case cfg.Credentials.PrivateKeyFile != "":
-		b, err := os.ReadFile(cfg.Credentials.PrivateKeyFile)
+		k, err := e.readSecretFile(cfg.Credentials.PrivateKeyFile, "config private_key_file")
 		if err != nil {
-			return cr, src, fmt.Errorf("config: read private_key_file: %w", err)
+			return cr, src, err
 		}
-		if cr.PrivateKey = strings.TrimSpace(string(b)); cr.PrivateKey != "" {
+		if cr.PrivateKey = k; cr.PrivateKey != "" {
 			src.PrivateKey = "config file private_key_file"
 		}
 	}

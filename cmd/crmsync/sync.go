@@ -267,6 +267,11 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
 		enc.Encode(s)
 		return
 	}
+	if e.logJSON {
+		// One line a log collector can parse, like every other stderr line.
+		e.logger.Info("crmsync "+s.Command+" finished", "summary", s)
+		return
+	}
 	w := e.stderr
 	fmt.Fprintf(w, "crmsync %s: run %d: %d rows in %.1fs", s.Command, s.RunID, s.Rows, s.DurationS)
 	if s.Command != "plan" {
