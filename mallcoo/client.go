@@ -135,9 +135,8 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("new mallcoo client: base URL %q is not http(s)://host: set MALLCOO_BASE_URL or -base-url", cfg.BaseURL)
+	if err := CheckBaseURL(cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("new mallcoo client: base URL %q: %v (set MALLCOO_BASE_URL, base_url or -base-url)", cfg.BaseURL, err)
 	}
 	switch {
 	case cfg.Timeout < 0:

@@ -128,6 +128,7 @@ type Reconcile struct {
 	sheets     map[ledger.Category]*stream
 	cells      []any
 	vals       []string
+	mask       masker
 	redAmount  int     // style of differing amounts, once made
 	final      []Total // the totals once Totals was called
 
@@ -175,6 +176,7 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 		sheets: map[ledger.Category]*stream{},
 		cells:  make([]any, len(entryColumns)),
 		vals:   make([]string, 5),
+		mask:   masker{show: opt.ShowPersonal},
 	}, nil
 }
 
@@ -380,8 +382,10 @@ func (r *Reconcile) row(e *ledger.Entry) error {
 	}
 	c := r.cells
 	clear(c)
+	m := &r.mask
+	m.row(e.Kind, e.Values, e.Body, e.LedgerBody)
 	c[0] = string(e.Kind)
-	c[1] = str(e.Key)
+	c[1] = str(m.text(e.Key))
 	c[2] = str(e.Source.File)
 	c[3] = str(e.Source.Sheet)
 	if e.Source.Row > 0 {
@@ -399,19 +403,27 @@ func (r *Reconcile) row(e *ledger.Entry) error {
 	case e.Category == ledger.Invalid && e.Column != "":
 		details = columnName(e.Kind, e.Column, r.l) + ": " + e.Reason
 	}
-	c[8] = str(details)
+	c[8] = str(m.text(details))
 	if e.HasCode {
 		c[9] = e.Code
 	}
-	c[10] = str(e.Message)
+	c[10] = str(m.text(e.Message))
 	body := e.Body
 	if e.Category == ledger.Orphan {
 		body = e.LedgerBody
 	}
 	if body == nil && e.Category == ledger.Invalid {
-		c[11] = str(strings.Join(e.Values, " | "))
+		vals := make([]string, len(e.Values))
+		fields := mallcoo.SpecOf(e.Kind).Fields
+		for i, v := range e.Values {
+			if i < len(fields) {
+				v = m.value(fields[i].Name, v)
+			}
+			vals[i] = v
+		}
+		c[11] = str(strings.Join(vals, " | "))
 	} else {
-		c[11] = str(string(body))
+		c[11] = str(m.text(string(body)))
 	}
 	return s.add(c)
 }

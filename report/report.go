@@ -41,6 +41,12 @@ type Options struct {
 	// written so far and the run's row count (a million-row report takes
 	// a while: the operator sees it move).
 	Progress func(stage string, done, total int)
+	// ShowPersonal writes members' card IDs and mobile numbers in full in
+	// the result report and the reconciliation workbook. By default they
+	// are masked (138****5678, ********0001): those files travel by email
+	// and chat. The problems workbook always holds full values: a person
+	// fixes its rows and imports it again.
+	ShowPersonal bool
 }
 
 // ProblemsPath returns the path of the problems workbook beside a report:
@@ -60,7 +66,7 @@ func ProblemsPath(report string) string {
 // so a half-written report never has the final name. Write reads each kind's
 // results once from src.
 func Write(ctx context.Context, path string, s *crmsync.Summary, src Source, opt Options) (problems string, err error) {
-	w := &writer{lang: parseLang(opt.Lang), maxRows: excelize.TotalRows, progress: opt.Progress}
+	w := &writer{lang: parseLang(opt.Lang), maxRows: excelize.TotalRows, progress: opt.Progress, show: opt.ShowPersonal}
 	return w.write(ctx, path, s, src)
 }
 
@@ -70,6 +76,7 @@ type writer struct {
 	lang     lang
 	maxRows  int // rows per sheet, header included
 	progress func(stage string, done, total int)
+	show     bool // Options.ShowPersonal
 }
 
 func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src Source) (string, error) {

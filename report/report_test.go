@@ -99,7 +99,9 @@ func writeTest(t *testing.T, lang string) (report, problems string) {
 	t.Helper()
 	s, src := testRun()
 	path := filepath.Join(t.TempDir(), "out", "run-7.xlsx")
-	problems, err := Write(context.Background(), path, s, src, Options{Lang: lang})
+	// Full values: these tests check the layout cell by cell
+	// (TestWriteMasksPersonalData checks the default, masked).
+	problems, err := Write(context.Background(), path, s, src, Options{Lang: lang, ShowPersonal: true})
 	if err != nil {
 		t.Fatalf("Write: %v", err)
 	}

@@ -120,6 +120,8 @@ type kindSheet struct {
 	bodies  bool // show previous and new bodies (the kind has changed rows)
 	s       *stream
 	cells   []any
+	mask    masker
+	fields  []mallcoo.Field
 }
 
 // fixed report columns before the template columns.
@@ -142,7 +144,7 @@ func newKindSheet(b *book, k crmsync.Kind, sum *crmsync.Summary, w *writer) *kin
 	for _, f := range fields {
 		cols = append(cols, templateColumn(f, l, &b.st))
 	}
-	ks := &kindSheet{kind: k, l: l, st: &b.st, nfields: len(fields)}
+	ks := &kindSheet{kind: k, l: l, st: &b.st, nfields: len(fields), fields: fields, mask: masker{show: w.show}}
 	if sum != nil && sum.ByKind[k][crmsync.OutcomeChanged] > 0 {
 		ks.bodies = true
 		cols = append(cols, column{header: l.T("previous"), width: 60}, column{header: l.T("newBody"), width: 60})
@@ -189,27 +191,34 @@ func displayWidth(s string) int {
 func (ks *kindSheet) add(r *crmsync.Result) error {
 	c := ks.cells
 	clear(c)
+	m := &ks.mask
+	changed := ks.bodies && r.Outcome == crmsync.OutcomeChanged
+	if changed {
+		m.row(ks.kind, r.Values, r.Previous, r.Body)
+	} else {
+		m.row(ks.kind, r.Values)
+	}
 	c[0] = str(r.Source.File)
 	c[1] = str(r.Source.Sheet)
 	if r.Source.Row > 0 {
 		c[2] = r.Source.Row
 	}
-	c[3] = str(r.Key)
+	c[3] = str(m.text(r.Key))
 	c[4] = excelize.Cell{StyleID: ks.st.outcome[r.Outcome], Value: ks.l.outcome(r.Outcome)}
-	c[5] = str(reasonText(ks.kind, r, ks.l))
+	c[5] = str(m.text(reasonText(ks.kind, r, ks.l)))
 	if r.HasCode {
 		c[6] = r.Code
 	}
-	c[7] = str(r.Message)
+	c[7] = str(m.text(r.Message))
 	if r.Attempts > 0 {
 		c[8] = r.Attempts
 	}
 	for i := 0; i < ks.nfields && i < len(r.Values); i++ {
-		c[kindFixed+i] = str(r.Values[i])
+		c[kindFixed+i] = str(m.value(ks.fields[i].Name, r.Values[i]))
 	}
-	if ks.bodies && r.Outcome == crmsync.OutcomeChanged {
-		c[kindFixed+ks.nfields] = str(string(r.Previous))
-		c[kindFixed+ks.nfields+1] = str(string(r.Body))
+	if changed {
+		c[kindFixed+ks.nfields] = str(m.text(string(r.Previous)))
+		c[kindFixed+ks.nfields+1] = str(m.text(string(r.Body)))
 	}
 	return ks.s.add(c)
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -422,13 +421,7 @@ func checkEncoding(s string) error {
 	return errors.New(`want "auto", "utf-8", "gbk" or "gb18030"`)
 }
 
-func checkBaseURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New(`want a URL such as "https://openapi10.mallcoo.cn"`)
-	}
-	return nil
-}
+func checkBaseURL(s string) error { return mallcoo.CheckBaseURL(s) }
 
 // checkRunSettings checks the merged settings of a command that reads or
 // sends, naming the flags (a value from the file or the environment was

@@ -29,6 +29,9 @@ func (c *mockCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		c.logger.Warn("crmsync mock listens beyond this machine: its sample keys are public, anyone who reaches it can use it; crmsync sends plain http:// only to a loopback address", "addr", ln.Addr().String())
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	cr := mallcootest.Sandbox
 	fmt.Fprintf(c.stderr, "crmsync mock: fake Mallcoo API on http://%s\n", ln.Addr())

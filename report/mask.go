@@ -1,0 +1,153 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
+)
+
+// MaskMobile hides the middle of a mainland mobile number, as Chinese apps
+// show one: 13800138000 → 138****8000. Other values keep only their last
+// four characters (MaskID).
+func MaskMobile(s string) string {
+	if len(s) == 11 && isDigits(s) {
+		return s[:3] + "****" + s[7:]
+	}
+	return MaskID(s)
+}
+
+// MaskID keeps the last four characters of an ID visible and replaces the
+// others with '*', one for one: 201710000001 → ********0001. An ID of four
+// characters or fewer is hidden whole.
+func MaskID(s string) string {
+	r := []rune(s)
+	if len(r) <= 4 {
+		return strings.Repeat("*", len(r))
+	}
+	return strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// masker hides the personal data of one row at a time in every text a
+// report shows of it: the cells of its card ID and mobile, and wherever
+// those values appear elsewhere — a key built from the card ID, a request
+// body, a reason or Mallcoo's message. It never touches what is sent or
+// stored. A masker with show set passes everything through.
+type masker struct {
+	show bool
+	// The personal values of the current row and their masked forms.
+	plain, masked []string
+}
+
+// minMaskInText is the shortest personal value masked inside other text.
+const minMaskInText = 6
+
+// row starts a new row of kind k: its personal values are taken from the
+// row's cells (in template order) and from each request body given.
+func (m *masker) row(k crmsync.Kind, values []string, bodies ...[]byte) {
+	if m.show {
+		return
+	}
+	m.plain, m.masked = m.plain[:0], m.masked[:0]
+	if k != "" {
+		for i, f := range mallcoo.SpecOf(k).Fields {
+			if i < len(values) {
+				m.add(mallcoo.PersonalField(f.Name), values[i])
+			}
+		}
+	}
+	for _, b := range bodies {
+		m.add(mallcoo.CardID, bodyField(b, "ThirdPartyCardID"))
+		m.add(mallcoo.MobileNumber, bodyField(b, "Mobile"))
+	}
+}
+
+func (m *masker) add(p mallcoo.Personal, v string) {
+	// A value shorter than six characters is masked where it is a cell of
+	// its own, but not looked for inside other text: "12" would mask the
+	// digits of every amount.
+	if p == mallcoo.NotPersonal || len(v) < minMaskInText {
+		return
+	}
+	for _, s := range m.plain {
+		if s == v {
+			return
+		}
+	}
+	mv := MaskID(v)
+	if p == mallcoo.MobileNumber {
+		mv = MaskMobile(v)
+	}
+	// Longest first, so that a card ID holding a mobile is masked whole.
+	i := len(m.plain)
+	for i > 0 && len(m.plain[i-1]) < len(v) {
+		i--
+	}
+	m.plain, m.masked = slices.Insert(m.plain, i, v), slices.Insert(m.masked, i, mv)
+}
+
+// value masks the cell of field name: the whole cell.
+func (m *masker) value(name, v string) string {
+	if m.show || v == "" {
+		return v
+	}
+	switch mallcoo.PersonalField(name) {
+	case mallcoo.CardID:
+		return MaskID(v)
+	case mallcoo.MobileNumber:
+		return MaskMobile(v)
+	}
+	return m.text(v)
+}
+
+// text masks every personal value of the current row found in s.
+func (m *masker) text(s string) string {
+	if m.show || s == "" {
+		return s
+	}
+	for i, p := range m.plain {
+		if strings.Contains(s, p) {
+			s = strings.ReplaceAll(s, p, m.masked[i])
+		}
+	}
+	return s
+}
+
+// bodyField returns the string value of a top-level field of a request
+// body, "" when absent or not a string.
+func bodyField(body []byte, name string) string {
+	if len(body) == 0 {
+		return ""
+	}
+	key := `"` + name + `":`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := bytes.TrimLeft(body[i+len(key):], " ")
+	if len(rest) == 0 || rest[0] != '"' {
+		return ""
+	}
+	if end := bytes.IndexByte(rest[1:], '"'); end >= 0 && bytes.IndexByte(rest[1:1+end], '\\') < 0 {
+		return string(rest[1 : 1+end])
+	}
+	// An escape inside: let encoding/json read it.
+	var m map[string]json.RawMessage
+	var s string
+	if json.Unmarshal(body, &m) == nil && json.Unmarshal(m[name], &s) == nil {
+		return s
+	}
+	return ""
+}

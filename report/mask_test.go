@@ -1,0 +1,124 @@
+package report
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
+)
+
+func TestMask(t *testing.T) {
+	for _, c := range []struct {
+		mask     func(string) string
+		in, want string
+	}{
+		{MaskMobile, "13800138000", "138****8000"},
+		{MaskMobile, "1380013800", "******3800"}, // not a mobile: masked as an ID
+		{MaskID, "201710000001", "********0001"},
+		{MaskID, "0201710000001", "*********0001"},
+		{MaskID, "C1", "**"},
+		{MaskID, "会员卡号12345", "*****2345"},
+	} {
+		if got := c.mask(c.in); got != c.want {
+			t.Errorf("mask(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestWriteMasksPersonalData writes the report of a run with card IDs and
+// mobiles by default: no card ID or mobile appears in full anywhere in the
+// report — cells, keys, bodies, reasons, Mallcoo's messages — while the
+// problems workbook keeps them whole for the person fixing the rows.
+func TestWriteMasksPersonalData(t *testing.T) {
+	s, src := testRun()
+	src = append(src,
+		&crmsync.Result{Kind: crmsync.KindMember, Key: "13800138000|2024-11-01", Outcome: crmsync.OutcomeRejected, HasCode: true, Code: 3001,
+			Message: "会员 13800138000 不存在", Source: crmsync.SourceRef{File: "in/member.csv", Row: 3}, Values: []string{"", "13800138000"},
+			Body: []byte(`{"ThirdPartyCardID":null,"Mobile":"13800138000"}`)})
+	s.Add(crmsync.KindMember, crmsync.OutcomeRejected)
+	path := filepath.Join(t.TempDir(), "run-7.xlsx")
+	problems, err := Write(context.Background(), path, s, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	personal := []string{"0201610000343", "0201710000001", "0201710000002", "0201710000003", "0201710000009", "13800138000"}
+	f := open(t, path)
+	seen := map[string]bool{}
+	for _, sheet := range f.GetSheetList() {
+		for _, r := range rows(t, f, sheet) {
+			for _, c := range r {
+				for _, p := range personal {
+					if strings.Contains(c, p) {
+						t.Errorf("report sheet %s: cell %q shows %s in full", sheet, c, p)
+					}
+				}
+				seen[c] = true
+			}
+		}
+	}
+	for _, want := range []string{"*********0001", "138****8000", "138****8000|2024-11-01", "会员 138****8000 不存在"} {
+		if !seen[want] {
+			t.Errorf("report has no cell %q", want)
+		}
+	}
+	p := open(t, problems)
+	full := map[string]bool{}
+	for _, sheet := range p.GetSheetList() {
+		for _, r := range rows(t, p, sheet) {
+			for _, c := range r {
+				full[c] = true
+			}
+		}
+	}
+	for _, want := range []string{"0201710000003", "13800138000"} {
+		if !full[want] {
+			t.Errorf("problems workbook has no cell %q: it must keep full values", want)
+		}
+	}
+}
+
+// TestReconcileMasksPersonalData: the reconciliation workbook masks card IDs
+// in keys, bodies and the cells of invalid rows.
+func TestReconcileMasksPersonalData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rec.xlsx")
+	r, err := NewReconcile(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := scoreBody("T1", "0201710000001", "10", "10")
+	for _, e := range []*ledger.Entry{
+		{Category: ledger.Mismatched, Kind: crmsync.KindScore, Key: "T1", Body: body, LedgerBody: scoreBody("T1", "0201710000007", "10", "10"), State: crmsync.StateSent},
+		{Category: ledger.Invalid, Kind: crmsync.KindScore, Key: "T2", Values: scoreValues("T2", "0201710000002", "x", "1"), Column: "TradeAmount", Reason: "不是数字"},
+		{Category: ledger.Orphan, Kind: crmsync.KindBonus, Key: "R1|0201710000003", LedgerKind: crmsync.KindBonus, State: crmsync.StateSent,
+			LedgerBody: []byte(`{"ThirdPartyCardID":"0201710000003","BonusAction":4,"GetBonus":1,"AfterBonus":2,"RefID":"R1","CreateTime":"2020-06-24 15:16:45"}`)},
+	} {
+		if err := r.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Close(ReconcileInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	f := open(t, path)
+	n := 0
+	for _, sheet := range f.GetSheetList() {
+		for _, row := range rows(t, f, sheet) {
+			for _, c := range row {
+				for _, p := range []string{"0201710000001", "0201710000002", "0201710000003", "0201710000007"} {
+					if strings.Contains(c, p) {
+						t.Errorf("reconciliation sheet %s: cell %q shows %s in full", sheet, c, p)
+					}
+				}
+				if strings.Contains(c, "*********000") {
+					n++
+				}
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("only %d cells hold a masked card ID, want at least 3", n)
+	}
+}
