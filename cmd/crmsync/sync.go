@@ -30,6 +30,7 @@ type syncCommand struct {
 	since      string
 	until      string
 	json       bool
+	allowEmpty bool // -allow-empty: no input file is not a problem
 	lang       string
 	config     string
 	reportDir  string // from the config file
@@ -68,9 +69,18 @@ func (c *syncCommand) flags() *flag.FlagSet {
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	c.send.register(fs)
 	c.log.register(fs)
+	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "finding no input file is not a problem (exit 0, for setups with quiet nights)")
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
 	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
 	return fs
+}
+
+// noInput is the file problem of a run that found no input file in paths.
+func noInput(paths []string) crmsync.FileSummary {
+	where := strings.Join(paths, " ")
+	return crmsync.FileSummary{Path: where, Problem: fmt.Sprintf(
+		"没有找到导入文件(%s 中没有 CSV 或 XLSX 文件):请检查CRM导出是否完成;没有数据的夜晚属正常时用 -allow-empty / "+
+			"no input file found in %s (no CSV or XLSX file): check that the CRM export ran; use -allow-empty where nights without files are normal", where, where)}
 }
 
 // Run runs the command and returns its exit code; err is printed by main.
@@ -161,10 +171,15 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	if sender != nil {
 		job.Sender = sender
 	}
-	if len(files) == 0 {
-		c.logger.Warn("no CSV or XLSX files found", "paths", strings.Join(paths, " "))
-	}
 	runErr := job.Run(ctx, runID, files, s)
+	if len(files) == 0 {
+		if c.allowEmpty {
+			c.logger.Info("no CSV or XLSX files found (-allow-empty)", "paths", strings.Join(paths, " "))
+		} else {
+			// A failed CRM export must raise an alarm, not pass as a quiet night.
+			s.Files = append(s.Files, noInput(paths))
+		}
+	}
 	prog.done()
 	if sender != nil {
 		s.Requests = int(sender.Requests())
