@@ -50,8 +50,8 @@ var words = map[string][2]string{
 	"exitN":       {"结束", "ended"},
 	"exitCode":    {"退出码", "exit"},
 	"ended":       {"结果", "Result"},
-	"counts":      {"各结果行数", "Rows by outcome"},
-	"rows":        {"行", "rows"},
+	"counts":      {"行数", "Rows"},
+	"total":       {"%d(%s)", "%d (%s)"},
 	"causes":      {"主要问题", "Top problems"},
 	"fix":         {"处理", "to do"},
 	"more":        {"另有 %d 类问题,见问题工作簿", "%d more causes: see the problems workbook"},
@@ -195,7 +195,7 @@ func render(n crmsync.Notice, st style, maxCauses int) (string, int) {
 		line(l.T("intHint"))
 	}
 	if counts := countsText(l, n.Counts); counts != "" {
-		field("counts", counts)
+		field("counts", fmt.Sprintf(l.T("total"), n.Rows, counts))
 	}
 
 	left := 0
@@ -204,7 +204,7 @@ func render(n crmsync.Notice, st style, maxCauses int) (string, int) {
 		if st != plain {
 			line("**" + l.T("causes") + "**")
 		} else {
-			line(l.T("causes") + colon)
+			line(l.T("causes") + strings.TrimSpace(colon))
 		}
 		shown := n.Causes
 		if maxCauses >= 0 && maxCauses < len(shown) {
