@@ -85,6 +85,10 @@ attach = false
 	for _, d := range ds {
 		c := d.Config
 		log.Info("notify", "config", c)
+		lv := c.LogValue().Resolve()
+		if lv.Kind() != slog.KindGroup {
+			t.Errorf("%s LogValue kind %v, want a group", c.Type, lv.Kind())
+		}
 		js, err := json.Marshal(c)
 		if err != nil {
 			t.Fatal(err)
@@ -93,6 +97,7 @@ attach = false
 			"String": c.String(), "%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "%#v": fmt.Sprintf("%#v", c),
 			"%s of pointer": fmt.Sprintf("%s", &c), "json": string(js), "destination %v": fmt.Sprintf("%v", d),
 			"in a struct": fmt.Sprintf("%+v", file), "in a slice": fmt.Sprintf("%v", file.Notify),
+			"LogValue": lv.String(),
 		} {
 			noSecret(t, c.Type+" "+what, s)
 			if !strings.Contains(s, c.Type) {
