@@ -100,7 +100,7 @@ func (c Config) label() string {
 // Wants reports whether a run that ended with exitCode is to be notified
 // here. An unknown or empty on means "problems".
 func (c Config) Wants(exitCode int) bool {
-	switch c.On {
+	switch strings.ToLower(strings.TrimSpace(c.On)) {
 	case OnAlways:
 		return true
 	case OnFailure:

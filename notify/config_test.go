@@ -189,6 +189,7 @@ func TestWants(t *testing.T) {
 		"problems": {0: false, 1: true, 3: true, 130: false},
 		"":         {0: false, 1: true, 3: true, 130: false},
 		"failure":  {0: false, 1: true, 3: false, 130: false},
+		" Always ": {0: true, 1: true, 3: true, 130: true},
 	} {
 		c := Config{On: on}
 		for code, w := range want {

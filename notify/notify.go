@@ -116,9 +116,12 @@ func (d *Destination) String() string { return d.Config.String() }
 // Send renders n and delivers it, trying a transient failure up to Attempts
 // times. The error is an *Error. Send never panics on a bad answer.
 func (d *Destination) Send(ctx context.Context, n crmsync.Notice) (err error) {
+	if d == nil || d.redact == nil {
+		return errors.New("notify: destination not made by notify.New")
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = d.fail(0, fmt.Errorf("internal error: %v", r))
+			err = &Error{Dest: d.Name(), Host: d.host(), Message: "internal error (a bug in crmsync's notify package)"}
 		}
 	}()
 	switch d.Config.Type {

@@ -535,3 +535,33 @@ func TestLengthLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestSendOddNotices: a notice with nothing in it, or a destination not
+// made by New, gives a message or an error, never a panic.
+func TestSendOddNotices(t *testing.T) {
+	r := newRobot(t, answer{200, `{"errcode":0,"code":0}`, ""})
+	for _, cfg := range []Config{
+		{Type: "wecom", URL: r.srv.URL + "/send?key=k"},
+		{Type: "dingtalk", URL: r.srv.URL + "/robot/send?access_token=k", Secret: secretSign},
+		{Type: "feishu", URL: r.srv.URL + "/open-apis/bot/v2/hook/" + secretHook},
+		{Type: "webhook", URL: r.srv.URL + "/hook"},
+	} {
+		d := newDest(t, cfg)
+		for _, n := range []crmsync.Notice{{}, {ExitCode: 77, Counts: map[crmsync.Outcome]int{"surprise": 2}}, {Causes: []crmsync.Cause{{}}}} {
+			if err := d.Send(context.Background(), n); err != nil {
+				t.Errorf("%s: Send(%+v) = %v", cfg.Type, n, err)
+			}
+		}
+	}
+	var zero Destination
+	if err := zero.Send(context.Background(), sampleNotice("zh")); err == nil {
+		t.Error("zero Destination: Send = nil, want an error")
+	}
+	var nilDest *Destination
+	if err := nilDest.Send(context.Background(), sampleNotice("zh")); err == nil {
+		t.Error("nil Destination: Send = nil, want an error")
+	}
+	if body, _ := render(crmsync.Notice{ExitCode: 77, Counts: map[crmsync.Outcome]int{"surprise": 2}}, plain, -1); !strings.Contains(body, "surprise 2") || !strings.Contains(body, "77") {
+		t.Errorf("render of an unknown exit code and outcome:\n%s", body)
+	}
+}
