@@ -219,3 +219,59 @@ func TestEmailDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTable(t *testing.T) {
+	var raw struct {
+		Notify []map[string]any `toml:"notify"`
+	}
+	text := `
+[[notify]]
+type = "email"
+smtp_host = "smtp.example.com"
+smtp_port = 465
+to = ["a@example.com"]
+attach = false
+from = "a@example.com"
+
+[[notify]]
+type = "wecom"
+url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=` + secretKey + `"
+webhook = "x"
+
+[[notify]]
+type = "dingtalk"
+secret = 123456
+
+[[notify]]
+type = "email"
+smtp_port = "587"
+
+[[notify]]
+type = "email"
+to = "ops@example.com"
+
+[[notify]]
+type = "email"
+to = ["ops@example.com", 7]
+`
+	if _, err := toml.Decode(text, &raw); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"", "webhook", "secret", "smtp_port", "to", "to"}
+	for i, table := range raw.Notify {
+		err := CheckTable(table)
+		var fe *FieldError
+		switch {
+		case want[i] == "" && err != nil:
+			t.Errorf("table %d: CheckTable = %v, want nil", i, err)
+		case want[i] != "" && (!errors.As(err, &fe) || fe.Field != want[i]):
+			t.Errorf("table %d: CheckTable = %v, want a *FieldError on %q", i, err, want[i])
+		}
+		if err != nil {
+			noSecret(t, "CheckTable error", err.Error())
+			if strings.Contains(err.Error(), "123456") {
+				t.Errorf("CheckTable error quotes the value: %v", err)
+			}
+		}
+	}
+}
