@@ -31,18 +31,18 @@ const (
 	feishuLimit   = 20000
 )
 
-// DingTalkSign is DingTalk's signature of a message sent at timestamp (ms
+// dingtalkSign is DingTalk's signature of a message sent at timestamp (ms
 // since 1970): base64(HMAC-SHA256(key = secret, timestamp + "\n" + secret)),
 // not yet URL-encoded.
-func DingTalkSign(timestampMS int64, secret string) string {
+func dingtalkSign(timestampMS int64, secret string) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(strconv.FormatInt(timestampMS, 10) + "\n" + secret))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// FeishuSign is Feishu's signature of a message sent at timestamp (s since
+// feishuSignature is Feishu's signature of a message sent at timestamp (s since
 // 1970): base64(HMAC-SHA256(key = timestamp + "\n" + secret, empty message)).
-func FeishuSign(timestampS int64, secret string) string {
+func feishuSignature(timestampS int64, secret string) string {
 	m := hmac.New(sha256.New, []byte(strconv.FormatInt(timestampS, 10)+"\n"+secret))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
@@ -80,7 +80,7 @@ func (d *Destination) dingtalkBody(n crmsync.Notice) (request, error) {
 		ts := d.now().UnixMilli()
 		q := pu.Query()
 		q.Set("timestamp", strconv.FormatInt(ts, 10))
-		q.Set("sign", DingTalkSign(ts, d.Config.Secret)) // Encode URL-encodes it
+		q.Set("sign", dingtalkSign(ts, d.Config.Secret)) // Encode URL-encodes it
 		pu.RawQuery = q.Encode()
 		u = pu.String()
 	}
@@ -91,7 +91,7 @@ func (d *Destination) feishuBody(n crmsync.Notice) (request, error) {
 	var ts, sign string
 	if d.Config.Secret != "" {
 		t := d.now().Unix()
-		ts, sign = strconv.FormatInt(t, 10), FeishuSign(t, d.Config.Secret)
+		ts, sign = strconv.FormatInt(t, 10), feishuSignature(t, d.Config.Secret)
 	}
 	marshal := func(text string) ([]byte, error) {
 		m := map[string]any{"msg_type": "text", "content": map[string]string{"text": text}}
