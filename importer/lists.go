@@ -65,7 +65,8 @@ func strongListName(path string) bool {
 
 // listItem is one row of a list sheet: the item fields' cell text.
 type listItem struct {
-	vals []string
+	vals  []string
+	types []cellType
 }
 
 // listSource holds one list sheet or file, its items grouped by TransID. List
@@ -135,11 +136,12 @@ func loadList(field string, t table) (*listSource, string, error) {
 			}
 			continue
 		}
-		id, ok := "", false
+		id, fault := "", idOK
+		types := cellTypes(t)
 		if transCol < len(cells) {
-			id, ok = cleanID(trimCell(cells[transCol]), t.xlsx())
+			id, fault = cleanID(trimCell(cells[transCol]), typeAt(types, transCol), mallcoo.MaxIDLen)
 		}
-		if !ok || id == "" {
+		if fault != idOK || id == "" {
 			if badRow == 0 {
 				badRow = row
 				if transCol < len(cells) {
@@ -149,12 +151,19 @@ func loadList(field string, t table) (*listSource, string, error) {
 			continue
 		}
 		vals := make([]string, len(cols))
+		var vtypes []cellType
+		if types != nil {
+			vtypes = make([]cellType, len(cols))
+		}
 		for i, c := range cols {
 			if c >= 0 && c < len(cells) {
 				vals[i] = trimCell(cells[c])
+				if vtypes != nil {
+					vtypes[i] = typeAt(types, c)
+				}
 			}
 		}
-		ls.byTrans[id] = append(ls.byTrans[id], listItem{vals: vals})
+		ls.byTrans[id] = append(ls.byTrans[id], listItem{vals: vals, types: vtypes})
 	}
 	if cols == nil {
 		ls.problem = reason(fmt.Sprintf("%s明细表缺少交易ID(TransID)列", it.Titles[0]),
@@ -182,6 +191,7 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 	}
 	it := itemSpec(field)
 	var items [][]string
+	var types [][]cellType // per item; nil for a JSON cell (text)
 	if cell := in.values[idx]; cell != "" {
 		var err error
 		if items, err = parseListJSON(it, cell); err != nil {
@@ -197,6 +207,7 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 		}
 		for _, li := range src.byTrans[transID] {
 			items = append(items, li.vals)
+			types = append(types, li.types)
 		}
 	}
 	if len(items) == 0 {
@@ -204,7 +215,11 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 	}
 	out := make([]T, 0, len(items))
 	for n, vals := range items {
-		ip := &fieldParser{fields: it.Fields, vals: vals, xlsx: p.xlsx, mappings: p.mappings, column: field,
+		var vt []cellType
+		if n < len(types) {
+			vt = types[n]
+		}
+		ip := &fieldParser{fields: it.Fields, vals: vals, types: vt, mappings: p.mappings, column: field,
 			prefix: [2]string{fmt.Sprintf("第%d项 ", n+1), fmt.Sprintf("item %d ", n+1)}}
 		var v any
 		switch any(*new(T)).(type) {

@@ -352,7 +352,13 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crms
 		}
 	}
 	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
-	p := &fieldParser{fields: spec.Fields, vals: values, xlsx: sh.t.xlsx(), mappings: sh.s.mapping}
+	p := &fieldParser{fields: spec.Fields, vals: values, mappings: sh.s.mapping}
+	if ct := cellTypes(sh.t); ct != nil {
+		p.types = make([]cellType, len(spec.Fields))
+		for i, c := range hm.cols {
+			p.types[i] = typeAt(ct, c)
+		}
+	}
 	in := &rowInput{p: p, bizDate: bizDate, fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}
 	b, prob := build(hm.kind, in)
 	if prob != nil {
@@ -366,13 +372,14 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crms
 	}
 	key := b.key
 	if id := cell(hm.eventID); id != "" {
-		if t, ok := cleanID(id, sh.t.xlsx()); ok && t != "" {
-			key = t
-		} else {
-			out.Problem = &crmsync.Problem{Column: colEventID, Reason: reason(
-				fmt.Sprintf("事件ID被Excel转成了科学计数法(%s),请把该列设为文本后重新导出", id),
-				"Excel turned this EventID into scientific notation; format the column as text and export again")}
+		t, fault := cleanID(id, typeAt(cellTypes(sh.t), hm.eventID), mallcoo.MaxIDLen)
+		if fault != idOK {
+			zh, en := idReason(t, fault, mallcoo.MaxIDLen)
+			out.Problem = &crmsync.Problem{Column: colEventID, Reason: reason("事件"+zh, "EventID: "+en)}
 			return out
+		}
+		if t != "" {
+			key = t
 		}
 	}
 	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: body, Hash: crmsync.ContentHash(hm.kind, body)}

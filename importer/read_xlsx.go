@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"archive/zip"
 	"context"
 	"fmt"
 	"io"
@@ -22,6 +23,8 @@ type xlsxTable struct {
 	sheet    string
 	row      int
 	date1904 bool // the workbook counts dates from 1904 (old Mac Excel)
+	ts       *typeScanner
+	types    []cellType // of the row last returned, by column
 }
 
 func (t *xlsxTable) next() ([]string, error) {
@@ -36,7 +39,29 @@ func (t *xlsxTable) next() ([]string, error) {
 	if err != nil {
 		return nil, brokenSheet(t.row, err)
 	}
+	ts, err := t.ts.rowTypes(t.row)
+	if err != nil {
+		return nil, brokenSheet(t.row, err)
+	}
+	t.types = typedCells(cells, ts, t.types)
 	return cells, nil
+}
+
+// cellTypes returns the cell types of the row a table returned last; nil
+// (all text) for a CSV.
+func cellTypes(t table) []cellType {
+	if xt, ok := t.(*xlsxTable); ok {
+		return xt.types
+	}
+	return nil
+}
+
+// typeAt returns the type of cell c of a row.
+func typeAt(types []cellType, c int) cellType {
+	if c >= 0 && c < len(types) {
+		return types[c]
+	}
+	return cellText
 }
 
 func (t *xlsxTable) ref() crmsync.SourceRef {
@@ -85,6 +110,35 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 			fmt.Sprintf("cannot open it as XLSX (%v); save it again as .xlsx in Excel", err))}}, nil
 	}
 	defer f.Close()
+	// The cell types come from the package itself (see typeScanner).
+	zf, err := zip.OpenReader(path)
+	if err != nil {
+		return []crmsync.FileSummary{{Path: path, Kind: r.Kind, Problem: reason(
+			fmt.Sprintf("无法作为XLSX打开(%v),请在Excel中另存为.xlsx", err),
+			fmt.Sprintf("cannot open it as XLSX (%v); save it again as .xlsx in Excel", err))}}, nil
+	}
+	defer zf.Close()
+	parts, partsErr := workbookParts(&zf.Reader)
+	// openSheet opens a sheet's row iterator and its type scanner.
+	openSheet := func(name string) (*excelize.Rows, *typeScanner, error) {
+		part, ok := parts[name]
+		if partsErr != nil || !ok {
+			if partsErr == nil {
+				partsErr = fmt.Errorf("no worksheet part for sheet %q", name)
+			}
+			return nil, nil, fmt.Errorf("cell types: %w", partsErr)
+		}
+		ts, err := openTypes(&zf.Reader, part)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows, err := f.Rows(name)
+		if err != nil {
+			ts.Close()
+			return nil, nil, err
+		}
+		return rows, ts, nil
+	}
 	fileKind, _ := kindFromName(baseName(path))
 	var date1904 bool
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
@@ -112,14 +166,15 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 		}
 		loaded = map[string]map[string]*listSource{}
 		for _, ls := range listSheets {
-			rows, err := f.Rows(ls.name)
+			rows, ts, err := openSheet(ls.name)
 			if err != nil {
 				out = append(out, crmsync.FileSummary{Path: path, Sheet: ls.name, Kind: crmsync.KindScoreV2, Problem: reason(
 					fmt.Sprintf("无法读取工作表(%v)", err), fmt.Sprintf("cannot read the sheet (%v)", err))})
 				continue
 			}
-			src, problem, err := loadList(ls.field, &xlsxTable{rows: rows, path: path, sheet: ls.name})
+			src, problem, err := loadList(ls.field, &xlsxTable{rows: rows, path: path, sheet: ls.name, ts: ts})
 			rows.Close()
+			ts.Close()
 			if err != nil {
 				return fmt.Errorf("read %s[%s]: %w", path, ls.name, err)
 			}
@@ -152,14 +207,14 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 				kind = fileKind
 			}
 		}
-		rows, err := f.Rows(name)
+		rows, ts, err := openSheet(name)
 		if err != nil {
 			out = append(out, crmsync.FileSummary{Path: path, Sheet: name, Kind: kind, Problem: reason(
 				fmt.Sprintf("无法读取工作表(%v)", err), fmt.Sprintf("cannot read the sheet (%v)", err))})
 			continue
 		}
 		sheetName := name
-		sh := &sheet{s: s, t: &xlsxTable{rows: rows, path: path, sheet: name, date1904: date1904}, name: name, kind: kind}
+		sh := &sheet{s: s, t: &xlsxTable{rows: rows, path: path, sheet: name, date1904: date1904, ts: ts}, name: name, kind: kind}
 		sh.listsFor = func() (map[string]*listSource, error) {
 			if err := loadLists(); err != nil {
 				return nil, err
@@ -184,6 +239,7 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 		}
 		sum, empty, err := sh.read(ctx, emit)
 		rows.Close()
+		ts.Close()
 		if err != nil {
 			return out, err
 		}
