@@ -241,6 +241,7 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 	sum = crmsync.FileSummary{Path: sh.s.path, Sheet: sh.name, Kind: sh.kind}
 	type held struct {
 		cells []string
+		types []cellType
 		ref   crmsync.SourceRef
 	}
 	var top []held
@@ -259,7 +260,7 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		if emptyRow(cells) {
 			continue
 		}
-		top = append(top, held{append([]string(nil), cells...), sh.t.ref()})
+		top = append(top, held{append([]string(nil), cells...), append([]cellType(nil), cellTypes(sh.t)...), sh.t.ref()})
 	}
 	if len(top) == 0 {
 		return sum, true, nil
@@ -284,17 +285,17 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		rest = rest[1:]
 	}
 	spec := mallcoo.SpecOf(hm.kind)
-	one := func(cells []string, ref crmsync.SourceRef) error {
+	one := func(cells []string, types []cellType, ref crmsync.SourceRef) error {
 		sum.Rows++
 		if sum.Rows&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		return emit(sh.row(spec, hm, cells, ref))
+		return emit(sh.row(spec, hm, cells, types, ref))
 	}
 	for _, h := range rest {
-		if err := one(h.cells, h.ref); err != nil {
+		if err := one(h.cells, h.types, h.ref); err != nil {
 			return sum, false, err
 		}
 	}
@@ -316,14 +317,14 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		if emptyRow(cells) {
 			continue
 		}
-		if err := one(cells, sh.t.ref()); err != nil {
+		if err := one(cells, cellTypes(sh.t), sh.t.ref()); err != nil {
 			return sum, false, err
 		}
 	}
 }
 
 // row validates one data row into a Row.
-func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crmsync.SourceRef) *crmsync.Row {
+func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cellType, ref crmsync.SourceRef) *crmsync.Row {
 	values := make([]string, len(spec.Fields))
 	for i, c := range hm.cols {
 		if c >= 0 && c < len(cells) {
@@ -353,7 +354,7 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crms
 	}
 	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
 	p := &fieldParser{fields: spec.Fields, vals: values, mappings: sh.s.mapping}
-	if ct := cellTypes(sh.t); ct != nil {
+	if ct != nil {
 		p.types = make([]cellType, len(spec.Fields))
 		for i, c := range hm.cols {
 			p.types[i] = typeAt(ct, c)
@@ -372,7 +373,7 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crms
 	}
 	key := b.key
 	if id := cell(hm.eventID); id != "" {
-		t, fault := cleanID(id, typeAt(cellTypes(sh.t), hm.eventID), mallcoo.MaxIDLen)
+		t, fault := cleanID(id, typeAt(ct, hm.eventID), mallcoo.MaxIDLen)
 		if fault != idOK {
 			zh, en := idReason(t, fault, mallcoo.MaxIDLen)
 			out.Problem = &crmsync.Problem{Column: colEventID, Reason: reason("事件"+zh, "EventID: "+en)}

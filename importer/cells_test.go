@@ -1,0 +1,356 @@
+package importer
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/crmsync/crmsync"
+)
+
+// xc is a cell of a hand-written worksheet: its t attribute and <v> text
+// (or inline string text, for t "inlineStr").
+type xc struct{ t, v string }
+
+func str(s string) xc { return xc{"inlineStr", s} }
+func num(s string) xc { return xc{"", s} }
+
+// writeRawXLSX writes a one-sheet workbook by hand, for the cells excelize
+// cannot write: error cells (t="e"), numbers stored with more digits than
+// a double holds, formula strings. excelize reads it as any workbook.
+func writeRawXLSX(t *testing.T, dir, name, sheet string, rows [][]xc) string {
+	t.Helper()
+	var sd strings.Builder
+	for r, row := range rows {
+		fmt.Fprintf(&sd, `<row r="%d">`, r+1)
+		for c, cell := range row {
+			ref, _ := excelize.CoordinatesToCellName(c+1, r+1)
+			var b strings.Builder
+			_ = xmlEscape(&b, cell.v)
+			switch cell.t {
+			case "inlineStr":
+				fmt.Fprintf(&sd, `<c r="%s" t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>`, ref, b.String())
+			case "":
+				fmt.Fprintf(&sd, `<c r="%s"><v>%s</v></c>`, ref, b.String())
+			default:
+				fmt.Fprintf(&sd, `<c r="%s" t="%s"><v>%s</v></c>`, ref, cell.t, b.String())
+			}
+		}
+		sd.WriteString(`</row>`)
+	}
+	files := map[string]string{
+		"[Content_Types].xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/data.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`,
+		"_rels/.rels": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+		"xl/workbook.xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="` + sheet + `" sheetId="1" r:id="rId7"/></sheets></workbook>`,
+		"xl/_rels/workbook.xml.rels": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId7" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/data.xml"/></Relationships>`,
+		"xl/worksheets/data.xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` + sd.String() + `</sheetData></worksheet>`,
+	}
+	p := filepath.Join(dir, name)
+	out, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(out)
+	for _, n := range []string{"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/worksheets/data.xml"} {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(files[n])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func xmlEscape(b *strings.Builder, s string) error {
+	for _, r := range s {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		default:
+			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+				fmt.Fprintf(b, "_x%04X_", r) // not representable in XML 1.0
+				continue
+			}
+			b.WriteRune(r)
+		}
+	}
+	return nil
+}
+
+// bodyField returns field's JSON text in an event body ("1280.5", `"C1"`).
+func bodyField(t *testing.T, ev *crmsync.Event, field string) string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(ev.Body, &m); err != nil {
+		t.Fatalf("body %s: %v", ev.Body, err)
+	}
+	return string(m[field])
+}
+
+// cellCase is one cell put into the column under test of a score row: want
+// is the field's exact JSON in the body, or "" when the row must be
+// invalid on that column.
+type cellCase struct {
+	name string
+	xlsx xc     // the XLSX cell
+	csv  string // the CSV cell ("" to skip CSV: the case is XLSX-only)
+	want string
+}
+
+// scoreRows reads score rows whose column col (a field of scoreHeader, or
+// TradeSerialNo) takes each case's cell, from a CSV and from an XLSX
+// workbook, and checks each outcome.
+func checkCells(t *testing.T, col string, cases []cellCase) {
+	t.Helper()
+	header := strings.Split(scoreHeader+",TradeSerialNo", ",")
+	base := []string{"T1", "C1", "1", "2024-11-01 10:00:00", "10", "S1", "1", "SN1"}
+	at := -1
+	for i, h := range header {
+		if h == col {
+			at = i
+		}
+	}
+	dir := t.TempDir()
+	check := func(format string, rows []*crmsync.Row, cs []cellCase) {
+		t.Helper()
+		if len(rows) != len(cs) {
+			t.Fatalf("%s: %d rows, want %d", format, len(rows), len(cs))
+		}
+		for i, c := range cs {
+			r := rows[i]
+			if c.want == "" {
+				if r.Problem == nil || r.Problem.Column != col {
+					t.Errorf("%s %s: got %v, want invalid on %s", format, c.name, outcome(r), col)
+				} else if !strings.Contains(r.Problem.Reason, " / ") {
+					t.Errorf("%s %s: reason %q is not Chinese / English", format, c.name, r.Problem.Reason)
+				}
+				continue
+			}
+			if r.Problem != nil || r.Event == nil {
+				t.Errorf("%s %s: got %v, want %s", format, c.name, outcome(r), c.want)
+				continue
+			}
+			if got := bodyField(t, r.Event, col); got != c.want {
+				t.Errorf("%s %s: %s = %s, want %s", format, c.name, col, got, c.want)
+			}
+		}
+	}
+	// CSV
+	var lines []string
+	var csvCases []cellCase
+	lines = append(lines, strings.Join(header, ","))
+	for _, c := range cases {
+		if c.csv == "" {
+			continue
+		}
+		cells := append([]string(nil), base...)
+		cells[at] = `"` + strings.ReplaceAll(c.csv, `"`, `""`) + `"`
+		lines = append(lines, strings.Join(cells, ","))
+		csvCases = append(csvCases, c)
+	}
+	rows, _ := readAll(t, &Reader{}, writeFile(t, dir, "score.csv", csvText(lines...)))
+	check("CSV", rows, csvCases)
+	// XLSX
+	var xrows [][]xc
+	var hr []xc
+	for _, h := range header {
+		hr = append(hr, str(h))
+	}
+	xrows = append(xrows, hr)
+	for _, c := range cases {
+		var row []xc
+		for i, v := range base {
+			if i == at {
+				row = append(row, c.xlsx)
+			} else {
+				row = append(row, str(v))
+			}
+		}
+		xrows = append(xrows, row)
+	}
+	rows, _ = readAll(t, &Reader{}, writeRawXLSX(t, dir, "score.xlsx", "score", xrows))
+	check("XLSX", rows, cases)
+}
+
+func outcome(r *crmsync.Row) string {
+	if r.Problem != nil {
+		return fmt.Sprintf("problem on %s: %s", r.Problem.Column, r.Problem.Reason)
+	}
+	if r.Event != nil {
+		return "event " + string(r.Event.Body)
+	}
+	return "nothing"
+}
+
+// Amounts are exact or refused, in CSV and XLSX alike; XLSX cells are read
+// by their type.
+func TestAmountCells(t *testing.T) {
+	cases := []cellCase{
+		{"plain", str("1280.50"), "1280.50", "1280.5"},
+		{"negative", str("-0.5"), "-0.5", "-0.5"},
+		{"leading point", str(".5"), ".5", "0.5"},
+		{"grouped", str("1,280.50"), "1,280.50", "1280.5"},
+		{"grouped full-width", str("1，280.50"), "1，280.50", "1280.5"},
+		{"yuan sign", str("¥1,280.50"), "¥1,280.50", "1280.5"},
+		{"plus", str("+20"), "+20", "20"},
+		{"text keeps its digits", str("12345678901234567.89"), "12345678901234567.89", "12345678901234567.89"},
+		{"number cell", num("1280.5"), "", "1280.5"},
+		{"number cell noise", num("100.09999999999999"), "", "100.1"},
+		{"number cell 0.1+0.2", num("0.30000000000000004"), "", "0.3"},
+		{"number cell exponent", num("1.5E-3"), "", "0.0015"},
+		{"number cell integer", num("1280"), "", "1280"},
+		{"number cell too precise", num("12345678901234567.89"), "", ""},
+		{"number cell 17 digits", num("10000000000000001"), "", ""},
+		{"bad groups 12,34", str("12,34"), "12,34", ""},
+		{"bad groups 1,2,3", str("1,2,3"), "1,2,3", ""},
+		{"decimal comma", str("1.234,56"), "1.234,56", ""},
+		{"double sign +-5", str("+-5"), "+-5", ""},
+		{"double sign --5", str("--5"), "--5", ""},
+		{"empty group", str("1,,234"), "1,,234", ""},
+		{"leading comma", str(",123"), ",123", ""},
+		{"inner space", str("1 234"), "1 234", ""},
+		{"percent", str("5%"), "5%", ""},
+		{"exponent", str("1e3"), "1e3", ""},
+		{"text TRUE", str("TRUE"), "TRUE", ""},
+		{"boolean TRUE", xc{"b", "1"}, "", ""},
+		{"boolean FALSE", xc{"b", "0"}, "", ""},
+		{"formula string", xc{"str", "12.5"}, "", "12.5"},
+	}
+	for _, e := range []string{"#N/A", "#VALUE!", "#DIV/0!", "#REF!", "#NAME?", "#NUM!", "#NULL!"} {
+		cases = append(cases, cellCase{"error " + e, xc{"e", e}, e, ""})
+	}
+	checkCells(t, "TradeAmount", cases)
+}
+
+// IDs are exact or refused, in CSV and XLSX alike.
+func TestIDCells(t *testing.T) {
+	cases := []cellCase{
+		{"text", str("0201710000001"), "0201710000001", `"0201710000001"`},
+		{"number cell integer", num("201710000009"), "", `"201710000009"`},
+		{"apostrophe", str("'1.23457E+11"), "'00E1", ""}, // filled below
+		{"sci E+", str("1.23457E+11"), "1.23457E+11", ""},
+		{"sci E", str("1.23457E11"), "1.23457E11", ""},
+		{"sci e", str("1.23457e11"), "1.23457e11", ""},
+		{"sci 12.3457E+10", str("12.3457E+10"), "12.3457E+10", ""},
+		{"point zero", str("201710000009.0"), "201710000009.0", ""},
+		{"number cell fraction", num("201710000009.5"), "", ""},
+		{"number cell 16 digits", num("1234567890123456"), "", ""},
+		{"number cell 20 digits", num("12345678901234567890"), "", ""},
+		{"boolean", xc{"b", "1"}, "", ""},
+		{"error #N/A", xc{"e", "#N/A"}, "#N/A", ""},
+		{"full-width digits", str("２０１７１０"), "２０１７１０", ""},
+		{"full-width letters", str("ＴＸ１"), "ＴＸ１", ""},
+		{"NUL", str("2017\x0010"), "2017\x0010", ""},
+		{"ESC", str("2017\x1b10"), "2017\x1b10", ""},
+		{"tab", str("2017\t10"), "2017\t10", ""},
+		{"newline", str("2017\n10"), "2017\n10", ""},
+		{"NBSP", str("2017\u00a010"), "2017\u00a010", ""},
+		{"zero-width space", str("2017\u200b10"), "2017\u200b10", ""},
+		{"RLO", str("2017\u202e10"), "2017\u202e10", ""},
+		{"BOM inside", str("2017\ufeff10"), "2017\ufeff10", ""},
+		{"emoji", str("2017😀"), "2017😀", ""},
+		{"65 characters", str(strings.Repeat("1", 65)), strings.Repeat("1", 65), ""},
+		{"64 characters", str(strings.Repeat("1", 64)), strings.Repeat("1", 64), `"` + strings.Repeat("1", 64) + `"`},
+	}
+	cases[2] = cellCase{"apostrophe keeps text", str("'00E1"), "'00E1", `"00E1"`}
+	checkCells(t, "ThirdPartyCardID", cases)
+	checkCells(t, "TradeSerialNo", []cellCase{
+		{"long serial", str(strings.Repeat("x", 5<<20)), strings.Repeat("x", 5<<20), ""},
+		{"serial", str("POS-88812"), "POS-88812", `"POS-88812"`},
+	})
+}
+
+// The same classes in a workbook written by excelize (shared strings,
+// typed cells), as CRM exports write them.
+func TestExcelizeTypedCells(t *testing.T) {
+	dir := t.TempDir()
+	f := excelize.NewFile()
+	defer f.Close()
+	sh := "score"
+	if err := f.SetSheetName("Sheet1", sh); err != nil {
+		t.Fatal(err)
+	}
+	header := strings.Split(scoreHeader, ",")
+	for c, h := range header {
+		cell, _ := excelize.CoordinatesToCellName(c+1, 1)
+		if err := f.SetCellStr(sh, cell, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type set func(cell string) error
+	rows := []struct {
+		card, amount set
+		want         string // "" invalid; else card|amount
+		col          string
+	}{
+		{func(c string) error { return f.SetCellValue(sh, c, 201710000009.0) }, func(c string) error { return f.SetCellValue(sh, c, true) }, "", "TradeAmount"},
+		{func(c string) error { return f.SetCellValue(sh, c, 201710000009.0) }, func(c string) error { return f.SetCellValue(sh, c, false) }, "", "TradeAmount"},
+		{func(c string) error { return f.SetCellValue(sh, c, 201710000009.0) }, func(c string) error { return f.SetCellStr(sh, c, "12345678901234567.89") }, `"201710000009"|12345678901234567.89`, ""},
+		{func(c string) error { return f.SetCellStr(sh, c, "C1") }, func(c string) error { return f.SetCellDefault(sh, c, "100.09999999999999") }, `"C1"|100.1`, ""},
+		{func(c string) error { return f.SetCellStr(sh, c, "C1") }, func(c string) error { return f.SetCellDefault(sh, c, "12345678901234567.89") }, "", "TradeAmount"},
+		{func(c string) error { return f.SetCellValue(sh, c, 201710000009.5) }, func(c string) error { return f.SetCellValue(sh, c, 1280.5) }, "", "ThirdPartyCardID"},
+		{func(c string) error { return f.SetCellValue(sh, c, true) }, func(c string) error { return f.SetCellValue(sh, c, 1280.5) }, "", "ThirdPartyCardID"},
+		{func(c string) error { return f.SetCellStr(sh, c, "201710000009.0") }, func(c string) error { return f.SetCellValue(sh, c, 1280.5) }, "", "ThirdPartyCardID"},
+	}
+	for i, r := range rows {
+		n := i + 2
+		vals := []any{"T1", nil, "1", "2024-11-01 10:00:00", nil, "S1", 1}
+		for c, v := range vals {
+			cell, _ := excelize.CoordinatesToCellName(c+1, n)
+			if v != nil {
+				if err := f.SetCellValue(sh, cell, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := r.card(fmt.Sprintf("B%d", n)); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.amount(fmt.Sprintf("E%d", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := filepath.Join(dir, "score.xlsx")
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readAll(t, &Reader{}, p)
+	if len(got) != len(rows) {
+		t.Fatalf("%d rows, want %d", len(got), len(rows))
+	}
+	for i, r := range rows {
+		row := got[i]
+		if r.want == "" {
+			if row.Problem == nil || row.Problem.Column != r.col {
+				t.Errorf("row %d: %s, want invalid on %s", i+2, outcome(row), r.col)
+			}
+			continue
+		}
+		if row.Event == nil {
+			t.Errorf("row %d: %s, want %s", i+2, outcome(row), r.want)
+			continue
+		}
+		if g := bodyField(t, row.Event, "ThirdPartyCardID") + "|" + bodyField(t, row.Event, "TradeAmount"); g != r.want {
+			t.Errorf("row %d: card|amount = %s, want %s", i+2, g, r.want)
+		}
+	}
+}
+
