@@ -353,3 +353,72 @@ func TestExcelizeTypedCells(t *testing.T) {
 		}
 	}
 }
+
+// A score-v2 list cell with a field given twice is invalid, every time (the
+// list parser reads keys in order; no map iteration decides the amount).
+func TestListCellDuplicateFields(t *testing.T) {
+	head := "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score,ConsumePayList"
+	for _, tc := range []struct {
+		name, cell, want string // want: the ConsumePayList JSON, or "" for invalid
+		reason                  string
+	}{
+		{"two names", `[{"PayType":12,"Amount":"10","支付金额":"1000"}]`, "", `Amount given twice, as "Amount" and "支付金额"`},
+		{"two names, label first", `[{"支付金额":"1000","PayType":12,"Amount":"10"}]`, "", "given twice"},
+		{"same key twice", `[{"PayType":12,"Amount":10,"Amount":1000}]`, "", `key "Amount" given twice`},
+		{"same key, other case", `[{"PayType":12,"amount":10,"Amount":1000}]`, "", "given twice"},
+		{"null then value", `[{"PayType":12,"Amount":null,"Amount":1000}]`, "", "given twice"},
+		{"second item", `[{"PayType":12,"Amount":10},{"PayType":1,"PayType":2}]`, "", "item 2"},
+		{"one object", `{"PayType":12,"Amount":"10"}`, `[{"PayType":12,"PayNo":null,"Amount":10}]`, ""},
+		{"two items", `[{"PayType":12,"Amount":"10"},{"支付方式":1,"支付金额":"5.50"}]`, `[{"PayType":12,"PayNo":null,"Amount":10},{"PayType":1,"PayNo":null,"Amount":5.5}]`, ""},
+		{"bad grouping inside", `[{"PayType":12,"Amount":"12,34"}]`, "", "item 1 Amount"},
+		{"exponent number", `[{"PayType":12,"Amount":1e3}]`, "", "item 1 Amount"},
+		{"boolean", `[{"PayType":12,"Amount":true}]`, "", "not a string or number"},
+		{"nested", `[{"PayType":12,"Amount":{"v":1}}]`, "", "not a string or number"},
+		{"trailing text", `[{"PayType":12}] x`, "", "text after the array"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 20 { // a map-order bug shows within a few runs
+				p := writeFile(t, t.TempDir(), "score-v2.csv", csvText(head, "T1,C1,1,2024-11-01,10,S1,10,"+quoteCSV(tc.cell)))
+				row := oneRow(t, &Reader{}, p)
+				if tc.want == "" {
+					prob := mustProblem(t, row)
+					if prob.Column != "ConsumePayList" || !strings.Contains(prob.Reason, tc.reason) {
+						t.Fatalf("problem = %+v, want ConsumePayList containing %q", prob, tc.reason)
+					}
+					continue
+				}
+				if got := bodyField(t, mustEvent(t, row), "ConsumePayList"); got != tc.want {
+					t.Fatalf("ConsumePayList = %s, want %s", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// List sheets are read by cell type too: a TRUE payment amount is invalid,
+// a text amount keeps its digits.
+func TestListSheetCellTypes(t *testing.T) {
+	dir := t.TempDir()
+	p := writeXLSX(t, dir, "orders.xlsx",
+		xsheet{"score-v2", [][]any{
+			{"TransID", "ThirdPartyCardID", "ScoreEvent", "TradeTime", "PayAmount", "CrmShopID", "Score"},
+			{"V1", "C1", 1, "2024-11-01 10:00:00", 10, "S1", 10},
+			{"V2", "C2", 1, "2024-11-01 11:00:00", 10, "S1", 10},
+		}},
+		xsheet{"支付明细", [][]any{
+			{"交易ID", "支付方式", "支付单号", "支付金额"},
+			{"V1", 12, "P1", true},
+			{"V2", 12, "P2", "12345678901234567.89"},
+		}},
+	)
+	rows, _ := readAll(t, &Reader{}, p)
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(rows))
+	}
+	if prob := mustProblem(t, rows[0]); prob.Column != "ConsumePayList" || !strings.Contains(prob.Reason, "item 1 Amount") {
+		t.Errorf("V1 problem = %+v, want ConsumePayList item 1 Amount", prob)
+	}
+	if got := bodyField(t, mustEvent(t, rows[1]), "ConsumePayList"); got != `[{"PayType":12,"PayNo":"P2","Amount":12345678901234567.89}]` {
+		t.Errorf("V2 ConsumePayList = %s", got)
+	}
+}

@@ -251,58 +251,100 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 	return out
 }
 
-// parseListJSON reads a list cell: a JSON array of objects whose keys are
-// item field names or labels and whose values are strings, numbers or null.
+// parseListJSON reads a list cell: a JSON array of objects (or one object)
+// whose keys are item field names or labels and whose values are strings,
+// numbers or null. It reads the JSON token by token, in the cell's order,
+// so a field given twice (the same key twice, or a field under two of its
+// names: "Amount" and "支付金额") is an error rather than one of the two
+// values picked at random.
 func parseListJSON(it *mallcoo.ItemSpec, cell string) ([][]string, error) {
 	hs := newHeaderSet(it.Fields, nil)
 	dec := json.NewDecoder(strings.NewReader(cell))
 	dec.UseNumber()
-	var raw any
-	if err := dec.Decode(&raw); err != nil {
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, fmt.Errorf("%v", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("text after the array")
-	}
-	arr, ok := raw.([]any)
-	if !ok {
-		if obj, isObj := raw.(map[string]any); isObj {
-			arr = []any{obj}
-		} else {
-			return nil, fmt.Errorf("want an array of objects")
-		}
-	}
 	var out [][]string
-	for n, el := range arr {
-		obj, ok := el.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("item %d is not an object", n+1)
+	switch tok {
+	case json.Delim('['):
+		for n := 1; dec.More(); n++ {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, fmt.Errorf("%v", err)
+			}
+			if tok != json.Delim('{') {
+				return nil, fmt.Errorf("item %d is not an object", n)
+			}
+			vals, err := parseListItem(it, hs, dec, n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, vals)
 		}
-		vals := make([]string, len(it.Fields))
-		for k, v := range obj {
-			name := hs.field(k)
-			i := -1
-			for j := range it.Fields {
-				if it.Fields[j].Name == name {
-					i = j
-				}
-			}
-			if i < 0 {
-				return nil, fmt.Errorf("item %d: unknown key %q", n+1, k)
-			}
-			switch x := v.(type) {
-			case nil:
-			case string:
-				vals[i] = trimCell(x)
-			case json.Number:
-				vals[i] = x.String()
-			default:
-				return nil, fmt.Errorf("item %d: %s is not a string or number", n+1, k)
-			}
+		if _, err := dec.Token(); err != nil { // ']'
+			return nil, fmt.Errorf("%v", err)
+		}
+	case json.Delim('{'):
+		vals, err := parseListItem(it, hs, dec, 1)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, vals)
+	default:
+		return nil, fmt.Errorf("want an array of objects")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("text after the array")
 	}
 	return out, nil
+}
+
+// parseListItem reads one object of a list cell, its '{' already read.
+func parseListItem(it *mallcoo.ItemSpec, hs headerSet, dec *json.Decoder, n int) ([]string, error) {
+	vals := make([]string, len(it.Fields))
+	keys := make([]string, len(it.Fields)) // the key each field was given under
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%v", err)
+		}
+		k, _ := tok.(string)
+		name := hs.field(k)
+		i := -1
+		for j := range it.Fields {
+			if it.Fields[j].Name == name {
+				i = j
+			}
+		}
+		if i < 0 {
+			return nil, fmt.Errorf("item %d: unknown key %q", n, k)
+		}
+		if keys[i] != "" {
+			if keys[i] == k {
+				return nil, fmt.Errorf("item %d: key %q given twice", n, k)
+			}
+			return nil, fmt.Errorf("item %d: %s given twice, as %q and %q", n, it.Fields[i].Name, keys[i], k)
+		}
+		keys[i] = k
+		v, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%v", err)
+		}
+		switch x := v.(type) {
+		case nil:
+		case string:
+			vals[i] = trimCell(x)
+		case json.Number:
+			vals[i] = x.String()
+		default:
+			return nil, fmt.Errorf("item %d: %s is not a string or number", n, k)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return nil, fmt.Errorf("%v", err)
+	}
+	return vals, nil
 }
 
 // rawListJSON writes list items as text, for showing a bad list: the same
