@@ -360,7 +360,7 @@ func TestListCellDuplicateFields(t *testing.T) {
 	head := "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score,ConsumePayList"
 	for _, tc := range []struct {
 		name, cell, want string // want: the ConsumePayList JSON, or "" for invalid
-		reason                  string
+		reason           string
 	}{
 		{"two names", `[{"PayType":12,"Amount":"10","支付金额":"1000"}]`, "", `Amount given twice, as "Amount" and "支付金额"`},
 		{"two names, label first", `[{"支付金额":"1000","PayType":12,"Amount":"10"}]`, "", "given twice"},
