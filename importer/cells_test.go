@@ -422,3 +422,57 @@ func TestListSheetCellTypes(t *testing.T) {
 		t.Errorf("V2 ConsumePayList = %s", got)
 	}
 }
+
+// Every sheet of a workbook is read, or listed with why not: no data
+// sheet is skipped without a word.
+func TestEverySheetAccounted(t *testing.T) {
+	dir := t.TempDir()
+	bonus := [][]any{{"ThirdPartyCardID", "BonusAction", "GetBonus", "AfterBonus", "RefID", "CreateTime"}, {"C1", 4, 20, 220, "R1", "2020-06-24 15:16:45"}}
+	pay := [][]any{{"交易ID", "支付方式", "支付单号", "支付金额"}, {"V1", 12, "P1", 10}}
+	for _, tc := range []struct {
+		name   string
+		sheets []xsheet
+		want   map[string]string // sheet → "read", "skipped" or "problem"
+	}{
+		{"data sheet named 说明", []xsheet{{"积分说明", bonus}}, map[string]string{"积分说明": "problem"}},
+		{"notes", []xsheet{{"bonus", bonus}, {"填写说明", [][]any{{"每行一个事件"}, {"日期按北京时间"}}}}, map[string]string{"bonus": "read", "填写说明": "skipped"}},
+		{"payments without a main sheet", []xsheet{{"bonus", bonus}, {"bonus.payments", pay}}, map[string]string{"bonus": "read", "bonus.payments": "problem"}},
+		{"payments alone", []xsheet{{"orders.payments", pay}}, map[string]string{"orders.payments": "problem"}},
+		{"two payment sheets", []xsheet{{"score-v2", [][]any{{"TransID", "ThirdPartyCardID", "ScoreEvent", "TradeTime", "PayAmount", "CrmShopID", "Score"}, {"V1", "C1", 1, "2024-11-01", 10, "S1", 10}}},
+			{"score-v2.payments", pay}, {"score-v2 .payments", pay}}, map[string]string{"score-v2": "read", "score-v2.payments": "read", "score-v2 .payments": "problem"}},
+		{"empty", []xsheet{{"bonus", bonus}, {"Sheet2", nil}}, map[string]string{"bonus": "read", "Sheet2": "skipped"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeXLSX(t, dir, strings.ReplaceAll(tc.name, " ", "_")+".xlsx", tc.sheets...)
+			_, sums := readAll(t, &Reader{}, p)
+			got := map[string]string{}
+			for _, s := range sums {
+				switch {
+				case s.Problem != "":
+					got[s.Sheet] = "problem"
+				case s.Skipped != "":
+					got[s.Sheet] = "skipped"
+				default:
+					got[s.Sheet] = "read"
+				}
+			}
+			for _, sh := range tc.sheets {
+				if _, ok := got[sh.name]; !ok && tc.want[sh.name] == "read" && strings.Contains(sh.name, ".payments") {
+					got[sh.name] = "read" // joined to its main sheet, not listed
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("sheets = %v, want %v (summaries %+v)", got, tc.want, sums)
+			}
+		})
+	}
+	// The import templates: the instructions sheet is skipped, no problem.
+	for _, k := range crmsync.Kinds {
+		_, sums := readAll(t, &Reader{}, filepath.Join("..", "templates", string(k)+".xlsx"))
+		for _, s := range sums {
+			if s.Problem != "" {
+				t.Errorf("template %s sheet %s: problem %s", k, s.Sheet, s.Problem)
+			}
+		}
+	}
+}
