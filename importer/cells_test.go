@@ -254,7 +254,7 @@ func TestIDCells(t *testing.T) {
 		{"number cell fraction", num("201710000009.5"), "", ""},
 		{"number cell 16 digits", num("1234567890123456"), "", ""},
 		{"number cell 20 digits", num("12345678901234567890"), "", ""},
-		{"boolean", xc{"b", "1"}, "", ""},
+		{"boolean", xc{"b", "1"}, "TRUE", ""},
 		{"error #N/A", xc{"e", "#N/A"}, "#N/A", ""},
 		{"full-width digits", str("２０１７１０"), "２０１７１０", ""},
 		{"full-width letters", str("ＴＸ１"), "ＴＸ１", ""},

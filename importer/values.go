@@ -101,6 +101,9 @@ func cleanID(s string, ct cellType, maxLen int) (string, idFault) {
 	if isExcelError(t) {
 		return t, idError
 	}
+	if !forced && (strings.EqualFold(t, "TRUE") || strings.EqualFold(t, "FALSE")) {
+		return t, idBool // a boolean cell, as a CSV export or the problems workbook writes it
+	}
 	// A value forced to text ('00E1, ="1.50") was never a number in Excel:
 	// it is as the CRM wrote it.
 	if !forced && strings.ContainsAny(t, "eE") && sciRE.MatchString(t) {
