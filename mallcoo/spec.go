@@ -83,7 +83,7 @@ func init() {
 	set := func(fs []Field) {
 		for i := range fs {
 			f := &fs[i]
-			if f.Type != String || f.MaxLen != 0 {
+			if f.Type != String || f.MaxLen != 0 || f.Name == "Mobile" { // Mobile: 11 digits, its own rule
 				continue
 			}
 			f.MaxLen = MaxIDLen
