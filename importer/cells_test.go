@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
 )
 
 // xc is a cell of a hand-written worksheet: its t attribute and <v> text
@@ -473,6 +474,102 @@ func TestEverySheetAccounted(t *testing.T) {
 			if s.Problem != "" {
 				t.Errorf("template %s sheet %s: problem %s", k, s.Sheet, s.Problem)
 			}
+		}
+	}
+}
+
+// Every ID field of every kind refuses a mangled ID, and every free-text
+// field refuses a control character: no field slips through as written.
+func TestEveryIDField(t *testing.T) {
+	notID := map[string]bool{"Mobile": true, "Value": true, "RuleValue": true} // Value, RuleValue: points or counts, as text
+	for _, k := range crmsync.Kinds {
+		spec := mallcoo.SpecOf(k)
+		var names, base []string
+		for _, f := range spec.Fields {
+			names = append(names, f.Name)
+			v := f.Example
+			switch {
+			case f.Name == "Mobile":
+				v = "" // member: the card alone
+			case f.Type == mallcoo.String && v == "":
+				v = "X1"
+			}
+			base = append(base, v)
+		}
+		row := func(vals []string) string {
+			var cells []string
+			for _, v := range vals {
+				cells = append(cells, quoteCSV(v))
+			}
+			return strings.Join(cells, ",")
+		}
+		dir := t.TempDir()
+		mustEvent(t, oneRow(t, &Reader{}, writeFile(t, dir, string(k)+".csv", csvText(strings.Join(names, ","), row(base)))))
+		for i, f := range spec.Fields {
+			if f.Type != mallcoo.String || notID[f.Name] {
+				continue
+			}
+			bad := "1.23457e11"
+			if f.FreeText() {
+				bad = "a\x00b"
+			}
+			vals := append([]string(nil), base...)
+			vals[i] = bad
+			r := oneRow(t, &Reader{}, writeFile(t, dir, string(k)+".csv", csvText(strings.Join(names, ","), row(vals))))
+			if r.Problem == nil || r.Problem.Column != f.Name {
+				t.Errorf("%s %s = %q: %s, want invalid on %s", k, f.Name, bad, outcome(r), f.Name)
+			}
+		}
+	}
+	// List item IDs and texts too.
+	head := "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score,ConsumePromotionList,ConsumePayList"
+	for _, c := range []struct{ promo, pay string }{
+		{"", `[{"PayType":12,"PayNo":"1.2E+5","Amount":1}]`},
+		{`[{"PromotionType":6,"RuleNo":"1.2E+5","Amount":1}]`, ""},
+		{`[{"PromotionType":6,"No":"No\u00a01","Amount":1}]`, ""},
+		{`[{"PromotionType":6,"Desc":"a\u0000b","Amount":1}]`, ""},
+	} {
+		p := writeFile(t, t.TempDir(), "score-v2.csv", csvText(head, "T1,C1,1,2024-11-01,10,S1,10,"+quoteCSV(c.promo)+","+quoteCSV(c.pay)))
+		r := oneRow(t, &Reader{}, p)
+		if r.Problem == nil || !strings.HasPrefix(r.Problem.Column, "Consume") {
+			t.Errorf("lists %s %s: %s, want invalid on the list", c.promo, c.pay, outcome(r))
+		}
+	}
+}
+
+// Free text keeps line breaks and tabs, refuses other control characters,
+// direction overrides, U+FFFD and more than 500 characters.
+func TestFreeTextCells(t *testing.T) {
+	head := "RefID,BonusAction,Desc"
+	for _, tc := range []struct {
+		name, desc, want string // want: the Desc JSON, "" for invalid
+	}{
+		{"plain", "当日积分超上限", `"%e5%bd%93%e6%97%a5%e7%a7%af%e5%88%86%e8%b6%85%e4%b8%8a%e9%99%90"`},
+		{"line break", "a\nb", `"a%0ab"`},
+		{"tab", "a\tb", `"a%09b"`},
+		{"emoji", "好😀", `"%e5%a5%bd%f0%9f%98%80"`},
+		{"NUL", "a\x00b", ""},
+		{"ESC", "a\x1bb", ""},
+		{"DEL", "a\x7fb", ""},
+		{"RLO", "a\u202eb", ""},
+		{"U+FFFD", "a\ufffdb", ""},
+		{"500 characters", strings.Repeat("字", 500), ""},
+		{"501 characters", strings.Repeat("字", 501), ""},
+	} {
+		p := writeFile(t, t.TempDir(), "invalid.csv", csvText(head, "R1,4,"+quoteCSV(tc.desc)))
+		r := oneRow(t, &Reader{}, p)
+		if tc.name == "500 characters" {
+			mustEvent(t, r)
+			continue
+		}
+		if tc.want == "" {
+			if r.Problem == nil || r.Problem.Column != "Desc" {
+				t.Errorf("%s: %s, want invalid on Desc", tc.name, outcome(r))
+			}
+			continue
+		}
+		if got := bodyField(t, mustEvent(t, r), "Desc"); got != tc.want {
+			t.Errorf("%s: Desc = %s, want %s", tc.name, got, tc.want)
 		}
 	}
 }
