@@ -277,6 +277,7 @@ func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
 	}
 	t, err := parseDateTime(v)
 	if err != nil {
+		v = shown(v)
 		p.fail(name, fmt.Sprintf("不是有效的日期时间(%s),请写成 2024-11-01 10:05:03", v),
 			fmt.Sprintf("%q is not a valid date and time; write it as 2024-11-01 10:05:03", v))
 		return nil
@@ -295,6 +296,7 @@ func (p *fieldParser) integer(name string) (int64, bool) {
 	}
 	n, err := parseEnum(f, v, m)
 	if err != nil {
+		v = shown(v)
 		if len(f.Enum) > 0 {
 			zh, en := enumList(f)
 			if f.Closed {
@@ -468,7 +470,7 @@ func buildMember(in *rowInput) *built {
 	if mob != "" {
 		m, ok := cleanMobile(mob)
 		if !ok {
-			p.fail("Mobile", fmt.Sprintf("不是有效的11位手机号(%s)", mob), fmt.Sprintf("%q is not an 11-digit mainland mobile number", mob))
+			p.fail("Mobile", fmt.Sprintf("不是有效的11位手机号(%s)", shown(mob)), fmt.Sprintf("%q is not an 11-digit mainland mobile number", shown(mob)))
 			return nil
 		}
 		v.Mobile = &m

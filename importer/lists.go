@@ -145,7 +145,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 			if badRow == 0 {
 				badRow = row
 				if transCol < len(cells) {
-					badID = trimCell(cells[transCol])
+					badID = shown(trimCell(cells[transCol]))
 				}
 			}
 			continue
