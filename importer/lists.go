@@ -94,7 +94,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 	transCol := -1
 	seen := 0
 	ls := &listSource{byTrans: map[string][]listItem{}}
-	row, badRow, badID := 0, 0, ""
+	row, badRow, badID, badFault := 0, 0, "", idOK
 	for {
 		cells, err := t.next()
 		if err == io.EOF {
@@ -143,7 +143,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 		}
 		if fault != idOK || id == "" {
 			if badRow == 0 {
-				badRow = row
+				badRow, badFault = row, fault
 				if transCol < len(cells) {
 					badID = shown(trimCell(cells[transCol]))
 				}
@@ -171,8 +171,12 @@ func loadList(field string, t table) (*listSource, string, error) {
 		return ls, ls.problem, nil
 	}
 	if badRow > 0 {
-		ls.problem = reason(fmt.Sprintf("%s明细表第%d行的交易ID %q 无法识别(空或被Excel转成科学计数法),无法关联到订单;修正后重新导入", it.Titles[0], badRow, badID),
-			fmt.Sprintf("row %d of the %s list has an unusable TransID %q (empty, or turned into scientific notation by Excel): it joins no order; fix it and import again", badRow, it.Sheet, badID))
+		zh, en := "交易ID为空", "the TransID is empty"
+		if badFault != idOK {
+			zh, en = idReason(badID, badFault, mallcoo.MaxIDLen)
+		}
+		ls.problem = reason(fmt.Sprintf("%s明细表第%d行的交易ID %q 无法识别(%s),无法关联到订单;修正后重新导入", it.Titles[0], badRow, badID, zh),
+			fmt.Sprintf("row %d of the %s list has an unusable TransID %q (%s): it joins no order; fix it and import again", badRow, it.Sheet, badID, en))
 		return ls, ls.problem, nil
 	}
 	return ls, "", nil
