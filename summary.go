@@ -19,6 +19,19 @@ type FileSummary struct {
 	Kind    Kind   `json:"kind,omitempty"`
 	Rows    int    `json:"rows"`
 	Problem string `json:"problem,omitempty"` // why the file could not be read, if so
+	// Skipped says why a sheet was deliberately not read (an instructions
+	// sheet, an empty sheet): listed so that no sheet goes unmentioned, but
+	// not a problem.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// Note is the text of the summary's problem column: the problem, else why
+// the sheet was skipped.
+func (f FileSummary) Note() string {
+	if f.Problem != "" {
+		return f.Problem
+	}
+	return f.Skipped
 }
 
 // Summary is the account of one run: what -json prints and the report's

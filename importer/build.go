@@ -1,10 +1,12 @@
 package importer
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/mallcoo"
@@ -15,7 +17,7 @@ import (
 type fieldParser struct {
 	fields   []mallcoo.Field
 	vals     []string
-	xlsx     bool
+	types    []cellType // the cell type of each value; nil: all text (CSV, JSON list cells)
 	mappings func(field string) map[string]string
 	prob     *crmsync.Problem
 	column   string // when set, problems are reported on this column (list items)
@@ -58,23 +60,92 @@ func (p *fieldParser) text(name string) (*mallcoo.Field, string, bool) {
 	return f, v, true
 }
 
-func (p *fieldParser) id(name string) string {
-	_, v, ok := p.text(name)
-	if !ok {
-		return ""
-	}
-	t, ok := cleanID(v, p.xlsx)
-	if !ok {
-		p.fail(name, fmt.Sprintf("ID被Excel转成了科学计数法(%s),请把该列设为文本后重新导出", t),
-			"Excel turned this ID into scientific notation; format the column as text and export again")
-		return ""
-	}
-	if t == "" {
-		if f, _ := p.lookup(name); f.Required {
-			p.fail(name, "必填,不能为空", "required, but empty")
+// typeOf returns the cell type a field's value was read from.
+func (p *fieldParser) typeOf(name string) cellType {
+	for i := range p.fields {
+		if p.fields[i].Name == name && i < len(p.types) {
+			return p.types[i]
 		}
 	}
+	return cellText
+}
+
+// shown is a cell's text for a reason: cut short, so a runaway cell does
+// not fill the report.
+func shown(v string) string {
+	const max = 40
+	if utf8.RuneCountInString(v) <= max {
+		return v
+	}
+	r := []rune(v)
+	return string(r[:max]) + "…"
+}
+
+func (p *fieldParser) id(name string) string {
+	f, v, ok := p.text(name)
+	if !ok {
+		return ""
+	}
+	t, fault := cleanID(v, p.typeOf(name), f.MaxLen)
+	if fault != idOK {
+		zh, en := idReason(t, fault, f.MaxLen)
+		p.fail(name, zh, en)
+		return ""
+	}
+	if t == "" && f.Required {
+		p.fail(name, "必填,不能为空", "required, but empty")
+	}
 	return t
+}
+
+// idReason says what is wrong with an ID cell and what to write instead.
+func idReason(t string, fault idFault, maxLen int) (zh, en string) {
+	v, q := shown(t), fmt.Sprintf("%q", shown(t))
+	switch fault {
+	case idScientific:
+		return fmt.Sprintf("ID被Excel转成了科学计数法(%s),已丢失数字;请把该列设为文本后重新导出", v),
+			fmt.Sprintf("%s is in scientific notation: Excel has already dropped digits of this ID; format the column as text and export again", q)
+	case idFraction:
+		return fmt.Sprintf("ID带小数点(%s),无法确定原ID;请把该列设为文本,按原样填写ID(不带小数点)", v),
+			fmt.Sprintf("%s has a decimal point, which no ID has (Excel may have turned it into a number); format the column as text and write the ID exactly as issued", q)
+	case idLongNumber:
+		return fmt.Sprintf("ID是超过15位的数字单元格(%s),Excel只保留15位有效数字;请把该列设为文本后重新导出", v),
+			fmt.Sprintf("%s is a number cell of more than 15 digits, and Excel keeps only 15; format the column as text and export again", q)
+	case idBool:
+		return "ID是逻辑值(TRUE/FALSE)单元格;请填写ID文本", "a TRUE/FALSE cell is not an ID; write the ID as text"
+	case idError:
+		return fmt.Sprintf("单元格是Excel错误值(%s);请修正公式或直接填写ID", v),
+			fmt.Sprintf("%s is an Excel error value; fix the formula or write the ID", q)
+	case idTooLong:
+		n := utf8.RuneCountInString(t)
+		return fmt.Sprintf("ID长%d个字符,超过上限%d", n, maxLen), fmt.Sprintf("the ID is %d characters long; at most %d are allowed", n, maxLen)
+	}
+	pos, r := badRune(t, fault)
+	switch fault {
+	case idControl:
+		return fmt.Sprintf("ID第%d个字符是控制字符或不可见字符(U+%04X);请删除", pos, r),
+			fmt.Sprintf("character %d of the ID is a control or invisible character (U+%04X); delete it", pos, r)
+	case idSpace:
+		return fmt.Sprintf("ID第%d个字符是特殊空格(U+%04X,如不换行空格);请删除", pos, r),
+			fmt.Sprintf("character %d of the ID is a special space (U+%04X, e.g. a no-break space); delete it", pos, r)
+	case idFullWidth:
+		return fmt.Sprintf("ID第%d个字符是全角或非ASCII数字/字母(%q);请改为半角", pos, r),
+			fmt.Sprintf("character %d of the ID is a full-width or non-ASCII digit or letter (%q); write it in half-width ASCII", pos, r)
+	}
+	return fmt.Sprintf("ID第%d个字符是表情、符号或无法识别的字符(U+%04X);ID只能含字母、数字和标点", pos, r),
+		fmt.Sprintf("character %d of the ID is an emoji, symbol or unreadable character (U+%04X); an ID holds letters, digits and punctuation", pos, r)
+}
+
+// badRune finds the first character of t behind fault, counting from 1.
+func badRune(t string, fault idFault) (int, rune) {
+	n := 0
+	for _, r := range t {
+		n++
+		if idChars(string(r)) == fault {
+			return n, r
+		}
+	}
+	return 0, 0
 }
 
 func (p *fieldParser) optID(name string) *string {
@@ -84,15 +155,47 @@ func (p *fieldParser) optID(name string) *string {
 	return nil
 }
 
+// freeText returns a free-text cell (a remark, a description) after
+// checkText.
+func (p *fieldParser) freeText(name string) (string, bool) {
+	f, v, ok := p.text(name)
+	if !ok {
+		return "", false
+	}
+	switch checkText(v, f.MaxLen) {
+	case textControl:
+		pos, r := 0, rune(0)
+		for _, c := range v {
+			pos++
+			if checkText(string(c), 0) == textControl {
+				r = c
+				break
+			}
+		}
+		p.fail(name, fmt.Sprintf("第%d个字符是控制字符或方向控制符(U+%04X);请删除它(换行和制表符可以保留)", pos, r),
+			fmt.Sprintf("character %d is a control character or a direction override (U+%04X); delete it (line breaks and tabs may stay)", pos, r))
+		return "", false
+	case textBroken:
+		p.fail(name, "含有乱码字符(U+FFFD),文件编码可能有误;请以UTF-8或GBK重新导出",
+			"holds U+FFFD, the mark of text decoded in the wrong encoding; export the file again as UTF-8 or GBK")
+		return "", false
+	case textTooLong:
+		n := utf8.RuneCountInString(v)
+		p.fail(name, fmt.Sprintf("长%d个字符,超过上限%d", n, f.MaxLen), fmt.Sprintf("is %d characters long; at most %d are allowed", n, f.MaxLen))
+		return "", false
+	}
+	return v, true
+}
+
 func (p *fieldParser) optText(name string) *string {
-	if _, v, ok := p.text(name); ok {
+	if v, ok := p.freeText(name); ok {
 		return &v
 	}
 	return nil
 }
 
 func (p *fieldParser) optURLText(name string) *mallcoo.URLText {
-	if _, v, ok := p.text(name); ok {
+	if v, ok := p.freeText(name); ok {
 		t := mallcoo.URLText(v)
 		return &t
 	}
@@ -111,12 +214,53 @@ func (p *fieldParser) optAmount(name string) *mallcoo.Amount {
 	if !ok {
 		return nil
 	}
-	a, err := parseAmount(v, p.xlsx)
+	ct := p.typeOf(name)
+	a, err := parseAmount(v, ct)
 	if err != nil {
-		p.fail(name, fmt.Sprintf("不是有效的数字(%s),请写成如 1280.50", v), fmt.Sprintf("%q is not a valid number; write it like 1280.50", v))
+		zh, en := amountReason(v, ct, err)
+		p.fail(name, zh, en)
 		return nil
 	}
 	return &a
+}
+
+// amountReason says what is wrong with an amount cell and what to write.
+func amountReason(v string, ct cellType, err error) (zh, en string) {
+	sv, q := shown(v), fmt.Sprintf("%q", shown(v))
+	var ae *mallcoo.AmountError
+	fault := mallcoo.NotANumber
+	if errors.As(err, &ae) {
+		fault = ae.Fault
+	}
+	switch {
+	case ct == cellBool:
+		return "逻辑值(TRUE/FALSE)不是金额;请填写数字,如 1280.50", "a TRUE/FALSE cell is not an amount; write a number like 1280.50"
+	case ct == cellError || isExcelError(v):
+		return fmt.Sprintf("单元格是Excel错误值(%s);请修正公式或直接填写金额,如 1280.50", sv),
+			fmt.Sprintf("%s is an Excel error value; fix the formula or write the amount, like 1280.50", q)
+	case ct == cellLongNumber:
+		return fmt.Sprintf("数字单元格超过15位有效数字(%s),Excel无法精确保存;请把该列设为文本后重新导出", sv),
+			fmt.Sprintf("%s is a number cell of more than the 15 significant digits Excel keeps exactly; format the column as text and export again", q)
+	}
+	switch fault {
+	case mallcoo.BadGrouping:
+		return fmt.Sprintf("千位分隔符位置不对(%s):每个逗号后须恰好三位数字,小数点用“.”;请写成 1280.50 或 1,280.50", sv),
+			fmt.Sprintf("%s has thousands separators out of place (each ',' is followed by exactly three digits; the decimal point is '.'); write 1280.50 or 1,280.50", q)
+	case mallcoo.BadSign:
+		return fmt.Sprintf("正负号有误(%s):最多一个,写在最前;请写成如 -5 或 5", sv),
+			fmt.Sprintf("%s has more than one sign or a misplaced one; write one leading sign, like -5", q)
+	case mallcoo.Exponent:
+		return fmt.Sprintf("金额是科学计数法(%s);请写成如 1280.50", sv), fmt.Sprintf("%s is in scientific notation; write it like 1280.50", q)
+	case mallcoo.Percent:
+		return fmt.Sprintf("金额不能是百分比(%s);请写成如 12.50", sv), fmt.Sprintf("%s is a percentage, not an amount; write it like 12.50", q)
+	case mallcoo.InnerSpace:
+		return fmt.Sprintf("金额中间有空格(%s);请删除空格,写成如 1234 或 1,234", sv),
+			fmt.Sprintf("%s has a space inside; write it without, like 1234 or 1,234", q)
+	case mallcoo.TooLong:
+		return fmt.Sprintf("金额位数过多(%s),最多%d个字符", sv, mallcoo.MaxAmountLen),
+			fmt.Sprintf("%s has too many digits (at most %d characters)", q, mallcoo.MaxAmountLen)
+	}
+	return fmt.Sprintf("不是有效的数字(%s),请写成如 1280.50", sv), fmt.Sprintf("%s is not a valid number; write it like 1280.50", q)
 }
 
 func (p *fieldParser) time(name string) mallcoo.LocalTime {
@@ -133,6 +277,7 @@ func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
 	}
 	t, err := parseDateTime(v)
 	if err != nil {
+		v = shown(v)
 		p.fail(name, fmt.Sprintf("不是有效的日期时间(%s),请写成 2024-11-01 10:05:03", v),
 			fmt.Sprintf("%q is not a valid date and time; write it as 2024-11-01 10:05:03", v))
 		return nil
@@ -151,6 +296,7 @@ func (p *fieldParser) integer(name string) (int64, bool) {
 	}
 	n, err := parseEnum(f, v, m)
 	if err != nil {
+		v = shown(v)
 		if len(f.Enum) > 0 {
 			zh, en := enumList(f)
 			if f.Closed {
@@ -324,7 +470,7 @@ func buildMember(in *rowInput) *built {
 	if mob != "" {
 		m, ok := cleanMobile(mob)
 		if !ok {
-			p.fail("Mobile", fmt.Sprintf("不是有效的11位手机号(%s)", mob), fmt.Sprintf("%q is not an 11-digit mainland mobile number", mob))
+			p.fail("Mobile", fmt.Sprintf("不是有效的11位手机号(%s)", shown(mob)), fmt.Sprintf("%q is not an 11-digit mainland mobile number", shown(mob)))
 			return nil
 		}
 		v.Mobile = &m

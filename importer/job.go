@@ -157,8 +157,8 @@ func (d *differ) holdInvalid(r *crmsync.Row) {
 	if card < 0 || card >= len(r.Values) {
 		return
 	}
-	lane, ok := cleanID(r.Values[card], false)
-	if !ok || lane == "" {
+	lane, fault := cleanID(r.Values[card], cellText, 0)
+	if fault != idOK || lane == "" {
 		return
 	}
 	h := crmsync.Held{Kind: r.Kind, Lane: lane, Key: r.Source.String(), State: "invalid"}

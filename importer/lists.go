@@ -65,7 +65,8 @@ func strongListName(path string) bool {
 
 // listItem is one row of a list sheet: the item fields' cell text.
 type listItem struct {
-	vals []string
+	vals  []string
+	types []cellType
 }
 
 // listSource holds one list sheet or file, its items grouped by TransID. List
@@ -93,7 +94,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 	transCol := -1
 	seen := 0
 	ls := &listSource{byTrans: map[string][]listItem{}}
-	row, badRow, badID := 0, 0, ""
+	row, badRow, badID, badFault := 0, 0, "", idOK
 	for {
 		cells, err := t.next()
 		if err == io.EOF {
@@ -135,26 +136,34 @@ func loadList(field string, t table) (*listSource, string, error) {
 			}
 			continue
 		}
-		id, ok := "", false
+		id, fault := "", idOK
+		types := cellTypes(t)
 		if transCol < len(cells) {
-			id, ok = cleanID(trimCell(cells[transCol]), t.xlsx())
+			id, fault = cleanID(trimCell(cells[transCol]), typeAt(types, transCol), mallcoo.MaxIDLen)
 		}
-		if !ok || id == "" {
+		if fault != idOK || id == "" {
 			if badRow == 0 {
-				badRow = row
+				badRow, badFault = row, fault
 				if transCol < len(cells) {
-					badID = trimCell(cells[transCol])
+					badID = shown(trimCell(cells[transCol]))
 				}
 			}
 			continue
 		}
 		vals := make([]string, len(cols))
+		var vtypes []cellType
+		if types != nil {
+			vtypes = make([]cellType, len(cols))
+		}
 		for i, c := range cols {
 			if c >= 0 && c < len(cells) {
 				vals[i] = trimCell(cells[c])
+				if vtypes != nil {
+					vtypes[i] = typeAt(types, c)
+				}
 			}
 		}
-		ls.byTrans[id] = append(ls.byTrans[id], listItem{vals: vals})
+		ls.byTrans[id] = append(ls.byTrans[id], listItem{vals: vals, types: vtypes})
 	}
 	if cols == nil {
 		ls.problem = reason(fmt.Sprintf("%s明细表缺少交易ID(TransID)列", it.Titles[0]),
@@ -162,8 +171,12 @@ func loadList(field string, t table) (*listSource, string, error) {
 		return ls, ls.problem, nil
 	}
 	if badRow > 0 {
-		ls.problem = reason(fmt.Sprintf("%s明细表第%d行的交易ID %q 无法识别(空或被Excel转成科学计数法),无法关联到订单;修正后重新导入", it.Titles[0], badRow, badID),
-			fmt.Sprintf("row %d of the %s list has an unusable TransID %q (empty, or turned into scientific notation by Excel): it joins no order; fix it and import again", badRow, it.Sheet, badID))
+		zh, en := "交易ID为空", "the TransID is empty"
+		if badFault != idOK {
+			zh, en = idReason(badID, badFault, mallcoo.MaxIDLen)
+		}
+		ls.problem = reason(fmt.Sprintf("%s明细表第%d行的交易ID %q 无法识别(%s),无法关联到订单;修正后重新导入", it.Titles[0], badRow, badID, zh),
+			fmt.Sprintf("row %d of the %s list has an unusable TransID %q (%s): it joins no order; fix it and import again", badRow, it.Sheet, badID, en))
 		return ls, ls.problem, nil
 	}
 	return ls, "", nil
@@ -182,6 +195,7 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 	}
 	it := itemSpec(field)
 	var items [][]string
+	var types [][]cellType // per item; nil for a JSON cell (text)
 	if cell := in.values[idx]; cell != "" {
 		var err error
 		if items, err = parseListJSON(it, cell); err != nil {
@@ -197,6 +211,7 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 		}
 		for _, li := range src.byTrans[transID] {
 			items = append(items, li.vals)
+			types = append(types, li.types)
 		}
 	}
 	if len(items) == 0 {
@@ -204,7 +219,11 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 	}
 	out := make([]T, 0, len(items))
 	for n, vals := range items {
-		ip := &fieldParser{fields: it.Fields, vals: vals, xlsx: p.xlsx, mappings: p.mappings, column: field,
+		var vt []cellType
+		if n < len(types) {
+			vt = types[n]
+		}
+		ip := &fieldParser{fields: it.Fields, vals: vals, types: vt, mappings: p.mappings, column: field,
 			prefix: [2]string{fmt.Sprintf("第%d项 ", n+1), fmt.Sprintf("item %d ", n+1)}}
 		var v any
 		switch any(*new(T)).(type) {
@@ -236,58 +255,100 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 	return out
 }
 
-// parseListJSON reads a list cell: a JSON array of objects whose keys are
-// item field names or labels and whose values are strings, numbers or null.
+// parseListJSON reads a list cell: a JSON array of objects (or one object)
+// whose keys are item field names or labels and whose values are strings,
+// numbers or null. It reads the JSON token by token, in the cell's order,
+// so a field given twice (the same key twice, or a field under two of its
+// names: "Amount" and "支付金额") is an error rather than one of the two
+// values picked at random.
 func parseListJSON(it *mallcoo.ItemSpec, cell string) ([][]string, error) {
 	hs := newHeaderSet(it.Fields, nil)
 	dec := json.NewDecoder(strings.NewReader(cell))
 	dec.UseNumber()
-	var raw any
-	if err := dec.Decode(&raw); err != nil {
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, fmt.Errorf("%v", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("text after the array")
-	}
-	arr, ok := raw.([]any)
-	if !ok {
-		if obj, isObj := raw.(map[string]any); isObj {
-			arr = []any{obj}
-		} else {
-			return nil, fmt.Errorf("want an array of objects")
-		}
-	}
 	var out [][]string
-	for n, el := range arr {
-		obj, ok := el.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("item %d is not an object", n+1)
+	switch tok {
+	case json.Delim('['):
+		for n := 1; dec.More(); n++ {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, fmt.Errorf("%v", err)
+			}
+			if tok != json.Delim('{') {
+				return nil, fmt.Errorf("item %d is not an object", n)
+			}
+			vals, err := parseListItem(it, hs, dec, n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, vals)
 		}
-		vals := make([]string, len(it.Fields))
-		for k, v := range obj {
-			name := hs.field(k)
-			i := -1
-			for j := range it.Fields {
-				if it.Fields[j].Name == name {
-					i = j
-				}
-			}
-			if i < 0 {
-				return nil, fmt.Errorf("item %d: unknown key %q", n+1, k)
-			}
-			switch x := v.(type) {
-			case nil:
-			case string:
-				vals[i] = trimCell(x)
-			case json.Number:
-				vals[i] = x.String()
-			default:
-				return nil, fmt.Errorf("item %d: %s is not a string or number", n+1, k)
-			}
+		if _, err := dec.Token(); err != nil { // ']'
+			return nil, fmt.Errorf("%v", err)
+		}
+	case json.Delim('{'):
+		vals, err := parseListItem(it, hs, dec, 1)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, vals)
+	default:
+		return nil, fmt.Errorf("want an array of objects")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("text after the array")
 	}
 	return out, nil
+}
+
+// parseListItem reads one object of a list cell, its '{' already read.
+func parseListItem(it *mallcoo.ItemSpec, hs headerSet, dec *json.Decoder, n int) ([]string, error) {
+	vals := make([]string, len(it.Fields))
+	keys := make([]string, len(it.Fields)) // the key each field was given under
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%v", err)
+		}
+		k, _ := tok.(string)
+		name := hs.field(k)
+		i := -1
+		for j := range it.Fields {
+			if it.Fields[j].Name == name {
+				i = j
+			}
+		}
+		if i < 0 {
+			return nil, fmt.Errorf("item %d: unknown key %q", n, k)
+		}
+		if keys[i] != "" {
+			if keys[i] == k {
+				return nil, fmt.Errorf("item %d: key %q given twice", n, k)
+			}
+			return nil, fmt.Errorf("item %d: %s given twice, as %q and %q", n, it.Fields[i].Name, keys[i], k)
+		}
+		keys[i] = k
+		v, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%v", err)
+		}
+		switch x := v.(type) {
+		case nil:
+		case string:
+			vals[i] = trimCell(x)
+		case json.Number:
+			vals[i] = x.String()
+		default:
+			return nil, fmt.Errorf("item %d: %s is not a string or number", n, k)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return nil, fmt.Errorf("%v", err)
+	}
+	return vals, nil
 }
 
 // rawListJSON writes list items as text, for showing a bad list: the same

@@ -241,6 +241,7 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 	sum = crmsync.FileSummary{Path: sh.s.path, Sheet: sh.name, Kind: sh.kind}
 	type held struct {
 		cells []string
+		types []cellType
 		ref   crmsync.SourceRef
 	}
 	var top []held
@@ -259,7 +260,7 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		if emptyRow(cells) {
 			continue
 		}
-		top = append(top, held{append([]string(nil), cells...), sh.t.ref()})
+		top = append(top, held{append([]string(nil), cells...), append([]cellType(nil), cellTypes(sh.t)...), sh.t.ref()})
 	}
 	if len(top) == 0 {
 		return sum, true, nil
@@ -284,17 +285,17 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		rest = rest[1:]
 	}
 	spec := mallcoo.SpecOf(hm.kind)
-	one := func(cells []string, ref crmsync.SourceRef) error {
+	one := func(cells []string, types []cellType, ref crmsync.SourceRef) error {
 		sum.Rows++
 		if sum.Rows&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		return emit(sh.row(spec, hm, cells, ref))
+		return emit(sh.row(spec, hm, cells, types, ref))
 	}
 	for _, h := range rest {
-		if err := one(h.cells, h.ref); err != nil {
+		if err := one(h.cells, h.types, h.ref); err != nil {
 			return sum, false, err
 		}
 	}
@@ -316,14 +317,14 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		if emptyRow(cells) {
 			continue
 		}
-		if err := one(cells, sh.t.ref()); err != nil {
+		if err := one(cells, cellTypes(sh.t), sh.t.ref()); err != nil {
 			return sum, false, err
 		}
 	}
 }
 
 // row validates one data row into a Row.
-func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crmsync.SourceRef) *crmsync.Row {
+func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cellType, ref crmsync.SourceRef) *crmsync.Row {
 	values := make([]string, len(spec.Fields))
 	for i, c := range hm.cols {
 		if c >= 0 && c < len(cells) {
@@ -352,7 +353,13 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crms
 		}
 	}
 	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
-	p := &fieldParser{fields: spec.Fields, vals: values, xlsx: sh.t.xlsx(), mappings: sh.s.mapping}
+	p := &fieldParser{fields: spec.Fields, vals: values, mappings: sh.s.mapping}
+	if ct != nil {
+		p.types = make([]cellType, len(spec.Fields))
+		for i, c := range hm.cols {
+			p.types[i] = typeAt(ct, c)
+		}
+	}
 	in := &rowInput{p: p, bizDate: bizDate, fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}
 	b, prob := build(hm.kind, in)
 	if prob != nil {
@@ -366,13 +373,14 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ref crms
 	}
 	key := b.key
 	if id := cell(hm.eventID); id != "" {
-		if t, ok := cleanID(id, sh.t.xlsx()); ok && t != "" {
-			key = t
-		} else {
-			out.Problem = &crmsync.Problem{Column: colEventID, Reason: reason(
-				fmt.Sprintf("事件ID被Excel转成了科学计数法(%s),请把该列设为文本后重新导出", id),
-				"Excel turned this EventID into scientific notation; format the column as text and export again")}
+		t, fault := cleanID(id, typeAt(ct, hm.eventID), mallcoo.MaxIDLen)
+		if fault != idOK {
+			zh, en := idReason(t, fault, mallcoo.MaxIDLen)
+			out.Problem = &crmsync.Problem{Column: colEventID, Reason: reason("事件"+zh, "EventID: "+en)}
 			return out
+		}
+		if t != "" {
+			key = t
 		}
 	}
 	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: body, Hash: crmsync.ContentHash(hm.kind, body)}

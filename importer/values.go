@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/mallcoo"
 )
@@ -31,31 +32,176 @@ func trimCell(s string) string {
 // reason builds a Problem reason: a short Chinese sentence, then English.
 func reason(zh, en string) string { return zh + " / " + en }
 
-var (
-	sciRE      = regexp.MustCompile(`^-?[0-9](\.[0-9]+)?[eE][+-][0-9]{1,3}$`)
-	zeroFracRE = regexp.MustCompile(`^-?[0-9]+\.0+$`)
+// cellType is the kind of cell a value was read from. CSV cells and XLSX
+// string cells are text and are read exactly as written; the XLSX reader
+// turns a numeric cell into the text Excel shows for it in General format.
+type cellType uint8
+
+const (
+	cellText       cellType = iota // CSV, or an XLSX string, inline string or formula string
+	cellNumber                     // XLSX number, as Excel shows it (at most 15 significant digits)
+	cellLongNumber                 // XLSX number that needs more than the 15 significant digits Excel keeps
+	cellBool                       // XLSX boolean (TRUE/FALSE)
+	cellError                      // XLSX error (#N/A, #VALUE!, ...)
 )
+
+// excelErrors are the error values Excel shows in a cell, and writes into
+// a CSV export as text.
+var excelErrors = map[string]bool{"#N/A": true, "#VALUE!": true, "#DIV/0!": true, "#REF!": true, "#NAME?": true,
+	"#NUM!": true, "#NULL!": true, "#GETTING_DATA": true, "#SPILL!": true, "#CALC!": true, "#FIELD!": true, "#BLOCKED!": true}
+
+func isExcelError(s string) bool { return len(s) > 1 && s[0] == '#' && excelErrors[strings.ToUpper(s)] }
+
+// idFault says why a cell is not a usable identifier.
+type idFault int
+
+const (
+	idOK         idFault = iota
+	idScientific         // "1.23457E+11": Excel has already dropped digits
+	idFraction           // "201710000009.0", "201710000009.5"
+	idLongNumber         // a numeric XLSX cell of more than 15 digits
+	idBool               // an XLSX boolean cell
+	idError              // an Excel error value (#N/A, ...)
+	idControl            // a control or format character (NUL, tab, newline, U+200B, U+202E, BOM) inside
+	idSpace              // a space other than the ASCII space (NBSP, U+3000, ...) inside
+	idFullWidth          // full-width or non-ASCII digits or letters ("１２３", "ＡＢ")
+	idSymbol             // an emoji or other symbol, a private-use or unassigned character, U+FFFD
+	idTooLong            // longer than the field's MaxLen
+)
+
+var sciRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+$`)
 
 // cleanID returns the text of an identifier cell: trimmed, leading zeros
 // kept, the CSV tricks that force text in Excel (a leading apostrophe, an
-// ="…" wrapper) removed. A value in scientific notation has lost digits in
-// Excel already and cannot be repaired (ok is false). xlsx says the text is a raw cell
-// value, where a numeric cell may read "123.0".
-func cleanID(s string, xlsx bool) (string, bool) {
-	t := s
+// ="…" wrapper) removed. A value that Excel has mangled or may have mangled
+// (scientific notation or a fraction or ".0" not forced to text, a long
+// number, a boolean or an error) is refused, never repaired; so is one holding characters that do
+// not belong in an ID (control and format characters, spaces other than
+// ' ', full-width digits and letters, emoji and symbols). maxLen (0: none)
+// limits its length in characters.
+func cleanID(s string, ct cellType, maxLen int) (string, idFault) {
+	switch ct {
+	case cellBool:
+		return s, idBool
+	case cellError:
+		return s, idError
+	case cellLongNumber:
+		return s, idLongNumber
+	}
+	t, forced := s, false
 	if strings.HasPrefix(t, "=\"") && strings.HasSuffix(t, "\"") && len(t) >= 3 {
-		t = trimCell(t[2 : len(t)-1])
+		t, forced = trimCell(t[2:len(t)-1]), true
 	} else if strings.HasPrefix(t, "'") || strings.HasPrefix(t, "‘") || strings.HasPrefix(t, "’") {
 		_, n := firstRune(t)
-		t = trimCell(t[n:])
+		t, forced = trimCell(t[n:]), true
 	}
-	if strings.ContainsAny(t, "eE") && sciRE.MatchString(t) {
-		return t, false
+	if t == "" {
+		return t, idOK
 	}
-	if xlsx && zeroFracRE.MatchString(t) {
-		t = t[:strings.IndexByte(t, '.')]
+	if isExcelError(t) {
+		return t, idError
 	}
-	return t, true
+	if !forced && (strings.EqualFold(t, "TRUE") || strings.EqualFold(t, "FALSE")) {
+		return t, idBool // a boolean cell, as a CSV export or the problems workbook writes it
+	}
+	// A value forced to text ('00E1, ="1.50") was never a number in Excel:
+	// it is as the CRM wrote it.
+	if !forced && strings.ContainsAny(t, "eE") && sciRE.MatchString(t) {
+		return t, idScientific
+	}
+	if !forced && isFraction(t) {
+		return t, idFraction
+	}
+	if ct == cellNumber && numberDigits(t) > 15 {
+		return t, idLongNumber
+	}
+	if f := idChars(t); f != idOK {
+		return t, f
+	}
+	if maxLen > 0 && utf8.RuneCountInString(t) > maxLen {
+		return t, idTooLong
+	}
+	return t, idOK
+}
+
+// isFraction reports a number with a decimal point: [+-]digits.digits.
+func isFraction(t string) bool {
+	if t[0] == '+' || t[0] == '-' {
+		t = t[1:]
+	}
+	dot := strings.IndexByte(t, '.')
+	if dot <= 0 || dot == len(t)-1 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if i != dot && (t[i] < '0' || t[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// numberDigits counts the digits of an integer's text.
+func numberDigits(t string) int {
+	n := 0
+	for i := 0; i < len(t); i++ {
+		if t[i] >= '0' && t[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+// idChars checks an ID's characters: printable ASCII, and letters of
+// other scripts (金卡) with their punctuation, are fine.
+func idChars(t string) idFault {
+	for _, r := range t {
+		switch {
+		case r >= 0x20 && r < 0x7f:
+		case r == utf8.RuneError:
+			return idSymbol
+		case unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r):
+			return idControl
+		case unicode.IsSpace(r) || unicode.Is(unicode.Zs, r):
+			return idSpace
+		case r >= 0xff01 && r <= 0xff5e && (unicode.IsLetter(r) || unicode.IsDigit(r)), unicode.IsDigit(r), unicode.Is(unicode.Nl, r), unicode.Is(unicode.No, r):
+			return idFullWidth
+		case unicode.IsLetter(r), unicode.IsMark(r), unicode.IsPunct(r):
+		default: // So, Sm, Sk, Sc beyond ASCII, Co, Cs, Cn
+			return idSymbol
+		}
+	}
+	return idOK
+}
+
+// textFault says why a free-text cell cannot be sent.
+type textFault int
+
+const (
+	textOK      textFault = iota
+	textControl           // a control character other than tab and line breaks (NUL, ESC, DEL) or a bidi override (U+202E)
+	textBroken            // U+FFFD: the text was decoded in the wrong encoding
+	textTooLong           // longer than the field's MaxLen
+)
+
+// checkText checks a free-text cell (a remark or description): line breaks
+// and tabs are kept (a cell may hold several lines; JSON and URL encoding
+// carry them), other control characters, bidi overrides and the
+// replacement character of a wrong encoding are refused.
+func checkText(t string, maxLen int) textFault {
+	for _, r := range t {
+		switch {
+		case r == utf8.RuneError:
+			return textBroken
+		case r == '\n' || r == '\r' || r == '\t':
+		case unicode.Is(unicode.Cc, r), r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return textControl
+		}
+	}
+	if maxLen > 0 && utf8.RuneCountInString(t) > maxLen {
+		return textTooLong
+	}
+	return textOK
 }
 
 func firstRune(s string) (rune, int) {
@@ -67,18 +213,77 @@ func firstRune(s string) (rune, int) {
 	return 0, 0
 }
 
-// parseAmount reads a decimal cell. A raw XLSX number may carry binary float
-// noise (100.09999999999999); it is rounded to the 15 significant digits
-// Excel shows.
-func parseAmount(s string, xlsx bool) (mallcoo.Amount, error) {
-	if xlsx && len(s) > 15 && !strings.ContainsAny(s, ",，¥￥+") {
-		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) {
-			if r, err := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 15, 64), 64); err == nil {
-				s = strconv.FormatFloat(r, 'f', -1, 64)
-			}
-		}
+// parseAmount reads a decimal cell. Text (CSV, XLSX string cells) is read
+// exactly by mallcoo.ParseAmount; a numeric XLSX cell comes as the text
+// Excel shows (its binary noise, 100.09999999999999, already rounded to
+// Excel's 15 significant digits); a number that needs more digits, a
+// boolean or an error cell is refused.
+func parseAmount(s string, ct cellType) (mallcoo.Amount, error) {
+	switch ct {
+	case cellBool:
+		return "", &mallcoo.AmountError{Text: s, Fault: mallcoo.NotANumber}
+	case cellError:
+		return "", &mallcoo.AmountError{Text: s, Fault: mallcoo.NotANumber}
+	case cellLongNumber:
+		return "", &mallcoo.AmountError{Text: s, Fault: mallcoo.TooLong}
 	}
 	return mallcoo.ParseAmount(s)
+}
+
+// numberText turns a numeric XLSX cell's stored value into the text Excel
+// shows for it in General format: at most 15 significant digits, never an
+// exponent ("1.5E-3" is 0.0015). The 17-digit form a double is written in
+// (100.09999999999999) is Excel's own noise and reads as 100.1. A value
+// whose digits beyond the 15th are not noise (a program wrote
+// 12345678901234567.89, or 10000000000000001) cannot be held by Excel: it
+// comes back as cellLongNumber, with its text unchanged.
+func numberText(raw string) (string, cellType) {
+	f, err := strconv.ParseFloat(raw, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return raw, cellText
+	}
+	sd := sigDigits(raw)
+	if sd > 15 {
+		// Noise only if raw is the double itself, written with 16 or 17
+		// digits, and within a few units in the last place of the
+		// 15-digit value Excel shows.
+		if sd > 17 || mantissa(strconv.FormatFloat(f, 'e', sd-1, 64)) != mantissa(raw) {
+			return raw, cellLongNumber
+		}
+		g, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 15, 64), 64)
+		if !near(f, g, 4) {
+			return raw, cellLongNumber
+		}
+		f = g
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), cellNumber
+}
+
+// mantissa returns a number's significant digits, without leading and
+// trailing zeros: "100.09999999999999" and "1.0009999999999999e+02" both
+// give "10009999999999999".
+func mantissa(s string) string {
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		s = s[:i]
+	}
+	d := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+	return strings.Trim(d, "0")
+}
+
+// sigDigits counts a number's significant digits.
+func sigDigits(s string) int { return len(mantissa(s)) }
+
+// near reports whether a and b are at most n doubles apart.
+func near(a, b float64, n int) bool {
+	for i := 0; i < n && a != b; i++ {
+		a = math.Nextafter(a, b)
+	}
+	return a == b
 }
 
 var (

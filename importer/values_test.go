@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -56,26 +57,75 @@ func TestParseDateTime(t *testing.T) {
 func TestCleanID(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		xlsx bool
+		ct   cellType
 		want string
-		ok   bool
+		f    idFault
 	}{
-		{"0201710000001", false, "0201710000001", true},
-		{"'0201710000001", false, "0201710000001", true},
-		{`="0201710000001"`, false, "0201710000001", true},
-		{"201710000001", true, "201710000001", true},
-		{"123.0", true, "123", true},
-		{"123.0", false, "123.0", true},
-		{"1.23457E+11", false, "", false},
-		{"2.0171E+11", true, "", false},
-		{"2.01710E+11", false, "", false},
-		{"12E34", false, "12E34", true},
-		{"T20241101000123", false, "T20241101000123", true},
+		{"0201710000001", cellText, "0201710000001", idOK},
+		{"'0201710000001", cellText, "0201710000001", idOK},
+		{`="0201710000001"`, cellText, "0201710000001", idOK},
+		{"201710000001", cellNumber, "201710000001", idOK},
+		{"T20241101000123", cellText, "T20241101000123", idOK},
+		{"金卡", cellText, "金卡", idOK},
+		{"'00E1", cellText, "00E1", idOK},
+		{`="1.50"`, cellText, "1.50", idOK},
+		{"Gold Card", cellText, "Gold Card", idOK},
+		{"A-01_b/2#3", cellText, "A-01_b/2#3", idOK},
+		{"金卡（VIP）", cellText, "金卡（VIP）", idOK},
+		{"1.23457E+11", cellText, "", idScientific},
+		{"1.23457E11", cellText, "", idScientific},
+		{"1.23457e11", cellText, "", idScientific},
+		{"12.3457E+10", cellText, "", idScientific},
+		{"2.0171E+11", cellNumber, "", idScientific},
+		{"12E34", cellText, "", idScientific},
+		{"1e-5", cellText, "", idScientific},
+		{"-1.2E+3", cellText, "", idScientific},
+		{".5E3", cellText, "", idScientific},
+		{"201710000009.0", cellText, "", idFraction},
+		{"123.0", cellText, "", idFraction},
+		{"201710000009.5", cellNumber, "", idFraction},
+		{"1234567890123456", cellNumber, "", idLongNumber},
+		{"12345678901234567", cellLongNumber, "", idLongNumber},
+		{"1234567890123456", cellText, "1234567890123456", idOK},
+		{"TRUE", cellBool, "", idBool},
+		{"TRUE", cellText, "", idBool},
+		{"false", cellText, "", idBool},
+		{"'TRUE", cellText, "TRUE", idOK},
+		{"#N/A", cellError, "", idError},
+		{"#N/A", cellText, "", idError},
+		{"#value!", cellText, "", idError},
+		{"#DIV/0!", cellText, "", idError},
+		{"#REF!", cellText, "", idError},
+		{"#NAME?", cellText, "", idError},
+		{"#NUM!", cellText, "", idError},
+		{"#NULL!", cellText, "", idError},
+		{"2017\x0010", cellText, "", idControl},
+		{"2017\x1b10", cellText, "", idControl},
+		{"2017\t10", cellText, "", idControl},
+		{"2017\n10", cellText, "", idControl},
+		{"2017\u200b10", cellText, "", idControl},
+		{"2017\u202e10", cellText, "", idControl},
+		{"2017\ufeff10", cellText, "", idControl},
+		{"2017\u00a010", cellText, "", idSpace},
+		{"2017\u300010", cellText, "", idSpace},
+		{"２０１７", cellText, "", idFullWidth},
+		{"ＡＢ12", cellText, "", idFullWidth},
+		{"12٣4", cellText, "", idFullWidth},
+		{"2017😀", cellText, "", idSymbol},
+		{"2017\ufffd", cellText, "", idSymbol},
+		{"2017\ue000", cellText, "", idSymbol},
+		{"2017©", cellText, "", idSymbol},
 	} {
-		got, ok := cleanID(tc.in, tc.xlsx)
-		if ok != tc.ok || (ok && got != tc.want) {
-			t.Errorf("cleanID(%q, %v) = %q, %v, want %q, %v", tc.in, tc.xlsx, got, ok, tc.want, tc.ok)
+		got, f := cleanID(tc.in, tc.ct, 64)
+		if f != tc.f || (f == idOK && got != tc.want) {
+			t.Errorf("cleanID(%q, %d) = %q, fault %d, want %q, fault %d", tc.in, tc.ct, got, f, tc.want, tc.f)
 		}
+	}
+	if _, f := cleanID(strings.Repeat("9", 65), cellText, 64); f != idTooLong {
+		t.Errorf("cleanID(65 digits) fault = %d, want idTooLong", f)
+	}
+	if got, f := cleanID(strings.Repeat("中", 64), cellText, 64); f != idOK || got != strings.Repeat("中", 64) {
+		t.Errorf("cleanID(64 characters) = %q, %d, want it whole", got, f)
 	}
 }
 

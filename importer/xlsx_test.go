@@ -33,16 +33,23 @@ func TestXLSXSheets(t *testing.T) {
 		xsheet{"over-limit", [][]any{{"RefID", "BonusAction", "Value"}, {"R1", 1, 5000}}},
 	)
 	rows, sums := readAll(t, &Reader{}, p)
+	// Every sheet is read or listed: the notes and the empty sheet as
+	// skipped, a README holding a data table as a problem.
 	wantSums := []crmsync.FileSummary{
+		{Path: p, Sheet: "说明", Skipped: "说明页,未读取 / instructions, not read"},
 		{Path: p, Sheet: "会员等级变更通知", Kind: crmsync.KindGrade, Rows: 3},
+		{Path: p, Sheet: "empty", Skipped: "空工作表 / empty sheet"},
 		{Path: p, Sheet: "Sheet9"},
+		{Path: p, Sheet: "README", Kind: crmsync.KindInvalid},
 		{Path: p, Sheet: "over-limit", Kind: crmsync.KindOverLimit, Rows: 1},
 	}
-	if len(sums) == 3 {
-		if sums[1].Problem == "" {
-			t.Errorf("Sheet9 (no headers) has no problem")
+	if len(sums) == len(wantSums) {
+		for _, i := range []int{3, 4} {
+			if sums[i].Problem == "" {
+				t.Errorf("%s has no problem", sums[i].Sheet)
+			}
+			sums[i].Problem = ""
 		}
-		sums[1].Problem = ""
 	}
 	if diff := cmp.Diff(wantSums, sums); diff != "" {
 		t.Errorf("summaries (-want +got):\n%s", diff)

@@ -61,7 +61,48 @@ type Field struct {
 	Rule    string // the rule in a person's words (Chinese), for templates
 	RuleEN  string // the same in English
 	Example string // an example value for templates
+	// MaxLen is the longest value accepted, in characters (String fields:
+	// MaxIDLen for identifiers and codes, MaxTextLen for free text; set for
+	// every String field by init). A longer cell is invalid, never cut.
+	MaxLen int
 }
+
+// Length limits of String fields, in characters. Mallcoo documents none;
+// these are far above any real ID or note and stop a runaway cell (a whole
+// file pasted into one) from being sent.
+const (
+	MaxIDLen   = 64  // IDs, shop codes, card codes, serial numbers, PosID, Value/RuleValue
+	MaxTextLen = 500 // free text: Remark, Desc
+)
+
+// freeText names the String fields that hold a person's words, not an
+// identifier.
+var freeText = map[string]bool{"Remark": true, "Desc": true}
+
+func init() {
+	set := func(fs []Field) {
+		for i := range fs {
+			f := &fs[i]
+			if f.Type != String || f.MaxLen != 0 || f.Name == "Mobile" { // Mobile: 11 digits, its own rule
+				continue
+			}
+			f.MaxLen = MaxIDLen
+			if freeText[f.Name] {
+				f.MaxLen = MaxTextLen
+			}
+		}
+	}
+	for _, s := range specs {
+		set(s.Fields)
+		for _, it := range s.Items {
+			set(it.Fields)
+		}
+	}
+}
+
+// FreeText reports whether a String field holds free text (a remark or
+// description) rather than an identifier.
+func (f *Field) FreeText() bool { return f.Type == String && freeText[f.Name] }
 
 // Spec is one endpoint: its kind, path, the vendor's title and its fields in
 // template order.

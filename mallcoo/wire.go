@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // CST is China Standard Time (UTC+8, no daylight saving). TimeStamp headers
@@ -29,49 +30,181 @@ const DateTimeLayout = "2006-01-02 15:04:05"
 // no float noise reaches Mallcoo. Build one with ParseAmount.
 type Amount string
 
-var amountRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?$`)
+// MaxAmountLen is the longest canonical amount, sign and point included.
+const MaxAmountLen = 20
 
-// ParseAmount reads a decimal the way CRM exports write them: padded,
-// "1,280.50", "+20", "-0.50". It returns the canonical form.
+// AmountFault says why a text is not an amount.
+type AmountFault int
+
+// Amount faults.
+const (
+	NotANumber  AmountFault = iota // no digits, letters, stray characters
+	BadGrouping                    // thousands separators not in groups of three ("12,34", "1,2,3", "1.234,56")
+	BadSign                        // more than one sign, or a sign in the wrong place ("+-5", "--5", "5-")
+	Exponent                       // scientific notation ("1e3", "1.2E+5")
+	Percent                        // a percentage ("5%")
+	InnerSpace                     // a space inside the number ("1 234")
+	TooLong                        // more than MaxAmountLen characters once canonical
+)
+
+// AmountError is a text ParseAmount refuses, and why.
+type AmountError struct {
+	Text  string // the text, trimmed
+	Fault AmountFault
+}
+
+func (e *AmountError) Error() string {
+	switch e.Fault {
+	case BadGrouping:
+		return fmt.Sprintf("%q has thousands separators that are not in groups of three", e.Text)
+	case BadSign:
+		return fmt.Sprintf("%q has more than one sign or a misplaced sign", e.Text)
+	case Exponent:
+		return fmt.Sprintf("%q is in scientific notation", e.Text)
+	case Percent:
+		return fmt.Sprintf("%q is a percentage", e.Text)
+	case InnerSpace:
+		return fmt.Sprintf("%q has a space inside the number", e.Text)
+	case TooLong:
+		return fmt.Sprintf("%q has too many digits", e.Text)
+	}
+	return fmt.Sprintf("%q is not a number", e.Text)
+}
+
+// ParseAmount reads a decimal the way CRM exports write them, accepting only
+// forms that cannot be misread, and returns the canonical form:
+//
+//   - plain digits with an optional fraction: "1280.50", "007.5", ".5" (= 0.5);
+//   - thousands grouped in threes by ',' or '，' (one kind per number), the
+//     first group 1–3 digits not starting with 0: "1,280.50", "1，280";
+//   - at most one leading sign, '+' or '-';
+//   - an optional currency sign ¥ or ￥ before or after the sign ("¥-5",
+//     "-¥5"), optionally followed by spaces;
+//   - padding around the text.
+//
+// Everything else is refused with an *AmountError: "12,34", "1,2,3",
+// "1.234,56", "+-5", "--5", "1,,234", ",123", "1 234", "5.", "1e3", "5%",
+// "TRUE", "#N/A". A decimal comma is never guessed.
 func ParseAmount(s string) (Amount, error) {
 	if canonical(s) {
 		return Amount(s), nil
 	}
-	t := strings.TrimSpace(s)
-	t = strings.ReplaceAll(t, ",", "")
-	t = strings.ReplaceAll(t, "，", "")
-	t = strings.TrimPrefix(t, "+")
-	t = strings.TrimPrefix(t, "¥")
-	t = strings.TrimPrefix(t, "￥")
-	neg := strings.HasPrefix(t, "-")
-	if neg {
-		t = t[1:]
+	text := strings.TrimSpace(s)
+	fail := func(f AmountFault) (Amount, error) { return "", &AmountError{Text: text, Fault: f} }
+	t := text
+	neg, signs, currency := false, 0, false
+	for t != "" {
+		switch {
+		case t[0] == '+' || t[0] == '-':
+			neg = t[0] == '-'
+			signs++
+			t = t[1:]
+			continue
+		case !currency && (strings.HasPrefix(t, "¥") || strings.HasPrefix(t, "￥")):
+			if signs > 1 {
+				return fail(BadSign)
+			}
+			_, n := utf8.DecodeRuneInString(t)
+			t = strings.TrimLeft(t[n:], " ")
+			currency = true
+			continue
+		}
+		break
 	}
-	if !strings.ContainsAny(t, "0123456789") {
-		// ".", "-.", "¥": a typo, never zero.
-		return "", fmt.Errorf("%q is not a number", strings.TrimSpace(s))
+	if signs > 1 {
+		return fail(BadSign)
 	}
-	// Leading zeros of the integer part ("007.5") are harmless in an amount.
-	for len(t) > 1 && t[0] == '0' && t[1] != '.' {
-		t = t[1:]
+	// t is now the unsigned number.
+	digits, frac, sep, pointSeen := 0, 0, "", false
+	var intPart, fracPart strings.Builder
+	groups := []int{0}
+	for i := 0; i < len(t); {
+		c := t[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if pointSeen {
+				fracPart.WriteByte(c)
+				frac++
+			} else {
+				intPart.WriteByte(c)
+				groups[len(groups)-1]++
+			}
+			digits++
+			i++
+		case c == '.':
+			if pointSeen {
+				return fail(BadGrouping) // "1.234.567", "1,234.567.8"
+			}
+			pointSeen = true
+			i++
+		case c == ',' || strings.HasPrefix(t[i:], "，"):
+			n := 1
+			if c != ',' {
+				n = len("，")
+			}
+			if pointSeen {
+				return fail(BadGrouping) // "1.234,56"
+			}
+			if sep != "" && sep != t[i:i+n] {
+				return fail(BadGrouping)
+			}
+			sep = t[i : i+n]
+			groups = append(groups, 0)
+			i += n
+		case c == '+' || c == '-':
+			return fail(BadSign)
+		case c == 'e' || c == 'E':
+			if digits > 0 && strings.ContainsAny(t[i+1:], "0123456789") {
+				return fail(Exponent)
+			}
+			return fail(NotANumber)
+		case c == '%':
+			return fail(Percent)
+		case c == ' ' || c == '\t':
+			return fail(InnerSpace)
+		default:
+			if r, _ := utf8.DecodeRuneInString(t[i:]); r == '％' {
+				return fail(Percent)
+			} else if unicode.IsSpace(r) {
+				return fail(InnerSpace)
+			}
+			return fail(NotANumber)
+		}
 	}
-	if strings.HasPrefix(t, ".") {
-		t = "0" + t
+	if digits == 0 {
+		// "", ".", "-.", "¥": a typo, never zero.
+		return fail(NotANumber)
 	}
-	if strings.Contains(t, ".") {
-		t = strings.TrimRight(t, "0")
-		t = strings.TrimSuffix(t, ".")
+	if pointSeen && frac == 0 {
+		return fail(NotANumber) // "5.": a digit is missing
 	}
-	if neg && t != "0" {
-		t = "-" + t
+	if sep != "" {
+		// 1-3 digits, then groups of exactly three; no leading zero group.
+		if groups[0] < 1 || groups[0] > 3 || intPart.String()[0] == '0' {
+			return fail(BadGrouping)
+		}
+		for _, g := range groups[1:] {
+			if g != 3 {
+				return fail(BadGrouping)
+			}
+		}
 	}
-	if !amountRE.MatchString(t) {
-		return "", fmt.Errorf("%q is not a number", strings.TrimSpace(s))
+	ip := strings.TrimLeft(intPart.String(), "0")
+	if ip == "" {
+		ip = "0"
 	}
-	if len(t) > 20 {
-		return "", fmt.Errorf("%q has too many digits", strings.TrimSpace(s))
+	fp := strings.TrimRight(fracPart.String(), "0")
+	out := ip
+	if fp != "" {
+		out += "." + fp
 	}
-	return Amount(t), nil
+	if neg && out != "0" {
+		out = "-" + out
+	}
+	if len(out) > MaxAmountLen {
+		return fail(TooLong)
+	}
+	return Amount(out), nil
 }
 
 // Sign returns -1, 0 or 1.
@@ -95,10 +228,10 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 
 // canonical reports whether s is an amount in canonical form — what
 // ParseAmount returns: an optional '-', no leading zeros, no trailing
-// fractional zeros, at most 20 characters. It runs for every amount of
+// fractional zeros, at most MaxAmountLen characters. It runs for every amount of
 // every row (ParseAmount's fast path, MarshalJSON's check), so no regexp.
 func canonical(s string) bool {
-	if len(s) == 0 || len(s) > 20 {
+	if len(s) == 0 || len(s) > MaxAmountLen {
 		return false
 	}
 	i := 0

@@ -623,7 +623,7 @@ func (r *Reconcile) summary(info ReconcileInfo) error {
 			return err
 		}
 		for _, f := range info.Files {
-			cells := []any{f.Path, str(f.Sheet), str(string(f.Kind)), f.Rows, str(f.Problem)}
+			cells := []any{f.Path, str(f.Sheet), str(string(f.Kind)), f.Rows, str(f.Note())}
 			if f.Problem != "" {
 				cells[4] = excelize.Cell{StyleID: st.problem, Value: f.Problem}
 			}

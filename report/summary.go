@@ -131,7 +131,7 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 			return err
 		}
 		for _, fs := range s.Files {
-			r, err := w.put(fs.Path, str(fs.Sheet), str(string(fs.Kind)), fs.Rows, str(fs.Problem))
+			r, err := w.put(fs.Path, str(fs.Sheet), str(string(fs.Kind)), fs.Rows, str(fs.Note()))
 			if err != nil {
 				return err
 			}

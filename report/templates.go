@@ -223,10 +223,25 @@ func requiredWord(fd mallcoo.Field, l lang) string {
 }
 
 func rule(fd mallcoo.Field, l lang) string {
+	r, limit := fd.Rule, ""
 	if l == "en" {
-		return fd.RuleEN
+		r = fd.RuleEN
 	}
-	return fd.Rule
+	if fd.MaxLen > 0 {
+		limit = fmt.Sprintf("最长%d字符", fd.MaxLen)
+		if l == "en" {
+			limit = fmt.Sprintf("at most %d characters", fd.MaxLen)
+		}
+	}
+	switch {
+	case r == "":
+		return limit
+	case limit == "":
+		return r
+	case l == "en":
+		return r + "; " + limit
+	}
+	return r + ";" + limit
 }
 
 // enumText lists an enum's values: "1 消费积分; 2101 退货退积分".

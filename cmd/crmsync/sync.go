@@ -305,6 +305,8 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
 				name += " [" + f.Sheet + "]"
 			}
 			fmt.Fprintf(w, "  file problem: %s: %s\n", name, f.Problem)
+		} else if f.Skipped != "" {
+			fmt.Fprintf(w, "  sheet skipped: %s [%s]: %s\n", f.Path, f.Sheet, f.Skipped)
 		}
 	}
 	if s.Stopped != "" {
