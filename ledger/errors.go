@@ -38,6 +38,7 @@ type FileError struct {
 	Problem Problem
 	Schema  int // with ProblemBadSchema: the file's user_version
 	Links   int // with ProblemLinked: the file's number of names
+	Folder  bool // with ProblemReadOnly: the folder is, not the file
 	Err     error
 }
 
@@ -48,6 +49,9 @@ func (e *FileError) Error() string {
 	}
 	switch e.Problem {
 	case ProblemReadOnly:
+		if e.Folder {
+			return fmt.Sprintf("ledger %s is read-only: its folder %s is not writable, and SQLite must create %s-wal and %s-shm there; make the folder writable, or mount its disk read-write", e.Path, filepath.Dir(e.Path), filepath.Base(e.Path), filepath.Base(e.Path))
+		}
 		return fmt.Sprintf("ledger %s is read-only%s; make the file and its folder %s writable (crmsync writes %s-wal and %s-shm beside it), or mount its disk read-write", e.Path, cause, filepath.Dir(e.Path), filepath.Base(e.Path), filepath.Base(e.Path))
 	case ProblemFull:
 		return fmt.Sprintf("disk full writing ledger %s%s; free space on its disk and run again (events whose answer could not be recorded are held as uncertain)", e.Path, cause)
@@ -91,7 +95,7 @@ func fileErr(path string, err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	p := Problem(0)
+	p, folder := Problem(0), false
 	var se sqlite3.Error
 	var errno syscall.Errno
 	switch {
@@ -104,7 +108,7 @@ func fileErr(path string, err error) error {
 		case sqlite3.ErrCantOpen:
 			p = ProblemCantOpen
 			if !writable(filepath.Dir(path)) {
-				p = ProblemReadOnly // SQLite cannot create -wal or -shm
+				p, folder = ProblemReadOnly, true // SQLite cannot create -wal or -shm
 			}
 		case sqlite3.ErrIoErr:
 			p = ProblemIO
@@ -133,7 +137,7 @@ func fileErr(path string, err error) error {
 	if p == 0 {
 		return err
 	}
-	return &FileError{Path: path, Problem: p, Err: err}
+	return &FileError{Path: path, Problem: p, Err: err, Folder: folder}
 }
 
 // writable reports whether this user may create files in dir.

@@ -111,6 +111,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -230,6 +231,23 @@ func open(ctx context.Context, path string, readOnly bool) (*Ledger, error) {
 	l := &Ledger{Now: time.Now, Location: cst, path: path, db: db, file: h}
 	if readOnly {
 		err = l.check(ctx)
+		var fe *FileError
+		if errors.As(err, &fe) && fe.Folder && noLog(h.name) {
+			// A read-only folder or mount, where SQLite cannot make the
+			// -shm file WAL mode reads need: nobody can write the file
+			// there either, and no log is left beside it, so the file
+			// is all there is and may be read as immutable.
+			db.Close()
+			db, err = sql.Open(driverName, dsn+"&immutable=1")
+			if err != nil {
+				h.release()
+				return nil, fmt.Errorf("open ledger %s: %w", path, err)
+			}
+			db.SetMaxOpenConns(4)
+			db.SetMaxIdleConns(4)
+			l.db = db
+			err = l.check(ctx)
+		}
 	} else {
 		err = l.open(ctx)
 	}
@@ -238,6 +256,12 @@ func open(ctx context.Context, path string, readOnly bool) (*Ledger, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// noLog reports whether no -wal file is beside the database name.
+func noLog(name string) bool {
+	_, err := os.Lstat(name + "-wal")
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // cst is China Standard Time, the zone of every CRM event time.
