@@ -36,8 +36,8 @@ const (
 type FileError struct {
 	Path    string
 	Problem Problem
-	Schema  int // with ProblemBadSchema: the file's user_version
-	Links   int // with ProblemLinked: the file's number of names
+	Schema  int  // with ProblemBadSchema: the file's user_version
+	Links   int  // with ProblemLinked: the file's number of names
 	Folder  bool // with ProblemReadOnly: the folder is, not the file
 	Err     error
 }
