@@ -148,7 +148,7 @@ func (e *env) secretFrom(name string) (string, error) {
 	if path := strings.TrimSpace(e.getenv(name + "_FILE")); path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return "", fmt.Errorf("read %s_FILE: %w", name, err)
+			return "", fmt.Errorf("read %s_FILE: %w", name, pathless(err))
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
