@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync"
 )
@@ -22,6 +23,9 @@ type env struct {
 	// terminal reports whether stderr is a terminal (live progress line).
 	terminal bool
 	logger   *slog.Logger
+	// reportGrace is how long a run's report may go on after an
+	// interrupt (0: defaultReportGrace).
+	reportGrace time.Duration
 }
 
 // usageError is a command-line mistake: exit 2.

@@ -243,3 +243,55 @@ func TestSecondRunThroughOtherName(t *testing.T) {
 		})
 	}
 }
+
+// TestReportNeverReplacesInputs: -report naming an input (directly,
+// through a symlink or a hard link), the ledger, the config, a device, a
+// directory or a file crmsync did not write is a usage error and leaves
+// the file as it was; a report over crmsync's own earlier report is fine.
+func TestReportNeverReplacesInputs(t *testing.T) {
+	dir := t.TempDir()
+	in := writeGrades(t, dir, 3)
+	db := filepath.Join(dir, "l.db")
+	conf := filepath.Join(dir, "crmsync.toml")
+	os.WriteFile(conf, []byte("concurrency = 2\n"), 0o644)
+	code, _, stderr := cli(t, nil, "plan", "-ledger", db, "-report", filepath.Join(dir, "own.xlsx"), in)
+	if code != crmsync.ExitOK {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
+	sym := filepath.Join(dir, "sym.csv")
+	os.Symlink(in, sym)
+	hard := filepath.Join(dir, "hard.csv")
+	os.Link(in, hard)
+	foreign := filepath.Join(dir, "export.xlsx")
+	os.WriteFile(foreign, []byte("PK\x03\x04 not ours"), 0o644)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	for _, target := range []string{in, sym, hard, db, conf, "/dev/null", foreign, filepath.Join(dir, "sub")} {
+		before, _ := os.ReadFile(target)
+		for _, args := range [][]string{
+			{"plan", "-config", conf, "-ledger", db, "-report", target, in},
+			{"reconcile", "-ledger", db, "-report", target, in},
+			{"report", "-ledger", db, "-report", target, "1"},
+		} {
+			code, _, stderr := cli(t, nil, args...)
+			if code != crmsync.ExitUsage || !strings.Contains(stderr, "report "+target) {
+				t.Errorf("crmsync %s -report %s: exit %d, want %d naming the report:\n%s", args[0], target, code, crmsync.ExitUsage, stderr)
+			}
+			if after, _ := os.ReadFile(target); string(after) != string(before) {
+				t.Errorf("crmsync %s -report %s changed the file", args[0], target)
+			}
+		}
+	}
+	// The problems workbook beside the report may not be an input either.
+	pin := filepath.Join(dir, "day-problems.csv")
+	data, _ := os.ReadFile(in)
+	os.WriteFile(pin, data, 0o644)
+	code, _, stderr = cli(t, nil, "plan", "-ledger", db, "-report", filepath.Join(dir, "day.csv"), pin)
+	if after, _ := os.ReadFile(pin); code != crmsync.ExitUsage || string(after) != string(data) {
+		t.Errorf("plan -report day.csv reading day-problems.csv: exit %d, want %d and the input kept:\n%s", code, crmsync.ExitUsage, stderr)
+	}
+	for i := 0; i < 2; i++ {
+		if code, _, stderr := cli(t, nil, "report", "-ledger", db, "-report", filepath.Join(dir, "own.xlsx"), "1"); code != crmsync.ExitOK {
+			t.Errorf("crmsync report over its own report (%d): exit %d\n%s", i, code, stderr)
+		}
+	}
+}
