@@ -42,6 +42,21 @@ type Job struct {
 	// Rows, when known, is about how many rows the files hold (see
 	// CountRows); the read stage's progress shows it as the total.
 	Rows int
+	// MaxRows, when positive, caps the rows read in the run, over all
+	// files: the row after the cap ends the run with a *RowLimitError
+	// before anything is sent (a runaway export, a zip bomb).
+	MaxRows int
+}
+
+// RowLimitError ends a run whose files hold more than Job.MaxRows rows; At
+// is the first row over the cap. Nothing was sent.
+type RowLimitError struct {
+	Limit int
+	At    crmsync.SourceRef
+}
+
+func (e *RowLimitError) Error() string {
+	return fmt.Sprintf("the files hold more than %d rows (max_rows_per_run), the first over it at %s; nothing was sent: split the files over several runs, or raise max_rows_per_run", e.Limit, e.At)
 }
 
 // errStopped says sending stopped early; Summary.Stopped says why.
@@ -131,6 +146,9 @@ type differ struct {
 }
 
 func (d *differ) add(r *crmsync.Row) error {
+	if d.job.MaxRows > 0 && d.read+len(d.batch) >= d.job.MaxRows {
+		return &RowLimitError{Limit: d.job.MaxRows, At: r.Source}
+	}
 	d.batch = append(d.batch, r)
 	if len(d.batch) >= d.job.Batch {
 		return d.flush(d.ctx)

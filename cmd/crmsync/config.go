@@ -31,6 +31,7 @@ import (
 //	lang        = "zh"
 //	encoding    = "auto"      # CSV encoding: auto, utf-8, gbk, gb18030
 //	already_delivered_codes = []  # business Codes that mean "already delivered"
+//	max_rows_per_run = 10000000   # rows over all files; more ends the run before sending
 //	systemic_codes = []           # business Codes that mean credentials refused: stop
 //
 //	[credentials]                 # prefer the environment; never put keys in flags
@@ -53,6 +54,7 @@ type fileConfig struct {
 	Encoding              string                    `toml:"encoding"`
 	AlreadyDeliveredCodes []int                     `toml:"already_delivered_codes"`
 	SystemicCodes         []int                     `toml:"systemic_codes"`
+	MaxRowsPerRun         *int                      `toml:"max_rows_per_run"`
 	Credentials           configCredentials         `toml:"credentials"`
 	Mappings              map[string]map[string]int `toml:"mappings"`
 
@@ -105,7 +107,7 @@ const (
 var settings = map[string]settingType{
 	"base_url": tString, "ledger": tString, "report_dir": tString, "timeout": tString,
 	"lang": tString, "encoding": tString,
-	"concurrency": tInt, "retries": tInt, "rate": tNumber,
+	"concurrency": tInt, "retries": tInt, "rate": tNumber, "max_rows_per_run": tInt,
 	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
 	"credentials": tTable, "mappings": tTable,
 }
@@ -249,6 +251,9 @@ func (c *fileConfig) check(cerr func(key, format string, a ...any) error) error 
 		if err := checkRetries(*c.Retries); err != nil {
 			return cerr("retries", "%v", err)
 		}
+	}
+	if c.MaxRowsPerRun != nil && *c.MaxRowsPerRun < 1 {
+		return cerr("max_rows_per_run", "want 1 or more rows")
 	}
 	if c.Timeout != "" {
 		d, err := time.ParseDuration(c.Timeout)
@@ -715,6 +720,19 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 		}
 	}
 	return cr, src, nil
+}
+
+// defaultMaxRowsPerRun caps the rows of a run unless max_rows_per_run says
+// otherwise: ten times the biggest nightly export seen, far below what
+// would fill a disk with ledger and reports.
+const defaultMaxRowsPerRun = 10_000_000
+
+// maxRowsPerRun is the row cap of a run.
+func (c *fileConfig) maxRowsPerRun() int {
+	if c.MaxRowsPerRun != nil {
+		return *c.MaxRowsPerRun
+	}
+	return defaultMaxRowsPerRun
 }
 
 // mappingTables turns the config's word → code tables into the reader's

@@ -295,3 +295,31 @@ func TestReportNeverReplacesInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxRowsPerRun: a run whose files hold more rows than
+// max_rows_per_run ends before sending anything, naming the first row
+// over the cap; at the cap it runs.
+func TestMaxRowsPerRun(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := writeGrades(t, dir, 6)
+	conf := filepath.Join(dir, "crmsync.toml")
+	os.WriteFile(conf, []byte("max_rows_per_run = 5\n"), 0o644)
+	code, _, stderr := cli(t, sandboxEnv(srv), "run", "-config", conf, "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "r.xlsx"), in)
+	if code != crmsync.ExitFailed || !strings.Contains(stderr, "more than 5 rows (max_rows_per_run)") || !strings.Contains(stderr, "grade.csv:7") {
+		t.Errorf("run over max_rows_per_run: exit %d, want %d naming the cap and grade.csv:7:\n%s", code, crmsync.ExitFailed, stderr)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("run over max_rows_per_run sent %d requests, want none", n)
+	}
+	os.WriteFile(conf, []byte("max_rows_per_run = 6\n"), 0o644)
+	code, _, stderr = cli(t, sandboxEnv(srv), "run", "-config", conf, "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "r2.xlsx"), in)
+	if code != crmsync.ExitOK || len(srv.Delivered(crmsync.KindGrade)) != 6 {
+		t.Errorf("run at max_rows_per_run: exit %d, %d delivered; want 0 and 6\n%s", code, len(srv.Delivered(crmsync.KindGrade)), stderr)
+	}
+	os.WriteFile(conf, []byte("max_rows_per_run = 0\n"), 0o644)
+	if code, _, stderr := cli(t, nil, "config", "-config", conf); code != crmsync.ExitFailed || !strings.Contains(stderr, "max_rows_per_run") {
+		t.Errorf("config with max_rows_per_run = 0: exit %d, want %d naming it:\n%s", code, crmsync.ExitFailed, stderr)
+	}
+}

@@ -157,6 +157,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		Until:       until,
 		Logger:      c.logger,
 		Progress:    prog.update,
+		MaxRows:     cfg.maxRowsPerRun(),
 	}
 	if !c.json || c.terminal {
 		job.Rows = importer.CountRows(files)
