@@ -64,7 +64,7 @@ func (e *FileError) Error() string {
 	case ProblemNotRegular:
 		return fmt.Sprintf("ledger %s is not a regular file (a device, pipe or socket); give -ledger a file", e.Path)
 	case ProblemEmpty:
-		return fmt.Sprintf("ledger %s is an empty file (0 bytes), not a crmsync ledger; restore it from a backup, or remove it to start a new ledger (every event would be sent again)", e.Path)
+		return fmt.Sprintf("ledger %s is an empty file (0 bytes), not a crmsync ledger; unless a crmsync is creating it right now, restore it from a backup, or remove it to start a new ledger (every event would be sent again)", e.Path)
 	case ProblemNotSQLite:
 		return fmt.Sprintf("ledger %s is not a SQLite database, so not a crmsync ledger; give -ledger the file crmsync run uses", e.Path)
 	case ProblemNotLedger:

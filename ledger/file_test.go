@@ -290,3 +290,29 @@ func startCrashChild(t *testing.T, path string) *exec.Cmd {
 	}
 	return cmd
 }
+
+// TestOpenEmptyFileBeingCreated: an empty file another Open has just
+// created (and marked) is a new ledger, not a damaged one.
+func TestOpenEmptyFileBeingCreated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var fe *FileError
+	if _, err := Open(context.Background(), path); !errors.As(err, &fe) || fe.Problem != ProblemEmpty {
+		t.Fatalf("Open(empty file nobody has open) = %v, want ProblemEmpty", err)
+	}
+	// Another process's Open has created it and holds its name mark (an
+	// open file description of its own, as here).
+	name, _ := filepath.EvalSymlinks(path)
+	if err := ofdLock(f, syscall.F_RDLCK, nameSlot(name)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(empty file being created) = %v, want a new ledger", err)
+	}
+	l.Close()
+}

@@ -149,7 +149,7 @@ func acquire(path string, create bool) (*fileHandle, error) {
 		if h := handles.m[inodeOf(fi)]; h != nil {
 			return h.share(path, abs)
 		}
-		if fi.Size() == 0 {
+		if fi.Size() == 0 && !beingCreated(abs) {
 			return nil, &FileError{Path: path, Problem: ProblemEmpty}
 		}
 	case errors.Is(err, fs.ErrNotExist) && create:
@@ -216,6 +216,20 @@ func acquire(path string, create bool) (*fileHandle, error) {
 	}
 	handles.m[key] = h
 	return h, nil
+}
+
+// beingCreated reports whether another crmsync has the empty file at path
+// open: it is a new ledger that its creator has not written yet, not a
+// damaged one. The caller holds handles, and no Ledger of this process has
+// the file open, so opening and closing a descriptor drops no lock.
+func beingCreated(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	held, err := ofdTest(f, runByte, nameBytes+nameSlots-runByte)
+	return err == nil && held
 }
 
 // share is acquire for a file this process has open already. The caller

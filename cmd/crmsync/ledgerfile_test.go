@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -321,5 +322,46 @@ func TestMaxRowsPerRun(t *testing.T) {
 	os.WriteFile(conf, []byte("max_rows_per_run = 0\n"), 0o644)
 	if code, _, stderr := cli(t, nil, "config", "-config", conf); code != crmsync.ExitFailed || !strings.Contains(stderr, "max_rows_per_run") {
 		t.Errorf("config with max_rows_per_run = 0: exit %d, want %d naming it:\n%s", code, crmsync.ExitFailed, stderr)
+	}
+}
+
+// TestOddLedgerSaidPlainly: a ledger with a damaged header (user_version
+// -1 made crmsync panic) or a file that is not one is exit 1 with a plain
+// message, for every command that opens a ledger.
+func TestOddLedgerSaidPlainly(t *testing.T) {
+	dir := t.TempDir()
+	in := writeGrades(t, dir, 2)
+	minus := filepath.Join(dir, "minus.db")
+	l, err := ledger.Open(context.Background(), minus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	raw, err := sql.Open("sqlite3", minus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Exec("PRAGMA user_version = -1")
+	raw.Close()
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o644)
+	for db, want := range map[string]string{
+		minus:       "has schema version -1, which no crmsync writes",
+		empty:       "is an empty file (0 bytes)",
+		in:          "is not a SQLite database",
+		dir:         "is a directory",
+		"/dev/null": "is not a regular file",
+	} {
+		for _, args := range [][]string{
+			{"plan", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in},
+			{"status", "-ledger", db},
+			{"report", "-ledger", db, "1"},
+			{"reconcile", "-ledger", db, "-report", filepath.Join(dir, "rec.xlsx"), in},
+		} {
+			code, _, stderr := cli(t, nil, args...)
+			if code != crmsync.ExitFailed || !strings.Contains(stderr, "ledger "+db+" "+want) {
+				t.Errorf("crmsync %s -ledger %s: exit %d, want %d and %q:\n%s", args[0], db, code, crmsync.ExitFailed, want, stderr)
+			}
+		}
 	}
 }
