@@ -193,13 +193,14 @@ func register() {
 }
 
 // Open opens the ledger at path, creating it if missing and bringing its
-// schema up to date. The file is the one path resolves to (symlinks
-// followed); another crmsync having it open under another name (a hard
-// link, a bind mount) is refused (*LockedError with OtherName), since
-// SQLite keeps a -wal file per name. It refuses a file that is not a
-// crmsync ledger, and one that cannot be used (*FileError: read-only, full
-// disk, a directory, an empty file, a schema version no crmsync writes), and
-// one written by a newer crmsync (*NewerSchemaError).
+// schema up to date. The file is the one path resolves to (symlinks and
+// ".." followed). SQLite keeps a -wal file per name, so a file with hard
+// links is refused (*FileError, ProblemLinked), and so is one another
+// crmsync has open under another name, a bind mount (*LockedError with
+// OtherName). It refuses a file that is not a crmsync ledger, and one that
+// cannot be used (*FileError: read-only, full disk, a directory, a device,
+// an empty file, a schema version no crmsync writes), and one written by a
+// newer crmsync (*NewerSchemaError).
 func Open(ctx context.Context, path string) (*Ledger, error) {
 	return open(ctx, path, false)
 }
