@@ -103,6 +103,7 @@ func fileErr(path string, err error) error {
 		switch se.Code {
 		case sqlite3.ErrReadonly:
 			p = ProblemReadOnly
+			folder = writable(path) && !writable(filepath.Dir(path))
 		case sqlite3.ErrFull:
 			p = ProblemFull
 		case sqlite3.ErrCantOpen:
@@ -140,9 +141,10 @@ func fileErr(path string, err error) error {
 	return &FileError{Path: path, Problem: p, Err: err, Folder: folder}
 }
 
-// writable reports whether this user may create files in dir.
-func writable(dir string) bool {
-	return syscall.Access(dir, 2 /* W_OK */) == nil
+// writable reports whether this user may write the file, or create files
+// in the directory, at path.
+func writable(path string) bool {
+	return syscall.Access(path, 2 /* W_OK */) == nil
 }
 
 // openErr is the error of opening the ledger at path: a *FileError as it

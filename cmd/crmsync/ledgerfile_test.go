@@ -387,3 +387,54 @@ func TestGraceContext(t *testing.T) {
 		t.Errorf("graceContext() after its cancel func: %v, want context.Canceled", live.Err())
 	}
 }
+
+// TestReadOnlyLedgerModes: a ledger file without write permission, or in
+// a folder without it, is said to be read-only, not "no such file". The
+// binary runs as nobody (root may write anything), so it needs root.
+func TestReadOnlyLedgerModes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run the binary as another user")
+	}
+	bin := buildBinary(t)
+	top, err := os.MkdirTemp("", "crmsync-ro-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(top)
+	os.Chmod(top, 0o755)
+	exe := filepath.Join(top, "crmsync")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(exe, data, 0o755)
+	newLedger := func(dir string) string {
+		os.Mkdir(dir, 0o755)
+		db := filepath.Join(dir, "l.db")
+		l, err := ledger.Open(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		return db
+	}
+	fileRO := newLedger(filepath.Join(top, "file"))
+	os.Chmod(fileRO, 0o444)
+	folderRO := newLedger(filepath.Join(top, "folder"))
+	os.Chmod(folderRO, 0o666)
+	os.Chmod(filepath.Dir(folderRO), 0o555)
+	for db, want := range map[string]string{
+		fileRO:   "ledger " + fileRO + " is read-only: ",
+		folderRO: "ledger " + folderRO + " is read-only: its folder " + filepath.Dir(folderRO) + " is not writable",
+	} {
+		cmd := exec.Command(exe, "status", "-ledger", db)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitFailed || !strings.Contains(string(out), want) {
+			t.Errorf("crmsync status on %s as nobody: exit %d, want %d and %q:\n%s", db, code, crmsync.ExitFailed, want, out)
+		}
+	}
+}
