@@ -252,6 +252,12 @@ func open(ctx context.Context, path string, readOnly bool) (*Ledger, error) {
 	} else {
 		err = l.open(ctx)
 	}
+	if err == nil {
+		// SQLite opened the file by name: it must be the one locked.
+		if fi, serr := os.Stat(h.name); serr != nil || inodeOf(fi) != h.key {
+			err = fmt.Errorf("open ledger %s: the file was replaced while it was being opened; run again", path)
+		}
+	}
 	if err != nil {
 		l.Close()
 		return nil, err
