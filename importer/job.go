@@ -557,6 +557,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	if err := rec.close(ctx); err != nil && fatal == nil {
 		fatal = err
 	}
+	for _, r := range rec.lost {
+		// Answered but not recorded: the ledger still has it in flight,
+		// and the next run holds it as uncertain; say so now.
+		if r.Attempts > 0 && r.Outcome != crmsync.OutcomeUncertain {
+			s.Move(r.Kind, r.Outcome, crmsync.OutcomeUncertain)
+		}
+	}
 	if fatal != nil {
 		return fatal
 	}
@@ -683,6 +690,7 @@ type recorder struct {
 	kick   chan struct{}
 	done   chan struct{}
 	err    error
+	lost   []*crmsync.Result // not recorded: in a failed batch, or added after it
 }
 
 func newRecorder(l crmsync.Ledger, runID int64) *recorder {
@@ -728,13 +736,20 @@ func (r *recorder) flush() {
 	buf, failed := r.buf, r.err != nil
 	r.buf = nil
 	r.mu.Unlock()
-	if len(buf) == 0 || failed {
+	if len(buf) == 0 {
+		return
+	}
+	if failed {
+		r.mu.Lock()
+		r.lost = append(r.lost, buf...)
+		r.mu.Unlock()
 		return
 	}
 	// The run's ctx may be cancelled by now; results must still be written.
 	if err := r.ledger.Record(context.Background(), r.runID, buf); err != nil {
 		r.mu.Lock()
 		r.err = fmt.Errorf("record %d results: %w", len(buf), err)
+		r.lost = append(r.lost, buf...)
 		r.mu.Unlock()
 	}
 }

@@ -93,7 +93,7 @@ func TestDiskFullMidRun(t *testing.T) {
 		}
 		return 0, "", false
 	})
-	code, _, stderr := cli(t, sandboxEnv(srv), "run", "-concurrency", "1", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), in)
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-concurrency", "1", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), in)
 	if code != crmsync.ExitFailed {
 		t.Fatalf("run onto a full disk: exit %d, want %d\n%s", code, crmsync.ExitFailed, stderr)
 	}
@@ -104,9 +104,14 @@ func TestDiskFullMidRun(t *testing.T) {
 	if sent < 20 || sent >= 80 {
 		t.Fatalf("run onto a full disk: %d grade changes delivered, want it to stop soon after the 20th", sent)
 	}
+	// Its summary does not count as sent what the ledger could not record.
+	s1 := decodeSummary(t, stdout)
+	if s1.Counts[crmsync.OutcomeUncertain] < 1 || s1.Counts[crmsync.OutcomeSent]+s1.Counts[crmsync.OutcomeUncertain] != sent {
+		t.Errorf("run onto a full disk: counts %v, %d delivered; want the unrecorded answers uncertain, the rest sent", s1.Counts, sent)
+	}
 
 	os.Remove(filler.Load().(string))
-	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), in)
+	code, stdout, stderr = cli(t, sandboxEnv(srv), "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), in)
 	if code != crmsync.ExitNeedsPerson {
 		t.Fatalf("run after the disk was freed: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
 	}
