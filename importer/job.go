@@ -42,6 +42,21 @@ type Job struct {
 	// Rows, when known, is about how many rows the files hold (see
 	// CountRows); the read stage's progress shows it as the total.
 	Rows int
+	// MaxRows, when positive, caps the rows read in the run, over all
+	// files: the row after the cap ends the run with a *RowLimitError
+	// before anything is sent (a runaway export, a zip bomb).
+	MaxRows int
+}
+
+// RowLimitError ends a run whose files hold more than Job.MaxRows rows; At
+// is the first row over the cap. Nothing was sent.
+type RowLimitError struct {
+	Limit int
+	At    crmsync.SourceRef
+}
+
+func (e *RowLimitError) Error() string {
+	return fmt.Sprintf("the files hold more than %d rows (max_rows_per_run), the first over it at %s; nothing was sent: split the files over several runs, or raise max_rows_per_run", e.Limit, e.At)
 }
 
 // errStopped says sending stopped early; Summary.Stopped says why.
@@ -131,6 +146,9 @@ type differ struct {
 }
 
 func (d *differ) add(r *crmsync.Row) error {
+	if d.job.MaxRows > 0 && d.read+len(d.batch) >= d.job.MaxRows {
+		return &RowLimitError{Limit: d.job.MaxRows, At: r.Source}
+	}
 	d.batch = append(d.batch, r)
 	if len(d.batch) >= d.job.Batch {
 		return d.flush(d.ctx)
@@ -539,6 +557,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	if err := rec.close(ctx); err != nil && fatal == nil {
 		fatal = err
 	}
+	for _, r := range rec.lost {
+		// Answered but not recorded: the ledger still has it in flight,
+		// and the next run holds it as uncertain; say so now.
+		if r.Attempts > 0 && r.Outcome != crmsync.OutcomeUncertain {
+			s.Move(r.Kind, r.Outcome, crmsync.OutcomeUncertain)
+		}
+	}
 	if fatal != nil {
 		return fatal
 	}
@@ -665,6 +690,7 @@ type recorder struct {
 	kick   chan struct{}
 	done   chan struct{}
 	err    error
+	lost   []*crmsync.Result // not recorded: in a failed batch, or added after it
 }
 
 func newRecorder(l crmsync.Ledger, runID int64) *recorder {
@@ -710,13 +736,20 @@ func (r *recorder) flush() {
 	buf, failed := r.buf, r.err != nil
 	r.buf = nil
 	r.mu.Unlock()
-	if len(buf) == 0 || failed {
+	if len(buf) == 0 {
+		return
+	}
+	if failed {
+		r.mu.Lock()
+		r.lost = append(r.lost, buf...)
+		r.mu.Unlock()
 		return
 	}
 	// The run's ctx may be cancelled by now; results must still be written.
 	if err := r.ledger.Record(context.Background(), r.runID, buf); err != nil {
 		r.mu.Lock()
 		r.err = fmt.Errorf("record %d results: %w", len(buf), err)
+		r.lost = append(r.lost, buf...)
 		r.mu.Unlock()
 	}
 }

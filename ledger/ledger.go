@@ -94,10 +94,14 @@
 //
 // # Locking
 //
-// Only one crmsync run may use a ledger at a time: Lock takes a flock on the
-// file path+".lock" (the kernel drops it when the process dies, so a killed
-// run never leaves the ledger locked) and writes who holds it into that file
-// so the refusal can say whom to wait for.
+// Only one crmsync run may use a ledger at a time: Lock takes a lock on the
+// database file itself, whatever name reached it (the kernel drops it when
+// the process dies, so a killed run never leaves the ledger locked), and
+// writes who holds it into the side file name+".lock" so the refusal can
+// say whom to wait for. Every Open also marks the name it opened the file
+// by, and one by another name is refused while it is open: SQLite keeps
+// the -wal file beside the name, so two names would mean two logs. See
+// lock.go.
 package ledger
 
 import (
@@ -157,8 +161,9 @@ type Ledger struct {
 	smu         sync.Mutex        // guards lookupStmts
 	lookupStmts map[int]*sql.Stmt // Lookup's query by number of keys, on db
 
-	lmu  sync.Mutex // guards lock
-	lock *os.File   // the held lock file, if Lock succeeded
+	file   *fileHandle // the file's descriptors and locks, shared in the process
+	lmu    sync.Mutex  // guards locked
+	locked bool        // this Ledger holds the run lock
 }
 
 const driverName = "sqlite3-crmsync"
@@ -188,25 +193,82 @@ func register() {
 }
 
 // Open opens the ledger at path, creating it if missing and bringing its
-// schema up to date. It refuses a file that is not a crmsync ledger and one
-// written by a newer crmsync (*NewerSchemaError).
+// schema up to date. The file is the one path resolves to (symlinks and
+// ".." followed). SQLite keeps a -wal file per name, so a file with hard
+// links is refused (*FileError, ProblemLinked), and so is one another
+// crmsync has open under another name, a bind mount (*LockedError with
+// OtherName). It refuses a file that is not a crmsync ledger, and one that
+// cannot be used (*FileError: read-only, full disk, a directory, a device,
+// an empty file, a schema version no crmsync writes), and one written by a
+// newer crmsync (*NewerSchemaError).
 func Open(ctx context.Context, path string) (*Ledger, error) {
+	return open(ctx, path, false)
+}
+
+func open(ctx context.Context, path string, readOnly bool) (*Ledger, error) {
 	registerOnce.Do(register)
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open ledger %s: the path may not contain '?' or '#'", path)
 	}
-	db, err := sql.Open(driverName, path)
+	h, err := acquire(path, !readOnly)
 	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(h.name, "?#") {
+		h.release()
+		return nil, fmt.Errorf("open ledger %s: the path it names (%s) may not contain '?' or '#'", path, h.name)
+	}
+	dsn := h.name
+	if readOnly {
+		dsn = "file:" + strings.ReplaceAll(h.name, "%", "%25") + "?mode=ro"
+	}
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		h.release()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	l := &Ledger{Now: time.Now, Location: cst, path: path, db: db}
-	if err := l.open(ctx); err != nil {
+	l := &Ledger{Now: time.Now, Location: cst, path: path, db: db, file: h}
+	if readOnly {
+		err = l.check(ctx)
+		var fe *FileError
+		if errors.As(err, &fe) && fe.Folder && noLog(h.name) {
+			// A read-only folder or mount, where SQLite cannot make the
+			// -shm file WAL mode reads need: nobody can write the file
+			// there either, and no log is left beside it, so the file
+			// is all there is and may be read as immutable.
+			db.Close()
+			db, err = sql.Open(driverName, dsn+"&immutable=1")
+			if err != nil {
+				h.release()
+				return nil, fmt.Errorf("open ledger %s: %w", path, err)
+			}
+			db.SetMaxOpenConns(4)
+			db.SetMaxIdleConns(4)
+			l.db = db
+			err = l.check(ctx)
+		}
+	} else {
+		err = l.open(ctx)
+	}
+	if err == nil {
+		// SQLite opened the file by name: it must be the one locked.
+		if fi, serr := os.Stat(h.name); serr != nil || inodeOf(fi) != h.key {
+			err = fmt.Errorf("open ledger %s: the file was replaced while it was being opened; run again", path)
+		}
+	}
+	if err != nil {
 		l.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// noLog reports whether no -wal file is beside the database name.
+func noLog(name string) bool {
+	_, err := os.Lstat(name + "-wal")
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // cst is China Standard Time, the zone of every CRM event time.
@@ -215,7 +277,7 @@ var cst = time.FixedZone("CST", 8*3600)
 func (l *Ledger) open(ctx context.Context) error {
 	w, err := l.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("open ledger %s: %w", l.path, err)
+		return openErr(l.path, err)
 	}
 	l.w = w
 	if err := l.migrate(ctx); err != nil {
@@ -226,14 +288,7 @@ func (l *Ledger) open(ctx context.Context) error {
 
 // Close closes the ledger, releasing the run lock if this Ledger holds it.
 func (l *Ledger) Close() error {
-	l.lmu.Lock()
-	f := l.lock
-	l.lock = nil
-	l.lmu.Unlock()
-	var errs []error
-	if f != nil {
-		errs = append(errs, releaseLock(f))
-	}
+	errs := []error{l.unlock()}
 	l.wmu.Lock()
 	for _, st := range l.wstmts {
 		errs = append(errs, st.Close())
@@ -251,6 +306,12 @@ func (l *Ledger) Close() error {
 	l.lookupStmts = nil
 	l.smu.Unlock()
 	errs = append(errs, l.db.Close())
+	// Only now that SQLite has closed the file may its descriptors close:
+	// closing one earlier would drop SQLite's locks on it.
+	if l.file != nil {
+		errs = append(errs, l.file.release())
+		l.file = nil
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close ledger %s: %w", l.path, err)
 	}
@@ -311,19 +372,19 @@ func (l *Ledger) migrate(ctx context.Context) error {
 	defer l.wmu.Unlock()
 	var have, appID, tables int
 	if err := l.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
-		return fmt.Errorf("open ledger %s: %w", l.path, err)
+		return openErr(l.path, err)
 	}
 	if err := l.w.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return fmt.Errorf("open ledger %s: %w", l.path, err)
+		return openErr(l.path, err)
 	}
 	if err := l.w.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
-		return fmt.Errorf("open ledger %s: %w", l.path, err)
+		return openErr(l.path, err)
 	}
 	if appID != 0 && appID != applicationID || appID == 0 && tables > 0 {
-		return fmt.Errorf("open ledger %s: the file is a SQLite database but not a crmsync ledger; give -ledger another path", l.path)
+		return &FileError{Path: l.path, Problem: ProblemNotLedger}
 	}
-	if have > len(ms) {
-		return &NewerSchemaError{Path: l.path, Schema: have, Known: len(ms)}
+	if err := checkSchema(l.path, have, len(ms)); err != nil {
+		return err
 	}
 	for _, m := range ms[have:] {
 		err := l.writeTx(ctx, true, func(w *sql.Conn) error {
@@ -344,8 +405,24 @@ func (l *Ledger) migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("open ledger %s: migrate to schema %d (%s): %w", l.path, m.version, m.name, err)
+			return fmt.Errorf("open ledger %s: migrate to schema %d (%s): %w", l.path, m.version, m.name, fileErr(l.path, err))
 		}
+	}
+	return nil
+}
+
+// maxSchema bounds the schema versions a newer crmsync could have written;
+// beyond it (or below 0) user_version is damage, not the future.
+const maxSchema = 9999
+
+// checkSchema refuses a ledger whose schema version have is not one this
+// binary, knowing schemas up to known, can use.
+func checkSchema(path string, have, known int) error {
+	switch {
+	case have < 0 || have > maxSchema:
+		return &FileError{Path: path, Problem: ProblemBadSchema, Schema: have}
+	case have > known:
+		return &NewerSchemaError{Path: path, Schema: have, Known: known}
 	}
 	return nil
 }
@@ -363,6 +440,8 @@ func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(w *sql.Conn)
 	if l.w == nil {
 		return errors.New("ledger is closed")
 	}
+	// A read-only file or a full disk is said plainly, whatever wrote.
+	defer func() { err = fileErr(l.path, err) }()
 	if durable {
 		if err := l.exec(ctx, "PRAGMA synchronous = FULL"); err != nil {
 			return err

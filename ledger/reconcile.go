@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -124,37 +123,23 @@ type Reconciliation struct {
 // refused (*NewerSchemaError), as is a file that is not a ledger. Only the
 // reading methods may be used; Claim, Record and BeginRun fail.
 func OpenReadOnly(ctx context.Context, path string) (*Ledger, error) {
-	registerOnce.Do(register)
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("open ledger %s: the path may not contain '?' or '#'", path)
-	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("open ledger %s: %w", path, err)
-	}
-	db, err := sql.Open(driverName, "file:"+strings.ReplaceAll(path, "%", "%25")+"?mode=ro")
-	if err != nil {
-		return nil, fmt.Errorf("open ledger %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(4)
-	db.SetMaxIdleConns(4)
-	l := &Ledger{Now: time.Now, Location: cst, path: path, db: db}
+	return open(ctx, path, true)
+}
+
+// check is Open's migrate for a read-only ledger: it only looks.
+func (l *Ledger) check(ctx context.Context) error {
 	var have, appID int
-	err = db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have)
+	err := l.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have)
 	if err == nil {
-		err = db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID)
+		err = l.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID)
 	}
 	switch {
 	case err != nil:
-		l.Close()
-		return nil, fmt.Errorf("open ledger %s: %w", path, err)
-	case appID != applicationID || have < 1:
-		l.Close()
-		return nil, fmt.Errorf("open ledger %s: the file is not a crmsync ledger; give -ledger the file crmsync run uses", path)
-	case have > SchemaVersion():
-		l.Close()
-		return nil, &NewerSchemaError{Path: path, Schema: have, Known: SchemaVersion()}
+		return openErr(l.path, err)
+	case appID != applicationID || have == 0:
+		return &FileError{Path: l.path, Problem: ProblemNotLedger}
 	}
-	return l, nil
+	return checkSchema(l.path, have, SchemaVersion())
 }
 
 // Reconcile starts a reconciliation of l with the rows that will be given

@@ -370,5 +370,5 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 func (l *Ledger) holdsLock() bool {
 	l.lmu.Lock()
 	defer l.lmu.Unlock()
-	return l.lock != nil
+	return l.locked
 }

@@ -3,12 +3,13 @@ package report
 import (
 	"archive/zip"
 	"bufio"
-	"github.com/klauspost/compress/flate"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
@@ -67,9 +68,9 @@ func (b *book) useSheet(name string) error {
 func (b *book) close() { _ = b.f.Close() }
 
 // save writes the workbook to a temporary file beside path and renames it
-// into place.
-func (b *book) save(path string) error {
-	tmp, err := b.saveTemp(path)
+// into place; ctx stops it.
+func (b *book) save(ctx context.Context, path string) error {
+	tmp, err := b.saveTemp(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -82,8 +83,9 @@ func (b *book) save(path string) error {
 
 // saveTemp writes the workbook to a new temporary file beside path and
 // returns its name. The zip is written straight to the file: excelize's own
-// Save builds the whole archive in memory first.
-func (b *book) saveTemp(path string) (name string, err error) {
+// Save builds the whole archive in memory first. Zipping a big workbook
+// takes a while: every write checks ctx, so cancelling stops it at once.
+func (b *book) saveTemp(ctx context.Context, path string) (name string, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -98,7 +100,7 @@ func (b *book) saveTemp(path string) (name string, err error) {
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	bw := bufio.NewWriterSize(ctxWriter{ctx, tmp}, 1<<20)
 	b.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
 		zw := zip.NewWriter(bw)
 		// klauspost/compress's deflate at level 5: a 1,000,000-row report
@@ -124,6 +126,29 @@ func (b *book) saveTemp(path string) (name string, err error) {
 		return "", err
 	}
 	return tmp.Name(), nil
+}
+
+// ctxWriter is a writer that fails once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// outputMark is the custom document property that marks a workbook crmsync
+// wrote as output (report, problems, reconciliation): one crmsync may
+// replace (see CheckTarget). Templates do not carry it: a person fills them in.
+const outputMark = "crmsync"
+
+// markOutput marks b as crmsync output.
+func (b *book) markOutput() error {
+	return b.f.SetCustomProps(excelize.CustomProperty{Name: outputMark, Value: "output"})
 }
 
 // styles are the cell styles of a workbook.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -159,7 +160,15 @@ type total struct {
 // NewReconcile starts the reconciliation report to be written to path.
 func NewReconcile(path string, opt Options) (*Reconcile, error) {
 	l := parseLang(opt.Lang)
+	if err := CheckTarget(path); err != nil {
+		return nil, err
+	}
 	b, err := newBook(l, l.rt("recTitle"), time.Now())
+	if err == nil {
+		if err = b.markOutput(); err != nil {
+			b.close()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("write reconciliation %s: %w", path, err)
 	}
@@ -531,7 +540,10 @@ func (r *Reconcile) Close(info ReconcileInfo) error {
 			return fmt.Errorf("write reconciliation: %w", err)
 		}
 	}
-	if err := r.b.save(r.path); err != nil {
+	if err := CheckTarget(r.path); err != nil {
+		return err
+	}
+	if err := r.b.save(context.Background(), r.path); err != nil {
 		return fmt.Errorf("write reconciliation %s: %w", r.path, err)
 	}
 	return nil

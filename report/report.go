@@ -83,12 +83,20 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	if s == nil {
 		return "", fmt.Errorf("write report %s: no run summary", path)
 	}
+	for _, p := range []string{path, ProblemsPath(path)} {
+		if err := CheckTarget(p); err != nil {
+			return "", err
+		}
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", fmt.Errorf("write report: %w", err)
 		}
 	}
 	rep, err := newBook(w.lang, w.lang.T("title"), s.Started)
+	if err == nil {
+		err = rep.markOutput()
+	}
 	if err != nil {
 		return "", fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -108,6 +116,9 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	fin := newFinance()
 	written := 0
 	for _, k := range crmsync.Kinds {
+		if err := ctx.Err(); err != nil {
+			return "", fmt.Errorf("write report %s: %w", path, err)
+		}
 		ks := newKindSheet(rep, k, s, w)
 		var ps *problemSheet
 		n := 0
@@ -135,6 +146,10 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 					if err != nil {
 						return err
 					}
+					if err := b.markOutput(); err != nil {
+						b.close()
+						return err
+					}
 					prob = b
 				}
 				ps = newProblemSheet(prob, k, w)
@@ -142,6 +157,9 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			return ps.add(r)
 		})
 		if err != nil {
+			return "", fmt.Errorf("write report %s: %s rows: %w", path, k, err)
+		}
+		if err := ctx.Err(); err != nil {
 			return "", fmt.Errorf("write report %s: %s rows: %w", path, k, err)
 		}
 		if err := ks.close(); err != nil {
@@ -170,7 +188,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	//
 	// Both workbooks are written to temporary files first and renamed
 	// problems first, so a report never points at a missing problems file.
-	repTmp, err := rep.saveTemp(path)
+	repTmp, err := rep.saveTemp(ctx, path)
 	if err != nil {
 		return "", fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -182,7 +200,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	}()
 	rep.close() // release its buffers before the problems workbook is zipped
 	if prob != nil {
-		if err := prob.save(problems); err != nil {
+		if err := prob.save(ctx, problems); err != nil {
 			return "", fmt.Errorf("write problems %s: %w", problems, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -117,7 +118,7 @@ func templateXLSX(path string, k crmsync.Kind, l lang) error {
 		return err
 	}
 	b.f.SetActiveSheet(0)
-	return b.save(path)
+	return b.save(context.Background(), path)
 }
 
 // joinField is the first column of a list sheet: the TransID of the main

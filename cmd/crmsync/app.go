@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync"
 )
@@ -25,6 +26,9 @@ type env struct {
 	// logJSON is set by -log-format json: every stderr line is then JSON,
 	// the final summary and a command's error included.
 	logJSON bool
+	// reportGrace is how long a run's report may go on after an
+	// interrupt (0: defaultReportGrace).
+	reportGrace time.Duration
 }
 
 // usageError is a command-line mistake: exit 2.
@@ -167,7 +171,7 @@ func (e *env) secretFrom(name string) (string, error) {
 func (e *env) readSecretFile(path, what string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", what, err)
+		return "", fmt.Errorf("read %s: %w", what, pathless(err))
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
@@ -176,7 +180,7 @@ func (e *env) readSecretFile(path, what string) (string, error) {
 	}
 	b, err := io.ReadAll(f)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", what, err)
+		return "", fmt.Errorf("read %s: %w", what, pathless(err))
 	}
 	return strings.TrimSpace(string(b)), nil
 }

@@ -30,6 +30,7 @@ import (
 //	lang        = "zh"
 //	encoding    = "auto"      # CSV encoding: auto, utf-8, gbk, gb18030
 //	already_delivered_codes = []  # business Codes that mean "already delivered"
+//	max_rows_per_run = 10000000   # rows over all files; more ends the run before sending
 //	systemic_codes = []           # business Codes that mean credentials refused: stop
 //
 //	[credentials]                 # prefer the environment; never put keys in flags
@@ -52,6 +53,7 @@ type fileConfig struct {
 	Encoding              string                    `toml:"encoding"`
 	AlreadyDeliveredCodes []int                     `toml:"already_delivered_codes"`
 	SystemicCodes         []int                     `toml:"systemic_codes"`
+	MaxRowsPerRun         *int                      `toml:"max_rows_per_run"`
 	Credentials           configCredentials         `toml:"credentials"`
 	Mappings              map[string]map[string]int `toml:"mappings"`
 
@@ -104,7 +106,7 @@ const (
 var settings = map[string]settingType{
 	"base_url": tString, "ledger": tString, "report_dir": tString, "timeout": tString,
 	"lang": tString, "encoding": tString,
-	"concurrency": tInt, "retries": tInt, "rate": tNumber,
+	"concurrency": tInt, "retries": tInt, "rate": tNumber, "max_rows_per_run": tInt,
 	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
 	"credentials": tTable, "mappings": tTable,
 }
@@ -136,11 +138,7 @@ func loadConfig(path string) (*fileConfig, error) {
 	// mistake is named by its key and line rather than by a Go type.
 	var raw map[string]any
 	if _, err := toml.Decode(string(text), &raw); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("config %s: %s", path, pe.ErrorWithPosition())
-		}
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, syntaxError(path, lines, err)
 	}
 	if err := checkTypes(raw, cerr); err != nil {
 		return nil, err
@@ -149,7 +147,7 @@ func loadConfig(path string) (*fileConfig, error) {
 	var c fileConfig
 	md, err := toml.Decode(string(text), &c)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, syntaxError(path, lines, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, cerr(und[0].String(), "unknown setting")
@@ -171,7 +169,7 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 		}
 		v := raw[k]
 		bad := func() error {
-			return cerr(k, "%s is %s: want %s", tomlText(v), tomlType(v), typeWant[t])
+			return cerr(k, "the value is %s: want %s", tomlType(v), typeWant[t])
 		}
 		switch t {
 		case tString:
@@ -195,7 +193,7 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 			}
 			for _, e := range list {
 				if n, ok := e.(int64); !ok || n < math.MinInt32 || n > math.MaxInt32 {
-					return cerr(k, "%s is not a business Code: want %s", tomlText(e), typeWant[t])
+					return cerr(k, "an item is %s, not a business Code: want %s", tomlType(e), typeWant[t])
 				}
 			}
 		case tTable:
@@ -209,7 +207,7 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 						return cerr(k+"."+ck, "unknown setting; [credentials] takes %s", strings.Join(credentialKeys, ", "))
 					}
 					if _, ok := m[ck].(string); !ok {
-						return cerr(k+"."+ck, "%s is %s: want %s", tomlText(m[ck]), tomlType(m[ck]), typeWant[tString])
+						return cerr(k+"."+ck, "the value is %s: want %s", tomlType(m[ck]), typeWant[tString])
 					}
 				}
 				continue
@@ -222,7 +220,7 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 				for _, word := range sortedKeys(table) {
 					code, ok := table[word].(int64)
 					if !ok || code < math.MinInt32 || code > math.MaxInt32 {
-						return cerr("mappings."+field+"."+strconv.Quote(word), "%s is not a code: want the whole number Mallcoo gave for %q, such as 12 (without quotes)", tomlText(table[word]), word)
+						return cerr("mappings."+field+"."+strconv.Quote(word), "the value is %s, not a code: want the whole number Mallcoo gave for %q, such as 12 (without quotes)", tomlType(table[word]), word)
 					}
 				}
 			}
@@ -235,23 +233,26 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 func (c *fileConfig) check(cerr func(key, format string, a ...any) error) error {
 	if c.BaseURL != "" {
 		if err := checkBaseURL(c.BaseURL); err != nil {
-			return cerr("base_url", "%q: %v", c.BaseURL, err)
+			return cerr("base_url", "%v", err)
 		}
 	}
 	if c.Concurrency != nil {
 		if err := checkConcurrency(*c.Concurrency); err != nil {
-			return cerr("concurrency", "%d: %v", *c.Concurrency, err)
+			return cerr("concurrency", "%v", err)
 		}
 	}
 	if c.Rate != nil {
 		if err := checkRate(*c.Rate); err != nil {
-			return cerr("rate", "%v: %v", *c.Rate, err)
+			return cerr("rate", "%v", err)
 		}
 	}
 	if c.Retries != nil {
 		if err := checkRetries(*c.Retries); err != nil {
-			return cerr("retries", "%d: %v", *c.Retries, err)
+			return cerr("retries", "%v", err)
 		}
+	}
+	if c.MaxRowsPerRun != nil && *c.MaxRowsPerRun < 1 {
+		return cerr("max_rows_per_run", "want 1 or more rows")
 	}
 	if c.Timeout != "" {
 		d, err := time.ParseDuration(c.Timeout)
@@ -261,17 +262,17 @@ func (c *fileConfig) check(cerr func(key, format string, a ...any) error) error 
 			err = errors.New(`want a duration such as "10s" or "1m30s"`)
 		}
 		if err != nil {
-			return cerr("timeout", "%q: %v", c.Timeout, err)
+			return cerr("timeout", "%v", err)
 		}
 	}
 	if c.Lang != "" {
 		if err := checkLang(c.Lang); err != nil {
-			return cerr("lang", "%q: %v", c.Lang, err)
+			return cerr("lang", "%v", err)
 		}
 	}
 	if c.Encoding != "" {
 		if err := checkEncoding(c.Encoding); err != nil {
-			return cerr("encoding", "%q: %v", c.Encoding, err)
+			return cerr("encoding", "%v", err)
 		}
 	}
 	for _, code := range c.AlreadyDeliveredCodes {
@@ -317,7 +318,7 @@ func (c *fileConfig) checkMappings(cerr func(key, format string, a ...any) error
 			}
 			words[w] = word
 			if f.Closed && !enumHas(f.Enum, code) {
-				return cerr(key, "%d: %s takes only %s", code, f.Name, enumText(f.Enum))
+				return cerr(key, "not a code %s takes: it takes only %s", f.Name, enumText(f.Enum))
 			}
 		}
 		out[f.Name] = c.Mappings[name]
@@ -453,6 +454,66 @@ func checkRunSettings(encoding, lang string, send *sendFlags) error {
 	return nil
 }
 
+// syntaxError is a file that is not valid TOML, or not readable into the
+// settings, said by line and, when that line sets a known setting, key.
+// The parser's own message is not shown: it quotes the text it stumbled
+// on, which may be a secret (a private key pasted over several lines).
+func syntaxError(path string, lines []string, err error) error {
+	line := 0
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		line = pe.Position.Line
+	}
+	ce := &configError{Path: path, Line: line, Problem: "not valid TOML; check the quotes, = and brackets there (text goes in double quotes on one line, or in \"\"\" … \"\"\" over several); the text is not shown, as it may hold a secret"}
+	if line >= 1 && line <= len(lines) {
+		if k, _, ok := strings.Cut(lines[line-1], "="); ok {
+			key := normKey(k)
+			if table := tableAt(lines, line); table != "" {
+				key = table + "." + key
+			}
+			if knownKey(key) {
+				ce.Key = key
+			}
+		}
+	}
+	return ce
+}
+
+// tableAt is the [table] in force at line (1-based) of a TOML text.
+func tableAt(lines []string, line int) string {
+	for i := line - 2; i >= 0; i-- {
+		t := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(t, "[") {
+			if j := strings.LastIndexByte(t, ']'); j > 0 {
+				return normKey(strings.Trim(t[:j], "[]"))
+			}
+		}
+	}
+	return ""
+}
+
+// knownKey reports whether key is a setting of the file (not a word a
+// person typed, which might be anything).
+func knownKey(key string) bool {
+	if _, ok := settings[key]; ok {
+		return true
+	}
+	if c, ok := strings.CutPrefix(key, "credentials."); ok {
+		return contains(credentialKeys, c)
+	}
+	return false
+}
+
+// pathless drops the path from a file error: a path set by mistake to the
+// key itself must not be shown.
+func pathless(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w (the path is not shown)", pe.Op, pe.Err)
+	}
+	return err
+}
+
 // lineOf returns the line (1-based) where key is set in a TOML text, or 0:
 // a best effort for messages. key is dotted, words quoted as strconv.Quote
 // does ("mappings.PayType.\"微信\"").
@@ -497,23 +558,6 @@ func lineOf(lines []string, key string) int {
 // normKey removes quotes and spaces from a dotted TOML key.
 func normKey(k string) string {
 	return strings.NewReplacer(`"`, "", "'", "", " ", "", "\t", "").Replace(k)
-}
-
-// tomlText shows a decoded value as it would be written in the file.
-func tomlText(v any) string {
-	switch v := v.(type) {
-	case string:
-		return strconv.Quote(v)
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			parts[i] = tomlText(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
-		return "a table"
-	}
-	return fmt.Sprint(v)
 }
 
 func tomlType(v any) string {
@@ -601,7 +645,7 @@ func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 	}
 	if u := e.getenv("MALLCOO_BASE_URL"); u != "" {
 		if err := checkBaseURL(u); err != nil {
-			return nil, fmt.Errorf("MALLCOO_BASE_URL=%q: %v", u, err)
+			return nil, fmt.Errorf("MALLCOO_BASE_URL: %v (the value is not shown)", err)
 		}
 		vals["base-url"] = u
 		cfg.origin["base-url"] = "env MALLCOO_BASE_URL"
@@ -615,7 +659,7 @@ func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 			continue
 		}
 		if err := fs.Set(name, vals[name]); err != nil {
-			return nil, fmt.Errorf("config %s: %s = %q: %v", path, name, vals[name], err)
+			return nil, &configError{Path: path, Key: name, Problem: "not a value -" + name + " takes (the value is not shown)"}
 		}
 	}
 	for name := range set {
@@ -672,6 +716,19 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 		}
 	}
 	return cr, src, nil
+}
+
+// defaultMaxRowsPerRun caps the rows of a run unless max_rows_per_run says
+// otherwise: ten times the biggest nightly export seen, far below what
+// would fill a disk with ledger and reports.
+const defaultMaxRowsPerRun = 10_000_000
+
+// maxRowsPerRun is the row cap of a run.
+func (c *fileConfig) maxRowsPerRun() int {
+	if c.MaxRowsPerRun != nil {
+		return *c.MaxRowsPerRun
+	}
+	return defaultMaxRowsPerRun
 }
 
 // mappingTables turns the config's word → code tables into the reader's

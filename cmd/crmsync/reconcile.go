@@ -113,6 +113,9 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	if err != nil {
 		return crmsync.ExitUsage, usagef("%v", err)
 	}
+	if err := checkReport(c.reportPath, false, append(append(files, ledgerFiles(c.ledgerPath)...), cfg.path)...); err != nil {
+		return crmsync.ExitUsage, err
+	}
 	// Read only: no migration, no write, and a missing ledger is an error
 	// (an empty one would call every row missing).
 	l, err := ledger.OpenReadOnly(ctx, c.ledgerPath)

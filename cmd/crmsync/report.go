@@ -22,7 +22,8 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := c.applyConfig(fs, *config); err != nil {
+	cfg, err := c.applyConfig(fs, *config)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -31,8 +32,8 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if *lang != "zh" && *lang != "en" {
 		return usagef("-lang %q: want zh or en", *lang)
 	}
-	runID, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-	if err != nil || runID <= 0 {
+	runID, perr := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if perr != nil || runID <= 0 {
 		return usagef("RUN-ID %q: want a run number (crmsync status lists recent runs)", fs.Arg(0))
 	}
 	l, err := ledger.Open(ctx, *path)
@@ -46,6 +47,9 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	}
 	if *out == "" {
 		*out = filepath.Join("reports", fmt.Sprintf("%s-%d-again.xlsx", s.Command, runID))
+	}
+	if err := checkReport(*out, true, append(ledgerFiles(*path), cfg.path)...); err != nil {
+		return err
 	}
 	s.Report = *out
 	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang})

@@ -50,6 +50,9 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	if err := checkRunSettings("auto", c.lang, &c.send); err != nil {
 		return crmsync.ExitUsage, err
 	}
+	if err := checkReport(c.reportPath, true, append(ledgerFiles(c.ledgerPath), cfg.path)...); err != nil {
+		return crmsync.ExitUsage, err
+	}
 	sender, closeAPI, err := c.send.client(c.env)
 	if err != nil {
 		return crmsync.ExitFailed, err

@@ -209,3 +209,74 @@ func excerpt(s, secret string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestConfigErrorsNeverShowSecrets: a config file or environment with a
+// mistake on a line holding a secret is refused by line and key, and the
+// secret appears nowhere in what crmsync prints.
+func TestConfigErrorsNeverShowSecrets(t *testing.T) {
+	const secret = "S3CR3T9d2eXq"
+	for _, tc := range []struct {
+		name string
+		text string
+		vars map[string]string
+		want []string // in stderr
+	}{
+		{"private key over lines", "[credentials]\napp_id = \"app\"\nprivate_key = \"-----BEGIN PRIVATE KEY-----\n" + secret + "\n-----END PRIVATE KEY-----\"\n", nil, []string{"line 3", "credentials.private_key", "not valid TOML"}},
+		{"private key unquoted", "[credentials]\nprivate_key = " + secret + "\n", nil, []string{"line 2", "credentials.private_key", "not valid TOML"}},
+		{"private key unclosed", "[credentials]\nprivate_key = '" + secret + "\n", nil, []string{"line 2", "credentials.private_key"}},
+		{"private key bad escape", "[credentials]\nprivate_key = \"" + secret + "\\q\"\n", nil, []string{"line 2", "credentials.private_key"}},
+		{"private key twice", "[credentials]\nprivate_key = \"a\"\nprivate_key = \"" + secret + "\"\n", nil, []string{"line 3", "credentials.private_key"}},
+		{"private key a number", "[credentials]\nprivate_key = 7" + strings.Repeat("3", 10) + "\n", nil, []string{"line 2", "credentials.private_key", "a whole number"}},
+		{"private key a list", "[credentials]\nprivate_key = [\"" + secret + "\"]\n", nil, []string{"line 2", "credentials.private_key", "a list"}},
+		{"private key inline table", "credentials = { private_key = " + secret + " }\n", nil, []string{"line 1", "not valid TOML"}},
+		{"key line alone", "concurrency = 4\n" + secret + "\n", nil, []string{"line 2", "not valid TOML"}},
+		{"webhook unknown", "webhook_url = \"https://hooks.example.com/services/" + secret + "\"\n", nil, []string{"line 1", "webhook_url", "unknown setting"}},
+		{"webhook table", "[notify]\ntoken = \"" + secret + "\"\n", nil, []string{"notify", "unknown setting"}},
+		{"unknown credential", "[credentials]\nprivatekey = \"" + secret + "\"\n", nil, []string{"line 2", "credentials.privatekey", "unknown setting"}},
+		{"base url", "base_url = \"" + secret + "\"\n", nil, []string{"line 1", "base_url", "want a URL"}},
+		{"base url with a password", "base_url = \"ftp://u:" + secret + "@example.com\"\n", nil, []string{"line 1", "base_url"}},
+		{"lang", "lang = \"" + secret + "\"\n", nil, []string{"line 1", "lang"}},
+		{"timeout", "timeout = \"" + secret + "\"\n", nil, []string{"line 1", "timeout"}},
+		{"mapping code", "[mappings.PayType]\n\"微信\" = \"" + secret + "\"\n", nil, []string{"line 2", "mappings.PayType"}},
+		{"env base url", "", map[string]string{"MALLCOO_BASE_URL": secret}, []string{"MALLCOO_BASE_URL"}},
+		{"env key file", "", map[string]string{"MALLCOO_APP_ID": "app", "MALLCOO_PUBLIC_KEY": "pub", "MALLCOO_PRIVATE_KEY_FILE": secret}, []string{"MALLCOO_PRIVATE_KEY_FILE", "no such file"}},
+		{"config key file", "[credentials]\napp_id = \"app\"\npublic_key = \"pub\"\nprivate_key_file = \"" + secret + "\"\n", nil, []string{"private_key_file", "no such file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var args []string
+			if tc.text != "" {
+				cf := filepath.Join(dir, "crmsync.toml")
+				if err := os.WriteFile(cf, []byte(tc.text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				args = []string{"-config", cf}
+			}
+			in := filepath.Join(dir, "in")
+			os.Mkdir(in, 0o755)
+			os.WriteFile(filepath.Join(in, "grade.csv"), []byte("ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID\n9000000000001,普卡,银卡,0,2024-11-01 10:00:00,G1\n"), 0o644)
+			failed := false
+			for _, cmd := range [][]string{
+				append([]string{"config"}, args...),
+				append(append([]string{"plan"}, args...), "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "p.xlsx"), in),
+				append(append([]string{"run"}, args...), "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "r.xlsx"), in),
+			} {
+				code, stdout, stderr := cli(t, tc.vars, cmd...)
+				if strings.Contains(stdout+stderr, secret) || strings.Contains(stdout+stderr, strings.Repeat("3", 10)) {
+					t.Errorf("crmsync %s: the secret is shown:\nstdout:\n%s\nstderr:\n%s", cmd[0], excerpt(stdout, secret), excerpt(stderr, secret))
+				}
+				if code == crmsync.ExitFailed {
+					failed = true
+					for _, w := range tc.want {
+						if !strings.Contains(stderr, w) {
+							t.Errorf("crmsync %s: stderr lacks %q:\n%s", cmd[0], w, stderr)
+						}
+					}
+				}
+			}
+			if !failed {
+				t.Errorf("no command refused the setting")
+			}
+		})
+	}
+}

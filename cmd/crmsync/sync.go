@@ -127,6 +127,9 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return crmsync.ExitUsage, usagef("%v", err)
 	}
+	if err := checkReport(c.reportPath, true, append(append(files, ledgerFiles(c.ledgerPath)...), cfg.path)...); err != nil {
+		return crmsync.ExitUsage, err
+	}
 
 	var sender *mallcoo.Client
 	if c.name == "run" {
@@ -164,6 +167,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		Until:       until,
 		Logger:      c.logger,
 		Progress:    prog.update,
+		MaxRows:     cfg.maxRowsPerRun(),
 	}
 	if !c.json || c.terminal {
 		job.Rows = importer.CountRows(files)
@@ -198,10 +202,16 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 	s.Interrupt = ctx.Err() != nil
 	s.Report = reportPath
 	prog := newProgress(e, jsonOut)
-	problems, repErr := report.Write(after, s.Report, s, l, report.Options{Lang: lang, Progress: prog.update})
+	repCtx, cancel := graceContext(ctx, e.reportGrace)
+	problems, repErr := report.Write(repCtx, s.Report, s, l, report.Options{Lang: lang, Progress: prog.update})
+	cancel()
 	prog.done()
 	if repErr != nil {
-		e.logger.Error("report not written", "report", s.Report, "err", repErr)
+		if errors.Is(repErr, context.Canceled) {
+			e.logger.Error("report not written: interrupted", "report", s.Report, "then", fmt.Sprintf("crmsync report %d writes it", s.RunID))
+		} else {
+			e.logger.Error("report not written", "report", s.Report, "err", repErr)
+		}
 		s.Report = ""
 	}
 	s.Problems = problems
@@ -219,6 +229,27 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 		return crmsync.ExitFailed, fmt.Errorf("write report %s: %w", s.Report, repErr)
 	}
 	return s.ExitCode(), nil
+}
+
+// defaultReportGrace is how long the report of an interrupted run may take
+// after the interrupt: a small report is written whole, a huge one (a
+// million rows takes minutes) stops within seconds of SIGTERM, so a service
+// manager's stop is not followed by minutes of work. crmsync report RUN-ID
+// writes it later from the ledger.
+const defaultReportGrace = 5 * time.Second
+
+// graceContext is the context of the work done after a run (its report):
+// not cancelled with ctx, but grace after ctx is (0: defaultReportGrace).
+func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	if grace <= 0 {
+		grace = defaultReportGrace
+	}
+	after, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(after, func() { t.Stop() })
+	})
+	return after, func() { stop(); cancel() }
 }
 
 // client builds the Mallcoo client: the in-process fake with -sandbox, else
