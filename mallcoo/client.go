@@ -487,11 +487,14 @@ func (c *Client) attempt(ctx context.Context, spec *Spec, body []byte, n int) (r
 		return result{class: classPermanent, err: &APIError{Err: err}}
 	}
 	ts := TimeStamp(c.cfg.Now())
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("AppID", c.cfg.Credentials.AppID)
-	req.Header.Set("PublicKey", c.cfg.Credentials.PublicKey)
-	req.Header.Set("TimeStamp", ts)
-	req.Header.Set("Sign", Sign(c.cfg.Credentials.PublicKey, ts, body, c.cfg.Credentials.PrivateKey))
+	// The vendor spells the headers AppID, PublicKey, TimeStamp and Sign; a
+	// gateway may compare the names byte for byte, so the map entries are
+	// set directly (Header.Set would send Appid, Publickey, Timestamp).
+	req.Header["Content-Type"] = []string{"application/json; charset=utf-8"}
+	req.Header["AppID"] = []string{c.cfg.Credentials.AppID}
+	req.Header["PublicKey"] = []string{c.cfg.Credentials.PublicKey}
+	req.Header["TimeStamp"] = []string{ts}
+	req.Header["Sign"] = []string{Sign(c.cfg.Credentials.PublicKey, ts, body, c.cfg.Credentials.PrivateKey)}
 
 	c.requests.Add(1)
 	resp, err := c.http.Do(req)

@@ -1,10 +1,13 @@
 package mallcoo_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -627,5 +630,56 @@ func TestRejectStreakStops(t *testing.T) {
 	}
 	if len(srv.Requests()) != before {
 		t.Errorf("the stopped client still made a request")
+	}
+}
+
+// TestHeaderNamesOnTheWire reads a request's bytes off a raw TCP socket (a
+// Go HTTP server would canonicalise the names before anyone sees them) and
+// checks the four Mallcoo headers are spelled as the vendor spells them.
+func TestHeaderNamesOnTheWire(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	head := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			head <- ""
+			return
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		var b strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			b.WriteString(line)
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		head <- b.String()
+		answer := `{"Code":1,"Message":"成功"}`
+		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(answer), answer)
+	}()
+	c, err := mallcoo.NewClient(mallcoo.Config{BaseURL: "http://" + ln.Addr().String(), Credentials: mallcootest.Sandbox, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Send(context.Background(), crmsync.KindMember, vendorBody(t, crmsync.KindMember)); err != nil || !r.OK() {
+		t.Fatalf("Send = %+v, %v, want Code 1", r, err)
+	}
+	got := <-head
+	names := map[string]bool{}
+	for _, line := range strings.Split(got, "\r\n")[1:] {
+		if name, _, ok := strings.Cut(line, ":"); ok {
+			names[name] = true
+		}
+	}
+	for _, want := range []string{"AppID", "PublicKey", "TimeStamp", "Sign", "Content-Type"} {
+		if !names[want] {
+			t.Errorf("request head has no header spelled %q:\n%s", want, got)
+		}
 	}
 }
