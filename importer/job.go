@@ -286,7 +286,7 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 	case crmsync.StateNone:
 		return true
 	case crmsync.StateSent:
-		if p.Hash == ev.Hash {
+		if p.Hash == ev.Hash || sameContent(ev, p.Body) {
 			res.Outcome = crmsync.OutcomeUnchanged
 			return false
 		}
@@ -313,6 +313,18 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 		return false
 	}
 	return true
+}
+
+// sameContent reports whether prior, a body sent before, holds the same
+// event content as ev although the content hashes differ: a body sent by an
+// older crmsync before a value's form was made canonical (an over-limit
+// Value "5,000" now sent as "5000", return fields on a sale now left out).
+func sameContent(ev *crmsync.Event, prior []byte) bool {
+	if len(prior) == 0 {
+		return false
+	}
+	c, err := mallcoo.Canonical(ev.Kind, prior)
+	return err == nil && crmsync.ContentHash(ev.Kind, c) == ev.Hash
 }
 
 // send delivers the run's queued rows, read back from the ledger in lane,
@@ -428,7 +440,10 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 				stop("账本写入失败 / ledger write failed")
 				continue
 			}
-			reply, err := j.Sender.Send(sendCtx, r.Kind, r.Body)
+			// Bodies queued by an older crmsync (a plan applied, a failed
+			// event retried) hold every empty field as null: they go out in
+			// the wire form too. WireBody leaves a wire-form body as it is.
+			reply, err := j.Sender.Send(sendCtx, r.Kind, mallcoo.WireBody(r.Kind, r.Body))
 			r.Attempts = reply.Attempts
 			o := crmsync.OutcomeSent
 			switch {

@@ -457,3 +457,21 @@ func TestLaneOrderByTime(t *testing.T) {
 		last[m.ThirdPartyCardID] = got
 	}
 }
+
+// TestRetryOldBodyInWireForm: a body an older crmsync stored (every empty
+// field null) goes out in the wire form when it is retried.
+func TestRetryOldBodyInWireForm(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	old := []byte(`{"RefID":"R1","ShopCode":null,"Value":"12","RuleValue":null,"BonusAction":null,"CurBonusAction":null,"BonusLimitSceneType":null,"BonusLimitObjType":null,"BonusLimitActionType":null,"BonusLimitTimeType":null,"Desc":null}`)
+	ev := &crmsync.Event{Kind: crmsync.KindOverLimit, Key: "R1|", Lane: "R1", Body: old, Hash: crmsync.ContentHash(crmsync.KindOverLimit, old)}
+	id, _ := w.l.BeginRun(ctx, "retry", nil, time.Now())
+	s := crmsync.NewSummary(id, "retry", time.Now())
+	if err := (&importer.Job{Ledger: w.l, Sender: w.cl}).Retry(ctx, id, []*crmsync.Event{ev}, s); err != nil || s.Counts[crmsync.OutcomeSent] != 1 {
+		t.Fatalf("retry: %v, counts %v; want R1 sent", err, s.Counts)
+	}
+	w.l.EndRun(ctx, s)
+	if got, want := strings.Join(w.sentBodies(crmsync.KindOverLimit), "\n"), `{"RefID":"R1","Value":"12"}`; got != want {
+		t.Errorf("retried body = %s, want %s", got, want)
+	}
+}

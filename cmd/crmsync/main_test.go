@@ -460,3 +460,38 @@ func TestStatusListsHeld(t *testing.T) {
 		t.Errorf("status does not list the held event and what to do:\n%s", text)
 	}
 }
+
+// TestLedgerOf9a7aaa3 re-runs the files of testdata/ledger-9a7aaa3/input
+// on the ledger crmsync 9a7aaa3 made of them (every empty field sent as
+// null, over-limit Value "5,000", return fields on a sale): the content
+// hashes must still match, so every row sent then is unchanged now and
+// nothing is sent.
+func TestLedgerOf9a7aaa3(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crmsync.db")
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-9a7aaa3", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	input, err := filepath.Abs(filepath.Join("testdata", "ledger-9a7aaa3", "input"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), input)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run: exit %d, want %d (the samples hold bad rows)\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	// 9a7aaa3 sent 88 rows of these files (9 invalid, 1 duplicate).
+	if s.Counts[crmsync.OutcomeUnchanged] != 88 || s.Counts[crmsync.OutcomeChanged] != 0 || s.Counts[crmsync.OutcomeSent] != 0 {
+		t.Errorf("run on the 9a7aaa3 ledger: counts %v, want 88 unchanged, none changed or sent", s.Counts)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("run on the 9a7aaa3 ledger sent %d requests, want 0", n)
+	}
+}
