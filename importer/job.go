@@ -385,6 +385,42 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		}
 	}
 
+	// Rejections are held back while they may be the setup's fault rather
+	// than the rows': Mallcoo may answer refused credentials, a wrong mall
+	// or clock with HTTP 200 and a Code, and the client stops after a
+	// streak of them (mallcoo.Config OpenStreak, RejectStreak). An accepted
+	// answer or another Code releases them as rejected; a stop makes them
+	// failed, so they are sent again once the setup is fixed (a rejected
+	// event was not applied: sending it again is safe).
+	var (
+		rmu      sync.Mutex
+		rejected []*crmsync.Result
+	)
+	release := func(o crmsync.Outcome, why string) {
+		rmu.Lock()
+		rs := rejected
+		rejected = nil
+		rmu.Unlock()
+		for _, r := range rs {
+			if o == crmsync.OutcomeFailed {
+				r.Reason = fmt.Sprintf("猫酷拒绝(Code %d),但发送因整体问题停止(%s),像是配置问题而非此行;修正后重新运行会重发 / rejected with Code %d, but sending stopped for a cause common to all rows (%s): the setup, not this row, looks wrong; sent again once fixed", r.Code, why, r.Code, why)
+			}
+			finish(r, o)
+		}
+	}
+	hold := func(r *crmsync.Result) {
+		rmu.Lock()
+		var out []*crmsync.Result
+		if len(rejected) > 0 && (rejected[0].Code != r.Code || len(rejected) >= maxHeldRejections) {
+			out, rejected = rejected, nil
+		}
+		rejected = append(rejected, r)
+		rmu.Unlock()
+		for _, r := range out {
+			finish(r, crmsync.OutcomeRejected)
+		}
+	}
+
 	var fatal error
 	var fatalOnce sync.Once
 	// sendLane sends one lane's events in order.
@@ -455,8 +491,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 			case err != nil:
 				o = crmsync.OutcomeFailed
 				r.Reason = "发送失败,下次运行将重试 / not delivered, retried next run: " + err.Error()
+				if reply.Code != 0 {
+					// An answer that completed a streak of rejections.
+					r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
+				}
 				if errors.Is(err, crmsync.ErrSystemic) {
 					stop(err.Error())
+					release(crmsync.OutcomeFailed, isStopped())
 				}
 			case !reply.OK():
 				o = crmsync.OutcomeRejected
@@ -471,6 +512,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 			}
 			if o != crmsync.OutcomeSent && r.Kind.BlocksLane() {
 				blocked[r.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", r.Key, r.Key)
+			}
+			switch o {
+			case crmsync.OutcomeRejected:
+				hold(r)
+				continue
+			case crmsync.OutcomeSent:
+				release(crmsync.OutcomeRejected, "")
 			}
 			finish(r, o)
 		}
@@ -551,6 +599,11 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	}
 	close(work)
 	wg.Wait()
+	if why := isStopped(); why != "" {
+		release(crmsync.OutcomeFailed, why)
+	} else {
+		release(crmsync.OutcomeRejected, "")
+	}
 	if err := rec.close(ctx); err != nil && fatal == nil {
 		fatal = err
 	}
@@ -660,6 +713,10 @@ func (c *claimer) claim(ctx context.Context, ev *crmsync.Event) error {
 func (c *claimer) claimBatch(ctx context.Context, evs []*crmsync.Event) error {
 	return c.ledger.Claim(ctx, c.runID, evs)
 }
+
+// maxHeldRejections bounds the rejections held back while they may be the
+// setup's fault (above the client's default RejectStreak of 100).
+const maxHeldRejections = 1000
 
 // claimBatch is how many events of safe kinds are claimed at once ahead of
 // their sends (and how many lanes wait to be handed out at most).

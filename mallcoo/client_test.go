@@ -391,6 +391,7 @@ func TestBreakerCountsAnswersAsHealthy(t *testing.T) {
 	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) {
 		cfg.Retries = -1
 		cfg.FailWindow = 10
+		cfg.OpenStreak = -1 // every answer is a rejection: not what this tests
 	})
 	body := vendorBody(t, crmsync.KindMember)
 	// Alternate: 3 answered (1 rejected), 3 failed ... never ≥ 80% failed.
@@ -621,8 +622,9 @@ func TestRejectStreakStops(t *testing.T) {
 		}
 	}
 	r, err := c.Send(context.Background(), crmsync.KindInvalid, body)
-	if err != nil || r.Code != 4001 {
-		t.Fatalf("Send #5 = %+v, %v; want the rejection itself returned", r, err)
+	var se *mallcoo.StreakError
+	if r.Code != 4001 || !errors.Is(err, crmsync.ErrSystemic) || !errors.As(err, &se) || se.Code != 4001 {
+		t.Fatalf("Send #5 = %+v, %v; want the rejection's Code and the stop (ErrSystemic, StreakError Code 4001)", r, err)
 	}
 	before := len(srv.Requests())
 	if _, err := c.Send(context.Background(), crmsync.KindInvalid, body); !errors.Is(err, crmsync.ErrSystemic) {
@@ -680,6 +682,48 @@ func TestHeaderNamesOnTheWire(t *testing.T) {
 	for _, want := range []string{"AppID", "PublicKey", "TimeStamp", "Sign", "Content-Type"} {
 		if !names[want] {
 			t.Errorf("request head has no header spelled %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestOpenStreakStops: when the first answers are all rejections with one
+// Code (refused credentials answered HTTP 200), the client stops after
+// OpenStreak of them, with a StreakError; one accepted answer first and the
+// same rejections do not stop it before RejectStreak.
+func TestOpenStreakStops(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{AuthStatus: http.StatusOK, AuthCode: 40001})
+	defer srv.Close()
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) {
+		cfg.Credentials.PrivateKey = "wrong"
+		cfg.OpenStreak = 4
+	})
+	body := vendorBody(t, crmsync.KindMember)
+	for i := 1; i <= 4; i++ {
+		r, err := c.Send(context.Background(), crmsync.KindMember, body)
+		if i < 4 && (err != nil || r.Code != 40001) {
+			t.Fatalf("Send %d = %+v, %v, want a rejection with Code 40001", i, r, err)
+		}
+		if i == 4 {
+			var se *mallcoo.StreakError
+			if !errors.Is(err, crmsync.ErrSystemic) || !errors.As(err, &se) || se.Code != 40001 {
+				t.Fatalf("Send 4 = %v, want ErrSystemic and a StreakError with Code 40001", err)
+			}
+		}
+	}
+	if _, err := c.Send(context.Background(), crmsync.KindMember, body); !errors.Is(err, crmsync.ErrSystemic) || c.Requests() != 4 {
+		t.Errorf("Send after the stop = %v after %d requests, want ErrSystemic and no request", err, c.Requests())
+	}
+
+	srv2 := mallcootest.NewServer(mallcootest.Options{})
+	defer srv2.Close()
+	c2, _ := newClient(t, srv2, func(cfg *mallcoo.Config) { cfg.OpenStreak = 4 })
+	if r, err := c2.Send(context.Background(), crmsync.KindMember, body); err != nil || !r.OK() {
+		t.Fatalf("Send = %+v, %v, want Code 1", r, err)
+	}
+	srv2.RejectIf(func(crmsync.Kind, []byte) (int, string, bool) { return 30018, "x", true })
+	for i := 0; i < 10; i++ {
+		if _, err := c2.Send(context.Background(), crmsync.KindMember, body); err != nil {
+			t.Fatalf("Send %d after an accepted one = %v, want rejections only (RejectStreak is 100)", i, err)
 		}
 	}
 }

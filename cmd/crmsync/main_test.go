@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -493,5 +494,77 @@ func TestLedgerOf9a7aaa3(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("run on the 9a7aaa3 ledger sent %d requests, want 0", n)
+	}
+}
+
+// TestRefusedKeyAnsweredHTTP200: Mallcoo may refuse a wrong private key
+// with HTTP 200 and a Code rather than HTTP 401. A 500-row grade run stops
+// within 25 requests, exits 1, and records no row rejected (they would
+// never be sent again); with the key fixed, the next run delivers all 500
+// once.
+func TestRefusedKeyAnsweredHTTP200(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opt  mallcootest.Options
+	}{
+		{"HTTP 200 and Code 40001", mallcootest.Options{AuthStatus: http.StatusOK, AuthCode: 40001}},
+		{"HTTP 401", mallcootest.Options{AuthCode: 40001}},
+	} {
+		t.Run(mode.name, func(t *testing.T) { testRefusedKey(t, mode.opt) })
+	}
+}
+
+func testRefusedKey(t *testing.T, opt mallcootest.Options) {
+	srv := mallcootest.NewServer(opt)
+	defer srv.Close()
+	dir := t.TempDir()
+	lines := []string{"ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID"}
+	for i := 0; i < 500; i++ {
+		lines = append(lines, fmt.Sprintf("C%04d,普卡,银卡,0,2024-11-01 10:00:00,GC%04d", i, i))
+	}
+	in := filepath.Join(dir, "grade.csv")
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "ledger.db")
+	vars := sandboxEnv(srv)
+	vars["MALLCOO_PRIVATE_KEY"] = "0123456789abcdef" // not the sandbox's
+
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), in)
+	if code != crmsync.ExitFailed {
+		t.Fatalf("run with a wrong key: exit %d, want %d\n%s", code, crmsync.ExitFailed, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if n := len(srv.Requests()); n > 25 {
+		t.Errorf("run with a wrong key made %d requests, want at most 25", n)
+	}
+	if s.Counts[crmsync.OutcomeRejected] != 0 || s.Counts[crmsync.OutcomeFailed] != 500 {
+		t.Errorf("run with a wrong key: counts %v, want 500 failed and none rejected", s.Counts)
+	}
+	for _, want := range []string{"40001", "MALLCOO_PRIVATE_KEY", "clock"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("run with a wrong key: stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+
+	vars["MALLCOO_PRIVATE_KEY"] = mallcootest.Sandbox.PrivateKey
+	code, stdout, stderr = cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), in)
+	if code != crmsync.ExitOK {
+		t.Fatalf("run with the key fixed: exit %d, want %d\n%s", code, crmsync.ExitOK, stderr)
+	}
+	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeSent] != 500 {
+		t.Errorf("run with the key fixed: counts %v, want 500 sent", s.Counts)
+	}
+	delivered := map[string]int{}
+	for _, r := range srv.Delivered(crmsync.KindGrade) {
+		delivered[string(r.Body)]++
+	}
+	if len(delivered) != 500 {
+		t.Errorf("%d grade changes delivered, want 500", len(delivered))
+	}
+	for b, n := range delivered {
+		if n != 1 {
+			t.Errorf("%s delivered %d times, want once", b, n)
+		}
 	}
 }
