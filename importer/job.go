@@ -42,7 +42,15 @@ type Job struct {
 	// Rows, when known, is about how many rows the files hold (see
 	// CountRows); the read stage's progress shows it as the total.
 	Rows int
+	// ResendUncertainScores says the mall's Mallcoo refuses or ignores a
+	// repeated TransID (setting score_resend_uncertain): score events whose
+	// delivery is uncertain are then sent again without a person, and
+	// claimed in batches. Otherwise they are held like grade changes.
+	ResendUncertainScores bool
 }
+
+// safe reports whether events of kind k may be resent without a person.
+func (j *Job) safe(k crmsync.Kind) bool { return k.SafeToResendWith(j.ResendUncertainScores) }
 
 // errStopped says sending stopped early; Summary.Stopped says why.
 var errStopped = errors.New("sending stopped")
@@ -245,7 +253,7 @@ func (d *differ) flush(ctx context.Context) error {
 		for n, i := range lookupIdx {
 			res := results[i]
 			ev := lookup[n]
-			if send := classify(res, ev, priors[n]); send {
+			if send := classify(res, ev, priors[n], j.safe); send {
 				res.Outcome = crmsync.OutcomeNew
 				d.queued++
 			}
@@ -281,7 +289,7 @@ func joinWarnings(ws []string) string {
 
 // classify sets res's outcome from what the ledger knows of the event (the
 // diff table of DESIGN.md) and reports whether the event is to be sent.
-func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send bool) {
+func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior, safe func(crmsync.Kind) bool) (send bool) {
 	switch p.State {
 	case crmsync.StateNone:
 		return true
@@ -305,7 +313,7 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 		res.Reason = "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"
 		return false
 	case crmsync.StateInFlight, crmsync.StateUncertain:
-		if ev.Kind.SafeToResend() && p.Hash == ev.Hash {
+		if safe(ev.Kind) && p.Hash == ev.Hash {
 			return true
 		}
 		res.Outcome = crmsync.OutcomeUncertain
@@ -469,7 +477,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 				r.Reason = "未发送:账本写入失败 / not sent: the ledger could not record results"
 				continue
 			}
-			if preclaimed && r.Kind.SafeToResend() {
+			if preclaimed && j.safe(r.Kind) {
 				// Claimed with its batch (see below).
 			} else if err := c.claim(sendCtx, ev); err != nil {
 				fatalOnce.Do(func() { fatal = fmt.Errorf("claim %s %s: %w", r.Kind, r.Key, err) })
@@ -483,7 +491,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 			r.Attempts = reply.Attempts
 			o := crmsync.OutcomeSent
 			switch {
-			case err != nil && !r.Kind.SafeToResend() && errors.Is(err, crmsync.ErrMaybeDelivered):
+			case err != nil && !j.safe(r.Kind) && errors.Is(err, crmsync.ErrMaybeDelivered):
 				// The request may have been applied: resending a grade or
 				// points change could apply it twice.
 				o = crmsync.OutcomeUncertain
@@ -569,7 +577,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	push := func(rs []*crmsync.Result) error {
 		pending = append(pending, rs)
 		for _, r := range rs {
-			if r.Kind.SafeToResend() {
+			if j.safe(r.Kind) {
 				safe = append(safe, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
 			}
 		}

@@ -33,6 +33,8 @@ type world struct {
 	cl   *mallcoo.Client
 	mu   sync.Mutex
 	fail func(body []byte) bool
+	// resendScores sets Job.ResendUncertainScores.
+	resendScores bool
 }
 
 func newWorld(t *testing.T) *world {
@@ -97,7 +99,7 @@ func (w *world) run(send bool, files ...string) (*crmsync.Summary, map[string]*c
 		w.t.Fatal(err)
 	}
 	s := crmsync.NewSummary(id, "run", time.Now())
-	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Concurrency: 4}
+	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Concurrency: 4, ResendUncertainScores: w.resendScores}
 	if send {
 		j.Sender = w.cl
 	}
@@ -253,7 +255,8 @@ func TestUncertainAndBlocked(t *testing.T) {
 
 	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"K1"`)) })
 	_, rs := w.run(true, grades, scores)
-	wantOutcome(t, rs, "T9", crmsync.OutcomeSent)
+	// Nothing says Mallcoo refuses a repeated TransID: T9 is held too…
+	wantOutcome(t, rs, "T9", crmsync.OutcomeUncertain)
 	g1 := wantOutcome(t, rs, "G1", crmsync.OutcomeUncertain)
 	if !strings.Contains(g1.Reason, "retry -uncertain") {
 		t.Errorf("G1 reason %q does not say what to do", g1.Reason)
@@ -270,8 +273,13 @@ func TestUncertainAndBlocked(t *testing.T) {
 		}
 	}
 
-	// Next run with K healthy: K1 and K2 go, in order; G stays held.
+	// Next run with K healthy: K1 and K2 go, in order; G stays held; T9
+	// goes once the mall knows a repeated TransID is refused
+	// (score_resend_uncertain).
 	w.failIf(nil)
+	w.resendScores = true
+	_, rs = w.run(true, scores)
+	wantOutcome(t, rs, "T9", crmsync.OutcomeSent)
 	before := len(w.srv.Requests())
 	_, rs = w.run(true, grades)
 	wantOutcome(t, rs, "K1", crmsync.OutcomeSent)

@@ -93,6 +93,11 @@ type Config struct {
 	// be answered HTTP 200 with a Code rather than HTTP 401 (nothing public
 	// says which), and then every row of the run would be rejected.
 	OpenStreak int
+	// ResendUncertainScores says the mall's Mallcoo refuses or ignores a
+	// repeated TransID (setting score_resend_uncertain): a score attempt
+	// that may have reached Mallcoo is then retried like a member notice.
+	// Otherwise it is not: a retry could count the points twice.
+	ResendUncertainScores bool
 	// Now, Sleep and Rand are the clock, the wait between retries and the
 	// jitter source; tests replace them. Defaults: time.Now, a timer that
 	// ends early when ctx is done, math/rand/v2.Float64.
@@ -282,7 +287,8 @@ func (c *Client) Stopped() error {
 //     Mallcoo (a timeout or connection lost after the request was written,
 //     an HTTP 5xx other than 503, a garbled 2xx answer). Such an attempt is
 //     retried only for kinds that are safe to resend (crmsync.Kind
-//     SafeToResend): for the others a retry could apply the event twice.
+//     SafeToResendWith(Config.ResendUncertainScores)): for the others a
+//     retry could apply the event twice.
 //   - Other HTTP 4xx (and 3xx) are not retried: the error wraps the
 //     *APIError.
 //   - HTTP 401/403, a Code in SystemicCodes, or too many recent failures
@@ -357,10 +363,10 @@ func (c *Client) Send(ctx context.Context, kind crmsync.Kind, body []byte) (crms
 		if r.class == classPermanent || attempts > c.cfg.Retries {
 			break
 		}
-		if r.maybe && !kind.SafeToResend() {
-			// The attempt may have been applied: resending a grade or
-			// points change could apply it twice. Only score kinds
-			// (TransID unique) and member notices (idempotent) retry.
+		if r.maybe && !kind.SafeToResendWith(c.cfg.ResendUncertainScores) {
+			// The attempt may have been applied: resending it could
+			// apply it twice. Only member notices (idempotent) retry,
+			// and score kinds where Mallcoo keeps TransID unique.
 			break
 		}
 		wait, ok := c.backoff(attempts, r.retryAfter, r.hasRetryAfter)

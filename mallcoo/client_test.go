@@ -186,7 +186,7 @@ func TestSendRetries503(t *testing.T) {
 func TestSendRetriesDroppedConnection(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{})
 	defer srv.Close()
-	c, _ := newClient(t, srv, nil)
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.ResendUncertainScores = true })
 	body := vendorBody(t, crmsync.KindScore)
 	srv.FailNext(1, 0, "") // status 0: drop the connection
 	r, err := c.Send(context.Background(), crmsync.KindScore, body)
@@ -582,7 +582,8 @@ func TestAPIError(t *testing.T) {
 
 // TestSendAmbiguousNotRetriedForUnsafeKinds: after an attempt that may have
 // been applied (here a 502), a grade change is not sent again (it could be
-// applied twice) while a score event (TransID unique) is retried.
+// applied twice), nor a score event unless Mallcoo is known to keep TransID
+// unique (ResendUncertainScores).
 func TestSendAmbiguousNotRetriedForUnsafeKinds(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{})
 	defer srv.Close()
@@ -594,10 +595,19 @@ func TestSendAmbiguousNotRetriedForUnsafeKinds(t *testing.T) {
 		t.Errorf("Send(grade) after a 502 = %+v, %v; want ErrMaybeDelivered after 1 attempt", r, err)
 	}
 
+	// Nothing public says Mallcoo refuses a repeated TransID: by default a
+	// score event is not retried either; with ResendUncertainScores it is.
 	srv.FailNext(1, http.StatusBadGateway, "")
 	r, err = c.Send(context.Background(), crmsync.KindScore, vendorBody(t, crmsync.KindScore))
+	if !errors.Is(err, crmsync.ErrMaybeDelivered) || r.Attempts != 1 {
+		t.Errorf("Send(score) after a 502 = %+v, %v; want ErrMaybeDelivered after 1 attempt", r, err)
+	}
+	srv.Reset()
+	cs, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.Retries = 3; cfg.ResendUncertainScores = true })
+	srv.FailNext(1, http.StatusBadGateway, "")
+	r, err = cs.Send(context.Background(), crmsync.KindScore, vendorBody(t, crmsync.KindScore))
 	if err != nil || !r.OK() || r.Attempts != 2 {
-		t.Errorf("Send(score) after a 502 = %+v, %v; want Code 1 in 2 attempts", r, err)
+		t.Errorf("Send(score) after a 502 with ResendUncertainScores = %+v, %v; want Code 1 in 2 attempts", r, err)
 	}
 
 	srv.FailNext(1, http.StatusServiceUnavailable, "")

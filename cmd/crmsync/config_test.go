@@ -198,6 +198,12 @@ func TestConfigValidation(t *testing.T) {
 		{"mapping same word", "[mappings.PayType]\n\"微信\" = 12\n\" 微信 \" = 13\n", []string{"mappings.PayType", "same word"}},
 		{"mapping tables twice", "[mappings.PayType]\n\"微信\" = 12\n[mappings.paytype]\n\"现金\" = 1\n", []string{"second table for PayType"}},
 		{"syntax", "concurrency = \n", []string{"line 1", "expected value"}},
+		{"bool as text", "lang = \"zh\"\nstrict_datetime = \"yes\"\n", []string{"line 2", "strict_datetime", "true or false"}},
+		{"resend as number", "score_resend_uncertain = 1\n", []string{"line 1", "score_resend_uncertain", "true or false"}},
+		{"required unknown kind", "[kinds.scores]\nrequired = [\"PosID\"]\n", []string{"line 1", "kinds.scores", "no kind is called scores", "score-v2"}},
+		{"required unknown field", "[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosNo\"]\n", []string{"line 2", "kinds.score.required", `"PosNo"`, "PosID"}},
+		{"required not a list", "[kinds.score]\nrequired = \"PosID\"\n", []string{"line 2", "kinds.score.required", "list of field names"}},
+		{"kinds unknown key", "[kinds.grade]\nrequire = [\"Remark\"]\n", []string{"line 2", "kinds.grade.require", "takes required"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeConfig(t, tc.text)
