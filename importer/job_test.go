@@ -483,3 +483,45 @@ func TestRetryOldBodyInWireForm(t *testing.T) {
 		t.Errorf("retried body = %s, want %s", got, want)
 	}
 }
+
+// TestRejectStreakRowsRetryable: after an accepted answer and one row
+// rejected with its own Code, 100 rejections in a row with one Code stop
+// the run; those 100 and the rows not sent are recorded failed (sent again
+// once the setup is fixed), the lone rejection stays rejected.
+func TestRejectStreakRowsRetryable(t *testing.T) {
+	w := newWorld(t)
+	lines := []string{"RefID,BonusAction"}
+	for i := 0; i <= 200; i++ {
+		lines = append(lines, fmt.Sprintf("R%03d,4", i))
+	}
+	in := w.file("invalid.csv", lines...)
+	w.srv.RejectIf(func(_ crmsync.Kind, body []byte) (int, string, bool) {
+		switch {
+		case bytes.Contains(body, []byte(`"R000"`)):
+			return 0, "", false
+		case bytes.Contains(body, []byte(`"R001"`)):
+			return 4002, "单号格式错误", true
+		}
+		return 4001, "商场不存在", true
+	})
+	ctx := context.Background()
+	id, _ := w.l.BeginRun(ctx, "run", nil, time.Now())
+	s := crmsync.NewSummary(id, "run", time.Now())
+	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Sender: w.cl, Concurrency: 1}
+	if err := j.Run(ctx, id, []string{in}, s); err == nil || s.Stopped == "" {
+		t.Fatalf("Job.Run = %v, stopped %q; want it stopped by the streak", err, s.Stopped)
+	}
+	w.l.EndRun(ctx, s)
+	if got := s.Counts; got[crmsync.OutcomeSent] != 1 || got[crmsync.OutcomeRejected] != 1 || got[crmsync.OutcomeFailed] != 199 {
+		t.Errorf("counts %v, want 1 sent, 1 rejected (R001), 199 failed", got)
+	}
+	if n := len(w.srv.Requests()); n != 102 {
+		t.Errorf("%d requests, want 102 (R000, R001 and the 100 of the streak)", n)
+	}
+	rs := map[string]*crmsync.Result{}
+	w.l.Results(ctx, id, "", func(r *crmsync.Result) error { rs[r.Key] = r; return nil })
+	wantOutcome(t, rs, "R001", crmsync.OutcomeRejected)
+	if r := wantOutcome(t, rs, "R050", crmsync.OutcomeFailed); !r.HasCode || r.Code != 4001 || !strings.Contains(r.Reason, "setup") {
+		t.Errorf("R050: Code %v %d, reason %q; want Code 4001 kept and a reason naming the setup", r.HasCode, r.Code, r.Reason)
+	}
+}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 	"github.com/xuri/excelize/v2"
 )
@@ -566,5 +569,41 @@ func testRefusedKey(t *testing.T, opt mallcootest.Options) {
 		if n != 1 {
 			t.Errorf("%s delivered %d times, want once", b, n)
 		}
+	}
+}
+
+// TestMockSwitches starts `crmsync mock` with the switches of a looser API
+// and checks a wrong key is answered HTTP 200 with the Code asked for.
+func TestMockSwitches(t *testing.T) {
+	if code, _, _ := cli(t, nil, "mock", "-auth-status", "99"); code != crmsync.ExitUsage {
+		t.Errorf("mock -auth-status 99: exit %d, want %d", code, crmsync.ExitUsage)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: pw, getenv: func(string) string { return "" }}
+	e.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	done := make(chan int, 1)
+	go func() {
+		done <- e.main(ctx, []string{"mock", "-addr", "127.0.0.1:0", "-auth-status", "200", "-auth-code", "40001", "-accept-duplicates", "-ignore-unknown"})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	_, addr, ok := strings.Cut(strings.TrimSpace(line), "http://")
+	if err != nil || !ok {
+		cancel()
+		t.Fatalf("mock printed %q (%v), want its address", line, err)
+	}
+	cl, err := mallcoo.NewClient(mallcoo.Config{BaseURL: "http://" + addr, Credentials: mallcoo.Credentials{AppID: "sandbox", PublicKey: "1ULYkA", PrivateKey: "wrong"}, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := cl.Send(ctx, crmsync.KindMember, []byte(`{"Mobile":"15155145475"}`))
+	if err != nil || r.Code != 40001 {
+		t.Errorf("Send with a wrong key to mock -auth-status 200 -auth-code 40001 = %+v, %v; want a rejection with Code 40001", r, err)
+	}
+	cancel()
+	if code := <-done; code != crmsync.ExitOK {
+		t.Errorf("mock: exit %d after its context ended, want 0", code)
 	}
 }
