@@ -378,3 +378,37 @@ func TestREADMEConfigExample(t *testing.T) {
 		t.Errorf("README example: mappings %v concurrency %d rate %v, want PayType 微信=12, 8, 50", c.Mappings, c.Concurrency, c.Rate)
 	}
 }
+
+// TestRowSettings: [kinds.score] required and strict_datetime reach the
+// reader of run and plan; config shows them.
+func TestRowSettings(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,TradeSerialNo,PosID,Score\n"+
+		"T1,C1,1,2024-11-01 10:00:00,10,S1,N1,P1,10\n"+
+		"T2,C1,1,2024-11-01 11:00:00,10,S1,N2,,10\n"+
+		"T3,C1,1,2024-11-01,10,S1,N3,P3,10\n"), 0o644)
+	plan := func(conf string) jsonSummary {
+		t.Helper()
+		args := []string{"plan", "-json", "-ledger", filepath.Join(t.TempDir(), "l.db"), "-report", filepath.Join(t.TempDir(), "r.xlsx")}
+		if conf != "" {
+			args = append(args, "-config", writeConfig(t, conf))
+		}
+		_, stdout, stderr := cli(t, nil, append(args, in)...)
+		if stdout == "" {
+			t.Fatalf("plan printed nothing:\n%s", stderr)
+		}
+		return decodeSummary(t, stdout)
+	}
+	if s := plan(""); s.Counts[crmsync.OutcomeNew] != 3 {
+		t.Errorf("plan without settings: counts %v, want 3 new", s.Counts)
+	}
+	conf := "strict_datetime = true\n[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosID\"]\n"
+	if s := plan(conf); s.Counts[crmsync.OutcomeNew] != 1 || s.Counts[crmsync.OutcomeInvalid] != 2 {
+		t.Errorf("plan with PosID required and strict_datetime: counts %v, want 1 new, 2 invalid", s.Counts)
+	}
+	c := configJSON(t, nil, "-config", writeConfig(t, conf))
+	if !c.StrictDateTime || strings.Join(c.Required["score"], ",") != "TradeSerialNo,PosID" {
+		t.Errorf("config -json: strict_datetime %v, required %v; want true and score TradeSerialNo,PosID", c.StrictDateTime, c.Required)
+	}
+}
