@@ -93,3 +93,29 @@ func TestScoreAndDateRules(t *testing.T) {
 		})
 	}
 }
+
+// TestXLSXDateAlone: a date cell holding a whole serial (a date without a
+// time of day) warns, or is invalid with StrictDateTime; a serial with a
+// time does not warn.
+func TestXLSXDateAlone(t *testing.T) {
+	p := writeXLSX(t, t.TempDir(), "grade.xlsx", xsheet{"grade", [][]any{
+		{"ThirdPartyCardID", "BeforeCardCode", "AfterCardCode", "ChangeType", "ChangeTime"},
+		{"C1", "普卡", "银卡", 0, 45597},
+		{"C2", "普卡", "银卡", 0, 45597.4375},
+	}})
+	rows, _ := readAll(t, &Reader{}, p)
+	if len(rows) != 2 {
+		t.Fatalf("got %d rows, want 2", len(rows))
+	}
+	ev := mustEvent(t, rows[0])
+	if !strings.Contains(string(ev.Body), `"ChangeTime":"2024-11-01 00:00:00"`) || len(rows[0].Warnings) != 1 || !strings.HasPrefix(rows[0].Warnings[0], "ChangeTime: ") {
+		t.Errorf("date alone: body %s, warnings %q; want 00:00:00 sent and a warning on ChangeTime", ev.Body, rows[0].Warnings)
+	}
+	if mustEvent(t, rows[1]); len(rows[1].Warnings) != 0 {
+		t.Errorf("date and time: warnings %q, want none", rows[1].Warnings)
+	}
+	rows, _ = readAll(t, &Reader{StrictDateTime: true}, p)
+	if prob := mustProblem(t, rows[0]); prob.Column != "ChangeTime" {
+		t.Errorf("date alone, strict: problem on %q, want ChangeTime", prob.Column)
+	}
+}
