@@ -147,8 +147,8 @@ var scoreCommon = func(amountName, amountLabel string, emptyText Empty) []Field 
 		{Name: "TradeSerialNo", Label: "交易流水号", Type: String, Empty: emptyText, Rule: "选填;退货时为原消费单号", RuleEN: "optional; for a return the original sale's number", Example: "POS-88812"},
 		{Name: "PosID", Label: "pos机编号", Type: String, Empty: emptyText, Rule: "选填", RuleEN: "optional", Example: "POS01"},
 		{Name: "ReturnTime", Label: "退货时间", Type: DateTime, Empty: emptyText, Rule: "退货(2101)必填", RuleEN: "required for a return (2101)", Example: ""},
-		{Name: "ReturnAmount", Label: "退货金额", Type: Decimal, Empty: Null, Rule: "退货(2101)必填", RuleEN: "required for a return (2101)", Example: ""},
-		{Name: "Score", Label: "积分值", Type: Decimal, Required: true, Rule: "必填;消费≥0,退货≤0", RuleEN: "required; ≥ 0 for a sale, ≤ 0 for a return", Example: "1280"},
+		{Name: "ReturnAmount", Label: "退货金额", Type: Decimal, Empty: Null, Rule: "退货(2101)必填;正数", RuleEN: "required for a return (2101); positive", Example: ""},
+		{Name: "Score", Label: "积分值", Type: Decimal, Required: true, Rule: "必填;消费为正数,退货为负数(0会提示)", RuleEN: "required; positive for a sale, negative for a return (0 warns)", Example: "1280"},
 	}
 }
 
