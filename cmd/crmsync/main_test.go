@@ -607,3 +607,33 @@ func TestMockSwitches(t *testing.T) {
 		t.Errorf("mock: exit %d after its context ended, want 0", code)
 	}
 }
+
+// TestUncertainScoreAgainstSilentDuplicates: against a Mallcoo that accepts a
+// repeated TransID silently (it would count the points twice), a score
+// event whose request got no answer is held for a person, run after run;
+// only score_resend_uncertain = true (once Mallcoo confirms repeats are
+// refused) sends it again.
+func TestUncertainScoreAgainstSilentDuplicates(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{AcceptDuplicates: true})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\nT1,C1,1,2024-11-01 10:00:00,10,S1,10\n"), 0o644)
+	db := filepath.Join(dir, "l.db")
+	vars := sandboxEnv(srv)
+	srv.FailNext(1, 0, "") // the connection drops after the request was written
+	for i := 0; i < 2; i++ {
+		code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, fmt.Sprintf("r%d.xlsx", i)), in)
+		if s := decodeSummary(t, stdout); code != crmsync.ExitNeedsPerson || s.Counts[crmsync.OutcomeUncertain] != 1 {
+			t.Fatalf("run %d: exit %d, counts %v; want %d and 1 uncertain\n%s", i, code, s.Counts, crmsync.ExitNeedsPerson, stderr)
+		}
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1: an uncertain score event is not sent again without a person", n)
+	}
+	conf := writeConfig(t, "score_resend_uncertain = true\n")
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-config", conf, "-ledger", db, "-report", filepath.Join(dir, "r3.xlsx"), in)
+	if s := decodeSummary(t, stdout); code != crmsync.ExitOK || s.Counts[crmsync.OutcomeSent] != 1 {
+		t.Errorf("run with score_resend_uncertain: exit %d, counts %v; want 0 and 1 sent\n%s", code, s.Counts, stderr)
+	}
+}
