@@ -64,11 +64,21 @@ func (k Kind) KeySpace() string {
 }
 
 // SafeToResend reports whether an event of this kind whose delivery is
-// uncertain (in flight when a run died) may be sent again without a person
-// deciding: Mallcoo keeps TransID unique for the score kinds, and member
-// notices only make Mallcoo pull the member again.
-func (k Kind) SafeToResend() bool {
-	return k == KindScore || k == KindScoreV2 || k == KindMember
+// uncertain (in flight when a run died, or no answer to a request that may
+// have arrived) may be sent again without a person deciding, on what is
+// known of every Mallcoo: only member notices, which make Mallcoo pull the
+// member again. Score events are safe only where the mall's Mallcoo is
+// known to refuse or ignore a repeated TransID: see SafeToResendWith.
+func (k Kind) SafeToResend() bool { return k.SafeToResendWith(false) }
+
+// SafeToResendWith is SafeToResend with what the mall's Mallcoo contact
+// said of a repeated TransID (setting score_resend_uncertain): when
+// transIDUnique, score and score-v2 events are safe to resend too. The
+// vendor only asks callers to keep TransID unique ("需保证唯一性"); nothing
+// public says that Mallcoo refuses a repeat rather than counting the
+// points twice.
+func (k Kind) SafeToResendWith(transIDUnique bool) bool {
+	return k == KindMember || transIDUnique && (k == KindScore || k == KindScoreV2)
 }
 
 // BlocksLane reports whether a failed event of this kind holds back the later

@@ -22,6 +22,16 @@ type fieldParser struct {
 	prob     *crmsync.Problem
 	column   string // when set, problems are reported on this column (list items)
 	prefix   [2]string
+	// strict makes a date alone where a datetime is due a problem rather
+	// than a warning (strict_datetime).
+	strict   bool
+	warnings []string
+}
+
+// warn adds a warning about field name: the row is sent, the report says
+// why a person may want to look.
+func (p *fieldParser) warn(name, zh, en string) {
+	p.warnings = append(p.warnings, reason(name+": "+zh, name+": "+en))
 }
 
 func (p *fieldParser) fail(name, zh, en string) {
@@ -282,7 +292,53 @@ func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
 			fmt.Sprintf("%q is not a valid date and time; write it as 2024-11-01 10:05:03", v))
 		return nil
 	}
+	if dateOnly(v, t) {
+		zh := fmt.Sprintf("只有日期没有时间(%s),按 00:00:00 发送;请导出完整的日期时间,如 2024-11-01 10:05:03", v)
+		en := fmt.Sprintf("%q is a date without a time of day: sent as 00:00:00; export the full date and time, e.g. 2024-11-01 10:05:03", v)
+		if p.strict {
+			zh = fmt.Sprintf("只有日期没有时间(%s),请导出完整的日期时间,如 2024-11-01 10:05:03", v)
+			en = fmt.Sprintf("%q is a date without a time of day (strict_datetime); export the full date and time, e.g. 2024-11-01 10:05:03", v)
+			p.fail(name, zh, en)
+			return nil
+		}
+		p.warn(name, zh, en)
+	}
 	return &mallcoo.LocalTime{Time: t}
+}
+
+// dateOnly reports whether the cell text s, read as t, holds a date alone:
+// midnight, and no time of day written (no ':', not the 14 digits of
+// yyyyMMddHHmmss, not an Excel serial with a fraction).
+func dateOnly(s string, t time.Time) bool {
+	if t.Hour() != 0 || t.Minute() != 0 || t.Second() != 0 || strings.ContainsAny(s, ":：") {
+		return false
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !strings.ContainsAny(s, "-/年"):
+			return false // an Excel serial with a time fraction
+		}
+	}
+	return digits <= 8
+}
+
+// optNumberText reads a text field that holds a number when it is one
+// (Field.Number: over-limit Value and RuleValue): a number is sent in
+// canonical form ("5,000" → "5000", "3000.0" → "3000"), other text as
+// written.
+func (p *fieldParser) optNumberText(name string) *string {
+	v := p.optText(name)
+	if v == nil {
+		return nil
+	}
+	if a, err := mallcoo.ParseAmount(*v); err == nil {
+		t := string(a)
+		return &t
+	}
+	return v
 }
 
 func (p *fieldParser) integer(name string) (int64, bool) {
@@ -390,7 +446,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, *crmsync.Problem) {
 			Score:            p.amount("Score"),
 			PayType:          p.optInt("PayType"),
 		}
-		checkScore(p, v.ScoreEvent, v.ReturnTime, v.ReturnAmount, v.Score)
+		checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
 		b = &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: scoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
 	case crmsync.KindScoreV2:
 		b = buildScoreV2(in)
@@ -398,8 +454,8 @@ func build(k crmsync.Kind, in *rowInput) (*built, *crmsync.Problem) {
 		v := mallcoo.OverLimitInform{
 			RefID:                p.id("RefID"),
 			ShopCode:             p.optID("ShopCode"),
-			Value:                p.optText("Value"),
-			RuleValue:            p.optText("RuleValue"),
+			Value:                p.optNumberText("Value"),
+			RuleValue:            p.optNumberText("RuleValue"),
 			BonusAction:          p.optInt("BonusAction"),
 			CurBonusAction:       p.optInt("CurBonusAction"),
 			BonusLimitSceneType:  p.optInt("BonusLimitSceneType"),
@@ -448,6 +504,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, *crmsync.Problem) {
 	if p.prob != nil {
 		return nil, p.prob
 	}
+	b.warnings = append(p.warnings, b.warnings...)
 	if !b.time.IsZero() {
 		b.time = b.time.In(mallcoo.CST)
 	}
@@ -501,25 +558,26 @@ func buildMember(in *rowInput) *built {
 	return &built{body: v, key: lane + "|" + day.Format("2006-01-02"), lane: lane, time: day}
 }
 
-// checkScore applies the rules shared by the score kinds: a return needs
-// its time and amount; a sale earns points, a return takes them back.
-func checkScore(p *fieldParser, event int, rt *mallcoo.LocalTime, ra *mallcoo.Amount, score mallcoo.Amount) {
+// checkScore applies the rules of the score kinds (mallcoo.CheckScore) to
+// a row: an error makes the row invalid, a warning goes to the report. A
+// sale's return fields are cleared: they are not sent.
+func checkScore(p *fieldParser, event int, rt **mallcoo.LocalTime, ra **mallcoo.Amount, score mallcoo.Amount) {
 	if p.prob != nil {
 		return
 	}
-	switch event {
-	case 2101:
-		if rt == nil {
-			p.fail("ReturnTime", "退货(2101)必须填写退货时间", "a return (2101) needs ReturnTime")
-		} else if ra == nil {
-			p.fail("ReturnAmount", "退货(2101)必须填写退货金额", "a return (2101) needs ReturnAmount")
-		} else if score.Sign() > 0 {
-			p.fail("Score", fmt.Sprintf("退货的积分值应为0或负数(%s)", score), fmt.Sprintf("a return's Score must be zero or negative, not %s", score))
+	s := mallcoo.Score{Event: event, HasReturnTime: *rt != nil, Score: score}
+	if *ra != nil {
+		s.ReturnAmount = **ra
+	}
+	for _, b := range mallcoo.CheckScore(s) {
+		if !b.Warning {
+			p.fail(b.Field, b.ZH, b.EN)
+			return
 		}
-	case 1:
-		if score.Sign() < 0 {
-			p.fail("Score", fmt.Sprintf("消费的积分值应为0或正数(%s)", score), fmt.Sprintf("a sale's Score must be zero or positive, not %s", score))
-		}
+		p.warn(b.Field, b.ZH, b.EN)
+	}
+	if event == 1 {
+		*rt, *ra = nil, nil
 	}
 }
 
@@ -553,7 +611,7 @@ func buildScoreV2(in *rowInput) *built {
 	if p.prob == nil {
 		v.ConsumePayList = readList[mallcoo.Payment](in, "ConsumePayList", v.TransID)
 	}
-	checkScore(p, v.ScoreEvent, v.ReturnTime, v.ReturnAmount, v.Score)
+	checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
 	b := &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: scoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
 	if p.prob == nil && v.TotalAmount != nil {
 		promo := mallcoo.Amount("0")

@@ -46,6 +46,11 @@ type Job struct {
 	// files: the row after the cap ends the run with a *RowLimitError
 	// before anything is sent (a runaway export, a zip bomb).
 	MaxRows int
+	// ResendUncertainScores says the mall's Mallcoo refuses or ignores a
+	// repeated TransID (setting score_resend_uncertain): score events whose
+	// delivery is uncertain are then sent again without a person, and
+	// claimed in batches. Otherwise they are held like grade changes.
+	ResendUncertainScores bool
 }
 
 // RowLimitError ends a run whose files hold more than Job.MaxRows rows; At
@@ -58,6 +63,9 @@ type RowLimitError struct {
 func (e *RowLimitError) Error() string {
 	return fmt.Sprintf("the files hold more than %d rows (max_rows_per_run), the first over it at %s; nothing was sent: split the files over several runs, or raise max_rows_per_run", e.Limit, e.At)
 }
+
+// safe reports whether events of kind k may be resent without a person.
+func (j *Job) safe(k crmsync.Kind) bool { return k.SafeToResendWith(j.ResendUncertainScores) }
 
 // errStopped says sending stopped early; Summary.Stopped says why.
 var errStopped = errors.New("sending stopped")
@@ -263,7 +271,7 @@ func (d *differ) flush(ctx context.Context) error {
 		for n, i := range lookupIdx {
 			res := results[i]
 			ev := lookup[n]
-			if send := classify(res, ev, priors[n]); send {
+			if send := classify(res, ev, priors[n], j.safe); send {
 				res.Outcome = crmsync.OutcomeNew
 				d.queued++
 			}
@@ -299,12 +307,12 @@ func joinWarnings(ws []string) string {
 
 // classify sets res's outcome from what the ledger knows of the event (the
 // diff table of DESIGN.md) and reports whether the event is to be sent.
-func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send bool) {
+func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior, safe func(crmsync.Kind) bool) (send bool) {
 	switch p.State {
 	case crmsync.StateNone:
 		return true
 	case crmsync.StateSent:
-		if p.Hash == ev.Hash {
+		if p.Hash == ev.Hash || sameContent(ev, p.Body) {
 			res.Outcome = crmsync.OutcomeUnchanged
 			return false
 		}
@@ -323,7 +331,7 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 		res.Reason = "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"
 		return false
 	case crmsync.StateInFlight, crmsync.StateUncertain:
-		if ev.Kind.SafeToResend() && p.Hash == ev.Hash {
+		if safe(ev.Kind) && p.Hash == ev.Hash {
 			return true
 		}
 		res.Outcome = crmsync.OutcomeUncertain
@@ -331,6 +339,18 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior) (send boo
 		return false
 	}
 	return true
+}
+
+// sameContent reports whether prior, a body sent before, holds the same
+// event content as ev although the content hashes differ: a body sent by an
+// older crmsync before a value's form was made canonical (an over-limit
+// Value "5,000" now sent as "5000", return fields on a sale now left out).
+func sameContent(ev *crmsync.Event, prior []byte) bool {
+	if len(prior) == 0 {
+		return false
+	}
+	c, err := mallcoo.Canonical(ev.Kind, prior)
+	return err == nil && crmsync.ContentHash(ev.Kind, c) == ev.Hash
 }
 
 // send delivers the run's queued rows, read back from the ledger in lane,
@@ -391,6 +411,42 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		}
 	}
 
+	// Rejections are held back while they may be the setup's fault rather
+	// than the rows': Mallcoo may answer refused credentials, a wrong mall
+	// or clock with HTTP 200 and a Code, and the client stops after a
+	// streak of them (mallcoo.Config OpenStreak, RejectStreak). An accepted
+	// answer or another Code releases them as rejected; a stop makes them
+	// failed, so they are sent again once the setup is fixed (a rejected
+	// event was not applied: sending it again is safe).
+	var (
+		rmu      sync.Mutex
+		rejected []*crmsync.Result
+	)
+	release := func(o crmsync.Outcome, why string) {
+		rmu.Lock()
+		rs := rejected
+		rejected = nil
+		rmu.Unlock()
+		for _, r := range rs {
+			if o == crmsync.OutcomeFailed {
+				r.Reason = fmt.Sprintf("猫酷拒绝(Code %d),但发送因整体问题停止(%s),像是配置问题而非此行;修正后重新运行会重发 / rejected with Code %d, but sending stopped for a cause common to all rows (%s): the setup, not this row, looks wrong; sent again once fixed", r.Code, why, r.Code, why)
+			}
+			finish(r, o)
+		}
+	}
+	hold := func(r *crmsync.Result) {
+		rmu.Lock()
+		var out []*crmsync.Result
+		if len(rejected) > 0 && (rejected[0].Code != r.Code || len(rejected) >= maxHeldRejections) {
+			out, rejected = rejected, nil
+		}
+		rejected = append(rejected, r)
+		rmu.Unlock()
+		for _, r := range out {
+			finish(r, crmsync.OutcomeRejected)
+		}
+	}
+
 	var fatal error
 	var fatalOnce sync.Once
 	// sendLane sends one lane's events in order.
@@ -439,18 +495,21 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 				r.Reason = "未发送:账本写入失败 / not sent: the ledger could not record results"
 				continue
 			}
-			if preclaimed && r.Kind.SafeToResend() {
+			if preclaimed && j.safe(r.Kind) {
 				// Claimed with its batch (see below).
 			} else if err := c.claim(sendCtx, ev); err != nil {
 				fatalOnce.Do(func() { fatal = fmt.Errorf("claim %s %s: %w", r.Kind, r.Key, err) })
 				stop("账本写入失败 / ledger write failed")
 				continue
 			}
-			reply, err := j.Sender.Send(sendCtx, r.Kind, r.Body)
+			// Bodies queued by an older crmsync (a plan applied, a failed
+			// event retried) hold every empty field as null: they go out in
+			// the wire form too. WireBody leaves a wire-form body as it is.
+			reply, err := j.Sender.Send(sendCtx, r.Kind, mallcoo.WireBody(r.Kind, r.Body))
 			r.Attempts = reply.Attempts
 			o := crmsync.OutcomeSent
 			switch {
-			case err != nil && !r.Kind.SafeToResend() && errors.Is(err, crmsync.ErrMaybeDelivered):
+			case err != nil && !j.safe(r.Kind) && errors.Is(err, crmsync.ErrMaybeDelivered):
 				// The request may have been applied: resending a grade or
 				// points change could apply it twice.
 				o = crmsync.OutcomeUncertain
@@ -458,8 +517,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 			case err != nil:
 				o = crmsync.OutcomeFailed
 				r.Reason = "发送失败,下次运行将重试 / not delivered, retried next run: " + err.Error()
+				if reply.Code != 0 {
+					// An answer that completed a streak of rejections.
+					r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
+				}
 				if errors.Is(err, crmsync.ErrSystemic) {
 					stop(err.Error())
+					release(crmsync.OutcomeFailed, isStopped())
 				}
 			case !reply.OK():
 				o = crmsync.OutcomeRejected
@@ -474,6 +538,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 			}
 			if o != crmsync.OutcomeSent && r.Kind.BlocksLane() {
 				blocked[r.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", r.Key, r.Key)
+			}
+			switch o {
+			case crmsync.OutcomeRejected:
+				hold(r)
+				continue
+			case crmsync.OutcomeSent:
+				release(crmsync.OutcomeRejected, "")
 			}
 			finish(r, o)
 		}
@@ -524,7 +595,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	push := func(rs []*crmsync.Result) error {
 		pending = append(pending, rs)
 		for _, r := range rs {
-			if r.Kind.SafeToResend() {
+			if j.safe(r.Kind) {
 				safe = append(safe, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
 			}
 		}
@@ -554,6 +625,11 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	}
 	close(work)
 	wg.Wait()
+	if why := isStopped(); why != "" {
+		release(crmsync.OutcomeFailed, why)
+	} else {
+		release(crmsync.OutcomeRejected, "")
+	}
 	if err := rec.close(ctx); err != nil && fatal == nil {
 		fatal = err
 	}
@@ -670,6 +746,10 @@ func (c *claimer) claim(ctx context.Context, ev *crmsync.Event) error {
 func (c *claimer) claimBatch(ctx context.Context, evs []*crmsync.Event) error {
 	return c.ledger.Claim(ctx, c.runID, evs)
 }
+
+// maxHeldRejections bounds the rejections held back while they may be the
+// setup's fault (above the client's default RejectStreak of 100).
+const maxHeldRejections = 1000
 
 // claimBatch is how many events of safe kinds are claimed at once ahead of
 // their sends (and how many lanes wait to be handed out at most).

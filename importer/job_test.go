@@ -33,6 +33,8 @@ type world struct {
 	cl   *mallcoo.Client
 	mu   sync.Mutex
 	fail func(body []byte) bool
+	// resendScores sets Job.ResendUncertainScores.
+	resendScores bool
 }
 
 func newWorld(t *testing.T) *world {
@@ -97,7 +99,7 @@ func (w *world) run(send bool, files ...string) (*crmsync.Summary, map[string]*c
 		w.t.Fatal(err)
 	}
 	s := crmsync.NewSummary(id, "run", time.Now())
-	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Concurrency: 4}
+	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Concurrency: 4, ResendUncertainScores: w.resendScores}
 	if send {
 		j.Sender = w.cl
 	}
@@ -253,7 +255,8 @@ func TestUncertainAndBlocked(t *testing.T) {
 
 	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"K1"`)) })
 	_, rs := w.run(true, grades, scores)
-	wantOutcome(t, rs, "T9", crmsync.OutcomeSent)
+	// Nothing says Mallcoo refuses a repeated TransID: T9 is held too…
+	wantOutcome(t, rs, "T9", crmsync.OutcomeUncertain)
 	g1 := wantOutcome(t, rs, "G1", crmsync.OutcomeUncertain)
 	if !strings.Contains(g1.Reason, "retry -uncertain") {
 		t.Errorf("G1 reason %q does not say what to do", g1.Reason)
@@ -270,8 +273,13 @@ func TestUncertainAndBlocked(t *testing.T) {
 		}
 	}
 
-	// Next run with K healthy: K1 and K2 go, in order; G stays held.
+	// Next run with K healthy: K1 and K2 go, in order; G stays held; T9
+	// goes once the mall knows a repeated TransID is refused
+	// (score_resend_uncertain).
 	w.failIf(nil)
+	w.resendScores = true
+	_, rs = w.run(true, scores)
+	wantOutcome(t, rs, "T9", crmsync.OutcomeSent)
 	before := len(w.srv.Requests())
 	_, rs = w.run(true, grades)
 	wantOutcome(t, rs, "K1", crmsync.OutcomeSent)
@@ -455,5 +463,65 @@ func TestLaneOrderByTime(t *testing.T) {
 			t.Errorf("member %s: %s arrived after %q, want the next in time order", m.ThirdPartyCardID, m.TransID, last[m.ThirdPartyCardID])
 		}
 		last[m.ThirdPartyCardID] = got
+	}
+}
+
+// TestRetryOldBodyInWireForm: a body an older crmsync stored (every empty
+// field null) goes out in the wire form when it is retried.
+func TestRetryOldBodyInWireForm(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	old := []byte(`{"RefID":"R1","ShopCode":null,"Value":"12","RuleValue":null,"BonusAction":null,"CurBonusAction":null,"BonusLimitSceneType":null,"BonusLimitObjType":null,"BonusLimitActionType":null,"BonusLimitTimeType":null,"Desc":null}`)
+	ev := &crmsync.Event{Kind: crmsync.KindOverLimit, Key: "R1|", Lane: "R1", Body: old, Hash: crmsync.ContentHash(crmsync.KindOverLimit, old)}
+	id, _ := w.l.BeginRun(ctx, "retry", nil, time.Now())
+	s := crmsync.NewSummary(id, "retry", time.Now())
+	if err := (&importer.Job{Ledger: w.l, Sender: w.cl}).Retry(ctx, id, []*crmsync.Event{ev}, s); err != nil || s.Counts[crmsync.OutcomeSent] != 1 {
+		t.Fatalf("retry: %v, counts %v; want R1 sent", err, s.Counts)
+	}
+	w.l.EndRun(ctx, s)
+	if got, want := strings.Join(w.sentBodies(crmsync.KindOverLimit), "\n"), `{"RefID":"R1","Value":"12"}`; got != want {
+		t.Errorf("retried body = %s, want %s", got, want)
+	}
+}
+
+// TestRejectStreakRowsRetryable: after an accepted answer and one row
+// rejected with its own Code, 100 rejections in a row with one Code stop
+// the run; those 100 and the rows not sent are recorded failed (sent again
+// once the setup is fixed), the lone rejection stays rejected.
+func TestRejectStreakRowsRetryable(t *testing.T) {
+	w := newWorld(t)
+	lines := []string{"RefID,BonusAction"}
+	for i := 0; i <= 200; i++ {
+		lines = append(lines, fmt.Sprintf("R%03d,4", i))
+	}
+	in := w.file("invalid.csv", lines...)
+	w.srv.RejectIf(func(_ crmsync.Kind, body []byte) (int, string, bool) {
+		switch {
+		case bytes.Contains(body, []byte(`"R000"`)):
+			return 0, "", false
+		case bytes.Contains(body, []byte(`"R001"`)):
+			return 4002, "单号格式错误", true
+		}
+		return 4001, "商场不存在", true
+	})
+	ctx := context.Background()
+	id, _ := w.l.BeginRun(ctx, "run", nil, time.Now())
+	s := crmsync.NewSummary(id, "run", time.Now())
+	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Sender: w.cl, Concurrency: 1}
+	if err := j.Run(ctx, id, []string{in}, s); err == nil || s.Stopped == "" {
+		t.Fatalf("Job.Run = %v, stopped %q; want it stopped by the streak", err, s.Stopped)
+	}
+	w.l.EndRun(ctx, s)
+	if got := s.Counts; got[crmsync.OutcomeSent] != 1 || got[crmsync.OutcomeRejected] != 1 || got[crmsync.OutcomeFailed] != 199 {
+		t.Errorf("counts %v, want 1 sent, 1 rejected (R001), 199 failed", got)
+	}
+	if n := len(w.srv.Requests()); n != 102 {
+		t.Errorf("%d requests, want 102 (R000, R001 and the 100 of the streak)", n)
+	}
+	rs := map[string]*crmsync.Result{}
+	w.l.Results(ctx, id, "", func(r *crmsync.Result) error { rs[r.Key] = r; return nil })
+	wantOutcome(t, rs, "R001", crmsync.OutcomeRejected)
+	if r := wantOutcome(t, rs, "R050", crmsync.OutcomeFailed); !r.HasCode || r.Code != 4001 || !strings.Contains(r.Reason, "setup") {
+		t.Errorf("R050: Code %v %d, reason %q; want Code 4001 kept and a reason naming the setup", r.HasCode, r.Code, r.Reason)
 	}
 }

@@ -34,6 +34,14 @@ type Reader struct {
 	// they stand for, e.g. "PayType": {"微信": "12"}; applied before parsing
 	// enum and integer fields.
 	Mappings map[string]map[string]string
+	// Required lists, per kind, the optional fields this mall requires
+	// (mallcoo.SpecFor), e.g. score TradeSerialNo and PosID: a row leaving
+	// one empty is invalid.
+	Required map[crmsync.Kind][]string
+	// StrictDateTime makes a date alone where a datetime is due (no time
+	// of day: it would be sent as 00:00:00) a problem of the row rather
+	// than a warning.
+	StrictDateTime bool
 }
 
 // Expand turns FILE|DIR arguments into input files, sorted: a directory
@@ -284,7 +292,10 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 	if len(rest) > 0 && isSecondHeader(hm, rest[0].cells) {
 		rest = rest[1:]
 	}
-	spec := mallcoo.SpecOf(hm.kind)
+	spec, err := mallcoo.SpecFor(hm.kind, sh.s.r.Required[hm.kind])
+	if err != nil {
+		return sum, false, fmt.Errorf("read %s: required fields: %w", sh.s.path, err)
+	}
 	one := func(cells []string, types []cellType, ref crmsync.SourceRef) error {
 		sum.Rows++
 		if sum.Rows&1023 == 0 {
@@ -353,7 +364,7 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 		}
 	}
 	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
-	p := &fieldParser{fields: spec.Fields, vals: values, mappings: sh.s.mapping}
+	p := &fieldParser{fields: spec.Fields, vals: values, mappings: sh.s.mapping, strict: sh.s.r.StrictDateTime}
 	if ct != nil {
 		p.types = make([]cellType, len(spec.Fields))
 		for i, c := range hm.cols {
@@ -383,7 +394,10 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 			key = t
 		}
 	}
-	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: body, Hash: crmsync.ContentHash(hm.kind, body)}
+	// body is the full form (every field, null when empty): its hash is the
+	// content hash, the same as ledgers made before empty fields followed
+	// the vendor's examples. What is stored and sent is the wire form.
+	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: mallcoo.WireBody(hm.kind, body), Hash: crmsync.ContentHash(hm.kind, body)}
 	out.Warnings = b.warnings
 	return out
 }

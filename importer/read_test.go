@@ -254,8 +254,8 @@ func TestMessyCells(t *testing.T) {
 		`T2,0201710000002, 1 ,20241101100503,+7,S1,0,,微信`))
 	rows, _ := readAll(t, &Reader{Mappings: map[string]map[string]string{"paytype": {"微信": "12"}}}, p)
 	want := []string{
-		`{"TransID":"0001","ThirdPartyCardID":"0201710000001","ScoreEvent":1,"TradeTime":"2024-11-01 10:05:03","TradeAmount":1280.5,"CrmShopID":"S0012","TradeSerialNo":null,"PosID":"POS01","ReturnTime":null,"ReturnAmount":null,"Score":20,"PayType":null}`,
-		`{"TransID":"T2","ThirdPartyCardID":"0201710000002","ScoreEvent":1,"TradeTime":"2024-11-01 10:05:03","TradeAmount":7,"CrmShopID":"S1","TradeSerialNo":null,"PosID":null,"ReturnTime":null,"ReturnAmount":null,"Score":0,"PayType":12}`,
+		`{"TransID":"0001","ThirdPartyCardID":"0201710000001","ScoreEvent":1,"TradeTime":"2024-11-01 10:05:03","TradeAmount":1280.5,"CrmShopID":"S0012","TradeSerialNo":"","PosID":"POS01","ReturnTime":"","ReturnAmount":null,"Score":20}`,
+		`{"TransID":"T2","ThirdPartyCardID":"0201710000002","ScoreEvent":1,"TradeTime":"2024-11-01 10:05:03","TradeAmount":7,"CrmShopID":"S1","TradeSerialNo":"","PosID":"","ReturnTime":"","ReturnAmount":null,"Score":0,"PayType":12}`,
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("got %d rows, want %d", len(rows), len(want))

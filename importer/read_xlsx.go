@@ -86,6 +86,11 @@ func (t *xlsxTable) dateText(s string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	if !strings.Contains(s, ".") {
+		// A whole serial is a date cell without a time of day: shown as
+		// the date alone, so a datetime field warns (strict_datetime).
+		return tm.Format("2006-01-02"), true
+	}
 	return tm.Format(mallcoo.DateTimeLayout), true
 }
 

@@ -518,8 +518,6 @@ func enumList(f *mallcoo.Field) (zh, en string) {
 	return strings.Join(z, ", "), strings.Join(e, ", ")
 }
 
-var mobileRE = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
-
 // cleanMobile normalises a mainland mobile number: spaces and hyphens
 // dropped, a +86/0086 prefix removed.
 func cleanMobile(s string) (string, bool) {
@@ -530,5 +528,5 @@ func cleanMobile(s string) (string, bool) {
 			break
 		}
 	}
-	return t, mobileRE.MatchString(t)
+	return t, mallcoo.ValidMobile(t)
 }

@@ -335,8 +335,8 @@ func TestClaimThenCrashLeavesUncertain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Status() = %v", err)
 	}
-	if st.Held != 1 {
-		t.Errorf("Status().Held = %d, want 1 (the grade; score is safe to resend)", st.Held)
+	if st.Held != 2 {
+		t.Errorf("Status().Held = %d, want 2 (the grade, and the score: nothing says Mallcoo refuses a repeated TransID)", st.Held)
 	}
 	var n int
 	err = l.Events(ctx, []crmsync.State{crmsync.StateUncertain}, func(ev *crmsync.Event, p crmsync.Prior) error {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,9 +27,6 @@ func (e *FieldError) Error() string {
 	return e.Field + ": " + e.Reason
 }
 
-// mobileRE is an 11-digit mainland mobile number.
-var mobileRE = regexp.MustCompile(`^1[0-9]{10}$`)
-
 // CheckBody checks a request body of kind against the endpoint's fields
 // (SpecOf(kind).Fields) and returns a *FieldError for the first problem, in
 // field order, or nil:
@@ -45,35 +41,49 @@ var mobileRE = regexp.MustCompile(`^1[0-9]{10}$`)
 //     value;
 //   - URLText fields (Desc of over-limit, bonus, verify, invalid) are
 //     URL-encoded: no raw non-ASCII, no spaces, well-formed %-escapes;
-//   - member: ThirdPartyCardID or Mobile, a Mobile of 11 digits;
-//   - score, score-v2: a return (ScoreEvent 2101) has ReturnTime and
-//     ReturnAmount; Score is ≥ 0 for a sale and ≤ 0 for a return.
+//   - member: ThirdPartyCardID or Mobile, a Mobile as ValidMobile says;
+//   - score, score-v2: the errors of CheckScore (warnings pass).
 //
-// An optional field sent as "" is taken as absent, like null: the vendor's
-// own score example sends "ReturnTime": "" (and "TradeSerialNo": "") for a
-// sale, so Mallcoo must accept it. crmsync itself sends null for empty
-// optional fields. TotalAmount = PayAmount + PromotionAmount (score-v2) is
-// not checked: the vendor's example breaks it, so the importer warns instead.
+// An optional field sent as "" or null is taken as absent, like a missing
+// one: the vendor's own score example sends "ReturnTime": "" (and
+// "TradeSerialNo": "") for a sale, so Mallcoo must accept it. crmsync
+// sends empty optional fields as Field.Empty says (WireBody).
+// TotalAmount = PayAmount + PromotionAmount (score-v2) is not checked: the
+// vendor's example breaks it, so the importer warns instead.
 func CheckBody(kind crmsync.Kind, body []byte) error {
 	spec, ok := specs[kind]
 	if !ok {
 		return &FieldError{Reason: fmt.Sprintf("unknown kind %q", kind)}
 	}
+	return Check(spec, body, CheckOptions{})
+}
+
+// CheckOptions loosen CheckBody where the real API may be looser than the
+// vendor's page reads.
+type CheckOptions struct {
+	// IgnoreUnknown accepts fields the endpoint lacks (a .NET model binder
+	// ignores them by default) instead of refusing the body.
+	IgnoreUnknown bool
+}
+
+// Check is CheckBody with the endpoint given as a Spec (SpecFor: with the
+// fields a mall requires) and options.
+func Check(spec *Spec, body []byte, opt CheckOptions) error {
 	obj, err := decodeObject(body)
 	if err != nil {
 		return &FieldError{Reason: "body is not a JSON object: " + err.Error()}
 	}
-	if err := checkObject(spec.Fields, spec.Items, "", obj); err != nil {
+	if err := checkObject(spec.Fields, spec.Items, "", obj, opt); err != nil {
 		return err
 	}
-	switch kind {
+	switch spec.Kind {
 	case crmsync.KindMember:
 		card, mobile := stringOf(obj["ThirdPartyCardID"]), stringOf(obj["Mobile"])
 		if card == "" && mobile == "" {
 			return &FieldError{Field: "ThirdPartyCardID", Reason: "ThirdPartyCardID or Mobile is required"}
 		}
-		if mobile != "" && !mobileRE.MatchString(mobile) {
-			return &FieldError{Field: "Mobile", Reason: fmt.Sprintf("%q is not an 11-digit mobile number", mobile)}
+		if mobile != "" && !ValidMobile(mobile) {
+			return &FieldError{Field: "Mobile", Reason: fmt.Sprintf("%q is not an 11-digit mainland mobile number", mobile)}
 		}
 	case crmsync.KindScore, crmsync.KindScoreV2:
 		return checkScore(obj)
@@ -82,21 +92,18 @@ func CheckBody(kind crmsync.Kind, body []byte) error {
 }
 
 func checkScore(obj map[string]json.RawMessage) error {
-	event, _ := strconv.ParseInt(string(obj["ScoreEvent"]), 10, 64)
-	score, _ := strconv.ParseFloat(string(obj["Score"]), 64)
-	switch event {
-	case 1:
-		if score < 0 {
-			return &FieldError{Field: "Score", Reason: fmt.Sprintf("is %s: must be ≥ 0 for a sale (ScoreEvent 1)", obj["Score"])}
+	event, _ := strconv.Atoi(string(obj["ScoreEvent"]))
+	amount := func(name string) Amount {
+		if isAbsent(obj[name]) {
+			return ""
 		}
-	case 2101:
-		for _, name := range []string{"ReturnTime", "ReturnAmount"} {
-			if isAbsent(obj[name]) {
-				return &FieldError{Field: name, Reason: "is required for a return (ScoreEvent 2101)"}
-			}
-		}
-		if score > 0 {
-			return &FieldError{Field: "Score", Reason: fmt.Sprintf("is %s: must be ≤ 0 for a return (ScoreEvent 2101)", obj["Score"])}
+		a, _ := ParseAmount(string(obj[name])) // a JSON number: checkValue passed
+		return a
+	}
+	s := Score{Event: event, HasReturnTime: !isAbsent(obj["ReturnTime"]), ReturnAmount: amount("ReturnAmount"), Score: amount("Score")}
+	for _, b := range CheckScore(s) {
+		if !b.Warning {
+			return &FieldError{Field: b.Field, Reason: b.EN}
 		}
 	}
 	return nil
@@ -116,7 +123,7 @@ func decodeObject(b []byte) (map[string]json.RawMessage, error) {
 }
 
 // checkObject checks an object's fields; prefix names the list item.
-func checkObject(fields []Field, items map[string]*ItemSpec, prefix string, obj map[string]json.RawMessage) error {
+func checkObject(fields []Field, items map[string]*ItemSpec, prefix string, obj map[string]json.RawMessage, opt CheckOptions) error {
 	known := make(map[string]bool, len(fields))
 	for _, f := range fields {
 		known[f.Name] = true
@@ -127,7 +134,7 @@ func checkObject(fields []Field, items map[string]*ItemSpec, prefix string, obj 
 			unknown = append(unknown, name)
 		}
 	}
-	if len(unknown) > 0 {
+	if len(unknown) > 0 && !opt.IgnoreUnknown {
 		slices.Sort(unknown)
 		reason := "unknown field"
 		for _, f := range fields {
@@ -139,7 +146,7 @@ func checkObject(fields []Field, items map[string]*ItemSpec, prefix string, obj 
 	}
 	for _, f := range fields {
 		raw, present := obj[f.Name]
-		if err := checkValue(f, items, prefix+f.Name, raw, present); err != nil {
+		if err := checkValue(f, items, prefix+f.Name, raw, present, opt); err != nil {
 			return err
 		}
 	}
@@ -161,7 +168,7 @@ func stringOf(raw json.RawMessage) string {
 	return ""
 }
 
-func checkValue(f Field, items map[string]*ItemSpec, path string, raw json.RawMessage, present bool) error {
+func checkValue(f Field, items map[string]*ItemSpec, path string, raw json.RawMessage, present bool, opt CheckOptions) error {
 	if isAbsent(raw) {
 		switch {
 		case f.Required && !present:
@@ -221,7 +228,7 @@ func checkValue(f Field, items map[string]*ItemSpec, path string, raw json.RawMe
 			if err != nil {
 				return &FieldError{Field: ip, Reason: "must be a JSON object"}
 			}
-			if err := checkObject(is.Fields, nil, ip+".", obj); err != nil {
+			if err := checkObject(is.Fields, nil, ip+".", obj, opt); err != nil {
 				return err
 			}
 		}

@@ -33,6 +33,7 @@ const (
 	DefaultFailWindow   = 50
 	DefaultFailShare    = 0.8
 	DefaultRejectStreak = 100
+	DefaultOpenStreak   = 10
 )
 
 // maxAnswer bounds how much of an answer is read: Mallcoo's answers are a
@@ -86,6 +87,17 @@ type Config struct {
 	// would otherwise reject every row of a backfill. The rows left are
 	// recorded failed, not rejected, so they are sent again once fixed.
 	RejectStreak int
+	// OpenStreak stops sending when the client's first OpenStreak answers
+	// are all business rejections with the same Code (default 10; -1
+	// disables it): refused credentials, a wrong mall or a wrong clock may
+	// be answered HTTP 200 with a Code rather than HTTP 401 (nothing public
+	// says which), and then every row of the run would be rejected.
+	OpenStreak int
+	// ResendUncertainScores says the mall's Mallcoo refuses or ignores a
+	// repeated TransID (setting score_resend_uncertain): a score attempt
+	// that may have reached Mallcoo is then retried like a member notice.
+	// Otherwise it is not: a retry could count the points twice.
+	ResendUncertainScores bool
 	// Now, Sleep and Rand are the clock, the wait between retries and the
 	// jitter source; tests replace them. Defaults: time.Now, a timer that
 	// ends early when ctx is done, math/rand/v2.Float64.
@@ -117,8 +129,10 @@ type Client struct {
 
 	mu   sync.Mutex
 	ring []bool // failed flags of the last events, nil when the stop is off
-	// streak counts the answers in a row rejected with Code streakCode.
+	// streak counts the answers in a row rejected with Code streakCode;
+	// answers counts every answer.
 	streak, streakCode int
+	answers            int
 	next               int
 	count              int
 	fails              int
@@ -171,6 +185,9 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.RejectStreak == 0 {
 		cfg.RejectStreak = DefaultRejectStreak
+	}
+	if cfg.OpenStreak == 0 {
+		cfg.OpenStreak = DefaultOpenStreak
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -269,13 +286,20 @@ func (c *Client) Stopped() error {
 //     Mallcoo (a timeout or connection lost after the request was written,
 //     an HTTP 5xx other than 503, a garbled 2xx answer). Such an attempt is
 //     retried only for kinds that are safe to resend (crmsync.Kind
-//     SafeToResend): for the others a retry could apply the event twice.
+//     SafeToResendWith(Config.ResendUncertainScores)): for the others a
+//     retry could apply the event twice.
 //   - Other HTTP 4xx (and 3xx) are not retried: the error wraps the
 //     *APIError.
 //   - HTTP 401/403, a Code in SystemicCodes, or too many recent failures
 //     (see FailWindow) stop the client: that Send and every later one
 //     return an error wrapping crmsync.ErrSystemic, and later ones make no
 //     request.
+//   - A streak of rejections with one Code (OpenStreak at the start,
+//     RejectStreak later) stops the client too: the Send whose answer
+//     completes the streak returns that answer's Code and Message in the
+//     Reply and an error wrapping crmsync.ErrSystemic and a *StreakError.
+//     The caller should treat the streak's rejections as the setup's
+//     fault, not the rows' (crmsync records them failed).
 //   - When ctx ends, the error wraps ctx.Err().
 //
 // Reply.Attempts counts the HTTP requests made for this call in every case.
@@ -316,8 +340,13 @@ func (c *Client) Send(ctx context.Context, kind crmsync.Kind, body []byte) (crms
 		switch r.class {
 		case classAnswered:
 			c.record(false, nil)
-			c.answered(r.code, r.message)
-			return crmsync.Reply{Code: r.code, Message: r.message, Attempts: attempts}, nil
+			reply := crmsync.Reply{Code: r.code, Message: r.message, Attempts: attempts}
+			if stop := c.answered(r.code, r.message); stop != nil {
+				// The answer that completes a streak is the setup's
+				// fault like the others: the caller gets the stop.
+				return reply, &sendError{msg: fmt.Sprintf("send %s: %s", kind, stop.Error()), errs: []error{stop}}
+			}
+			return reply, nil
 		case classCanceled:
 			return fail(ctx.Err().Error(), ctx.Err())
 		case classSystemic:
@@ -333,10 +362,10 @@ func (c *Client) Send(ctx context.Context, kind crmsync.Kind, body []byte) (crms
 		if r.class == classPermanent || attempts > c.cfg.Retries {
 			break
 		}
-		if r.maybe && !kind.SafeToResend() {
-			// The attempt may have been applied: resending a grade or
-			// points change could apply it twice. Only score kinds
-			// (TransID unique) and member notices (idempotent) retry.
+		if r.maybe && !kind.SafeToResendWith(c.cfg.ResendUncertainScores) {
+			// The attempt may have been applied: resending it could
+			// apply it twice. Only member notices (idempotent) retry,
+			// and score kinds where Mallcoo keeps TransID unique.
 			break
 		}
 		wait, ok := c.backoff(attempts, r.retryAfter, r.hasRetryAfter)
@@ -416,29 +445,54 @@ func (c *Client) record(failed bool, last *APIError) {
 }
 
 // answered counts a streak of rejections with the same Code and stops the
-// client when it reaches RejectStreak.
-func (c *Client) answered(code int, message string) {
+// client when it reaches RejectStreak, or OpenStreak when the streak is
+// every answer the client has had; it returns the stop error when this
+// answer stopped the client.
+func (c *Client) answered(code int, message string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cfg.RejectStreak < 0 || c.stopErr != nil {
-		return
+	c.answers++
+	if c.stopErr != nil {
+		return nil
 	}
 	switch {
 	case code == 1:
 		c.streak = 0
-		return
+		return nil
 	case code == c.streakCode && c.streak > 0:
 		c.streak++
 	default:
 		c.streak, c.streakCode = 1, code
 	}
-	if c.streak >= c.cfg.RejectStreak {
+	switch {
+	case c.cfg.OpenStreak > 0 && c.streak == c.answers && c.streak >= c.cfg.OpenStreak:
 		c.stopErr = &sendError{
-			msg: fmt.Sprintf("the last %d answers were all rejections with Code %d (%s): something is wrong for every row (credentials, mall, shop codes?); check, then run again — the rows left are kept for that",
+			msg: fmt.Sprintf("the first %d answers were all rejections with Code %d (%s): Mallcoo is probably refusing the setup, not the rows; check %s, %s, %s, the base URL (the mall) and this machine's clock, then run again — the rows are kept as failed and sent again",
+				c.streak, code, message, EnvAppID, EnvPublicKey, EnvPrivateKey),
+			errs: []error{crmsync.ErrSystemic, &StreakError{Code: code, Message: message, Count: c.streak}},
+		}
+	case c.cfg.RejectStreak > 0 && c.streak >= c.cfg.RejectStreak:
+		c.stopErr = &sendError{
+			msg: fmt.Sprintf("the last %d answers were all rejections with Code %d (%s): something is wrong for every row (credentials, mall, shop codes?); check, then run again — the rows are kept as failed and sent again",
 				c.streak, code, message),
-			errs: []error{crmsync.ErrSystemic},
+			errs: []error{crmsync.ErrSystemic, &StreakError{Code: code, Message: message, Count: c.streak}},
 		}
 	}
+	return c.stopErr
+}
+
+// StreakError is why a client stopped after a streak of rejections with
+// one Code (Config.OpenStreak, Config.RejectStreak): those rejections were
+// most likely the setup's fault, not the rows'. A stop error wraps it; find
+// it with errors.As.
+type StreakError struct {
+	Code    int
+	Message string
+	Count   int
+}
+
+func (e *StreakError) Error() string {
+	return fmt.Sprintf("%d rejections in a row with Code %d (%s)", e.Count, e.Code, e.Message)
 }
 
 // Classes of one attempt's result.
@@ -486,11 +540,14 @@ func (c *Client) attempt(ctx context.Context, spec *Spec, body []byte, n int) (r
 		return result{class: classPermanent, err: &APIError{Err: err}}
 	}
 	ts := TimeStamp(c.cfg.Now())
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("AppID", c.cfg.Credentials.AppID)
-	req.Header.Set("PublicKey", c.cfg.Credentials.PublicKey)
-	req.Header.Set("TimeStamp", ts)
-	req.Header.Set("Sign", Sign(c.cfg.Credentials.PublicKey, ts, body, c.cfg.Credentials.PrivateKey))
+	// The vendor spells the headers AppID, PublicKey, TimeStamp and Sign; a
+	// gateway may compare the names byte for byte, so the map entries are
+	// set directly (Header.Set would send Appid, Publickey, Timestamp).
+	req.Header["Content-Type"] = []string{"application/json; charset=utf-8"}
+	req.Header["AppID"] = []string{c.cfg.Credentials.AppID}
+	req.Header["PublicKey"] = []string{c.cfg.Credentials.PublicKey}
+	req.Header["TimeStamp"] = []string{ts}
+	req.Header["Sign"] = []string{Sign(c.cfg.Credentials.PublicKey, ts, body, c.cfg.Credentials.PrivateKey)}
 
 	c.requests.Add(1)
 	resp, err := c.http.Do(req)

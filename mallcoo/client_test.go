@@ -1,10 +1,13 @@
 package mallcoo_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -183,7 +186,7 @@ func TestSendRetries503(t *testing.T) {
 func TestSendRetriesDroppedConnection(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{})
 	defer srv.Close()
-	c, _ := newClient(t, srv, nil)
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.ResendUncertainScores = true })
 	body := vendorBody(t, crmsync.KindScore)
 	srv.FailNext(1, 0, "") // status 0: drop the connection
 	r, err := c.Send(context.Background(), crmsync.KindScore, body)
@@ -388,6 +391,7 @@ func TestBreakerCountsAnswersAsHealthy(t *testing.T) {
 	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) {
 		cfg.Retries = -1
 		cfg.FailWindow = 10
+		cfg.OpenStreak = -1 // every answer is a rejection: not what this tests
 	})
 	body := vendorBody(t, crmsync.KindMember)
 	// Alternate: 3 answered (1 rejected), 3 failed ... never ≥ 80% failed.
@@ -594,7 +598,8 @@ func TestAPIError(t *testing.T) {
 
 // TestSendAmbiguousNotRetriedForUnsafeKinds: after an attempt that may have
 // been applied (here a 502), a grade change is not sent again (it could be
-// applied twice) while a score event (TransID unique) is retried.
+// applied twice), nor a score event unless Mallcoo is known to keep TransID
+// unique (ResendUncertainScores).
 func TestSendAmbiguousNotRetriedForUnsafeKinds(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{})
 	defer srv.Close()
@@ -606,10 +611,19 @@ func TestSendAmbiguousNotRetriedForUnsafeKinds(t *testing.T) {
 		t.Errorf("Send(grade) after a 502 = %+v, %v; want ErrMaybeDelivered after 1 attempt", r, err)
 	}
 
+	// Nothing public says Mallcoo refuses a repeated TransID: by default a
+	// score event is not retried either; with ResendUncertainScores it is.
 	srv.FailNext(1, http.StatusBadGateway, "")
 	r, err = c.Send(context.Background(), crmsync.KindScore, vendorBody(t, crmsync.KindScore))
+	if !errors.Is(err, crmsync.ErrMaybeDelivered) || r.Attempts != 1 {
+		t.Errorf("Send(score) after a 502 = %+v, %v; want ErrMaybeDelivered after 1 attempt", r, err)
+	}
+	srv.Reset()
+	cs, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.Retries = 3; cfg.ResendUncertainScores = true })
+	srv.FailNext(1, http.StatusBadGateway, "")
+	r, err = cs.Send(context.Background(), crmsync.KindScore, vendorBody(t, crmsync.KindScore))
 	if err != nil || !r.OK() || r.Attempts != 2 {
-		t.Errorf("Send(score) after a 502 = %+v, %v; want Code 1 in 2 attempts", r, err)
+		t.Errorf("Send(score) after a 502 with ResendUncertainScores = %+v, %v; want Code 1 in 2 attempts", r, err)
 	}
 
 	srv.FailNext(1, http.StatusServiceUnavailable, "")
@@ -634,8 +648,9 @@ func TestRejectStreakStops(t *testing.T) {
 		}
 	}
 	r, err := c.Send(context.Background(), crmsync.KindInvalid, body)
-	if err != nil || r.Code != 4001 {
-		t.Fatalf("Send #5 = %+v, %v; want the rejection itself returned", r, err)
+	var se *mallcoo.StreakError
+	if r.Code != 4001 || !errors.Is(err, crmsync.ErrSystemic) || !errors.As(err, &se) || se.Code != 4001 {
+		t.Fatalf("Send #5 = %+v, %v; want the rejection's Code and the stop (ErrSystemic, StreakError Code 4001)", r, err)
 	}
 	before := len(srv.Requests())
 	if _, err := c.Send(context.Background(), crmsync.KindInvalid, body); !errors.Is(err, crmsync.ErrSystemic) {
@@ -643,5 +658,98 @@ func TestRejectStreakStops(t *testing.T) {
 	}
 	if len(srv.Requests()) != before {
 		t.Errorf("the stopped client still made a request")
+	}
+}
+
+// TestHeaderNamesOnTheWire reads a request's bytes off a raw TCP socket (a
+// Go HTTP server would canonicalise the names before anyone sees them) and
+// checks the four Mallcoo headers are spelled as the vendor spells them.
+func TestHeaderNamesOnTheWire(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	head := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			head <- ""
+			return
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		var b strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			b.WriteString(line)
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		head <- b.String()
+		answer := `{"Code":1,"Message":"成功"}`
+		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(answer), answer)
+	}()
+	c, err := mallcoo.NewClient(mallcoo.Config{BaseURL: "http://" + ln.Addr().String(), Credentials: mallcootest.Sandbox, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Send(context.Background(), crmsync.KindMember, vendorBody(t, crmsync.KindMember)); err != nil || !r.OK() {
+		t.Fatalf("Send = %+v, %v, want Code 1", r, err)
+	}
+	got := <-head
+	names := map[string]bool{}
+	for _, line := range strings.Split(got, "\r\n")[1:] {
+		if name, _, ok := strings.Cut(line, ":"); ok {
+			names[name] = true
+		}
+	}
+	for _, want := range []string{"AppID", "PublicKey", "TimeStamp", "Sign", "Content-Type"} {
+		if !names[want] {
+			t.Errorf("request head has no header spelled %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestOpenStreakStops: when the first answers are all rejections with one
+// Code (refused credentials answered HTTP 200), the client stops after
+// OpenStreak of them, with a StreakError; one accepted answer first and the
+// same rejections do not stop it before RejectStreak.
+func TestOpenStreakStops(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{AuthStatus: http.StatusOK, AuthCode: 40001})
+	defer srv.Close()
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) {
+		cfg.Credentials.PrivateKey = "wrong"
+		cfg.OpenStreak = 4
+	})
+	body := vendorBody(t, crmsync.KindMember)
+	for i := 1; i <= 4; i++ {
+		r, err := c.Send(context.Background(), crmsync.KindMember, body)
+		if i < 4 && (err != nil || r.Code != 40001) {
+			t.Fatalf("Send %d = %+v, %v, want a rejection with Code 40001", i, r, err)
+		}
+		if i == 4 {
+			var se *mallcoo.StreakError
+			if !errors.Is(err, crmsync.ErrSystemic) || !errors.As(err, &se) || se.Code != 40001 {
+				t.Fatalf("Send 4 = %v, want ErrSystemic and a StreakError with Code 40001", err)
+			}
+		}
+	}
+	if _, err := c.Send(context.Background(), crmsync.KindMember, body); !errors.Is(err, crmsync.ErrSystemic) || c.Requests() != 4 {
+		t.Errorf("Send after the stop = %v after %d requests, want ErrSystemic and no request", err, c.Requests())
+	}
+
+	srv2 := mallcootest.NewServer(mallcootest.Options{})
+	defer srv2.Close()
+	c2, _ := newClient(t, srv2, func(cfg *mallcoo.Config) { cfg.OpenStreak = 4 })
+	if r, err := c2.Send(context.Background(), crmsync.KindMember, body); err != nil || !r.OK() {
+		t.Fatalf("Send = %+v, %v, want Code 1", r, err)
+	}
+	srv2.RejectIf(func(crmsync.Kind, []byte) (int, string, bool) { return 30018, "x", true })
+	for i := 0; i < 10; i++ {
+		if _, err := c2.Send(context.Background(), crmsync.KindMember, body); err != nil {
+			t.Fatalf("Send %d after an accepted one = %v, want rejections only (RejectStreak is 100)", i, err)
+		}
 	}
 }

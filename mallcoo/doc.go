@@ -28,9 +28,15 @@
 // # Endpoints and fields
 //
 // SpecOf(kind) describes an endpoint: path, the vendor's title and its
-// fields (name, Chinese label, type, rule, enum). The importer maps headers
-// and validates with it, templates are generated from it, and CheckBody
-// checks a marshalled body against it (the fake server uses CheckBody too).
+// fields (name, Chinese label, type, rule, enum, how it is sent empty).
+// The importer maps headers and validates with it, templates are generated
+// from it, and CheckBody checks a marshalled body against it (the fake
+// server uses Check too). SpecFor adds the fields a mall requires;
+// CheckScore and ValidMobile state the score and mobile rules once, for
+// the importer and the fake. WireBody puts a marshalled body in the form
+// the vendor's examples show (empty optional fields left out, null or "",
+// per Field.Empty); Canonical gives the one form content hashes are taken
+// of.
 // The wire types (MemberNotice … InvalidInform) marshal IDs as strings,
 // amounts as the decimal written (Amount), datetimes as
 // "yyyy-MM-dd HH:mm:ss" in China Standard Time (LocalTime) and the Desc
@@ -50,10 +56,12 @@
 //     jitter (honouring Retry-After) up to Config.Retries, then an error
 //     wrapping *APIError, and crmsync.ErrMaybeDelivered when an attempt may
 //     have reached Mallcoo; other 4xx fail at once;
-//   - systemic: HTTP 401/403, a Code in Config.SystemicCodes, or most of the
-//     last Config.FailWindow events failing: an error wrapping
-//     crmsync.ErrSystemic, and the client refuses every later Send without
-//     a request.
+//   - systemic: HTTP 401/403, a Code in Config.SystemicCodes, most of the
+//     last Config.FailWindow events failing, or a streak of rejections with
+//     one Code (the first Config.OpenStreak answers, or Config.RejectStreak
+//     in a row: Mallcoo may refuse credentials with HTTP 200 and a Code):
+//     an error wrapping crmsync.ErrSystemic (and a *StreakError for a
+//     streak), and the client refuses every later Send without a request.
 //
 // A Client is shared by all workers of a run: Config.Rate limits them
 // together (retries included) and Config.Concurrency sizes the connection

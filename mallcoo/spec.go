@@ -57,7 +57,16 @@ type Field struct {
 	// (an open enum accepts any integer).
 	Enum    []EnumValue
 	Closed  bool
-	URLText bool   // sent URL-encoded (UTF-8): the Desc of over-limit, bonus, verify and invalid
+	URLText bool // sent URL-encoded (UTF-8): the Desc of over-limit, bonus, verify and invalid
+	// Empty is how the field goes on the wire when the row leaves it empty
+	// (optional fields only): as the vendor's example of the endpoint shows
+	// it. See Empty.
+	Empty Empty
+	// Number marks a String field that holds a number (over-limit Value and
+	// RuleValue: points or a count): when the cell is a number it is sent
+	// in canonical form ("5,000" → "5000", "3000.0" → "3000"), still as a
+	// JSON string.
+	Number  bool
 	Rule    string // the rule in a person's words (Chinese), for templates
 	RuleEN  string // the same in English
 	Example string // an example value for templates
@@ -165,7 +174,10 @@ var (
 	LimitTimeTypes   = []EnumValue{{1, "每天", "daily"}, {2, "每月", "monthly"}}
 )
 
-var scoreCommon = func(amountName, amountLabel string) []Field {
+// scoreCommon are the fields the score kinds share. The vendor's examples
+// differ in how they show the empty ones: v1 sends TradeSerialNo, PosID and
+// ReturnTime as "" and ReturnAmount as null; v2 sends all four as null.
+var scoreCommon = func(amountName, amountLabel string, emptyText Empty) []Field {
 	return []Field{
 		{Name: "TransID", Label: "交易ID", Type: String, Required: true, Rule: "必填;消费单号,退货时为退货单号,唯一", RuleEN: "required; sale number, or return number for a return; unique", Example: "T20241101000123"},
 		{Name: "ThirdPartyCardID", Label: "会员卡号ID", Type: String, Required: true, Rule: "必填", RuleEN: "required", Example: "0201710000001"},
@@ -173,11 +185,11 @@ var scoreCommon = func(amountName, amountLabel string) []Field {
 		{Name: "TradeTime", Label: "消费时间", Type: DateTime, Required: true, Rule: "必填;yyyy-MM-dd HH:mm:ss", RuleEN: "required; yyyy-MM-dd HH:mm:ss", Example: "2024-11-01 10:05:03"},
 		{Name: amountName, Label: amountLabel, Type: Decimal, Required: true, Rule: "必填;金额", RuleEN: "required; amount", Example: "1280.50"},
 		{Name: "CrmShopID", Label: "消费商户", Type: String, Required: true, Rule: "必填;商户在商场CRM中的编号", RuleEN: "required; the shop's code in the mall CRM", Example: "S0012"},
-		{Name: "TradeSerialNo", Label: "交易流水号", Type: String, Rule: "选填;退货时为原消费单号", RuleEN: "optional; for a return the original sale's number", Example: "POS-88812"},
-		{Name: "PosID", Label: "pos机编号", Type: String, Rule: "选填", RuleEN: "optional", Example: "POS01"},
-		{Name: "ReturnTime", Label: "退货时间", Type: DateTime, Rule: "退货(2101)必填", RuleEN: "required for a return (2101)", Example: ""},
-		{Name: "ReturnAmount", Label: "退货金额", Type: Decimal, Rule: "退货(2101)必填", RuleEN: "required for a return (2101)", Example: ""},
-		{Name: "Score", Label: "积分值", Type: Decimal, Required: true, Rule: "必填;消费≥0,退货≤0", RuleEN: "required; ≥ 0 for a sale, ≤ 0 for a return", Example: "1280"},
+		{Name: "TradeSerialNo", Label: "交易流水号", Type: String, Empty: emptyText, Rule: "选填;退货时为原消费单号", RuleEN: "optional; for a return the original sale's number", Example: "POS-88812"},
+		{Name: "PosID", Label: "pos机编号", Type: String, Empty: emptyText, Rule: "选填", RuleEN: "optional", Example: "POS01"},
+		{Name: "ReturnTime", Label: "退货时间", Type: DateTime, Empty: emptyText, Rule: "退货(2101)必填", RuleEN: "required for a return (2101)", Example: ""},
+		{Name: "ReturnAmount", Label: "退货金额", Type: Decimal, Empty: Null, Rule: "退货(2101)必填;正数", RuleEN: "required for a return (2101); positive", Example: ""},
+		{Name: "Score", Label: "积分值", Type: Decimal, Required: true, Rule: "必填;消费为正数,退货为负数(0会提示)", RuleEN: "required; positive for a sale, negative for a return (0 warns)", Example: "1280"},
 	}
 }
 
@@ -198,19 +210,19 @@ var specs = map[crmsync.Kind]*Spec{
 			{Name: "ChangeType", Label: "变更类型", Type: Int, Required: true, Enum: ChangeTypes, Closed: true, Rule: "必填;0 升级,1 降级", RuleEN: "required; 0 upgrade, 1 downgrade", Example: "0"},
 			{Name: "ChangeTime", Label: "变更时间", Type: DateTime, Required: true, Rule: "必填;yyyy-MM-dd HH:mm:ss", RuleEN: "required; yyyy-MM-dd HH:mm:ss", Example: "2024-11-01 10:05:03"},
 			{Name: "Remark", Label: "变更备注", Type: String, Rule: "选填", RuleEN: "optional", Example: "年度升级"},
-			{Name: "GradeChangeRuleID", Label: "升降级规则ID", Type: Long, Rule: "选填;整数", RuleEN: "optional; integer", Example: ""},
-			{Name: "GradeChangeType", Label: "升降级变更类型", Type: Int, Enum: GradeChangeTypes, Closed: true, Rule: "选填;1 自动,2 手工", RuleEN: "optional; 1 automatic, 2 manual", Example: "1"},
-			{Name: "GradeChangeID", Label: "等级变更记录ID", Type: String, Rule: "选填;有则作为唯一键", RuleEN: "optional; the key when present", Example: "GC000001"},
+			{Name: "GradeChangeRuleID", Label: "升降级规则ID", Type: Long, Empty: Null, Rule: "选填;整数", RuleEN: "optional; integer", Example: ""},
+			{Name: "GradeChangeType", Label: "升降级变更类型", Type: Int, Enum: GradeChangeTypes, Closed: true, Empty: Null, Rule: "选填;1 自动,2 手工", RuleEN: "optional; 1 automatic, 2 manual", Example: "1"},
+			{Name: "GradeChangeID", Label: "等级变更记录ID", Type: String, Empty: Null, Rule: "选填;有则作为唯一键", RuleEN: "optional; the key when present", Example: "GC000001"},
 		},
 	},
 	crmsync.KindScore: {
 		Kind: crmsync.KindScore, Path: "/Score/v1/Change/Inform/", Title: "消费积分变更通知",
-		Fields: append(scoreCommon("TradeAmount", "消费金额"),
+		Fields: append(scoreCommon("TradeAmount", "消费金额", Blank),
 			Field{Name: "PayType", Label: "支付方式", Type: Int, Rule: "选填;猫酷支付方式枚举", RuleEN: "optional; Mallcoo PayType code", Example: ""}),
 	},
 	crmsync.KindScoreV2: {
 		Kind: crmsync.KindScoreV2, Path: "/Score/v2/Change/Inform/", Title: "消费积分变更通知V2",
-		Fields: append(scoreCommon("PayAmount", "支付金额"),
+		Fields: append(scoreCommon("PayAmount", "支付金额", Null),
 			Field{Name: "TotalAmount", Label: "订单总金额", Type: Decimal, Rule: "选填;=支付金额+优惠金额", RuleEN: "optional; PayAmount + PromotionAmount", Example: "1380.50"},
 			Field{Name: "PromotionAmount", Label: "优惠金额", Type: Decimal, Rule: "选填;默认0", RuleEN: "optional; default 0", Example: "100"},
 			Field{Name: "ConsumePromotionList", Label: "优惠明细", Type: List, Rule: "选填;见优惠明细表,或JSON数组", RuleEN: "optional; from the promotions sheet, or a JSON array", Example: ""},
@@ -242,8 +254,8 @@ var specs = map[crmsync.Kind]*Spec{
 		Fields: []Field{
 			{Name: "RefID", Label: "第三方CRM关联ID", Type: String, Required: true, Rule: "必填", RuleEN: "required", Example: "201610000095"},
 			{Name: "ShopCode", Label: "第三方CRM商户ID", Type: String, Rule: "选填", RuleEN: "optional", Example: "S0012"},
-			{Name: "Value", Label: "本次触发值", Type: String, Rule: "选填;积分或次数", RuleEN: "optional; points or count", Example: "5000"},
-			{Name: "RuleValue", Label: "规则值", Type: String, Rule: "选填;积分或次数", RuleEN: "optional; points or count", Example: "3000"},
+			{Name: "Value", Label: "本次触发值", Type: String, Number: true, Rule: "选填;积分或次数", RuleEN: "optional; points or count", Example: "5000"},
+			{Name: "RuleValue", Label: "规则值", Type: String, Number: true, Rule: "选填;积分或次数", RuleEN: "optional; points or count", Example: "3000"},
 			{Name: "BonusAction", Label: "触发积分上限类型", Type: Int, Enum: BonusActions, Rule: "选填;积分操作行为枚举", RuleEN: "optional; BonusAction code", Example: "1"},
 			{Name: "CurBonusAction", Label: "当前积分类型", Type: Int, Enum: BonusActions, Rule: "选填;积分操作行为枚举", RuleEN: "optional; BonusAction code", Example: "1"},
 			{Name: "BonusLimitSceneType", Label: "积分上限场景类型", Type: Int, Enum: LimitSceneTypes, Closed: true, Rule: "选填;1 商场,2 商户", RuleEN: "optional; 1 mall, 2 shop", Example: "1"},

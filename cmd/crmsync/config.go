@@ -41,6 +41,12 @@ import (
 //	[mappings.PayType]            # a mall's own words → Mallcoo codes
 //	"微信" = 12
 //	"支付宝" = 6
+//
+//	strict_datetime = false       # a date alone where a datetime is due: true = invalid, false = warning
+//	score_resend_uncertain = false  # true once Mallcoo confirms a repeated TransID is refused or ignored
+//
+//	[kinds.score]                 # fields this mall requires beyond the vendor's
+//	required = ["TradeSerialNo", "PosID"]
 type fileConfig struct {
 	BaseURL               string                    `toml:"base_url"`
 	Ledger                string                    `toml:"ledger"`
@@ -56,11 +62,20 @@ type fileConfig struct {
 	MaxRowsPerRun         *int                      `toml:"max_rows_per_run"`
 	Credentials           configCredentials         `toml:"credentials"`
 	Mappings              map[string]map[string]int `toml:"mappings"`
+	StrictDateTime        bool                      `toml:"strict_datetime"`
+	ScoreResendUncertain  bool                      `toml:"score_resend_uncertain"`
+	Kinds                 map[string]kindSettings   `toml:"kinds"`
 
 	// path is the file read ("" when none); origin says, by flag name,
 	// where applyConfig took each setting from (for `crmsync config`).
 	path   string
 	origin map[string]string
+}
+
+// kindSettings are the settings of one kind, [kinds.<kind>].
+type kindSettings struct {
+	// Required lists the optional fields this mall requires.
+	Required []string `toml:"required"`
 }
 
 type configCredentials struct {
@@ -100,6 +115,7 @@ const (
 	tNumber
 	tCodes
 	tTable
+	tBool
 )
 
 // settings are the top-level keys of the file and their types.
@@ -108,7 +124,8 @@ var settings = map[string]settingType{
 	"lang": tString, "encoding": tString,
 	"concurrency": tInt, "retries": tInt, "rate": tNumber, "max_rows_per_run": tInt,
 	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
-	"credentials": tTable, "mappings": tTable,
+	"credentials": tTable, "mappings": tTable, "kinds": tTable,
+	"strict_datetime": tBool, "score_resend_uncertain": tBool,
 }
 
 var credentialKeys = []string{"app_id", "public_key", "private_key", "private_key_file"}
@@ -119,6 +136,7 @@ var typeWant = map[settingType]string{
 	tNumber: "a number without quotes, such as 50 or 0.5",
 	tCodes:  "a list of whole numbers, such as [307, 30018]",
 	tTable:  "a table, such as [credentials] on a line of its own",
+	tBool:   "true or false, without quotes",
 }
 
 // loadConfig reads a -config file strictly: an unknown key, a value of the
@@ -186,6 +204,10 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 			default:
 				return bad()
 			}
+		case tBool:
+			if _, ok := v.(bool); !ok {
+				return bad()
+			}
 		case tCodes:
 			list, ok := v.([]any)
 			if !ok {
@@ -212,6 +234,12 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 				}
 				continue
 			}
+			if k == "kinds" {
+				if err := checkKindTables(m, cerr); err != nil {
+					return err
+				}
+				continue
+			}
 			for _, field := range sortedKeys(m) {
 				table, ok := m[field].(map[string]any)
 				if !ok {
@@ -227,6 +255,57 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 		}
 	}
 	return nil
+}
+
+// checkKindTables checks the [kinds.<kind>] tables: a kind's name, and in
+// it only required, a list of that kind's field names.
+func checkKindTables(m map[string]any, cerr func(key, format string, a ...any) error) error {
+	for _, name := range sortedKeys(m) {
+		kind, err := crmsync.ParseKind(name)
+		if err != nil {
+			return cerr("kinds."+name, "no kind is called %s: want one of %s", name, crmsync.KindList())
+		}
+		table, ok := m[name].(map[string]any)
+		if !ok {
+			return cerr("kinds."+name, "want a table, such as [kinds.%s] then required = [\"TradeSerialNo\"]", name)
+		}
+		for _, key := range sortedKeys(table) {
+			if key != "required" {
+				return cerr("kinds."+name+"."+key, "unknown setting; [kinds.%s] takes required", name)
+			}
+			list, ok := table[key].([]any)
+			if !ok {
+				return cerr("kinds."+name+".required", "the value is %s: want a list of field names, such as [\"TradeSerialNo\", \"PosID\"]", tomlType(table[key]))
+			}
+			names := make([]string, 0, len(list))
+			for _, e := range list {
+				f, ok := e.(string)
+				if !ok {
+					return cerr("kinds."+name+".required", "an item is %s, not a field name: want text in quotes, such as \"PosID\"", tomlType(e))
+				}
+				names = append(names, f)
+			}
+			if _, err := mallcoo.SpecFor(kind, names); err != nil {
+				return cerr("kinds."+name+".required", "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// requiredFields returns the [kinds] required lists by kind (nil when
+// none), for the reader.
+func (c *fileConfig) requiredFields() map[crmsync.Kind][]string {
+	if len(c.Kinds) == 0 {
+		return nil
+	}
+	out := map[crmsync.Kind][]string{}
+	for name, k := range c.Kinds {
+		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Required) > 0 {
+			out[kind] = k.Required
+		}
+	}
+	return out
 }
 
 // check checks the values of a file whose types are right.

@@ -198,6 +198,12 @@ func TestConfigValidation(t *testing.T) {
 		{"mapping same word", "[mappings.PayType]\n\"微信\" = 12\n\" 微信 \" = 13\n", []string{"mappings.PayType", "same word"}},
 		{"mapping tables twice", "[mappings.PayType]\n\"微信\" = 12\n[mappings.paytype]\n\"现金\" = 1\n", []string{"second table for PayType"}},
 		{"syntax", "concurrency = \n", []string{"line 1", "concurrency", "not valid TOML"}},
+		{"bool as text", "lang = \"zh\"\nstrict_datetime = \"yes\"\n", []string{"line 2", "strict_datetime", "true or false"}},
+		{"resend as number", "score_resend_uncertain = 1\n", []string{"line 1", "score_resend_uncertain", "true or false"}},
+		{"required unknown kind", "[kinds.scores]\nrequired = [\"PosID\"]\n", []string{"line 1", "kinds.scores", "no kind is called scores", "score-v2"}},
+		{"required unknown field", "[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosNo\"]\n", []string{"line 2", "kinds.score.required", `"PosNo"`, "PosID"}},
+		{"required not a list", "[kinds.score]\nrequired = \"PosID\"\n", []string{"line 2", "kinds.score.required", "list of field names"}},
+		{"kinds unknown key", "[kinds.grade]\nrequire = [\"Remark\"]\n", []string{"line 2", "kinds.grade.require", "takes required"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeConfig(t, tc.text)
@@ -370,5 +376,39 @@ func TestREADMEConfigExample(t *testing.T) {
 	c := configJSON(t, nil, "-config", writeConfig(t, example))
 	if c.Mappings["PayType"]["微信"] != 12 || c.Concurrency != 8 || c.Rate != 50 {
 		t.Errorf("README example: mappings %v concurrency %d rate %v, want PayType 微信=12, 8, 50", c.Mappings, c.Concurrency, c.Rate)
+	}
+}
+
+// TestRowSettings: [kinds.score] required and strict_datetime reach the
+// reader of run and plan; config shows them.
+func TestRowSettings(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,TradeSerialNo,PosID,Score\n"+
+		"T1,C1,1,2024-11-01 10:00:00,10,S1,N1,P1,10\n"+
+		"T2,C1,1,2024-11-01 11:00:00,10,S1,N2,,10\n"+
+		"T3,C1,1,2024-11-01,10,S1,N3,P3,10\n"), 0o644)
+	plan := func(conf string) jsonSummary {
+		t.Helper()
+		args := []string{"plan", "-json", "-ledger", filepath.Join(t.TempDir(), "l.db"), "-report", filepath.Join(t.TempDir(), "r.xlsx")}
+		if conf != "" {
+			args = append(args, "-config", writeConfig(t, conf))
+		}
+		_, stdout, stderr := cli(t, nil, append(args, in)...)
+		if stdout == "" {
+			t.Fatalf("plan printed nothing:\n%s", stderr)
+		}
+		return decodeSummary(t, stdout)
+	}
+	if s := plan(""); s.Counts[crmsync.OutcomeNew] != 3 {
+		t.Errorf("plan without settings: counts %v, want 3 new", s.Counts)
+	}
+	conf := "strict_datetime = true\n[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosID\"]\n"
+	if s := plan(conf); s.Counts[crmsync.OutcomeNew] != 1 || s.Counts[crmsync.OutcomeInvalid] != 2 {
+		t.Errorf("plan with PosID required and strict_datetime: counts %v, want 1 new, 2 invalid", s.Counts)
+	}
+	c := configJSON(t, nil, "-config", writeConfig(t, conf))
+	if !c.StrictDateTime || strings.Join(c.Required["score"], ",") != "TradeSerialNo,PosID" {
+		t.Errorf("config -json: strict_datetime %v, required %v; want true and score TradeSerialNo,PosID", c.StrictDateTime, c.Required)
 	}
 }

@@ -32,6 +32,9 @@ type effectiveConfig struct {
 	AlreadyDeliveredCodes []int                     `json:"already_delivered_codes"`
 	SystemicCodes         []int                     `json:"systemic_codes"`
 	Mappings              map[string]map[string]int `json:"mappings"`
+	StrictDateTime        bool                      `json:"strict_datetime"`
+	ScoreResendUncertain  bool                      `json:"score_resend_uncertain"`
+	Required              map[string][]string       `json:"required"` // [kinds.<kind>] required, by kind
 	Credentials           effectiveCredentials      `json:"credentials"`
 	// Sources says where each setting came from: "flag -concurrency",
 	// "env MALLCOO_BASE_URL", "config file" or "default".
@@ -108,7 +111,13 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 		AlreadyDeliveredCodes: nonNil(cfg.AlreadyDeliveredCodes),
 		SystemicCodes:         nonNil(cfg.SystemicCodes),
 		Mappings:              cfg.Mappings,
+		StrictDateTime:        cfg.StrictDateTime,
+		ScoreResendUncertain:  cfg.ScoreResendUncertain,
+		Required:              map[string][]string{},
 		Sources:               map[string]string{},
+	}
+	for k, fields := range cfg.requiredFields() {
+		out.Required[string(k)] = fields
 	}
 	if out.Mappings == nil {
 		out.Mappings = map[string]map[string]int{}
@@ -136,6 +145,9 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 		"already_delivered_codes": len(cfg.AlreadyDeliveredCodes) > 0,
 		"systemic_codes":          len(cfg.SystemicCodes) > 0,
 		"mappings":                len(cfg.Mappings) > 0,
+		"strict_datetime":         cfg.StrictDateTime,
+		"score_resend_uncertain":  cfg.ScoreResendUncertain,
+		"required":                len(out.Required) > 0,
 	} {
 		out.Sources[key] = "default"
 		if set {
@@ -214,6 +226,11 @@ func (c *configCommand) printConfig(o *effectiveConfig) {
 	row("encoding", o.Encoding, o.Sources["encoding"])
 	row("already_delivered_codes", fmt.Sprint(o.AlreadyDeliveredCodes), o.Sources["already_delivered_codes"])
 	row("systemic_codes", fmt.Sprint(o.SystemicCodes), o.Sources["systemic_codes"])
+	row("strict_datetime", fmt.Sprint(o.StrictDateTime), o.Sources["strict_datetime"])
+	row("score_resend_uncertain", fmt.Sprint(o.ScoreResendUncertain), o.Sources["score_resend_uncertain"])
+	for _, kind := range sortedKeys(o.Required) {
+		row("kinds."+kind+".required", strings.Join(o.Required[kind], ", "), "config file")
+	}
 	if len(o.Mappings) == 0 {
 		row("mappings", "none", "")
 	}

@@ -106,8 +106,9 @@ func TestCrashRecovery(t *testing.T) {
 	writeCrashInput(t, in, members, gradeMembers)
 	conf := filepath.Join(dir, "crmsync.toml")
 	// The fake answers a repeated TransID with 1001: for score kinds that
-	// means "already delivered", as a mall would configure it.
-	os.WriteFile(conf, []byte("already_delivered_codes = [1001]\nretries = 3\nconcurrency = 8\n"), 0o644)
+	// means "already delivered", and uncertain score events may be resent,
+	// as a mall would configure it once its Mallcoo contact confirmed it.
+	os.WriteFile(conf, []byte("already_delivered_codes = [1001]\nscore_resend_uncertain = true\nretries = 3\nconcurrency = 8\n"), 0o644)
 	db := filepath.Join(dir, "ledger.db")
 	environ := processEnv(srv)
 	runBin := func(args ...string) *exec.Cmd {

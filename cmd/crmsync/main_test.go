@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 	"github.com/xuri/excelize/v2"
 )
@@ -458,5 +462,178 @@ func TestStatusListsHeld(t *testing.T) {
 	_, text, _ := cli(t, nil, "status", "-ledger", db)
 	if !strings.Contains(text, "GC1") || !strings.Contains(text, "retry -uncertain") {
 		t.Errorf("status does not list the held event and what to do:\n%s", text)
+	}
+}
+
+// TestLedgerOf9a7aaa3 re-runs the files of testdata/ledger-9a7aaa3/input
+// on the ledger crmsync 9a7aaa3 made of them (every empty field sent as
+// null, over-limit Value "5,000", return fields on a sale): the content
+// hashes must still match, so every row sent then is unchanged now and
+// nothing is sent.
+func TestLedgerOf9a7aaa3(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crmsync.db")
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-9a7aaa3", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	input, err := filepath.Abs(filepath.Join("testdata", "ledger-9a7aaa3", "input"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), input)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run: exit %d, want %d (the samples hold bad rows)\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	// 9a7aaa3 sent 88 rows of these files (9 invalid, 1 duplicate).
+	if s.Counts[crmsync.OutcomeUnchanged] != 88 || s.Counts[crmsync.OutcomeChanged] != 0 || s.Counts[crmsync.OutcomeSent] != 0 {
+		t.Errorf("run on the 9a7aaa3 ledger: counts %v, want 88 unchanged, none changed or sent", s.Counts)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("run on the 9a7aaa3 ledger sent %d requests, want 0", n)
+	}
+}
+
+// TestRefusedKeyAnsweredHTTP200: Mallcoo may refuse a wrong private key
+// with HTTP 200 and a Code rather than HTTP 401. A 500-row grade run stops
+// within 25 requests, exits 1, and records no row rejected (they would
+// never be sent again); with the key fixed, the next run delivers all 500
+// once.
+func TestRefusedKeyAnsweredHTTP200(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opt  mallcootest.Options
+	}{
+		{"HTTP 200 and Code 40001", mallcootest.Options{AuthStatus: http.StatusOK, AuthCode: 40001}},
+		{"HTTP 401", mallcootest.Options{AuthCode: 40001}},
+	} {
+		t.Run(mode.name, func(t *testing.T) { testRefusedKey(t, mode.opt) })
+	}
+}
+
+func testRefusedKey(t *testing.T, opt mallcootest.Options) {
+	srv := mallcootest.NewServer(opt)
+	defer srv.Close()
+	dir := t.TempDir()
+	lines := []string{"ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID"}
+	for i := 0; i < 500; i++ {
+		lines = append(lines, fmt.Sprintf("C%04d,普卡,银卡,0,2024-11-01 10:00:00,GC%04d", i, i))
+	}
+	in := filepath.Join(dir, "grade.csv")
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "ledger.db")
+	vars := sandboxEnv(srv)
+	vars["MALLCOO_PRIVATE_KEY"] = "0123456789abcdef" // not the sandbox's
+
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), in)
+	if code != crmsync.ExitFailed {
+		t.Fatalf("run with a wrong key: exit %d, want %d\n%s", code, crmsync.ExitFailed, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if n := len(srv.Requests()); n > 25 {
+		t.Errorf("run with a wrong key made %d requests, want at most 25", n)
+	}
+	if s.Counts[crmsync.OutcomeRejected] != 0 || s.Counts[crmsync.OutcomeFailed] != 500 {
+		t.Errorf("run with a wrong key: counts %v, want 500 failed and none rejected", s.Counts)
+	}
+	for _, want := range []string{"40001", "MALLCOO_PRIVATE_KEY", "clock"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("run with a wrong key: stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+
+	vars["MALLCOO_PRIVATE_KEY"] = mallcootest.Sandbox.PrivateKey
+	code, stdout, stderr = cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), in)
+	if code != crmsync.ExitOK {
+		t.Fatalf("run with the key fixed: exit %d, want %d\n%s", code, crmsync.ExitOK, stderr)
+	}
+	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeSent] != 500 {
+		t.Errorf("run with the key fixed: counts %v, want 500 sent", s.Counts)
+	}
+	delivered := map[string]int{}
+	for _, r := range srv.Delivered(crmsync.KindGrade) {
+		delivered[string(r.Body)]++
+	}
+	if len(delivered) != 500 {
+		t.Errorf("%d grade changes delivered, want 500", len(delivered))
+	}
+	for b, n := range delivered {
+		if n != 1 {
+			t.Errorf("%s delivered %d times, want once", b, n)
+		}
+	}
+}
+
+// TestMockSwitches starts `crmsync mock` with the switches of a looser API
+// and checks a wrong key is answered HTTP 200 with the Code asked for.
+func TestMockSwitches(t *testing.T) {
+	if code, _, _ := cli(t, nil, "mock", "-auth-status", "99"); code != crmsync.ExitUsage {
+		t.Errorf("mock -auth-status 99: exit %d, want %d", code, crmsync.ExitUsage)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: pw, getenv: func(string) string { return "" }}
+	e.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	done := make(chan int, 1)
+	go func() {
+		done <- e.main(ctx, []string{"mock", "-addr", "127.0.0.1:0", "-auth-status", "200", "-auth-code", "40001", "-accept-duplicates", "-ignore-unknown"})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	_, addr, ok := strings.Cut(strings.TrimSpace(line), "http://")
+	if err != nil || !ok {
+		cancel()
+		t.Fatalf("mock printed %q (%v), want its address", line, err)
+	}
+	cl, err := mallcoo.NewClient(mallcoo.Config{BaseURL: "http://" + addr, Credentials: mallcoo.Credentials{AppID: "sandbox", PublicKey: "1ULYkA", PrivateKey: "wrong"}, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := cl.Send(ctx, crmsync.KindMember, []byte(`{"Mobile":"15155145475"}`))
+	if err != nil || r.Code != 40001 {
+		t.Errorf("Send with a wrong key to mock -auth-status 200 -auth-code 40001 = %+v, %v; want a rejection with Code 40001", r, err)
+	}
+	cancel()
+	if code := <-done; code != crmsync.ExitOK {
+		t.Errorf("mock: exit %d after its context ended, want 0", code)
+	}
+}
+
+// TestUncertainScoreAgainstSilentDuplicates: against a Mallcoo that accepts a
+// repeated TransID silently (it would count the points twice), a score
+// event whose request got no answer is held for a person, run after run;
+// only score_resend_uncertain = true (once Mallcoo confirms repeats are
+// refused) sends it again.
+func TestUncertainScoreAgainstSilentDuplicates(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{AcceptDuplicates: true})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\nT1,C1,1,2024-11-01 10:00:00,10,S1,10\n"), 0o644)
+	db := filepath.Join(dir, "l.db")
+	vars := sandboxEnv(srv)
+	srv.FailNext(1, 0, "") // the connection drops after the request was written
+	for i := 0; i < 2; i++ {
+		code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, fmt.Sprintf("r%d.xlsx", i)), in)
+		if s := decodeSummary(t, stdout); code != crmsync.ExitNeedsPerson || s.Counts[crmsync.OutcomeUncertain] != 1 {
+			t.Fatalf("run %d: exit %d, counts %v; want %d and 1 uncertain\n%s", i, code, s.Counts, crmsync.ExitNeedsPerson, stderr)
+		}
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1: an uncertain score event is not sent again without a person", n)
+	}
+	conf := writeConfig(t, "score_resend_uncertain = true\n")
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-config", conf, "-ledger", db, "-report", filepath.Join(dir, "r3.xlsx"), in)
+	if s := decodeSummary(t, stdout); code != crmsync.ExitOK || s.Counts[crmsync.OutcomeSent] != 1 {
+		t.Errorf("run with score_resend_uncertain: exit %d, counts %v; want 0 and 1 sent\n%s", code, s.Counts, stderr)
 	}
 }

@@ -21,10 +21,23 @@ func (c *mockCommand) Run(ctx context.Context, args []string) error {
 	latency := fs.Duration("latency", 0, "added to every answer")
 	failRate := fs.Float64("fail-rate", 0, "share of requests answered HTTP 503")
 	dropRate := fs.Float64("drop-rate", 0, "share of connections dropped without an answer")
+	// Where the vendor's page says nothing, the fake can answer as the
+	// real API might; the defaults are the strict sandbox.
+	authStatus := fs.Int("auth-status", http.StatusUnauthorized, "HTTP `status` of an answer refusing the credentials or the Sign (200: HTTP 200 with -auth-code)")
+	authCode := fs.Int("auth-code", mallcootest.CodeAuth, "business `Code` of an answer refusing the credentials or the Sign")
+	acceptDup := fs.Bool("accept-duplicates", false, "accept a repeated TransID silently (Code 1) instead of Code 1001")
+	ignoreUnknown := fs.Bool("ignore-unknown", false, "accept fields an endpoint lacks instead of refusing the body")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	h := mallcootest.NewHandler(mallcootest.Options{MaxRecorded: 1000, Latency: *latency, FailRate: *failRate, DropRate: *dropRate})
+	if *authStatus < 100 || *authStatus > 599 {
+		return usagef("-auth-status %d: want an HTTP status such as 401 or 200", *authStatus)
+	}
+	if *authCode == mallcootest.CodeOK {
+		return usagef("-auth-code 1 is Mallcoo's success: want another Code")
+	}
+	h := mallcootest.NewHandler(mallcootest.Options{MaxRecorded: 1000, Latency: *latency, FailRate: *failRate, DropRate: *dropRate,
+		AuthStatus: *authStatus, AuthCode: *authCode, AcceptDuplicates: *acceptDup, IgnoreUnknown: *ignoreUnknown})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)

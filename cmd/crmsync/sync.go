@@ -160,7 +160,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	s := crmsync.NewSummary(runID, c.name, started)
 	prog := newProgress(c.env, c.json)
 	job := &importer.Job{
-		Reader:      &importer.Reader{Encoding: c.encoding, Kind: kind, Mappings: cfg.mappingTables()},
+		Reader:      &importer.Reader{Encoding: c.encoding, Kind: kind, Mappings: cfg.mappingTables(), Required: cfg.requiredFields(), StrictDateTime: cfg.StrictDateTime},
 		Ledger:      l,
 		Concurrency: c.send.concurrency,
 		Since:       since,
@@ -168,6 +168,10 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		Logger:      c.logger,
 		Progress:    prog.update,
 		MaxRows:     cfg.maxRowsPerRun(),
+		// Score events whose delivery is uncertain are resent without a
+		// person only when the mall confirmed Mallcoo refuses or ignores
+		// a repeated TransID.
+		ResendUncertainScores: cfg.ScoreResendUncertain,
 	}
 	if !c.json || c.terminal {
 		job.Rows = importer.CountRows(files)
@@ -269,6 +273,7 @@ func (f *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
 	if f.cfg != nil {
 		cfg.AlreadyDelivered = f.cfg.AlreadyDeliveredCodes
 		cfg.SystemicCodes = f.cfg.SystemicCodes
+		cfg.ResendUncertainScores = f.cfg.ScoreResendUncertain
 	}
 	closeAPI := func() {}
 	if f.sandbox {

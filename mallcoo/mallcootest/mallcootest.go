@@ -15,14 +15,21 @@
 //     {"Code":-1,"Message":"签名错误"});
 //   - Content-Type is application/json, charset utf-8 if given (else HTTP
 //     415 Code -1);
-//   - the body passes mallcoo.CheckBody (else HTTP 200 with Code 10001 and a
-//     Message naming the field);
+//   - the body passes mallcoo.Check with the mall's required fields (else
+//     HTTP 200 with Code 10001 and a Message naming the field);
 //   - a RejectIf hook, when set, may reject it with its own Code;
 //   - a TransID already accepted by score or score-v2 (one space for both)
 //     is answered with Options.DuplicateCode (default 1001, "交易ID重复").
 //
 // Accepted requests are answered {"Code":1,"Message":"成功","Extension":[]}.
 // The Codes other than 1 are this fake's choice: Mallcoo publishes none.
+//
+// Where the vendor's page says nothing, Options switch the fake to another
+// plausible behaviour (the zero value keeps the strict one above): refused
+// credentials answered HTTP 200 with a Code (AuthStatus, AuthCode), a
+// repeated TransID accepted silently (AcceptDuplicates), unknown fields
+// ignored (IgnoreUnknown). The field rules are mallcoo's own (Check,
+// CheckScore, ValidMobile), the ones the importer applies to rows.
 //
 // Faults can be injected: a latency on every request, a share of requests
 // answered HTTP 503, a share of connections closed without an answer, and
@@ -79,7 +86,26 @@ type Options struct {
 	// DuplicateCode answers a TransID accepted before (default 1001,
 	// Message "交易ID重复").
 	DuplicateCode int
-	Now           func() time.Time // default time.Now
+
+	// The switches below make the fake behave as the real API might where
+	// the vendor's page says nothing; the zero value is the strict sandbox.
+
+	// AuthStatus is the HTTP status of an answer refusing the credentials,
+	// the TimeStamp or the Sign: 0 means 401. http.StatusOK answers HTTP
+	// 200 with Code AuthCode, as many Chinese OpenAPIs do.
+	AuthStatus int
+	// AuthCode is the business Code of such an answer (default -1).
+	AuthCode int
+	// AcceptDuplicates accepts a TransID accepted before, silently, with
+	// Code 1 (and does not apply it again), instead of DuplicateCode.
+	AcceptDuplicates bool
+	// IgnoreUnknown accepts fields an endpoint lacks (a .NET model binder
+	// ignores them) instead of refusing the body.
+	IgnoreUnknown bool
+	// Required lists, per kind, optional fields this mall requires
+	// (mallcoo.SpecFor); an unknown name panics.
+	Required map[crmsync.Kind][]string
+	Now      func() time.Time // default time.Now
 	// MaxRecorded bounds the requests kept for Requests and Delivered: at
 	// least the most recent MaxRecorded are kept, never more than twice as
 	// many (0: all). Set it for long runs of `crmsync mock` or -sandbox so
@@ -104,6 +130,11 @@ type Handler struct {
 	creds     mallcoo.Credentials
 	maxSkew   time.Duration
 	duplicate int
+	authCode  int
+	authHTTP  int
+	acceptDup bool
+	checkOpt  mallcoo.CheckOptions
+	specs     map[crmsync.Kind]*mallcoo.Spec
 	now       func() time.Time
 	keep      int
 	kinds     map[string]crmsync.Kind // by path
@@ -134,10 +165,21 @@ func NewHandler(opt Options) *Handler {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.AuthStatus == 0 {
+		opt.AuthStatus = http.StatusUnauthorized
+	}
+	if opt.AuthCode == 0 {
+		opt.AuthCode = CodeAuth
+	}
 	h := &Handler{
 		creds:     opt.Credentials,
 		maxSkew:   opt.MaxSkew,
 		duplicate: opt.DuplicateCode,
+		authCode:  opt.AuthCode,
+		authHTTP:  opt.AuthStatus,
+		acceptDup: opt.AcceptDuplicates,
+		checkOpt:  mallcoo.CheckOptions{IgnoreUnknown: opt.IgnoreUnknown},
+		specs:     map[crmsync.Kind]*mallcoo.Spec{},
 		now:       opt.Now,
 		keep:      opt.MaxRecorded,
 		kinds:     make(map[string]crmsync.Kind, len(crmsync.Kinds)),
@@ -149,6 +191,11 @@ func NewHandler(opt Options) *Handler {
 	}
 	for _, k := range crmsync.Kinds {
 		h.kinds[mallcoo.SpecOf(k).Path] = k
+		spec, err := mallcoo.SpecFor(k, opt.Required[k])
+		if err != nil {
+			panic("mallcootest: Options.Required: " + err.Error())
+		}
+		h.specs[k] = spec
 	}
 	return h
 }
@@ -328,27 +375,27 @@ func (h *Handler) check(r *http.Request, kind crmsync.Kind, body []byte) (status
 	}
 	hd := r.Header
 	if hd.Get("AppID") != h.creds.AppID || hd.Get("PublicKey") != h.creds.PublicKey {
-		return http.StatusUnauthorized, CodeAuth, "AppID或PublicKey错误"
+		return h.authHTTP, h.authCode, "AppID或PublicKey错误"
 	}
 	ts := hd.Get("TimeStamp")
 	at, err := mallcoo.ParseTimeStamp(ts)
 	if err != nil {
-		return http.StatusUnauthorized, CodeAuth, "时间戳格式错误"
+		return h.authHTTP, h.authCode, "时间戳格式错误"
 	}
 	if h.maxSkew > 0 {
 		if d := h.now().Sub(at); d > h.maxSkew || d < -h.maxSkew {
-			return http.StatusUnauthorized, CodeAuth, "时间戳已过期"
+			return h.authHTTP, h.authCode, "时间戳已过期"
 		}
 	}
 	want := mallcoo.Sign(h.creds.PublicKey, ts, body, h.creds.PrivateKey)
 	if subtle.ConstantTimeCompare([]byte(hd.Get("Sign")), []byte(want)) != 1 {
-		return http.StatusUnauthorized, CodeAuth, MessageSign
+		return h.authHTTP, h.authCode, MessageSign
 	}
 	mt, params, err := mime.ParseMediaType(hd.Get("Content-Type"))
 	if err != nil || mt != "application/json" || (params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
 		return http.StatusUnsupportedMediaType, CodeAuth, "Content-Type须为application/json; charset=utf-8"
 	}
-	if err := mallcoo.CheckBody(kind, body); err != nil {
+	if err := mallcoo.Check(h.specs[kind], body, h.checkOpt); err != nil {
 		return http.StatusOK, CodeInvalidBody, "参数错误: " + err.Error()
 	}
 	return http.StatusOK, CodeOK, MessageOK
@@ -373,6 +420,9 @@ func (h *Handler) accept(kind crmsync.Kind, body []byte) (status, code int, msg 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.transIDs[b.TransID] {
+		if h.acceptDup {
+			return http.StatusOK, CodeOK, MessageOK
+		}
 		return http.StatusOK, h.duplicate, MessageDuplicate
 	}
 	h.transIDs[b.TransID] = true

@@ -270,3 +270,50 @@ func TestMaxRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestSwitches: each switch makes the fake answer as the real API might
+// where the vendor's page says nothing; the zero Options stay strict.
+func TestSwitches(t *testing.T) {
+	wrong := Sandbox
+	wrong.PrivateKey = "0000000000000000"
+	score := example(t, crmsync.KindScore)
+	extra := []byte(`{"RefID":"12ddd3","BonusAction":4,"Extra":1}`)
+	noPos := []byte(`{"TransID":"T5","ThirdPartyCardID":"C","ScoreEvent":1,"TradeTime":"2024-11-01 10:00:00","TradeAmount":1,"CrmShopID":"S","TradeSerialNo":"N","Score":1}`)
+
+	strict := NewServer(Options{})
+	defer strict.Close()
+	if st, code, _ := post(t, strict, crmsync.KindMember, example(t, crmsync.KindMember), wrong, now(), nil); st != 401 || code != CodeAuth {
+		t.Errorf("strict, wrong key: HTTP %d Code %d, want 401 and %d", st, code, CodeAuth)
+	}
+	post(t, strict, crmsync.KindScore, score, Sandbox, now(), nil)
+	if _, code, _ := post(t, strict, crmsync.KindScore, score, Sandbox, now(), nil); code != DefaultDuplicate {
+		t.Errorf("strict, repeated TransID: Code %d, want %d", code, DefaultDuplicate)
+	}
+	if _, code, msg := post(t, strict, crmsync.KindInvalid, extra, Sandbox, now(), nil); code != CodeInvalidBody || !strings.Contains(msg, "Extra") {
+		t.Errorf("strict, unknown field: Code %d %q, want %d naming Extra", code, msg, CodeInvalidBody)
+	}
+	if _, code, _ := post(t, strict, crmsync.KindScore, noPos, Sandbox, now(), nil); code != CodeOK {
+		t.Errorf("strict, no PosID: Code %d, want 1 (optional by default)", code)
+	}
+
+	loose := NewServer(Options{AuthStatus: http.StatusOK, AuthCode: 40001, AcceptDuplicates: true, IgnoreUnknown: true,
+		Required: map[crmsync.Kind][]string{crmsync.KindScore: {"PosID"}}})
+	defer loose.Close()
+	if st, code, _ := post(t, loose, crmsync.KindMember, example(t, crmsync.KindMember), wrong, now(), nil); st != 200 || code != 40001 {
+		t.Errorf("AuthStatus 200, wrong key: HTTP %d Code %d, want 200 and 40001", st, code)
+	}
+	withPos := []byte(`{"TransID":"T6","ThirdPartyCardID":"C","ScoreEvent":1,"TradeTime":"2024-11-01 10:00:00","TradeAmount":1,"CrmShopID":"S","PosID":"P","Score":1}`)
+	post(t, loose, crmsync.KindScore, withPos, Sandbox, now(), nil)
+	if _, code, _ := post(t, loose, crmsync.KindScore, withPos, Sandbox, now(), nil); code != CodeOK {
+		t.Errorf("AcceptDuplicates, repeated TransID: Code %d, want 1", code)
+	}
+	if n := len(loose.Delivered(crmsync.KindScore)); n != 2 {
+		t.Errorf("AcceptDuplicates: %d requests answered Code 1, want 2", n)
+	}
+	if _, code, _ := post(t, loose, crmsync.KindInvalid, extra, Sandbox, now(), nil); code != CodeOK {
+		t.Errorf("IgnoreUnknown, unknown field: Code %d, want 1", code)
+	}
+	if _, code, msg := post(t, loose, crmsync.KindScore, noPos, Sandbox, now(), nil); code != CodeInvalidBody || !strings.Contains(msg, "PosID") {
+		t.Errorf("Required PosID, none sent: Code %d %q, want %d naming PosID", code, msg, CodeInvalidBody)
+	}
+}

@@ -1,0 +1,68 @@
+package mallcoo
+
+import (
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync"
+)
+
+// TestCanonicalIsTheFullForm checks that Canonical of a marshalled wire
+// type is its bytes unchanged (so content hashes of ledgers made before
+// WireBody stay valid), and that WireBody loses nothing Canonical keeps.
+func TestCanonicalIsTheFullForm(t *testing.T) {
+	s := func(v string) *string { return &v }
+	n := func(v int) *int { return &v }
+	a := func(v string) *Amount { x := Amount(v); return &x }
+	at := LocalTime{time.Date(2024, 11, 1, 10, 0, 0, 0, CST)}
+	bodies := map[crmsync.Kind]any{
+		crmsync.KindMember:    MemberNotice{Mobile: s("15155145475")},
+		crmsync.KindGrade:     GradeInform{ThirdPartyCardID: "C1", BeforeCardCode: "A", AfterCardCode: "B", ChangeTime: at, GradeChangeType: n(1)},
+		crmsync.KindScore:     ScoreInform{TransID: "T1", ThirdPartyCardID: "C1", ScoreEvent: 2101, TradeTime: at, TradeAmount: "10", CrmShopID: "S", ReturnTime: &at, ReturnAmount: a("10"), Score: "-10"},
+		crmsync.KindScoreV2:   ScoreInformV2{TransID: "T2", ThirdPartyCardID: "C1", ScoreEvent: 1, TradeTime: at, PayAmount: "10", CrmShopID: "S", Score: "10", ConsumePayList: []Payment{{PayType: n(12), Amount: a("10")}}},
+		crmsync.KindOverLimit: OverLimitInform{RefID: "R1", Value: s("5000")},
+		crmsync.KindBonus:     BonusChange{ThirdPartyCardID: "C1", BonusAction: 4, GetBonus: "20", AfterBonus: "220", RefID: "R", CreateTime: at},
+		crmsync.KindVerify:    VerifyInform{RefID: "R", BonusAction: 4, Bonus: "1", CurrentBonus: "2", BonusVerifyStatus: 1, BonusVerifyTime: at},
+		crmsync.KindInvalid:   InvalidInform{RefID: "R", BonusAction: 4},
+	}
+	for k, v := range bodies {
+		full, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Canonical(k, full)
+		if err != nil || string(c) != string(full) {
+			t.Errorf("Canonical(%s, %s) = %s, %v, want it unchanged", k, full, c, err)
+		}
+		wire := WireBody(k, full)
+		if c, err := Canonical(k, wire); err != nil || string(c) != string(full) {
+			t.Errorf("Canonical(%s, WireBody) = %s, %v, want %s", k, c, err, full)
+		}
+		if again := WireBody(k, wire); string(again) != string(wire) {
+			t.Errorf("WireBody(%s, WireBody(x)) = %s, want %s", k, again, wire)
+		}
+		if err := CheckBody(k, wire); err != nil {
+			t.Errorf("CheckBody(%s, %s) = %v", k, wire, err)
+		}
+	}
+}
+
+// TestCanonicalSameContent: forms an older crmsync sent are the same
+// content as today's.
+func TestCanonicalSameContent(t *testing.T) {
+	for _, tc := range []struct {
+		kind     crmsync.Kind
+		old, new string
+	}{
+		{crmsync.KindOverLimit, `{"RefID":"R1","ShopCode":null,"Value":"5,000","RuleValue":"3000.0","BonusAction":null,"CurBonusAction":null,"BonusLimitSceneType":null,"BonusLimitObjType":null,"BonusLimitActionType":null,"BonusLimitTimeType":null,"Desc":null}`,
+			`{"RefID":"R1","Value":"5000","RuleValue":"3000"}`},
+		{crmsync.KindScore, `{"TransID":"T1","ThirdPartyCardID":"C","ScoreEvent":1,"TradeTime":"2024-11-01 10:00:00","TradeAmount":10,"CrmShopID":"S","TradeSerialNo":null,"PosID":null,"ReturnTime":"2024-11-02 10:00:00","ReturnAmount":5,"Score":10,"PayType":null}`,
+			`{"TransID":"T1","ThirdPartyCardID":"C","ScoreEvent":1,"TradeTime":"2024-11-01 10:00:00","TradeAmount":10,"CrmShopID":"S","TradeSerialNo":"","PosID":"","ReturnTime":"","ReturnAmount":null,"Score":10}`},
+	} {
+		o, err1 := Canonical(tc.kind, []byte(tc.old))
+		n, err2 := Canonical(tc.kind, []byte(tc.new))
+		if err1 != nil || err2 != nil || string(o) != string(n) {
+			t.Errorf("Canonical(%s):\nold %s (%v)\nnew %s (%v)\nwant equal", tc.kind, o, err1, n, err2)
+		}
+	}
+}
