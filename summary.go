@@ -19,6 +19,9 @@ type FileSummary struct {
 	Kind    Kind   `json:"kind,omitempty"`
 	Rows    int    `json:"rows"`
 	Problem string `json:"problem,omitempty"` // why the file could not be read, if so
+	// Code names the kind of Problem for programs (the importer's Problem*
+	// codes, e.g. "encoding", "csv-syntax", "empty"); "" when not set.
+	Code string `json:"problem_code,omitempty"`
 }
 
 // Summary is the account of one run: what -json prints and the report's

@@ -285,17 +285,6 @@ func TestNotAnExport(t *testing.T) {
 	}
 }
 
-// An empty CSV is no problem: a night without changes.
-func TestEmptyCSV(t *testing.T) {
-	dir := t.TempDir()
-	for name, text := range map[string]string{"bonus.csv": "", "verify.csv": "\r\n\r\n", "invalid.csv": "\ufeffRefID,BonusAction\r\n"} {
-		rows, sums := readAll(t, &Reader{}, writeFile(t, dir, name, text))
-		if len(rows) != 0 || len(sums) != 1 || sums[0].Problem != "" || sums[0].Rows != 0 {
-			t.Errorf("ReadFile(%s) = %d rows, %+v, want an empty summary", name, len(rows), sums)
-		}
-	}
-}
-
 func TestCallbackErrorAndCancel(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "invalid.csv", csvText("RefID,BonusAction", "R1,4", "R2,4"))
 	stop := errors.New("stop")
@@ -323,8 +312,9 @@ func TestExpand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sub.csv, a directory, is listed so that ReadFile reports it.
 	want := []string{filepath.Join(dir, "a.xlsx"), filepath.Join(dir, "b.csv"), filepath.Join(dir, "c.XLSM"),
-		filepath.Join(dir, "score-v2.csv"), filepath.Join(dir, "x.score-v2.payments.csv"), other}
+		filepath.Join(dir, "score-v2.csv"), filepath.Join(dir, "sub.csv"), filepath.Join(dir, "x.score-v2.payments.csv"), other}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Expand (-want +got):\n%s", diff)
 	}

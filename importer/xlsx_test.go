@@ -35,7 +35,7 @@ func TestXLSXSheets(t *testing.T) {
 	rows, sums := readAll(t, &Reader{}, p)
 	wantSums := []crmsync.FileSummary{
 		{Path: p, Sheet: "会员等级变更通知", Kind: crmsync.KindGrade, Rows: 3},
-		{Path: p, Sheet: "Sheet9"},
+		{Path: p, Sheet: "Sheet9", Code: ProblemHeader},
 		{Path: p, Sheet: "over-limit", Kind: crmsync.KindOverLimit, Rows: 1},
 	}
 	if len(sums) == 3 {
