@@ -126,6 +126,9 @@ func TestCSVEncodingEvidence(t *testing.T) {
 		// so "auto" must not fall back to GBK.
 		{name: "UTF-8 with a lone 0x80", data: lone80, want: readOutcome{Code: ProblemEncoding}, hint: "line 3"},
 		{name: "UTF-8 with a lone 0x80 -encoding utf-8", data: lone80, encoding: "utf-8", want: readOutcome{Code: ProblemEncoding}, hint: "line 3"},
+		// Every byte of this one decodes as GB18030 (to mojibake): only
+		// the UTF-8 around the stray byte tells.
+		{name: "UTF-8 with a stray 0xC3", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,测试备注", "R2,4,\xc3A年度降级", "R3,4,会员生日")), want: readOutcome{Code: ProblemEncoding}, hint: "line 3"},
 		{name: "ASCII with a lone 0x80", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,x\x80")), want: readOutcome{Code: ProblemEncoding}},
 		{name: "ASCII with a lone 0x80 -encoding gbk", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,x\x80")), encoding: "gbk", want: readOutcome{Code: ProblemEncoding}},
 		{name: "UTF-8 cut inside the last character", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,测试备注"))[:40], want: readOutcome{Code: ProblemEncoding}},
