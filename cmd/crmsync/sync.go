@@ -156,7 +156,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		Progress:    prog.update,
 	}
 	if !c.json || c.terminal {
-		job.Rows = importer.CountRows(files)
+		job.Rows = importer.CountRows(ctx, files)
 	}
 	if sender != nil {
 		job.Sender = sender
