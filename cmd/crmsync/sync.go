@@ -147,7 +147,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	s := crmsync.NewSummary(runID, c.name, started)
 	prog := newProgress(c.env, c.json)
 	job := &importer.Job{
-		Reader:      &importer.Reader{Encoding: c.encoding, Kind: kind, Mappings: cfg.mappingTables()},
+		Reader:      cfg.reader(c.encoding, kind),
 		Ledger:      l,
 		Concurrency: c.send.concurrency,
 		Since:       since,
