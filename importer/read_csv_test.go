@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -434,4 +436,81 @@ func TestCSVCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || n != 0 {
 		t.Errorf("read(cancelled) over blank lines = %v after %d rows, want context.Canceled before the row", err, n)
 	}
+}
+
+// FuzzReadCSV: whatever the bytes, ReadFile neither panics nor fails, and
+// every row it yields holds valid UTF-8 with no U+FFFD made by decoding: a
+// U+FFFD is only ever one the file itself holds as UTF-8, and its row is
+// invalid. Run it with
+//
+//	go test ./importer -run '^$' -fuzz '^FuzzReadCSV$' -fuzztime 60s
+func FuzzReadCSV(f *testing.F) {
+	gbkText, _ := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(invalidCSV))
+	emoji, _ := simplifiedchinese.GB18030.NewEncoder().Bytes([]byte(csvText("RefID,BonusAction,Desc", "R1,4,生日😀")))
+	score := scoreHeader + "\r\nQ-1,0201710000001,1,2024-11-01 10:00:00,100.00,S0012,10\r\n"
+	for _, seed := range [][]byte{
+		[]byte(invalidCSV),
+		append([]byte("\ufeff"), invalidCSV...),
+		gbkText,
+		append([]byte("\ufeff"), gbkText...),
+		emoji,
+		append([]byte("\ufeff"), emoji...),
+		[]byte(csvText("RefID,BonusAction,Desc", "R1,4,年度\x80降级")),
+		[]byte(csvText("RefID,BonusAction,Desc", "R1,4,测试备注", "R2,4,\xc3A年度降级")),
+		[]byte(csvText("RefID,BonusAction,Desc", "R1,4,测\ufffd备注")),
+		[]byte(strings.ReplaceAll(score, "\r\n", "\r")),
+		[]byte("RefID,BonusAction,Desc\r" + `R1,4,"two` + "\r" + `lines"` + "\r"),
+		[]byte(score + `Q-2,"0201710000001,1,2024-11-01 10:00:00,100.00,S0012,10` + "\r\n" + score[len(scoreHeader)+2:]),
+		[]byte(score + `Q-2,"0201710000001"x,1` + "\n"),
+		[]byte(score + `Q-3,="0201710000001",1,2024-11-01 10:00:00,100.00,S0012,10` + "\n"),
+		[]byte(""),
+		[]byte("\ufeff"),
+		[]byte(scoreHeader),
+		[]byte("\xff\xfeR\x00e\x00f\x00I\x00D\x00"),
+		[]byte("RefID\x00,BonusAction\r\n"),
+		[]byte("RefID\tBonusAction\tDesc\nR1\t4\tx\n"),
+	} {
+		for enc := range uint8(4) {
+			f.Add(seed, enc, uint8(0))
+		}
+		f.Add(seed, uint8(0), uint8(1))
+		f.Add(seed, uint8(0), uint8(2))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, enc, name uint8) {
+		p := filepath.Join(dir, []string{"invalid.csv", "score.csv", "export.csv", "grade.csv"}[name%4])
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(p)
+		r := &Reader{Encoding: []string{"", "utf-8", "gbk", "gb18030"}[enc%4], Now: fixedNow, MaxCellBytes: 4 << 10}
+		var rows []*crmsync.Row
+		sums, err := r.ReadFile(context.Background(), p, func(row *crmsync.Row) error {
+			rows = append(rows, row)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ReadFile error: %v", err)
+		}
+		if len(sums) != 1 || sums[0].Problem != "" && sums[0].Code == "" {
+			t.Errorf("ReadFile summaries = %+v, want one, with a code when it has a problem", sums)
+		}
+		literal := bytes.Contains(data, []byte("\ufffd"))
+		for _, row := range rows {
+			for i, v := range row.Values {
+				if !utf8.ValidString(v) {
+					t.Errorf("row %v value %d = %q: not UTF-8", row.Source, i, v)
+				}
+				if strings.ContainsRune(v, utf8.RuneError) && (!literal || row.Problem == nil) {
+					t.Errorf("row %v value %d = %q: U+FFFD (in the file: %v), problem %v", row.Source, i, v, literal, row.Problem)
+				}
+			}
+			if row.Event != nil {
+				b := row.Event.Body
+				if !utf8.Valid(b) || bytes.ContainsRune(b, utf8.RuneError) || bytes.Contains(bytes.ToLower(b), []byte("%ef%bf%bd")) {
+					t.Errorf("row %v body %q: not UTF-8, or U+FFFD", row.Source, b)
+				}
+			}
+		}
+	})
 }
