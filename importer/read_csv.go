@@ -534,16 +534,17 @@ func detectEncoding(ctx context.Context, f *os.File, want string) (encoding.Enco
 		return nil, 0, nil, err
 	}
 	if !ok {
-		try := "auto"
 		if enc == simplifiedchinese.GBK {
 			if t, _, err := gb(); err != nil {
 				return nil, 0, nil, err
 			} else if t == "gb18030" {
-				try = t
+				return nil, 0, encodingProblem(fmt.Sprintf("文件第%d行不是GBK编码,请尝试 -encoding gb18030", line),
+					fmt.Sprintf("line %d of the file is not GBK; try -encoding gb18030", line)), nil
 			}
 		}
-		return nil, 0, encodingProblem(fmt.Sprintf("文件第%d行不是%s编码,请尝试 -encoding %s", line, name, try),
-			fmt.Sprintf("line %d of the file is not %s; try -encoding %s", line, name, try)), nil
+		// Not UTF-8 either (that was checked first): auto cannot read it.
+		return nil, 0, encodingProblem(fmt.Sprintf("文件第%d行不是%s编码,也不是UTF-8;请另存为UTF-8的CSV", line, name),
+			fmt.Sprintf("line %d of the file is not %s, nor UTF-8; save it as a UTF-8 CSV", line, name)), nil
 	}
 	return enc, skip, nil, nil
 }

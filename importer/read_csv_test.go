@@ -132,7 +132,7 @@ func TestCSVEncodingEvidence(t *testing.T) {
 		// the UTF-8 around the stray byte tells.
 		{name: "UTF-8 with a stray 0xC3", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,测试备注", "R2,4,\xc3A年度降级", "R3,4,会员生日")), want: readOutcome{Code: ProblemEncoding}, hint: "line 3"},
 		{name: "ASCII with a lone 0x80", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,x\x80")), want: readOutcome{Code: ProblemEncoding}},
-		{name: "ASCII with a lone 0x80 -encoding gbk", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,x\x80")), encoding: "gbk", want: readOutcome{Code: ProblemEncoding}},
+		{name: "ASCII with a lone 0x80 -encoding gbk", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,x\x80")), encoding: "gbk", want: readOutcome{Code: ProblemEncoding}, hint: "save it as a UTF-8 CSV"},
 		{name: "UTF-8 cut inside the last character", data: []byte(csvText("RefID,BonusAction,Desc", "R1,4,测试备注"))[:40], want: readOutcome{Code: ProblemEncoding}},
 		{name: "0xFF 0xFF", data: []byte("RefID,BonusAction\r\nR1,4\xff\xff\r\n"), want: readOutcome{Code: ProblemEncoding}},
 		{name: "UTF-16 without a BOM (NUL bytes)", data: []byte("R\x00e\x00f\x00I\x00D\x00\r\x00\n\x00"), want: readOutcome{Code: ProblemEncoding}},
