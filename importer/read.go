@@ -4,7 +4,9 @@
 //
 // Reading streams: a CSV goes through encoding/csv over a 1 MiB buffer, a
 // workbook through excelize's row iterator, so memory stays flat whatever the
-// file's size. Each sheet's kind comes from -kind, else from the sheet or
+// file's size; caps on rows and cell size bound a hostile file. A CSV's
+// encoding is decided on the evidence of all its bytes before its first row
+// is read, and only regular files are opened. Each sheet's kind comes from -kind, else from the sheet or
 // file name (a kind name or the endpoint's Chinese title), else from its
 // headers. Headers are the API field names (any case) or the vendor's
 // Chinese labels. A row that fails validation is data, not an error: it
