@@ -91,7 +91,12 @@ func TestConfigCaps(t *testing.T) {
 			t.Errorf("crmsync config with %q: exit %d, want 1 and a message naming %s on line 1\n%s", text, code, key, stderr)
 		}
 	}
-	if code, _, stderr := cli(t, nil, "config", "-config", writeConfig(t, "max_rows_per_file = 10\nmax_cell_bytes = 100\n")); code != crmsync.ExitOK {
-		t.Errorf("crmsync config with caps: exit %d, want 0\n%s", code, stderr)
+	c := configJSON(t, nil, "-config", writeConfig(t, "max_rows_per_file = 10\nmax_cell_bytes = 100\n"))
+	if c.MaxRowsPerFile != 10 || c.MaxCellBytes != 100 || c.Sources["max_rows_per_file"] != "config file" || c.Sources["max_cell_bytes"] != "config file" {
+		t.Errorf("crmsync config -json with caps: %d, %d from %q, %q; want 10, 100 from the config file", c.MaxRowsPerFile, c.MaxCellBytes, c.Sources["max_rows_per_file"], c.Sources["max_cell_bytes"])
+	}
+	c = configJSON(t, nil)
+	if c.MaxRowsPerFile != importer.DefaultMaxRowsPerFile || c.MaxCellBytes != importer.DefaultMaxCellBytes || c.Sources["max_cell_bytes"] != "default" {
+		t.Errorf("crmsync config -json: caps %d, %d from %q; want the defaults", c.MaxRowsPerFile, c.MaxCellBytes, c.Sources["max_cell_bytes"])
 	}
 }
