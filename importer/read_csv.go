@@ -566,7 +566,8 @@ func (u utf8Scan) mostlyUTF8() bool { return u.extra > 2*u.invalid }
 // between them.
 const scanChunk = 256 << 10
 
-// scanUTF8 reads r to the end and reports on its bytes as UTF-8.
+// scanUTF8 reads r to the end (or its first NUL byte) and reports on its
+// bytes as UTF-8.
 func scanUTF8(ctx context.Context, r io.Reader) (utf8Scan, error) {
 	var u utf8Scan
 	buf := make([]byte, scanChunk)
@@ -597,6 +598,7 @@ func scanUTF8(ctx context.Context, r io.Reader) (utf8Scan, error) {
 		if u.nulLine == 0 {
 			if i := bytes.IndexByte(chunk, 0); i >= 0 {
 				u.nulLine = lines + lineBreaks(chunk[:i])
+				return u, nil // not text: the rest does not matter
 			}
 		}
 		if utf8.Valid(chunk) {
