@@ -6,11 +6,12 @@
 // workbook through excelize's row iterator, so memory stays flat whatever the
 // file's size; caps on rows and cell size bound a hostile file. A CSV's
 // encoding is decided on the evidence of all its bytes before its first row
-// is read, and only regular files are opened. Each sheet's kind comes from -kind, else from the sheet or
-// file name (a kind name or the endpoint's Chinese title), else from its
-// headers. Headers are the API field names (any case) or the vendor's
-// Chinese labels. A row that fails validation is data, not an error: it
-// comes back with a crmsync.Problem naming the column and the reason.
+// is read, and only regular files are opened. Each sheet's kind comes from
+// -kind, else from the sheet or file name (a kind name or the endpoint's
+// Chinese title), else from its headers. Headers are the API field names
+// (any case) or the vendor's Chinese labels. A row that fails validation is
+// data, not an error: it comes back with a crmsync.Problem naming the column
+// and the reason.
 package importer
 
 import (
@@ -72,6 +73,9 @@ func (r *Reader) maxCellBytes() int {
 // The codes of the file problems the reader finds (crmsync.FileSummary.Code),
 // for programs and tests; Problem says the same to a person.
 const (
+	ProblemKind        = "kind"             // -kind names no kind
+	ProblemFormat      = "format"           // not a CSV or XLSX file (an old .xls among them)
+	ProblemListFile    = "list-file"        // a score-v2 list file named instead of its main file
 	ProblemOpen        = "open"             // the file cannot be opened or stat'ed
 	ProblemNotRegular  = "not-regular-file" // a directory, FIFO, device or socket
 	ProblemRead        = "read"             // a read error
@@ -196,7 +200,7 @@ func (r *Reader) ReadFile(ctx context.Context, path string, row func(*crmsync.Ro
 	if r.Kind != "" {
 		if k, err := crmsync.ParseKind(string(r.Kind)); err != nil || k != r.Kind {
 			return []crmsync.FileSummary{{Path: path, Problem: reason("未知的数据类型 "+string(r.Kind),
-				fmt.Sprintf("unknown kind %q; use one of %s", r.Kind, crmsync.KindList()))}}, nil
+				fmt.Sprintf("unknown kind %q; use one of %s", r.Kind, crmsync.KindList())), Code: ProblemKind}}, nil
 		}
 	}
 	// Only a regular file is read: opening a FIFO blocks, and a device
@@ -213,17 +217,17 @@ func (r *Reader) ReadFile(ctx context.Context, path string, row func(*crmsync.Ro
 		if isListFile(path) && (strongListName(path) || mainExists(path)) {
 			return []crmsync.FileSummary{{Path: path, Kind: crmsync.KindScoreV2, Problem: reason(
 				"这是score-v2的明细文件,会与同名主文件一起读取;请读取主文件(如 score-v2.csv)",
-				"this is a score-v2 list file, read together with its main file; name the main file (e.g. score-v2.csv) instead")}}, nil
+				"this is a score-v2 list file, read together with its main file; name the main file (e.g. score-v2.csv) instead"), Code: ProblemListFile}}, nil
 		}
 		return r.readCSV(ctx, path, row)
 	case ".xlsx", ".xlsm":
 		return r.readXLSX(ctx, path, row)
 	case ".xls":
 		return []crmsync.FileSummary{{Path: path, Problem: reason("不支持旧版.xls格式,请在Excel中另存为.xlsx或CSV",
-			"old .xls workbooks are not supported; save it as .xlsx or CSV in Excel")}}, nil
+			"old .xls workbooks are not supported; save it as .xlsx or CSV in Excel"), Code: ProblemFormat}}, nil
 	}
 	return []crmsync.FileSummary{{Path: path, Problem: reason("不是CSV或XLSX文件,请导出为CSV或XLSX",
-		"not a CSV or XLSX file; export it as CSV or XLSX")}}, nil
+		"not a CSV or XLSX file; export it as CSV or XLSX"), Code: ProblemFormat}}, nil
 }
 
 // session is one ReadFile call's settings.

@@ -272,11 +272,11 @@ func TestMessyCells(t *testing.T) {
 
 func TestNotAnExport(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"notes.txt", "old.xls", "fake.xlsx"} {
+	for name, code := range map[string]string{"notes.txt": ProblemFormat, "old.xls": ProblemFormat, "fake.xlsx": ""} {
 		p := writeFile(t, dir, name, "hello")
 		rows, sums := readAll(t, &Reader{}, p)
-		if len(rows) != 0 || len(sums) != 1 || sums[0].Problem == "" || sums[0].Path != p {
-			t.Errorf("ReadFile(%s) = %d rows, %+v, want one file problem", name, len(rows), sums)
+		if len(rows) != 0 || len(sums) != 1 || sums[0].Problem == "" || sums[0].Code != code || sums[0].Path != p {
+			t.Errorf("ReadFile(%s) = %d rows, %+v, want one file problem, code %q", name, len(rows), sums, code)
 		}
 	}
 	rows, sums := readAll(t, &Reader{}, filepath.Join(dir, "gone.csv"))
