@@ -325,6 +325,15 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 				}
 				return nil, err
 			}
+			if sh.t.xlsx() { // a CSV table checks its own cells as it parses
+				if c := longCell(cells, sh.s.r.maxCellBytes()); c >= 0 {
+					max := sh.s.r.maxCellBytes()
+					sum.Code, sum.Problem = ProblemCellTooBig, reason(
+						fmt.Sprintf("第%d行第%d列的单元格超过%d字节(配置项 max_cell_bytes),该行及之后的行未读取;请检查文件或调大 max_cell_bytes", sh.t.ref().Row, c+1, max),
+						fmt.Sprintf("the cell on row %d, column %d is longer than %d bytes (the setting max_cell_bytes); that row and the rows after it were not read; check the file or raise max_cell_bytes", sh.t.ref().Row, c+1, max))
+					return nil, io.EOF
+				}
+			}
 			if !emptyRow(cells) {
 				return cells, nil
 			}
@@ -409,6 +418,16 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 			return sum, false, err
 		}
 	}
+}
+
+// longCell returns the index of the first cell longer than max bytes, or -1.
+func longCell(cells []string, max int) int {
+	for i, c := range cells {
+		if len(c) > max {
+			return i
+		}
+	}
+	return -1
 }
 
 // damaged returns the column of the first cell holding U+FFFD, "" when none

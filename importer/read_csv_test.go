@@ -514,3 +514,27 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+// The cell cap holds for workbooks too, and the row cap counts the rows of
+// all a workbook's sheets.
+func TestXLSXCaps(t *testing.T) {
+	dir := t.TempDir()
+	p := writeXLSX(t, dir, "2024-11-01_export.xlsx",
+		xsheet{"invalid", [][]any{{"RefID", "BonusAction", "Desc"}, {"R1", 4, "a"}, {"R2", 4, strings.Repeat("x", 13)}, {"R3", 4, "c"}}})
+	rows, sums := readAll(t, &Reader{MaxCellBytes: 12}, p)
+	want := readOutcome{Code: ProblemCellTooBig, Rows: 1, Values: [][]string{{"R1", "4", "a"}}, Column: []string{""}}
+	if diff := cmp.Diff(want, outcome(rows, sums)); diff != "" {
+		t.Errorf("ReadFile(long cell) (-want +got):\n%s\nsummaries: %+v", diff, sums)
+	}
+	p = writeXLSX(t, dir, "2024-11-01_two.xlsx",
+		xsheet{"invalid", [][]any{{"RefID", "BonusAction"}, {"R1", 4}, {"R2", 4}}},
+		xsheet{"over-limit", [][]any{{"RefID", "BonusAction"}, {"O1", 1}, {"O2", 1}}})
+	rows, sums = readAll(t, &Reader{MaxRowsPerFile: 3}, p)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.Values[0])
+	}
+	if diff := cmp.Diff([]string{"R1", "R2", "O1"}, got); diff != "" || len(sums) != 2 || sums[1].Code != ProblemTooManyRows || sums[0].Code != "" {
+		t.Errorf("ReadFile(two sheets, cap 3): rows (-want +got):\n%s\nsummaries: %+v", diff, sums)
+	}
+}
