@@ -23,6 +23,9 @@ type FileSummary struct {
 	// sheet, an empty sheet): listed so that no sheet goes unmentioned, but
 	// not a problem.
 	Skipped string `json:"skipped,omitempty"`
+	// Code names the kind of Problem for programs (the importer's Problem*
+	// codes, e.g. "encoding", "csv-syntax", "empty"); "" when not set.
+	Code string `json:"problem_code,omitempty"`
 }
 
 // Note is the text of the summary's problem column: the problem, else why

@@ -259,7 +259,8 @@ func TestIDCells(t *testing.T) {
 		{"error #N/A", xc{"e", "#N/A"}, "#N/A", ""},
 		{"full-width digits", str("２０１７１０"), "２０１７１０", ""},
 		{"full-width letters", str("ＴＸ１"), "ＴＸ１", ""},
-		{"NUL", str("2017\x0010"), "2017\x0010", ""},
+		// A NUL byte makes a CSV a file problem (not text: TestCSVEncodingEvidence).
+		{"NUL", str("2017\x0010"), "", ""},
 		{"ESC", str("2017\x1b10"), "2017\x1b10", ""},
 		{"tab", str("2017\t10"), "2017\t10", ""},
 		{"newline", str("2017\n10"), "2017\n10", ""},
@@ -274,7 +275,8 @@ func TestIDCells(t *testing.T) {
 	cases[2] = cellCase{"apostrophe keeps text", str("'00E1"), "'00E1", `"00E1"`}
 	checkCells(t, "ThirdPartyCardID", cases)
 	checkCells(t, "TradeSerialNo", []cellCase{
-		{"long serial", str(strings.Repeat("x", 5<<20)), strings.Repeat("x", 5<<20), ""},
+		// 5 MB is over max_cell_bytes: a file problem (TestCSVCaps, TestXLSXCaps).
+		{"long serial", str(strings.Repeat("x", 1000)), strings.Repeat("x", 1000), ""},
 		{"serial", str("POS-88812"), "POS-88812", `"POS-88812"`},
 	})
 }
@@ -511,7 +513,7 @@ func TestEveryIDField(t *testing.T) {
 			}
 			bad := "1.23457e11"
 			if f.FreeText() {
-				bad = "a\x00b"
+				bad = "a\x1bb"
 			}
 			vals := append([]string(nil), base...)
 			vals[i] = bad
@@ -548,7 +550,6 @@ func TestFreeTextCells(t *testing.T) {
 		{"line break", "a\nb", `"a%0ab"`},
 		{"tab", "a\tb", `"a%09b"`},
 		{"emoji", "好😀", `"%e5%a5%bd%f0%9f%98%80"`},
-		{"NUL", "a\x00b", ""},
 		{"ESC", "a\x1bb", ""},
 		{"DEL", "a\x7fb", ""},
 		{"RLO", "a\u202eb", ""},

@@ -8,7 +8,6 @@ import (
 	"hash"
 	"hash/fnv"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -656,20 +655,25 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 // CountRows estimates the data rows of the CSV files among paths by counting
 // their lines (a quoted cell spanning lines counts more than once), so the
 // read stage can show a total and an ETA; XLSX files would need parsing and
-// are not counted. It returns 0 when any file is not a CSV.
-func CountRows(paths []string) int {
+// are not counted. It returns 0 when any file is not a regular CSV file, or
+// when ctx is cancelled.
+func CountRows(ctx context.Context, paths []string) int {
 	total := 0
 	buf := make([]byte, 1<<20)
 	for _, p := range paths {
 		if !strings.EqualFold(filepath.Ext(p), ".csv") {
 			return 0
 		}
-		f, err := os.Open(p)
-		if err != nil {
+		f, problem := openRegular(p) // not a FIFO: it would block
+		if problem != nil {
 			return 0
 		}
 		lines, last := 0, byte('\n')
 		for {
+			if ctx.Err() != nil {
+				f.Close()
+				return 0
+			}
 			n, err := f.Read(buf)
 			lines += bytes.Count(buf[:n], []byte{'\n'})
 			if n > 0 {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -312,11 +313,30 @@ func TestCountRows(t *testing.T) {
 	b := filepath.Join(dir, "b.csv")
 	os.WriteFile(a, []byte("h1,h2\n1,2\n3,4\n"), 0o644)
 	os.WriteFile(b, []byte("h1,h2\r\n1,2\r\n3,4"), 0o644) // no final newline
-	if got := importer.CountRows([]string{a, b}); got != 4 {
+	ctx := context.Background()
+	if got := importer.CountRows(ctx, []string{a, b}); got != 4 {
 		t.Errorf("CountRows(a, b) = %d, want 4", got)
 	}
-	if got := importer.CountRows([]string{a, filepath.Join(dir, "c.xlsx")}); got != 0 {
+	if got := importer.CountRows(ctx, []string{a, filepath.Join(dir, "c.xlsx")}); got != 0 {
 		t.Errorf("CountRows with an XLSX = %d, want 0 (unknown)", got)
+	}
+	// A FIFO is not opened (the open would block without a writer), a
+	// device not read (/dev/zero never ends).
+	fifo := filepath.Join(dir, "fifo.csv")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.csv")
+	os.Symlink("/dev/zero", zero)
+	for _, p := range []string{fifo, zero} {
+		if got := importer.CountRows(ctx, []string{a, p}); got != 0 {
+			t.Errorf("CountRows with %s = %d, want 0 (unknown)", p, got)
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if got := importer.CountRows(cancelled, []string{a, b}); got != 0 {
+		t.Errorf("CountRows(cancelled) = %d, want 0", got)
 	}
 }
 

@@ -4,21 +4,26 @@
 //
 // Reading streams: a CSV goes through encoding/csv over a 1 MiB buffer, a
 // workbook through excelize's row iterator, so memory stays flat whatever the
-// file's size. Each sheet's kind comes from -kind, else from the sheet or
-// file name (a kind name or the endpoint's Chinese title), else from its
-// headers. Headers are the API field names (any case) or the vendor's
-// Chinese labels. A row that fails validation is data, not an error: it
-// comes back with a crmsync.Problem naming the column and the reason.
+// file's size; caps on rows and cell size bound a hostile file. A CSV's
+// encoding is decided on the evidence of all its bytes before its first row
+// is read, and only regular files are opened. Each sheet's kind comes from
+// -kind, else from the sheet or file name (a kind name or the endpoint's
+// Chinese title), else from its headers. Headers are the API field names
+// (any case) or the vendor's Chinese labels. A row that fails validation is
+// data, not an error: it comes back with a crmsync.Problem naming the column
+// and the reason.
 package importer
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/mallcoo"
@@ -42,7 +47,55 @@ type Reader struct {
 	// of day: it would be sent as 00:00:00) a problem of the row rather
 	// than a warning.
 	StrictDateTime bool
+	// MaxRowsPerFile caps the data rows of one file (the setting
+	// max_rows_per_file; 0 means DefaultMaxRowsPerFile): the rows up to the
+	// cap are read, then the file gets a problem.
+	MaxRowsPerFile int
+	// MaxCellBytes caps the size of one cell (the setting max_cell_bytes;
+	// 0 means DefaultMaxCellBytes); a CSV row may hold rowCells such cells.
+	// A cell or row beyond the cap is a file problem after the rows before
+	// it, and is never buffered whole.
+	MaxCellBytes int
 }
+
+// The caps on one file when the Reader does not set them.
+const (
+	DefaultMaxRowsPerFile = 2_000_000
+	DefaultMaxCellBytes   = 64 << 10
+)
+
+func (r *Reader) maxRows() int {
+	if r.MaxRowsPerFile > 0 {
+		return r.MaxRowsPerFile
+	}
+	return DefaultMaxRowsPerFile
+}
+
+func (r *Reader) maxCellBytes() int {
+	if r.MaxCellBytes > 0 {
+		return r.MaxCellBytes
+	}
+	return DefaultMaxCellBytes
+}
+
+// The codes of the file problems the reader finds (crmsync.FileSummary.Code),
+// for programs and tests; Problem says the same to a person.
+const (
+	ProblemKind        = "kind"             // -kind names no kind
+	ProblemFormat      = "format"           // not a CSV or XLSX file (an old .xls among them)
+	ProblemListFile    = "list-file"        // a score-v2 list file named instead of its main file
+	ProblemOpen        = "open"             // the file cannot be opened or stat'ed
+	ProblemNotRegular  = "not-regular-file" // a directory, FIFO, device or socket
+	ProblemRead        = "read"             // a read error
+	ProblemEncoding    = "encoding"         // bytes that do not decode in the encoding chosen
+	ProblemSyntax      = "csv-syntax"       // e.g. a quote that does not close
+	ProblemHeader      = "header"           // no header of a kind found
+	ProblemEmpty       = "empty"            // no header and no rows (0 bytes, a BOM only, blank lines)
+	ProblemNoRows      = "no-rows"          // a header and no data rows
+	ProblemTooManyRows = "too-many-rows"    // more data rows than MaxRowsPerFile
+	ProblemCellTooBig  = "cell-too-big"     // a cell longer than MaxCellBytes
+	ProblemRowTooLong  = "row-too-long"     // a CSV row longer than rowCells × MaxCellBytes
+)
 
 // Expand turns FILE|DIR arguments into input files, sorted: a directory
 // yields its *.csv, *.xlsx, *.xlsm files (not recursive), skipping Office lock
@@ -50,7 +103,9 @@ type Reader struct {
 // ReadFile joins with their main file. A named path that does not exist is
 // an error that names it. Other file types named explicitly are returned
 // (ReadFile reports them as a file problem); so is a named list file whose
-// main file does not exist.
+// main file does not exist, and so is an entry of a directory with a CSV or
+// XLSX name that is not a regular file (a subdirectory, a FIFO, a dangling
+// symbolic link): ReadFile reports it rather than it vanishing unseen.
 func Expand(paths []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
@@ -90,9 +145,6 @@ func Expand(paths []string) ([]string, error) {
 			}
 			full := filepath.Join(p, name)
 			if isListFile(full) && (strongListName(full) || mainExists(full)) {
-				continue
-			}
-			if fi, err := os.Stat(full); err != nil || fi.IsDir() {
 				continue
 			}
 			add(full)
@@ -143,10 +195,12 @@ func readDirNames(dir string) ([]string, error) {
 
 // ReadFile streams the data rows of one file in file order to row; each
 // Row is freshly allocated and may be kept. It returns one FileSummary per
-// data sheet (one for a CSV) with Rows counted. A file that is not CSV/XLSX,
-// cannot be decoded, or has no recognisable headers gets FileSummary.Problem
-// (what to do about it) and yields no rows; that is not an error. The error
-// is only ctx's or row's.
+// data sheet (one for a CSV) with Rows counted. A file that is not a regular
+// CSV/XLSX file, cannot be decoded, is empty or has no recognisable headers
+// gets FileSummary.Problem (what to do about it) and yields no rows; one that
+// breaks off (a CSV syntax error, a cap exceeded) gets a Problem after the
+// rows before the break. That is not an error. The error is only ctx's or
+// row's.
 func (r *Reader) ReadFile(ctx context.Context, path string, row func(*crmsync.Row) error) ([]crmsync.FileSummary, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -154,25 +208,34 @@ func (r *Reader) ReadFile(ctx context.Context, path string, row func(*crmsync.Ro
 	if r.Kind != "" {
 		if k, err := crmsync.ParseKind(string(r.Kind)); err != nil || k != r.Kind {
 			return []crmsync.FileSummary{{Path: path, Problem: reason("未知的数据类型 "+string(r.Kind),
-				fmt.Sprintf("unknown kind %q; use one of %s", r.Kind, crmsync.KindList()))}}, nil
+				fmt.Sprintf("unknown kind %q; use one of %s", r.Kind, crmsync.KindList())), Code: ProblemKind}}, nil
 		}
+	}
+	// Only a regular file is read: opening a FIFO blocks, and a device
+	// such as /dev/zero never ends.
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		p := openProblem(err)
+		if err == nil {
+			p = notRegular(fi)
+		}
+		return []crmsync.FileSummary{{Path: path, Kind: r.Kind, Problem: p.reason, Code: p.code}}, nil
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
 		if isListFile(path) && (strongListName(path) || mainExists(path)) {
 			return []crmsync.FileSummary{{Path: path, Kind: crmsync.KindScoreV2, Problem: reason(
 				"这是score-v2的明细文件,会与同名主文件一起读取;请读取主文件(如 score-v2.csv)",
-				"this is a score-v2 list file, read together with its main file; name the main file (e.g. score-v2.csv) instead")}}, nil
+				"this is a score-v2 list file, read together with its main file; name the main file (e.g. score-v2.csv) instead"), Code: ProblemListFile}}, nil
 		}
 		return r.readCSV(ctx, path, row)
 	case ".xlsx", ".xlsm":
 		return r.readXLSX(ctx, path, row)
 	case ".xls":
 		return []crmsync.FileSummary{{Path: path, Problem: reason("不支持旧版.xls格式,请在Excel中另存为.xlsx或CSV",
-			"old .xls workbooks are not supported; save it as .xlsx or CSV in Excel")}}, nil
+			"old .xls workbooks are not supported; save it as .xlsx or CSV in Excel"), Code: ProblemFormat}}, nil
 	}
 	return []crmsync.FileSummary{{Path: path, Problem: reason("不是CSV或XLSX文件,请导出为CSV或XLSX",
-		"not a CSV or XLSX file; export it as CSV or XLSX")}}, nil
+		"not a CSV or XLSX file; export it as CSV or XLSX"), Code: ProblemFormat}}, nil
 }
 
 // session is one ReadFile call's settings.
@@ -182,6 +245,7 @@ type session struct {
 	now      func() time.Time
 	mappings map[string]map[string]string // field → lower-case word → code
 	fileDate *time.Time
+	rows     int // data rows read from the file so far, all its sheets
 }
 
 func (r *Reader) session(path string) *session {
@@ -244,9 +308,45 @@ type sheet struct {
 }
 
 // read streams a table's rows. empty reports a table without any non-empty
-// row (skipped silently in workbooks).
+// row (skipped silently in workbooks). A table that breaks off (a
+// syntaxError from next, or the session's row cap reached) gets its Problem
+// after the rows before the break; ctx is checked every 1024 lines, blank
+// ones included.
 func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum crmsync.FileSummary, empty bool, err error) {
 	sum = crmsync.FileSummary{Path: sh.s.path, Sheet: sh.name, Kind: sh.kind}
+	lines := 0
+	// next returns the next row that is not empty; a problem ends the
+	// table with io.EOF and sets sum's Problem.
+	next := func() ([]string, error) {
+		for {
+			lines++
+			if lines&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			cells, err := sh.t.next()
+			if err != nil {
+				if pe, ok := err.(*syntaxError); ok {
+					sum.Problem, sum.Code = pe.reason, pe.code
+					return nil, io.EOF
+				}
+				return nil, err
+			}
+			if sh.t.xlsx() { // a CSV table checks its own cells as it parses
+				if c := longCell(cells, sh.s.r.maxCellBytes()); c >= 0 {
+					max := sh.s.r.maxCellBytes()
+					sum.Code, sum.Problem = ProblemCellTooBig, reason(
+						fmt.Sprintf("第%d行第%d列的单元格超过%d字节(配置项 max_cell_bytes),该行及之后的行未读取;请检查文件或调大 max_cell_bytes", sh.t.ref().Row, c+1, max),
+						fmt.Sprintf("the cell on row %d, column %d is longer than %d bytes (the setting max_cell_bytes); that row and the rows after it were not read; check the file or raise max_cell_bytes", sh.t.ref().Row, c+1, max))
+					return nil, io.EOF
+				}
+			}
+			if !emptyRow(cells) {
+				return cells, nil
+			}
+		}
+	}
 	type held struct {
 		cells []string
 		types []cellType
@@ -254,24 +354,17 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 	}
 	var top []held
 	for len(top) < headerRows {
-		cells, err := sh.t.next()
+		cells, err := next()
 		if err != nil {
 			if isEOF(err) {
 				break
 			}
-			if pe, ok := err.(*syntaxError); ok {
-				sum.Problem = pe.reason
-				return sum, false, nil
-			}
 			return sum, false, err
-		}
-		if emptyRow(cells) {
-			continue
 		}
 		top = append(top, held{append([]string(nil), cells...), append([]cellType(nil), cellTypes(sh.t)...), sh.t.ref()})
 	}
 	if len(top) == 0 {
-		return sum, true, nil
+		return sum, sum.Problem == "", nil
 	}
 	heads := make([][]string, len(top))
 	for i := range top {
@@ -279,7 +372,9 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 	}
 	at, hm, problem := findHeader(sh.kind, heads)
 	if problem != "" {
-		sum.Problem = problem
+		if sum.Problem == "" { // else the rows after the break may hold it
+			sum.Problem, sum.Code = problem, ProblemHeader
+		}
 		return sum, false, nil
 	}
 	sum.Kind = hm.kind
@@ -296,17 +391,27 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 	if err != nil {
 		return sum, false, fmt.Errorf("read %s: required fields: %w", sh.s.path, err)
 	}
-	one := func(cells []string, types []cellType, ref crmsync.SourceRef) error {
+	max := sh.s.r.maxRows()
+	// one emits a data row; false when the file's cap is reached first.
+	one := func(cells []string, types []cellType, ref crmsync.SourceRef) (bool, error) {
+		if sh.s.rows >= max {
+			sum.Code = ProblemTooManyRows
+			sum.Problem = reason(
+				fmt.Sprintf("文件超过%d行数据(配置项 max_rows_per_file),第%d行及之后的行未读取;请拆分文件或调大 max_rows_per_file", max, ref.Row),
+				fmt.Sprintf("the file has more than %d data rows (the setting max_rows_per_file); row %d and the rows after it were not read; split the file or raise max_rows_per_file", max, ref.Row))
+			return false, nil
+		}
+		sh.s.rows++
 		sum.Rows++
 		if sum.Rows&1023 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return false, err
 			}
 		}
-		return emit(sh.row(spec, hm, cells, types, ref))
+		return true, emit(sh.row(spec, hm, cells, types, ref))
 	}
 	for _, h := range rest {
-		if err := one(h.cells, h.types, h.ref); err != nil {
+		if ok, err := one(h.cells, h.types, h.ref); !ok || err != nil {
 			return sum, false, err
 		}
 	}
@@ -314,24 +419,46 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		return sum, false, nil // the table ended among the top rows
 	}
 	for {
-		cells, err := sh.t.next()
+		cells, err := next()
 		if err != nil {
 			if isEOF(err) {
 				return sum, false, nil
 			}
-			if pe, ok := err.(*syntaxError); ok {
-				sum.Problem = pe.reason
-				return sum, false, nil
-			}
 			return sum, false, err
 		}
-		if emptyRow(cells) {
-			continue
-		}
-		if err := one(cells, cellTypes(sh.t), sh.t.ref()); err != nil {
+		if ok, err := one(cells, cellTypes(sh.t), sh.t.ref()); !ok || err != nil {
 			return sum, false, err
 		}
 	}
+}
+
+// longCell returns the index of the first cell longer than max bytes, or -1.
+func longCell(cells []string, max int) int {
+	for i, c := range cells {
+		if len(c) > max {
+			return i
+		}
+	}
+	return -1
+}
+
+// damaged returns the column of the first cell holding U+FFFD, "" when none
+// does. The reader never makes one (bytes that do not decode are a file
+// problem), so one in the file is text an earlier conversion destroyed: in
+// an ID it names nobody, in a remark it sends garbage.
+func damaged(spec *mallcoo.Spec, values []string, eventID, bizDate string) string {
+	for i, v := range values {
+		if strings.ContainsRune(v, utf8.RuneError) {
+			return spec.Fields[i].Name
+		}
+	}
+	switch {
+	case strings.ContainsRune(eventID, utf8.RuneError):
+		return colEventID
+	case strings.ContainsRune(bizDate, utf8.RuneError):
+		return colBizDate
+	}
+	return ""
 }
 
 // row validates one data row into a Row.
@@ -349,6 +476,11 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 		return ""
 	}
 	bizDate := cell(hm.bizDate)
+	if col := damaged(spec, values, cell(hm.eventID), bizDate); col != "" {
+		return &crmsync.Row{Source: ref, Kind: hm.kind, Values: values, Problem: &crmsync.Problem{Column: col, Reason: reason(
+			"单元格含有替换字符 \uFFFD(�),是编码转换时损坏的文字;请在源系统中修正后重新导出",
+			"the cell holds the replacement character U+FFFD (�), text damaged by a wrong encoding conversion; correct it at the source and export again")}}
+	}
 	if xt, ok := sh.t.(*xlsxTable); ok {
 		// A date cell reads as its serial number; show it as a person sees
 		// it, and parse that.

@@ -272,27 +272,16 @@ func TestMessyCells(t *testing.T) {
 
 func TestNotAnExport(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"notes.txt", "old.xls", "fake.xlsx"} {
+	for name, code := range map[string]string{"notes.txt": ProblemFormat, "old.xls": ProblemFormat, "fake.xlsx": ""} {
 		p := writeFile(t, dir, name, "hello")
 		rows, sums := readAll(t, &Reader{}, p)
-		if len(rows) != 0 || len(sums) != 1 || sums[0].Problem == "" || sums[0].Path != p {
-			t.Errorf("ReadFile(%s) = %d rows, %+v, want one file problem", name, len(rows), sums)
+		if len(rows) != 0 || len(sums) != 1 || sums[0].Problem == "" || sums[0].Code != code || sums[0].Path != p {
+			t.Errorf("ReadFile(%s) = %d rows, %+v, want one file problem, code %q", name, len(rows), sums, code)
 		}
 	}
 	rows, sums := readAll(t, &Reader{}, filepath.Join(dir, "gone.csv"))
 	if len(rows) != 0 || len(sums) != 1 || sums[0].Problem == "" {
 		t.Errorf("ReadFile(missing file) = %+v, want a file problem", sums)
-	}
-}
-
-// An empty CSV is no problem: a night without changes.
-func TestEmptyCSV(t *testing.T) {
-	dir := t.TempDir()
-	for name, text := range map[string]string{"bonus.csv": "", "verify.csv": "\r\n\r\n", "invalid.csv": "\ufeffRefID,BonusAction\r\n"} {
-		rows, sums := readAll(t, &Reader{}, writeFile(t, dir, name, text))
-		if len(rows) != 0 || len(sums) != 1 || sums[0].Problem != "" || sums[0].Rows != 0 {
-			t.Errorf("ReadFile(%s) = %d rows, %+v, want an empty summary", name, len(rows), sums)
-		}
 	}
 }
 
@@ -323,8 +312,9 @@ func TestExpand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sub.csv, a directory, is listed so that ReadFile reports it.
 	want := []string{filepath.Join(dir, "a.xlsx"), filepath.Join(dir, "b.csv"), filepath.Join(dir, "c.XLSM"),
-		filepath.Join(dir, "score-v2.csv"), filepath.Join(dir, "x.score-v2.payments.csv"), other}
+		filepath.Join(dir, "score-v2.csv"), filepath.Join(dir, "sub.csv"), filepath.Join(dir, "x.score-v2.payments.csv"), other}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Expand (-want +got):\n%s", diff)
 	}

@@ -39,7 +39,7 @@ func TestXLSXSheets(t *testing.T) {
 		{Path: p, Sheet: "说明", Skipped: "说明页,未读取 / instructions, not read"},
 		{Path: p, Sheet: "会员等级变更通知", Kind: crmsync.KindGrade, Rows: 3},
 		{Path: p, Sheet: "empty", Skipped: "空工作表 / empty sheet"},
-		{Path: p, Sheet: "Sheet9"},
+		{Path: p, Sheet: "Sheet9", Code: ProblemHeader},
 		{Path: p, Sheet: "README", Kind: crmsync.KindInvalid},
 		{Path: p, Sheet: "over-limit", Kind: crmsync.KindOverLimit, Rows: 1},
 	}

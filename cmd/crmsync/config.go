@@ -14,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -29,6 +30,8 @@ import (
 //	retries     = 3
 //	lang        = "zh"
 //	encoding    = "auto"      # CSV encoding: auto, utf-8, gbk, gb18030
+//	max_rows_per_file = 2000000   # data rows read from one file, then a file problem
+//	max_cell_bytes    = 65536     # bytes in one cell (a CSV row: 64 such cells)
 //	already_delivered_codes = []  # business Codes that mean "already delivered"
 //	max_rows_per_run = 10000000   # rows over all files; more ends the run before sending
 //	systemic_codes = []           # business Codes that mean credentials refused: stop
@@ -57,6 +60,8 @@ type fileConfig struct {
 	Retries               *int                      `toml:"retries"`
 	Lang                  string                    `toml:"lang"`
 	Encoding              string                    `toml:"encoding"`
+	MaxRowsPerFile        *int                      `toml:"max_rows_per_file"`
+	MaxCellBytes          *int                      `toml:"max_cell_bytes"`
 	AlreadyDeliveredCodes []int                     `toml:"already_delivered_codes"`
 	SystemicCodes         []int                     `toml:"systemic_codes"`
 	MaxRowsPerRun         *int                      `toml:"max_rows_per_run"`
@@ -123,6 +128,7 @@ var settings = map[string]settingType{
 	"base_url": tString, "ledger": tString, "report_dir": tString, "timeout": tString,
 	"lang": tString, "encoding": tString,
 	"concurrency": tInt, "retries": tInt, "rate": tNumber, "max_rows_per_run": tInt,
+	"max_rows_per_file": tInt, "max_cell_bytes": tInt,
 	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
 	"credentials": tTable, "mappings": tTable, "kinds": tTable,
 	"strict_datetime": tBool, "score_resend_uncertain": tBool,
@@ -353,6 +359,12 @@ func (c *fileConfig) check(cerr func(key, format string, a ...any) error) error 
 		if err := checkEncoding(c.Encoding); err != nil {
 			return cerr("encoding", "%v", err)
 		}
+	}
+	if c.MaxRowsPerFile != nil && *c.MaxRowsPerFile < 1 {
+		return cerr("max_rows_per_file", "%d: want 1 or more data rows per file (the default is %d)", *c.MaxRowsPerFile, importer.DefaultMaxRowsPerFile)
+	}
+	if c.MaxCellBytes != nil && *c.MaxCellBytes < 1 {
+		return cerr("max_cell_bytes", "%d: want 1 or more bytes per cell (the default is %d)", *c.MaxCellBytes, importer.DefaultMaxCellBytes)
 	}
 	for _, code := range c.AlreadyDeliveredCodes {
 		if code == 1 {
@@ -808,6 +820,18 @@ func (c *fileConfig) maxRowsPerRun() int {
 		return *c.MaxRowsPerRun
 	}
 	return defaultMaxRowsPerRun
+}
+
+// reader returns the importer's Reader for these settings.
+func (c *fileConfig) reader(encoding string, kind crmsync.Kind) *importer.Reader {
+	r := &importer.Reader{Encoding: encoding, Kind: kind, Mappings: c.mappingTables(), Required: c.requiredFields(), StrictDateTime: c.StrictDateTime}
+	if c.MaxRowsPerFile != nil {
+		r.MaxRowsPerFile = *c.MaxRowsPerFile
+	}
+	if c.MaxCellBytes != nil {
+		r.MaxCellBytes = *c.MaxCellBytes
+	}
+	return r
 }
 
 // mappingTables turns the config's word → code tables into the reader's

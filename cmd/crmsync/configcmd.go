@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -29,6 +30,8 @@ type effectiveConfig struct {
 	Retries               int                       `json:"retries"`
 	Lang                  string                    `json:"lang"`
 	Encoding              string                    `json:"encoding"`
+	MaxRowsPerFile        int                       `json:"max_rows_per_file"`
+	MaxCellBytes          int                       `json:"max_cell_bytes"`
 	AlreadyDeliveredCodes []int                     `json:"already_delivered_codes"`
 	SystemicCodes         []int                     `json:"systemic_codes"`
 	Mappings              map[string]map[string]int `json:"mappings"`
@@ -108,6 +111,8 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 		Retries:               sc.send.retries,
 		Lang:                  sc.lang,
 		Encoding:              sc.encoding,
+		MaxRowsPerFile:        importer.DefaultMaxRowsPerFile,
+		MaxCellBytes:          importer.DefaultMaxCellBytes,
 		AlreadyDeliveredCodes: nonNil(cfg.AlreadyDeliveredCodes),
 		SystemicCodes:         nonNil(cfg.SystemicCodes),
 		Mappings:              cfg.Mappings,
@@ -121,6 +126,13 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 	}
 	if out.Mappings == nil {
 		out.Mappings = map[string]map[string]int{}
+	}
+	out.Sources["max_rows_per_file"], out.Sources["max_cell_bytes"] = "default", "default"
+	if cfg.MaxRowsPerFile != nil {
+		out.MaxRowsPerFile, out.Sources["max_rows_per_file"] = *cfg.MaxRowsPerFile, "config file"
+	}
+	if cfg.MaxCellBytes != nil {
+		out.MaxCellBytes, out.Sources["max_cell_bytes"] = *cfg.MaxCellBytes, "config file"
 	}
 	for key, flagName := range map[string]string{
 		"base_url": "base-url", "ledger": "ledger", "concurrency": "concurrency", "rate": "rate",
@@ -224,6 +236,8 @@ func (c *configCommand) printConfig(o *effectiveConfig) {
 	row("retries", fmt.Sprint(o.Retries), o.Sources["retries"])
 	row("lang", o.Lang, o.Sources["lang"])
 	row("encoding", o.Encoding, o.Sources["encoding"])
+	row("max_rows_per_file", fmt.Sprint(o.MaxRowsPerFile), o.Sources["max_rows_per_file"])
+	row("max_cell_bytes", fmt.Sprint(o.MaxCellBytes), o.Sources["max_cell_bytes"])
 	row("already_delivered_codes", fmt.Sprint(o.AlreadyDeliveredCodes), o.Sources["already_delivered_codes"])
 	row("systemic_codes", fmt.Sprint(o.SystemicCodes), o.Sources["systemic_codes"])
 	row("strict_datetime", fmt.Sprint(o.StrictDateTime), o.Sources["strict_datetime"])

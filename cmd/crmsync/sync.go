@@ -160,7 +160,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	s := crmsync.NewSummary(runID, c.name, started)
 	prog := newProgress(c.env, c.json)
 	job := &importer.Job{
-		Reader:      &importer.Reader{Encoding: c.encoding, Kind: kind, Mappings: cfg.mappingTables(), Required: cfg.requiredFields(), StrictDateTime: cfg.StrictDateTime},
+		Reader:      cfg.reader(c.encoding, kind),
 		Ledger:      l,
 		Concurrency: c.send.concurrency,
 		Since:       since,
@@ -174,7 +174,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		ResendUncertainScores: cfg.ScoreResendUncertain,
 	}
 	if !c.json || c.terminal {
-		job.Rows = importer.CountRows(files)
+		job.Rows = importer.CountRows(ctx, files)
 	}
 	if sender != nil {
 		job.Sender = sender
