@@ -1,6 +1,6 @@
 // Package importer reads CRM export files (CSV in UTF-8 or GBK/GB18030, and
-// XLSX workbooks) into validated crmsync.Rows, one at a time, and drives the
-// import job that sends them.
+// XLSX workbooks) into validated crmsync.Rows, one at a time. It only
+// reads: package pipeline drives the runs that diff and send the rows.
 //
 // Reading streams: a CSV goes through encoding/csv over a 1 MiB buffer, a
 // workbook through excelize's row iterator, so memory stays flat whatever the

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // retryCommand resends events the ledger holds as failed and, with
@@ -87,7 +87,7 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 		return c.finish(ctx, l, s, c.defaultReport(c.reportPath, cfg.ReportDir, s), c.lang, c.json, err)
 	}
 	prog := newProgress(c.env, c.json)
-	job := &importer.Job{Ledger: l, Sender: sender, Concurrency: c.send.concurrency, Logger: c.logger, Progress: prog.update, ResendUncertainScores: cfg.ScoreResendUncertain}
+	job := &pipeline.Job{Ledger: l, Sender: sender, Concurrency: c.send.concurrency, Logger: c.logger, Progress: prog.update, ResendUncertainScores: cfg.ScoreResendUncertain}
 	runErr := job.Retry(ctx, runID, evs, s)
 	prog.done()
 	s.Requests = int(sender.Requests())

@@ -15,6 +15,7 @@ import (
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/report"
 )
 
@@ -159,7 +160,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	}
 	s := crmsync.NewSummary(runID, c.name, started)
 	prog := newProgress(c.env, c.json)
-	job := &importer.Job{
+	job := &pipeline.Job{
 		Reader:      cfg.reader(c.encoding, kind),
 		Ledger:      l,
 		Concurrency: c.send.concurrency,

@@ -1,21 +1,23 @@
-package importer
+// Package pipeline drives crmsync's runs: read (package importer) →
+// validate → diff against the ledger → claim → send (package mallcoo) →
+// record. It owns the diff, the claims and the bounded, per-member ordered
+// sending; it parses no flags and prints nothing.
+package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash"
 	"hash/fnv"
 	"log/slog"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -24,7 +26,7 @@ import (
 // only run-level trouble (ledger unusable, API unusable, cancelled) is
 // returned as an error.
 type Job struct {
-	Reader *Reader
+	Reader *importer.Reader
 	Ledger crmsync.Ledger
 	// Sender delivers events; nil makes the job a plan: nothing is claimed
 	// or sent, and rows that would be sent end as new.
@@ -170,28 +172,11 @@ func (d *differ) holdInvalid(r *crmsync.Row) {
 	if !r.Kind.BlocksLane() {
 		return
 	}
-	card, at := -1, -1
-	for i, f := range mallcoo.SpecOf(r.Kind).Fields {
-		switch f.Name {
-		case "ThirdPartyCardID":
-			card = i
-		case "ChangeTime", "CreateTime":
-			at = i
-		}
-	}
-	if card < 0 || card >= len(r.Values) {
+	lane, at, ok := importer.LaneOf(r)
+	if !ok {
 		return
 	}
-	lane, fault := cleanID(r.Values[card], cellText, 0)
-	if fault != idOK || lane == "" {
-		return
-	}
-	h := crmsync.Held{Kind: r.Kind, Lane: lane, Key: r.Source.String(), State: "invalid"}
-	if at >= 0 && at < len(r.Values) {
-		if t, err := parseDateTime(r.Values[at]); err == nil {
-			h.Time = t
-		}
-	}
+	h := crmsync.Held{Kind: r.Kind, Lane: lane, Key: r.Source.String(), State: "invalid", Time: at}
 	d.invalid = append(d.invalid, h)
 }
 
@@ -650,46 +635,6 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		return fmt.Errorf("%w: %s", errStopped, why)
 	}
 	return ctx.Err()
-}
-
-// CountRows estimates the data rows of the CSV files among paths by counting
-// their lines (a quoted cell spanning lines counts more than once), so the
-// read stage can show a total and an ETA; XLSX files would need parsing and
-// are not counted. It returns 0 when any file is not a regular CSV file, or
-// when ctx is cancelled.
-func CountRows(ctx context.Context, paths []string) int {
-	total := 0
-	buf := make([]byte, 1<<20)
-	for _, p := range paths {
-		if !strings.EqualFold(filepath.Ext(p), ".csv") {
-			return 0
-		}
-		f, problem := openRegular(p) // not a FIFO: it would block
-		if problem != nil {
-			return 0
-		}
-		lines, last := 0, byte('\n')
-		for {
-			if ctx.Err() != nil {
-				f.Close()
-				return 0
-			}
-			n, err := f.Read(buf)
-			lines += bytes.Count(buf[:n], []byte{'\n'})
-			if n > 0 {
-				last = buf[n-1]
-			}
-			if err != nil {
-				break
-			}
-		}
-		f.Close()
-		if last != '\n' {
-			lines++
-		}
-		total += max(lines-1, 0) // the header
-	}
-	return total
 }
 
 // claimer batches concurrent claims into one durable ledger commit (group

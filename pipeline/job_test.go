@@ -1,4 +1,4 @@
-package importer_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // world is one test's world: a real ledger file, the fake Mallcoo (behind a
@@ -100,7 +101,7 @@ func (w *world) run(send bool, files ...string) (*crmsync.Summary, map[string]*c
 		w.t.Fatal(err)
 	}
 	s := crmsync.NewSummary(id, "run", time.Now())
-	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Concurrency: 4, ResendUncertainScores: w.resendScores}
+	j := &pipeline.Job{Reader: &importer.Reader{}, Ledger: w.l, Concurrency: 4, ResendUncertainScores: w.resendScores}
 	if send {
 		j.Sender = w.cl
 	}
@@ -370,7 +371,7 @@ func TestHeldAcrossRuns(t *testing.T) {
 		return nil
 	})
 	s := crmsync.NewSummary(id, "retry", time.Now())
-	if err := (&importer.Job{Ledger: w.l, Sender: w.cl}).Retry(ctx, id, evs, s); err != nil || s.Counts[crmsync.OutcomeSent] != 1 {
+	if err := (&pipeline.Job{Ledger: w.l, Sender: w.cl}).Retry(ctx, id, evs, s); err != nil || s.Counts[crmsync.OutcomeSent] != 1 {
 		t.Fatalf("retry: %v, counts %v; want R1 sent", err, s.Counts)
 	}
 	w.l.EndRun(ctx, s)
@@ -495,7 +496,7 @@ func TestRetryOldBodyInWireForm(t *testing.T) {
 	ev := &crmsync.Event{Kind: crmsync.KindOverLimit, Key: "R1|", Lane: "R1", Body: old, Hash: crmsync.ContentHash(crmsync.KindOverLimit, old)}
 	id, _ := w.l.BeginRun(ctx, "retry", nil, time.Now())
 	s := crmsync.NewSummary(id, "retry", time.Now())
-	if err := (&importer.Job{Ledger: w.l, Sender: w.cl}).Retry(ctx, id, []*crmsync.Event{ev}, s); err != nil || s.Counts[crmsync.OutcomeSent] != 1 {
+	if err := (&pipeline.Job{Ledger: w.l, Sender: w.cl}).Retry(ctx, id, []*crmsync.Event{ev}, s); err != nil || s.Counts[crmsync.OutcomeSent] != 1 {
 		t.Fatalf("retry: %v, counts %v; want R1 sent", err, s.Counts)
 	}
 	w.l.EndRun(ctx, s)
@@ -527,7 +528,7 @@ func TestRejectStreakRowsRetryable(t *testing.T) {
 	ctx := context.Background()
 	id, _ := w.l.BeginRun(ctx, "run", nil, time.Now())
 	s := crmsync.NewSummary(id, "run", time.Now())
-	j := &importer.Job{Reader: &importer.Reader{}, Ledger: w.l, Sender: w.cl, Concurrency: 1}
+	j := &pipeline.Job{Reader: &importer.Reader{}, Ledger: w.l, Sender: w.cl, Concurrency: 1}
 	if err := j.Run(ctx, id, []string{in}, s); err == nil || s.Stopped == "" {
 		t.Fatalf("Job.Run = %v, stopped %q; want it stopped by the streak", err, s.Stopped)
 	}

@@ -1,4 +1,4 @@
-package importer_test
+package pipeline_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // sendRun runs the whole job (read, diff, claim, send, record) over a score
@@ -57,7 +58,7 @@ func sendRun(b *testing.B, members, perMember, concurrency int, rate float64, la
 	}
 	s := crmsync.NewSummary(id, "run", time.Now())
 	var first, last time.Time
-	job := &importer.Job{
+	job := &pipeline.Job{
 		Reader: &importer.Reader{}, Ledger: l, Sender: client, Concurrency: concurrency,
 		Progress: func(stage string, done, total int) {
 			if stage == "send" && done == 1 {
