@@ -41,6 +41,8 @@ func (f FileSummary) Note() string {
 // summary sheet shows.
 type Summary struct {
 	RunID     int64                    `json:"run_id"`
+	Mall      string                   `json:"mall,omitempty"`   // the config's mall, when set
+	Ledger    string                   `json:"ledger,omitempty"` // the ledger's path
 	Command   string                   `json:"command"`
 	Rows      int                      `json:"rows"`
 	Counts    map[Outcome]int          `json:"counts"`

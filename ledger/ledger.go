@@ -202,15 +202,31 @@ func register() {
 // an empty file, a schema version no crmsync writes), and one written by a
 // newer crmsync (*NewerSchemaError).
 func Open(ctx context.Context, path string) (*Ledger, error) {
-	return open(ctx, path, false)
+	return OpenWith(ctx, path, Options{})
 }
 
-func open(ctx context.Context, path string, readOnly bool) (*Ledger, error) {
+// Options are how Open creates and opens a ledger.
+type Options struct {
+	// FileMode is the mode a new ledger (and its -wal, -shm and .lock
+	// files) is created with, whatever the umask: 0600 when zero. The
+	// ledger holds members' card IDs, mobiles and purchases.
+	FileMode os.FileMode
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opt Options) (*Ledger, error) {
+	if opt.FileMode == 0 {
+		opt.FileMode = 0o600
+	}
+	return open(ctx, path, false, opt.FileMode)
+}
+
+func open(ctx context.Context, path string, readOnly bool, mode os.FileMode) (*Ledger, error) {
 	registerOnce.Do(register)
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open ledger %s: the path may not contain '?' or '#'", path)
 	}
-	h, err := acquire(path, !readOnly)
+	h, err := acquire(path, !readOnly, mode)
 	if err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ var handles = struct {
 // after the name it is given, so two names of one file would write two
 // logs and damage it, and one name would not see what was committed in
 // the other's log (after a crash, a whole run).
-func acquire(path string, create bool) (*fileHandle, error) {
+func acquire(path string, create bool, mode os.FileMode) (*fileHandle, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, openErr(path, err)
@@ -162,12 +162,21 @@ func acquire(path string, create bool) (*fileHandle, error) {
 	} else {
 		flag = os.O_RDONLY
 	}
-	f, err := os.OpenFile(abs, flag, 0o644)
+	existed := err == nil
+	f, err := os.OpenFile(abs, flag, mode)
 	if err != nil && !create && errors.Is(err, fs.ErrPermission) {
 		return nil, &FileError{Path: path, Problem: ProblemUnreadable, Err: err}
 	}
 	if err != nil {
 		return nil, openErr(path, err)
+	}
+	if !existed && create {
+		// The mode exactly, whatever the umask: SQLite gives the -wal and
+		// -shm files the database file's mode.
+		if err := f.Chmod(mode); err != nil {
+			f.Close()
+			return nil, openErr(path, err)
+		}
 	}
 	fi, err = f.Stat()
 	if err != nil {
@@ -320,8 +329,14 @@ func (l *Ledger) Lock(command string) (unlock func() error, err error) {
 		}
 		return nil, fmt.Errorf("lock ledger %s: %w", l.path, err)
 	}
-	side, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	// The side file gets the database file's mode, like SQLite's -wal.
+	mode := os.FileMode(0o600)
+	if fi, err := h.rw.Stat(); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	side, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, mode)
 	if err == nil {
+		_ = side.Chmod(mode) // whatever the umask, or an older crmsync, made it
 		if err = syscall.Flock(int(side.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			side.Close()
 			if errors.Is(err, syscall.EWOULDBLOCK) {

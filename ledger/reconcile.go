@@ -123,7 +123,7 @@ type Reconciliation struct {
 // refused (*NewerSchemaError), as is a file that is not a ledger. Only the
 // reading methods may be used; Claim, Record and BeginRun fail.
 func OpenReadOnly(ctx context.Context, path string) (*Ledger, error) {
-	return open(ctx, path, true)
+	return open(ctx, path, true, 0o600)
 }
 
 // check is Open's migrate for a read-only ledger: it only looks.

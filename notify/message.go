@@ -182,7 +182,7 @@ func render(n crmsync.Notice, st style, maxCauses int) (string, int) {
 		line(l.T("test"))
 		if !n.Started.IsZero() {
 			line("")
-			field("started", n.Started.Format("2006-01-02 15:04:05 -07:00"))
+			field("started", n.Started.In(cst).Format("2006-01-02 15:04:05 -07:00"))
 		}
 		return b.String(), 0
 	}
@@ -238,7 +238,7 @@ func render(n crmsync.Notice, st style, maxCauses int) (string, int) {
 		field("problems", n.Problems)
 	}
 	if !n.Started.IsZero() {
-		field("started", n.Started.Format("2006-01-02 15:04:05 -07:00"))
+		field("started", n.Started.In(cst).Format("2006-01-02 15:04:05 -07:00"))
 	}
 	field("duration", n.Duration.Round(time.Second).String())
 	return b.String(), left
@@ -300,3 +300,7 @@ func oneLine(s string, max int) string {
 	r := []rune(s)
 	return string(r[:max-1]) + "…"
 }
+
+// cst is China Standard Time: a message says when a run started the way
+// the reports and logs do, whatever the machine's zone.
+var cst = time.FixedZone("CST", 8*3600)

@@ -17,6 +17,7 @@ import (
 
 // book is a workbook being written with its styles.
 type book struct {
+	mode  os.FileMode // of the saved file; 0600 when zero
 	f     *excelize.File
 	fresh bool // the default "Sheet1" is still unused
 	st    styles
@@ -119,7 +120,11 @@ func (b *book) saveTemp(ctx context.Context, path string) (name string, err erro
 	if err = bw.Flush(); err != nil {
 		return "", err
 	}
-	if err = tmp.Chmod(0o644); err != nil {
+	mode := b.mode
+	if mode == 0 {
+		mode = 0o600
+	}
+	if err = tmp.Chmod(mode); err != nil {
 		return "", err
 	}
 	if err = tmp.Close(); err != nil {

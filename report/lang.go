@@ -18,6 +18,8 @@ var words = map[string]word{
 	"problemsTitle": {"crmsync 待处理行", "crmsync rows to fix"},
 	"templateTitle": {"crmsync 导入模板", "crmsync import template"},
 	"runID":         {"运行ID", "Run ID"},
+	"mall":          {"商场", "Mall"},
+	"ledgerFile":    {"账本", "Ledger"},
 	"command":       {"命令", "Command"},
 	"started":       {"开始时间(北京时间)", "Started (UTC+8)"},
 	"ended":         {"结束时间(北京时间)", "Ended (UTC+8)"},

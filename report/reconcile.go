@@ -130,6 +130,7 @@ type Reconcile struct {
 	cells      []any
 	vals       []string
 	mask       masker
+	opt        Options
 	redAmount  int     // style of differing amounts, once made
 	final      []Total // the totals once Totals was called
 
@@ -165,6 +166,7 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 	}
 	b, err := newBook(l, l.rt("recTitle"), time.Now())
 	if err == nil {
+		b.mode = opt.fileMode()
 		if err = b.markOutput(); err != nil {
 			b.close()
 		}
@@ -186,6 +188,7 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 		cells:  make([]any, len(entryColumns)),
 		vals:   make([]string, 5),
 		mask:   masker{show: opt.ShowPersonal},
+		opt:    opt,
 	}, nil
 }
 
@@ -536,7 +539,7 @@ func (r *Reconcile) Close(info ReconcileInfo) error {
 		return fmt.Errorf("write reconciliation %s: summary: %w", r.path, err)
 	}
 	if dir := filepath.Dir(r.path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, r.opt.dirMode()); err != nil {
 			return fmt.Errorf("write reconciliation: %w", err)
 		}
 	}

@@ -47,6 +47,25 @@ type Options struct {
 	// and chat. The problems workbook always holds full values: a person
 	// fixes its rows and imports it again.
 	ShowPersonal bool
+	// FileMode is the mode of the files written, whatever the umask: 0600
+	// when zero (0640 for a group of operators). A folder created for them
+	// gets 0700 (0750).
+	FileMode os.FileMode
+}
+
+// fileMode is the mode files are written with.
+func (o Options) fileMode() os.FileMode {
+	if o.FileMode == 0 {
+		return 0o600
+	}
+	return o.FileMode.Perm()
+}
+
+// dirMode is the mode of a folder created for the files: the file mode
+// with the search bits of whoever may read.
+func (o Options) dirMode() os.FileMode {
+	m := o.fileMode()
+	return m | (m&0o444)>>2
 }
 
 // ProblemsPath returns the path of the problems workbook beside a report:
@@ -66,7 +85,7 @@ func ProblemsPath(report string) string {
 // so a half-written report never has the final name. Write reads each kind's
 // results once from src.
 func Write(ctx context.Context, path string, s *crmsync.Summary, src Source, opt Options) (problems string, err error) {
-	w := &writer{lang: parseLang(opt.Lang), maxRows: excelize.TotalRows, progress: opt.Progress, show: opt.ShowPersonal}
+	w := &writer{lang: parseLang(opt.Lang), maxRows: excelize.TotalRows, progress: opt.Progress, show: opt.ShowPersonal, opt: opt}
 	return w.write(ctx, path, s, src)
 }
 
@@ -77,6 +96,7 @@ type writer struct {
 	maxRows  int // rows per sheet, header included
 	progress func(stage string, done, total int)
 	show     bool // Options.ShowPersonal
+	opt      Options
 }
 
 func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src Source) (string, error) {
@@ -89,11 +109,14 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 		}
 	}
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, w.opt.dirMode()); err != nil {
 			return "", fmt.Errorf("write report: %w", err)
 		}
 	}
 	rep, err := newBook(w.lang, w.lang.T("title"), s.Started)
+	if err == nil {
+		rep.mode = w.opt.fileMode()
+	}
 	if err == nil {
 		err = rep.markOutput()
 	}
@@ -146,6 +169,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 					if err != nil {
 						return err
 					}
+					b.mode = w.opt.fileMode()
 					if err := b.markOutput(); err != nil {
 						b.close()
 						return err

@@ -81,14 +81,21 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	if dur == 0 && !s.Started.IsZero() && s.Ended.After(s.Started) {
 		dur = s.Ended.Sub(s.Started).Seconds()
 	}
-	kv := [][2]any{
+	kv := [][2]any{}
+	if s.Mall != "" {
+		kv = append(kv, [2]any{l.T("mall"), s.Mall})
+	}
+	if s.Ledger != "" {
+		kv = append(kv, [2]any{l.T("ledgerFile"), s.Ledger})
+	}
+	kv = append(kv, [][2]any{
 		{l.T("runID"), s.RunID},
 		{l.T("command"), s.Command},
 		{l.T("started"), clock(s.Started)},
 		{l.T("ended"), clock(s.Ended)},
 		{l.T("duration"), round(dur, 1)},
 		{l.T("rows"), s.Rows},
-	}
+	}...)
 	if dur > 0 {
 		kv = append(kv, [2]any{l.T("rowsPerSec"), round(float64(s.Rows)/dur, 1)})
 	}

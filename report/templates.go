@@ -28,18 +28,18 @@ func Templates(dir string, kinds []crmsync.Kind, opt Options) ([]string, error) 
 	if len(kinds) == 0 {
 		kinds = crmsync.Kinds
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, opt.dirMode()); err != nil {
 		return nil, fmt.Errorf("write templates: %w", err)
 	}
 	var paths []string
 	for _, k := range kinds {
 		x := filepath.Join(dir, string(k)+".xlsx")
-		if err := templateXLSX(x, k, l); err != nil {
+		if err := templateXLSX(x, k, l, opt.fileMode()); err != nil {
 			return paths, fmt.Errorf("write template %s: %w", x, err)
 		}
 		paths = append(paths, x)
 		c := filepath.Join(dir, string(k)+".csv")
-		if err := templateCSV(c, k, l); err != nil {
+		if err := templateCSV(c, k, l, opt.fileMode()); err != nil {
 			return paths, fmt.Errorf("write template %s: %w", c, err)
 		}
 		paths = append(paths, c)
@@ -47,7 +47,7 @@ func Templates(dir string, kinds []crmsync.Kind, opt Options) ([]string, error) 
 	return paths, nil
 }
 
-func templateCSV(path string, k crmsync.Kind, l lang) (err error) {
+func templateCSV(path string, k crmsync.Kind, l lang, mode os.FileMode) (err error) {
 	var b strings.Builder
 	b.WriteString("\uFEFF")
 	w := csv.NewWriter(&b)
@@ -59,11 +59,11 @@ func templateCSV(path string, k crmsync.Kind, l lang) (err error) {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, []byte(b.String()))
+	return writeFileAtomic(path, []byte(b.String()), mode)
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it.
-func writeFileAtomic(path string, data []byte) (err error) {
+func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -81,7 +81,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	if _, err = tmp.Write(data); err != nil {
 		return err
 	}
-	if err = tmp.Chmod(0o644); err != nil {
+	if err = tmp.Chmod(mode); err != nil {
 		return err
 	}
 	if err = tmp.Close(); err != nil {
@@ -90,13 +90,14 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	return os.Rename(tmp.Name(), path)
 }
 
-func templateXLSX(path string, k crmsync.Kind, l lang) error {
+func templateXLSX(path string, k crmsync.Kind, l lang, mode os.FileMode) error {
 	spec := mallcoo.SpecOf(k)
 	b, err := newBook(l, l.T("templateTitle")+" "+string(k), time.Time{})
 	if err != nil {
 		return err
 	}
 	defer b.close()
+	b.mode = mode
 	if err := b.f.SetDocProps(&excelize.DocProperties{
 		Title: l.T("templateTitle") + " " + string(k), Subject: spec.Title,
 		Creator: "crmsync", LastModifiedBy: "crmsync",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
 )
 
 // env is what a command sees of the outside world; tests run commands
@@ -29,6 +30,12 @@ type env struct {
 	// reportGrace is how long a run's report may go on after an
 	// interrupt (0: defaultReportGrace).
 	reportGrace time.Duration
+	// cfg is the configuration a command applied (applyConfig), summary the
+	// run it finished and runLang its language: what the notification of a
+	// run, plan or retry is built from once the command returns.
+	cfg     *fileConfig
+	summary *crmsync.Summary
+	runLang string
 }
 
 // usageError is a command-line mistake: exit 2.
@@ -91,6 +98,8 @@ func (e *env) main(ctx context.Context, args []string) int {
 		err = (&mockCommand{env: e}).Run(ctx, rest)
 	case "config":
 		err = (&configCommand{env: e}).Run(ctx, rest)
+	case "notify":
+		err = (&notifyCommand{env: e}).Run(ctx, rest)
 	case "version", "-version", "--version":
 		err = (&versionCommand{env: e}).Run(ctx, rest)
 	case "help", "-h", "-help", "--help":
@@ -99,6 +108,12 @@ func (e *env) main(ctx context.Context, args []string) int {
 	default:
 		fmt.Fprintf(e.stderr, "crmsync: unknown command %q\n\n%s", cmd, usage)
 		return crmsync.ExitUsage
+	}
+	switch cmd {
+	case "run", "plan", "retry":
+		if code != crmsync.ExitUsage && e.cfg != nil {
+			e.announce(ctx, cmd, e.cfg, e.summary, code, e.runLang, err)
+		}
 	}
 	var ue *usageError
 	switch {
@@ -183,4 +198,35 @@ func (e *env) readSecretFile(path, what string) (string, error) {
 		return "", fmt.Errorf("read %s: %w", what, pathless(err))
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// openLedger opens the ledger at path for a command, created with the
+// configured file mode when new, and warns when others than its owner (and
+// group, with file_mode 0640) may read it: it holds members' card IDs,
+// mobiles and purchases.
+func (e *env) openLedger(ctx context.Context, path string) (*ledger.Ledger, error) {
+	mode := e.cfg.fileMode()
+	l, err := ledger.OpenWith(ctx, path, ledger.Options{FileMode: mode})
+	if err != nil {
+		return nil, err
+	}
+	e.warnReadable(path, "the ledger", mode)
+	return l, nil
+}
+
+// warnReadable warns when path can be read by more people than mode
+// allows, naming the chmod that fixes it.
+func (e *env) warnReadable(path, what string, mode os.FileMode) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	want := mode.Perm()
+	if fi.IsDir() {
+		want |= (want & 0o444) >> 2
+	}
+	if extra := fi.Mode().Perm() &^ want; extra&0o077 != 0 {
+		e.logger.Warn(what+" can be read by others: it holds members' personal data",
+			"path", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "fix", fmt.Sprintf("chmod %04o %s", want, path))
+	}
 }

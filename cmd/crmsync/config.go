@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/notify"
 )
 
 // fileConfig is the -config file (TOML). Every key is optional; flags beat
@@ -70,6 +71,18 @@ type fileConfig struct {
 	StrictDateTime        bool                      `toml:"strict_datetime"`
 	ScoreResendUncertain  bool                      `toml:"score_resend_uncertain"`
 	Kinds                 map[string]kindSettings   `toml:"kinds"`
+	// Mall names the mall this ledger serves: on every report, terminal
+	// summary and notification.
+	Mall string `toml:"mall"`
+	// AllowEmpty: a night without input files is not a problem.
+	AllowEmpty bool `toml:"allow_empty"`
+	// MaskPersonal masks card IDs and mobiles in the reports that travel
+	// (default true).
+	MaskPersonal *bool `toml:"mask_personal"`
+	// FileMode is the mode of the files crmsync creates: "0600" (default)
+	// or "0640" for a group of operators.
+	FileMode string          `toml:"file_mode"`
+	Notify   []notify.Config `toml:"notify"`
 
 	// path is the file read ("" when none); origin says, by flag name,
 	// where applyConfig took each setting from (for `crmsync config`).
@@ -121,6 +134,7 @@ const (
 	tCodes
 	tTable
 	tBool
+	tNotify
 )
 
 // settings are the top-level keys of the file and their types.
@@ -132,6 +146,8 @@ var settings = map[string]settingType{
 	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
 	"credentials": tTable, "mappings": tTable, "kinds": tTable,
 	"strict_datetime": tBool, "score_resend_uncertain": tBool,
+	"mall": tString, "allow_empty": tBool, "mask_personal": tBool, "file_mode": tString,
+	"notify": tNotify,
 }
 
 var credentialKeys = []string{"app_id", "public_key", "private_key", "private_key_file"}
@@ -143,6 +159,7 @@ var typeWant = map[settingType]string{
 	tCodes:  "a list of whole numbers, such as [307, 30018]",
 	tTable:  "a table, such as [credentials] on a line of its own",
 	tBool:   "true or false, without quotes",
+	tNotify: "a [[notify]] table per destination",
 }
 
 // loadConfig reads a -config file strictly: an unknown key, a value of the
@@ -222,6 +239,20 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 			for _, e := range list {
 				if n, ok := e.(int64); !ok || n < math.MinInt32 || n > math.MaxInt32 {
 					return cerr(k, "an item is %s, not a business Code: want %s", tomlType(e), typeWant[t])
+				}
+			}
+		case tNotify:
+			list, ok := v.([]map[string]any)
+			if !ok {
+				return bad()
+			}
+			for i, table := range list {
+				if err := notify.CheckTable(table); err != nil {
+					var fe *notify.FieldError
+					if errors.As(err, &fe) {
+						return cerr("notify."+fe.Field, "[[notify]] number %d: %s", i+1, fe.Problem)
+					}
+					return cerr("notify", "[[notify]] number %d: %v", i+1, err)
 				}
 			}
 		case tTable:
@@ -359,6 +390,14 @@ func (c *fileConfig) check(cerr func(key, format string, a ...any) error) error 
 		if err := checkEncoding(c.Encoding); err != nil {
 			return cerr("encoding", "%v", err)
 		}
+	}
+	if c.FileMode != "" {
+		if _, err := parseFileMode(c.FileMode); err != nil {
+			return cerr("file_mode", "%v", err)
+		}
+	}
+	if _, err := notify.NewAll(c.Notify); err != nil {
+		return cerr("notify", "%v", err)
 	}
 	if c.MaxRowsPerFile != nil && *c.MaxRowsPerFile < 1 {
 		return cerr("max_rows_per_file", "%d: want 1 or more data rows per file (the default is %d)", *c.MaxRowsPerFile, importer.DefaultMaxRowsPerFile)
@@ -700,6 +739,9 @@ func (c *fileConfig) flagValues() map[string]string {
 	put("lang", c.Lang)
 	put("encoding", c.Encoding)
 	put("timeout", c.Timeout)
+	if c.AllowEmpty {
+		v["allow-empty"] = "true"
+	}
 	if c.Concurrency != nil {
 		v["concurrency"] = strconv.Itoa(*c.Concurrency)
 	}
@@ -756,6 +798,7 @@ func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 	for name := range set {
 		cfg.origin[name] = "flag -" + name
 	}
+	e.cfg = cfg
 	return cfg, nil
 }
 
@@ -849,4 +892,31 @@ func (c *fileConfig) mappingTables() map[string]map[string]string {
 		out[field] = t
 	}
 	return out
+}
+
+// parseFileMode reads file_mode: the files crmsync creates hold members'
+// personal data, so only the owner (0600) or the owner and a group of
+// operators (0640) may read them.
+func parseFileMode(s string) (os.FileMode, error) {
+	switch strings.TrimSpace(s) {
+	case "", "0600", "600":
+		return 0o600, nil
+	case "0640", "640":
+		return 0o640, nil
+	}
+	return 0, errors.New(`want "0600" (the owner only) or "0640" (and a group of operators): the files hold members' personal data`)
+}
+
+// fileMode is the mode of the files crmsync creates.
+func (c *fileConfig) fileMode() os.FileMode {
+	if c == nil {
+		return 0o600
+	}
+	m, _ := parseFileMode(c.FileMode) // checked when read
+	return m
+}
+
+// showPersonal says whether reports show card IDs and mobiles in full.
+func (c *fileConfig) showPersonal() bool {
+	return c != nil && c.MaskPersonal != nil && !*c.MaskPersonal
 }

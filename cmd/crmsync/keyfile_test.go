@@ -49,7 +49,7 @@ func TestPrivateKeyHandling(t *testing.T) {
 		vars := base()
 		vars["MALLCOO_PRIVATE_KEY_FILE"] = private
 		code, _, stderr := cli(t, vars, "run", "-ledger", filepath.Join(t.TempDir(), "l.db"), "-report", filepath.Join(t.TempDir(), "r.xlsx"), input)
-		if code != 0 || strings.Contains(stderr, "chmod") {
+		if code != 0 || strings.Contains(stderr, "chmod 0400") {
 			t.Errorf("run exit %d, want 0 and no warning\n%s", code, stderr)
 		}
 	})

@@ -136,7 +136,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 		}
 		reportPath = filepath.Join(dir, "reconcile-"+started.In(mallcoo.CST).Format("20060102-150405")+".xlsx")
 	}
-	rep, err := report.NewReconcile(reportPath, report.Options{Lang: c.lang})
+	rep, err := report.NewReconcile(reportPath, report.Options{Lang: c.lang, ShowPersonal: cfg.showPersonal(), FileMode: cfg.fileMode()})
 	if err != nil {
 		return crmsync.ExitFailed, err
 	}

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/report"
 )
 
@@ -36,7 +35,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if perr != nil || runID <= 0 {
 		return usagef("RUN-ID %q: want a run number (crmsync status lists recent runs)", fs.Arg(0))
 	}
-	l, err := ledger.Open(ctx, *path)
+	l, err := c.openLedger(ctx, *path)
 	if err != nil {
 		return err
 	}
@@ -52,7 +51,11 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	s.Report = *out
-	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang})
+	if cfg.Mall != "" {
+		s.Mall = cfg.Mall
+	}
+	s.Ledger = l.Path()
+	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang, ShowPersonal: cfg.showPersonal(), FileMode: cfg.fileMode()})
 	if err != nil {
 		return fmt.Errorf("write report %s: %w", *out, err)
 	}

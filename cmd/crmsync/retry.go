@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -58,7 +57,7 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	defer closeAPI()
-	l, err := ledger.Open(ctx, c.ledgerPath)
+	l, err := c.openLedger(ctx, c.ledgerPath)
 	if err != nil {
 		return crmsync.ExitFailed, err
 	}

@@ -231,7 +231,7 @@ func TestConfigErrorsNeverShowSecrets(t *testing.T) {
 		{"private key inline table", "credentials = { private_key = " + secret + " }\n", nil, []string{"line 1", "not valid TOML"}},
 		{"key line alone", "concurrency = 4\n" + secret + "\n", nil, []string{"line 2", "not valid TOML"}},
 		{"webhook unknown", "webhook_url = \"https://hooks.example.com/services/" + secret + "\"\n", nil, []string{"line 1", "webhook_url", "unknown setting"}},
-		{"webhook table", "[notify]\ntoken = \"" + secret + "\"\n", nil, []string{"notify", "unknown setting"}},
+		{"webhook table", "[notify]\ntoken = \"" + secret + "\"\n", nil, []string{"notify", "[[notify]] table"}},
 		{"unknown credential", "[credentials]\nprivatekey = \"" + secret + "\"\n", nil, []string{"line 2", "credentials.privatekey", "unknown setting"}},
 		{"base url", "base_url = \"" + secret + "\"\n", nil, []string{"line 1", "base_url", "want a URL"}},
 		{"base url with a password", "base_url = \"ftp://u:" + secret + "@example.com\"\n", nil, []string{"line 1", "base_url"}},

@@ -38,7 +38,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if _, err := c.applyConfig(fs, *config); err != nil {
 		return err
 	}
-	l, err := ledger.Open(ctx, *path)
+	l, err := c.openLedger(ctx, *path)
 	if err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		sender = s
 	}
 
-	l, err := ledger.Open(ctx, c.ledgerPath)
+	l, err := c.openLedger(ctx, c.ledgerPath)
 	if err != nil {
 		return crmsync.ExitFailed, err
 	}
@@ -201,6 +201,8 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 // summary, whatever happened: an operator needs the report most when
 // something went wrong. It returns the exit code.
 func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, reportPath, lang string, jsonOut bool, runErr error) (int, error) {
+	e.summary, e.runLang = s, lang
+	s.Mall, s.Ledger = e.cfg.Mall, l.Path()
 	after := context.WithoutCancel(ctx)
 	s.Ended = time.Now()
 	s.DurationS = s.Ended.Sub(s.Started).Seconds()
@@ -208,9 +210,12 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 	s.Report = reportPath
 	prog := newProgress(e, jsonOut)
 	repCtx, cancel := graceContext(ctx, e.reportGrace)
-	problems, repErr := report.Write(repCtx, s.Report, s, l, report.Options{Lang: lang, Progress: prog.update})
+	problems, repErr := report.Write(repCtx, s.Report, s, l, report.Options{Lang: lang, Progress: prog.update, ShowPersonal: e.cfg.showPersonal(), FileMode: e.cfg.fileMode()})
 	cancel()
 	prog.done()
+	if repErr == nil {
+		e.warnReadable(filepath.Dir(s.Report), "the report folder", e.cfg.fileMode())
+	}
 	if repErr != nil {
 		if errors.Is(repErr, context.Canceled) {
 			e.logger.Error("report not written: interrupted", "report", s.Report, "then", fmt.Sprintf("crmsync report %d writes it", s.RunID))
