@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/crmsync
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test bench vet clean templates samples
+.PHONY: all build demo test bench fuzz vet clean templates samples
 
 all: build
 
@@ -30,6 +30,17 @@ vet:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	bench/run.sh
+
+# Each fuzz target for FUZZTIME (not in CI): the CSV reader, the XLSX cell
+# text, the amount, ID and list-cell parsers. New crashers land in
+# testdata/fuzz/ and become regression tests of `make test`.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./importer -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./importer -run '^$$' -fuzz '^FuzzCleanID$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./importer -run '^$$' -fuzz '^FuzzNumberText$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./importer -run '^$$' -fuzz '^FuzzListCell$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./mallcoo -run '^$$' -fuzz '^FuzzParseAmount$$' -fuzztime $(FUZZTIME)
 
 templates:
 	$(GO) test ./report -run TestTemplatesCurrent -update

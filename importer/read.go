@@ -56,6 +56,10 @@ type Reader struct {
 	// A cell or row beyond the cap is a file problem after the rows before
 	// it, and is never buffered whole.
 	MaxCellBytes int
+	// AllowEmpty says nights without data are normal (-allow-empty): a CSV
+	// with a header and no data rows is listed as skipped, not a problem.
+	// A file with no header at all (0 bytes) stays a problem.
+	AllowEmpty bool
 }
 
 // The caps on one file when the Reader does not set them.

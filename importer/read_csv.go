@@ -773,8 +773,10 @@ func (r *Reader) readCSV(ctx context.Context, path string, emit func(*crmsync.Ro
 	switch {
 	case empty:
 		sum.Problem, sum.Code = reason("文件是空的(没有表头也没有数据);请检查导出", "the file is empty (no header, no rows); check the export"), ProblemEmpty
+	case sum.Problem == "" && sum.Rows == 0 && r.AllowEmpty:
+		sum.Skipped = reason("只有表头,没有数据行(allow_empty)", "a header and no data rows (allow_empty)")
 	case sum.Problem == "" && sum.Rows == 0:
-		sum.Problem, sum.Code = reason("文件只有表头,没有数据行;请检查导出", "the file has a header but no data rows; check the export"), ProblemNoRows
+		sum.Problem, sum.Code = reason("文件只有表头,没有数据行;请检查导出,没有数据的夜晚属正常时用 -allow-empty", "the file has a header but no data rows; check the export, or use -allow-empty where nights without data are normal"), ProblemNoRows
 	}
 	return append([]crmsync.FileSummary{sum}, extra...), nil
 }

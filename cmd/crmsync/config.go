@@ -866,8 +866,8 @@ func (c *fileConfig) maxRowsPerRun() int {
 }
 
 // reader returns the importer's Reader for these settings.
-func (c *fileConfig) reader(encoding string, kind crmsync.Kind) *importer.Reader {
-	r := &importer.Reader{Encoding: encoding, Kind: kind, Mappings: c.mappingTables(), Required: c.requiredFields(), StrictDateTime: c.StrictDateTime}
+func (c *fileConfig) reader(encoding string, kind crmsync.Kind, allowEmpty bool) *importer.Reader {
+	r := &importer.Reader{Encoding: encoding, Kind: kind, Mappings: c.mappingTables(), Required: c.requiredFields(), StrictDateTime: c.StrictDateTime, AllowEmpty: allowEmpty}
 	if c.MaxRowsPerFile != nil {
 		r.MaxRowsPerFile = *c.MaxRowsPerFile
 	}

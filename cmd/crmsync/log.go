@@ -16,7 +16,7 @@ type logFlags struct {
 
 func (f *logFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "log-format", "text", "log format on stderr: text or json (json: every line, the final summary included)")
-	fs.BoolVar(&f.verbose, "v", false, "log every request (signed headers masked)")
+	fs.BoolVar(&f.verbose, "v", false, "troubleshooting: log every request with its body — members' card IDs, mobiles and purchases — at debug level (signed headers masked)")
 }
 
 // apply replaces e's logger as the flags ask.

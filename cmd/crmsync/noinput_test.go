@@ -73,3 +73,27 @@ func cellsOf(t *testing.T, path string) string {
 	}
 	return b.String()
 }
+
+// TestHeaderOnlyNight: a CRM that exports a header and no rows on a quiet
+// night: exit 3 (check the export) unless -allow-empty, where the file is
+// listed as skipped; a 0-byte file stays a problem either way.
+func TestHeaderOnlyNight(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	os.WriteFile(filepath.Join(in, "grade.csv"), []byte("\ufeffThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime\r\n"), 0o644)
+	for _, c := range []struct {
+		flags []string
+		code  int
+	}{{nil, 3}, {[]string{"-allow-empty"}, 0}} {
+		args := append(append([]string{"plan", "-json", "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(t.TempDir(), "p.xlsx")}, c.flags...), in)
+		code, stdout, stderr := cli(t, nil, args...)
+		if code != c.code {
+			t.Errorf("plan %v over a header-only file: exit %d, want %d\n%s%s", c.flags, code, c.code, stdout, stderr)
+		}
+	}
+	os.WriteFile(filepath.Join(in, "bonus.csv"), nil, 0o644)
+	if code, _, stderr := cli(t, nil, "plan", "-allow-empty", "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(t.TempDir(), "p.xlsx"), in); code != 3 {
+		t.Errorf("plan -allow-empty with a 0-byte file: exit %d, want 3\n%s", code, stderr)
+	}
+}

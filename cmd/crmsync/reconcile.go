@@ -157,7 +157,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	if len(files) == 0 {
 		c.logger.Warn("no CSV or XLSX files found", "paths", strings.Join(paths, " "))
 	}
-	reader := cfg.reader(c.encoding, kind)
+	reader := cfg.reader(c.encoding, kind, cfg.AllowEmpty)
 	var sums []crmsync.FileSummary
 	for _, path := range files {
 		fsum, err := reader.ReadFile(ctx, path, rec.Add)

@@ -161,7 +161,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	s := crmsync.NewSummary(runID, c.name, started)
 	prog := newProgress(c.env, c.json)
 	job := &pipeline.Job{
-		Reader:      cfg.reader(c.encoding, kind),
+		Reader:      cfg.reader(c.encoding, kind, c.allowEmpty),
 		Ledger:      l,
 		Concurrency: c.send.concurrency,
 		Since:       since,
