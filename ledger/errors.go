@@ -28,6 +28,8 @@ const (
 	ProblemBadSchema                     // a schema version no crmsync writes
 	ProblemUnreadable                    // no permission to read
 	ProblemLinked                        // the file has more than one name (hard links)
+	ProblemMissing                       // no file at the path, and Options.Create was not set
+	ProblemExists                        // Create found a file at the path already
 )
 
 // FileError says that the ledger file itself is unusable (not a row or an
@@ -73,6 +75,10 @@ func (e *FileError) Error() string {
 		return fmt.Sprintf("ledger %s is damaged%s; restore it from a backup", e.Path, cause)
 	case ProblemBadSchema:
 		return fmt.Sprintf("ledger %s has schema version %d, which no crmsync writes: the file is damaged or not a ledger; restore it from a backup", e.Path, e.Schema)
+	case ProblemMissing:
+		return fmt.Sprintf("ledger %s does not exist: no file was created (a new ledger forgets what was delivered, and every event would be sent again); check the path, or create a ledger on purpose with crmsync init -ledger %s", e.Path, e.Path)
+	case ProblemExists:
+		return fmt.Sprintf("ledger %s exists already: it is left as it is; to start anew, move it aside first (every event would be sent again)", e.Path)
 	case ProblemLinked:
 		return fmt.Sprintf("ledger %s has %d names (hard links); SQLite keeps the ledger's log (-wal) beside the name it was opened by, so another name may miss the last run's events and send them again: remove the other names (find / -samefile %s) and always use one", e.Path, e.Links, e.Path)
 	case ProblemUnreadable:

@@ -211,6 +211,10 @@ type Options struct {
 	// files) is created with, whatever the umask: 0600 when zero. The
 	// ledger holds members' card IDs, mobiles and purchases.
 	FileMode os.FileMode
+	// MustExist refuses a path where no file is (*FileError
+	// ProblemMissing) and creates nothing: a mistyped path must not start a
+	// new, empty ledger that would send every event again.
+	MustExist bool
 }
 
 // OpenWith is Open with options.
@@ -218,7 +222,22 @@ func OpenWith(ctx context.Context, path string, opt Options) (*Ledger, error) {
 	if opt.FileMode == 0 {
 		opt.FileMode = 0o600
 	}
+	if opt.MustExist {
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, &FileError{Path: path, Problem: ProblemMissing}
+		}
+	}
 	return open(ctx, path, false, opt.FileMode)
+}
+
+// Create creates a new ledger at path with its schema, refusing a path
+// where a file is already (*FileError ProblemExists).
+func Create(ctx context.Context, path string, opt Options) (*Ledger, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return nil, &FileError{Path: path, Problem: ProblemExists}
+	}
+	opt.MustExist = false
+	return OpenWith(ctx, path, opt)
 }
 
 func open(ctx context.Context, path string, readOnly bool, mode os.FileMode) (*Ledger, error) {

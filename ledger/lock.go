@@ -153,6 +153,8 @@ func acquire(path string, create bool, mode os.FileMode) (*fileHandle, error) {
 			return nil, &FileError{Path: path, Problem: ProblemEmpty}
 		}
 	case errors.Is(err, fs.ErrNotExist) && create:
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &FileError{Path: path, Problem: ProblemMissing}
 	default:
 		return nil, openErr(path, err)
 	}

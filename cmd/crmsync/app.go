@@ -48,6 +48,7 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 const usage = `crmsync moves offline-CRM exports into the Mallcoo OpenAPI, exactly once.
 
 Usage:
+  crmsync init      [-ledger F]          create a ledger, once (every other command refuses a missing one)
   crmsync run       [flags] FILE|DIR...  read, diff, send what is new, write the report
   crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
   crmsync reconcile [flags] FILE|DIR...  files vs ledger both ways, with finance totals; no network
@@ -57,6 +58,7 @@ Usage:
   crmsync template  [flags] [KIND...]    write blank import templates
   crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
   crmsync config    [flags]              the effective settings (run's flags, env, -config FILE), secrets masked
+  crmsync notify    -test [-config F]    send a test message to every [[notify]] destination
   crmsync version
 
 Run "crmsync COMMAND -h" for a command's flags.
@@ -98,6 +100,8 @@ func (e *env) main(ctx context.Context, args []string) int {
 		err = (&mockCommand{env: e}).Run(ctx, rest)
 	case "config":
 		err = (&configCommand{env: e}).Run(ctx, rest)
+	case "init":
+		err = (&initCommand{env: e}).Run(ctx, rest)
 	case "notify":
 		err = (&notifyCommand{env: e}).Run(ctx, rest)
 	case "version", "-version", "--version":
@@ -200,13 +204,14 @@ func (e *env) readSecretFile(path, what string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// openLedger opens the ledger at path for a command, created with the
-// configured file mode when new, and warns when others than its owner (and
-// group, with file_mode 0640) may read it: it holds members' card IDs,
-// mobiles and purchases.
-func (e *env) openLedger(ctx context.Context, path string) (*ledger.Ledger, error) {
+// openLedger opens the existing ledger at path for a command — a missing
+// one is refused, and no file is created, unless create is set (crmsync
+// init, and -sandbox, which starts from nothing) — and warns when others
+// than its owner (and group, with file_mode 0640) may read it: it holds
+// members' card IDs, mobiles and purchases.
+func (e *env) openLedger(ctx context.Context, path string, create bool) (*ledger.Ledger, error) {
 	mode := e.cfg.fileMode()
-	l, err := ledger.OpenWith(ctx, path, ledger.Options{FileMode: mode})
+	l, err := ledger.OpenWith(ctx, path, ledger.Options{FileMode: mode, MustExist: !create})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,6 +195,7 @@ func loadConfig(path string) (*fileConfig, error) {
 		return nil, cerr(und[0].String(), "unknown setting")
 	}
 	c.path = path
+	c.resolvePaths(filepath.Dir(path))
 	if err := c.check(cerr); err != nil {
 		return nil, err
 	}
@@ -919,4 +921,22 @@ func (c *fileConfig) fileMode() os.FileMode {
 // showPersonal says whether reports show card IDs and mobiles in full.
 func (c *fileConfig) showPersonal() bool {
 	return c != nil && c.MaskPersonal != nil && !*c.MaskPersonal
+}
+
+// resolvePaths makes the file's relative paths relative to the file's own
+// folder, not to wherever the command runs: `crmsync status -config
+// /etc/crmsync/crmsync.toml` from another folder must find the same ledger,
+// not create another.
+func (c *fileConfig) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Ledger)
+	abs(&c.ReportDir)
+	abs(&c.Credentials.PrivateKeyFile)
+	for i := range c.Notify {
+		abs(&c.Notify[i].PasswordFile)
+	}
 }

@@ -219,7 +219,7 @@ func TestConfigValidation(t *testing.T) {
 			// run reads the file the same way and stops before touching
 			// the ledger.
 			db := filepath.Join(t.TempDir(), "l.db")
-			if code, _, stderr := cli(t, nil, "plan", "-config", file, "-ledger", db, samplesDir(t)); code != crmsync.ExitFailed || !strings.Contains(stderr, tc.want[0]) {
+			if code, _, stderr := cliNoInit(t, nil, "plan", "-config", file, "-ledger", db, samplesDir(t)); code != crmsync.ExitFailed || !strings.Contains(stderr, tc.want[0]) {
 				t.Errorf("crmsync plan -config over %q: exit %d, want %d with %q\n%s", tc.text, code, crmsync.ExitFailed, tc.want[0], stderr)
 			}
 			if _, err := os.Stat(db); err == nil {

@@ -110,6 +110,7 @@ func TestCrashRecovery(t *testing.T) {
 	// as a mall would configure it once its Mallcoo contact confirmed it.
 	os.WriteFile(conf, []byte("already_delivered_codes = [1001]\nscore_resend_uncertain = true\nretries = 3\nconcurrency = 8\n"), 0o644)
 	db := filepath.Join(dir, "ledger.db")
+	mustCreateLedger(t, db)
 	environ := processEnv(srv)
 	runBin := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(bin, args...)
@@ -249,6 +250,7 @@ func TestInterrupt(t *testing.T) {
 	os.MkdirAll(in, 0o755)
 	writeCrashInput(t, in, 100, 30)
 	db := filepath.Join(dir, "ledger.db")
+	mustCreateLedger(t, db)
 	environ := processEnv(srv)
 	rep := filepath.Join(dir, "interrupted.xlsx")
 	cmd := exec.Command(bin, "run", "-json", "-concurrency", "4", "-ledger", db, "-report", rep, in)
@@ -334,6 +336,7 @@ func TestSecondInterrupt(t *testing.T) {
 	os.MkdirAll(in, 0o755)
 	writeCrashInput(t, in, 40, 20)
 	db := filepath.Join(dir, "ledger.db")
+	mustCreateLedger(t, db)
 	conf := filepath.Join(dir, "crmsync.toml")
 	os.WriteFile(conf, []byte("already_delivered_codes = [1001]\n"), 0o644)
 	environ := processEnv(srv)
@@ -386,4 +389,15 @@ func TestSecondInterrupt(t *testing.T) {
 	if scores != 160 {
 		t.Errorf("%d score events delivered after the restart, want all 160 once (final counts %v)", scores, s.Counts)
 	}
+}
+
+// mustCreateLedger creates a ledger at db, as crmsync init does: every
+// command but init (and -sandbox) refuses a missing one.
+func mustCreateLedger(t *testing.T, db string) {
+	t.Helper()
+	l, err := ledger.Create(context.Background(), db, ledger.Options{})
+	if err != nil {
+		t.Fatalf("create ledger %s: %v", db, err)
+	}
+	l.Close()
 }

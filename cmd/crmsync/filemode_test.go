@@ -38,7 +38,7 @@ func TestFilesArePrivate(t *testing.T) {
 			{"report", "-config", cfg, "-ledger", db, "-report", filepath.Join(reports, "again.xlsx"), "1"},
 			{"template", "-dir", filepath.Join(out, "templates")},
 		} {
-			if code, _, stderr := cli(t, nil, args...); code != 0 && code != 3 {
+			if code, _, stderr := cliNoInit(t, nil, args...); code != 0 && code != 3 {
 				t.Fatalf("%s: exit %d\n%s", args[0], code, stderr)
 			}
 		}

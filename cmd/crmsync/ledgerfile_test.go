@@ -207,6 +207,7 @@ func TestSecondRunThroughOtherName(t *testing.T) {
 			dir := t.TempDir()
 			in := writeGrades(t, dir, 60)
 			db := filepath.Join(dir, "l.db")
+			mustCreateLedger(t, db)
 			first := exec.Command(bin, "run", "-concurrency", "1", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), in)
 			first.Env = processEnv(srv)
 			if err := first.Start(); err != nil {

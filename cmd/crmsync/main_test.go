@@ -29,7 +29,30 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // cli runs crmsync in-process with the given environment and returns the exit
 // code, stdout and stderr.
+//
+// A ledger named by -ledger that does not exist yet is created first, as
+// `crmsync init` would (the tests' ledgers live in fresh temporary
+// folders); cliNoInit leaves it missing.
 func cli(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	if len(args) > 0 && slices.Contains([]string{"run", "plan", "retry", "status", "report"}, args[0]) {
+		for i := 1; i+1 < len(args); i++ {
+			if args[i] == "-ledger" {
+				if _, err := os.Lstat(args[i+1]); os.IsNotExist(err) {
+					l, err := ledger.Create(context.Background(), args[i+1], ledger.Options{})
+					if err != nil {
+						t.Fatalf("create ledger %s: %v", args[i+1], err)
+					}
+					l.Close()
+				}
+			}
+		}
+	}
+	return cliNoInit(t, vars, args...)
+}
+
+// cliNoInit is cli without creating a missing ledger.
+func cliNoInit(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{

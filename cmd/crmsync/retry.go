@@ -57,7 +57,7 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	defer closeAPI()
-	l, err := c.openLedger(ctx, c.ledgerPath)
+	l, err := c.openLedger(ctx, c.ledgerPath, c.send.sandbox)
 	if err != nil {
 		return crmsync.ExitFailed, err
 	}

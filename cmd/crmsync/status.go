@@ -38,7 +38,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if _, err := c.applyConfig(fs, *config); err != nil {
 		return err
 	}
-	l, err := c.openLedger(ctx, *path)
+	l, err := c.openLedger(ctx, *path, false)
 	if err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		sender = s
 	}
 
-	l, err := c.openLedger(ctx, c.ledgerPath)
+	l, err := c.openLedger(ctx, c.ledgerPath, c.send.sandbox)
 	if err != nil {
 		return crmsync.ExitFailed, err
 	}
