@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -58,38 +56,16 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	defer closeAPI()
-	l, err := ledger.Open(ctx, c.ledgerPath)
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	defer l.Close()
-	unlock, err := l.Lock("crmsync retry")
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	defer unlock()
-	started := time.Now()
-	runID, err := l.BeginRun(ctx, "retry", args, started)
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	states := []crmsync.State{crmsync.StateFailed}
-	if c.uncertain {
-		states = append(states, crmsync.StateUncertain)
-	}
-	var evs []*crmsync.Event
-	err = l.Events(ctx, states, func(ev *crmsync.Event, _ crmsync.Prior) error {
-		evs = append(evs, ev)
-		return nil
-	})
-	s := crmsync.NewSummary(runID, "retry", started)
-	if err != nil {
-		return c.finish(ctx, l, s, c.defaultReport(c.reportPath, cfg.ReportDir, s), c.lang, c.json, err)
-	}
-	prog := newProgress(c.env, c.json)
-	job := &pipeline.Job{Ledger: l, Sender: sender, Concurrency: c.send.concurrency, Logger: c.logger, Progress: prog.update, ResendUncertainScores: cfg.ScoreResendUncertain}
-	runErr := job.Retry(ctx, runID, evs, s)
-	prog.done()
-	s.Requests = int(sender.Requests())
-	return c.finish(ctx, l, s, c.defaultReport(c.reportPath, cfg.ReportDir, s), c.lang, c.json, runErr)
+	return c.runPipeline(ctx, pipeline.Options{
+		Command:   "retry",
+		Args:      args,
+		Ledger:    c.ledgerPath,
+		Job:       &pipeline.Job{Sender: sender, Concurrency: c.send.concurrency, Logger: c.logger, ResendUncertainScores: cfg.ScoreResendUncertain},
+		Retry:     true,
+		Uncertain: c.uncertain,
+		Report:    c.reportPath,
+		ReportDir: cfg.ReportDir,
+		Lang:      c.lang,
+		Requests:  func() int { return int(sender.Requests()) },
+	}, c.json)
 }
