@@ -65,7 +65,7 @@ type Entry struct {
 	Column string
 	Reason string
 	// Duplicate marks an invalid row whose key was met earlier in the
-	// files (the first one is compared; this one is not). First is where.
+	// files (the first one wins: it is compared, this one is not). First is where.
 	Duplicate bool
 	First     crmsync.SourceRef
 }
@@ -85,6 +85,11 @@ type ReconcileOptions struct {
 	Since, Until time.Time
 	// Batch is the number of rows looked up per round trip (default 500).
 	Batch int
+	// SameContent, when set, reports whether a body sent before holds an
+	// event's content although the content hashes differ (see
+	// crmsync.Diff); a run then calls the row unchanged, and so does the
+	// reconciliation (matched).
+	SameContent func(ev *crmsync.Event, prior []byte) bool
 }
 
 // Reconciliation compares file rows with the ledger, both ways, without
@@ -282,10 +287,7 @@ func (r *Reconciliation) window(k crmsync.Kind) (Window, bool) {
 
 // outside reports whether t is outside -since/-until.
 func (r *Reconciliation) outside(t time.Time) bool {
-	if t.IsZero() {
-		return false
-	}
-	return (!r.opt.Since.IsZero() && t.Before(r.opt.Since)) || (!r.opt.Until.IsZero() && !t.Before(r.opt.Until))
+	return crmsync.Span{Since: r.opt.Since, Until: r.opt.Until}.Outside(t)
 }
 
 // stmt returns query prepared on the reconciliation's connection, once.
@@ -367,7 +369,7 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		e.Key, e.Time, e.Body = ev.Key, ev.Time, ev.Body
 		if r.outside(ev.Time) {
 			e.Category = Skipped
-			e.Reason = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
+			e.Reason = crmsync.ReasonOutside
 			continue
 		}
 		if !ev.Time.IsZero() {
@@ -479,7 +481,7 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 	}
 	for _, k := range keys {
 		i := first[k]
-		classifyEntry(&entries[i], r.batch[i].Event, found[k], r.l.Location)
+		classifyEntry(&entries[i], r.batch[i].Event, found[k], r.l.Location, r.opt.SameContent)
 	}
 	return r.emitAll(entries)
 }
@@ -525,12 +527,14 @@ func markDuplicate(e *Entry, first crmsync.SourceRef) {
 	e.Category = Invalid
 	e.Duplicate = true
 	e.First = first
-	e.Reason = fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one is compared", first, first)
+	e.Reason = crmsync.DuplicateReason(first)
 }
 
 // classifyEntry sets the category of a file row from the ledger's event
-// of its key (nil: never seen).
-func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Location) {
+// of its key (nil: never seen), by the diff table (crmsync.Diff): a row a
+// run would leave unchanged is matched, one it would call changed is
+// mismatched, any other was never delivered (missing).
+func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Location, sameContent func(*crmsync.Event, []byte) bool) {
 	if le == nil {
 		e.Category = Missing
 		e.State = crmsync.StateNone
@@ -542,12 +546,11 @@ func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Locat
 	e.LedgerTime = timeIn(le.t, loc)
 	e.LedgerBody = le.body
 	e.HasCode, e.Code, e.Message = le.code.Valid, int(le.code.Int64), le.msg
-	same := le.hash == ev.Hash
-	if e.State == crmsync.StateSent {
-		if same {
-			e.Category = Matched
-			return
-		}
+	switch crmsync.Diff(ev, crmsync.Prior{State: e.State, Hash: le.hash, Body: le.body}, false, sameContent).Outcome {
+	case crmsync.OutcomeUnchanged:
+		e.Category = Matched
+		return
+	case crmsync.OutcomeChanged:
 		e.Category = Mismatched
 		e.Reason = "已发送的内容与文件不同 / sent with other content than the file's"
 		return
@@ -565,7 +568,7 @@ func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Locat
 	default:
 		e.Reason = "账本状态 " + le.state + " / ledger state " + le.state
 	}
-	if !same {
+	if le.hash != ev.Hash {
 		e.Reason += ";账本中的内容与文件不同 / the ledger holds other content"
 	}
 }

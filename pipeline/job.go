@@ -230,9 +230,9 @@ func (d *differ) flush(ctx context.Context) error {
 		if len(r.Warnings) > 0 {
 			res.Reason = joinWarnings(r.Warnings)
 		}
-		if !ev.Time.IsZero() && ((!j.Since.IsZero() && ev.Time.Before(j.Since)) || (!j.Until.IsZero() && !ev.Time.Before(j.Until))) {
+		if (crmsync.Span{Since: j.Since, Until: j.Until}).Outside(ev.Time) {
 			res.Outcome = crmsync.OutcomeSkipped
-			res.Reason = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
+			res.Reason = crmsync.ReasonOutside
 			continue
 		}
 		id := keyID(d.hash, ev)
@@ -240,7 +240,7 @@ func (d *differ) flush(ctx context.Context) error {
 			first := d.sheetRefs[at>>32]
 			first.Row = int(at & 0xffffffff)
 			res.Outcome = crmsync.OutcomeDuplicate
-			res.Reason = fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one wins", first, first)
+			res.Reason = crmsync.DuplicateReason(first)
 			continue
 		}
 		d.seen[id] = d.sheetIndex(r.Source)<<32 | uint64(uint32(r.Source.Row))
@@ -255,7 +255,7 @@ func (d *differ) flush(ctx context.Context) error {
 		for n, i := range lookupIdx {
 			res := results[i]
 			ev := lookup[n]
-			if send := classify(res, ev, priors[n], j.safe); send {
+			if send := classify(res, ev, priors[n], j.ResendUncertainScores); send {
 				res.Outcome = crmsync.OutcomeNew
 				d.queued++
 			}
@@ -290,39 +290,23 @@ func joinWarnings(ws []string) string {
 }
 
 // classify sets res's outcome from what the ledger knows of the event (the
-// diff table of DESIGN.md) and reports whether the event is to be sent.
-func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior, safe func(crmsync.Kind) bool) (send bool) {
-	switch p.State {
-	case crmsync.StateNone:
+// diff table, crmsync.Diff) and reports whether the event is to be sent.
+func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior, resendUncertain bool) (send bool) {
+	v := crmsync.Diff(ev, p, resendUncertain, sameContent)
+	if v.Send() {
 		return true
-	case crmsync.StateSent:
-		if p.Hash == ev.Hash || sameContent(ev, p.Body) {
-			res.Outcome = crmsync.OutcomeUnchanged
-			return false
-		}
-		res.Outcome = crmsync.OutcomeChanged
-		res.Previous = p.Body
-		res.Reason = "已发送过内容不同的同键事件,未重发;请核对新旧内容后决定 / sent before with other content; not resent, compare old and new"
-		return false
-	case crmsync.StateFailed:
-		return true
-	case crmsync.StateRejected:
-		if p.Hash != ev.Hash {
-			return true // the fixed row
-		}
-		res.Outcome = crmsync.OutcomeRejected
-		res.HasCode, res.Code, res.Message = p.HasCode, p.Code, p.Message
-		res.Reason = "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"
-		return false
-	case crmsync.StateInFlight, crmsync.StateUncertain:
-		if safe(ev.Kind) && p.Hash == ev.Hash {
-			return true
-		}
-		res.Outcome = crmsync.OutcomeUncertain
-		res.Reason = "上次运行中断时此事件可能已发出,为避免重复已暂停;确认猫酷未收到后用 crmsync retry -uncertain 重发 / may have been delivered when a run died; held: check Mallcoo, then crmsync retry -uncertain"
-		return false
 	}
-	return true
+	res.Outcome = v.Outcome
+	if v.Reason != "" {
+		res.Reason = v.Reason
+	}
+	switch v.Outcome {
+	case crmsync.OutcomeChanged:
+		res.Previous = p.Body
+	case crmsync.OutcomeRejected:
+		res.HasCode, res.Code, res.Message = p.HasCode, p.Code, p.Message
+	}
+	return false
 }
 
 // sameContent reports whether prior, a body sent before, holds the same

@@ -100,7 +100,7 @@ func Reconcile(ctx context.Context, opt ReconcileOptions) (*Reconciled, error) {
 			rep.Discard()
 		}
 	}()
-	rec, err := l.Reconcile(ctx, ledger.ReconcileOptions{Since: opt.Since, Until: opt.Until}, rep.Add)
+	rec, err := l.Reconcile(ctx, ledger.ReconcileOptions{Since: opt.Since, Until: opt.Until, SameContent: sameContent}, rep.Add)
 	if err != nil {
 		return nil, err
 	}
