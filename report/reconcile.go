@@ -184,7 +184,7 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 		totals: map[totalKey]*total{},
 		sheets: map[ledger.Category]*stream{},
 		cells:  make([]any, len(entryColumns)),
-		vals:   make([]string, 5),
+		vals:   make([]string, factCount),
 		mask:   masker{show: opt.ShowPersonal},
 	}, nil
 }
@@ -242,14 +242,34 @@ func (r *Reconcile) Add(e *ledger.Entry) error {
 	return nil
 }
 
-// kindFacts are the body fields the totals read, per kind (see facts).
-var kindFacts = map[crmsync.Kind][]string{
-	crmsync.KindScore:     {"ScoreEvent", "TradeAmount", "ReturnAmount", "Score", "CrmShopID"},
-	crmsync.KindScoreV2:   {"ScoreEvent", "PayAmount", "ReturnAmount", "Score", "CrmShopID"},
-	crmsync.KindOverLimit: {"ShopCode"},
-	crmsync.KindBonus:     {"GetBonus"},
-	crmsync.KindVerify:    {"Bonus"},
-}
+// kindFacts are the body fields the totals read, per kind (see facts):
+// ScoreEvent and the kind's mallcoo.Money fields, a name for each, empty
+// where the kind has none.
+var kindFacts = func() map[crmsync.Kind][]string {
+	m := map[crmsync.Kind][]string{}
+	for _, k := range crmsync.Kinds {
+		mo := mallcoo.SpecOf(k).Money
+		if mo == (mallcoo.Money{}) {
+			continue
+		}
+		event := ""
+		if mo.ReturnAmount != "" {
+			event = "ScoreEvent"
+		}
+		m[k] = []string{factEvent: event, factAmount: mo.Amount, factReturn: mo.ReturnAmount, factPoints: mo.Points, factShop: mo.Shop}
+	}
+	return m
+}()
+
+// The places of kindFacts' fields.
+const (
+	factEvent = iota
+	factAmount
+	factReturn
+	factPoints
+	factShop
+	factCount
+)
 
 // sameBytes reports whether a and b are the same slice (the ledger's body
 // of a matched row is the file's, shared), sparing a second parse.
@@ -301,19 +321,10 @@ func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 		}
 	}
 	var f fact
-	switch k {
-	case crmsync.KindScore, crmsync.KindScoreV2:
-		// ScoreEvent, TradeAmount or PayAmount, ReturnAmount, Score, CrmShopID
-		key.shop = v[4]
-		f.amount = v[1]
-		if v[0] == "2101" {
-			f.amount = negate(v[2])
-		}
-		f.score = v[3]
-	case crmsync.KindOverLimit:
-		key.shop = v[0]
-	case crmsync.KindBonus, crmsync.KindVerify:
-		f.score = v[0]
+	if len(names) > 0 {
+		key.shop = v[factShop]
+		f.amount = mallcoo.ScoreMoney(v[factEvent], v[factAmount], v[factReturn])
+		f.score = v[factPoints]
 	}
 	f.t = r.totals[key]
 	if f.t == nil {
@@ -321,16 +332,6 @@ func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 		r.totals[key] = f.t
 	}
 	return f
-}
-
-func negate(s string) string {
-	switch {
-	case s == "":
-		return ""
-	case strings.HasPrefix(s, "-"):
-		return s[1:]
-	}
-	return "-" + s
 }
 
 // Totals returns the totals sorted by date, shop and kind. After the first
