@@ -11,71 +11,23 @@ import (
 	"github.com/crmsync/crmsync"
 )
 
-// Category is where a reconciliation puts a file row or a ledger event.
-type Category string
-
-// Categories of a reconciliation (crmsync reconcile).
-const (
-	// Matched: the ledger has the key sent (Code 1) with the same content.
-	Matched Category = "matched"
-	// Mismatched: the key was sent, but with other content than the file's.
-	Mismatched Category = "mismatched"
-	// Missing: the key is in the files but was never successfully sent;
-	// Entry.State says what the ledger knows (StateNone: never seen).
-	Missing Category = "missing"
-	// Orphan: the ledger has the key sent, of a kind and in the event-date
-	// window the files cover, but no file row has the key.
-	Orphan Category = "orphan"
-	// Invalid: the row fails validation, or repeats a key met earlier in
-	// the files (Entry.Duplicate).
-	Invalid Category = "invalid"
-	// Skipped: the row's event time is outside -since/-until; it is not
-	// compared.
-	Skipped Category = "skipped"
+// The reconciliation's vocabulary is the root package's (report reads it
+// too); these names keep the ledger's callers as they were.
+type (
+	Category = crmsync.Category
+	Entry    = crmsync.ReconcileEntry
+	Window   = crmsync.Window
 )
 
-// NeedsPerson reports whether an entry of the category keeps a
-// reconciliation from tying out.
-func (c Category) NeedsPerson() bool {
-	return c == Mismatched || c == Missing || c == Orphan || c == Invalid
-}
-
-// Entry is one line of a reconciliation: a file row (every category but
-// Orphan) or a ledger event no file row has (Orphan).
-type Entry struct {
-	Category Category
-	Kind     crmsync.Kind // the file row's kind; for an orphan, the ledger's
-	Key      string
-	Source   crmsync.SourceRef // zero for an orphan
-	Values   []string          // the row's cells, as read
-	Time     time.Time         // the file row's event time
-	Body     []byte            // the file row's body (nil for invalid rows and orphans)
-	// State is what the ledger knows of the key: StateNone when never seen.
-	State crmsync.State
-	// LedgerKind, LedgerTime and LedgerBody are the ledger's event: the
-	// body last claimed or delivered (nil when the key was never seen).
-	LedgerKind crmsync.Kind
-	LedgerTime time.Time
-	LedgerBody []byte
-	HasCode    bool
-	Code       int
-	Message    string
-	// Column and Reason say why a row is invalid (or missing, for a
-	// person).
-	Column string
-	Reason string
-	// Duplicate marks an invalid row whose key was met earlier in the
-	// files (the first one wins: it is compared, this one is not). First is where.
-	Duplicate bool
-	First     crmsync.SourceRef
-}
-
-// Window is the event-time window reconciled for one kind: [Since, Until).
-type Window struct {
-	Kind  crmsync.Kind
-	Since time.Time
-	Until time.Time
-}
+// Categories of a reconciliation (crmsync.Category).
+const (
+	Matched    = crmsync.CategoryMatched
+	Mismatched = crmsync.CategoryMismatched
+	Missing    = crmsync.CategoryMissing
+	Orphan     = crmsync.CategoryOrphan
+	Invalid    = crmsync.CategoryInvalid
+	Skipped    = crmsync.CategorySkipped
+)
 
 // ReconcileOptions tune a reconciliation.
 type ReconcileOptions struct {

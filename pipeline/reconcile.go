@@ -34,10 +34,10 @@ type ReconcileOptions struct {
 
 // Reconciled is what a reconciliation found.
 type Reconciled struct {
-	Counts     map[ledger.Category]int
+	Counts     map[crmsync.Category]int
 	Duplicates int // invalid rows that repeat a key met earlier in the files
 	Totals     []report.Total
-	Windows    []ledger.Window
+	Windows    []crmsync.Window
 	Files      []crmsync.FileSummary
 	RunActive  bool // a run held the ledger: its events may be in flight
 	Report     string

@@ -15,7 +15,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -80,7 +79,7 @@ func (l lang) rt(key string) string {
 }
 
 // ReconcileCategories are the categories in report order.
-var ReconcileCategories = []ledger.Category{ledger.Matched, ledger.Mismatched, ledger.Missing, ledger.Orphan, ledger.Invalid, ledger.Skipped}
+var ReconcileCategories = []crmsync.Category{crmsync.CategoryMatched, crmsync.CategoryMismatched, crmsync.CategoryMissing, crmsync.CategoryOrphan, crmsync.CategoryInvalid, crmsync.CategorySkipped}
 
 // Total is the finance total of one business day (event date, China time),
 // shop and kind: rows, amount and score as in the files, as sent and as
@@ -107,7 +106,7 @@ type Total struct {
 type ReconcileInfo struct {
 	Ledger    string
 	Files     []crmsync.FileSummary
-	Windows   []ledger.Window
+	Windows   []crmsync.Window
 	RunActive bool
 	Generated time.Time
 }
@@ -123,10 +122,10 @@ type Reconcile struct {
 	l    lang
 	b    *book
 
-	counts     map[ledger.Category]int
+	counts     map[crmsync.Category]int
 	duplicates int
 	totals     map[totalKey]*total
-	sheets     map[ledger.Category]*stream
+	sheets     map[crmsync.Category]*stream
 	cells      []any
 	vals       []string
 	mask       masker
@@ -180,9 +179,9 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 		path:   path,
 		l:      l,
 		b:      b,
-		counts: map[ledger.Category]int{},
+		counts: map[crmsync.Category]int{},
 		totals: map[totalKey]*total{},
-		sheets: map[ledger.Category]*stream{},
+		sheets: map[crmsync.Category]*stream{},
 		cells:  make([]any, len(entryColumns)),
 		vals:   make([]string, factCount),
 		mask:   masker{show: opt.ShowPersonal},
@@ -199,14 +198,14 @@ var entryColumns = []struct {
 }
 
 // Counts returns the number of entries per category so far.
-func (r *Reconcile) Counts() map[ledger.Category]int { return r.counts }
+func (r *Reconcile) Counts() map[crmsync.Category]int { return r.counts }
 
 // Duplicates returns how many invalid entries are duplicate keys.
 func (r *Reconcile) Duplicates() int { return r.duplicates }
 
 // Add counts one entry into the totals and writes it to its category's
 // sheet.
-func (r *Reconcile) Add(e *ledger.Entry) error {
+func (r *Reconcile) Add(e *crmsync.ReconcileEntry) error {
 	if r.final != nil {
 		return fmt.Errorf("write reconciliation %s: Add after the totals were taken", r.path)
 	}
@@ -215,7 +214,7 @@ func (r *Reconcile) Add(e *ledger.Entry) error {
 		r.duplicates++
 	}
 	switch e.Category {
-	case ledger.Matched, ledger.Mismatched, ledger.Missing:
+	case crmsync.CategoryMatched, crmsync.CategoryMismatched, crmsync.CategoryMissing:
 		file := r.facts(e.Kind, e.Time, e.Body)
 		file.add(inFile)
 		if len(e.LedgerBody) > 0 {
@@ -228,7 +227,7 @@ func (r *Reconcile) Add(e *ledger.Entry) error {
 				sent.add(asConfirmed)
 			}
 		}
-	case ledger.Orphan:
+	case crmsync.CategoryOrphan:
 		f := r.facts(e.LedgerKind, e.LedgerTime, e.LedgerBody)
 		f.add(asSent)
 		f.add(asConfirmed)
@@ -377,7 +376,7 @@ func (r *Reconcile) Totals() []Total {
 }
 
 // row writes an entry to its category's sheet.
-func (r *Reconcile) row(e *ledger.Entry) error {
+func (r *Reconcile) row(e *crmsync.ReconcileEntry) error {
 	s := r.sheets[e.Category]
 	if s == nil {
 		cols := make([]column, len(entryColumns))
@@ -402,15 +401,15 @@ func (r *Reconcile) row(e *ledger.Entry) error {
 		c[4] = e.Source.Row
 	}
 	c[5] = clock(e.Time)
-	if e.Category != ledger.Invalid {
+	if e.Category != crmsync.CategoryInvalid {
 		c[6] = r.state(e.State)
 	}
 	c[7] = clock(e.LedgerTime)
 	details := e.Reason
 	switch {
-	case e.Category == ledger.Mismatched:
+	case e.Category == crmsync.CategoryMismatched:
 		details = strings.Join(FieldDiffs(e.LedgerBody, e.Body, r.l == "en"), "; ")
-	case e.Category == ledger.Invalid && e.Column != "":
+	case e.Category == crmsync.CategoryInvalid && e.Column != "":
 		details = columnName(e.Kind, e.Column, r.l) + ": " + e.Reason
 	}
 	c[8] = str(m.text(details))
@@ -419,10 +418,10 @@ func (r *Reconcile) row(e *ledger.Entry) error {
 	}
 	c[10] = str(m.text(e.Message))
 	body := e.Body
-	if e.Category == ledger.Orphan {
+	if e.Category == crmsync.CategoryOrphan {
 		body = e.LedgerBody
 	}
-	if body == nil && e.Category == ledger.Invalid {
+	if body == nil && e.Category == crmsync.CategoryInvalid {
 		vals := make([]string, len(e.Values))
 		fields := mallcoo.SpecOf(e.Kind).Fields
 		for i, v := range e.Values {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/report"
@@ -129,13 +128,13 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 		return exitFor(ctx), err
 	}
 	out := reconcileJSON{
-		Matched:    rec.Counts[ledger.Matched],
-		Mismatched: rec.Counts[ledger.Mismatched],
-		Missing:    rec.Counts[ledger.Missing],
-		Orphans:    rec.Counts[ledger.Orphan],
-		Invalid:    rec.Counts[ledger.Invalid],
+		Matched:    rec.Counts[crmsync.CategoryMatched],
+		Mismatched: rec.Counts[crmsync.CategoryMismatched],
+		Missing:    rec.Counts[crmsync.CategoryMissing],
+		Orphans:    rec.Counts[crmsync.CategoryOrphan],
+		Invalid:    rec.Counts[crmsync.CategoryInvalid],
 		Duplicates: rec.Duplicates,
-		Skipped:    rec.Counts[ledger.Skipped],
+		Skipped:    rec.Counts[crmsync.CategorySkipped],
 		TiesOut:    rec.TiesOut(),
 		RunActive:  rec.RunActive,
 		Files:      rec.Files,
