@@ -31,9 +31,13 @@ func TestLayout(t *testing.T) {
 	}
 	const mod = "github.com/crmsync/crmsync"
 	deps := map[string][]string{}
+	errgroup := false
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		pkg := strings.TrimPrefix(strings.TrimPrefix(f[0], mod), "/")
+		if pkg == "pipeline" && slices.Contains(f[1:], "golang.org/x/sync/errgroup") {
+			errgroup = true
+		}
 		for _, d := range f[1:] {
 			if d == mod || strings.HasPrefix(d, mod+"/") {
 				deps[pkg] = append(deps[pkg], strings.TrimPrefix(strings.TrimPrefix(d, mod), "/"))
@@ -42,6 +46,9 @@ func TestLayout(t *testing.T) {
 		if _, ok := deps[pkg]; !ok {
 			deps[pkg] = nil
 		}
+	}
+	if !errgroup {
+		t.Errorf("package pipeline does not use golang.org/x/sync/errgroup (bounded parallelism, STYLE.md)")
 	}
 	for _, c := range []struct {
 		pkg     string

@@ -19,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
+	"golang.org/x/sync/errgroup"
 )
 
 // Job drives one run over input files: read → validate → diff against the
@@ -518,23 +519,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		}
 	}
 
-	type laneWork struct {
-		rs         []*crmsync.Result
-		preclaimed bool
-	}
-	work := make(chan laneWork, j.Concurrency)
-	var wg sync.WaitGroup
-	for w := 0; w < j.Concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for lw := range work {
-				sendLane(lw.rs, lw.preclaimed)
-			}
-		}()
-	}
+	// Lanes go out on at most Concurrency goroutines. The group has no
+	// context: a cancel stops new sends in sendLane, while the requests
+	// already claimed finish and are recorded.
+	var lanes errgroup.Group
+	lanes.SetLimit(j.Concurrency)
 	// The queue comes back ordered by lane: gather lanes, and hand each to
-	// a free worker. Events of kinds that are safe to resend (score,
+	// a free slot of the group. Events of kinds that are safe to resend (score,
 	// member) are claimed in batches before their lanes go out: one durable
 	// commit for many events, and a crash only makes the unsent ones
 	// uncertain, which are resent. Other kinds are claimed one by one just
@@ -555,7 +546,10 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 			}
 		}
 		for _, rs := range pending {
-			work <- laneWork{rs, true}
+			lanes.Go(func() error {
+				sendLane(rs, true)
+				return nil
+			})
 		}
 		pending, safe = pending[:0], safe[:0]
 		return nil
@@ -591,8 +585,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	if walkErr == nil {
 		walkErr = dispatch()
 	}
-	close(work)
-	wg.Wait()
+	lanes.Wait()
 	if why := isStopped(); why != "" {
 		release(crmsync.OutcomeFailed, why)
 	} else {
