@@ -251,7 +251,7 @@ func (d *differ) flush(ctx context.Context) error {
 	if len(lookup) > 0 {
 		priors, err := j.Ledger.Lookup(ctx, lookup)
 		if err != nil {
-			return fmt.Errorf("look up %d events: %w", len(lookup), err)
+			return err // the ledger's error names the operation, the count and the file
 		}
 		for n, i := range lookupIdx {
 			res := results[i]
@@ -269,7 +269,7 @@ func (d *differ) flush(ctx context.Context) error {
 		d.summary.Add(res.Kind, res.Outcome)
 	}
 	if err := j.Ledger.Record(ctx, d.runID, results); err != nil {
-		return fmt.Errorf("record %d results: %w", len(results), err)
+		return err
 	}
 	d.read += len(d.batch)
 	if j.Progress != nil {
@@ -333,7 +333,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	// for them.
 	helds, err := j.Ledger.Held(ctx)
 	if err != nil {
-		return fmt.Errorf("read held events: %w", err)
+		return err
 	}
 	helds = append(helds, invalid...)
 	held := map[laneID][]crmsync.Held{}
@@ -540,7 +540,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		// events as failed (unclaimed) for retry or the next run.
 		if len(safe) > 0 && isStopped() == "" {
 			if err := c.claimBatch(sendCtx, safe); err != nil {
-				fatalOnce.Do(func() { fatal = fmt.Errorf("claim %d events: %w", len(safe), err) })
+				fatalOnce.Do(func() { fatal = err })
 				stop("账本写入失败 / ledger write failed")
 				return err
 			}
@@ -605,7 +605,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		return fatal
 	}
 	if walkErr != nil && ctx.Err() == nil && fatal == nil {
-		return fmt.Errorf("read the send queue: %w", walkErr)
+		return walkErr // the ledger's, naming the queue (errors of fn are fatal's)
 	}
 	if why := isStopped(); why != "" {
 		s.Stopped = why
@@ -754,7 +754,7 @@ func (r *recorder) flush() {
 	// The run's ctx may be cancelled by now; results must still be written.
 	if err := r.ledger.Record(context.Background(), r.runID, buf); err != nil {
 		r.mu.Lock()
-		r.err = fmt.Errorf("record %d results: %w", len(buf), err)
+		r.err = err
 		r.lost = append(r.lost, buf...)
 		r.mu.Unlock()
 	}
@@ -794,7 +794,7 @@ func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *c
 	}
 	for i := 0; i < len(rs); i += 1000 {
 		if err := j.Ledger.Record(ctx, runID, rs[i:min(i+1000, len(rs))]); err != nil {
-			return fmt.Errorf("record %d results: %w", len(rs), err)
+			return err
 		}
 	}
 	if j.Sender == nil || len(rs) == 0 {

@@ -61,13 +61,13 @@ type Options struct {
 }
 
 // ReportError is a run's report that could not be written; the run itself
-// is recorded.
+// is recorded. Err (report.Write's) names the report file.
 type ReportError struct {
 	Path string
 	Err  error
 }
 
-func (e *ReportError) Error() string { return fmt.Sprintf("write report %s: %v", e.Path, e.Err) }
+func (e *ReportError) Error() string { return e.Err.Error() }
 func (e *ReportError) Unwrap() error { return e.Err }
 
 // Run drives one run from start to end: open the ledger, take its lock,

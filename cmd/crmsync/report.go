@@ -54,7 +54,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	s.Report = *out
 	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang})
 	if err != nil {
-		return fmt.Errorf("write report %s: %w", *out, err)
+		return err // report.Write's error names the file
 	}
 	fmt.Fprintf(c.stderr, "report:   %s\n", *out)
 	if problems != "" {
