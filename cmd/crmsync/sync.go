@@ -76,17 +76,10 @@ func (c *syncCommand) flags() *flag.FlagSet {
 // Run runs the command and returns its exit code; err is printed by main.
 func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.flags()
-	if err := parse(fs, args); err != nil {
-		return crmsync.ExitUsage, err
-	}
-	if err := c.log.apply(c.env); err != nil {
-		return crmsync.ExitUsage, err
-	}
-	cfg, err := c.applyConfig(fs, c.config)
+	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
 	if err != nil {
-		return crmsync.ExitFailed, err
+		return code, err
 	}
-	c.send.cfg = cfg
 	if c.reportPath == "" && cfg.ReportDir != "" {
 		c.reportDir = cfg.ReportDir
 	}
@@ -176,6 +169,24 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 		return crmsync.ExitFailed, err
 	}
 	return s.ExitCode(), nil
+}
+
+// parseSending parses the flags of a command that sends, then applies its
+// log flags and the config file (*path, set by -config); code is the exit code
+// of err.
+func (e *env) parseSending(fs *flag.FlagSet, args []string, log *logFlags, send *sendFlags, path *string) (cfg *fileConfig, code int, err error) {
+	if err := parse(fs, args); err != nil {
+		return nil, crmsync.ExitUsage, err
+	}
+	if err := log.apply(e); err != nil {
+		return nil, crmsync.ExitUsage, err
+	}
+	cfg, err = e.applyConfig(fs, *path)
+	if err != nil {
+		return nil, crmsync.ExitFailed, err
+	}
+	send.cfg = cfg
+	return cfg, 0, nil
 }
 
 // client builds the Mallcoo client: the in-process fake with -sandbox, else
