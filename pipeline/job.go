@@ -1,7 +1,10 @@
-// Package pipeline drives crmsync's runs: read (package importer) →
-// validate → diff against the ledger → claim → send (package mallcoo) →
-// record. It owns the diff, the claims and the bounded, per-member ordered
-// sending; it parses no flags and prints nothing.
+// Package pipeline drives every crmsync run from start to end: Run for
+// run, plan and retry (open the ledger, lock, begin the run, the job, the
+// report, end the run: run.go) and Reconcile (reconcile.go). A Job reads
+// (package importer) → validates → diffs against the ledger (diff.go, by
+// crmsync.Diff) → claims → sends (package mallcoo), lanes in parallel on an
+// errgroup, each lane in order (job.go) → records (commit.go: the group
+// commits of claims and results). It parses no flags and prints nothing.
 package pipeline
 
 import (
