@@ -354,7 +354,7 @@ func (p *fieldParser) integer(name string) (int64, bool) {
 	if err != nil {
 		v = shown(v)
 		if len(f.Enum) > 0 {
-			zh, en := enumList(f)
+			zh, en := f.Enum.Text("zh", ", "), f.Enum.Text("en", ", ")
 			if f.Closed {
 				p.fail(name, fmt.Sprintf("不是允许的值(%s),可填: %s", v, zh), fmt.Sprintf("%q is not an allowed value; use one of: %s", v, en))
 			} else {
@@ -447,7 +447,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, *crmsync.Problem) {
 			PayType:          p.optInt("PayType"),
 		}
 		checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
-		b = &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: scoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
+		b = &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
 	case crmsync.KindScoreV2:
 		b = buildScoreV2(in)
 	case crmsync.KindOverLimit:
@@ -576,16 +576,9 @@ func checkScore(p *fieldParser, event int, rt **mallcoo.LocalTime, ra **mallcoo.
 		}
 		p.warn(b.Field, b.ZH, b.EN)
 	}
-	if event == 1 {
+	if event == mallcoo.ScoreSale {
 		*rt, *ra = nil, nil
 	}
-}
-
-func scoreTime(event int, trade mallcoo.LocalTime, ret *mallcoo.LocalTime) time.Time {
-	if event == 2101 && ret != nil {
-		return ret.Time
-	}
-	return trade.Time
 }
 
 func buildScoreV2(in *rowInput) *built {
@@ -612,7 +605,7 @@ func buildScoreV2(in *rowInput) *built {
 		v.ConsumePayList = readList[mallcoo.Payment](in, "ConsumePayList", v.TransID)
 	}
 	checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
-	b := &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: scoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
+	b := &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
 	if p.prob == nil && v.TotalAmount != nil {
 		promo := mallcoo.Amount("0")
 		if v.PromotionAmount != nil {

@@ -469,12 +469,9 @@ func parseEnum(f *mallcoo.Field, s string, mapping map[string]string) (int64, er
 		return 0, fmt.Errorf("not a number")
 	}
 	if f.Closed {
-		for _, e := range f.Enum {
-			if int64(e.Code) == n {
-				return n, nil
-			}
+		if !f.Enum.Has(int(n)) {
+			return 0, fmt.Errorf("not allowed")
 		}
-		return 0, fmt.Errorf("not allowed")
 	}
 	return n, nil
 }
@@ -506,16 +503,6 @@ func enumWord(f *mallcoo.Field, s string) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// enumList describes the documented values of a field, for a reason.
-func enumList(f *mallcoo.Field) (zh, en string) {
-	var z, e []string
-	for _, v := range f.Enum {
-		z = append(z, fmt.Sprintf("%d %s", v.Code, v.Label))
-		e = append(e, fmt.Sprintf("%d %s", v.Code, v.Name))
-	}
-	return strings.Join(z, ", "), strings.Join(e, ", ")
 }
 
 // cleanMobile normalises a mainland mobile number: spaces and hyphens

@@ -11,71 +11,23 @@ import (
 	"github.com/crmsync/crmsync"
 )
 
-// Category is where a reconciliation puts a file row or a ledger event.
-type Category string
-
-// Categories of a reconciliation (crmsync reconcile).
-const (
-	// Matched: the ledger has the key sent (Code 1) with the same content.
-	Matched Category = "matched"
-	// Mismatched: the key was sent, but with other content than the file's.
-	Mismatched Category = "mismatched"
-	// Missing: the key is in the files but was never successfully sent;
-	// Entry.State says what the ledger knows (StateNone: never seen).
-	Missing Category = "missing"
-	// Orphan: the ledger has the key sent, of a kind and in the event-date
-	// window the files cover, but no file row has the key.
-	Orphan Category = "orphan"
-	// Invalid: the row fails validation, or repeats a key met earlier in
-	// the files (Entry.Duplicate).
-	Invalid Category = "invalid"
-	// Skipped: the row's event time is outside -since/-until; it is not
-	// compared.
-	Skipped Category = "skipped"
+// The reconciliation's vocabulary is the root package's (report reads it
+// too); these names keep the ledger's callers as they were.
+type (
+	Category = crmsync.Category
+	Entry    = crmsync.ReconcileEntry
+	Window   = crmsync.Window
 )
 
-// NeedsPerson reports whether an entry of the category keeps a
-// reconciliation from tying out.
-func (c Category) NeedsPerson() bool {
-	return c == Mismatched || c == Missing || c == Orphan || c == Invalid
-}
-
-// Entry is one line of a reconciliation: a file row (every category but
-// Orphan) or a ledger event no file row has (Orphan).
-type Entry struct {
-	Category Category
-	Kind     crmsync.Kind // the file row's kind; for an orphan, the ledger's
-	Key      string
-	Source   crmsync.SourceRef // zero for an orphan
-	Values   []string          // the row's cells, as read
-	Time     time.Time         // the file row's event time
-	Body     []byte            // the file row's body (nil for invalid rows and orphans)
-	// State is what the ledger knows of the key: StateNone when never seen.
-	State crmsync.State
-	// LedgerKind, LedgerTime and LedgerBody are the ledger's event: the
-	// body last claimed or delivered (nil when the key was never seen).
-	LedgerKind crmsync.Kind
-	LedgerTime time.Time
-	LedgerBody []byte
-	HasCode    bool
-	Code       int
-	Message    string
-	// Column and Reason say why a row is invalid (or missing, for a
-	// person).
-	Column string
-	Reason string
-	// Duplicate marks an invalid row whose key was met earlier in the
-	// files (the first one is compared; this one is not). First is where.
-	Duplicate bool
-	First     crmsync.SourceRef
-}
-
-// Window is the event-time window reconciled for one kind: [Since, Until).
-type Window struct {
-	Kind  crmsync.Kind
-	Since time.Time
-	Until time.Time
-}
+// Categories of a reconciliation (crmsync.Category).
+const (
+	Matched    = crmsync.CategoryMatched
+	Mismatched = crmsync.CategoryMismatched
+	Missing    = crmsync.CategoryMissing
+	Orphan     = crmsync.CategoryOrphan
+	Invalid    = crmsync.CategoryInvalid
+	Skipped    = crmsync.CategorySkipped
+)
 
 // ReconcileOptions tune a reconciliation.
 type ReconcileOptions struct {
@@ -85,6 +37,11 @@ type ReconcileOptions struct {
 	Since, Until time.Time
 	// Batch is the number of rows looked up per round trip (default 500).
 	Batch int
+	// SameContent, when set, reports whether a body sent before holds an
+	// event's content although the content hashes differ (see
+	// crmsync.Diff); a run then calls the row unchanged, and so does the
+	// reconciliation (matched).
+	SameContent func(ev *crmsync.Event, prior []byte) bool
 }
 
 // Reconciliation compares file rows with the ledger, both ways, without
@@ -282,10 +239,7 @@ func (r *Reconciliation) window(k crmsync.Kind) (Window, bool) {
 
 // outside reports whether t is outside -since/-until.
 func (r *Reconciliation) outside(t time.Time) bool {
-	if t.IsZero() {
-		return false
-	}
-	return (!r.opt.Since.IsZero() && t.Before(r.opt.Since)) || (!r.opt.Until.IsZero() && !t.Before(r.opt.Until))
+	return crmsync.Span{Since: r.opt.Since, Until: r.opt.Until}.Outside(t)
 }
 
 // stmt returns query prepared on the reconciliation's connection, once.
@@ -367,7 +321,7 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		e.Key, e.Time, e.Body = ev.Key, ev.Time, ev.Body
 		if r.outside(ev.Time) {
 			e.Category = Skipped
-			e.Reason = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
+			e.Reason = crmsync.ReasonOutside
 			continue
 		}
 		if !ev.Time.IsZero() {
@@ -479,7 +433,7 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 	}
 	for _, k := range keys {
 		i := first[k]
-		classifyEntry(&entries[i], r.batch[i].Event, found[k], r.l.Location)
+		classifyEntry(&entries[i], r.batch[i].Event, found[k], r.l.Location, r.opt.SameContent)
 	}
 	return r.emitAll(entries)
 }
@@ -525,12 +479,14 @@ func markDuplicate(e *Entry, first crmsync.SourceRef) {
 	e.Category = Invalid
 	e.Duplicate = true
 	e.First = first
-	e.Reason = fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one is compared", first, first)
+	e.Reason = crmsync.DuplicateReason(first)
 }
 
 // classifyEntry sets the category of a file row from the ledger's event
-// of its key (nil: never seen).
-func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Location) {
+// of its key (nil: never seen), by the diff table (crmsync.Diff): a row a
+// run would leave unchanged is matched, one it would call changed is
+// mismatched, any other was never delivered (missing).
+func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Location, sameContent func(*crmsync.Event, []byte) bool) {
 	if le == nil {
 		e.Category = Missing
 		e.State = crmsync.StateNone
@@ -542,12 +498,11 @@ func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Locat
 	e.LedgerTime = timeIn(le.t, loc)
 	e.LedgerBody = le.body
 	e.HasCode, e.Code, e.Message = le.code.Valid, int(le.code.Int64), le.msg
-	same := le.hash == ev.Hash
-	if e.State == crmsync.StateSent {
-		if same {
-			e.Category = Matched
-			return
-		}
+	switch crmsync.Diff(ev, crmsync.Prior{State: e.State, Hash: le.hash, Body: le.body}, false, sameContent).Outcome {
+	case crmsync.OutcomeUnchanged:
+		e.Category = Matched
+		return
+	case crmsync.OutcomeChanged:
 		e.Category = Mismatched
 		e.Reason = "已发送的内容与文件不同 / sent with other content than the file's"
 		return
@@ -565,7 +520,7 @@ func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Locat
 	default:
 		e.Reason = "账本状态 " + le.state + " / ledger state " + le.state
 	}
-	if !same {
+	if le.hash != ev.Hash {
 		e.Reason += ";账本中的内容与文件不同 / the ledger holds other content"
 	}
 }

@@ -210,3 +210,37 @@ func fileBytes(t *testing.T, path string) string {
 	}
 	return s
 }
+
+// TestReconcileSameContent: a key sent with a body whose hash differs from
+// the file row's, but which ReconcileOptions.SameContent says holds the
+// same content (a body sent by an older crmsync), is matched, as a run
+// calls it unchanged (crmsync.Diff); without the hook it is mismatched.
+func TestReconcileSameContent(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
+	id := beginRun(t, l)
+	old := event(crmsync.KindOverLimit, "L1", `{"Value":"5,000"}`)
+	if err := l.Claim(ctx, id, []*crmsync.Event{old}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, id, []*crmsync.Result{result(1, old, crmsync.OutcomeSent, 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	row := fileRow(1, event(crmsync.KindOverLimit, "L1", `{"Value":"5000"}`))
+	var asked []string
+	same := func(ev *crmsync.Event, prior []byte) bool {
+		asked = append(asked, string(prior))
+		return string(prior) == `{"Value":"5,000"}`
+	}
+	got, _ := reconcileAll(t, l, ReconcileOptions{SameContent: same}, []*crmsync.Row{row})
+	if diff := cmp.Diff(map[Category][]string{Matched: {"L1"}}, got); diff != "" {
+		t.Errorf("reconcile with SameContent (-want +got):\n%s", diff)
+	}
+	if len(asked) != 1 {
+		t.Errorf("SameContent asked %d times (%q), want once with the ledger's body", len(asked), asked)
+	}
+	got, _ = reconcileAll(t, l, ReconcileOptions{}, []*crmsync.Row{row})
+	if diff := cmp.Diff(map[Category][]string{Mismatched: {"L1"}}, got); diff != "" {
+		t.Errorf("reconcile without SameContent (-want +got):\n%s", diff)
+	}
+}

@@ -206,8 +206,8 @@ func checkValue(f Field, items map[string]*ItemSpec, path string, raw json.RawMe
 		if err != nil {
 			return &FieldError{Field: path, Reason: fmt.Sprintf("must be a JSON integer (%s), got %s", f.Type, snippet(raw))}
 		}
-		if f.Closed && len(f.Enum) > 0 && !slices.ContainsFunc(f.Enum, func(e EnumValue) bool { return int64(e.Code) == v }) {
-			return &FieldError{Field: path, Reason: fmt.Sprintf("%d is not one of %s", v, enumList(f.Enum))}
+		if f.Closed && len(f.Enum) > 0 && !f.Enum.Has(int(v)) {
+			return &FieldError{Field: path, Reason: fmt.Sprintf("%d is not one of %s", v, f.Enum.Text("en", ", "))}
 		}
 	case Decimal:
 		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
@@ -257,12 +257,4 @@ func checkURLText(s string) string {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func enumList(es []EnumValue) string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = fmt.Sprintf("%d (%s)", e.Code, e.Name)
-	}
-	return strings.Join(parts, ", ")
 }

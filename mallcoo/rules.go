@@ -4,10 +4,44 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync"
 )
+
+// The score events (ScoreEvents).
+const (
+	ScoreSale   = 1
+	ScoreReturn = 2101
+)
+
+// ScoreTime is a score event's event time: a return's ReturnTime when it
+// has one, else its TradeTime.
+func ScoreTime(event int, trade LocalTime, ret *LocalTime) time.Time {
+	if event == ScoreReturn && ret != nil {
+		return ret.Time
+	}
+	return trade.Time
+}
+
+// ScoreMoney is the money a score event moves, as finance counts it, from
+// the body's ScoreEvent, amount (TradeAmount or PayAmount) and
+// ReturnAmount as written there: a sale's amount, minus a return's
+// ReturnAmount.
+func ScoreMoney(event, amount, returnAmount string) string {
+	if event != strconv.Itoa(ScoreReturn) {
+		return amount
+	}
+	switch {
+	case returnAmount == "":
+		return ""
+	case strings.HasPrefix(returnAmount, "-"):
+		return returnAmount[1:]
+	}
+	return "-" + returnAmount
+}
 
 // The rules below are stated once: the importer applies them to rows (with
 // the Chinese and English reasons), CheckBody to bodies (the fake server).
@@ -87,7 +121,7 @@ func CheckScore(s Score) []RuleBreak {
 		out = append(out, RuleBreak{Field: field, ZH: zh, EN: en, Warning: warn})
 	}
 	switch s.Event {
-	case 2101:
+	case ScoreReturn:
 		switch {
 		case !s.HasReturnTime:
 			add("ReturnTime", "退货(2101)必须填写退货时间", "a return (2101) needs ReturnTime", false)
@@ -99,7 +133,7 @@ func CheckScore(s Score) []RuleBreak {
 		case s.Score.Sign() > 0:
 			add("Score", fmt.Sprintf("退货的积分值应为负数(%s)", s.Score), fmt.Sprintf("a return's Score must be negative or zero, not %s", s.Score), false)
 		}
-	case 1:
+	case ScoreSale:
 		if s.Score.Sign() < 0 {
 			add("Score", fmt.Sprintf("消费的积分值应为正数(%s)", s.Score), fmt.Sprintf("a sale's Score must be positive or zero, not %s", s.Score), false)
 		}
@@ -111,7 +145,7 @@ func CheckScore(s Score) []RuleBreak {
 			add(field, "消费(1)不应填写退货时间或退货金额,未发送这两项", "a sale (1) has ReturnTime or ReturnAmount: they are not sent", true)
 		}
 	}
-	if s.Score == "0" && (s.Event == 1 || s.Event == 2101) && (len(out) == 0 || out[0].Warning) {
+	if s.Score == "0" && (s.Event == ScoreSale || s.Event == ScoreReturn) && (len(out) == 0 || out[0].Warning) {
 		add("Score", "积分值为0:消费应为正数,退货应为负数,请核对积分规则", "Score is 0: a sale earns a positive Score, a return a negative one; check the points rule", true)
 	}
 	return out

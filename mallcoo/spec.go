@@ -1,6 +1,7 @@
 package mallcoo
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync"
@@ -45,6 +46,39 @@ type EnumValue struct {
 	Name  string // English
 }
 
+// Text is the value as a person reads it: "2101 退货退积分", in English
+// ("en") "2101 return".
+func (v EnumValue) Text(lang string) string {
+	w := v.Label
+	if lang == "en" {
+		w = v.Name
+	}
+	return strconv.Itoa(v.Code) + " " + w
+}
+
+// Enum is the documented values of an enum field.
+type Enum []EnumValue
+
+// Has reports whether code is one of the values.
+func (e Enum) Has(code int) bool {
+	for _, v := range e {
+		if v.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Text lists the values as a person reads them, joined by sep:
+// "1 消费积分, 2101 退货退积分".
+func (e Enum) Text(lang, sep string) string {
+	parts := make([]string, len(e))
+	for i, v := range e {
+		parts[i] = v.Text(lang)
+	}
+	return strings.Join(parts, sep)
+}
+
 // Field describes one request field: the API name, the vendor's Chinese
 // label, its type and rule. The importer maps headers with it, validates
 // with it, and the import templates are generated from it.
@@ -55,7 +89,7 @@ type Field struct {
 	Required bool
 	// Enum lists the documented values; Closed means no other value is valid
 	// (an open enum accepts any integer).
-	Enum    []EnumValue
+	Enum    Enum
 	Closed  bool
 	URLText bool // sent URL-encoded (UTF-8): the Desc of over-limit, bonus, verify and invalid
 	// Empty is how the field goes on the wire when the row leaves it empty
@@ -123,6 +157,28 @@ type Spec struct {
 	// Items describe the sibling sheets of list fields (score-v2): the
 	// TransID join column first, then the item fields.
 	Items map[string]*ItemSpec
+	// Money names the body fields finance sums (see Money).
+	Money Money
+}
+
+// Money names the fields of a kind's body that finance sums: Amount
+// (TradeAmount or PayAmount) and ReturnAmount of the score kinds, Points
+// (Score, GetBonus or Bonus), and Shop, what totals are kept by. An empty
+// name: the kind has no such field.
+type Money struct {
+	Amount, ReturnAmount, Points, Shop string
+}
+
+// Sums are the money fields summed, in order: Amount, ReturnAmount,
+// Points, those the kind has.
+func (m Money) Sums() []string {
+	var out []string
+	for _, f := range []string{m.Amount, m.ReturnAmount, m.Points} {
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // ItemSpec describes the items of a list field and the sibling sheet or file
@@ -156,22 +212,22 @@ func SpecOf(k crmsync.Kind) *Spec {
 
 // Enums known publicly.
 var (
-	ChangeTypes = []EnumValue{{0, "升级", "upgrade"}, {1, "降级", "downgrade"}}
+	ChangeTypes = Enum{{0, "升级", "upgrade"}, {1, "降级", "downgrade"}}
 	// GradeChangeTypes are the ways a grade changed.
-	GradeChangeTypes = []EnumValue{{1, "自动", "automatic"}, {2, "手工", "manual"}}
+	GradeChangeTypes = Enum{{1, "自动", "automatic"}, {2, "手工", "manual"}}
 	// ScoreEvents are the only two events the score endpoints take.
-	ScoreEvents = []EnumValue{{1, "消费积分", "sale"}, {2101, "退货退积分", "return"}}
+	ScoreEvents = Enum{{1, "消费积分", "sale"}, {2101, "退货退积分", "return"}}
 	// BonusActions are the publicly known points actions; more exist.
-	BonusActions = []EnumValue{
+	BonusActions = Enum{
 		{0, "全部", "all"}, {1, "消费积分", "consumption"}, {4, "积分调整", "adjustment"},
 		{6, "抽奖发放积分", "lottery"}, {7, "签到奖励积分", "check-in"}, {10, "新用户奖励积分", "new member"},
 		{12, "完善个人资料奖励", "profile completion"},
 	}
-	VerifyStatuses   = []EnumValue{{1, "通过", "approved"}, {-1, "拒绝", "refused"}}
-	LimitSceneTypes  = []EnumValue{{1, "商场", "mall"}, {2, "商户", "shop"}}
-	LimitObjTypes    = []EnumValue{{1, "商场或商户", "mall or shop"}, {2, "个人", "person"}}
-	LimitActionTypes = []EnumValue{{1, "积分", "points"}, {2, "次数", "count"}}
-	LimitTimeTypes   = []EnumValue{{1, "每天", "daily"}, {2, "每月", "monthly"}}
+	VerifyStatuses   = Enum{{1, "通过", "approved"}, {-1, "拒绝", "refused"}}
+	LimitSceneTypes  = Enum{{1, "商场", "mall"}, {2, "商户", "shop"}}
+	LimitObjTypes    = Enum{{1, "商场或商户", "mall or shop"}, {2, "个人", "person"}}
+	LimitActionTypes = Enum{{1, "积分", "points"}, {2, "次数", "count"}}
+	LimitTimeTypes   = Enum{{1, "每天", "daily"}, {2, "每月", "monthly"}}
 )
 
 // scoreCommon are the fields the score kinds share. The vendor's examples
@@ -217,11 +273,13 @@ var specs = map[crmsync.Kind]*Spec{
 	},
 	crmsync.KindScore: {
 		Kind: crmsync.KindScore, Path: "/Score/v1/Change/Inform/", Title: "消费积分变更通知",
+		Money: Money{Amount: "TradeAmount", ReturnAmount: "ReturnAmount", Points: "Score", Shop: "CrmShopID"},
 		Fields: append(scoreCommon("TradeAmount", "消费金额", Blank),
 			Field{Name: "PayType", Label: "支付方式", Type: Int, Rule: "选填;猫酷支付方式枚举", RuleEN: "optional; Mallcoo PayType code", Example: ""}),
 	},
 	crmsync.KindScoreV2: {
 		Kind: crmsync.KindScoreV2, Path: "/Score/v2/Change/Inform/", Title: "消费积分变更通知V2",
+		Money: Money{Amount: "PayAmount", ReturnAmount: "ReturnAmount", Points: "Score", Shop: "CrmShopID"},
 		Fields: append(scoreCommon("PayAmount", "支付金额", Null),
 			Field{Name: "TotalAmount", Label: "订单总金额", Type: Decimal, Rule: "选填;=支付金额+优惠金额", RuleEN: "optional; PayAmount + PromotionAmount", Example: "1380.50"},
 			Field{Name: "PromotionAmount", Label: "优惠金额", Type: Decimal, Rule: "选填;默认0", RuleEN: "optional; default 0", Example: "100"},
@@ -251,6 +309,7 @@ var specs = map[crmsync.Kind]*Spec{
 	},
 	crmsync.KindOverLimit: {
 		Kind: crmsync.KindOverLimit, Path: "/Score/v1/OverLimit/Inform/", Title: "积分超上限事件通知",
+		Money: Money{Shop: "ShopCode"},
 		Fields: []Field{
 			{Name: "RefID", Label: "第三方CRM关联ID", Type: String, Required: true, Rule: "必填", RuleEN: "required", Example: "201610000095"},
 			{Name: "ShopCode", Label: "第三方CRM商户ID", Type: String, Rule: "选填", RuleEN: "optional", Example: "S0012"},
@@ -267,6 +326,7 @@ var specs = map[crmsync.Kind]*Spec{
 	},
 	crmsync.KindBonus: {
 		Kind: crmsync.KindBonus, Path: "/Score/v1/VipBonus/Change/", Title: "CRM积分变更事件",
+		Money: Money{Points: "GetBonus"},
 		Fields: []Field{
 			{Name: "ThirdPartyCardID", Label: "会员卡号ID", Type: String, Required: true, Rule: "必填", RuleEN: "required", Example: "201610000095"},
 			{Name: "BonusAction", Label: "积分事件", Type: Int, Required: true, Enum: BonusActions, Rule: "必填;积分操作行为枚举", RuleEN: "required; BonusAction code", Example: "4"},
@@ -279,6 +339,7 @@ var specs = map[crmsync.Kind]*Spec{
 	},
 	crmsync.KindVerify: {
 		Kind: crmsync.KindVerify, Path: "/Score/v1/Verify/Inform/", Title: "积分处理结果通知",
+		Money: Money{Points: "Bonus"},
 		Fields: []Field{
 			{Name: "RefID", Label: "积分申请单号", Type: String, Required: true, Rule: "必填", RuleEN: "required", Example: "12ddd3"},
 			{Name: "BonusAction", Label: "积分类型", Type: Int, Required: true, Enum: BonusActions, Rule: "必填;积分操作行为枚举", RuleEN: "required; BonusAction code", Example: "4"},

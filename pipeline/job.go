@@ -1,14 +1,16 @@
-// Package pipeline drives crmsync's runs: read (package importer) →
-// validate → diff against the ledger → claim → send (package mallcoo) →
-// record. It owns the diff, the claims and the bounded, per-member ordered
-// sending; it parses no flags and prints nothing.
+// Package pipeline drives every crmsync run from start to end: Run for
+// run, plan and retry (open the ledger, lock, begin the run, the job, the
+// report, end the run: run.go) and Reconcile (reconcile.go). A Job reads
+// (package importer) → validates → diffs against the ledger (diff.go, by
+// crmsync.Diff) → claims → sends (package mallcoo), lanes in parallel on an
+// errgroup, each lane in order (job.go) → records (commit.go: the group
+// commits of claims and results). It parses no flags and prints nothing.
 package pipeline
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -19,6 +21,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
+	"golang.org/x/sync/errgroup"
 )
 
 // Job drives one run over input files: read → validate → diff against the
@@ -131,212 +134,6 @@ type laneID struct {
 	lane string
 }
 
-// differ classifies rows in batches against the ledger.
-type differ struct {
-	ctx     context.Context
-	job     *Job
-	runID   int64
-	summary *crmsync.Summary
-	seq     int64
-	batch   []*crmsync.Row
-	// seen holds the keys met in this run's input (a 128-bit hash of each,
-	// ~30 bytes a row) with where each was first met, packed as
-	// sheet index << 32 | row; sheets numbers the (file, sheet) pairs.
-	seen      map[[16]byte]uint64
-	sheets    map[crmsync.SourceRef]uint64
-	sheetRefs []crmsync.SourceRef
-	// invalid are this run's invalid rows of lane-blocking kinds whose
-	// member is known: the member's later events of the kind wait for the
-	// fixed row.
-	invalid []crmsync.Held
-	queued  int // rows recorded as new, to send
-	read    int
-	hash    hash.Hash // reused by keyID
-}
-
-func (d *differ) add(r *crmsync.Row) error {
-	if d.job.MaxRows > 0 && d.read+len(d.batch) >= d.job.MaxRows {
-		return &RowLimitError{Limit: d.job.MaxRows, At: r.Source}
-	}
-	d.batch = append(d.batch, r)
-	if len(d.batch) >= d.job.Batch {
-		return d.flush(d.ctx)
-	}
-	return nil
-}
-
-// holdInvalid remembers an invalid grade or points row whose member can be
-// read: sending that member's later changes of the kind would overtake the
-// row once it is fixed. When its time cannot be read it holds them all.
-func (d *differ) holdInvalid(r *crmsync.Row) {
-	if !r.Kind.BlocksLane() {
-		return
-	}
-	lane, at, ok := importer.LaneOf(r)
-	if !ok {
-		return
-	}
-	h := crmsync.Held{Kind: r.Kind, Lane: lane, Key: r.Source.String(), State: "invalid", Time: at}
-	d.invalid = append(d.invalid, h)
-}
-
-// sheetIndex numbers the (file, sheet) of ref.
-func (d *differ) sheetIndex(ref crmsync.SourceRef) uint64 {
-	ref.Row = 0
-	i, ok := d.sheets[ref]
-	if !ok {
-		i = uint64(len(d.sheetRefs))
-		d.sheets[ref] = i
-		d.sheetRefs = append(d.sheetRefs, ref)
-	}
-	return i
-}
-
-// keyID is the 128-bit FNV-1a hash of an event's key space and key. h is
-// reused from row to row (flush runs on one goroutine).
-func keyID(h hash.Hash, ev *crmsync.Event) [16]byte {
-	h.Reset()
-	h.Write([]byte(ev.Kind.KeySpace()))
-	h.Write([]byte{0})
-	h.Write([]byte(ev.Key))
-	var id [16]byte
-	h.Sum(id[:0])
-	return id
-}
-
-// flush classifies the rows read so far and records those not to be sent.
-func (d *differ) flush(ctx context.Context) error {
-	if len(d.batch) == 0 {
-		return nil
-	}
-	j := d.job
-	results := make([]*crmsync.Result, len(d.batch))
-	var lookup []*crmsync.Event
-	var lookupIdx []int
-	for i, r := range d.batch {
-		d.seq++
-		res := &crmsync.Result{Seq: d.seq, Source: r.Source, Kind: r.Kind, Values: r.Values}
-		results[i] = res
-		if r.Event == nil {
-			res.Outcome = crmsync.OutcomeInvalid
-			if r.Problem != nil {
-				res.Column, res.Reason = r.Problem.Column, r.Problem.Reason
-			}
-			d.holdInvalid(r)
-			continue
-		}
-		ev := r.Event
-		res.Key, res.Lane, res.Time, res.Body, res.Hash = ev.Key, ev.Lane, ev.Time, ev.Body, ev.Hash
-		if len(r.Warnings) > 0 {
-			res.Reason = joinWarnings(r.Warnings)
-		}
-		if !ev.Time.IsZero() && ((!j.Since.IsZero() && ev.Time.Before(j.Since)) || (!j.Until.IsZero() && !ev.Time.Before(j.Until))) {
-			res.Outcome = crmsync.OutcomeSkipped
-			res.Reason = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
-			continue
-		}
-		id := keyID(d.hash, ev)
-		if at, dup := d.seen[id]; dup {
-			first := d.sheetRefs[at>>32]
-			first.Row = int(at & 0xffffffff)
-			res.Outcome = crmsync.OutcomeDuplicate
-			res.Reason = fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one wins", first, first)
-			continue
-		}
-		d.seen[id] = d.sheetIndex(r.Source)<<32 | uint64(uint32(r.Source.Row))
-		lookup = append(lookup, ev)
-		lookupIdx = append(lookupIdx, i)
-	}
-	if len(lookup) > 0 {
-		priors, err := j.Ledger.Lookup(ctx, lookup)
-		if err != nil {
-			return fmt.Errorf("look up %d events: %w", len(lookup), err)
-		}
-		for n, i := range lookupIdx {
-			res := results[i]
-			ev := lookup[n]
-			if send := classify(res, ev, priors[n], j.safe); send {
-				res.Outcome = crmsync.OutcomeNew
-				d.queued++
-			}
-		}
-	}
-	// Every row is recorded now; rows to send are recorded as new, which
-	// puts them in the run's send queue in the ledger (Queued): a run of
-	// millions of rows keeps none of them in memory.
-	for _, res := range results {
-		d.summary.Add(res.Kind, res.Outcome)
-	}
-	if err := j.Ledger.Record(ctx, d.runID, results); err != nil {
-		return fmt.Errorf("record %d results: %w", len(results), err)
-	}
-	d.read += len(d.batch)
-	if j.Progress != nil {
-		j.Progress("read", d.read, max(j.Rows, d.read))
-	}
-	d.batch = d.batch[:0]
-	return nil
-}
-
-func joinWarnings(ws []string) string {
-	out := ""
-	for i, w := range ws {
-		if i > 0 {
-			out += "; "
-		}
-		out += w
-	}
-	return out
-}
-
-// classify sets res's outcome from what the ledger knows of the event (the
-// diff table of DESIGN.md) and reports whether the event is to be sent.
-func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior, safe func(crmsync.Kind) bool) (send bool) {
-	switch p.State {
-	case crmsync.StateNone:
-		return true
-	case crmsync.StateSent:
-		if p.Hash == ev.Hash || sameContent(ev, p.Body) {
-			res.Outcome = crmsync.OutcomeUnchanged
-			return false
-		}
-		res.Outcome = crmsync.OutcomeChanged
-		res.Previous = p.Body
-		res.Reason = "已发送过内容不同的同键事件,未重发;请核对新旧内容后决定 / sent before with other content; not resent, compare old and new"
-		return false
-	case crmsync.StateFailed:
-		return true
-	case crmsync.StateRejected:
-		if p.Hash != ev.Hash {
-			return true // the fixed row
-		}
-		res.Outcome = crmsync.OutcomeRejected
-		res.HasCode, res.Code, res.Message = p.HasCode, p.Code, p.Message
-		res.Reason = "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"
-		return false
-	case crmsync.StateInFlight, crmsync.StateUncertain:
-		if safe(ev.Kind) && p.Hash == ev.Hash {
-			return true
-		}
-		res.Outcome = crmsync.OutcomeUncertain
-		res.Reason = "上次运行中断时此事件可能已发出,为避免重复已暂停;确认猫酷未收到后用 crmsync retry -uncertain 重发 / may have been delivered when a run died; held: check Mallcoo, then crmsync retry -uncertain"
-		return false
-	}
-	return true
-}
-
-// sameContent reports whether prior, a body sent before, holds the same
-// event content as ev although the content hashes differ: a body sent by an
-// older crmsync before a value's form was made canonical (an over-limit
-// Value "5,000" now sent as "5000", return fields on a sale now left out).
-func sameContent(ev *crmsync.Event, prior []byte) bool {
-	if len(prior) == 0 {
-		return false
-	}
-	c, err := mallcoo.Canonical(ev.Kind, prior)
-	return err == nil && crmsync.ContentHash(ev.Kind, c) == ev.Hash
-}
-
 // send delivers the run's queued rows, read back from the ledger in lane,
 // event-time order: lanes in parallel (bounded), each lane's events one at a
 // time; every event is claimed durably before its request leaves, and
@@ -348,7 +145,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	// for them.
 	helds, err := j.Ledger.Held(ctx)
 	if err != nil {
-		return fmt.Errorf("read held events: %w", err)
+		return err
 	}
 	helds = append(helds, invalid...)
 	held := map[laneID][]crmsync.Held{}
@@ -534,23 +331,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		}
 	}
 
-	type laneWork struct {
-		rs         []*crmsync.Result
-		preclaimed bool
-	}
-	work := make(chan laneWork, j.Concurrency)
-	var wg sync.WaitGroup
-	for w := 0; w < j.Concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for lw := range work {
-				sendLane(lw.rs, lw.preclaimed)
-			}
-		}()
-	}
+	// Lanes go out on at most Concurrency goroutines. The group has no
+	// context: a cancel stops new sends in sendLane, while the requests
+	// already claimed finish and are recorded.
+	var lanes errgroup.Group
+	lanes.SetLimit(j.Concurrency)
 	// The queue comes back ordered by lane: gather lanes, and hand each to
-	// a free worker. Events of kinds that are safe to resend (score,
+	// a free slot of the group. Events of kinds that are safe to resend (score,
 	// member) are claimed in batches before their lanes go out: one durable
 	// commit for many events, and a crash only makes the unsent ones
 	// uncertain, which are resent. Other kinds are claimed one by one just
@@ -565,13 +352,16 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		// events as failed (unclaimed) for retry or the next run.
 		if len(safe) > 0 && isStopped() == "" {
 			if err := c.claimBatch(sendCtx, safe); err != nil {
-				fatalOnce.Do(func() { fatal = fmt.Errorf("claim %d events: %w", len(safe), err) })
+				fatalOnce.Do(func() { fatal = err })
 				stop("账本写入失败 / ledger write failed")
 				return err
 			}
 		}
 		for _, rs := range pending {
-			work <- laneWork{rs, true}
+			lanes.Go(func() error {
+				sendLane(rs, true)
+				return nil
+			})
 		}
 		pending, safe = pending[:0], safe[:0]
 		return nil
@@ -607,8 +397,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	if walkErr == nil {
 		walkErr = dispatch()
 	}
-	close(work)
-	wg.Wait()
+	lanes.Wait()
 	if why := isStopped(); why != "" {
 		release(crmsync.OutcomeFailed, why)
 	} else {
@@ -628,7 +417,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		return fatal
 	}
 	if walkErr != nil && ctx.Err() == nil && fatal == nil {
-		return fmt.Errorf("read the send queue: %w", walkErr)
+		return walkErr // the ledger's, naming the queue (errors of fn are fatal's)
 	}
 	if why := isStopped(); why != "" {
 		s.Stopped = why
@@ -637,164 +426,9 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	return ctx.Err()
 }
 
-// claimer batches concurrent claims into one durable ledger commit (group
-// commit): a worker waits only for the commit that includes its event.
-type claimer struct {
-	ledger crmsync.Ledger
-	runID  int64
-	reqs   chan claimReq
-	done   chan struct{}
-}
-
-type claimReq struct {
-	ctx  context.Context
-	ev   *crmsync.Event
-	resp chan error
-}
-
-func newClaimer(l crmsync.Ledger, runID int64) *claimer {
-	c := &claimer{ledger: l, runID: runID, reqs: make(chan claimReq, 256), done: make(chan struct{})}
-	go c.loop()
-	return c
-}
-
-func (c *claimer) loop() {
-	defer close(c.done)
-	for r := range c.reqs {
-		batch := []claimReq{r}
-	more:
-		for len(batch) < 256 {
-			select {
-			case r2, ok := <-c.reqs:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r2)
-			default:
-				break more
-			}
-		}
-		evs := make([]*crmsync.Event, len(batch))
-		for i, b := range batch {
-			evs[i] = b.ev
-		}
-		err := c.ledger.Claim(batch[0].ctx, c.runID, evs)
-		for _, b := range batch {
-			b.resp <- err
-		}
-	}
-}
-
-func (c *claimer) claim(ctx context.Context, ev *crmsync.Event) error {
-	resp := make(chan error, 1)
-	c.reqs <- claimReq{ctx: ctx, ev: ev, resp: resp}
-	return <-resp
-}
-
-// claimBatch claims evs in one durable commit, bypassing the group commit.
-func (c *claimer) claimBatch(ctx context.Context, evs []*crmsync.Event) error {
-	return c.ledger.Claim(ctx, c.runID, evs)
-}
-
 // maxHeldRejections bounds the rejections held back while they may be the
 // setup's fault (above the client's default RejectStreak of 100).
 const maxHeldRejections = 1000
-
-// claimBatch is how many events of safe kinds are claimed at once ahead of
-// their sends (and how many lanes wait to be handed out at most).
-const claimBatch = 256
-
-func (c *claimer) close() {
-	close(c.reqs)
-	<-c.done
-}
-
-// recorder writes results in batches in the background, so workers do not
-// wait for the ledger after each answer.
-type recorder struct {
-	ledger crmsync.Ledger
-	runID  int64
-	mu     sync.Mutex
-	buf    []*crmsync.Result
-	kick   chan struct{}
-	done   chan struct{}
-	err    error
-	lost   []*crmsync.Result // not recorded: in a failed batch, or added after it
-}
-
-func newRecorder(l crmsync.Ledger, runID int64) *recorder {
-	r := &recorder{ledger: l, runID: runID, kick: make(chan struct{}, 1), done: make(chan struct{})}
-	go r.loop()
-	return r
-}
-
-// add queues a result. The recorder commits whatever has queued in one
-// transaction (group commit), at most recordEvery apart: an answer is on
-// disk within about that, so a crash leaves few delivered events uncertain.
-func (r *recorder) add(res *crmsync.Result) {
-	r.mu.Lock()
-	r.buf = append(r.buf, res)
-	r.mu.Unlock()
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) loop() {
-	defer close(r.done)
-	var last time.Time
-	for range r.kick {
-		// Commit at most every recordEvery: bigger batches cost less per
-		// row, and a crash leaves at most that much of answers unrecorded
-		// (those events come back uncertain, never lost).
-		if wait := recordEvery - time.Since(last); wait > 0 {
-			time.Sleep(wait)
-		}
-		last = time.Now()
-		r.flush()
-	}
-	r.flush()
-}
-
-// recordEvery is the longest a worker's answer waits to be committed.
-const recordEvery = 20 * time.Millisecond
-
-func (r *recorder) flush() {
-	r.mu.Lock()
-	buf, failed := r.buf, r.err != nil
-	r.buf = nil
-	r.mu.Unlock()
-	if len(buf) == 0 {
-		return
-	}
-	if failed {
-		r.mu.Lock()
-		r.lost = append(r.lost, buf...)
-		r.mu.Unlock()
-		return
-	}
-	// The run's ctx may be cancelled by now; results must still be written.
-	if err := r.ledger.Record(context.Background(), r.runID, buf); err != nil {
-		r.mu.Lock()
-		r.err = fmt.Errorf("record %d results: %w", len(buf), err)
-		r.lost = append(r.lost, buf...)
-		r.mu.Unlock()
-	}
-}
-
-// failed returns the error that stopped the recorder, if any.
-func (r *recorder) failed() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
-}
-
-func (r *recorder) close(ctx context.Context) error {
-	close(r.kick)
-	<-r.done
-	return r.failed()
-}
 
 // Retry sends events taken from the ledger rather than from files: those
 // that failed before and, when a person has released them, those held as
@@ -817,7 +451,7 @@ func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *c
 	}
 	for i := 0; i < len(rs); i += 1000 {
 		if err := j.Ledger.Record(ctx, runID, rs[i:min(i+1000, len(rs))]); err != nil {
-			return fmt.Errorf("record %d results: %w", len(rs), err)
+			return err
 		}
 	}
 	if j.Sender == nil || len(rs) == 0 {

@@ -12,13 +12,16 @@ import (
 )
 
 // financeFields are the amounts and points summed per kind for finance
-// reconciliation.
-var financeFields = map[crmsync.Kind][]string{
-	crmsync.KindScore:   {"TradeAmount", "ReturnAmount", "Score"},
-	crmsync.KindScoreV2: {"PayAmount", "ReturnAmount", "Score"},
-	crmsync.KindBonus:   {"GetBonus"},
-	crmsync.KindVerify:  {"Bonus"},
-}
+// reconciliation (mallcoo.Money).
+var financeFields = func() map[crmsync.Kind][]string {
+	m := map[crmsync.Kind][]string{}
+	for _, k := range crmsync.Kinds {
+		if sums := mallcoo.SpecOf(k).Money.Sums(); len(sums) > 0 {
+			m[k] = sums
+		}
+	}
+	return m
+}()
 
 // Finance stages: every row read, rows whose sending was attempted (sent,
 // rejected, failed) and rows Mallcoo confirmed (sent).

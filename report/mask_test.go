@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/ledger"
 )
 
 func TestMask(t *testing.T) {
@@ -89,10 +88,10 @@ func TestReconcileMasksPersonalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := scoreBody("T1", "0201710000001", "10", "10")
-	for _, e := range []*ledger.Entry{
-		{Category: ledger.Mismatched, Kind: crmsync.KindScore, Key: "T1", Body: body, LedgerBody: scoreBody("T1", "0201710000007", "10", "10"), State: crmsync.StateSent},
-		{Category: ledger.Invalid, Kind: crmsync.KindScore, Key: "T2", Values: scoreValues("T2", "0201710000002", "x", "1"), Column: "TradeAmount", Reason: "不是数字"},
-		{Category: ledger.Orphan, Kind: crmsync.KindBonus, Key: "R1|0201710000003", LedgerKind: crmsync.KindBonus, State: crmsync.StateSent,
+	for _, e := range []*crmsync.ReconcileEntry{
+		{Category: crmsync.CategoryMismatched, Kind: crmsync.KindScore, Key: "T1", Body: body, LedgerBody: scoreBody("T1", "0201710000007", "10", "10"), State: crmsync.StateSent},
+		{Category: crmsync.CategoryInvalid, Kind: crmsync.KindScore, Key: "T2", Values: scoreValues("T2", "0201710000002", "x", "1"), Column: "TradeAmount", Reason: "不是数字"},
+		{Category: crmsync.CategoryOrphan, Kind: crmsync.KindBonus, Key: "R1|0201710000003", LedgerKind: crmsync.KindBonus, State: crmsync.StateSent,
 			LedgerBody: []byte(`{"ThirdPartyCardID":"0201710000003","BonusAction":4,"GetBonus":1,"AfterBonus":2,"RefID":"R1","CreateTime":"2020-06-24 15:16:45"}`)},
 	} {
 		if err := r.Add(e); err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -80,7 +79,7 @@ func (l lang) rt(key string) string {
 }
 
 // ReconcileCategories are the categories in report order.
-var ReconcileCategories = []ledger.Category{ledger.Matched, ledger.Mismatched, ledger.Missing, ledger.Orphan, ledger.Invalid, ledger.Skipped}
+var ReconcileCategories = []crmsync.Category{crmsync.CategoryMatched, crmsync.CategoryMismatched, crmsync.CategoryMissing, crmsync.CategoryOrphan, crmsync.CategoryInvalid, crmsync.CategorySkipped}
 
 // Total is the finance total of one business day (event date, China time),
 // shop and kind: rows, amount and score as in the files, as sent and as
@@ -107,7 +106,7 @@ type Total struct {
 type ReconcileInfo struct {
 	Ledger    string
 	Files     []crmsync.FileSummary
-	Windows   []ledger.Window
+	Windows   []crmsync.Window
 	RunActive bool
 	Generated time.Time
 }
@@ -123,10 +122,10 @@ type Reconcile struct {
 	l    lang
 	b    *book
 
-	counts     map[ledger.Category]int
+	counts     map[crmsync.Category]int
 	duplicates int
 	totals     map[totalKey]*total
-	sheets     map[ledger.Category]*stream
+	sheets     map[crmsync.Category]*stream
 	cells      []any
 	vals       []string
 	mask       masker
@@ -182,11 +181,11 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 		path:   path,
 		l:      l,
 		b:      b,
-		counts: map[ledger.Category]int{},
+		counts: map[crmsync.Category]int{},
 		totals: map[totalKey]*total{},
-		sheets: map[ledger.Category]*stream{},
+		sheets: map[crmsync.Category]*stream{},
 		cells:  make([]any, len(entryColumns)),
-		vals:   make([]string, 5),
+		vals:   make([]string, factCount),
 		mask:   masker{show: opt.ShowPersonal},
 		opt:    opt,
 	}, nil
@@ -202,14 +201,14 @@ var entryColumns = []struct {
 }
 
 // Counts returns the number of entries per category so far.
-func (r *Reconcile) Counts() map[ledger.Category]int { return r.counts }
+func (r *Reconcile) Counts() map[crmsync.Category]int { return r.counts }
 
 // Duplicates returns how many invalid entries are duplicate keys.
 func (r *Reconcile) Duplicates() int { return r.duplicates }
 
 // Add counts one entry into the totals and writes it to its category's
 // sheet.
-func (r *Reconcile) Add(e *ledger.Entry) error {
+func (r *Reconcile) Add(e *crmsync.ReconcileEntry) error {
 	if r.final != nil {
 		return fmt.Errorf("write reconciliation %s: Add after the totals were taken", r.path)
 	}
@@ -218,7 +217,7 @@ func (r *Reconcile) Add(e *ledger.Entry) error {
 		r.duplicates++
 	}
 	switch e.Category {
-	case ledger.Matched, ledger.Mismatched, ledger.Missing:
+	case crmsync.CategoryMatched, crmsync.CategoryMismatched, crmsync.CategoryMissing:
 		file := r.facts(e.Kind, e.Time, e.Body)
 		file.add(inFile)
 		if len(e.LedgerBody) > 0 {
@@ -231,7 +230,7 @@ func (r *Reconcile) Add(e *ledger.Entry) error {
 				sent.add(asConfirmed)
 			}
 		}
-	case ledger.Orphan:
+	case crmsync.CategoryOrphan:
 		f := r.facts(e.LedgerKind, e.LedgerTime, e.LedgerBody)
 		f.add(asSent)
 		f.add(asConfirmed)
@@ -245,14 +244,34 @@ func (r *Reconcile) Add(e *ledger.Entry) error {
 	return nil
 }
 
-// kindFacts are the body fields the totals read, per kind (see facts).
-var kindFacts = map[crmsync.Kind][]string{
-	crmsync.KindScore:     {"ScoreEvent", "TradeAmount", "ReturnAmount", "Score", "CrmShopID"},
-	crmsync.KindScoreV2:   {"ScoreEvent", "PayAmount", "ReturnAmount", "Score", "CrmShopID"},
-	crmsync.KindOverLimit: {"ShopCode"},
-	crmsync.KindBonus:     {"GetBonus"},
-	crmsync.KindVerify:    {"Bonus"},
-}
+// kindFacts are the body fields the totals read, per kind (see facts):
+// ScoreEvent and the kind's mallcoo.Money fields, a name for each, empty
+// where the kind has none.
+var kindFacts = func() map[crmsync.Kind][]string {
+	m := map[crmsync.Kind][]string{}
+	for _, k := range crmsync.Kinds {
+		mo := mallcoo.SpecOf(k).Money
+		if mo == (mallcoo.Money{}) {
+			continue
+		}
+		event := ""
+		if mo.ReturnAmount != "" {
+			event = "ScoreEvent"
+		}
+		m[k] = []string{factEvent: event, factAmount: mo.Amount, factReturn: mo.ReturnAmount, factPoints: mo.Points, factShop: mo.Shop}
+	}
+	return m
+}()
+
+// The places of kindFacts' fields.
+const (
+	factEvent = iota
+	factAmount
+	factReturn
+	factPoints
+	factShop
+	factCount
+)
 
 // sameBytes reports whether a and b are the same slice (the ledger's body
 // of a matched row is the file's, shared), sparing a second parse.
@@ -304,19 +323,10 @@ func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 		}
 	}
 	var f fact
-	switch k {
-	case crmsync.KindScore, crmsync.KindScoreV2:
-		// ScoreEvent, TradeAmount or PayAmount, ReturnAmount, Score, CrmShopID
-		key.shop = v[4]
-		f.amount = v[1]
-		if v[0] == "2101" {
-			f.amount = negate(v[2])
-		}
-		f.score = v[3]
-	case crmsync.KindOverLimit:
-		key.shop = v[0]
-	case crmsync.KindBonus, crmsync.KindVerify:
-		f.score = v[0]
+	if len(names) > 0 {
+		key.shop = v[factShop]
+		f.amount = mallcoo.ScoreMoney(v[factEvent], v[factAmount], v[factReturn])
+		f.score = v[factPoints]
 	}
 	f.t = r.totals[key]
 	if f.t == nil {
@@ -324,16 +334,6 @@ func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 		r.totals[key] = f.t
 	}
 	return f
-}
-
-func negate(s string) string {
-	switch {
-	case s == "":
-		return ""
-	case strings.HasPrefix(s, "-"):
-		return s[1:]
-	}
-	return "-" + s
 }
 
 // Totals returns the totals sorted by date, shop and kind. After the first
@@ -379,7 +379,7 @@ func (r *Reconcile) Totals() []Total {
 }
 
 // row writes an entry to its category's sheet.
-func (r *Reconcile) row(e *ledger.Entry) error {
+func (r *Reconcile) row(e *crmsync.ReconcileEntry) error {
 	s := r.sheets[e.Category]
 	if s == nil {
 		cols := make([]column, len(entryColumns))
@@ -404,15 +404,15 @@ func (r *Reconcile) row(e *ledger.Entry) error {
 		c[4] = e.Source.Row
 	}
 	c[5] = clock(e.Time)
-	if e.Category != ledger.Invalid {
+	if e.Category != crmsync.CategoryInvalid {
 		c[6] = r.state(e.State)
 	}
 	c[7] = clock(e.LedgerTime)
 	details := e.Reason
 	switch {
-	case e.Category == ledger.Mismatched:
+	case e.Category == crmsync.CategoryMismatched:
 		details = strings.Join(FieldDiffs(e.LedgerBody, e.Body, r.l == "en"), "; ")
-	case e.Category == ledger.Invalid && e.Column != "":
+	case e.Category == crmsync.CategoryInvalid && e.Column != "":
 		details = columnName(e.Kind, e.Column, r.l) + ": " + e.Reason
 	}
 	c[8] = str(m.text(details))
@@ -421,10 +421,10 @@ func (r *Reconcile) row(e *ledger.Entry) error {
 	}
 	c[10] = str(m.text(e.Message))
 	body := e.Body
-	if e.Category == ledger.Orphan {
+	if e.Category == crmsync.CategoryOrphan {
 		body = e.LedgerBody
 	}
-	if body == nil && e.Category == ledger.Invalid {
+	if body == nil && e.Category == crmsync.CategoryInvalid {
 		vals := make([]string, len(e.Values))
 		fields := mallcoo.SpecOf(e.Kind).Fields
 		for i, v := range e.Values {

@@ -11,7 +11,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -63,18 +62,18 @@ func TestReconcileReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	sk := crmsync.KindScore
-	entries := []*ledger.Entry{
-		{Category: ledger.Matched, Kind: sk, Key: "T1", Time: recDay, Body: recScoreBody("T1", "S1", "100.10", "100"),
+	entries := []*crmsync.ReconcileEntry{
+		{Category: crmsync.CategoryMatched, Kind: sk, Key: "T1", Time: recDay, Body: recScoreBody("T1", "S1", "100.10", "100"),
 			State: crmsync.StateSent, LedgerKind: sk, LedgerTime: recDay, LedgerBody: recScoreBody("T1", "S1", "100.10", "100")},
-		{Category: ledger.Mismatched, Kind: sk, Key: "T2", Source: crmsync.SourceRef{File: "f.csv", Row: 3}, Time: recDay,
+		{Category: crmsync.CategoryMismatched, Kind: sk, Key: "T2", Source: crmsync.SourceRef{File: "f.csv", Row: 3}, Time: recDay,
 			Body: recScoreBody("T2", "S1", "1300", "13"), State: crmsync.StateSent, LedgerKind: sk, LedgerTime: recDay,
 			LedgerBody: recScoreBody("T2", "S1", "1280.5", "13"), HasCode: true, Code: 1},
-		{Category: ledger.Missing, Kind: sk, Key: "T9", Source: crmsync.SourceRef{File: "f.csv", Row: 4}, Time: recDay,
+		{Category: crmsync.CategoryMissing, Kind: sk, Key: "T9", Source: crmsync.SourceRef{File: "f.csv", Row: 4}, Time: recDay,
 			Body: recScoreBody("T9", "S2", "50", "5"), Reason: "never sent"},
-		{Category: ledger.Orphan, Kind: sk, Key: "T3", State: crmsync.StateSent, LedgerKind: sk, LedgerTime: recDay,
+		{Category: crmsync.CategoryOrphan, Kind: sk, Key: "T3", State: crmsync.StateSent, LedgerKind: sk, LedgerTime: recDay,
 			LedgerBody: recScoreBody("T3", "S1", "20", "2"), HasCode: true, Code: 1},
-		{Category: ledger.Invalid, Kind: sk, Source: crmsync.SourceRef{File: "f.csv", Row: 6}, Column: "TradeAmount", Reason: "not a number", Values: []string{"T5", "x"}},
-		{Category: ledger.Missing, Kind: sk, Key: "T8", Source: crmsync.SourceRef{File: "f.csv", Row: 7}, Time: recDay,
+		{Category: crmsync.CategoryInvalid, Kind: sk, Source: crmsync.SourceRef{File: "f.csv", Row: 6}, Column: "TradeAmount", Reason: "not a number", Values: []string{"T5", "x"}},
+		{Category: crmsync.CategoryMissing, Kind: sk, Key: "T8", Source: crmsync.SourceRef{File: "f.csv", Row: 7}, Time: recDay,
 			Body: recScoreBody("T8", "S2", "7", "1"), State: crmsync.StateRejected, LedgerKind: sk, LedgerTime: recDay,
 			LedgerBody: recScoreBody("T8", "S2", "7", "1"), HasCode: true, Code: 400, Message: "bad card"},
 	}
@@ -83,7 +82,7 @@ func TestReconcileReport(t *testing.T) {
 			t.Fatalf("Add(%s) = %v", e.Key, err)
 		}
 	}
-	wantCounts := map[ledger.Category]int{ledger.Matched: 1, ledger.Mismatched: 1, ledger.Missing: 2, ledger.Orphan: 1, ledger.Invalid: 1}
+	wantCounts := map[crmsync.Category]int{crmsync.CategoryMatched: 1, crmsync.CategoryMismatched: 1, crmsync.CategoryMissing: 2, crmsync.CategoryOrphan: 1, crmsync.CategoryInvalid: 1}
 	if diff := cmp.Diff(wantCounts, r.Counts()); diff != "" {
 		t.Errorf("Counts() (-want +got):\n%s", diff)
 	}
@@ -98,7 +97,7 @@ func TestReconcileReport(t *testing.T) {
 	if diff := cmp.Diff(wantTotals, r.Totals()); diff != "" {
 		t.Errorf("Totals() (-want +got):\n%s", diff)
 	}
-	info := ReconcileInfo{Ledger: "l.db", Generated: recDay, Windows: []ledger.Window{{Kind: sk, Since: recDay, Until: recDay.AddDate(0, 0, 1)}}}
+	info := ReconcileInfo{Ledger: "l.db", Generated: recDay, Windows: []crmsync.Window{{Kind: sk, Since: recDay, Until: recDay.AddDate(0, 0, 1)}}}
 	if err := r.Close(info); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}

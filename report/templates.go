@@ -248,15 +248,7 @@ func rule(fd mallcoo.Field, l lang) string {
 
 // enumText lists an enum's values: "1 消费积分; 2101 退货退积分".
 func enumText(fd mallcoo.Field, l lang) string {
-	parts := make([]string, len(fd.Enum))
-	for i, e := range fd.Enum {
-		w := e.Label
-		if l == "en" {
-			w = e.Name
-		}
-		parts[i] = strconv.Itoa(e.Code) + " " + w
-	}
-	s := strings.Join(parts, "; ")
+	s := fd.Enum.Text(string(l), "; ")
 	if !fd.Closed {
 		s += " " + l.T("openEnum")
 	}

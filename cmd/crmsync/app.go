@@ -235,3 +235,9 @@ func (e *env) warnReadable(path, what string, mode os.FileMode) {
 			"path", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "fix", fmt.Sprintf("chmod %04o %s", want, path))
 	}
 }
+
+// ledgerOptions are how a command opens its ledger: with the configured
+// file mode, and refusing a missing one unless create (-sandbox).
+func (e *env) ledgerOptions(create bool) ledger.Options {
+	return ledger.Options{FileMode: e.cfg.fileMode(), MustExist: !create}
+}

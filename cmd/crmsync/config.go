@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/report"
 )
 
 // fileConfig is the -config file (TOML). Every key is optional; flags beat
@@ -939,4 +940,9 @@ func (c *fileConfig) resolvePaths(dir string) {
 	for i := range c.Notify {
 		abs(&c.Notify[i].PasswordFile)
 	}
+}
+
+// reportOptions are the report settings of the file: masking and file mode.
+func (c *fileConfig) reportOptions() report.Options {
+	return report.Options{ShowPersonal: c.showPersonal(), FileMode: c.fileMode()}
 }

@@ -5,26 +5,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/report"
 )
 
 // reconcileCommand is `crmsync reconcile`: the files against the ledger,
-// both ways, with finance totals. It opens the ledger read-only (SQLite
-// refuses any write; no migration runs), and it does not take the run lock: reads see one consistent snapshot
-// (WAL) beside a running import, and a month-end reconciliation must not
-// hold up the nightly run. When a run holds the ledger the output says so,
-// since its events may still be in flight.
+// both ways, with finance totals (pipeline.Reconcile); no network, no run
+// lock.
 type reconcileCommand struct {
 	*env
 
@@ -116,101 +110,45 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	if err := checkReport(c.reportPath, false, append(append(files, ledgerFiles(c.ledgerPath)...), cfg.path)...); err != nil {
 		return crmsync.ExitUsage, err
 	}
-	// Read only: no migration, no write, and a missing ledger is an error
-	// (an empty one would call every row missing).
-	l, err := ledger.OpenReadOnly(ctx, c.ledgerPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return crmsync.ExitFailed, fmt.Errorf("ledger %s does not exist; give -ledger the file crmsync run uses", c.ledgerPath)
-	}
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	defer l.Close()
-
-	started := time.Now()
-	reportPath := c.reportPath
-	if reportPath == "" {
-		dir := cfg.ReportDir
-		if dir == "" {
-			dir = "reports"
-		}
-		reportPath = filepath.Join(dir, "reconcile-"+started.In(mallcoo.CST).Format("20060102-150405")+".xlsx")
-	}
-	rep, err := report.NewReconcile(reportPath, report.Options{Lang: c.lang, ShowPersonal: cfg.showPersonal(), FileMode: cfg.fileMode()})
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	closed := false
-	defer func() {
-		if !closed {
-			rep.Discard()
-		}
-	}()
-	rec, err := l.Reconcile(ctx, ledger.ReconcileOptions{Since: since, Until: until}, rep.Add)
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	defer rec.Close()
-	if rec.RunActive() {
-		c.logger.Warn("a run holds the ledger: its events may still be in flight; reconcile again when it ends for final figures", "ledger", c.ledgerPath)
-	}
 	if len(files) == 0 {
 		c.logger.Warn("no CSV or XLSX files found", "paths", strings.Join(paths, " "))
 	}
-	reader := cfg.reader(c.encoding, kind, cfg.AllowEmpty)
-	var sums []crmsync.FileSummary
-	for _, path := range files {
-		fsum, err := reader.ReadFile(ctx, path, rec.Add)
-		if err != nil {
-			return exitFor(ctx), fmt.Errorf("reconcile %s: %w", path, err)
-		}
-		for _, f := range fsum {
-			if f.Problem != "" {
-				c.logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "problem", f.Problem)
-			}
-		}
-		sums = append(sums, fsum...)
-	}
-	windows, err := rec.Finish(ctx)
+	rec, err := pipeline.Reconcile(ctx, pipeline.ReconcileOptions{
+		Ledger:        c.ledgerPath,
+		Reader:        cfg.reader(c.encoding, kind, cfg.AllowEmpty),
+		Files:         files,
+		Since:         since,
+		Until:         until,
+		Report:        c.reportPath,
+		ReportDir:     cfg.ReportDir,
+		Lang:          c.lang,
+		ReportOptions: cfg.reportOptions(),
+		Logger:        c.logger,
+	})
 	if err != nil {
 		return exitFor(ctx), err
 	}
-	if err := rec.Close(); err != nil {
-		return crmsync.ExitFailed, err
-	}
-	closed = true
-	info := report.ReconcileInfo{Ledger: c.ledgerPath, Files: sums, Windows: windows, RunActive: rec.RunActive(), Generated: started}
-	if err := rep.Close(info); err != nil {
-		return crmsync.ExitFailed, err
-	}
-
-	counts := rep.Counts()
 	out := reconcileJSON{
-		Matched:    counts[ledger.Matched],
-		Mismatched: counts[ledger.Mismatched],
-		Missing:    counts[ledger.Missing],
-		Orphans:    counts[ledger.Orphan],
-		Invalid:    counts[ledger.Invalid],
-		Duplicates: rep.Duplicates(),
-		Skipped:    counts[ledger.Skipped],
-		RunActive:  rec.RunActive(),
-		Files:      sums,
-		Totals:     rep.Totals(),
-		Report:     reportPath,
-		DurationS:  time.Since(started).Seconds(),
+		Matched:    rec.Counts[crmsync.CategoryMatched],
+		Mismatched: rec.Counts[crmsync.CategoryMismatched],
+		Missing:    rec.Counts[crmsync.CategoryMissing],
+		Orphans:    rec.Counts[crmsync.CategoryOrphan],
+		Invalid:    rec.Counts[crmsync.CategoryInvalid],
+		Duplicates: rec.Duplicates,
+		Skipped:    rec.Counts[crmsync.CategorySkipped],
+		TiesOut:    rec.TiesOut(),
+		RunActive:  rec.RunActive,
+		Files:      rec.Files,
+		Totals:     rec.Totals,
+		Report:     rec.Report,
+		DurationS:  time.Since(rec.Started).Seconds(),
 		Windows:    []reconcileWindow{},
 	}
 	if out.Files == nil {
 		out.Files = []crmsync.FileSummary{}
 	}
-	for _, w := range windows {
+	for _, w := range rec.Windows {
 		out.Windows = append(out.Windows, reconcileWindow{Kind: w.Kind, Since: w.Since.In(mallcoo.CST).Format(time.DateTime), Until: w.Until.In(mallcoo.CST).Format(time.DateTime)})
-	}
-	out.TiesOut = out.Mismatched == 0 && out.Missing == 0 && out.Orphans == 0 && out.Invalid == 0
-	for _, f := range sums {
-		if f.Problem != "" {
-			out.TiesOut = false
-		}
 	}
 	c.printReconcile(&out)
 	if !out.TiesOut {

@@ -57,7 +57,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	s.Ledger = l.Path()
 	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang, ShowPersonal: cfg.showPersonal(), FileMode: cfg.fileMode()})
 	if err != nil {
-		return fmt.Errorf("write report %s: %w", *out, err)
+		return err // report.Write's error names the file
 	}
 	fmt.Fprintf(c.stderr, "report:   %s\n", *out)
 	if problems != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/pipeline"
@@ -32,17 +31,10 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	c.send.register(fs)
 	c.log.register(fs)
-	if err := parse(fs, args); err != nil {
-		return crmsync.ExitUsage, err
-	}
-	if err := c.log.apply(c.env); err != nil {
-		return crmsync.ExitUsage, err
-	}
-	cfg, err := c.applyConfig(fs, c.config)
+	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
 	if err != nil {
-		return crmsync.ExitFailed, err
+		return code, err
 	}
-	c.send.cfg = cfg
 	if fs.NArg() > 0 {
 		return crmsync.ExitUsage, usagef("retry takes no files (it resends from the ledger); use run for files")
 	}
@@ -57,38 +49,19 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	defer closeAPI()
-	l, err := c.openLedger(ctx, c.ledgerPath, c.send.sandbox)
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	defer l.Close()
-	unlock, err := l.Lock("crmsync retry")
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	defer unlock()
-	started := time.Now()
-	runID, err := l.BeginRun(ctx, "retry", args, started)
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	states := []crmsync.State{crmsync.StateFailed}
-	if c.uncertain {
-		states = append(states, crmsync.StateUncertain)
-	}
-	var evs []*crmsync.Event
-	err = l.Events(ctx, states, func(ev *crmsync.Event, _ crmsync.Prior) error {
-		evs = append(evs, ev)
-		return nil
-	})
-	s := crmsync.NewSummary(runID, "retry", started)
-	if err != nil {
-		return c.finish(ctx, l, s, c.defaultReport(c.reportPath, cfg.ReportDir, s), c.lang, c.json, err)
-	}
-	prog := newProgress(c.env, c.json)
-	job := &pipeline.Job{Ledger: l, Sender: sender, Concurrency: c.send.concurrency, Logger: c.logger, Progress: prog.update, ResendUncertainScores: cfg.ScoreResendUncertain}
-	runErr := job.Retry(ctx, runID, evs, s)
-	prog.done()
-	s.Requests = int(sender.Requests())
-	return c.finish(ctx, l, s, c.defaultReport(c.reportPath, cfg.ReportDir, s), c.lang, c.json, runErr)
+	return c.runPipeline(ctx, pipeline.Options{
+		Command:       "retry",
+		Args:          args,
+		Ledger:        c.ledgerPath,
+		LedgerOptions: c.ledgerOptions(c.send.sandbox),
+		Mall:          cfg.Mall,
+		ReportOptions: cfg.reportOptions(),
+		Job:           &pipeline.Job{Sender: sender, Concurrency: c.send.concurrency, Logger: c.logger, ResendUncertainScores: cfg.ScoreResendUncertain},
+		Retry:         true,
+		Uncertain:     c.uncertain,
+		Report:        c.reportPath,
+		ReportDir:     cfg.ReportDir,
+		Lang:          c.lang,
+		Requests:      func() int { return int(sender.Requests()) },
+	}, c.json)
 }

@@ -12,11 +12,9 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
-	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 	"github.com/crmsync/crmsync/pipeline"
-	"github.com/crmsync/crmsync/report"
 )
 
 // syncCommand is `crmsync run` and `crmsync plan`.
@@ -76,28 +74,13 @@ func (c *syncCommand) flags() *flag.FlagSet {
 	return fs
 }
 
-// noInput is the file problem of a run that found no input file in paths.
-func noInput(paths []string) crmsync.FileSummary {
-	where := strings.Join(paths, " ")
-	return crmsync.FileSummary{Path: where, Problem: fmt.Sprintf(
-		"没有找到导入文件(%s 中没有 CSV 或 XLSX 文件):请检查CRM导出是否完成;没有数据的夜晚属正常时用 -allow-empty / "+
-			"no input file found in %s (no CSV or XLSX file): check that the CRM export ran; use -allow-empty where nights without files are normal", where, where)}
-}
-
 // Run runs the command and returns its exit code; err is printed by main.
 func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.flags()
-	if err := parse(fs, args); err != nil {
-		return crmsync.ExitUsage, err
-	}
-	if err := c.log.apply(c.env); err != nil {
-		return crmsync.ExitUsage, err
-	}
-	cfg, err := c.applyConfig(fs, c.config)
+	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
 	if err != nil {
-		return crmsync.ExitFailed, err
+		return code, err
 	}
-	c.send.cfg = cfg
 	if c.reportPath == "" && cfg.ReportDir != "" {
 		c.reportDir = cfg.ReportDir
 	}
@@ -132,134 +115,89 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitUsage, err
 	}
 
-	var sender *mallcoo.Client
+	opt := pipeline.Options{
+		Command: c.name,
+		Args:    args,
+		Ledger:  c.ledgerPath,
+		// A missing ledger is refused (crmsync init creates one), but the
+		// sandbox starts from nothing.
+		LedgerOptions: c.ledgerOptions(c.send.sandbox),
+		Mall:          cfg.Mall,
+		ReportOptions: cfg.reportOptions(),
+		Job: &pipeline.Job{
+			Reader:      cfg.reader(c.encoding, kind, c.allowEmpty),
+			Concurrency: c.send.concurrency,
+			Since:       since,
+			Until:       until,
+			Logger:      c.logger,
+			MaxRows:     cfg.maxRowsPerRun(),
+			// Score events whose delivery is uncertain are resent without a
+			// person only when the mall confirmed Mallcoo refuses or ignores
+			// a repeated TransID.
+			ResendUncertainScores: cfg.ScoreResendUncertain,
+		},
+		Files:      files,
+		Paths:      paths,
+		AllowEmpty: c.allowEmpty,
+		CountRows:  !c.json || c.terminal,
+		Report:     c.reportPath,
+		ReportDir:  c.reportDir,
+		Lang:       c.lang,
+	}
 	if c.name == "run" {
-		s, closeAPI, err := c.send.client(c.env)
+		sender, closeAPI, err := c.send.client(c.env)
 		if err != nil {
 			return crmsync.ExitFailed, err
 		}
 		defer closeAPI()
-		sender = s
+		opt.Job.Sender = sender
+		opt.Requests = func() int { return int(sender.Requests()) }
 	}
-
-	l, err := c.openLedger(ctx, c.ledgerPath, c.send.sandbox)
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	defer l.Close()
-	unlock, err := l.Lock("crmsync " + c.name)
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	defer unlock()
-
-	started := time.Now()
-	runID, err := l.BeginRun(ctx, c.name, args, started)
-	if err != nil {
-		return crmsync.ExitFailed, err
-	}
-	s := crmsync.NewSummary(runID, c.name, started)
-	prog := newProgress(c.env, c.json)
-	job := &pipeline.Job{
-		Reader:      cfg.reader(c.encoding, kind, c.allowEmpty),
-		Ledger:      l,
-		Concurrency: c.send.concurrency,
-		Since:       since,
-		Until:       until,
-		Logger:      c.logger,
-		Progress:    prog.update,
-		MaxRows:     cfg.maxRowsPerRun(),
-		// Score events whose delivery is uncertain are resent without a
-		// person only when the mall confirmed Mallcoo refuses or ignores
-		// a repeated TransID.
-		ResendUncertainScores: cfg.ScoreResendUncertain,
-	}
-	if !c.json || c.terminal {
-		job.Rows = importer.CountRows(ctx, files)
-	}
-	if sender != nil {
-		job.Sender = sender
-	}
-	runErr := job.Run(ctx, runID, files, s)
-	if len(files) == 0 {
-		if c.allowEmpty {
-			c.logger.Info("no CSV or XLSX files found (-allow-empty)", "paths", strings.Join(paths, " "))
-		} else {
-			// A failed CRM export must raise an alarm, not pass as a quiet night.
-			s.Files = append(s.Files, noInput(paths))
-		}
-	}
-	prog.done()
-	if sender != nil {
-		s.Requests = int(sender.Requests())
-	}
-
-	return c.finish(ctx, l, s, c.defaultReport(c.reportPath, c.reportDir, s), c.lang, c.json, runErr)
+	return c.runPipeline(ctx, opt, c.json)
 }
 
-// finish records the end of a run, writes its report and prints its
-// summary, whatever happened: an operator needs the report most when
-// something went wrong. It returns the exit code.
-func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, reportPath, lang string, jsonOut bool, runErr error) (int, error) {
-	e.summary, e.runLang = s, lang
-	s.Mall, s.Ledger = e.cfg.Mall, l.Path()
-	after := context.WithoutCancel(ctx)
-	s.Ended = time.Now()
-	s.DurationS = s.Ended.Sub(s.Started).Seconds()
-	s.Interrupt = ctx.Err() != nil
-	s.Report = reportPath
+// runPipeline runs opt with the command's progress display, prints the
+// summary and returns the exit code.
+func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut bool) (int, error) {
 	prog := newProgress(e, jsonOut)
-	repCtx, cancel := graceContext(ctx, e.reportGrace)
-	problems, repErr := report.Write(repCtx, s.Report, s, l, report.Options{Lang: lang, Progress: prog.update, ShowPersonal: e.cfg.showPersonal(), FileMode: e.cfg.fileMode()})
-	cancel()
-	prog.done()
-	if repErr == nil {
+	opt.Progress, opt.ProgressDone = prog.update, prog.done
+	opt.ReportGrace = e.reportGrace
+	opt.Logger = e.logger
+	e.warnReadable(opt.Ledger, "the ledger", e.cfg.fileMode())
+	s, err := pipeline.Run(ctx, opt)
+	if s == nil {
+		return crmsync.ExitFailed, err
+	}
+	e.summary, e.runLang = s, opt.Lang
+	if s.Report != "" {
 		e.warnReadable(filepath.Dir(s.Report), "the report folder", e.cfg.fileMode())
 	}
-	if repErr != nil {
-		if errors.Is(repErr, context.Canceled) {
-			e.logger.Error("report not written: interrupted", "report", s.Report, "then", fmt.Sprintf("crmsync report %d writes it", s.RunID))
-		} else {
-			e.logger.Error("report not written", "report", s.Report, "err", repErr)
-		}
-		s.Report = ""
-	}
-	s.Problems = problems
-	if err := l.EndRun(after, s); err != nil && runErr == nil {
-		runErr = err
-	}
 	e.printSummary(s, jsonOut)
-
 	switch {
 	case s.Interrupt:
 		return crmsync.ExitInterrupted, nil
-	case runErr != nil:
-		return crmsync.ExitFailed, runErr
-	case repErr != nil:
-		return crmsync.ExitFailed, fmt.Errorf("write report %s: %w", s.Report, repErr)
+	case err != nil:
+		return crmsync.ExitFailed, err
 	}
 	return s.ExitCode(), nil
 }
 
-// defaultReportGrace is how long the report of an interrupted run may take
-// after the interrupt: a small report is written whole, a huge one (a
-// million rows takes minutes) stops within seconds of SIGTERM, so a service
-// manager's stop is not followed by minutes of work. crmsync report RUN-ID
-// writes it later from the ledger.
-const defaultReportGrace = 5 * time.Second
-
-// graceContext is the context of the work done after a run (its report):
-// not cancelled with ctx, but grace after ctx is (0: defaultReportGrace).
-func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	if grace <= 0 {
-		grace = defaultReportGrace
+// parseSending parses the flags of a command that sends, then applies its
+// log flags and the config file (*path, set by -config); code is the exit code
+// of err.
+func (e *env) parseSending(fs *flag.FlagSet, args []string, log *logFlags, send *sendFlags, path *string) (cfg *fileConfig, code int, err error) {
+	if err := parse(fs, args); err != nil {
+		return nil, crmsync.ExitUsage, err
 	}
-	after, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(grace, cancel)
-		context.AfterFunc(after, func() { t.Stop() })
-	})
-	return after, func() { stop(); cancel() }
+	if err := log.apply(e); err != nil {
+		return nil, crmsync.ExitUsage, err
+	}
+	cfg, err = e.applyConfig(fs, *path)
+	if err != nil {
+		return nil, crmsync.ExitFailed, err
+	}
+	send.cfg = cfg
+	return cfg, 0, nil
 }
 
 // client builds the Mallcoo client: the in-process fake with -sandbox, else
@@ -360,18 +298,6 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
 	if s.Problems != "" {
 		fmt.Fprintf(w, "  problems: %s (fix the cells and run crmsync on it)\n", s.Problems)
 	}
-}
-
-// defaultReport returns the report path: -report, else
-// <dir>/<command>-<run>.xlsx with dir from the config file or "reports".
-func (e *env) defaultReport(path, dir string, s *crmsync.Summary) string {
-	if path != "" {
-		return path
-	}
-	if dir == "" {
-		dir = "reports"
-	}
-	return filepath.Join(dir, fmt.Sprintf("%s-%d.xlsx", s.Command, s.RunID))
 }
 
 // parseDate reads a -since/-until value in China Standard Time.

@@ -1,0 +1,69 @@
+package crmsync
+
+import (
+	"fmt"
+	"time"
+)
+
+// Span is an event-time window, [Since, Until): the -since/-until of a run
+// or a reconciliation. A zero bound is open.
+type Span struct {
+	Since, Until time.Time
+}
+
+// Outside reports whether event time t is outside the window. An event
+// without a time (over-limit, invalid) is never outside.
+func (s Span) Outside(t time.Time) bool {
+	if t.IsZero() {
+		return false
+	}
+	return (!s.Since.IsZero() && t.Before(s.Since)) || (!s.Until.IsZero() && !t.Before(s.Until))
+}
+
+// ReasonOutside is the reason of a row skipped for its event time.
+const ReasonOutside = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
+
+// DuplicateReason is the reason of a row whose key was met first at first:
+// that row counts, this one does not.
+func DuplicateReason(first SourceRef) string {
+	return fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one wins", first, first)
+}
+
+// Verdict is the diff table's answer for one event.
+type Verdict struct {
+	// Outcome is OutcomeNew for an event to send; otherwise what the row
+	// ends as without sending (unchanged, changed, rejected, uncertain).
+	Outcome Outcome
+	Reason  string
+}
+
+// Send reports whether the event is to be sent.
+func (v Verdict) Send() bool { return v.Outcome == OutcomeNew }
+
+// Diff is the diff table of DESIGN.md: what becomes of event ev given p,
+// what the ledger knows of its key. resendUncertain is the setting
+// score_resend_uncertain (see Kind.SafeToResendWith). sameContent, when not
+// nil, reports whether a body sent before holds ev's content although the
+// content hashes differ (a body sent by an older crmsync before a value's
+// form was made canonical); it is asked only of a sent event.
+func Diff(ev *Event, p Prior, resendUncertain bool, sameContent func(ev *Event, prior []byte) bool) Verdict {
+	switch p.State {
+	case StateSent:
+		if p.Hash == ev.Hash || sameContent != nil && sameContent(ev, p.Body) {
+			return Verdict{Outcome: OutcomeUnchanged}
+		}
+		return Verdict{Outcome: OutcomeChanged, Reason: "已发送过内容不同的同键事件,未重发;请核对新旧内容后决定 / sent before with other content; not resent, compare old and new"}
+	case StateRejected:
+		if p.Hash != ev.Hash {
+			return Verdict{Outcome: OutcomeNew} // the fixed row
+		}
+		return Verdict{Outcome: OutcomeRejected, Reason: "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"}
+	case StateInFlight, StateUncertain:
+		if ev.Kind.SafeToResendWith(resendUncertain) && p.Hash == ev.Hash {
+			return Verdict{Outcome: OutcomeNew}
+		}
+		return Verdict{Outcome: OutcomeUncertain, Reason: "上次运行中断时此事件可能已发出,为避免重复已暂停;确认猫酷未收到后用 crmsync retry -uncertain 重发 / may have been delivered when a run died; held: check Mallcoo, then crmsync retry -uncertain"}
+	}
+	// Never seen, or failed before: send it.
+	return Verdict{Outcome: OutcomeNew}
+}

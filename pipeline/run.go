@@ -1,0 +1,232 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/report"
+)
+
+// Options are the settings of one run (run, plan or retry) as Run drives
+// it from start to end.
+type Options struct {
+	Command string   // "run", "plan" or "retry"
+	Args    []string // the command line, recorded with the run
+	Ledger  string   // the ledger file
+	// LedgerOptions say how the ledger is opened: its file mode when
+	// created, and whether a missing one is refused.
+	LedgerOptions ledger.Options
+	// Mall names the mall, for the summary and the report.
+	Mall string
+
+	// Job is the run's job: Run fills in its Ledger. A Job without a
+	// Sender is a plan.
+	Job *Job
+
+	// Files are the input files of run and plan, already expanded; Paths
+	// are the FILE|DIR arguments they came from. Finding no file is a file
+	// problem of the run unless AllowEmpty. CountRows counts the files'
+	// rows first, for the progress total.
+	Files      []string
+	Paths      []string
+	AllowEmpty bool
+	CountRows  bool
+
+	// Retry sends events from the ledger instead of files: those that
+	// failed, and with Uncertain those held as uncertain too.
+	Retry     bool
+	Uncertain bool
+
+	// Report is the report file; empty: <ReportDir>/<command>-<run>.xlsx
+	// (ReportDir default "reports"). Lang is the report's language.
+	Report    string
+	ReportDir string
+	Lang      string
+	// ReportOptions are the report's other options (masking, file mode);
+	// Run sets their Lang and Progress.
+	ReportOptions report.Options
+	// ReportGrace is how long the report may go on after ctx is cancelled
+	// (0: DefaultReportGrace).
+	ReportGrace time.Duration
+
+	// Progress, when set, is told of every stage's progress (the job's
+	// "read" and "send", then the report's), and ProgressDone of a stage's
+	// end.
+	Progress     func(stage string, done, total int)
+	ProgressDone func()
+	// Requests, when set, says how many requests were made, for the
+	// summary.
+	Requests func() int
+	Logger   *slog.Logger
+}
+
+// ReportError is a run's report that could not be written; the run itself
+// is recorded. Err (report.Write's) names the report file.
+type ReportError struct {
+	Path string
+	Err  error
+}
+
+func (e *ReportError) Error() string { return e.Err.Error() }
+func (e *ReportError) Unwrap() error { return e.Err }
+
+// Run drives one run from start to end: open the ledger, take its lock,
+// begin the run, run the job, write the report and end the run. The report
+// is written and the run ended whatever happened to the job: an operator
+// needs the report most when something went wrong. The summary is nil only
+// when the run could not begin; otherwise it says what happened, and
+// Summary.Interrupt that ctx was cancelled. The error is the run-level
+// trouble, or a *ReportError when only the report failed.
+func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	l, err := ledger.OpenWith(ctx, opt.Ledger, opt.LedgerOptions)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	unlock, err := l.Lock("crmsync " + opt.Command)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	started := time.Now()
+	runID, err := l.BeginRun(ctx, opt.Command, opt.Args, started)
+	if err != nil {
+		return nil, err
+	}
+	s := crmsync.NewSummary(runID, opt.Command, started)
+	s.Mall, s.Ledger = opt.Mall, l.Path()
+	job := opt.Job
+	job.Ledger = l
+	if job.Progress == nil {
+		job.Progress = opt.Progress
+	}
+	var runErr error
+	if opt.Retry {
+		runErr = retry(ctx, job, l, opt.Uncertain, runID, s)
+	} else {
+		if opt.CountRows {
+			job.Rows = importer.CountRows(ctx, opt.Files)
+		}
+		runErr = job.Run(ctx, runID, opt.Files, s)
+		if len(opt.Files) == 0 {
+			if opt.AllowEmpty {
+				opt.Logger.Info("no CSV or XLSX files found (-allow-empty)", "paths", strings.Join(opt.Paths, " "))
+			} else {
+				// A failed CRM export must raise an alarm, not pass as a quiet night.
+				s.Files = append(s.Files, NoInput(opt.Paths))
+			}
+		}
+	}
+	if opt.ProgressDone != nil {
+		opt.ProgressDone()
+	}
+	if opt.Requests != nil {
+		s.Requests = opt.Requests()
+	}
+	return s, finish(ctx, l, s, &opt, runErr)
+}
+
+// retry sends the ledger's failed events (and with uncertain, those held as
+// uncertain).
+func retry(ctx context.Context, job *Job, l *ledger.Ledger, uncertain bool, runID int64, s *crmsync.Summary) error {
+	states := []crmsync.State{crmsync.StateFailed}
+	if uncertain {
+		states = append(states, crmsync.StateUncertain)
+	}
+	var evs []*crmsync.Event
+	err := l.Events(ctx, states, func(ev *crmsync.Event, _ crmsync.Prior) error {
+		evs = append(evs, ev)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return job.Retry(ctx, runID, evs, s)
+}
+
+// NoInput is the file problem of a run that found no input file in paths.
+func NoInput(paths []string) crmsync.FileSummary {
+	where := strings.Join(paths, " ")
+	return crmsync.FileSummary{Path: where, Problem: fmt.Sprintf(
+		"没有找到导入文件(%s 中没有 CSV 或 XLSX 文件):请检查CRM导出是否完成;没有数据的夜晚属正常时用 -allow-empty / "+
+			"no input file found in %s (no CSV or XLSX file): check that the CRM export ran; use -allow-empty where nights without files are normal", where, where)}
+}
+
+// finish writes the run's report and records the end of the run. It
+// returns runErr, else the end's error, else a *ReportError.
+func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Options, runErr error) error {
+	after := context.WithoutCancel(ctx)
+	s.Ended = time.Now()
+	s.DurationS = s.Ended.Sub(s.Started).Seconds()
+	s.Interrupt = ctx.Err() != nil
+	s.Report = ReportPath(opt.Report, opt.ReportDir, s)
+	repCtx, cancel := graceContext(ctx, opt.ReportGrace)
+	ro := opt.ReportOptions
+	ro.Lang, ro.Progress = opt.Lang, opt.Progress
+	problems, repErr := report.Write(repCtx, s.Report, s, l, ro)
+	cancel()
+	if opt.ProgressDone != nil {
+		opt.ProgressDone()
+	}
+	if repErr != nil {
+		repErr = &ReportError{Path: s.Report, Err: repErr}
+		if errors.Is(repErr, context.Canceled) {
+			opt.Logger.Error("report not written: interrupted", "report", s.Report, "then", fmt.Sprintf("crmsync report %d writes it", s.RunID))
+		} else {
+			opt.Logger.Error("report not written", "report", s.Report, "err", repErr.(*ReportError).Err)
+		}
+		s.Report = ""
+	}
+	s.Problems = problems
+	if err := l.EndRun(after, s); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return repErr
+}
+
+// ReportPath returns a run's report path: path, else
+// <dir>/<command>-<run>.xlsx with dir default "reports".
+func ReportPath(path, dir string, s *crmsync.Summary) string {
+	if path != "" {
+		return path
+	}
+	if dir == "" {
+		dir = "reports"
+	}
+	return filepath.Join(dir, fmt.Sprintf("%s-%d.xlsx", s.Command, s.RunID))
+}
+
+// DefaultReportGrace is how long the report of an interrupted run may take
+// after the interrupt: a small report is written whole, a huge one (a
+// million rows takes minutes) stops within seconds of SIGTERM, so a service
+// manager's stop is not followed by minutes of work. crmsync report RUN-ID
+// writes it later from the ledger.
+const DefaultReportGrace = 5 * time.Second
+
+// graceContext is the context of the work done after a run (its report):
+// not cancelled with ctx, but grace after ctx is (0: DefaultReportGrace).
+func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	if grace <= 0 {
+		grace = DefaultReportGrace
+	}
+	after, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(after, func() { t.Stop() })
+	})
+	return after, func() { stop(); cancel() }
+}
