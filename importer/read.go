@@ -461,6 +461,13 @@ func damaged(spec *mallcoo.Spec, values []string, eventID, bizDate string) strin
 	return ""
 }
 
+// invalidRow sets the problems of row r: every one, the first as Problem.
+func invalidRow(r *crmsync.Row, ps ...crmsync.Problem) *crmsync.Row {
+	r.Problems = ps
+	r.Problem = &r.Problems[0]
+	return r
+}
+
 // row validates one data row into a Row.
 func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cellType, ref crmsync.SourceRef) *crmsync.Row {
 	values := make([]string, len(spec.Fields))
@@ -477,9 +484,9 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 	}
 	bizDate := cell(hm.bizDate)
 	if col := damaged(spec, values, cell(hm.eventID), bizDate); col != "" {
-		return &crmsync.Row{Source: ref, Kind: hm.kind, Values: values, Problem: &crmsync.Problem{Column: col, Reason: reason(
+		return invalidRow(&crmsync.Row{Source: ref, Kind: hm.kind, Values: values}, crmsync.NewProblem(col, crmsync.ReasonDamaged, "",
 			"单元格含有替换字符 \uFFFD(�),是编码转换时损坏的文字;请在源系统中修正后重新导出",
-			"the cell holds the replacement character U+FFFD (�), text damaged by a wrong encoding conversion; correct it at the source and export again")}}
+			"the cell holds the replacement character U+FFFD (�), text damaged by a wrong encoding conversion; correct it at the source and export again"))
 	}
 	if xt, ok := sh.t.(*xlsxTable); ok {
 		// A date cell reads as its serial number; show it as a person sees
@@ -504,23 +511,20 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 		}
 	}
 	in := &rowInput{p: p, bizDate: bizDate, fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}
-	b, prob := build(hm.kind, in)
-	if prob != nil {
-		out.Problem = prob
-		return out
+	b, probs := build(hm.kind, in)
+	if probs != nil {
+		return invalidRow(out, probs...)
 	}
 	body, err := mallcoo.Marshal(b.body)
 	if err != nil {
-		out.Problem = &crmsync.Problem{Reason: reason("无法生成请求: "+err.Error(), "cannot build the request: "+err.Error())}
-		return out
+		return invalidRow(out, crmsync.NewProblem("", crmsync.ReasonBuild, "", "无法生成请求: "+err.Error(), "cannot build the request: "+err.Error()))
 	}
 	key := b.key
 	if id := cell(hm.eventID); id != "" {
 		t, fault := cleanID(id, typeAt(ct, hm.eventID), mallcoo.MaxIDLen)
 		if fault != idOK {
 			zh, en := idReason(t, fault, mallcoo.MaxIDLen)
-			out.Problem = &crmsync.Problem{Column: colEventID, Reason: reason("事件"+zh, "EventID: "+en)}
-			return out
+			return invalidRow(out, crmsync.NewProblem(colEventID, idCode(fault), shown(t), "事件"+zh, "EventID: "+en))
 		}
 		if t != "" {
 			key = t

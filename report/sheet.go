@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 
@@ -235,10 +236,25 @@ func str(s string) any {
 	return s
 }
 
-// reasonText is the reason of a result with the column it concerns.
+// reasonText is the reason of a result in the report's language, each
+// problem with the column it concerns: "支付方式(PayType): …; 积分事件(ScoreEvent): …".
 func reasonText(k crmsync.Kind, r *crmsync.Result, l lang) string {
-	if r.Column == "" {
-		return r.Reason
+	ps := r.Problems()
+	if len(ps) == 1 {
+		return problemText(k, &ps[0], l)
 	}
-	return columnName(k, r.Column, l) + ": " + r.Reason
+	parts := make([]string, len(ps))
+	for i := range ps {
+		parts[i] = problemText(k, &ps[i], l)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// problemText is one problem's reason with its column.
+func problemText(k crmsync.Kind, p *crmsync.Problem, l lang) string {
+	t := p.Text(string(l))
+	if p.Column == "" {
+		return t
+	}
+	return columnName(k, p.Column, l) + ": " + t
 }
