@@ -54,7 +54,14 @@ type Summary struct {
 	Requests  int                      `json:"requests"`          // HTTP requests made, retries included
 	Stopped   string                   `json:"stopped,omitempty"` // why sending stopped early, if it did
 	Interrupt bool                     `json:"interrupted,omitempty"`
+	// Causes groups the rows that need a person by cause, most rows first
+	// (the report fills it; at most MaxCauses).
+	Causes []Cause `json:"causes,omitempty"`
 }
+
+// MaxCauses is how many causes a summary lists.
+const MaxCauses = 50
+
 
 // NewSummary returns an empty summary for a run.
 func NewSummary(runID int64, command string, started time.Time) *Summary {

@@ -159,6 +159,8 @@ type styles struct {
 	text    int // "@": Excel keeps IDs as typed
 	amount  int // numbers with two decimals
 	problem int // red text
+	wrap    int // text wrapped in its cell, top aligned
+	badCell int // a cell with a problem (problems workbook): red fill, text format
 	outcome map[crmsync.Outcome]int
 }
 
@@ -198,6 +200,9 @@ func newStyles(f *excelize.File) (styles, error) {
 		{&st.text, &excelize.Style{CustomNumFmt: &text}},
 		{&st.amount, &excelize.Style{CustomNumFmt: &two}},
 		{&st.problem, &excelize.Style{Font: &excelize.Font{Color: "C00000"}}},
+		{&st.wrap, &excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}},
+		{&st.badCell, &excelize.Style{CustomNumFmt: &text, Font: &excelize.Font{Color: "9C0006"},
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"FFC7CE"}}}},
 	}
 	for _, d := range defs {
 		id, err := f.NewStyle(d.s)

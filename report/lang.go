@@ -47,6 +47,12 @@ var words = map[string]word{
 	"confirmed":     {"猫酷已确认(已发送)", "Confirmed by Mallcoo (sent)"},
 	"rowCount":      {"行数", "rows"},
 	"chartTitle":    {"各类型结果", "Outcomes per kind"},
+	"causes":        {"问题原因(按原因归并)", "Problems by cause"},
+	"cause":         {"原因", "Cause"},
+	"hint":          {"一次修正的方法", "The one fix"},
+	"firstRow":      {"首行", "First row"},
+	"nextSteps":     {"下一步", "Next steps"},
+	"nextStep":      {"怎么做", "What to do"},
 
 	// Kind sheets.
 	"sourceFile": {"来源文件", "Source file"},

@@ -114,6 +114,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	}()
 
 	fin := newFinance()
+	causes := newCauses(w.lang)
 	written := 0
 	for _, k := range crmsync.Kinds {
 		if err := ctx.Err(); err != nil {
@@ -140,6 +141,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			if !r.Outcome.NeedsPerson() {
 				return nil
 			}
+			causes.add(k, r)
 			if ps == nil {
 				if prob == nil {
 					b, err := newBook(w.lang, w.lang.T("problemsTitle"), s.Started)
@@ -180,6 +182,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	if problems != "" {
 		problemsName = filepath.Base(problems)
 	}
+	s.Causes = causes.top(crmsync.MaxCauses)
 	if err := writeSummary(rep, summarySheet, s, fin, problemsName, w.lang); err != nil {
 		return "", fmt.Errorf("write report %s: summary: %w", path, err)
 	}

@@ -267,18 +267,18 @@ func TestWriteSummary(t *testing.T) {
 		{[]string{"in/broken.xlsx"}, []string{"in/broken.xlsx", "", "", "0", "不是有效的Excel文件"}},
 		{[]string{"类型", "待发送"}, nil}, // no plan rows: no "new" column
 		{[]string{"类型"}, []string{"类型", "已发送", "未变化", "内容已变", "无效", "被拒绝", "失败", "合计"}},
-		{[]string{"member"}, []string{"member", "0", "1", "0", "0", "0", "0", "1"}},
-		{[]string{"score"}, []string{"score", "2", "0", "0", "1", "1", "0", "4"}},
-		{[]string{"bonus"}, []string{"bonus", "1", "0", "0", "0", "0", "1", "2"}},
+		{[]string{"会员信息变更通知"}, []string{"会员信息变更通知", "0", "1", "0", "0", "0", "0", "1"}},
+		{[]string{"消费积分变更通知"}, []string{"消费积分变更通知", "2", "0", "0", "1", "1", "0", "4"}},
+		{[]string{"CRM积分变更事件"}, []string{"CRM积分变更事件", "1", "0", "0", "0", "0", "1", "2"}},
 		{[]string{"合计"}, []string{"合计", "3", "1", "1", "1", "1", "1", "8"}},
 		// Finance: read, attempted, confirmed; exact sums.
-		{[]string{"score", "行数"}, []string{"score", "行数", "4", "3", "2"}},
+		{[]string{"消费积分变更通知", "行数"}, []string{"消费积分变更通知", "行数", "4", "3", "2"}},
 		// T4's amount "abc" is not a number; T4's score "+5" is read as 5.
-		{[]string{"score", "消费金额(TradeAmount)"}, []string{"score", "消费金额(TradeAmount)", "1,280.80", "1,280.80", "0.30"}},
-		{[]string{"score", "积分值(Score)"}, []string{"score", "积分值(Score)", "1,288.00", "1,283.00", "3.00"}},
-		{[]string{"score", "退货金额(ReturnAmount)"}, []string{"score", "退货金额(ReturnAmount)", "0.00", "0.00", "0.00"}},
-		{[]string{"score-v2", "支付金额(PayAmount)"}, []string{"score-v2", "支付金额(PayAmount)", "99.99", "0.00", "0.00"}},
-		{[]string{"bonus", "变更积分(GetBonus)"}, []string{"bonus", "变更积分(GetBonus)", "-10.50", "-10.50", "-20.50"}},
+		{[]string{"消费积分变更通知", "消费金额(TradeAmount)"}, []string{"消费积分变更通知", "消费金额(TradeAmount)", "1,280.80", "1,280.80", "0.30"}},
+		{[]string{"消费积分变更通知", "积分值(Score)"}, []string{"消费积分变更通知", "积分值(Score)", "1,288.00", "1,283.00", "3.00"}},
+		{[]string{"消费积分变更通知", "退货金额(ReturnAmount)"}, []string{"消费积分变更通知", "退货金额(ReturnAmount)", "0.00", "0.00", "0.00"}},
+		{[]string{"消费积分变更通知V2", "支付金额(PayAmount)"}, []string{"消费积分变更通知V2", "支付金额(PayAmount)", "99.99", "0.00", "0.00"}},
+		{[]string{"CRM积分变更事件", "变更积分(GetBonus)"}, []string{"CRM积分变更事件", "变更积分(GetBonus)", "-10.50", "-10.50", "-20.50"}},
 	} {
 		got := findRow(rs, c.prefix...)
 		if diff := cmp.Diff(c.want, got); diff != "" {
@@ -305,7 +305,7 @@ func TestWriteSummary(t *testing.T) {
 	}
 	defer raw.Close()
 	rawRows, _ := raw.GetRows("汇总")
-	if got := findRow(rawRows, "score", "消费金额(TradeAmount)"); len(got) < 5 || got[4] != "0.30" {
+	if got := findRow(rawRows, "消费积分变更通知", "消费金额(TradeAmount)"); len(got) < 5 || got[4] != "0.30" {
 		t.Errorf("raw confirmed TradeAmount = %q, want 0.30", got)
 	}
 	if typ, _ := raw.GetCellType("汇总", "A1"); typ == excelize.CellTypeUnset {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -131,7 +132,7 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 			return err
 		}
 		for _, fs := range s.Files {
-			r, err := w.put(fs.Path, str(fs.Sheet), str(string(fs.Kind)), fs.Rows, str(fs.Note()))
+			r, err := w.put(fs.Path, str(fs.Sheet), str(kindName(fs.Kind, l)), fs.Rows, str(fs.Note()))
 			if err != nil {
 				return err
 			}
@@ -143,6 +144,9 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 		}
 	}
 
+	if err := writeCauses(w, s); err != nil {
+		return err
+	}
 	if err := writeCounts(w, s); err != nil {
 		return err
 	}
@@ -150,6 +154,67 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 		return err
 	}
 	return nil
+}
+
+// writeCauses writes the causes of the rows that need a person, most rows
+// first, each with the one action that fixes them all, then the next step
+// for each outcome that needs a person.
+func writeCauses(w *summaryWriter, s *crmsync.Summary) error {
+	l := w.l
+	if len(s.Causes) > 0 {
+		if _, err := w.section(l.T("causes"), l.T("rows"), l.T("cause"), l.T("hint"), l.T("firstRow")); err != nil {
+			return err
+		}
+		for _, c := range s.Causes {
+			first := ""
+			if c.First != nil {
+				first = c.First.String()
+			}
+			r, err := w.put(c.Count, c.Text, c.Fix, first)
+			if err != nil {
+				return err
+			}
+			if err := w.style(2, r, 3, w.b.st.wrap); err != nil {
+				return err
+			}
+		}
+	}
+	started := false
+	for _, o := range crmsync.Outcomes {
+		n := s.Counts[o]
+		step := nextStep(o, l)
+		if n == 0 || step == "" {
+			continue
+		}
+		if !started {
+			started = true
+			if _, err := w.section(l.T("nextSteps"), l.T("outcome"), l.T("rows"), l.T("nextStep")); err != nil {
+				return err
+			}
+		}
+		r, err := w.put(l.outcome(o), n, step)
+		if err != nil {
+			return err
+		}
+		if err := w.style(3, r, 3, w.b.st.wrap); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kindName is a kind as the report names it: the endpoint's Chinese title
+// (会员等级变更通知), the kind in English.
+func kindName(k crmsync.Kind, l lang) string {
+	if k == "" {
+		return ""
+	}
+	if l != "en" && slices.Contains(crmsync.Kinds, k) {
+		if sp := mallcoo.SpecOf(k); sp.Title != "" {
+			return sp.Title
+		}
+	}
+	return string(k)
 }
 
 // writeCounts writes the kind × outcome table (only the kinds and outcomes
@@ -193,7 +258,7 @@ func writeCounts(w *summaryWriter, s *crmsync.Summary) error {
 	colTotals := make([]int, len(outs)+1)
 	first := w.row
 	for _, k := range kinds {
-		vals := []any{string(k)}
+		vals := []any{kindName(k, l)}
 		sum := 0
 		for i, o := range outs {
 			n := s.ByKind[k][o]
@@ -282,7 +347,7 @@ func writeFinance(w *summaryWriter, fin *finance) error {
 				return err
 			}
 		}
-		if _, err := w.put(string(k), l.T("rowCount"), fk.rows[stageRead], fk.rows[stageAttempted], fk.rows[stageConfirmed]); err != nil {
+		if _, err := w.put(kindName(k, l), l.T("rowCount"), fk.rows[stageRead], fk.rows[stageAttempted], fk.rows[stageConfirmed]); err != nil {
 			return err
 		}
 		spec := mallcoo.SpecOf(k)
@@ -291,7 +356,7 @@ func writeFinance(w *summaryWriter, fin *finance) error {
 			if fld := spec.Field(name); fld != nil && l == "zh" {
 				label = fld.Label + "(" + name + ")"
 			}
-			r, err := w.put(string(k), label)
+			r, err := w.put(kindName(k, l), label)
 			if err != nil {
 				return err
 			}

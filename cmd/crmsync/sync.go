@@ -223,7 +223,7 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 	if err := l.EndRun(after, s); err != nil && runErr == nil {
 		runErr = err
 	}
-	e.printSummary(s, jsonOut)
+	e.printSummary(s, jsonOut, lang)
 
 	switch {
 	case s.Interrupt:
@@ -311,7 +311,10 @@ func (e *env) credentials(cfg *fileConfig) (mallcoo.Credentials, error) {
 	return cr, nil
 }
 
-func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
+// termCauses is how many causes the terminal shows after a run.
+const termCauses = 5
+
+func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 	if jsonOut {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
@@ -352,8 +355,35 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
 	if s.Report != "" {
 		fmt.Fprintf(w, "  report:   %s\n", s.Report)
 	}
+	en := lang == "en"
+	if len(s.Causes) > 0 {
+		if en {
+			fmt.Fprintln(w, "  top causes:")
+		} else {
+			fmt.Fprintln(w, "  主要原因:")
+		}
+		for i, c := range s.Causes {
+			if i == termCauses {
+				if en {
+					fmt.Fprintf(w, "    … %d more causes on the report's summary sheet\n", len(s.Causes)-i)
+				} else {
+					fmt.Fprintf(w, "    … 另有 %d 类原因,见报告的汇总页\n", len(s.Causes)-i)
+				}
+				break
+			}
+			fmt.Fprintf(w, "    %6d  %s\n", c.Count, c.Text)
+			if c.Fix != "" {
+				fmt.Fprintf(w, "            → %s\n", c.Fix)
+			}
+		}
+	}
+	for _, o := range crmsync.Outcomes {
+		if step := report.NextStep(o, lang); s.Counts[o] > 0 && step != "" {
+			fmt.Fprintf(w, "  %-10s → %s\n", o, step)
+		}
+	}
 	if s.Problems != "" {
-		fmt.Fprintf(w, "  problems: %s (fix the cells and run crmsync on it)\n", s.Problems)
+		fmt.Fprintf(w, "  problems: %s\n", s.Problems)
 	}
 }
 

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+)
+
+// TestCausesOfAnUnmappedWord: 3,000 rows whose 支付方式 is the unmapped
+// word "微信" (and a card ID each of its own) make one cause, with the
+// config line that fixes them all, in -json, on the terminal (Chinese by
+// default, English with -lang en) and in the ledger's results, each row
+// with both of its problems.
+func TestCausesOfAnUnmappedWord(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("交易ID,会员卡号ID,积分事件,消费时间,消费金额,消费商户,积分值,支付方式\n")
+	const n = 3000
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "TM%05d,1.%dE+11,1,2024-11-01 10:05:03,128.50,S0012,128,微信\n", i, i)
+	}
+	if err := os.WriteFile(filepath.Join(in, "2024-11-01_score.csv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	var s struct {
+		RunID  int64           `json:"run_id"`
+		Causes []crmsync.Cause `json:"causes"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("-json: %v\n%s", err, stdout)
+	}
+	byCode := map[string]crmsync.Cause{}
+	for _, c := range s.Causes {
+		byCode[c.Code+"|"+c.Column] = c
+	}
+	if len(s.Causes) != 2 {
+		t.Errorf("causes = %+v, want two (PayType, ThirdPartyCardID)", s.Causes)
+	}
+	pay := byCode[crmsync.ReasonUnmapped+"|PayType"]
+	if pay.Count != n || pay.Value != "微信" || !strings.Contains(pay.Fix, `[mappings.PayType] "微信" = 12`) {
+		t.Errorf("PayType cause = %+v, want %d rows of 微信 with the config line as hint", pay, n)
+	}
+	card := byCode[crmsync.ReasonIDFormat+"|ThirdPartyCardID"]
+	if card.Count != n || card.Value != "" || strings.Contains(card.Text, "E+11") {
+		t.Errorf("card ID cause = %+v, want %d rows, no card ID in value or text", card, n)
+	}
+
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rows := 0
+	err = l.Results(ctx, s.RunID, crmsync.KindScore, func(r *crmsync.Result) error {
+		rows++
+		var cols []string
+		for _, p := range r.Problems() {
+			cols = append(cols, p.Code+"@"+p.Column)
+		}
+		if got := strings.Join(cols, " "); got != "id-format@ThirdPartyCardID enum-unmapped@PayType" {
+			t.Fatalf("row %v: problems %q, want the card ID's and PayType's", r.Source, got)
+		}
+		return nil
+	})
+	if err != nil || rows != n {
+		t.Fatalf("Results: %d rows, %v", rows, err)
+	}
+
+	// The terminal: the top causes and the next step, Chinese by default.
+	for _, tc := range []struct{ lang, want, step string }{
+		{"", "支付方式(PayType) \"微信\": 无对应代码", "在待处理文件中修正"},
+		{"en", "PayType \"微信\": no code for this word", "fix the marked cells"},
+	} {
+		args := []string{"run", "-ledger", filepath.Join(t.TempDir(), "l.db"), "-report", filepath.Join(t.TempDir(), "r.xlsx")}
+		if tc.lang != "" {
+			args = append(args, "-lang", tc.lang)
+		}
+		_, _, stderr := cli(t, sandboxEnv(srv), append(args, in)...)
+		if !strings.Contains(stderr, fmt.Sprintf("%6d  %s", n, tc.want)) || !strings.Contains(stderr, `[mappings.PayType] "微信" = 12`) ||
+			!strings.Contains(stderr, tc.step) || strings.Contains(stderr, "fix the cells and run") {
+			t.Errorf("-lang %q: terminal lacks the cause %q with its hint, or the next step %q:\n%s", tc.lang, tc.want, tc.step, stderr)
+		}
+	}
+}
