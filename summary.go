@@ -62,7 +62,6 @@ type Summary struct {
 // MaxCauses is how many causes a summary lists.
 const MaxCauses = 50
 
-
 // NewSummary returns an empty summary for a run.
 func NewSummary(runID int64, command string, started time.Time) *Summary {
 	return &Summary{
