@@ -47,7 +47,7 @@ func baseName(path string) string {
 const (
 	colEventID = "EventID"
 	colBizDate = "BusinessDate"
-	colIgnored = "-" // the problems workbook's reason column
+	colIgnored = "-" // the problems workbook's reason, next step and source columns
 	colTransID = "TransID"
 )
 
@@ -88,6 +88,7 @@ var (
 	kindExtras = map[string]string{
 		"EventID": colEventID, "事件ID": colEventID,
 		"原因": colIgnored, "问题原因": colIgnored, "reason": colIgnored,
+		"下一步": colIgnored, "next step": colIgnored, "来源": colIgnored, "source": colIgnored,
 	}
 	memberExtras = map[string]string{"BusinessDate": colBizDate, "业务日期": colBizDate}
 	headerSets   = func() map[crmsync.Kind]headerSet {

@@ -52,6 +52,8 @@ var words = map[string]word{
 	"hint":          {"一次修正的方法", "The one fix"},
 	"firstRow":      {"首行", "First row"},
 	"nextSteps":     {"下一步", "Next steps"},
+	"nextStepCol":   {"下一步", "next step"},
+	"source":        {"来源", "source"},
 	"nextStep":      {"怎么做", "What to do"},
 
 	// Kind sheets.
@@ -64,8 +66,7 @@ var words = map[string]word{
 	"code":       {"猫酷Code", "Mallcoo Code"},
 	"message":    {"猫酷Message", "Mallcoo Message"},
 	"attempts":   {"尝试次数", "Attempts"},
-	"previous":   {"之前发送的内容", "Previous body"},
-	"newBody":    {"本次内容", "New body"},
+	"changes":    {"改动(之前 → 本次)", "Changes (before → now)"},
 
 	// Templates.
 	"readme":   {"说明", "README"},
