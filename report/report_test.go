@@ -585,3 +585,37 @@ func TestWriteStoppedAndStyles(t *testing.T) {
 		t.Errorf("score column K (ThirdPartyCardID) style = %+v, want text", st)
 	}
 }
+
+// TestWritePrintable: every sheet of both workbooks prints A4 landscape,
+// one page wide, and a row sheet repeats its header row on each page.
+func TestWritePrintable(t *testing.T) {
+	path, problems := writeTest(t, "")
+	for _, p := range []string{path, problems} {
+		f := open(t, p)
+		for _, sh := range f.GetSheetList() {
+			pl, err := f.GetPageLayout(sh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			props, _ := f.GetSheetProps(sh)
+			if pl.Size == nil || *pl.Size != 9 || pl.Orientation == nil || *pl.Orientation != "landscape" || pl.FitToWidth == nil || *pl.FitToWidth != 1 ||
+				props.FitToPage == nil || !*props.FitToPage {
+				t.Errorf("%s [%s]: page layout %+v, fit to page %v: want A4 landscape, one page wide", filepath.Base(p), sh, pl, props.FitToPage)
+			}
+		}
+		titles := 0
+		for _, dn := range f.GetDefinedName() {
+			if dn.Name == "_xlnm.Print_Titles" && strings.HasSuffix(dn.RefersTo, "!$1:$1") {
+				titles++
+			}
+		}
+		if rowSheets := len(f.GetSheetList()); p == path {
+			rowSheets-- // the summary
+			if titles != rowSheets {
+				t.Errorf("%s: %d sheets repeat their header, want %d", filepath.Base(p), titles, rowSheets)
+			}
+		} else if titles != rowSheets {
+			t.Errorf("%s: %d sheets repeat their header, want %d", filepath.Base(p), titles, rowSheets)
+		}
+	}
+}

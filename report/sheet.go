@@ -66,6 +66,10 @@ func (s *stream) next() error {
 	if err := s.b.useSheet(s.name); err != nil {
 		return err
 	}
+	// Before the stream writer: it writes the sheet properties first.
+	if err := printSetup(s.b.f, s.name); err != nil {
+		return err
+	}
 	sw, err := s.b.f.NewStreamWriter(s.name)
 	if err != nil {
 		return err
@@ -89,9 +93,6 @@ func (s *stream) next() error {
 	}); err != nil {
 		return err
 	}
-	if err := printSetup(s.b.f, s.name); err != nil {
-		return err
-	}
 	s.row = 1
 	return sw.SetRow("A1", s.header, excelize.RowOpts{Height: 20})
 }
@@ -99,15 +100,20 @@ func (s *stream) next() error {
 // printSetup makes a sheet print well: A4 landscape, one page wide, the
 // header row repeated on every page.
 func printSetup(f *excelize.File, sheet string) error {
+	if err := pageSetup(f, sheet); err != nil {
+		return err
+	}
+	return f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: fmt.Sprintf("'%s'!$1:$1", sheet), Scope: sheet})
+}
+
+// pageSetup prints a sheet on A4 landscape, one page wide.
+func pageSetup(f *excelize.File, sheet string) error {
 	size, land, one, any := 9, "landscape", 1, 0 // 9: A4
 	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Size: &size, Orientation: &land, FitToWidth: &one, FitToHeight: &any}); err != nil {
 		return err
 	}
 	fit := true
-	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
-		return err
-	}
-	return f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: fmt.Sprintf("'%s'!$1:$1", sheet), Scope: sheet})
+	return f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit})
 }
 
 // comment adds a cell comment to column col (0-based) of the row last

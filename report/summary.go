@@ -61,6 +61,9 @@ func (w *summaryWriter) section(title string, header ...any) (int, error) {
 func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, problems string, l lang) error {
 	w := &summaryWriter{b: b, sheet: sheet, l: l, row: 1}
 	f := b.f
+	if err := pageSetup(f, sheet); err != nil {
+		return err
+	}
 	for col, width := range map[string]float64{"A": 42, "B": 22, "C": 14, "D": 14, "E": 14} {
 		if err := f.SetColWidth(sheet, col, col, width); err != nil {
 			return err
@@ -162,7 +165,9 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 func writeCauses(w *summaryWriter, s *crmsync.Summary) error {
 	l := w.l
 	if len(s.Causes) > 0 {
-		if _, err := w.section(l.T("causes"), l.T("rows"), l.T("cause"), l.T("hint"), l.T("firstRow")); err != nil {
+		// The hint is last: a long one runs on over the empty cells to
+		// its right.
+		if _, err := w.section(l.T("causes"), l.T("cause"), l.T("rows"), l.T("firstRow"), l.T("hint")); err != nil {
 			return err
 		}
 		for _, c := range s.Causes {
@@ -170,11 +175,11 @@ func writeCauses(w *summaryWriter, s *crmsync.Summary) error {
 			if c.First != nil {
 				first = c.First.String()
 			}
-			r, err := w.put(c.Count, c.Text, c.Fix, first)
+			r, err := w.put(c.Text, c.Count, first, c.Fix)
 			if err != nil {
 				return err
 			}
-			if err := w.style(2, r, 3, w.b.st.wrap); err != nil {
+			if err := w.style(1, r, 1, w.b.st.wrap); err != nil {
 				return err
 			}
 		}
@@ -192,11 +197,7 @@ func writeCauses(w *summaryWriter, s *crmsync.Summary) error {
 				return err
 			}
 		}
-		r, err := w.put(l.outcome(o), n, step)
-		if err != nil {
-			return err
-		}
-		if err := w.style(3, r, 3, w.b.st.wrap); err != nil {
+		if _, err := w.put(l.outcome(o), n, step); err != nil {
 			return err
 		}
 	}
