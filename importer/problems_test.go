@@ -64,3 +64,30 @@ func TestProblemsRoundTrip(t *testing.T) {
 		t.Errorf("an old reason: Problems() = %+v, want it whole", ps)
 	}
 }
+
+// TestUnknownColumn: a header that matches no field is a warning of the
+// file naming the nearest field, its cells kept after the row's values;
+// with an alias it is read as that field.
+func TestUnknownColumn(t *testing.T) {
+	const head = "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,退款时间,ReturnAmount,Score"
+	p := writeFile(t, t.TempDir(), "score.csv", csvText(head, "R1,C1,2101,2024-11-01 10:00:00,100,S1,2024-11-02 10:00:00,100,-100"))
+	rows, sums := readAll(t, &Reader{}, p)
+	if len(sums) != 1 || len(sums[0].Unknown) != 1 || sums[0].Unknown[0] != "退款时间" || len(sums[0].Warnings) != 1 ||
+		!strings.Contains(sums[0].Warnings[0], "退货时间(ReturnTime)") {
+		t.Fatalf("summaries = %+v, want the unknown 退款时间 with a warning naming 退货时间(ReturnTime)", sums)
+	}
+	pr := mustProblem(t, rows[0])
+	if pr.Column != "ReturnTime" || pr.Code != crmsync.ReasonRule {
+		t.Errorf("problem = %+v, want the return rule on ReturnTime", pr)
+	}
+	if last := rows[0].Values[len(rows[0].Values)-1]; last != "退款时间"+crmsync.ExtraSep+"2024-11-02 10:00:00" {
+		t.Errorf("last value = %q, want the unknown column's cell", last)
+	}
+	for _, aliases := range []map[crmsync.Kind]map[string]string{{"": {"退款时间": "ReturnTime"}}, {crmsync.KindScore: {"退款时间": "ReturnTime"}}} {
+		rows, sums = readAll(t, &Reader{Columns: aliases}, p)
+		mustEvent(t, rows[0])
+		if len(sums[0].Warnings) != 0 {
+			t.Errorf("aliases %v: warnings %q, want none", aliases, sums[0].Warnings)
+		}
+	}
+}

@@ -56,6 +56,10 @@ type Reader struct {
 	// A cell or row beyond the cap is a file problem after the rows before
 	// it, and is never buffered whole.
 	MaxCellBytes int
+	// Columns holds a mall's own column names, header text → field name
+	// (API name): Columns[""] for every kind, Columns[kind] for one, e.g.
+	// {"": {"退款时间": "ReturnTime"}, "score": {"会员卡号": "ThirdPartyCardID"}}.
+	Columns map[crmsync.Kind]map[string]string
 }
 
 // The caps on one file when the Reader does not set them.
@@ -246,10 +250,11 @@ type session struct {
 	mappings map[string]map[string]string // field → lower-case word → code
 	fileDate *time.Time
 	rows     int // data rows read from the file so far, all its sheets
+	headers  map[crmsync.Kind]headerSet
 }
 
 func (r *Reader) session(path string) *session {
-	s := &session{r: r, path: path, now: r.Now}
+	s := &session{r: r, path: path, now: r.Now, headers: withAliases(r.Columns)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -370,7 +375,7 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 	for i := range top {
 		heads[i] = top[i].cells
 	}
-	at, hm, problem := findHeader(sh.kind, heads)
+	at, hm, problem := findHeader(sh.s.headers, sh.kind, heads)
 	if problem != "" {
 		if sum.Problem == "" { // else the rows after the break may hold it
 			sum.Problem, sum.Code = problem, ProblemHeader
@@ -378,6 +383,13 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		return sum, false, nil
 	}
 	sum.Kind = hm.kind
+	for _, name := range hm.extraNames {
+		near := nearestField(hm.kind, name)
+		sum.Unknown = append(sum.Unknown, name)
+		sum.Warnings = append(sum.Warnings, reason(
+			fmt.Sprintf("未识别的列“%s”(最接近的字段: %s),未读取;若它就是该字段,在配置 [columns] 中加 \"%s\" = \"%s\"", name, near, name, fieldOf(near)),
+			fmt.Sprintf("unknown column %q (nearest field: %s), not read; if it is that field, add \"%s\" = \"%s\" to the config's [columns]", name, near, name, fieldOf(near))))
+	}
 	if hm.kind == crmsync.KindScoreV2 && sh.listsFor != nil {
 		if sh.lists, err = sh.listsFor(); err != nil {
 			return sum, false, err
@@ -461,6 +473,14 @@ func damaged(spec *mallcoo.Spec, values []string, eventID, bizDate string) strin
 	return ""
 }
 
+// fieldOf is the API name in "label(Name)".
+func fieldOf(labelName string) string {
+	if i := strings.LastIndexByte(labelName, '('); i >= 0 {
+		return strings.TrimSuffix(labelName[i+1:], ")")
+	}
+	return labelName
+}
+
 // invalidRow sets the problems of row r: every one, the first as Problem.
 func invalidRow(r *crmsync.Row, ps ...crmsync.Problem) *crmsync.Row {
 	r.Problems = ps
@@ -470,10 +490,19 @@ func invalidRow(r *crmsync.Row, ps ...crmsync.Problem) *crmsync.Row {
 
 // row validates one data row into a Row.
 func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cellType, ref crmsync.SourceRef) *crmsync.Row {
-	values := make([]string, len(spec.Fields))
+	values := make([]string, len(spec.Fields), len(spec.Fields)+len(hm.extra))
 	for i, c := range hm.cols {
 		if c >= 0 && c < len(cells) {
 			values[i] = trimCell(cells[c])
+		}
+	}
+	// The cells of unknown columns follow, as "header\x1fvalue", so the
+	// problems workbook keeps them.
+	for n, c := range hm.extra {
+		if c < len(cells) {
+			if v := trimCell(cells[c]); v != "" {
+				values = append(values, hm.extraNames[n]+crmsync.ExtraSep+v)
+			}
 		}
 	}
 	cell := func(c int) string {

@@ -24,6 +24,9 @@ type problemSheet struct {
 	cells    []any
 	badStyle int
 	comments int // cell comments written (at most maxComments)
+	// extra maps the header of each unknown column of the run's files of
+	// this kind to its column: kept, so no cell is lost.
+	extra map[string]int
 	// lists are the list fields (score-v2) and their template columns:
 	// when the row's cell is empty but the body has items (read from a
 	// sibling sheet), the items go into the cell as the JSON array the
@@ -33,7 +36,7 @@ type problemSheet struct {
 	listVals []string
 }
 
-func newProblemSheet(b *book, k crmsync.Kind, w *writer) *problemSheet {
+func newProblemSheet(b *book, k crmsync.Kind, w *writer, unknown []string) *problemSheet {
 	l := w.lang
 	fields := mallcoo.SpecOf(k).Fields
 	cols := make([]column, 0, len(fields)+5)
@@ -52,8 +55,16 @@ func newProblemSheet(b *book, k crmsync.Kind, w *writer) *problemSheet {
 		eventID = "EventID"
 	}
 	cols = append(cols, column{header: eventID, width: 24, style: b.st.text})
+	extra := map[string]int{}
+	for _, h := range unknown {
+		if _, ok := extra[h]; !ok {
+			extra[h] = len(cols)
+			cols = append(cols, column{header: h, width: float64(max(12, displayWidth(h)+4)), style: b.st.text})
+		}
+	}
 	ps := &problemSheet{
-		kind: k, l: l, nfields: len(fields), badStyle: b.st.badCell,
+		extra: extra,
+		kind:  k, l: l, nfields: len(fields), badStyle: b.st.badCell,
 		s:     newStream(b, string(k), cols, w.maxRows),
 		cells: make([]any, len(cols)),
 	}
@@ -111,6 +122,13 @@ func (ps *problemSheet) add(r *crmsync.Result) error {
 	}
 	if r.Outcome != crmsync.OutcomeInvalid && r.Outcome != crmsync.OutcomeDuplicate {
 		c[problemFixed+ps.nfields] = str(r.Key)
+	}
+	for _, v := range r.Values[min(ps.nfields, len(r.Values)):] {
+		if h, cell, ok := strings.Cut(v, crmsync.ExtraSep); ok {
+			if col, ok := ps.extra[h]; ok {
+				c[col] = str(cell)
+			}
+		}
 	}
 	if err := ps.s.add(c); err != nil {
 		return err

@@ -70,6 +70,18 @@ func Write(ctx context.Context, path string, s *crmsync.Summary, src Source, opt
 	return w.write(ctx, path, s, src)
 }
 
+// unknownColumns lists the headers of the columns of kind k that no field
+// matched, in the run's files, in order.
+func unknownColumns(s *crmsync.Summary, k crmsync.Kind) []string {
+	var out []string
+	for _, f := range s.Files {
+		if f.Kind == k {
+			out = append(out, f.Unknown...)
+		}
+	}
+	return out
+}
+
 // writer holds the settings of one Write; tests lower maxRows to exercise
 // sheet continuation.
 type writer struct {
@@ -154,7 +166,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 					}
 					prob = b
 				}
-				ps = newProblemSheet(prob, k, w)
+				ps = newProblemSheet(prob, k, w, unknownColumns(s, k))
 			}
 			return ps.add(r)
 		})

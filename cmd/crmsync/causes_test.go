@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
@@ -99,6 +102,89 @@ func TestCausesOfAnUnmappedWord(t *testing.T) {
 		if !strings.Contains(stderr, fmt.Sprintf("%6d  %s", n, tc.want)) || !strings.Contains(stderr, `[mappings.PayType] "微信" = 12`) ||
 			!strings.Contains(stderr, tc.step) || strings.Contains(stderr, "fix the cells and run") {
 			t.Errorf("-lang %q: terminal lacks the cause %q with its hint, or the next step %q:\n%s", tc.lang, tc.want, tc.step, stderr)
+		}
+	}
+}
+
+// TestColumnAliases: [columns] and [kinds.score.columns] read a mall's own
+// headers (退款时间, 会员卡号); a header that matches nothing is a warning
+// naming the nearest field, and the problems workbook keeps its column.
+func TestColumnAliases(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	csv := "交易ID,会员卡号,积分事件,消费时间,消费金额,消费商户,退款时间,退货金额,积分值,备注说明\n" +
+		"R1,C1,2101,2024-11-01 10:05:03,100,S1,2024-11-02 10:00:00,100,-100,第一行\n" +
+		"R2,C2,2101,2024-11-01 10:05:03,abc,S1,2024-11-02 10:00:00,100,-100,第二行\n"
+	if err := os.WriteFile(filepath.Join(in, "2024-11-01_score.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+
+	// Without aliases the file lacks its card ID column.
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-ledger", filepath.Join(dir, "a.db"), "-report", filepath.Join(dir, "a.xlsx"), in)
+	if code != crmsync.ExitNeedsPerson || len(srv.Requests()) != 0 || !strings.Contains(stdout, "ThirdPartyCardID") {
+		t.Fatalf("run without aliases: exit %d, %d requests, want a file problem naming ThirdPartyCardID\n%s\n%s", code, len(srv.Requests()), stdout, stderr)
+	}
+
+	cfg := writeConfig(t, "[columns]\n\"退款时间\" = \"ReturnTime\"\n[kinds.score.columns]\n\"会员卡号\" = \"ThirdPartyCardID\"\n")
+	code, stdout, stderr = cli(t, sandboxEnv(srv), "run", "-json", "-config", cfg, "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "r.xlsx"), in)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run with aliases: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	got := srv.Delivered(crmsync.KindScore)
+	if len(got) != 1 || !strings.Contains(string(got[0].Body), `"ThirdPartyCardID":"C1"`) || !strings.Contains(string(got[0].Body), `"ReturnTime":"2024-11-02 10:00:00"`) {
+		t.Fatalf("delivered %d score events, want R1 with its card ID and ReturnTime read through the aliases", len(got))
+	}
+	var s struct {
+		Problems string                `json:"problems"`
+		Files    []crmsync.FileSummary `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Files) != 1 || len(s.Files[0].Unknown) != 1 || s.Files[0].Unknown[0] != "备注说明" || len(s.Files[0].Warnings) != 1 ||
+		!strings.Contains(s.Files[0].Warnings[0], "备注说明") {
+		t.Fatalf("files = %+v, want one unknown column 备注说明 with a warning", s.Files)
+	}
+	f, err := excelize.OpenFile(s.Problems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, _ := f.GetRows("score")
+	if len(rows) != 2 {
+		t.Fatalf("problems rows = %q, want the header and R2", rows)
+	}
+	col := slices.Index(rows[0], "备注说明")
+	if col < 0 || col >= len(rows[1]) || rows[1][col] != "第二行" {
+		t.Errorf("problems workbook: header %q, row %q: want the 备注说明 column kept with 第二行", rows[0], rows[1])
+	}
+	if _, stderr := cliOut(t, sandboxEnv(srv), "run", "-config", cfg, "-ledger", filepath.Join(dir, "l2.db"), "-report", filepath.Join(dir, "r2.xlsx"), in); !strings.Contains(stderr, "file warning") {
+		t.Errorf("terminal lacks the unknown column's warning:\n%s", stderr)
+	}
+}
+
+func cliOut(t *testing.T, vars map[string]string, args ...string) (string, string) {
+	t.Helper()
+	_, stdout, stderr := cli(t, vars, args...)
+	return stdout, stderr
+}
+
+// TestColumnAliasErrors: an alias must name a field (of its kind).
+func TestColumnAliasErrors(t *testing.T) {
+	for _, tc := range []struct{ text, key string }{
+		{"[columns]\n\"退款时间\" = \"RefundTime\"\n", `columns."退款时间"`},
+		{"[columns]\n\"退款时间\" = 3\n", `columns."退款时间"`},
+		{"[kinds.member.columns]\n\"卡号\" = \"TransID\"\n", `kinds.member.columns."卡号"`},
+	} {
+		cfg := writeConfig(t, tc.text)
+		code, _, stderr := cli(t, nil, "config", "-config", cfg)
+		if code == crmsync.ExitOK || !strings.Contains(stderr, tc.key) {
+			t.Errorf("config %q: exit %d, stderr %q: want an error naming %s", tc.text, code, stderr, tc.key)
 		}
 	}
 }

@@ -348,6 +348,9 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 		} else if f.Skipped != "" {
 			fmt.Fprintf(w, "  sheet skipped: %s [%s]: %s\n", f.Path, f.Sheet, f.Skipped)
 		}
+		for _, warn := range f.Warnings {
+			fmt.Fprintf(w, "  file warning: %s: %s\n", f.Path, warn)
+		}
 	}
 	if s.Stopped != "" {
 		fmt.Fprintf(w, "  sending stopped: %s\n", s.Stopped)
