@@ -29,6 +29,9 @@ type env struct {
 	// reportGrace is how long a run's report may go on after an
 	// interrupt (0: defaultReportGrace).
 	reportGrace time.Duration
+	// resultsPath (-results) or resultsDir (results_dir) ask for the
+	// per-row results CSV of a run; both "" for none.
+	resultsPath, resultsDir string
 }
 
 // usageError is a command-line mistake: exit 2.

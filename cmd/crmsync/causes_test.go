@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -185,6 +186,70 @@ func TestColumnAliasErrors(t *testing.T) {
 		code, _, stderr := cli(t, nil, "config", "-config", cfg)
 		if code == crmsync.ExitOK || !strings.Contains(stderr, tc.key) {
 			t.Errorf("config %q: exit %d, stderr %q: want an error naming %s", tc.text, code, stderr, tc.key)
+		}
+	}
+}
+
+// TestResultsCSV: -results writes one line per input row (UTF-8 with a
+// BOM, a header, CRLF: Excel's layout), card IDs masked as in the report;
+// results_dir names it by command and run; -report and -results refuse
+// names of the other format.
+func TestResultsCSV(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "2024-11-01_score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,PayType\n"+
+		"T1,0201710000001,1,2024-11-01 10:00:00,10,S1,10,\n"+
+		"T2,0201710000002,1,2024-11-01 10:00:00,abc,S1,20,微信\n"+
+		"T3,0201710000003,1,2024-11-01 10:00:00,30,S1,30,\n"), 0o644)
+	res := filepath.Join(dir, "out", "results.csv")
+	code, _, stderr := cli(t, sandboxEnv(srv), "run", "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "r.xlsx"), "-results", res, in)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run -results: exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, ok := strings.CutPrefix(string(b), "\ufeff")
+	if !ok {
+		t.Fatalf("results CSV does not start with a BOM: %q", b[:min(len(b), 20)])
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\r\n"), "\r\n")
+	if len(lines) != 4 {
+		t.Fatalf("results CSV has %d lines, want a header and 3 rows (CRLF):\n%s", len(lines), text)
+	}
+	if lines[0] != "file,sheet,row,kind,key,outcome,cause_code,column,reason,mallcoo_code,mallcoo_message,attempts" {
+		t.Errorf("header = %q", lines[0])
+	}
+	if !strings.HasSuffix(lines[1], ",,2,score,T1,sent,,,,1,成功,1") {
+		t.Errorf("T1 line = %q, want sent with Code 1 after 1 attempt", lines[1])
+	}
+	if !strings.Contains(lines[2], ",,3,score,,invalid,amount,TradeAmount,") {
+		t.Errorf("T2 line = %q, want invalid with the cause code and column", lines[2])
+	}
+	if strings.Contains(text, "0201710000002") {
+		t.Errorf("results CSV holds a card ID in full:\n%s", text)
+	}
+
+	cfg := writeConfig(t, "results_dir = "+strconv.Quote(filepath.Join(dir, "res"))+"\n")
+	if code, stdout, stderr := cli(t, sandboxEnv(srv), "plan", "-json", "-config", cfg, "-ledger", filepath.Join(dir, "l.db"), "-report", filepath.Join(dir, "p.xlsx"), in); code == crmsync.ExitFailed || code == crmsync.ExitUsage {
+		t.Fatalf("plan with results_dir: exit %d\n%s", code, stderr)
+	} else {
+		var s struct {
+			RunID int64 `json:"run_id"`
+		}
+		json.Unmarshal([]byte(stdout), &s)
+		if _, err := os.Stat(filepath.Join(dir, "res", fmt.Sprintf("plan-%d-results.csv", s.RunID))); err != nil {
+			t.Errorf("results_dir: %v", err)
+		}
+	}
+
+	for _, args := range [][]string{{"-report", filepath.Join(dir, "out.csv")}, {"-results", filepath.Join(dir, "out.xlsx")}} {
+		code, _, stderr := cli(t, sandboxEnv(srv), append(append([]string{"run", "-ledger", filepath.Join(dir, "l.db")}, args...), in)...)
+		if code != crmsync.ExitUsage {
+			t.Errorf("run %q: exit %d, want %d\n%s", args, code, crmsync.ExitUsage, stderr)
 		}
 	}
 }

@@ -71,6 +71,7 @@ type fileConfig struct {
 	ScoreResendUncertain  bool                      `toml:"score_resend_uncertain"`
 	Kinds                 map[string]kindSettings   `toml:"kinds"`
 	Columns               map[string]string         `toml:"columns"` // a mall's header → field, every kind
+	ResultsDir            string                    `toml:"results_dir"`
 
 	// path is the file read ("" when none); origin says, by flag name,
 	// where applyConfig took each setting from (for `crmsync config`).
@@ -129,7 +130,7 @@ const (
 // settings are the top-level keys of the file and their types.
 var settings = map[string]settingType{
 	"base_url": tString, "ledger": tString, "report_dir": tString, "timeout": tString,
-	"lang": tString, "encoding": tString,
+	"lang": tString, "encoding": tString, "results_dir": tString,
 	"concurrency": tInt, "retries": tInt, "rate": tNumber, "max_rows_per_run": tInt,
 	"max_rows_per_file": tInt, "max_cell_bytes": tInt,
 	"already_delivered_codes": tCodes, "systemic_codes": tCodes,

@@ -73,6 +73,7 @@ func (c *syncCommand) flags() *flag.FlagSet {
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "finding no input file is not a problem (exit 0, for setups with quiet nights)")
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
 	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
 	return fs
 }
 
@@ -98,6 +99,9 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	c.send.cfg = cfg
+	if err := c.resultsSettings(cfg); err != nil {
+		return crmsync.ExitUsage, err
+	}
 	if c.reportPath == "" && cfg.ReportDir != "" {
 		c.reportDir = cfg.ReportDir
 	}
@@ -220,6 +224,18 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 		s.Report = ""
 	}
 	s.Problems = problems
+	var resErr error
+	if path := e.resultsFile(s); path != "" {
+		resCtx, cancel := graceContext(ctx, e.reportGrace)
+		err := report.WriteResults(resCtx, path, s, l, report.Options{Lang: lang})
+		cancel()
+		if err != nil {
+			e.logger.Error("results not written", "results", path, "err", err)
+			resErr = err
+		} else {
+			e.logger.Info("results written", "results", path)
+		}
+	}
 	if err := l.EndRun(after, s); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -232,8 +248,31 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 		return crmsync.ExitFailed, runErr
 	case repErr != nil:
 		return crmsync.ExitFailed, fmt.Errorf("write report %s: %w", s.Report, repErr)
+	case resErr != nil:
+		return crmsync.ExitFailed, resErr
 	}
 	return s.ExitCode(), nil
+}
+
+// resultsSettings checks -results and takes results_dir from the config.
+func (e *env) resultsSettings(cfg *fileConfig) error {
+	if e.resultsPath != "" && !strings.EqualFold(filepath.Ext(e.resultsPath), ".csv") {
+		return usagef("-results %s: the results are CSV; give the file a name ending in .csv", e.resultsPath)
+	}
+	e.resultsDir = cfg.ResultsDir
+	return nil
+}
+
+// resultsFile is where the results CSV of run s goes: -results, else
+// <results_dir>/<command>-<run>-results.csv, else "" (none).
+func (e *env) resultsFile(s *crmsync.Summary) string {
+	if e.resultsPath != "" {
+		return e.resultsPath
+	}
+	if e.resultsDir != "" {
+		return filepath.Join(e.resultsDir, fmt.Sprintf("%s-%d-results.csv", s.Command, s.RunID))
+	}
+	return ""
 }
 
 // defaultReportGrace is how long the report of an interrupted run may take
