@@ -128,6 +128,7 @@ func (e *env) main(ctx context.Context, args []string) int {
 func (e *env) newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("crmsync "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	fs.Usage = func() { printHelp(fs.Output(), fs, name) }
 	return fs
 }
 

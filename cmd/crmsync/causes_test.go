@@ -253,3 +253,34 @@ func TestResultsCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestSubcommandHelp: each subcommand's -h starts with its usage line and
+// arguments, says what it does, lists only the flags it uses and ends with
+// an example.
+func TestSubcommandHelp(t *testing.T) {
+	for _, tc := range []struct {
+		cmd, usage string
+		has, lacks []string
+	}{
+		{"run", "Usage: crmsync run [flags] FILE|DIR...", []string{"-concurrency", "-sandbox", "-results"}, nil},
+		{"plan", "Usage: crmsync plan [flags] FILE|DIR...", []string{"-ledger", "-report"}, []string{"-concurrency", "-rate", "-sandbox", "-retries"}},
+		{"retry", "Usage: crmsync retry [flags]", []string{"-uncertain"}, nil},
+		{"report", "Usage: crmsync report [flags] RUN-ID", []string{"-ledger"}, nil},
+	} {
+		code, stdout, stderr := cli(t, nil, tc.cmd, "-h")
+		out := stdout + stderr
+		if code != crmsync.ExitOK || !strings.HasPrefix(out, tc.usage+"\n\n") || !strings.Contains(out, "\nExample:\n  crmsync "+tc.cmd+" ") {
+			t.Errorf("%s -h: exit %d, want it to start %q and end with an example:\n%s", tc.cmd, code, tc.usage, out)
+		}
+		for _, f := range tc.has {
+			if !strings.Contains(out, "  "+f+" ") && !strings.Contains(out, "  "+f+"\n") {
+				t.Errorf("%s -h lacks %s:\n%s", tc.cmd, f, out)
+			}
+		}
+		for _, f := range tc.lacks {
+			if strings.Contains(out, "  "+f) {
+				t.Errorf("%s -h lists %s, which it does not use:\n%s", tc.cmd, f, out)
+			}
+		}
+	}
+}
