@@ -48,8 +48,8 @@ var helps = map[string]help{
 		example: "crmsync reconcile -ledger crmsync.db -since 2024-11-01 -until 2024-12-01 -report reconcile-2024-11.xlsx /data/crm/",
 	},
 	"status": {
-		usage: "crmsync status [flags]",
-		about: "Prints the ledger's totals by kind and state and its recent runs.",
+		usage:   "crmsync status [flags]",
+		about:   "Prints the ledger's totals by kind and state and its recent runs.",
 		example: "crmsync status -ledger /var/lib/crmsync/crmsync.db",
 	},
 	"report": {
