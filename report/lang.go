@@ -52,6 +52,7 @@ var words = map[string]word{
 	"hint":          {"一次修正的方法", "The one fix"},
 	"firstRow":      {"首行", "First row"},
 	"nextSteps":     {"下一步", "Next steps"},
+	"performance":   {"运行性能", "Run performance"},
 	"nextStepCol":   {"下一步", "next step"},
 	"source":        {"来源", "source"},
 	"nextStep":      {"怎么做", "What to do"},

@@ -53,7 +53,19 @@ func (w *summaryWriter) section(title string, header ...any) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return h, w.style(1, h, len(header), w.b.st.header)
+	// A header wider than its column wraps instead of being cut.
+	widest := 0
+	for _, c := range header {
+		if s, ok := c.(string); ok {
+			widest = max(widest, displayWidth(s))
+		}
+	}
+	if widest > 14 {
+		if err := w.b.f.SetRowHeight(w.sheet, h, float64(15*((widest+13)/14))); err != nil {
+			return 0, err
+		}
+	}
+	return h, w.style(1, h, len(header), w.b.st.wrapHeader)
 }
 
 // writeSummary fills the summary sheet: the run, its files, the counts per
@@ -92,13 +104,6 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 		{l.T("ended"), clock(s.Ended)},
 		{l.T("duration"), round(dur, 1)},
 		{l.T("rows"), s.Rows},
-	}
-	if dur > 0 {
-		kv = append(kv, [2]any{l.T("rowsPerSec"), round(float64(s.Rows)/dur, 1)})
-	}
-	kv = append(kv, [2]any{l.T("requests"), s.Requests})
-	if dur > 0 {
-		kv = append(kv, [2]any{l.T("reqPerSec"), round(float64(s.Requests)/dur, 1)})
 	}
 	if s.Interrupt {
 		kv = append(kv, [2]any{l.T("interrupted"), l.T("yes")})
@@ -155,6 +160,27 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	}
 	if err := writeFinance(w, fin); err != nil {
 		return err
+	}
+	// How the run went, apart from the finance totals.
+	if _, err := w.section(l.T("performance")); err != nil {
+		return err
+	}
+	perf := [][2]any{}
+	if dur > 0 {
+		perf = append(perf, [2]any{l.T("rowsPerSec"), round(float64(s.Rows)/dur, 1)})
+	}
+	perf = append(perf, [2]any{l.T("requests"), s.Requests})
+	if dur > 0 {
+		perf = append(perf, [2]any{l.T("reqPerSec"), round(float64(s.Requests)/dur, 1)})
+	}
+	for _, p := range perf {
+		r, err := w.put(p[0], p[1])
+		if err != nil {
+			return err
+		}
+		if err := w.style(1, r, 1, b.st.bold); err != nil {
+			return err
+		}
 	}
 	return nil
 }
