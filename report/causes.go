@@ -235,7 +235,7 @@ func nextStep(o crmsync.Outcome, l lang) string {
 	case crmsync.OutcomeFailed:
 		zh, en = "无需修改:未送达,crmsync retry 或下次运行会重发;若持续失败,检查网络和猫酷配置", "nothing to fix: not delivered; crmsync retry (or the next run) sends it again; if it keeps failing, check the network and the Mallcoo settings"
 	case crmsync.OutcomeUncertain:
-		zh, en = "在猫酷中核实是否已收到:已收到用 crmsync resolve 标记为已发送,未收到用 crmsync retry -uncertain 重发", "check in Mallcoo whether it arrived: if it did, mark it sent with crmsync resolve; if not, resend with crmsync retry -uncertain"
+		zh, en = "无需修改此行:先在猫酷中核实是否已收到;未收到才用 crmsync retry -uncertain 重发", "nothing to fix in the row: check in Mallcoo whether it arrived; only if it did not, resend it with crmsync retry -uncertain"
 	case crmsync.OutcomeBlocked:
 		zh, en = "无需修改此行:它在等同一会员更早的事件;处理原因中指出的那一行后重新运行", "nothing to fix in this row: it waits for an earlier event of the same member; deal with the row its reason names, then run again"
 	case crmsync.OutcomeChanged:
