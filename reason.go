@@ -94,6 +94,10 @@ func EncodeProblems(ps []Problem) string {
 	return problemsPrefix + string(b)
 }
 
+// HasProblems reports whether a result's reason holds problems as
+// EncodeProblems writes them.
+func HasProblems(reason string) bool { return strings.HasPrefix(reason, problemsPrefix) }
+
 // Problems returns the problems of a result: those EncodeProblems put in
 // its Reason, else (a reason from an older ledger, or of an outcome other
 // than invalid) one problem of its Column and Reason, with no code; none

@@ -83,7 +83,7 @@ const problemFixed = 3
 
 // maxComments bounds the cell comments of one problems sheet: each costs
 // the workbook a shape; past it, bad cells are only filled.
-const maxComments = 5000
+const maxComments = 1000
 
 func (ps *problemSheet) add(r *crmsync.Result) error {
 	c := ps.cells

@@ -283,6 +283,12 @@ func str(s string) any {
 // reasonText is the reason of a result in the report's language, each
 // problem with the column it concerns: "支付方式(PayType): …; 积分事件(ScoreEvent): …".
 func reasonText(k crmsync.Kind, r *crmsync.Result, l lang) string {
+	if !crmsync.HasProblems(r.Reason) { // a reason of one text, as kept
+		if r.Column == "" {
+			return r.Reason
+		}
+		return columnName(k, r.Column, l) + ": " + r.Reason
+	}
 	ps := r.Problems()
 	if len(ps) == 1 {
 		return problemText(k, &ps[0], l)
