@@ -53,20 +53,6 @@ func ContentHash(kind Kind, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Problem says why a row cannot be trusted: the column (API field name, or
-// empty for the row as a whole) and a reason a person understands.
-type Problem struct {
-	Column string `json:"column,omitempty"`
-	Reason string `json:"reason"`
-}
-
-func (p *Problem) Error() string {
-	if p.Column == "" {
-		return p.Reason
-	}
-	return p.Column + ": " + p.Reason
-}
-
 // Row is one input row after reading and validation. Exactly one of Event and
 // Problem is set.
 type Row struct {
@@ -75,9 +61,12 @@ type Row struct {
 	// Values holds the cell text of the row for each column of the kind's
 	// import template (mallcoo.SpecOf(kind).Fields, in order), as read. The
 	// report and the problems workbook show them.
-	Values   []string
-	Event    *Event
+	Values []string
+	Event  *Event
+	// Problem is the row's first problem; Problems holds every problem of
+	// the row, one per column at most, Problem first.
 	Problem  *Problem
+	Problems []Problem
 	Warnings []string
 }
 

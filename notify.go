@@ -30,10 +30,24 @@ type Notice struct {
 // language from a reason code: its text (e.g. "手机号不是11位数字"), how many
 // rows it holds and what to do about it. Text and Fix describe the reason,
 // never a row: no member IDs, mobiles, names or amounts.
+//
+// The report groups a run's rows by cause: the same Code, Column and Value
+// (e.g. 3,247 rows whose PayType is the unmapped word "微信"), with the one
+// action that fixes them all. Value is never a member's card ID or mobile
+// number: causes of those columns group without it.
 type Cause struct {
-	Text  string
-	Count int
-	Fix   string
+	Text  string `json:"reason"`
+	Count int    `json:"rows"`
+	Fix   string `json:"hint"`
+	// Code is the reason code (crmsync.Reason*) of an invalid row's
+	// problem, else the outcome ("rejected", "failed", ...).
+	Code    string  `json:"code,omitempty"`
+	Outcome Outcome `json:"outcome,omitempty"`
+	Kind    Kind    `json:"kind,omitempty"`
+	Column  string  `json:"column,omitempty"`
+	Value   string  `json:"value,omitempty"`
+	// First is the first row with this cause.
+	First *SourceRef `json:"first,omitempty"`
 }
 
 // Notifier sends a notice about a finished run to one destination (a chat

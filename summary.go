@@ -26,16 +26,32 @@ type FileSummary struct {
 	// Code names the kind of Problem for programs (the importer's Problem*
 	// codes, e.g. "encoding", "csv-syntax", "empty"); "" when not set.
 	Code string `json:"problem_code,omitempty"`
+	// Unknown lists the header cells that match no field and no alias:
+	// their columns are not read (Warnings says so, naming the nearest
+	// field), and the problems workbook keeps them.
+	Unknown  []string `json:"unknown_columns,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Note is the text of the summary's problem column: the problem, else why
-// the sheet was skipped.
+// the sheet was skipped, then any warnings.
 func (f FileSummary) Note() string {
-	if f.Problem != "" {
-		return f.Problem
+	n := f.Problem
+	if n == "" {
+		n = f.Skipped
 	}
-	return f.Skipped
+	for _, w := range f.Warnings {
+		if n != "" {
+			n += "; "
+		}
+		n += w
+	}
+	return n
 }
+
+// ExtraSep separates the header and the value of a cell in an unknown
+// column, kept in Row.Values after the template fields.
+const ExtraSep = "\x1f"
 
 // Summary is the account of one run: what -json prints and the report's
 // summary sheet shows.
@@ -56,7 +72,13 @@ type Summary struct {
 	Requests  int                      `json:"requests"`          // HTTP requests made, retries included
 	Stopped   string                   `json:"stopped,omitempty"` // why sending stopped early, if it did
 	Interrupt bool                     `json:"interrupted,omitempty"`
+	// Causes groups the rows that need a person by cause, most rows first
+	// (the report fills it; at most MaxCauses).
+	Causes []Cause `json:"causes,omitempty"`
 }
+
+// MaxCauses is how many causes a summary lists.
+const MaxCauses = 50
 
 // NewSummary returns an empty summary for a run.
 func NewSummary(runID int64, command string, started time.Time) *Summary {

@@ -13,13 +13,15 @@ import (
 )
 
 // fieldParser reads the typed values of one row (or one list item) and
-// keeps the first problem; after a problem every read returns a zero value.
+// keeps every problem, one per column: a field with a problem reads as a
+// zero value, and the other fields are still read, so a person sees all
+// that is wrong with a row at once.
 type fieldParser struct {
 	fields   []mallcoo.Field
 	vals     []string
 	types    []cellType // the cell type of each value; nil: all text (CSV, JSON list cells)
 	mappings func(field string) map[string]string
-	prob     *crmsync.Problem
+	probs    []crmsync.Problem
 	column   string // when set, problems are reported on this column (list items)
 	prefix   [2]string
 	// strict makes a date alone where a datetime is due a problem rather
@@ -34,17 +36,24 @@ func (p *fieldParser) warn(name, zh, en string) {
 	p.warnings = append(p.warnings, reason(name+": "+zh, name+": "+en))
 }
 
-func (p *fieldParser) fail(name, zh, en string) {
-	if p.prob != nil {
-		return
-	}
+// fail records a problem of field name: its code, the cell text at fault
+// ("" when none) and the reason. A column keeps its first problem only.
+func (p *fieldParser) fail(name, code, value, zh, en string) {
 	col := name
 	if p.column != "" {
 		col = p.column
 		zh, en = p.prefix[0]+name+": "+zh, p.prefix[1]+name+": "+en
 	}
-	p.prob = &crmsync.Problem{Column: col, Reason: reason(zh, en)}
+	for _, q := range p.probs {
+		if q.Column == col {
+			return
+		}
+	}
+	p.probs = append(p.probs, crmsync.NewProblem(col, code, shown(value), zh, en))
 }
+
+// failed reports whether the row has a problem so far.
+func (p *fieldParser) failed() bool { return len(p.probs) > 0 }
 
 func (p *fieldParser) lookup(name string) (*mallcoo.Field, string) {
 	for i := range p.fields {
@@ -58,12 +67,9 @@ func (p *fieldParser) lookup(name string) (*mallcoo.Field, string) {
 // text returns a field's cell text, reporting a required field left empty.
 func (p *fieldParser) text(name string) (*mallcoo.Field, string, bool) {
 	f, v := p.lookup(name)
-	if p.prob != nil {
-		return f, "", false
-	}
 	if v == "" {
 		if f.Required {
-			p.fail(name, fmt.Sprintf("%s(%s)必填,不能为空", f.Label, f.Name), fmt.Sprintf("%s is required, but empty", f.Name))
+			p.fail(name, crmsync.ReasonRequired, "", fmt.Sprintf("%s(%s)必填,不能为空", f.Label, f.Name), fmt.Sprintf("%s is required, but empty", f.Name))
 		}
 		return f, "", false
 	}
@@ -99,11 +105,11 @@ func (p *fieldParser) id(name string) string {
 	t, fault := cleanID(v, p.typeOf(name), f.MaxLen)
 	if fault != idOK {
 		zh, en := idReason(t, fault, f.MaxLen)
-		p.fail(name, zh, en)
+		p.fail(name, idCode(fault), t, zh, en)
 		return ""
 	}
 	if t == "" && f.Required {
-		p.fail(name, "必填,不能为空", "required, but empty")
+		p.fail(name, crmsync.ReasonRequired, "", "必填,不能为空", "required, but empty")
 	}
 	return t
 }
@@ -146,6 +152,14 @@ func idReason(t string, fault idFault, maxLen int) (zh, en string) {
 		fmt.Sprintf("character %d of the ID is an emoji, symbol or unreadable character (U+%04X); an ID holds letters, digits and punctuation", pos, r)
 }
 
+// idCode is the reason code of an ID fault.
+func idCode(fault idFault) string {
+	if fault == idTooLong {
+		return crmsync.ReasonIDTooLong
+	}
+	return crmsync.ReasonIDFormat
+}
+
 // badRune finds the first character of t behind fault, counting from 1.
 func badRune(t string, fault idFault) (int, rune) {
 	n := 0
@@ -182,16 +196,16 @@ func (p *fieldParser) freeText(name string) (string, bool) {
 				break
 			}
 		}
-		p.fail(name, fmt.Sprintf("第%d个字符是控制字符或方向控制符(U+%04X);请删除它(换行和制表符可以保留)", pos, r),
+		p.fail(name, crmsync.ReasonText, v, fmt.Sprintf("第%d个字符是控制字符或方向控制符(U+%04X);请删除它(换行和制表符可以保留)", pos, r),
 			fmt.Sprintf("character %d is a control character or a direction override (U+%04X); delete it (line breaks and tabs may stay)", pos, r))
 		return "", false
 	case textBroken:
-		p.fail(name, "含有乱码字符(U+FFFD),文件编码可能有误;请以UTF-8或GBK重新导出",
+		p.fail(name, crmsync.ReasonText, v, "含有乱码字符(U+FFFD),文件编码可能有误;请以UTF-8或GBK重新导出",
 			"holds U+FFFD, the mark of text decoded in the wrong encoding; export the file again as UTF-8 or GBK")
 		return "", false
 	case textTooLong:
 		n := utf8.RuneCountInString(v)
-		p.fail(name, fmt.Sprintf("长%d个字符,超过上限%d", n, f.MaxLen), fmt.Sprintf("is %d characters long; at most %d are allowed", n, f.MaxLen))
+		p.fail(name, crmsync.ReasonTextTooLong, "", fmt.Sprintf("长%d个字符,超过上限%d", n, f.MaxLen), fmt.Sprintf("is %d characters long; at most %d are allowed", n, f.MaxLen))
 		return "", false
 	}
 	return v, true
@@ -228,7 +242,7 @@ func (p *fieldParser) optAmount(name string) *mallcoo.Amount {
 	a, err := parseAmount(v, ct)
 	if err != nil {
 		zh, en := amountReason(v, ct, err)
-		p.fail(name, zh, en)
+		p.fail(name, crmsync.ReasonAmount, v, zh, en)
 		return nil
 	}
 	return &a
@@ -288,7 +302,7 @@ func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
 	t, err := parseDateTime(v)
 	if err != nil {
 		v = shown(v)
-		p.fail(name, fmt.Sprintf("不是有效的日期时间(%s),请写成 2024-11-01 10:05:03", v),
+		p.fail(name, crmsync.ReasonDateTime, v, fmt.Sprintf("不是有效的日期时间(%s),请写成 2024-11-01 10:05:03", v),
 			fmt.Sprintf("%q is not a valid date and time; write it as 2024-11-01 10:05:03", v))
 		return nil
 	}
@@ -298,7 +312,7 @@ func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
 		if p.strict {
 			zh = fmt.Sprintf("只有日期没有时间(%s),请导出完整的日期时间,如 2024-11-01 10:05:03", v)
 			en = fmt.Sprintf("%q is a date without a time of day (strict_datetime); export the full date and time, e.g. 2024-11-01 10:05:03", v)
-			p.fail(name, zh, en)
+			p.fail(name, crmsync.ReasonDateOnly, v, zh, en)
 			return nil
 		}
 		p.warn(name, zh, en)
@@ -356,13 +370,17 @@ func (p *fieldParser) integer(name string) (int64, bool) {
 		if len(f.Enum) > 0 {
 			zh, en := f.Enum.Text("zh", ", "), f.Enum.Text("en", ", ")
 			if f.Closed {
-				p.fail(name, fmt.Sprintf("不是允许的值(%s),可填: %s", v, zh), fmt.Sprintf("%q is not an allowed value; use one of: %s", v, en))
+				p.fail(name, crmsync.ReasonNotAllowed, v, fmt.Sprintf("不是允许的值(%s),可填: %s", v, zh), fmt.Sprintf("%q is not an allowed value; use one of: %s", v, en))
 			} else {
-				p.fail(name, fmt.Sprintf("不是整数代码(%s),可填如: %s,或在配置中映射该词", v, zh),
+				p.fail(name, crmsync.ReasonUnmapped, v, fmt.Sprintf("不是整数代码(%s),可填如: %s,或在配置中映射该词", v, zh),
 					fmt.Sprintf("%q is not an integer code (e.g. %s); or map the word in the config", v, en))
 			}
 		} else {
-			p.fail(name, fmt.Sprintf("不是整数(%s),或请在配置中映射该词", v), fmt.Sprintf("%q is not an integer; or map the word in the config", v))
+			code := crmsync.ReasonUnmapped // a word: a mapping in the config fixes it
+			if intRE.MatchString(v) {
+				code = crmsync.ReasonNotInteger
+			}
+			p.fail(name, code, v, fmt.Sprintf("不是整数(%s),或请在配置中映射该词", v), fmt.Sprintf("%q is not an integer; or map the word in the config", v))
 		}
 		return 0, false
 	}
@@ -408,7 +426,7 @@ type rowInput struct {
 	values   []string               // for list fields' display text
 }
 
-func build(k crmsync.Kind, in *rowInput) (*built, *crmsync.Problem) {
+func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 	p := in.p
 	var b *built
 	switch k {
@@ -501,8 +519,8 @@ func build(k crmsync.Kind, in *rowInput) (*built, *crmsync.Problem) {
 	default:
 		panic("importer: no builder for kind " + string(k))
 	}
-	if p.prob != nil {
-		return nil, p.prob
+	if p.failed() {
+		return nil, p.probs
 	}
 	b.warnings = append(p.warnings, b.warnings...)
 	if !b.time.IsZero() {
@@ -515,9 +533,6 @@ func buildMember(in *rowInput) *built {
 	p := in.p
 	card := p.id("ThirdPartyCardID")
 	_, mob, _ := p.text("Mobile")
-	if p.prob != nil {
-		return nil
-	}
 	var v mallcoo.MemberNotice
 	lane := ""
 	if card != "" {
@@ -527,7 +542,7 @@ func buildMember(in *rowInput) *built {
 	if mob != "" {
 		m, ok := cleanMobile(mob)
 		if !ok {
-			p.fail("Mobile", fmt.Sprintf("不是有效的11位手机号(%s)", shown(mob)), fmt.Sprintf("%q is not an 11-digit mainland mobile number", shown(mob)))
+			p.fail("Mobile", crmsync.ReasonMobile, mob, fmt.Sprintf("不是有效的11位手机号(%s)", shown(mob)), fmt.Sprintf("%q is not an 11-digit mainland mobile number", shown(mob)))
 			return nil
 		}
 		v.Mobile = &m
@@ -535,8 +550,11 @@ func buildMember(in *rowInput) *built {
 			lane = "m:" + m
 		}
 	}
+	if p.failed() {
+		return nil
+	}
 	if lane == "" {
-		p.fail("ThirdPartyCardID", "第三方会员ID和手机号至少填一个", "fill in ThirdPartyCardID or Mobile")
+		p.fail("ThirdPartyCardID", crmsync.ReasonCardOrMobile, "", "第三方会员ID和手机号至少填一个", "fill in ThirdPartyCardID or Mobile")
 		return nil
 	}
 	var day time.Time
@@ -544,8 +562,8 @@ func buildMember(in *rowInput) *built {
 	case in.bizDate != "":
 		t, err := parseDateTime(in.bizDate)
 		if err != nil {
-			p.prob = &crmsync.Problem{Column: colBizDate, Reason: reason(fmt.Sprintf("业务日期不是有效的日期(%s)", in.bizDate),
-				fmt.Sprintf("%q is not a valid business date", in.bizDate))}
+			p.fail(colBizDate, crmsync.ReasonBusinessDate, in.bizDate, fmt.Sprintf("业务日期不是有效的日期(%s)", shown(in.bizDate)),
+				fmt.Sprintf("%q is not a valid business date", shown(in.bizDate)))
 			return nil
 		}
 		day = t.In(mallcoo.CST)
@@ -562,7 +580,7 @@ func buildMember(in *rowInput) *built {
 // a row: an error makes the row invalid, a warning goes to the report. A
 // sale's return fields are cleared: they are not sent.
 func checkScore(p *fieldParser, event int, rt **mallcoo.LocalTime, ra **mallcoo.Amount, score mallcoo.Amount) {
-	if p.prob != nil {
+	if p.failed() {
 		return
 	}
 	s := mallcoo.Score{Event: event, HasReturnTime: *rt != nil, Score: score}
@@ -571,7 +589,7 @@ func checkScore(p *fieldParser, event int, rt **mallcoo.LocalTime, ra **mallcoo.
 	}
 	for _, b := range mallcoo.CheckScore(s) {
 		if !b.Warning {
-			p.fail(b.Field, b.ZH, b.EN)
+			p.fail(b.Field, crmsync.ReasonRule, "", b.ZH, b.EN)
 			return
 		}
 		p.warn(b.Field, b.ZH, b.EN)
@@ -598,15 +616,15 @@ func buildScoreV2(in *rowInput) *built {
 		TotalAmount:      p.optAmount("TotalAmount"),
 		PromotionAmount:  p.optAmount("PromotionAmount"),
 	}
-	if p.prob == nil {
+	if !p.failed() {
 		v.ConsumePromotionList = readList[mallcoo.Promotion](in, "ConsumePromotionList", v.TransID)
 	}
-	if p.prob == nil {
+	if !p.failed() {
 		v.ConsumePayList = readList[mallcoo.Payment](in, "ConsumePayList", v.TransID)
 	}
 	checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
 	b := &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
-	if p.prob == nil && v.TotalAmount != nil {
+	if !p.failed() && v.TotalAmount != nil {
 		promo := mallcoo.Amount("0")
 		if v.PromotionAmount != nil {
 			promo = *v.PromotionAmount

@@ -47,7 +47,7 @@ func baseName(path string) string {
 const (
 	colEventID = "EventID"
 	colBizDate = "BusinessDate"
-	colIgnored = "-" // the problems workbook's reason column
+	colIgnored = "-" // the problems workbook's reason, next step and source columns
 	colTransID = "TransID"
 )
 
@@ -88,6 +88,7 @@ var (
 	kindExtras = map[string]string{
 		"EventID": colEventID, "事件ID": colEventID,
 		"原因": colIgnored, "问题原因": colIgnored, "reason": colIgnored,
+		"下一步": colIgnored, "next step": colIgnored, "来源": colIgnored, "source": colIgnored,
 	}
 	memberExtras = map[string]string{"BusinessDate": colBizDate, "业务日期": colBizDate}
 	headerSets   = func() map[crmsync.Kind]headerSet {
@@ -162,12 +163,16 @@ type headerMap struct {
 	missing []string // required fields not found
 	dup     string   // a field two columns map to, if any
 	unknown int      // non-empty cells that matched nothing
+	// extra are the columns of those cells, extraNames their header text.
+	extra      []int
+	extraNames []string
 }
 
-// mapHeader resolves a row of header cells against kind k.
-func mapHeader(k crmsync.Kind, cells []string) *headerMap {
+// mapHeader resolves a row of header cells against kind k, with the
+// header words of sets (headerSets and the config's aliases).
+func mapHeader(sets map[crmsync.Kind]headerSet, k crmsync.Kind, cells []string) *headerMap {
 	spec := mallcoo.SpecOf(k)
-	hs := headerSets[k]
+	hs := sets[k]
 	m := &headerMap{kind: k, cols: make([]int, len(spec.Fields)), eventID: -1, bizDate: -1}
 	for i := range m.cols {
 		m.cols[i] = -1
@@ -189,8 +194,10 @@ func mapHeader(k crmsync.Kind, cells []string) *headerMap {
 		f := hs.field(cell)
 		switch f {
 		case "":
-			if trimCell(cell) != "" {
+			if t := trimCell(cell); t != "" {
 				m.unknown++
+				m.extra = append(m.extra, c)
+				m.extraNames = append(m.extraNames, t)
 			}
 		case colIgnored:
 		case colEventID:
@@ -254,16 +261,16 @@ const headerRows = 10
 
 // findHeader picks the header row and kind from the first non-empty rows.
 // kind is "" when neither the command line nor a name fixed it.
-func findHeader(kind crmsync.Kind, rows [][]string) (int, *headerMap, string) {
+func findHeader(sets map[crmsync.Kind]headerSet, kind crmsync.Kind, rows [][]string) (int, *headerMap, string) {
 	var best *headerMap
 	for i, cells := range rows {
 		var rowBest *headerMap
 		if kind != "" {
-			rowBest = mapHeader(kind, cells)
+			rowBest = mapHeader(sets, kind, cells)
 		} else {
 			var most *headerMap // the kind the most columns belong to
 			for _, k := range crmsync.Kinds {
-				m := mapHeader(k, cells)
+				m := mapHeader(sets, k, cells)
 				if m.mapped == 0 {
 					continue
 				}
@@ -305,6 +312,74 @@ func findHeader(kind crmsync.Kind, rows [][]string) (int, *headerMap, string) {
 	miss := missingText(best.kind, best.missing)
 	return -1, nil, reason(fmt.Sprintf("%s表缺少必需的列: %s,请按导入模板补上这些列", best.kind, miss),
 		fmt.Sprintf("the %s table lacks required columns: %s; add them as in the import template", best.kind, miss))
+}
+
+// withAliases returns headerSets with a mall's own column names added:
+// aliases[""] for every kind, aliases[kind] for one (which wins). An alias
+// names a field by its API name; one naming a field a kind lacks is left
+// out of that kind.
+func withAliases(aliases map[crmsync.Kind]map[string]string) map[crmsync.Kind]headerSet {
+	if len(aliases) == 0 {
+		return headerSets
+	}
+	out := map[crmsync.Kind]headerSet{}
+	for _, k := range crmsync.Kinds {
+		hs := headerSet{}
+		for w, f := range headerSets[k] {
+			hs[w] = f
+		}
+		spec := mallcoo.SpecOf(k)
+		for _, from := range []crmsync.Kind{"", k} {
+			for header, field := range aliases[from] {
+				if f := spec.Field(field); f != nil {
+					hs[headerKey(header)] = f.Name
+				} else if strings.EqualFold(field, colEventID) {
+					hs[headerKey(header)] = colEventID
+				}
+			}
+		}
+		out[k] = hs
+	}
+	return out
+}
+
+// nearestField names the field of kind k whose name or label is nearest
+// to a header text: "退货时间(ReturnTime)".
+func nearestField(k crmsync.Kind, header string) string {
+	h := []rune(headerKey(header))
+	best, bestD := "", -1
+	for _, f := range mallcoo.SpecOf(k).Fields {
+		for _, w := range []string{f.Name, f.Label} {
+			if w == "" {
+				continue
+			}
+			if d := editDistance(h, []rune(headerKey(w))); bestD < 0 || d < bestD {
+				best, bestD = f.Label+"("+f.Name+")", d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b []rune) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // isSecondHeader reports whether a row right under the header is a second

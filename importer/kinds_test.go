@@ -161,13 +161,14 @@ func TestKindsHappyPath(t *testing.T) {
 	}
 }
 
-// Values follow the template's columns whatever the file's column order.
+// Values follow the template's columns whatever the file's column order;
+// the cell of an unknown column follows them, with its header.
 func TestValuesInTemplateOrder(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "bonus.csv", csvText(
 		"Desc,RefID,CreateTime,GetBonus,AfterBonus,BonusAction,ThirdPartyCardID,Extra",
 		"  备注 ,R1,2020-06-24 15:16:45,20,220,4,C1,x"))
 	row := oneRow(t, &Reader{}, p)
-	want := []string{"C1", "4", "20", "220", "R1", "2020-06-24 15:16:45", "备注"}
+	want := []string{"C1", "4", "20", "220", "R1", "2020-06-24 15:16:45", "备注", "Extra" + crmsync.ExtraSep + "x"}
 	if diff := cmp.Diff(want, row.Values); diff != "" {
 		t.Errorf("Values (-want +got):\n%s", diff)
 	}

@@ -199,14 +199,14 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 	if cell := in.values[idx]; cell != "" {
 		var err error
 		if items, err = parseListJSON(it, cell); err != nil {
-			p.fail(field, "不是有效的JSON数组: "+err.Error(), "not a valid JSON array: "+err.Error())
+			p.fail(field, crmsync.ReasonList, "", "不是有效的JSON数组: "+err.Error(), "not a valid JSON array: "+err.Error())
 			return nil
 		}
 	} else if src := in.lists[field]; src != nil {
 		if src.problem != "" {
 			// Which order the bad list row belongs to is unknown: no
 			// order may go out with part of its list.
-			p.fail(field, "明细表有问题(见文件问题),未发送", "its list sheet has a problem (see the file problems), not sent")
+			p.fail(field, crmsync.ReasonList, "", "明细表有问题(见文件问题),未发送", "its list sheet has a problem (see the file problems), not sent")
 			return nil
 		}
 		for _, li := range src.byTrans[transID] {
@@ -242,8 +242,8 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 				Amount:  ip.optAmount("Amount"),
 			}
 		}
-		if ip.prob != nil {
-			p.prob = ip.prob
+		if ip.failed() {
+			p.probs = append(p.probs, ip.probs[0])
 			in.values[idx] = rawListJSON(it, items)
 			return nil
 		}

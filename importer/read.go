@@ -60,6 +60,10 @@ type Reader struct {
 	// with a header and no data rows is listed as skipped, not a problem.
 	// A file with no header at all (0 bytes) stays a problem.
 	AllowEmpty bool
+	// Columns holds a mall's own column names, header text → field name
+	// (API name): Columns[""] for every kind, Columns[kind] for one, e.g.
+	// {"": {"退款时间": "ReturnTime"}, "score": {"会员卡号": "ThirdPartyCardID"}}.
+	Columns map[crmsync.Kind]map[string]string
 }
 
 // The caps on one file when the Reader does not set them.
@@ -250,10 +254,11 @@ type session struct {
 	mappings map[string]map[string]string // field → lower-case word → code
 	fileDate *time.Time
 	rows     int // data rows read from the file so far, all its sheets
+	headers  map[crmsync.Kind]headerSet
 }
 
 func (r *Reader) session(path string) *session {
-	s := &session{r: r, path: path, now: r.Now}
+	s := &session{r: r, path: path, now: r.Now, headers: withAliases(r.Columns)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -374,7 +379,7 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 	for i := range top {
 		heads[i] = top[i].cells
 	}
-	at, hm, problem := findHeader(sh.kind, heads)
+	at, hm, problem := findHeader(sh.s.headers, sh.kind, heads)
 	if problem != "" {
 		if sum.Problem == "" { // else the rows after the break may hold it
 			sum.Problem, sum.Code = problem, ProblemHeader
@@ -382,6 +387,13 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		return sum, false, nil
 	}
 	sum.Kind = hm.kind
+	for _, name := range hm.extraNames {
+		near := nearestField(hm.kind, name)
+		sum.Unknown = append(sum.Unknown, name)
+		sum.Warnings = append(sum.Warnings, reason(
+			fmt.Sprintf("未识别的列“%s”(最接近的字段: %s),未读取;若它就是该字段,在配置 [columns] 中加 \"%s\" = \"%s\"", name, near, name, fieldOf(near)),
+			fmt.Sprintf("unknown column %q (nearest field: %s), not read; if it is that field, add \"%s\" = \"%s\" to the config's [columns]", name, near, name, fieldOf(near))))
+	}
 	if hm.kind == crmsync.KindScoreV2 && sh.listsFor != nil {
 		if sh.lists, err = sh.listsFor(); err != nil {
 			return sum, false, err
@@ -465,12 +477,36 @@ func damaged(spec *mallcoo.Spec, values []string, eventID, bizDate string) strin
 	return ""
 }
 
+// fieldOf is the API name in "label(Name)".
+func fieldOf(labelName string) string {
+	if i := strings.LastIndexByte(labelName, '('); i >= 0 {
+		return strings.TrimSuffix(labelName[i+1:], ")")
+	}
+	return labelName
+}
+
+// invalidRow sets the problems of row r: every one, the first as Problem.
+func invalidRow(r *crmsync.Row, ps ...crmsync.Problem) *crmsync.Row {
+	r.Problems = ps
+	r.Problem = &r.Problems[0]
+	return r
+}
+
 // row validates one data row into a Row.
 func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cellType, ref crmsync.SourceRef) *crmsync.Row {
-	values := make([]string, len(spec.Fields))
+	values := make([]string, len(spec.Fields), len(spec.Fields)+len(hm.extra))
 	for i, c := range hm.cols {
 		if c >= 0 && c < len(cells) {
 			values[i] = trimCell(cells[c])
+		}
+	}
+	// The cells of unknown columns follow, as "header\x1fvalue", so the
+	// problems workbook keeps them.
+	for n, c := range hm.extra {
+		if c < len(cells) {
+			if v := trimCell(cells[c]); v != "" {
+				values = append(values, hm.extraNames[n]+crmsync.ExtraSep+v)
+			}
 		}
 	}
 	cell := func(c int) string {
@@ -481,9 +517,9 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 	}
 	bizDate := cell(hm.bizDate)
 	if col := damaged(spec, values, cell(hm.eventID), bizDate); col != "" {
-		return &crmsync.Row{Source: ref, Kind: hm.kind, Values: values, Problem: &crmsync.Problem{Column: col, Reason: reason(
+		return invalidRow(&crmsync.Row{Source: ref, Kind: hm.kind, Values: values}, crmsync.NewProblem(col, crmsync.ReasonDamaged, "",
 			"单元格含有替换字符 \uFFFD(�),是编码转换时损坏的文字;请在源系统中修正后重新导出",
-			"the cell holds the replacement character U+FFFD (�), text damaged by a wrong encoding conversion; correct it at the source and export again")}}
+			"the cell holds the replacement character U+FFFD (�), text damaged by a wrong encoding conversion; correct it at the source and export again"))
 	}
 	if xt, ok := sh.t.(*xlsxTable); ok {
 		// A date cell reads as its serial number; show it as a person sees
@@ -508,23 +544,20 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 		}
 	}
 	in := &rowInput{p: p, bizDate: bizDate, fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}
-	b, prob := build(hm.kind, in)
-	if prob != nil {
-		out.Problem = prob
-		return out
+	b, probs := build(hm.kind, in)
+	if probs != nil {
+		return invalidRow(out, probs...)
 	}
 	body, err := mallcoo.Marshal(b.body)
 	if err != nil {
-		out.Problem = &crmsync.Problem{Reason: reason("无法生成请求: "+err.Error(), "cannot build the request: "+err.Error())}
-		return out
+		return invalidRow(out, crmsync.NewProblem("", crmsync.ReasonBuild, "", "无法生成请求: "+err.Error(), "cannot build the request: "+err.Error()))
 	}
 	key := b.key
 	if id := cell(hm.eventID); id != "" {
 		t, fault := cleanID(id, typeAt(ct, hm.eventID), mallcoo.MaxIDLen)
 		if fault != idOK {
 			zh, en := idReason(t, fault, mallcoo.MaxIDLen)
-			out.Problem = &crmsync.Problem{Column: colEventID, Reason: reason("事件"+zh, "EventID: "+en)}
-			return out
+			return invalidRow(out, crmsync.NewProblem(colEventID, idCode(fault), shown(t), "事件"+zh, "EventID: "+en))
 		}
 		if t != "" {
 			key = t

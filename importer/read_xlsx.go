@@ -352,7 +352,7 @@ func holdsTable(t table) (crmsync.Kind, error) {
 	if len(heads) == 0 {
 		return "", nil
 	}
-	if _, hm, problem := findHeader("", heads); problem == "" && hm != nil {
+	if _, hm, problem := findHeader(headerSets, "", heads); problem == "" && hm != nil {
 		return hm.kind, nil
 	}
 	return "", nil

@@ -99,6 +99,9 @@ func (d *differ) flush(ctx context.Context) error {
 			res.Outcome = crmsync.OutcomeInvalid
 			if r.Problem != nil {
 				res.Column, res.Reason = r.Problem.Column, r.Problem.Reason
+				if len(r.Problems) > 0 {
+					res.Reason = crmsync.EncodeProblems(r.Problems)
+				}
 			}
 			d.holdInvalid(r)
 			continue

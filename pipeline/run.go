@@ -50,6 +50,11 @@ type Options struct {
 	Report    string
 	ReportDir string
 	Lang      string
+	// Results is the per-row results CSV; empty:
+	// <ResultsDir>/<command>-<run>-results.csv, or none when ResultsDir is
+	// empty too.
+	Results    string
+	ResultsDir string
 	// ReportOptions are the report's other options (masking, file mode);
 	// Run sets their Lang and Progress.
 	ReportOptions report.Options
@@ -189,6 +194,19 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 		s.Report = ""
 	}
 	s.Problems = problems
+	if path := ResultsPath(opt.Results, opt.ResultsDir, s); path != "" {
+		resCtx, cancel := graceContext(ctx, opt.ReportGrace)
+		err := report.WriteResults(resCtx, path, s, l, ro)
+		cancel()
+		if err != nil {
+			opt.Logger.Error("results not written", "results", path, "err", err)
+			if repErr == nil {
+				repErr = &ReportError{Path: path, Err: err}
+			}
+		} else {
+			opt.Logger.Info("results written", "results", path)
+		}
+	}
 	if err := l.EndRun(after, s); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -196,6 +214,18 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 		return runErr
 	}
 	return repErr
+}
+
+// ResultsPath returns where a run's results CSV goes: path, else
+// <dir>/<command>-<run>-results.csv, else "" (none).
+func ResultsPath(path, dir string, s *crmsync.Summary) string {
+	if path != "" {
+		return path
+	}
+	if dir != "" {
+		return filepath.Join(dir, fmt.Sprintf("%s-%d-results.csv", s.Command, s.RunID))
+	}
+	return ""
 }
 
 // ReportPath returns a run's report path: path, else

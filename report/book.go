@@ -158,13 +158,17 @@ func (b *book) markOutput() error {
 
 // styles are the cell styles of a workbook.
 type styles struct {
-	header  int
-	bold    int
-	title   int
-	text    int // "@": Excel keeps IDs as typed
-	amount  int // numbers with two decimals
-	problem int // red text
-	outcome map[crmsync.Outcome]int
+	header int
+	// wrapHeader is header with its text wrapped (summary sections).
+	wrapHeader int
+	bold       int
+	title      int
+	text       int // "@": Excel keeps IDs as typed
+	amount     int // numbers with two decimals
+	problem    int // red text
+	wrap       int // text wrapped in its cell, top aligned
+	badCell    int // a cell with a problem (problems workbook): red fill, text format
+	outcome    map[crmsync.Outcome]int
 }
 
 // Fill colours of outcomes: good green, planned blue, needs a person red or
@@ -198,11 +202,20 @@ func newStyles(f *excelize.File) (styles, error) {
 			Border:    border,
 			Alignment: &excelize.Alignment{Vertical: "center"},
 		}},
+		{&st.wrapHeader, &excelize.Style{
+			Font:      &excelize.Font{Bold: true},
+			Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
+			Border:    border,
+			Alignment: &excelize.Alignment{Vertical: "center", WrapText: true},
+		}},
 		{&st.bold, &excelize.Style{Font: &excelize.Font{Bold: true}}},
 		{&st.title, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
 		{&st.text, &excelize.Style{CustomNumFmt: &text}},
 		{&st.amount, &excelize.Style{CustomNumFmt: &two}},
 		{&st.problem, &excelize.Style{Font: &excelize.Font{Color: "C00000"}}},
+		{&st.wrap, &excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}},
+		{&st.badCell, &excelize.Style{CustomNumFmt: &text, Font: &excelize.Font{Color: "9C0006"},
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"FFC7CE"}}}},
 	}
 	for _, d := range defs {
 		id, err := f.NewStyle(d.s)

@@ -49,6 +49,15 @@ var words = map[string]word{
 	"confirmed":     {"猫酷已确认(已发送)", "Confirmed by Mallcoo (sent)"},
 	"rowCount":      {"行数", "rows"},
 	"chartTitle":    {"各类型结果", "Outcomes per kind"},
+	"causes":        {"问题原因(按原因归并)", "Problems by cause"},
+	"cause":         {"原因", "Cause"},
+	"hint":          {"一次修正的方法", "The one fix"},
+	"firstRow":      {"首行", "First row"},
+	"nextSteps":     {"下一步", "Next steps"},
+	"performance":   {"运行性能", "Run performance"},
+	"nextStepCol":   {"下一步", "next step"},
+	"source":        {"来源", "source"},
+	"nextStep":      {"怎么做", "What to do"},
 
 	// Kind sheets.
 	"sourceFile": {"来源文件", "Source file"},
@@ -60,8 +69,7 @@ var words = map[string]word{
 	"code":       {"猫酷Code", "Mallcoo Code"},
 	"message":    {"猫酷Message", "Mallcoo Message"},
 	"attempts":   {"尝试次数", "Attempts"},
-	"previous":   {"之前发送的内容", "Previous body"},
-	"newBody":    {"本次内容", "New body"},
+	"changes":    {"改动(之前 → 本次)", "Changes (before → now)"},
 
 	// Templates.
 	"readme":   {"说明", "README"},

@@ -425,13 +425,10 @@ func (r *Reconcile) row(e *crmsync.ReconcileEntry) error {
 		body = e.LedgerBody
 	}
 	if body == nil && e.Category == crmsync.CategoryInvalid {
-		vals := make([]string, len(e.Values))
 		fields := mallcoo.SpecOf(e.Kind).Fields
-		for i, v := range e.Values {
-			if i < len(fields) {
-				v = m.value(fields[i].Name, v)
-			}
-			vals[i] = v
+		vals := make([]string, min(len(e.Values), len(fields))) // unknown columns' cells follow the fields: not shown
+		for i := range vals {
+			vals[i] = m.value(fields[i].Name, e.Values[i])
 		}
 		c[11] = str(strings.Join(vals, " | "))
 	} else {

@@ -89,6 +89,18 @@ func Write(ctx context.Context, path string, s *crmsync.Summary, src Source, opt
 	return w.write(ctx, path, s, src)
 }
 
+// unknownColumns lists the headers of the columns of kind k that no field
+// matched, in the run's files, in order.
+func unknownColumns(s *crmsync.Summary, k crmsync.Kind) []string {
+	var out []string
+	for _, f := range s.Files {
+		if f.Kind == k {
+			out = append(out, f.Unknown...)
+		}
+	}
+	return out
+}
+
 // writer holds the settings of one Write; tests lower maxRows to exercise
 // sheet continuation.
 type writer struct {
@@ -137,6 +149,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	}()
 
 	fin := newFinance()
+	causes := newCauses(w.lang)
 	written := 0
 	for _, k := range crmsync.Kinds {
 		if err := ctx.Err(); err != nil {
@@ -163,6 +176,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			if !r.Outcome.NeedsPerson() {
 				return nil
 			}
+			causes.add(k, r)
 			if ps == nil {
 				if prob == nil {
 					b, err := newBook(w.lang, w.lang.T("problemsTitle"), s.Started)
@@ -176,7 +190,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 					}
 					prob = b
 				}
-				ps = newProblemSheet(prob, k, w)
+				ps = newProblemSheet(prob, k, w, unknownColumns(s, k))
 			}
 			return ps.add(r)
 		})
@@ -204,6 +218,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	if problems != "" {
 		problemsName = filepath.Base(problems)
 	}
+	s.Causes = causes.top(crmsync.MaxCauses)
 	if err := writeSummary(rep, summarySheet, s, fin, problemsName, w.lang); err != nil {
 		return "", fmt.Errorf("write report %s: summary: %w", path, err)
 	}

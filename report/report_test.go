@@ -203,15 +203,15 @@ func TestWriteSheets(t *testing.T) {
 		t.Errorf("GetPanes(score) = %+v, %v; want the header row frozen", panes, err)
 	}
 
-	// Changed rows show the previous and the new body.
+	// Changed rows show what changed, field by field.
 	v2 := rows(t, f, "score-v2")
-	if got := v2[0][len(v2[0])-2:]; !slices.Equal(got, []string{"之前发送的内容", "本次内容"}) {
-		t.Errorf("score-v2 last headers = %q, want previous/new body", got)
+	if got := v2[0][len(v2[0])-1]; got != "改动(之前 → 本次)" {
+		t.Errorf("score-v2 last header = %q, want the changes column", got)
 	}
-	if got := v2[1][len(v2[1])-2]; got != `{"TransID":"V1","PayAmount":88,"Score":88}` {
-		t.Errorf("score-v2 previous body = %q", got)
+	if got := v2[1][len(v2[1])-1]; !strings.Contains(got, "支付金额(PayAmount): 88 → ") {
+		t.Errorf("score-v2 changes = %q, want the PayAmount diff named", got)
 	}
-	if got := rows(t, f, "score")[0]; slices.Contains(got, "本次内容") {
+	if got := rows(t, f, "score")[0]; slices.Contains(got, "改动(之前 → 本次)") {
 		t.Errorf("score header has body columns without changed rows: %q", got)
 	}
 }
@@ -220,11 +220,11 @@ func TestWriteAutoFilter(t *testing.T) {
 	path, problems := writeTest(t, "")
 	for _, c := range []struct{ file, sheet, want string }{
 		{path, "xl/worksheets/sheet3.xml", `<autoFilter ref="$A$1:$U$5"`},
-		{problems, "xl/worksheets/sheet1.xml", `<autoFilter ref="$A$1:$N$3"`},
+		{problems, "xl/worksheets/sheet1.xml", `<autoFilter ref="$A$1:$P$3"`},
 	} {
 		got := zipEntry(t, c.file, c.sheet)
 		if !strings.Contains(got, c.want) {
-			t.Errorf("%s %s lacks %s", c.file, c.sheet, c.want)
+			t.Errorf("%s %s lacks %s: %.300s", c.file, c.sheet, c.want, got[max(0, strings.Index(got, "</sheetData>")):])
 		}
 	}
 }
@@ -267,18 +267,18 @@ func TestWriteSummary(t *testing.T) {
 		{[]string{"in/broken.xlsx"}, []string{"in/broken.xlsx", "", "", "0", "不是有效的Excel文件"}},
 		{[]string{"类型", "待发送"}, nil}, // no plan rows: no "new" column
 		{[]string{"类型"}, []string{"类型", "已发送", "未变化", "内容已变", "无效", "被拒绝", "失败", "合计"}},
-		{[]string{"member"}, []string{"member", "0", "1", "0", "0", "0", "0", "1"}},
-		{[]string{"score"}, []string{"score", "2", "0", "0", "1", "1", "0", "4"}},
-		{[]string{"bonus"}, []string{"bonus", "1", "0", "0", "0", "0", "1", "2"}},
+		{[]string{"会员信息变更通知"}, []string{"会员信息变更通知", "0", "1", "0", "0", "0", "0", "1"}},
+		{[]string{"消费积分变更通知"}, []string{"消费积分变更通知", "2", "0", "0", "1", "1", "0", "4"}},
+		{[]string{"CRM积分变更事件"}, []string{"CRM积分变更事件", "1", "0", "0", "0", "0", "1", "2"}},
 		{[]string{"合计"}, []string{"合计", "3", "1", "1", "1", "1", "1", "8"}},
 		// Finance: read, attempted, confirmed; exact sums.
-		{[]string{"score", "行数"}, []string{"score", "行数", "4", "3", "2"}},
+		{[]string{"消费积分变更通知", "行数"}, []string{"消费积分变更通知", "行数", "4", "3", "2"}},
 		// T4's amount "abc" is not a number; T4's score "+5" is read as 5.
-		{[]string{"score", "消费金额(TradeAmount)"}, []string{"score", "消费金额(TradeAmount)", "1,280.80", "1,280.80", "0.30"}},
-		{[]string{"score", "积分值(Score)"}, []string{"score", "积分值(Score)", "1,288.00", "1,283.00", "3.00"}},
-		{[]string{"score", "退货金额(ReturnAmount)"}, []string{"score", "退货金额(ReturnAmount)", "0.00", "0.00", "0.00"}},
-		{[]string{"score-v2", "支付金额(PayAmount)"}, []string{"score-v2", "支付金额(PayAmount)", "99.99", "0.00", "0.00"}},
-		{[]string{"bonus", "变更积分(GetBonus)"}, []string{"bonus", "变更积分(GetBonus)", "-10.50", "-10.50", "-20.50"}},
+		{[]string{"消费积分变更通知", "消费金额(TradeAmount)"}, []string{"消费积分变更通知", "消费金额(TradeAmount)", "1,280.80", "1,280.80", "0.30"}},
+		{[]string{"消费积分变更通知", "积分值(Score)"}, []string{"消费积分变更通知", "积分值(Score)", "1,288.00", "1,283.00", "3.00"}},
+		{[]string{"消费积分变更通知", "退货金额(ReturnAmount)"}, []string{"消费积分变更通知", "退货金额(ReturnAmount)", "0.00", "0.00", "0.00"}},
+		{[]string{"消费积分变更通知V2", "支付金额(PayAmount)"}, []string{"消费积分变更通知V2", "支付金额(PayAmount)", "99.99", "0.00", "0.00"}},
+		{[]string{"CRM积分变更事件", "变更积分(GetBonus)"}, []string{"CRM积分变更事件", "变更积分(GetBonus)", "-10.50", "-10.50", "-20.50"}},
 	} {
 		got := findRow(rs, c.prefix...)
 		if diff := cmp.Diff(c.want, got); diff != "" {
@@ -305,7 +305,7 @@ func TestWriteSummary(t *testing.T) {
 	}
 	defer raw.Close()
 	rawRows, _ := raw.GetRows("汇总")
-	if got := findRow(rawRows, "score", "消费金额(TradeAmount)"); len(got) < 5 || got[4] != "0.30" {
+	if got := findRow(rawRows, "消费积分变更通知", "消费金额(TradeAmount)"); len(got) < 5 || got[4] != "0.30" {
 		t.Errorf("raw confirmed TradeAmount = %q, want 0.30", got)
 	}
 	if typ, _ := raw.GetCellType("汇总", "A1"); typ == excelize.CellTypeUnset {
@@ -333,28 +333,41 @@ func TestWriteProblems(t *testing.T) {
 		t.Errorf("problems sheets (-want +got):\n%s", diff)
 	}
 	rs := rows(t, f, "score")
-	if diff := cmp.Diff(append(Columns(crmsync.KindScore, "zh"), "事件ID", "原因"), rs[0]); diff != "" {
+	if diff := cmp.Diff(append(append([]string{"原因", "下一步", "来源"}, Columns(crmsync.KindScore, "zh")...), "事件ID"), rs[0]); diff != "" {
 		t.Errorf("problems score header (-want +got):\n%s", diff)
 	}
 	if len(rs) != 3 {
 		t.Fatalf("problems score has %d rows, want 3 (header, rejected, invalid)", len(rs))
 	}
-	if got, want := rs[1], append(scoreValues("T3", "0201710000003", "1280.50", "1280")[:11], "", "T3", "被拒绝; 猫酷 Code 3001: 会员不存在"); !slices.Equal(got, want) {
+	if got, want := rs[1], append(append([]string{"被拒绝; 猫酷 Code 3001: 会员不存在", nextStep(crmsync.OutcomeRejected, "zh"), "in/day.xlsx[score]:4"},
+		scoreValues("T3", "0201710000003", "1280.50", "1280")[:11]...), "", "T3"); !slices.Equal(got, want) {
 		t.Errorf("rejected problem row = %q, want %q", got, want)
 	}
-	if got, want := rs[2][len(rs[2])-1], "无效: 消费金额(TradeAmount): 不是数字"; got != want {
+	if got, want := rs[2][0], "无效: 消费金额(TradeAmount): 不是数字"; got != want {
 		t.Errorf("invalid problem reason = %q, want %q", got, want)
+	}
+	// The bad cell (TradeAmount, template column 5) is filled red and
+	// carries its reason as a comment; the others are not.
+	amountCell, _ := excelize.CoordinatesToCellName(problemFixed+5, 3)
+	if id, _ := f.GetCellStyle("score", amountCell); id == 0 {
+		t.Errorf("bad cell %s has no style", amountCell)
+	} else if st, _ := f.GetStyle(id); st == nil || len(st.Fill.Color) == 0 || st.Fill.Color[0] != "FFC7CE" {
+		t.Errorf("bad cell %s style = %+v, want a red fill", amountCell, st)
+	}
+	comments, _ := f.GetComments("score")
+	if len(comments) != 1 || comments[0].Cell != amountCell || !strings.Contains(comments[0].Text, "不是数字") {
+		t.Errorf("problems comments = %+v, want one on %s with the reason", comments, amountCell)
 	}
 	// List items read from a sibling sheet come back as a JSON array.
 	v2 := rows(t, f, "score-v2")
-	if got, want := v2[1][14], `[{"PayType":12,"PayNo":"P1","Amount":99.99}]`; got != want {
+	if got, want := v2[1][problemFixed+14], `[{"PayType":12,"PayNo":"P1","Amount":99.99}]`; got != want {
 		t.Errorf("problems score-v2 ConsumePayList = %q, want %q", got, want)
 	}
-	if got := v2[1][13]; got != "" {
+	if got := v2[1][problemFixed+13]; got != "" {
 		t.Errorf("problems score-v2 ConsumePromotionList = %q, want empty", got)
 	}
 	b := rows(t, f, "bonus")
-	if len(b) != 2 || b[1][4] != "R2" || b[1][7] != "R2|C1" || b[1][8] != "失败: 连接超时" {
+	if len(b) != 2 || b[1][problemFixed+4] != "R2" || b[1][problemFixed+7] != "R2|C1" || b[1][0] != "失败: 连接超时" || !strings.Contains(b[1][1], "无需修改") {
 		t.Errorf("problems bonus rows = %q, want the failed R2 row only", b)
 	}
 	if props, _ := f.GetDocProps(); props.Title != "crmsync 待处理行" {
@@ -410,10 +423,10 @@ func TestWriteEnglish(t *testing.T) {
 	}
 	p := open(t, problems)
 	pr := rows(t, p, "score")
-	if diff := cmp.Diff(append(Columns(crmsync.KindScore, "en"), "EventID", "reason"), pr[0]); diff != "" {
+	if diff := cmp.Diff(append(append([]string{"reason", "next step", "source"}, Columns(crmsync.KindScore, "en")...), "EventID"), pr[0]); diff != "" {
 		t.Errorf("en problems header (-want +got):\n%s", diff)
 	}
-	if got := pr[1][len(pr[1])-1]; got != "rejected; Mallcoo Code 3001: 会员不存在" {
+	if got := pr[1][0]; got != "rejected; Mallcoo Code 3001: 会员不存在" {
 		t.Errorf("en problem reason = %q", got)
 	}
 	if Columns(crmsync.KindScore, "en")[0] != "TransID" || Columns(crmsync.KindScore, "")[0] != "交易ID" {
@@ -570,5 +583,39 @@ func TestWriteStoppedAndStyles(t *testing.T) {
 	id, _ := f.GetColStyle("score", "K")
 	if st, _ := f.GetStyle(id); st == nil || st.CustomNumFmt == nil || *st.CustomNumFmt != "@" {
 		t.Errorf("score column K (ThirdPartyCardID) style = %+v, want text", st)
+	}
+}
+
+// TestWritePrintable: every sheet of both workbooks prints A4 landscape,
+// one page wide, and a row sheet repeats its header row on each page.
+func TestWritePrintable(t *testing.T) {
+	path, problems := writeTest(t, "")
+	for _, p := range []string{path, problems} {
+		f := open(t, p)
+		for _, sh := range f.GetSheetList() {
+			pl, err := f.GetPageLayout(sh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			props, _ := f.GetSheetProps(sh)
+			if pl.Size == nil || *pl.Size != 9 || pl.Orientation == nil || *pl.Orientation != "landscape" || pl.FitToWidth == nil || *pl.FitToWidth != 1 ||
+				props.FitToPage == nil || !*props.FitToPage {
+				t.Errorf("%s [%s]: page layout %+v, fit to page %v: want A4 landscape, one page wide", filepath.Base(p), sh, pl, props.FitToPage)
+			}
+		}
+		titles := 0
+		for _, dn := range f.GetDefinedName() {
+			if dn.Name == "_xlnm.Print_Titles" && strings.HasSuffix(dn.RefersTo, "!$1:$1") {
+				titles++
+			}
+		}
+		if rowSheets := len(f.GetSheetList()); p == path {
+			rowSheets-- // the summary
+			if titles != rowSheets {
+				t.Errorf("%s: %d sheets repeat their header, want %d", filepath.Base(p), titles, rowSheets)
+			}
+		} else if titles != rowSheets {
+			t.Errorf("%s: %d sheets repeat their header, want %d", filepath.Base(p), titles, rowSheets)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 
@@ -65,6 +66,10 @@ func (s *stream) next() error {
 	if err := s.b.useSheet(s.name); err != nil {
 		return err
 	}
+	// Before the stream writer: it writes the sheet properties first.
+	if err := printSetup(s.b.f, s.name); err != nil {
+		return err
+	}
 	sw, err := s.b.f.NewStreamWriter(s.name)
 	if err != nil {
 		return err
@@ -92,6 +97,35 @@ func (s *stream) next() error {
 	return sw.SetRow("A1", s.header, excelize.RowOpts{Height: 20})
 }
 
+// printSetup makes a sheet print well: A4 landscape, one page wide, the
+// header row repeated on every page.
+func printSetup(f *excelize.File, sheet string) error {
+	if err := pageSetup(f, sheet); err != nil {
+		return err
+	}
+	return f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: fmt.Sprintf("'%s'!$1:$1", sheet), Scope: sheet})
+}
+
+// pageSetup prints a sheet on A4 landscape, one page wide.
+func pageSetup(f *excelize.File, sheet string) error {
+	size, land, one, any := 9, "landscape", 1, 0 // 9: A4
+	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Size: &size, Orientation: &land, FitToWidth: &one, FitToHeight: &any}); err != nil {
+		return err
+	}
+	fit := true
+	return f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit})
+}
+
+// comment adds a cell comment to column col (0-based) of the row last
+// written.
+func (s *stream) comment(col int, text string) error {
+	cell, err := excelize.CoordinatesToCellName(col+1, s.row)
+	if err != nil {
+		return err
+	}
+	return s.b.f.AddComment(s.name, excelize.Comment{Author: "crmsync", Cell: cell, Text: text, Width: 320, Height: 100})
+}
+
 // finish flushes the current sheet, if any, with its autofilter.
 func (s *stream) finish() error {
 	if s.sw == nil {
@@ -117,7 +151,7 @@ type kindSheet struct {
 	l       lang
 	st      *styles
 	nfields int
-	bodies  bool // show previous and new bodies (the kind has changed rows)
+	bodies  bool // show what changed (the kind has changed rows)
 	s       *stream
 	cells   []any
 	mask    masker
@@ -147,7 +181,7 @@ func newKindSheet(b *book, k crmsync.Kind, sum *crmsync.Summary, w *writer) *kin
 	ks := &kindSheet{kind: k, l: l, st: &b.st, nfields: len(fields), fields: fields, mask: masker{show: w.show}}
 	if sum != nil && sum.ByKind[k][crmsync.OutcomeChanged] > 0 {
 		ks.bodies = true
-		cols = append(cols, column{header: l.T("previous"), width: 60}, column{header: l.T("newBody"), width: 60})
+		cols = append(cols, column{header: l.T("changes"), width: 60, style: b.st.wrap})
 	}
 	ks.s = newStream(b, string(k), cols, w.maxRows)
 	ks.cells = make([]any, len(cols))
@@ -217,13 +251,24 @@ func (ks *kindSheet) add(r *crmsync.Result) error {
 		c[kindFixed+i] = str(m.value(ks.fields[i].Name, r.Values[i]))
 	}
 	if changed {
-		c[kindFixed+ks.nfields] = str(m.text(string(r.Previous)))
-		c[kindFixed+ks.nfields+1] = str(m.text(string(r.Body)))
+		c[kindFixed+ks.nfields] = str(m.text(changesText(ks.kind, r.Previous, r.Body, ks.l)))
 	}
 	return ks.s.add(c)
 }
 
 func (ks *kindSheet) close() error { return ks.s.finish() }
+
+// changesText lists the fields a changed row differs in from the event
+// sent before, one a line: "消费金额(TradeAmount): 50 → 55".
+func changesText(k crmsync.Kind, previous, body []byte, l lang) string {
+	ds := FieldDiffs(previous, body, l == "en")
+	for i, d := range ds {
+		if name, rest, ok := strings.Cut(d, ": "); ok {
+			ds[i] = columnName(k, name, l) + ": " + rest
+		}
+	}
+	return strings.Join(ds, "\n")
+}
 
 // str returns s as a cell value: nil (no cell) when empty. Strings are
 // written as inline strings, never as formulas or numbers, so "=1+1",
@@ -235,10 +280,31 @@ func str(s string) any {
 	return s
 }
 
-// reasonText is the reason of a result with the column it concerns.
+// reasonText is the reason of a result in the report's language, each
+// problem with the column it concerns: "支付方式(PayType): …; 积分事件(ScoreEvent): …".
 func reasonText(k crmsync.Kind, r *crmsync.Result, l lang) string {
-	if r.Column == "" {
-		return r.Reason
+	if !crmsync.HasProblems(r.Reason) { // a reason of one text, as kept
+		if r.Column == "" {
+			return r.Reason
+		}
+		return columnName(k, r.Column, l) + ": " + r.Reason
 	}
-	return columnName(k, r.Column, l) + ": " + r.Reason
+	ps := r.Problems()
+	if len(ps) == 1 {
+		return problemText(k, &ps[0], l)
+	}
+	parts := make([]string, len(ps))
+	for i := range ps {
+		parts[i] = problemText(k, &ps[i], l)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// problemText is one problem's reason with its column.
+func problemText(k crmsync.Kind, p *crmsync.Problem, l lang) string {
+	t := p.Text(string(l))
+	if p.Column == "" {
+		return t
+	}
+	return columnName(k, p.Column, l) + ": " + t
 }

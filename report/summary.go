@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -52,7 +53,19 @@ func (w *summaryWriter) section(title string, header ...any) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return h, w.style(1, h, len(header), w.b.st.header)
+	// A header wider than its column wraps instead of being cut.
+	widest := 0
+	for _, c := range header {
+		if s, ok := c.(string); ok {
+			widest = max(widest, displayWidth(s))
+		}
+	}
+	if widest > 14 {
+		if err := w.b.f.SetRowHeight(w.sheet, h, float64(15*((widest+13)/14))); err != nil {
+			return 0, err
+		}
+	}
+	return h, w.style(1, h, len(header), w.b.st.wrapHeader)
 }
 
 // writeSummary fills the summary sheet: the run, its files, the counts per
@@ -60,6 +73,9 @@ func (w *summaryWriter) section(title string, header ...any) (int, error) {
 func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, problems string, l lang) error {
 	w := &summaryWriter{b: b, sheet: sheet, l: l, row: 1}
 	f := b.f
+	if err := pageSetup(f, sheet); err != nil {
+		return err
+	}
 	for col, width := range map[string]float64{"A": 42, "B": 22, "C": 14, "D": 14, "E": 14} {
 		if err := f.SetColWidth(sheet, col, col, width); err != nil {
 			return err
@@ -96,13 +112,6 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 		{l.T("duration"), round(dur, 1)},
 		{l.T("rows"), s.Rows},
 	}...)
-	if dur > 0 {
-		kv = append(kv, [2]any{l.T("rowsPerSec"), round(float64(s.Rows)/dur, 1)})
-	}
-	kv = append(kv, [2]any{l.T("requests"), s.Requests})
-	if dur > 0 {
-		kv = append(kv, [2]any{l.T("reqPerSec"), round(float64(s.Requests)/dur, 1)})
-	}
 	if s.Interrupt {
 		kv = append(kv, [2]any{l.T("interrupted"), l.T("yes")})
 	}
@@ -138,7 +147,7 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 			return err
 		}
 		for _, fs := range s.Files {
-			r, err := w.put(fs.Path, str(fs.Sheet), str(string(fs.Kind)), fs.Rows, str(fs.Note()))
+			r, err := w.put(fs.Path, str(fs.Sheet), str(kindName(fs.Kind, l)), fs.Rows, str(fs.Note()))
 			if err != nil {
 				return err
 			}
@@ -150,13 +159,96 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 		}
 	}
 
+	if err := writeCauses(w, s); err != nil {
+		return err
+	}
 	if err := writeCounts(w, s); err != nil {
 		return err
 	}
 	if err := writeFinance(w, fin); err != nil {
 		return err
 	}
+	// How the run went, apart from the finance totals.
+	if _, err := w.section(l.T("performance")); err != nil {
+		return err
+	}
+	perf := [][2]any{}
+	if dur > 0 {
+		perf = append(perf, [2]any{l.T("rowsPerSec"), round(float64(s.Rows)/dur, 1)})
+	}
+	perf = append(perf, [2]any{l.T("requests"), s.Requests})
+	if dur > 0 {
+		perf = append(perf, [2]any{l.T("reqPerSec"), round(float64(s.Requests)/dur, 1)})
+	}
+	for _, p := range perf {
+		r, err := w.put(p[0], p[1])
+		if err != nil {
+			return err
+		}
+		if err := w.style(1, r, 1, b.st.bold); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// writeCauses writes the causes of the rows that need a person, most rows
+// first, each with the one action that fixes them all, then the next step
+// for each outcome that needs a person.
+func writeCauses(w *summaryWriter, s *crmsync.Summary) error {
+	l := w.l
+	if len(s.Causes) > 0 {
+		// The hint is last: a long one runs on over the empty cells to
+		// its right.
+		if _, err := w.section(l.T("causes"), l.T("cause"), l.T("rows"), l.T("firstRow"), l.T("hint")); err != nil {
+			return err
+		}
+		for _, c := range s.Causes {
+			first := ""
+			if c.First != nil {
+				first = c.First.String()
+			}
+			r, err := w.put(c.Text, c.Count, first, c.Fix)
+			if err != nil {
+				return err
+			}
+			if err := w.style(1, r, 1, w.b.st.wrap); err != nil {
+				return err
+			}
+		}
+	}
+	started := false
+	for _, o := range crmsync.Outcomes {
+		n := s.Counts[o]
+		step := nextStep(o, l)
+		if n == 0 || step == "" {
+			continue
+		}
+		if !started {
+			started = true
+			if _, err := w.section(l.T("nextSteps"), l.T("outcome"), l.T("rows"), l.T("nextStep")); err != nil {
+				return err
+			}
+		}
+		if _, err := w.put(l.outcome(o), n, step); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kindName is a kind as the report names it: the endpoint's Chinese title
+// (会员等级变更通知), the kind in English.
+func kindName(k crmsync.Kind, l lang) string {
+	if k == "" {
+		return ""
+	}
+	if l != "en" && slices.Contains(crmsync.Kinds, k) {
+		if sp := mallcoo.SpecOf(k); sp.Title != "" {
+			return sp.Title
+		}
+	}
+	return string(k)
 }
 
 // writeCounts writes the kind × outcome table (only the kinds and outcomes
@@ -200,7 +292,7 @@ func writeCounts(w *summaryWriter, s *crmsync.Summary) error {
 	colTotals := make([]int, len(outs)+1)
 	first := w.row
 	for _, k := range kinds {
-		vals := []any{string(k)}
+		vals := []any{kindName(k, l)}
 		sum := 0
 		for i, o := range outs {
 			n := s.ByKind[k][o]
@@ -289,7 +381,7 @@ func writeFinance(w *summaryWriter, fin *finance) error {
 				return err
 			}
 		}
-		if _, err := w.put(string(k), l.T("rowCount"), fk.rows[stageRead], fk.rows[stageAttempted], fk.rows[stageConfirmed]); err != nil {
+		if _, err := w.put(kindName(k, l), l.T("rowCount"), fk.rows[stageRead], fk.rows[stageAttempted], fk.rows[stageConfirmed]); err != nil {
 			return err
 		}
 		spec := mallcoo.SpecOf(k)
@@ -298,7 +390,7 @@ func writeFinance(w *summaryWriter, fin *finance) error {
 			if fld := spec.Field(name); fld != nil && l == "zh" {
 				label = fld.Label + "(" + name + ")"
 			}
-			r, err := w.put(string(k), label)
+			r, err := w.put(kindName(k, l), label)
 			if err != nil {
 				return err
 			}

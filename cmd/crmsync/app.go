@@ -36,6 +36,9 @@ type env struct {
 	cfg     *fileConfig
 	summary *crmsync.Summary
 	runLang string
+	// resultsPath (-results) or resultsDir (results_dir) ask for the
+	// per-row results CSV of a run; both "" for none.
+	resultsPath, resultsDir string
 }
 
 // usageError is a command-line mistake: exit 2.
@@ -144,6 +147,7 @@ func (e *env) main(ctx context.Context, args []string) int {
 func (e *env) newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("crmsync "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	fs.Usage = func() { printHelp(fs.Output(), fs, name) }
 	return fs
 }
 

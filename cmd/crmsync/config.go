@@ -83,8 +83,10 @@ type fileConfig struct {
 	MaskPersonal *bool `toml:"mask_personal"`
 	// FileMode is the mode of the files crmsync creates: "0600" (default)
 	// or "0640" for a group of operators.
-	FileMode string          `toml:"file_mode"`
-	Notify   []notify.Config `toml:"notify"`
+	FileMode   string            `toml:"file_mode"`
+	Notify     []notify.Config   `toml:"notify"`
+	Columns    map[string]string `toml:"columns"` // a mall's header → field, every kind
+	ResultsDir string            `toml:"results_dir"`
 
 	// path is the file read ("" when none); origin says, by flag name,
 	// where applyConfig took each setting from (for `crmsync config`).
@@ -96,6 +98,8 @@ type fileConfig struct {
 type kindSettings struct {
 	// Required lists the optional fields this mall requires.
 	Required []string `toml:"required"`
+	// Columns maps this kind's headers in the mall's files to field names.
+	Columns map[string]string `toml:"columns"`
 }
 
 type configCredentials struct {
@@ -142,11 +146,11 @@ const (
 // settings are the top-level keys of the file and their types.
 var settings = map[string]settingType{
 	"base_url": tString, "ledger": tString, "report_dir": tString, "timeout": tString,
-	"lang": tString, "encoding": tString,
+	"lang": tString, "encoding": tString, "results_dir": tString,
 	"concurrency": tInt, "retries": tInt, "rate": tNumber, "max_rows_per_run": tInt,
 	"max_rows_per_file": tInt, "max_cell_bytes": tInt,
 	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
-	"credentials": tTable, "mappings": tTable, "kinds": tTable,
+	"credentials": tTable, "mappings": tTable, "kinds": tTable, "columns": tTable,
 	"strict_datetime": tBool, "score_resend_uncertain": tBool,
 	"mall": tString, "allow_empty": tBool, "mask_personal": tBool, "file_mode": tString,
 	"notify": tNotify,
@@ -280,6 +284,12 @@ func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) erro
 				}
 				continue
 			}
+			if k == "columns" {
+				if err := checkColumns("columns", "", m, cerr); err != nil {
+					return err
+				}
+				continue
+			}
 			for _, field := range sortedKeys(m) {
 				table, ok := m[field].(map[string]any)
 				if !ok {
@@ -310,8 +320,18 @@ func checkKindTables(m map[string]any, cerr func(key, format string, a ...any) e
 			return cerr("kinds."+name, "want a table, such as [kinds.%s] then required = [\"TradeSerialNo\"]", name)
 		}
 		for _, key := range sortedKeys(table) {
+			if key == "columns" {
+				cm, ok := table[key].(map[string]any)
+				if !ok {
+					return cerr("kinds."+name+".columns", "want a table, such as [kinds.%s.columns] then \"会员卡号\" = \"ThirdPartyCardID\"", name)
+				}
+				if err := checkColumns("kinds."+name+".columns", kind, cm, cerr); err != nil {
+					return err
+				}
+				continue
+			}
 			if key != "required" {
-				return cerr("kinds."+name+"."+key, "unknown setting; [kinds.%s] takes required", name)
+				return cerr("kinds."+name+"."+key, "unknown setting; [kinds.%s] takes required and columns", name)
 			}
 			list, ok := table[key].([]any)
 			if !ok {
@@ -331,6 +351,50 @@ func checkKindTables(m map[string]any, cerr func(key, format string, a ...any) e
 		}
 	}
 	return nil
+}
+
+// checkColumns checks a [columns] table (kind "") or [kinds.<kind>.columns]:
+// each header names a field (by its API name) of that kind, or of some kind.
+func checkColumns(key string, kind crmsync.Kind, m map[string]any, cerr func(key, format string, a ...any) error) error {
+	for _, header := range sortedKeys(m) {
+		k := key + "." + strconv.Quote(header)
+		field, ok := m[header].(string)
+		if !ok {
+			return cerr(k, "the value is %s: want a field name in quotes, such as \"ReturnTime\"", tomlType(m[header]))
+		}
+		found := false
+		for _, kd := range crmsync.Kinds {
+			if (kind == "" || kd == kind) && mallcoo.SpecOf(kd).Field(field) != nil {
+				found = true
+			}
+		}
+		if !found && field != "EventID" {
+			where := "any kind"
+			if kind != "" {
+				where = string(kind)
+			}
+			return cerr(k, "no field of %s is called %s: want a field's API name, as in the import template (e.g. ReturnTime)", where, field)
+		}
+	}
+	return nil
+}
+
+// columnAliases returns [columns] (under kind "") and each kind's
+// [kinds.<kind>.columns], for the reader; nil when none.
+func (c *fileConfig) columnAliases() map[crmsync.Kind]map[string]string {
+	out := map[crmsync.Kind]map[string]string{}
+	if len(c.Columns) > 0 {
+		out[""] = c.Columns
+	}
+	for name, k := range c.Kinds {
+		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Columns) > 0 {
+			out[kind] = k.Columns
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // requiredFields returns the [kinds] required lists by kind (nil when
@@ -870,7 +934,7 @@ func (c *fileConfig) maxRowsPerRun() int {
 
 // reader returns the importer's Reader for these settings.
 func (c *fileConfig) reader(encoding string, kind crmsync.Kind, allowEmpty bool) *importer.Reader {
-	r := &importer.Reader{Encoding: encoding, Kind: kind, Mappings: c.mappingTables(), Required: c.requiredFields(), StrictDateTime: c.StrictDateTime, AllowEmpty: allowEmpty}
+	r := &importer.Reader{Encoding: encoding, Kind: kind, Mappings: c.mappingTables(), Required: c.requiredFields(), StrictDateTime: c.StrictDateTime, AllowEmpty: allowEmpty, Columns: c.columnAliases()}
 	if c.MaxRowsPerFile != nil {
 		r.MaxRowsPerFile = *c.MaxRowsPerFile
 	}

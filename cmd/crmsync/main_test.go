@@ -333,12 +333,14 @@ func TestProblemsRoundTrip(t *testing.T) {
 	}
 	header := rows[0]
 	amountCol := slices.Index(header, "消费金额")
+	transCol := slices.Index(header, "交易ID")
 	fixed := ""
 	for i, r := range rows[1:] {
-		if strings.Contains(r[len(r)-1], "TradeAmount") || strings.Contains(r[len(r)-1], "消费金额") {
+		// The reason is the first column.
+		if strings.Contains(r[0], "TradeAmount") || strings.Contains(r[0], "消费金额") {
 			cell, _ := excelize.CoordinatesToCellName(amountCol+1, i+2)
 			f.SetCellStr("score", cell, "123.00")
-			fixed = r[0]
+			fixed = r[transCol]
 			break
 		}
 	}

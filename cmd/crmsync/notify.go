@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync"
@@ -79,7 +81,7 @@ func (e *env) announce(ctx context.Context, command string, cfg *fileConfig, s *
 	if lang == "" {
 		lang = cfg.Lang
 	}
-	n := notify.FromSummary(cfg.Mall, lang, s, code, causesOf(s, lang, runErr))
+	n := notify.FromSummary(cfg.Mall, lang, s, code, noticeCauses(s, lang, runErr))
 	if n.Command == "" {
 		n.Command = command // the run never began
 	}
@@ -153,4 +155,37 @@ func causesOf(s *crmsync.Summary, lang string, runErr error) []crmsync.Cause {
 	// Most rows first; the order above breaks ties.
 	slices.SortStableFunc(out[start:], func(a, b crmsync.Cause) int { return b.Count - a.Count })
 	return out
+}
+
+// noticeCauses are the causes a notification names: the report's causes
+// (grouped by code, column and value, with the fix) when it has them, else
+// the counts by outcome — stripped of anything that could be a member's
+// data: a cause's cell value is kept only when it is a mall's word for a
+// code (an enum: 微信, 现金), never an amount, ID or text, and any run of six
+// or more digits left (a card ID or mobile in Mallcoo's message) is masked.
+func noticeCauses(s *crmsync.Summary, lang string, runErr error) []crmsync.Cause {
+	if s == nil || len(s.Causes) == 0 {
+		return causesOf(s, lang, runErr)
+	}
+	var out []crmsync.Cause
+	if runErr != nil {
+		out = causesOf(nil, lang, runErr)
+	}
+	for _, c := range s.Causes {
+		keep := c.Code == crmsync.ReasonUnmapped || c.Code == crmsync.ReasonNotAllowed
+		text, fix := c.Text, c.Fix
+		if c.Value != "" && !keep {
+			text = strings.ReplaceAll(text, c.Value, "…")
+			fix = strings.ReplaceAll(fix, c.Value, "…")
+		}
+		out = append(out, crmsync.Cause{Text: maskDigits(text), Count: c.Count, Fix: maskDigits(fix)})
+	}
+	return out
+}
+
+var digitRun = regexp.MustCompile(`[0-9]{6,}`)
+
+// maskDigits hides runs of six or more digits.
+func maskDigits(s string) string {
+	return digitRun.ReplaceAllStringFunc(s, func(d string) string { return strings.Repeat("*", len(d)) })
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/crmsync/crmsync/report"
 )
@@ -16,6 +18,9 @@ import (
 func checkReport(path string, problems bool, inputs ...string) error {
 	if path == "" {
 		return nil
+	}
+	if !strings.EqualFold(filepath.Ext(path), ".xlsx") {
+		return usagef("-report %s: the report is an Excel workbook; give it a name ending in .xlsx", path)
 	}
 	targets := []string{path}
 	if problems {

@@ -29,11 +29,15 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
 	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
+	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
 	c.send.register(fs)
 	c.log.register(fs)
 	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
 	if err != nil {
 		return code, err
+	}
+	if err := c.resultsSettings(cfg); err != nil {
+		return crmsync.ExitUsage, err
 	}
 	if fs.NArg() > 0 {
 		return crmsync.ExitUsage, usagef("retry takes no files (it resends from the ledger); use run for files")

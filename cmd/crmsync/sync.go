@@ -15,6 +15,7 @@ import (
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/report"
 )
 
 // syncCommand is `crmsync run` and `crmsync plan`.
@@ -71,6 +72,7 @@ func (c *syncCommand) flags() *flag.FlagSet {
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "finding no input file is not a problem (exit 0, for setups with quiet nights)")
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
 	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
 	return fs
 }
 
@@ -80,6 +82,9 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
 	if err != nil {
 		return code, err
+	}
+	if err := c.resultsSettings(cfg); err != nil {
+		return crmsync.ExitUsage, err
 	}
 	if c.reportPath == "" && cfg.ReportDir != "" {
 		c.reportDir = cfg.ReportDir
@@ -163,6 +168,7 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 	opt.Progress, opt.ProgressDone = prog.update, prog.done
 	opt.ReportGrace = e.reportGrace
 	opt.Logger = e.logger
+	opt.Results, opt.ResultsDir = e.resultsPath, e.resultsDir
 	e.warnReadable(opt.Ledger, "the ledger", e.cfg.fileMode())
 	s, err := pipeline.Run(ctx, opt)
 	if s == nil {
@@ -172,7 +178,7 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 	if s.Report != "" {
 		e.warnReadable(filepath.Dir(s.Report), "the report folder", e.cfg.fileMode())
 	}
-	e.printSummary(s, jsonOut)
+	e.printSummary(s, jsonOut, opt.Lang)
 	switch {
 	case s.Interrupt:
 		return crmsync.ExitInterrupted, nil
@@ -254,7 +260,10 @@ func (e *env) credentials(cfg *fileConfig) (mallcoo.Credentials, error) {
 	return cr, nil
 }
 
-func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
+// termCauses is how many causes the terminal shows after a run.
+const termCauses = 5
+
+func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 	if jsonOut {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
@@ -288,6 +297,9 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
 		} else if f.Skipped != "" {
 			fmt.Fprintf(w, "  sheet skipped: %s [%s]: %s\n", f.Path, f.Sheet, f.Skipped)
 		}
+		for _, warn := range f.Warnings {
+			fmt.Fprintf(w, "  file warning: %s: %s\n", f.Path, warn)
+		}
 	}
 	if s.Stopped != "" {
 		fmt.Fprintf(w, "  sending stopped: %s\n", s.Stopped)
@@ -295,8 +307,35 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool) {
 	if s.Report != "" {
 		fmt.Fprintf(w, "  report:   %s\n", s.Report)
 	}
+	en := lang == "en"
+	if len(s.Causes) > 0 {
+		if en {
+			fmt.Fprintln(w, "  top causes:")
+		} else {
+			fmt.Fprintln(w, "  主要原因:")
+		}
+		for i, c := range s.Causes {
+			if i == termCauses {
+				if en {
+					fmt.Fprintf(w, "    … %d more causes on the report's summary sheet\n", len(s.Causes)-i)
+				} else {
+					fmt.Fprintf(w, "    … 另有 %d 类原因,见报告的汇总页\n", len(s.Causes)-i)
+				}
+				break
+			}
+			fmt.Fprintf(w, "    %6d  %s\n", c.Count, c.Text)
+			if c.Fix != "" {
+				fmt.Fprintf(w, "            → %s\n", c.Fix)
+			}
+		}
+	}
+	for _, o := range crmsync.Outcomes {
+		if step := report.NextStep(o, lang); s.Counts[o] > 0 && step != "" {
+			fmt.Fprintf(w, "  %-10s → %s\n", o, step)
+		}
+	}
 	if s.Problems != "" {
-		fmt.Fprintf(w, "  problems: %s (fix the cells and run crmsync on it)\n", s.Problems)
+		fmt.Fprintf(w, "  problems: %s\n", s.Problems)
 	}
 }
 
@@ -315,4 +354,13 @@ func parseDate(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, errors.New("want a date like 2024-11-01 or 2024-11-01 10:00:00 (China time)")
+}
+
+// resultsSettings checks -results and takes results_dir from the config.
+func (e *env) resultsSettings(cfg *fileConfig) error {
+	if e.resultsPath != "" && !strings.EqualFold(filepath.Ext(e.resultsPath), ".csv") {
+		return usagef("-results %s: the results are CSV; give the file a name ending in .csv", e.resultsPath)
+	}
+	e.resultsDir = cfg.ResultsDir
+	return nil
 }
