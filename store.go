@@ -17,6 +17,7 @@ const (
 	StateRejected  State = "rejected"  // Mallcoo answered a business Code != 1
 	StateFailed    State = "failed"    // no answer after retries; resend next run
 	StateUncertain State = "uncertain" // was in flight when a run died
+	StateBlocked   State = "blocked"   // held back by an earlier event of its kind and lane; sent once that clears
 )
 
 // Prior is what the ledger knows of an event's key before a run decides

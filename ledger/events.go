@@ -301,7 +301,7 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated)`, 11,
 			`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
-	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated`)
+	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated, reason = ''`)
 		for i, ev := range evs {
 			id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
 			if err != nil {
@@ -325,8 +325,35 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 }
 
 // settles reports whether a result with outcome o settles its event's state.
+// A blocked event is settled too: the ledger keeps its body and lane, so
+// retry or the next run sends it once its blocker clears, whatever file is
+// read then.
 func settles(o crmsync.Outcome) bool {
-	return o == crmsync.OutcomeSent || o == crmsync.OutcomeRejected || o == crmsync.OutcomeFailed
+	return o == crmsync.OutcomeSent || o == crmsync.OutcomeRejected || o == crmsync.OutcomeFailed || o == crmsync.OutcomeBlocked
+}
+
+// opens reports whether a result with outcome o is kept in open_rows: rows
+// that need a person but leave no event state behind.
+func opens(o crmsync.Outcome) bool {
+	return o == crmsync.OutcomeChanged || o == crmsync.OutcomeInvalid
+}
+
+// openReason is the reason open_rows keeps for r: its reason, after the
+// column it is about.
+func openReason(r *crmsync.Result) string {
+	if r.Column != "" {
+		return r.Column + ": " + r.Reason
+	}
+	return r.Reason
+}
+
+// openKey is the key of result r in open_rows: its event key, or for a
+// row without one (invalid) its source row.
+func openKey(r *crmsync.Result) string {
+	if r.Key != "" {
+		return r.Key
+	}
+	return r.Source.String()
 }
 
 // Record stores the results of run runID in one transaction. For outcomes
@@ -367,11 +394,14 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
 	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
 		events := l.newMultiInsert(`INSERT INTO events
-	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated)`, 14,
+	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated, reason)`, 15,
 			`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
-	last_run = excluded.last_run, updated = excluded.updated`)
+	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason`)
+		open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq)`, 7,
+			`ON CONFLICT (kind, key) DO UPDATE SET
+	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq`)
 		var vbuf []byte
 		for i, r := range rs {
 			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
@@ -388,16 +418,21 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), r.Hash, id, prev); err != nil {
 				return err
 			}
+			if opens(r.Outcome) {
+				if err := open.add(ctx, string(r.Kind), openKey(r), string(r.Outcome), openReason(r), now, runID, r.Seq); err != nil {
+					return err
+				}
+			}
 			if !settles(r.Outcome) {
 				continue
 			}
 			bodies.settle(keys[i], r.Hash, id)
 			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), r.Hash, id,
-				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now); err != nil {
+				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason); err != nil {
 				return err
 			}
 		}
-		for _, m := range []*multiInsert{bodies.ins, results, events} {
+		for _, m := range []*multiInsert{bodies.ins, results, events, open} {
 			if err := m.flush(ctx); err != nil {
 				return err
 			}

@@ -40,8 +40,8 @@ func (l *Ledger) BeginRun(ctx context.Context, command string, args []string, st
 		if _, err := w.ExecContext(ctx, `UPDATE runs SET status = ? WHERE status = ?`, RunDied, RunRunning); err != nil {
 			return err
 		}
-		if _, err := w.ExecContext(ctx, `UPDATE events SET state = ?, updated = ? WHERE state = ?`,
-			string(crmsync.StateUncertain), l.Now().UnixNano(), string(crmsync.StateInFlight)); err != nil {
+		if _, err := w.ExecContext(ctx, `UPDATE events SET state = ?, updated = ?, reason = ? WHERE state = ?`,
+			string(crmsync.StateUncertain), l.Now().UnixNano(), ReasonInFlightDied, string(crmsync.StateInFlight)); err != nil {
 			return err
 		}
 		res, err := w.ExecContext(ctx, `INSERT INTO runs (command, args, started, status, pid, host) VALUES (?, ?, ?, ?, ?, ?)`,

@@ -304,7 +304,7 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior, safe func
 		res.Previous = p.Body
 		res.Reason = "已发送过内容不同的同键事件,未重发;请核对新旧内容后决定 / sent before with other content; not resent, compare old and new"
 		return false
-	case crmsync.StateFailed:
+	case crmsync.StateFailed, crmsync.StateBlocked:
 		return true
 	case crmsync.StateRejected:
 		if p.Hash != ev.Hash {

@@ -1,0 +1,77 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
+)
+
+// outstanding returns the ledger's backlog with every item, by state and
+// key.
+func (w *world) outstanding() (*ledger.Outstanding, map[string]ledger.OutstandingItem) {
+	w.t.Helper()
+	o, err := w.l.Outstanding(context.Background(), 1000)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	items := map[string]ledger.OutstandingItem{}
+	for _, it := range o.Items {
+		items[it.State+" "+it.Key] = it
+	}
+	return o, items
+}
+
+// TestOutstandingBacklog: everything that waits for a retry or a person is
+// in the ledger's backlog with its reason, read from the ledger alone:
+// failed, blocked, rejected, changed and invalid rows; re-reading a file
+// lists nothing twice.
+func TestOutstandingBacklog(t *testing.T) {
+	w := newWorld(t)
+	w.srv.RejectIf(func(k crmsync.Kind, body []byte) (int, string, bool) {
+		if bytes.Contains(body, []byte(`"T3"`)) {
+			return 3001, "会员不存在", true
+		}
+		return 0, "", false
+	})
+	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"R1"`)) })
+	scores := w.file("score.csv", scoreHeader,
+		"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,",
+		"T3,C2,1,2024-11-01 10:00:00,30.00,S1,30,,",
+		"T6,C4,1,2024-11-01 10:00:00,-5.00,S1,-5,,", // invalid
+	)
+	bonus := w.file("bonus.csv", bonusHeader,
+		"C1,4,10,110,R1,2024-11-01 10:00:00", // fails
+		"C1,4,5,115,R2,2024-11-02 10:00:00",  // blocked behind R1
+	)
+	w.run(true, scores, bonus)
+	// T1 changed in a later export.
+	changed := w.file("score2.csv", scoreHeader, "T1,C1,1,2024-11-01 10:00:00,101.00,S1,101,,")
+	w.run(true, changed)
+	w.run(true, scores) // again: nothing new is listed twice
+
+	o, items := w.outstanding()
+	want := map[string]int{"failed": 1, "blocked": 1, "rejected": 1, "changed": 1, "invalid": 1}
+	for s, n := range want {
+		if o.ByState[s] != n {
+			t.Errorf("outstanding %s: %d, want %d (by state %v)", s, o.ByState[s], n, o.ByState)
+		}
+	}
+	if o.Total != 5 || len(o.Items) != 5 {
+		t.Errorf("outstanding total %d, %d items; want 5: %+v", o.Total, len(o.Items), o.Items)
+	}
+	for _, k := range []string{"failed R1|C1", "blocked R2|C1", "rejected T3", "changed T1", "invalid " + scores + ":4"} {
+		it, ok := items[k]
+		switch {
+		case !ok:
+			t.Errorf("%s not outstanding; have %v", k, items)
+		case it.Reason == "" || it.Since.IsZero() || it.Run == 0:
+			t.Errorf("%s: %+v, want a reason, a time and a run", k, it)
+		}
+	}
+	if it := items["invalid "+scores+":4"]; !bytes.Contains([]byte(it.Reason), []byte("Score")) {
+		t.Errorf("invalid row's reason %q does not name its column Score", it.Reason)
+	}
+}
