@@ -324,6 +324,48 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 	return nil
 }
 
+// ReasonReleased is the reason of an event whose claim was released: its
+// request never left.
+const ReasonReleased = "已认领但因中断未发送,下次运行或 crmsync retry 会发送 / claimed but not sent (interrupted): the next run or crmsync retry sends it"
+
+// Release undoes the claims of run runID on evs whose requests never left.
+// An event the run claimed first is forgotten again (the next run sees it
+// as new); one known before is left failed, so retry or the next run sends
+// it. Events no longer in flight for this run are left as they are. A lost
+// commit (power cut) only leaves them in flight: uncertain at the next
+// run, never lost.
+func (l *Ledger) Release(ctx context.Context, runID int64, evs []*crmsync.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	now := l.Now().UnixNano()
+	err := l.write(ctx, false, func(*sql.Conn) error {
+		del, err := l.prep(ctx, `DELETE FROM events WHERE keyspace = ? AND key = ? AND state = ? AND last_run = ? AND first_run = ?`)
+		if err != nil {
+			return err
+		}
+		upd, err := l.prep(ctx, `UPDATE events SET state = ?, reason = ?, updated = ? WHERE keyspace = ? AND key = ? AND state = ? AND last_run = ?`)
+		if err != nil {
+			return err
+		}
+		inflight := string(crmsync.StateInFlight)
+		for _, ev := range evs {
+			k := keyOf(ev.Kind, ev.Key)
+			if _, err := del.ExecContext(ctx, k.space, k.key, inflight, runID, runID); err != nil {
+				return err
+			}
+			if _, err := upd.ExecContext(ctx, string(crmsync.StateFailed), ReasonReleased, now, k.space, k.key, inflight, runID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release %d claims of run %d in ledger %s: %w", len(evs), runID, l.path, err)
+	}
+	return nil
+}
+
 // settles reports whether a result with outcome o settles its event's state.
 // A blocked event is settled too: the ledger keeps its body and lane, so
 // retry or the next run sends it once its blocker clears, whatever file is

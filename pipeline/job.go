@@ -368,6 +368,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	var (
 		mu      sync.Mutex
 		stopped string
+		unsent  []*crmsync.Event // claimed with their batch, never sent (guarded by mu)
 		done    atomic.Int64
 		smu     sync.Mutex // guards s
 	)
@@ -457,8 +458,14 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 				continue
 			}
 			if ctx.Err() != nil {
-				// Interrupted: not claimed, not sent; it stays new in the
-				// results, and the next run sees it as new.
+				// Interrupted: not sent; it stays new in the results, and
+				// the next run sees it as new. One claimed with its batch
+				// is released below: its request never left.
+				if preclaimed && j.safe(r.Kind) {
+					mu.Lock()
+					unsent = append(unsent, ev)
+					mu.Unlock()
+				}
 				continue
 			}
 			if why, ok := blocked[r.Kind]; ok {
@@ -609,6 +616,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	}
 	close(work)
 	wg.Wait()
+	if len(unsent) > 0 {
+		// Only requests that may really have left stay in flight (and come
+		// back uncertain if the answer is not recorded).
+		if err := j.Ledger.Release(sendCtx, runID, unsent); err != nil && fatal == nil {
+			fatal = fmt.Errorf("release %d unsent claims: %w", len(unsent), err)
+		}
+	}
 	if why := isStopped(); why != "" {
 		release(crmsync.OutcomeFailed, why)
 	} else {

@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 )
 
 // statusJSON is what the backlog tests read of status -json.
@@ -68,5 +71,109 @@ func TestStatusOutstanding(t *testing.T) {
 	_, text, _ := cli(t, nil, "status", "-ledger", db)
 	if !strings.Contains(text, "outstanding: 1") || !strings.Contains(text, f+":3") {
 		t.Errorf("status text does not list the outstanding row:\n%s", text)
+	}
+}
+
+// TestInterruptScoreRunExact sends SIGINT to the real binary during a
+// 5,000-row score run: afterwards at most -concurrency events may be
+// uncertain (those whose request may really have left), the events claimed
+// with their batch but never sent are released, and status says the run was
+// interrupted, with why. The next run sends the rest, each event once.
+// Score events are claimed in batches when Mallcoo refuses a repeated
+// TransID (score_resend_uncertain), as here.
+func TestInterruptScoreRunExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals the real binary")
+	}
+	bin := buildBinary(t)
+	srv := mallcootest.NewServer(mallcootest.Options{Latency: 10 * time.Millisecond})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	writeCrashInput(t, in, 1250, 0)
+	os.Remove(filepath.Join(in, "grade.csv"))
+	db := filepath.Join(dir, "ledger.db")
+	const concurrency = 4
+	conf := filepath.Join(dir, "crmsync.toml")
+	os.WriteFile(conf, []byte("score_resend_uncertain = true\n"), 0o600)
+	cmd := exec.Command(bin, "run", "-json", "-config", conf, "-concurrency", fmt.Sprint(concurrency), "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), in)
+	cmd.Env = processEnv(srv)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(srv.Requests()) < 100 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitInterrupted {
+		t.Fatalf("interrupted run: exit %d, want %d", code, crmsync.ExitInterrupted)
+	}
+	st := readStatus(t, db)
+	if len(st.Runs) == 0 || st.Runs[0].Status != "interrupted" || st.Runs[0].Reason == "" {
+		t.Errorf("status of the interrupted run: %+v, want interrupted with a reason", st.Runs)
+	}
+	if n := st.Outstanding.ByState["inflight"] + st.Outstanding.ByState["uncertain"]; n > concurrency {
+		t.Errorf("after SIGINT %d events in flight or uncertain (%v), want at most -concurrency %d", n, st.Outstanding.ByState, concurrency)
+	}
+	sentBefore := len(srv.Delivered(crmsync.KindScore))
+	if sentBefore >= 5000 {
+		t.Fatalf("the interrupt did not stop sending (%d delivered)", sentBefore)
+	}
+
+	cmd = exec.Command(bin, "run", "-json", "-config", conf, "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), in)
+	cmd.Env = processEnv(srv)
+	out, _ := cmd.Output()
+	s := decodeSummary(t, string(out))
+	if s.Counts[crmsync.OutcomeUncertain] > concurrency {
+		t.Errorf("run after the interrupt: %d uncertain, want at most %d", s.Counts[crmsync.OutcomeUncertain], concurrency)
+	}
+	seen := map[string]int{}
+	for _, r := range srv.Delivered(crmsync.KindScore) {
+		var b struct{ TransID string }
+		json.Unmarshal(r.Body, &b)
+		seen[b.TransID]++
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", id, n)
+		}
+	}
+	if len(seen)+s.Counts[crmsync.OutcomeUncertain] != 5000 {
+		t.Errorf("%d events delivered and %d uncertain over both runs, want 5000 in all", len(seen), s.Counts[crmsync.OutcomeUncertain])
+	}
+}
+
+// TestRunEndsFailed: a run stopped by refused credentials (exit 1) is
+// listed as failed, with the reason, and the next (good) one as done.
+func TestRunEndsFailed(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	lines := "ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID\n"
+	for i := 0; i < 30; i++ {
+		lines += fmt.Sprintf("C%04d,普卡,银卡,0,2024-11-01 10:00:00,GC%04d\n", i, i)
+	}
+	in := filepath.Join(dir, "grade.csv")
+	os.WriteFile(in, []byte(lines), 0o644)
+	db := filepath.Join(dir, "l.db")
+	vars := sandboxEnv(srv)
+	vars["MALLCOO_PRIVATE_KEY"] = "0123456789abcdef" // not the sandbox's
+	if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), in); code != crmsync.ExitFailed {
+		t.Fatalf("run with a wrong key: exit %d, want 1\n%s", code, stderr)
+	}
+	vars["MALLCOO_PRIVATE_KEY"] = mallcootest.Sandbox.PrivateKey
+	if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), in); code != crmsync.ExitOK {
+		t.Fatalf("run with the key fixed: exit %d, want 0\n%s", code, stderr)
+	}
+	st := readStatus(t, db)
+	if len(st.Runs) != 2 || st.Runs[0].Status != "done" || st.Runs[0].Reason != "" ||
+		st.Runs[1].Status != "failed" || !strings.Contains(st.Runs[1].Reason, "MALLCOO_PRIVATE_KEY") {
+		t.Errorf("runs %+v, want the first failed with the refusal as its reason, the second done", st.Runs)
+	}
+	_, text, _ := cli(t, nil, "status", "-ledger", db)
+	if !strings.Contains(text, "failed") || !strings.Contains(text, "refused the credentials") {
+		t.Errorf("status text does not say the first run failed and why:\n%s", text)
 	}
 }

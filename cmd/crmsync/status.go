@@ -93,7 +93,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "run\tcommand\tstarted (China time)\tstatus\trows\toutcomes")
+	fmt.Fprintln(w, "run\tcommand\tstarted (China time)\tstatus\trows\toutcomes\treason")
 	for _, r := range st.Runs {
 		outs := ""
 		for _, o := range crmsync.Outcomes {
@@ -101,7 +101,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 				outs += fmt.Sprintf("%s=%d ", o, n)
 			}
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.Command, r.Started.In(mallcoo.CST).Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Command, r.Started.In(mallcoo.CST).Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs, r.Reason)
 	}
 	w.Flush()
 	if st.Held > 0 {

@@ -220,7 +220,16 @@ func (e *env) finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, 
 		s.Report = ""
 	}
 	s.Problems = problems
-	if err := l.EndRun(after, s); err != nil && runErr == nil {
+	status, why := ledger.RunDone, ""
+	switch {
+	case s.Interrupt:
+		status, why = ledger.RunInterrupted, ledger.ReasonInterrupted
+	case runErr != nil:
+		status, why = ledger.RunFailed, runErr.Error()
+	case repErr != nil:
+		status, why = ledger.RunFailed, "write report: "+repErr.Error()
+	}
+	if err := l.EndRunAs(after, s, status, why); err != nil && runErr == nil {
 		runErr = err
 	}
 	e.printSummary(s, jsonOut)
