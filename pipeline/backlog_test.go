@@ -3,10 +3,14 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // outstanding returns the ledger's backlog with every item, by state and
@@ -73,5 +77,80 @@ func TestOutstandingBacklog(t *testing.T) {
 	}
 	if it := items["invalid "+scores+":4"]; !bytes.Contains([]byte(it.Reason), []byte("Score")) {
 		t.Errorf("invalid row's reason %q does not name its column Score", it.Reason)
+	}
+}
+
+// retry sends what the backlog can send (failed and blocked events), as
+// crmsync retry does, and returns its summary.
+func (w *world) retry() *crmsync.Summary {
+	w.t.Helper()
+	ctx := context.Background()
+	id, err := w.l.BeginRun(ctx, "retry", nil, time.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	evs, _, err := pipeline.Sendable(ctx, w.l, []crmsync.State{crmsync.StateFailed, crmsync.StateBlocked}, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	s := crmsync.NewSummary(id, "retry", time.Now())
+	if err := (&pipeline.Job{Ledger: w.l, Sender: w.cl}).Retry(ctx, id, evs, s); err != nil {
+		w.t.Fatal(err)
+	}
+	w.l.EndRun(ctx, s)
+	return s
+}
+
+func (w *world) bonusOrder() string {
+	var order []string
+	for _, r := range w.srv.Delivered(crmsync.KindBonus) {
+		var m struct{ RefID string }
+		json.Unmarshal(r.Body, &m)
+		order = append(order, m.RefID)
+	}
+	return strings.Join(order, ",")
+}
+
+// TestBlockedGoesByRetry: a points change blocked behind a failed one is
+// sent by retry right after it, from the ledger alone.
+func TestBlockedGoesByRetry(t *testing.T) {
+	w := newWorld(t)
+	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"R1"`)) })
+	_, rs := w.run(true, w.file("bonus1.csv", bonusHeader,
+		"C1,4,10,110,R1,2024-11-01 10:00:00", "C1,4,5,115,R2,2024-11-02 10:00:00"))
+	wantOutcome(t, rs, "R2|C1", crmsync.OutcomeBlocked)
+	w.failIf(nil)
+	if s := w.retry(); s.Counts[crmsync.OutcomeSent] != 2 {
+		t.Errorf("retry: %v, want R1 and R2 sent", s.Counts)
+	}
+	if got := w.bonusOrder(); got != "R1,R2" {
+		t.Errorf("delivered %s, want R1,R2", got)
+	}
+	if o, _ := w.outstanding(); o.Total != 0 {
+		t.Errorf("outstanding after retry: %+v, want none", o)
+	}
+}
+
+// TestBlockedGoesByNextRun: the next run sends a blocked event once its
+// blocker goes, whatever file it reads: not while the blocker is still
+// failed, and right after it when tonight's file holds it again.
+func TestBlockedGoesByNextRun(t *testing.T) {
+	w := newWorld(t)
+	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"R1"`)) })
+	w.run(true, w.file("bonus1.csv", bonusHeader,
+		"C1,4,10,110,R1,2024-11-01 10:00:00", "C1,4,5,115,R2,2024-11-02 10:00:00"))
+	w.failIf(nil)
+	_, rs := w.run(true, w.file("bonus2.csv", bonusHeader, "C2,4,5,15,R3,2024-11-02 10:00:00"))
+	wantOutcome(t, rs, "R3|C2", crmsync.OutcomeSent)
+	if _, ok := rs["R2|C1"]; ok || w.bonusOrder() != "R3" {
+		t.Errorf("R2 went (%v) while R1 is still failed; delivered %s", rs["R2|C1"], w.bonusOrder())
+	}
+	_, rs = w.run(true, w.file("bonus3.csv", bonusHeader, "C1,4,10,110,R1,2024-11-01 10:00:00"))
+	wantOutcome(t, rs, "R1|C1", crmsync.OutcomeSent)
+	if r := wantOutcome(t, rs, "R2|C1", crmsync.OutcomeSent); r.Source.File != "ledger" {
+		t.Errorf("R2 came from %v, want the ledger", r.Source)
+	}
+	if got := w.bonusOrder(); got != "R3,R1,R2" {
+		t.Errorf("delivered %s, want R3,R1,R2", got)
 	}
 }

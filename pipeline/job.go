@@ -107,10 +107,50 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if err := d.flush(ctx); err != nil {
 		return err
 	}
+	if bl, ok := j.Ledger.(BacklogLedger); ok && j.Sender != nil {
+		if err := d.backlog(ctx, bl); err != nil {
+			return err
+		}
+	}
 	if j.Sender == nil || d.queued == 0 {
 		return nil
 	}
 	return j.send(ctx, runID, d.queued, d.invalid, s)
+}
+
+// backlog queues the ledger's blocked events whose blocker has cleared, or
+// goes in this run, and that this run's files do not hold: a blocked event
+// goes by the next run, whatever files it reads. They are results of the
+// run from the source "ledger".
+func (d *differ) backlog(ctx context.Context, l BacklogLedger) error {
+	inInput := func(k crmsync.Kind, key string) bool {
+		_, ok := d.seen[keyID(d.hash, &crmsync.Event{Kind: k, Key: key})]
+		return ok
+	}
+	evs, _, err := Sendable(ctx, l, []crmsync.State{crmsync.StateBlocked}, inInput)
+	if err != nil {
+		return fmt.Errorf("read the backlog: %w", err)
+	}
+	var rs []*crmsync.Result
+	for _, ev := range evs {
+		if inInput(ev.Kind, ev.Key) {
+			continue // its row in the files decides
+		}
+		d.seq++
+		rs = append(rs, &crmsync.Result{
+			Seq: d.seq, Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
+			Body: ev.Body, Hash: ev.Hash, Outcome: crmsync.OutcomeNew,
+			Source: crmsync.SourceRef{File: "ledger"},
+		})
+		d.summary.Add(ev.Kind, crmsync.OutcomeNew)
+		d.queued++
+	}
+	for i := 0; i < len(rs); i += 1000 {
+		if err := d.job.Ledger.Record(ctx, d.runID, rs[i:min(i+1000, len(rs))]); err != nil {
+			return fmt.Errorf("record %d results: %w", len(rs), err)
+		}
+	}
+	return nil
 }
 
 // heldBefore returns a held event other than r itself at or before r's

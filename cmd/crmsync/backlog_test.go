@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 )
 
@@ -175,5 +177,50 @@ func TestRunEndsFailed(t *testing.T) {
 	_, text, _ := cli(t, nil, "status", "-ledger", db)
 	if !strings.Contains(text, "failed") || !strings.Contains(text, "refused the credentials") {
 		t.Errorf("status text does not say the first run failed and why:\n%s", text)
+	}
+}
+
+// TestRetryNothingToSend: a grade change blocked behind one held as
+// uncertain cannot go: retry says what is held and why, records no run and
+// writes no report.
+func TestRetryNothingToSend(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	l, err := ledger.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, _ := l.Lock("test")
+	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	ev := func(key string, at time.Time) *crmsync.Event {
+		body := []byte(`{"k":"` + key + `"}`)
+		return &crmsync.Event{Kind: crmsync.KindGrade, Key: key, Lane: "C1", Time: at, Body: body, Hash: crmsync.ContentHash(crmsync.KindGrade, body)}
+	}
+	g1, g2 := ev("GC1", time.Now().Add(-time.Hour)), ev("GC2", time.Now())
+	if err := l.Claim(ctx, id, []*crmsync.Event{g1}); err != nil {
+		t.Fatal(err)
+	}
+	err = l.Record(ctx, id, []*crmsync.Result{{Seq: 1, Kind: g2.Kind, Key: g2.Key, Lane: g2.Lane, Time: g2.Time, Body: g2.Body, Hash: g2.Hash,
+		Outcome: crmsync.OutcomeBlocked, Reason: "behind GC1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	l.Close() // the run dies with GC1 in flight
+
+	rep := filepath.Join(dir, "retry.xlsx")
+	code, _, stderr := cli(t, nil, "retry", "-sandbox", "-ledger", db, "-report", rep)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("retry: exit %d, want 3 (GC1 needs a person)\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "nothing to send") || !strings.Contains(stderr, "GC2") || !strings.Contains(stderr, "GC1") {
+		t.Errorf("retry does not say GC2 is held behind GC1:\n%s", stderr)
+	}
+	if _, err := os.Stat(rep); err == nil {
+		t.Errorf("retry with nothing to send wrote a report")
+	}
+	if st := readStatus(t, db); len(st.Runs) != 1 {
+		t.Errorf("retry with nothing to send recorded a run: %+v", st.Runs)
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/crmsync/crmsync"
@@ -68,20 +70,27 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	defer unlock()
+	// Failed events, blocked ones whose blocker clears (or goes now), and
+	// with -uncertain the held ones. With the lock held, events in flight
+	// are a dead run's: BeginRun makes them uncertain.
+	states := []crmsync.State{crmsync.StateFailed, crmsync.StateBlocked}
+	if c.uncertain {
+		states = append(states, crmsync.StateUncertain, crmsync.StateInFlight)
+	}
+	if evs, held, err := pipeline.Sendable(ctx, l, states, nil); err != nil {
+		return crmsync.ExitFailed, err
+	} else if len(evs) == 0 {
+		return c.nothingToSend(ctx, l, held)
+	}
 	started := time.Now()
 	runID, err := l.BeginRun(ctx, "retry", args, started)
 	if err != nil {
 		return crmsync.ExitFailed, err
 	}
-	states := []crmsync.State{crmsync.StateFailed}
-	if c.uncertain {
-		states = append(states, crmsync.StateUncertain)
+	evs, held, err := pipeline.Sendable(ctx, l, states, nil)
+	for _, h := range held {
+		c.logger.Info("still held", "kind", h.Kind, "key", h.Key, "behind", h.By, "state", h.ByState)
 	}
-	var evs []*crmsync.Event
-	err = l.Events(ctx, states, func(ev *crmsync.Event, _ crmsync.Prior) error {
-		evs = append(evs, ev)
-		return nil
-	})
 	s := crmsync.NewSummary(runID, "retry", started)
 	if err != nil {
 		return c.finish(ctx, l, s, c.defaultReport(c.reportPath, cfg.ReportDir, s), c.lang, c.json, err)
@@ -92,4 +101,59 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	prog.done()
 	s.Requests = int(sender.Requests())
 	return c.finish(ctx, l, s, c.defaultReport(c.reportPath, cfg.ReportDir, s), c.lang, c.json, runErr)
+}
+
+// nothingToSend says that retry has nothing it can send, and what is still
+// held and why; no run is recorded and no report written. The exit code is
+// 3 while the backlog holds anything (it needs a person), else 0.
+func (c *retryCommand) nothingToSend(ctx context.Context, l *ledger.Ledger, held []pipeline.HeldBack) (int, error) {
+	o, err := l.Outstanding(ctx, 20)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	if c.json {
+		type heldJSON struct {
+			Kind    crmsync.Kind  `json:"kind"`
+			Key     string        `json:"key"`
+			State   crmsync.State `json:"state"`
+			Reason  string        `json:"reason"`
+			By      string        `json:"behind"`
+			ByState crmsync.State `json:"behind_state"`
+		}
+		hs := []heldJSON{}
+		for _, h := range held {
+			hs = append(hs, heldJSON{h.Kind, h.Key, h.State, h.Reason(), h.By, h.ByState})
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		enc.Encode(struct {
+			Nothing     bool                `json:"nothing_to_send"`
+			Held        []heldJSON          `json:"held"`
+			Outstanding *ledger.Outstanding `json:"outstanding"`
+		}{true, hs, o})
+	} else {
+		w := c.stderr
+		fmt.Fprintln(w, "crmsync retry: nothing to send; no report written")
+		for i, h := range held {
+			if i == 50 {
+				fmt.Fprintf(w, "  … and %d more\n", len(held)-i)
+				break
+			}
+			fmt.Fprintf(w, "  %s %s (%s): %s\n", h.Kind, h.Key, h.State, h.Reason())
+		}
+		if o.Total > 0 {
+			fmt.Fprintf(w, "  outstanding: %d", o.Total)
+			for _, st := range outstandingStates {
+				if n := o.ByState[st]; n > 0 {
+					fmt.Fprintf(w, " %s=%d", st, n)
+				}
+			}
+			fmt.Fprintln(w, " (crmsync status lists them; uncertain ones: check Mallcoo, then crmsync retry -uncertain)")
+		}
+	}
+	if o.Total > 0 {
+		return crmsync.ExitNeedsPerson, nil
+	}
+	return crmsync.ExitOK, nil
 }
