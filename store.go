@@ -18,6 +18,7 @@ const (
 	StateFailed    State = "failed"    // no answer after retries; resend next run
 	StateUncertain State = "uncertain" // was in flight when a run died
 	StateBlocked   State = "blocked"   // held back by an earlier event of its kind and lane; sent once that clears
+	StateDismissed State = "dismissed" // a person decided it is not to be sent (crmsync resolve -as dismiss)
 )
 
 // Prior is what the ledger knows of an event's key before a run decides

@@ -354,6 +354,13 @@ func classify(res *crmsync.Result, ev *crmsync.Event, p crmsync.Prior, safe func
 		res.HasCode, res.Code, res.Message = p.HasCode, p.Code, p.Message
 		res.Reason = "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"
 		return false
+	case crmsync.StateDismissed:
+		if p.Hash != ev.Hash {
+			return true // other content than the one dismissed
+		}
+		res.Outcome = crmsync.OutcomeSkipped
+		res.Reason = "已由人工决定不发送(crmsync resolve -as dismiss) / dismissed by a person (crmsync resolve -as dismiss): not sent"
+		return false
 	case crmsync.StateInFlight, crmsync.StateUncertain:
 		if safe(ev.Kind) && p.Hash == ev.Hash {
 			return true

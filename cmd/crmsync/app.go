@@ -45,7 +45,8 @@ Usage:
   crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
   crmsync reconcile [flags] FILE|DIR...  files vs ledger both ways, with finance totals; no network
   crmsync retry     [flags]              resend ledger events that failed (-uncertain: held ones too)
-  crmsync status    [flags]              ledger totals by kind and state; recent runs
+  crmsync resolve   [flags] KEY...       record a decision on held events (-kind KIND -as delivered|resend|dismiss [-reason TEXT] [-from FILE])
+  crmsync status    [flags]              ledger totals by kind and state; the outstanding backlog; recent runs
   crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
   crmsync template  [flags] [KIND...]    write blank import templates
   crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
@@ -81,6 +82,8 @@ func (e *env) main(ctx context.Context, args []string) int {
 		code, err = (&reconcileCommand{env: e}).Run(ctx, rest)
 	case "retry":
 		code, err = (&retryCommand{env: e}).Run(ctx, rest)
+	case "resolve":
+		code, err = (&resolveCommand{env: e}).Run(ctx, rest)
 	case "status":
 		err = (&statusCommand{env: e}).Run(ctx, rest)
 	case "report":

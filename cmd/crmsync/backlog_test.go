@@ -224,3 +224,59 @@ func TestRetryNothingToSend(t *testing.T) {
 		t.Errorf("retry with nothing to send recorded a run: %+v", st.Runs)
 	}
 }
+
+// TestResolve: a decision on held events is recorded with who, when and
+// why and shown by status; a key not held is an error naming it, and then
+// nothing changes; a dismissed event unblocks its lane.
+func TestResolve(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	l, err := ledger.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, _ := l.Lock("test")
+	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	ev := func(key string, at time.Time) *crmsync.Event {
+		body := []byte(`{"k":"` + key + `"}`)
+		return &crmsync.Event{Kind: crmsync.KindGrade, Key: key, Lane: "C1", Time: at, Body: body, Hash: crmsync.ContentHash(crmsync.KindGrade, body)}
+	}
+	if err := l.Claim(ctx, id, []*crmsync.Event{ev("GC1", time.Now().Add(-time.Hour)), ev("GC3", time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	l.Close() // died with GC1 and GC3 in flight
+
+	code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "grade", "-as", "delivered", "GC1", "NOPE")
+	if code != crmsync.ExitFailed || !strings.Contains(stderr, "NOPE") || strings.Contains(stderr, "GC1,") {
+		t.Errorf("resolve of a key not held: exit %d, want 1 naming NOPE (only)\n%s", code, stderr)
+	}
+	if st := readStatus(t, db); st.Outstanding.ByState["inflight"] != 2 {
+		t.Errorf("after a refused resolve: %v, want both still in flight (the run that claimed them died)", st.Outstanding.ByState)
+	}
+	code, _, stderr = cli(t, nil, "resolve", "-ledger", db, "-kind", "grade", "-as", "delivered", "-reason", "seen in Mallcoo", "GC1")
+	if code != crmsync.ExitOK {
+		t.Fatalf("resolve: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = cli(t, nil, "resolve", "-ledger", db, "-kind", "grade", "-as", "dismiss", "GC3")
+	if code != crmsync.ExitOK {
+		t.Fatalf("resolve: exit %d\n%s", code, stderr)
+	}
+	code, stdout, _ := cli(t, nil, "status", "-json", "-ledger", db)
+	var st struct {
+		Outstanding struct{ Total int } `json:"outstanding"`
+		Decisions   []ledger.Decision  `json:"decisions"`
+	}
+	json.Unmarshal([]byte(stdout), &st)
+	if code != 0 || st.Outstanding.Total != 0 || len(st.Decisions) != 2 {
+		t.Fatalf("status after resolve: %s", stdout)
+	}
+	d := st.Decisions[1]
+	if d.Key != "GC1" || d.Decision != "delivered" || d.State != "uncertain" || d.User == "" || d.At.IsZero() || d.Reason != "seen in Mallcoo" {
+		t.Errorf("decision %+v, want GC1 uncertain → delivered with who, when and why", d)
+	}
+	if _, text, _ := cli(t, nil, "status", "-ledger", db); !strings.Contains(text, "seen in Mallcoo") {
+		t.Errorf("status text does not show the decision:\n%s", text)
+	}
+}

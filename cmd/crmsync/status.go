@@ -63,6 +63,10 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	decisions, err := l.Decisions(ctx, 10)
+	if err != nil {
+		return err
+	}
 	if *jsonOut {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetEscapeHTML(false)
@@ -71,7 +75,8 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 			*ledger.Status
 			Uncertain   []heldEvent         `json:"uncertain_events"`
 			Outstanding *ledger.Outstanding `json:"outstanding"`
-		}{st, waiting, out})
+			Decisions   []ledger.Decision   `json:"decisions"`
+		}{st, waiting, out, decisions})
 	}
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "ledger %s (schema %d)\n\n", st.Path, st.Schema)
@@ -124,6 +129,15 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "%d events failed to send: `crmsync retry` (or the next run over their file) resends them.\n", st.Failed)
 	}
 	c.printOutstanding(out, time.Now())
+	if len(decisions) > 0 {
+		fmt.Fprintln(c.stdout, "\nrecent decisions (crmsync resolve):")
+		w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "when (China time)\tuser\tkind\tkey\twas\tdecision\treason")
+		for _, d := range decisions {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.At.In(mallcoo.CST).Format("2006-01-02 15:04:05"), d.User, d.Kind, d.Key, d.State, d.Decision, d.Reason)
+		}
+		w.Flush()
+	}
 	return nil
 }
 
