@@ -266,7 +266,7 @@ func TestResolve(t *testing.T) {
 	code, stdout, _ := cli(t, nil, "status", "-json", "-ledger", db)
 	var st struct {
 		Outstanding struct{ Total int } `json:"outstanding"`
-		Decisions   []ledger.Decision  `json:"decisions"`
+		Decisions   []ledger.Decision   `json:"decisions"`
 	}
 	json.Unmarshal([]byte(stdout), &st)
 	if code != 0 || st.Outstanding.Total != 0 || len(st.Decisions) != 2 {
