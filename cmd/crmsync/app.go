@@ -48,6 +48,7 @@ Usage:
   crmsync resolve   [flags] KEY...       record a decision on held events (-kind KIND -as delivered|resend|dismiss [-reason TEXT] [-from FILE])
   crmsync status    [flags]              ledger totals by kind and state; the outstanding backlog; recent runs
   crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
+  crmsync prune     [flags]              drop per-row results older than the retention period (-keep 90d)
   crmsync template  [flags] [KIND...]    write blank import templates
   crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
   crmsync config    [flags]              the effective settings (run's flags, env, -config FILE), secrets masked
@@ -84,6 +85,8 @@ func (e *env) main(ctx context.Context, args []string) int {
 		code, err = (&retryCommand{env: e}).Run(ctx, rest)
 	case "resolve":
 		code, err = (&resolveCommand{env: e}).Run(ctx, rest)
+	case "prune":
+		code, err = (&pruneCommand{env: e}).Run(ctx, rest)
 	case "status":
 		err = (&statusCommand{env: e}).Run(ctx, rest)
 	case "report":

@@ -280,3 +280,39 @@ func TestResolve(t *testing.T) {
 		t.Errorf("status text does not show the decision:\n%s", text)
 	}
 }
+
+// TestPruneCommand: crmsync prune -keep drops an old run's per-row
+// results; report of that run then says they were pruned.
+func TestPruneCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	l, err := ledger.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, _ := l.Lock("test")
+	long := time.Now().Add(-40 * 24 * time.Hour)
+	id, _ := l.BeginRun(ctx, "run", nil, long)
+	body := []byte(`{"T":1}`)
+	l.Record(ctx, id, []*crmsync.Result{{Seq: 1, Kind: crmsync.KindScore, Key: "T1", Outcome: crmsync.OutcomeSent, Body: body, Hash: crmsync.ContentHash(crmsync.KindScore, body)}})
+	s := crmsync.NewSummary(id, "run", long)
+	s.Ended = long
+	l.EndRun(ctx, s)
+	unlock()
+	l.Close()
+
+	if code, stdout, stderr := cli(t, nil, "prune", "-ledger", db, "-keep", "60d", "-json"); code != 0 || !strings.Contains(stdout, `"runs": 0`) {
+		t.Errorf("prune -keep 60d: exit %d, %s %s; want nothing pruned", code, stdout, stderr)
+	}
+	if code, stdout, stderr := cli(t, nil, "prune", "-ledger", db, "-keep", "30d", "-json"); code != 0 || !strings.Contains(stdout, `"results": 1`) {
+		t.Errorf("prune -keep 30d: exit %d, %s %s; want the run's result pruned", code, stdout, stderr)
+	}
+	code, _, stderr := cli(t, nil, "report", "-ledger", db, "-report", filepath.Join(dir, "again.xlsx"), fmt.Sprint(id))
+	if code != crmsync.ExitFailed || !strings.Contains(stderr, "pruned") {
+		t.Errorf("report of a pruned run: exit %d, want 1 saying it was pruned\n%s", code, stderr)
+	}
+	if code, _, _ := cli(t, nil, "prune", "-ledger", db, "-keep", "soon"); code != crmsync.ExitUsage {
+		t.Errorf("prune -keep soon: exit %d, want 2", code)
+	}
+}

@@ -194,7 +194,11 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		s.Requests = int(sender.Requests())
 	}
 
-	return c.finish(ctx, l, s, c.defaultReport(c.reportPath, c.reportDir, s), c.lang, c.json, runErr)
+	code, err := c.finish(ctx, l, s, c.defaultReport(c.reportPath, c.reportDir, s), c.lang, c.json, runErr)
+	if c.name == "run" {
+		c.autoPrune(ctx, l, cfg)
+	}
+	return code, err
 }
 
 // finish records the end of a run, writes its report and prints its
