@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/crmsync/crmsync"
@@ -84,4 +85,81 @@ func Sendable(ctx context.Context, l BacklogLedger, states []crmsync.State, goin
 		send = append(send, ev)
 	}
 	return slices.Clip(send), held, nil
+}
+
+// PlanLedger is what Apply needs of the ledger beyond crmsync.Ledger: a
+// past run's results.
+type PlanLedger interface {
+	Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error
+}
+
+// Apply sends exactly the rows plan run planID found new, read from the
+// ledger (no file is read again), as results of run runID. A row whose
+// event the ledger now holds otherwise (delivered by another run since, or
+// held) is not sent: it is recorded skipped, with the state it is in now.
+func (j *Job) Apply(ctx context.Context, runID, planID int64, l PlanLedger, s *crmsync.Summary) error {
+	if j.Concurrency <= 0 {
+		j.Concurrency = 4
+	}
+	if j.Logger == nil {
+		j.Logger = slog.New(slog.DiscardHandler)
+	}
+	var (
+		batch  []*crmsync.Result
+		seq    int64
+		queued int
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		evs := make([]*crmsync.Event, len(batch))
+		for i, r := range batch {
+			evs[i] = &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash}
+		}
+		priors, err := j.Ledger.Lookup(ctx, evs)
+		if err != nil {
+			return fmt.Errorf("look up %d events: %w", len(evs), err)
+		}
+		for i, r := range batch {
+			probe := *r
+			if classify(&probe, evs[i], priors[i], j.safe) {
+				r.Outcome = crmsync.OutcomeNew
+				queued++
+			} else {
+				r.Outcome = crmsync.OutcomeSkipped
+				r.HasCode, r.Code, r.Message = priors[i].HasCode, priors[i].Code, priors[i].Message
+				r.Reason = fmt.Sprintf("自计划运行 %d 以来账本状态已变(现为 %s),未发送 / the ledger's state changed since plan run %d (now %s): not sent", planID, priors[i].State, planID, priors[i].State)
+			}
+			s.Add(r.Kind, r.Outcome)
+		}
+		if err := j.Ledger.Record(ctx, runID, batch); err != nil {
+			return fmt.Errorf("record %d results: %w", len(batch), err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := l.Results(ctx, planID, "", func(r *crmsync.Result) error {
+		if r.Outcome != crmsync.OutcomeNew || len(r.Body) == 0 {
+			return nil
+		}
+		seq++
+		c := *r
+		c.Seq, c.Previous = seq, nil
+		batch = append(batch, &c)
+		if len(batch) >= 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("read plan run %d: %w", planID, err)
+	}
+	if j.Sender == nil || queued == 0 {
+		return nil
+	}
+	return j.send(ctx, runID, queued, nil, s)
 }

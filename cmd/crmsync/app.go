@@ -44,7 +44,8 @@ Usage:
   crmsync run       [flags] FILE|DIR...  read, diff, send what is new, write the report
   crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
   crmsync reconcile [flags] FILE|DIR...  files vs ledger both ways, with finance totals; no network
-  crmsync retry     [flags]              resend ledger events that failed (-uncertain: held ones too)
+  crmsync apply     [flags] RUN-ID       send exactly what a reviewed plan found new
+  crmsync retry     [flags]              send what the backlog can: failed, blocked whose blocker cleared, resend decisions (-uncertain: held ones too)
   crmsync resolve   [flags] KEY...       record a decision on held events (-kind KIND -as delivered|resend|dismiss [-reason TEXT] [-from FILE])
   crmsync status    [flags]              ledger totals by kind and state; the outstanding backlog; recent runs
   crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
@@ -81,6 +82,8 @@ func (e *env) main(ctx context.Context, args []string) int {
 		code, err = (&syncCommand{env: e, name: cmd}).Run(ctx, rest)
 	case "reconcile":
 		code, err = (&reconcileCommand{env: e}).Run(ctx, rest)
+	case "apply":
+		code, err = (&applyCommand{env: e}).Run(ctx, rest)
 	case "retry":
 		code, err = (&retryCommand{env: e}).Run(ctx, rest)
 	case "resolve":

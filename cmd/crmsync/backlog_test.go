@@ -316,3 +316,58 @@ func TestPruneCommand(t *testing.T) {
 		t.Errorf("prune -keep soon: exit %d, want 2", code)
 	}
 }
+
+// TestApplyPlan: apply sends exactly the rows a plan found new, reading no
+// file; a row another run delivered in between is skipped and reported.
+func TestApplyPlan(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	const header = "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\n"
+	plan := filepath.Join(dir, "plan.csv")
+	os.WriteFile(plan, []byte(header+"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\nT2,C2,1,2024-11-01 10:00:00,20.00,S1,20,,\nT3,C3,1,2024-11-01 10:00:00,30.00,S1,30,,\n"), 0o644)
+	vars := sandboxEnv(srv)
+	code, stdout, stderr := cli(t, vars, "plan", "-json", "-ledger", db, "-report", filepath.Join(dir, "p.xlsx"), plan)
+	if code != crmsync.ExitOK {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
+	planID := decodeSummary(t, stdout).RunID
+	os.Remove(plan) // apply reads no file
+	other := filepath.Join(dir, "other.csv")
+	os.WriteFile(other, []byte(header+"T2,C2,1,2024-11-01 10:00:00,20.00,S1,20,,\n"), 0o644)
+	if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, "o.xlsx"), other); code != crmsync.ExitOK {
+		t.Fatalf("run of T2: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr = cli(t, vars, "apply", "-json", "-ledger", db, "-report", filepath.Join(dir, "a.xlsx"), fmt.Sprint(planID))
+	if code != crmsync.ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if s.Counts[crmsync.OutcomeSent] != 2 || s.Counts[crmsync.OutcomeSkipped] != 1 || s.Rows != 3 {
+		t.Errorf("apply: counts %v, want T1 and T3 sent, T2 skipped", s.Counts)
+	}
+	got := map[string]int{}
+	for _, r := range srv.Delivered(crmsync.KindScore) {
+		var b struct{ TransID string }
+		json.Unmarshal(r.Body, &b)
+		got[b.TransID]++
+	}
+	if len(got) != 3 || got["T1"] != 1 || got["T2"] != 1 || got["T3"] != 1 {
+		t.Errorf("delivered %v, want T1, T2, T3 once each", got)
+	}
+	l, err := ledger.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Results(context.Background(), s.RunID, "", func(r *crmsync.Result) error {
+		if r.Key == "T2" && (r.Outcome != crmsync.OutcomeSkipped || !strings.Contains(r.Reason, "since plan run")) {
+			t.Errorf("T2 in the apply run: %s %q, want skipped saying its state changed since the plan", r.Outcome, r.Reason)
+		}
+		return nil
+	})
+	if code, _, _ := cli(t, vars, "apply", "-ledger", db, fmt.Sprint(s.RunID)); code != crmsync.ExitUsage {
+		t.Errorf("apply of a run that is not a plan: exit %d, want 2", code)
+	}
+}
