@@ -53,8 +53,10 @@ func (e *NotHeldError) Error() string {
 // in one transaction: all of them or, when one is not held (or the decision
 // cannot apply to it), none (*NotHeldError). Events: delivered makes them
 // sent, resend failed (retry and the next run send them), dismiss
-// dismissed. Changed rows: delivered and dismiss close them; resend makes
-// the event's content the row's new one, to be sent. Invalid rows:
+// dismissed. Changed rows: delivered makes the row's new content the
+// event's (Mallcoo has it: the row reads unchanged from then on), resend
+// the same but to be sent, dismiss closes the row (it opens again when a
+// file holds the other content again). Invalid rows:
 // delivered and dismiss close them; they cannot be resent (fix the row).
 // It must be called under the run lock.
 func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, decision, user, reason string) ([]Decision, error) {
@@ -122,11 +124,18 @@ func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, 
 			}
 			var err error
 			switch {
-			case it.open && decision == DecideResend:
-				// The changed row's new content becomes the event's, to send.
+			case it.open && it.state == string(crmsync.OutcomeChanged) && decision != DecideDismiss:
+				// The changed row's new content becomes the event's: to
+				// send (resend), or what Mallcoo has (delivered), so the
+				// row reads as unchanged from now on.
+				state := crmsync.StateFailed
+				if decision == DecideDelivered {
+					state = crmsync.StateSent
+				}
 				_, err = w.ExecContext(ctx, `UPDATE events SET state = ?, reason = ?, updated = ?,
 	hash = (SELECT hash FROM results WHERE run_id = ? AND seq = ?), body_id = (SELECT body_id FROM results WHERE run_id = ? AND seq = ?)
-WHERE keyspace = ? AND key = ?`, string(crmsync.StateFailed), why, now.UnixNano(), it.run, it.seq, it.run, it.seq, space, it.key)
+WHERE keyspace = ? AND key = ? AND EXISTS (SELECT 1 FROM results WHERE run_id = ? AND seq = ? AND body_id IS NOT NULL)`,
+					string(state), why, now.UnixNano(), it.run, it.seq, it.run, it.seq, space, it.key, it.run, it.seq)
 				if err == nil {
 					_, err = w.ExecContext(ctx, `DELETE FROM open_rows WHERE kind = ? AND key = ?`, string(kind), it.key)
 				}

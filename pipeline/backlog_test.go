@@ -154,3 +154,47 @@ func TestBlockedGoesByNextRun(t *testing.T) {
 		t.Errorf("delivered %s, want R3,R1,R2", got)
 	}
 }
+
+// TestResolveChanged: a changed row resolved as resend is sent, new content,
+// by retry; one resolved as delivered reads unchanged from then on; a
+// dismissed grade change unblocks its member's later ones.
+func TestResolveChanged(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.run(true, w.file("s1.csv", scoreHeader, "T2,C2,1,2024-11-01 10:00:00,10.00,S1,10,,"),
+		w.file("g1.csv", gradeHeader, "M,普卡,银卡,0,2024-11-01 10:00:00,G1"))
+	scores := w.file("s2.csv", scoreHeader, "T2,C2,1,2024-11-01 10:00:00,11.00,S1,11,,")
+	grades := w.file("g2.csv", gradeHeader, "M,普卡,金卡,0,2024-11-01 10:00:00,G1")
+	_, rs := w.run(true, scores, grades)
+	wantOutcome(t, rs, "T2", crmsync.OutcomeChanged)
+	wantOutcome(t, rs, "G1", crmsync.OutcomeChanged)
+	if _, err := w.l.Resolve(ctx, crmsync.KindGrade, []string{"G1"}, ledger.DecideResend, "op", "the export had it wrong"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.l.Resolve(ctx, crmsync.KindScore, []string{"T2"}, ledger.DecideDelivered, "op", "Mallcoo has 11.00"); err != nil {
+		t.Fatal(err)
+	}
+	if s := w.retry(); s.Counts[crmsync.OutcomeSent] != 1 {
+		t.Errorf("retry after resend: %v, want G1 sent", s.Counts)
+	}
+	bodies := w.sentBodies(crmsync.KindGrade)
+	if last := bodies[len(bodies)-1]; !strings.Contains(last, `"G1"`) || !strings.Contains(last, `"金卡"`) {
+		t.Errorf("retry sent %s, want G1 with the new grade 金卡", last)
+	}
+	_, rs = w.run(true, scores, grades)
+	wantOutcome(t, rs, "T2", crmsync.OutcomeUnchanged)
+	wantOutcome(t, rs, "G1", crmsync.OutcomeUnchanged)
+	if o, _ := w.outstanding(); o.Total != 0 {
+		t.Errorf("outstanding: %+v, want none", o)
+	}
+
+	w.failIf(func(body []byte) bool { return bytes.Contains(body, []byte(`"R1"`)) })
+	w.run(true, w.file("b.csv", bonusHeader, "C9,4,10,110,R1,2024-11-01 10:00:00", "C9,4,5,115,R2,2024-11-02 10:00:00"))
+	w.failIf(nil)
+	if _, err := w.l.Resolve(ctx, crmsync.KindBonus, []string{"R1|C9"}, ledger.DecideDismiss, "op", "entered by hand"); err != nil {
+		t.Fatal(err)
+	}
+	if s := w.retry(); s.Counts[crmsync.OutcomeSent] != 1 || w.bonusOrder() != "R2" {
+		t.Errorf("retry after dismissing R1: %v, delivered %s; want R2 sent alone", s.Counts, w.bonusOrder())
+	}
+}
