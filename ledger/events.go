@@ -389,13 +389,22 @@ func openReason(r *crmsync.Result) string {
 	return r.Reason
 }
 
-// openKey is the key of result r in open_rows: its event key, or for a
-// row without one (invalid) its source row.
+// openKey is the key of result r in open_rows: its event key, or for an
+// invalid row its source row.
 func openKey(r *crmsync.Result) string {
-	if r.Key != "" {
+	if r.Key != "" && r.Outcome != crmsync.OutcomeInvalid {
 		return r.Key
 	}
 	return r.Source.String()
+}
+
+// openEvent is the event key open_rows keeps of an invalid row (its cells
+// may give it): the fixed row, once delivered, settles it.
+func openEvent(r *crmsync.Result) string {
+	if r.Outcome == crmsync.OutcomeInvalid {
+		return r.Key
+	}
+	return ""
 }
 
 // Record stores the results of run runID in one transaction. For outcomes
@@ -441,9 +450,13 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
 	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason`)
-		open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq)`, 7,
+		open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
 			`ON CONFLICT (kind, key) DO UPDATE SET
-	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq`)
+	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq, event = excluded.event`)
+		fixed, err := l.prep(ctx, `DELETE FROM open_rows WHERE kind = ? AND event = ? AND event != '' AND state = 'invalid'`)
+		if err != nil {
+			return err
+		}
 		var vbuf []byte
 		for i, r := range rs {
 			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
@@ -461,12 +474,18 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				return err
 			}
 			if opens(r.Outcome) {
-				if err := open.add(ctx, string(r.Kind), openKey(r), string(r.Outcome), openReason(r), now, runID, r.Seq); err != nil {
+				if err := open.add(ctx, string(r.Kind), openKey(r), string(r.Outcome), openReason(r), now, runID, r.Seq, openEvent(r)); err != nil {
 					return err
 				}
 			}
 			if !settles(r.Outcome) {
 				continue
+			}
+			if r.Outcome == crmsync.OutcomeSent {
+				// A fixed row delivered settles the invalid row it fixes.
+				if _, err := fixed.ExecContext(ctx, string(r.Kind), r.Key); err != nil {
+					return err
+				}
 			}
 			bodies.settle(keys[i], r.Hash, id)
 			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), r.Hash, id,

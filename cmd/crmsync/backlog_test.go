@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/xuri/excelize/v2"
 )
 
 // statusJSON is what the backlog tests read of status -json.
@@ -369,5 +371,61 @@ func TestApplyPlan(t *testing.T) {
 	})
 	if code, _, _ := cli(t, vars, "apply", "-ledger", db, fmt.Sprint(s.RunID)); code != crmsync.ExitUsage {
 		t.Errorf("apply of a run that is not a plan: exit %d, want 2", code)
+	}
+}
+
+// TestFixedRowSettles: a row fixed through the problems workbook and
+// delivered settles its mistake: nothing is outstanding, and running the
+// original file again counts the bad row as fixed (unchanged), not
+// invalid: the run exits 0.
+func TestFixedRowSettles(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	orig := filepath.Join(dir, "score.csv")
+	os.WriteFile(orig, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\n"+
+		"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"+
+		"T2,C2,1,2024-11-01 10:00:00,12.3.4,S1,12,,\n"), 0o644)
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), orig)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("first run: exit %d, want 3\n%s", code, stderr)
+	}
+	first := decodeSummary(t, stdout)
+	f, err := excelize.OpenFile(first.Problems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("score")
+	col := slices.Index(rows[0], "消费金额")
+	if len(rows) != 2 || col < 0 {
+		t.Fatalf("problems workbook: %q, want the header and T2", rows)
+	}
+	cell, _ := excelize.CoordinatesToCellName(col+1, 2)
+	f.SetCellStr("score", cell, "12.30")
+	fixed := filepath.Join(dir, "fixed.xlsx")
+	if err := f.SaveAs(fixed); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), fixed); code != crmsync.ExitOK {
+		t.Fatalf("run of the fixed workbook: exit %d, want 0\n%s", code, stderr)
+	}
+	if st := readStatus(t, db); st.Outstanding.Total != 0 {
+		t.Errorf("outstanding after the fix was delivered: %+v, want none", st.Outstanding)
+	}
+	code, stdout, stderr = cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r3.xlsx"), orig)
+	if code != crmsync.ExitOK {
+		t.Fatalf("run of the original file again: exit %d, want 0 (the bad row is fixed)\n%s", code, stderr)
+	}
+	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeUnchanged] != 2 || s.Counts[crmsync.OutcomeInvalid] != 0 {
+		t.Errorf("run of the original file again: %v, want 2 unchanged (T2 as fixed), none invalid", s.Counts)
+	}
+	if st := readStatus(t, db); st.Outstanding.Total != 0 {
+		t.Errorf("outstanding after the original file ran again: %+v, want none", st.Outstanding)
+	}
+	if n := len(srv.Delivered(crmsync.KindScore)); n != 2 {
+		t.Errorf("%d score events delivered, want 2 (T1, fixed T2)", n)
 	}
 }

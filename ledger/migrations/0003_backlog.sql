@@ -20,5 +20,8 @@ CREATE TABLE open_rows (
 	since  INTEGER NOT NULL,             -- when it was first met
 	run_id INTEGER NOT NULL,             -- the last run that met it
 	seq    INTEGER NOT NULL,             -- its result in that run
+	event  TEXT    NOT NULL DEFAULT '',  -- an invalid row's event key when its cells give it ('' if not)
 	PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
+-- open_rows_event finds the invalid rows a delivered fixed row settles.
+CREATE INDEX open_rows_event ON open_rows (kind, event) WHERE event != '';
