@@ -58,12 +58,18 @@ func Diff(ev *Event, p Prior, resendUncertain bool, sameContent func(ev *Event, 
 			return Verdict{Outcome: OutcomeNew} // the fixed row
 		}
 		return Verdict{Outcome: OutcomeRejected, Reason: "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"}
+	case StateDismissed:
+		if p.Hash != ev.Hash {
+			return Verdict{Outcome: OutcomeNew} // other content than the one dismissed
+		}
+		return Verdict{Outcome: OutcomeSkipped, Reason: "已由人工决定不发送(crmsync resolve -as dismiss) / dismissed by a person (crmsync resolve -as dismiss): not sent"}
 	case StateInFlight, StateUncertain:
 		if ev.Kind.SafeToResendWith(resendUncertain) && p.Hash == ev.Hash {
 			return Verdict{Outcome: OutcomeNew}
 		}
 		return Verdict{Outcome: OutcomeUncertain, Reason: "上次运行中断时此事件可能已发出,为避免重复已暂停;确认猫酷未收到后用 crmsync retry -uncertain 重发 / may have been delivered when a run died; held: check Mallcoo, then crmsync retry -uncertain"}
 	}
-	// Never seen, or failed before: send it.
+	// Never seen, failed before, or blocked behind an event that has
+	// since gone: send it.
 	return Verdict{Outcome: OutcomeNew}
 }

@@ -17,6 +17,8 @@ const (
 	StateRejected  State = "rejected"  // Mallcoo answered a business Code != 1
 	StateFailed    State = "failed"    // no answer after retries; resend next run
 	StateUncertain State = "uncertain" // was in flight when a run died
+	StateBlocked   State = "blocked"   // held back by an earlier event of its kind and lane; sent once that clears
+	StateDismissed State = "dismissed" // a person decided it is not to be sent (crmsync resolve -as dismiss)
 )
 
 // Prior is what the ledger knows of an event's key before a run decides
@@ -42,6 +44,10 @@ type Ledger interface {
 	// the claims are durable: a crash after it leaves them uncertain, never
 	// forgotten. No event may be sent before its claim returned.
 	Claim(ctx context.Context, runID int64, evs []*Event) error
+	// Release undoes the claims of events the run claimed but never sent
+	// (claimed in a batch, then interrupted before their request left):
+	// they are as if never claimed, not uncertain.
+	Release(ctx context.Context, runID int64, evs []*Event) error
 	// Record stores the per-row results of a run in one transaction. For
 	// outcomes sent, rejected and failed it also settles the event's state,
 	// hash, body, Code, Message and attempts. Recording a Seq again replaces

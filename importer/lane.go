@@ -35,3 +35,38 @@ func LaneOf(r *crmsync.Row) (lane string, at time.Time, ok bool) {
 	}
 	return lane, at, true
 }
+
+// KeyOf reads the natural key of a row that failed validation from its
+// cells, when the key's own cells read: a fixed version of the row (from
+// the problems workbook, whose 事件ID is empty for such rows) has the same
+// key, so the ledger can tell the mistake was fixed once it is delivered.
+// It covers the kinds whose key is IDs alone (score kinds: TransID; bonus:
+// RefID and card ID; verify, invalid: RefID; grade: GradeChangeID); ok is
+// false otherwise.
+func KeyOf(r *crmsync.Row) (key string, ok bool) {
+	cells := map[string]string{}
+	for i, f := range mallcoo.SpecOf(r.Kind).Fields {
+		if i < len(r.Values) {
+			cells[f.Name] = r.Values[i]
+		}
+	}
+	id := func(name string) (string, bool) {
+		v, fault := cleanID(cells[name], cellText, mallcoo.MaxIDLen)
+		return v, fault == idOK && v != ""
+	}
+	switch r.Kind {
+	case crmsync.KindScore, crmsync.KindScoreV2:
+		return id("TransID")
+	case crmsync.KindVerify, crmsync.KindInvalid:
+		return id("RefID")
+	case crmsync.KindGrade:
+		return id("GradeChangeID")
+	case crmsync.KindBonus:
+		ref, ok1 := id("RefID")
+		card, ok2 := id("ThirdPartyCardID")
+		if ok1 && ok2 {
+			return ref + "|" + card, true
+		}
+	}
+	return "", false
+}

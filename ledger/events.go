@@ -301,7 +301,7 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated)`, 11,
 			`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
-	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated`)
+	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated, reason = ''`)
 		for i, ev := range evs {
 			id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
 			if err != nil {
@@ -324,9 +324,87 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 	return nil
 }
 
+// ReasonReleased is the reason of an event whose claim was released: its
+// request never left.
+const ReasonReleased = "已认领但因中断未发送,下次运行或 crmsync retry 会发送 / claimed but not sent (interrupted): the next run or crmsync retry sends it"
+
+// Release undoes the claims of run runID on evs whose requests never left.
+// An event the run claimed first is forgotten again (the next run sees it
+// as new); one known before is left failed, so retry or the next run sends
+// it. Events no longer in flight for this run are left as they are. A lost
+// commit (power cut) only leaves them in flight: uncertain at the next
+// run, never lost.
+func (l *Ledger) Release(ctx context.Context, runID int64, evs []*crmsync.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	now := l.Now().UnixNano()
+	err := l.write(ctx, false, func(*sql.Conn) error {
+		del, err := l.prep(ctx, `DELETE FROM events WHERE keyspace = ? AND key = ? AND state = ? AND last_run = ? AND first_run = ?`)
+		if err != nil {
+			return err
+		}
+		upd, err := l.prep(ctx, `UPDATE events SET state = ?, reason = ?, updated = ? WHERE keyspace = ? AND key = ? AND state = ? AND last_run = ?`)
+		if err != nil {
+			return err
+		}
+		inflight := string(crmsync.StateInFlight)
+		for _, ev := range evs {
+			k := keyOf(ev.Kind, ev.Key)
+			if _, err := del.ExecContext(ctx, k.space, k.key, inflight, runID, runID); err != nil {
+				return err
+			}
+			if _, err := upd.ExecContext(ctx, string(crmsync.StateFailed), ReasonReleased, now, k.space, k.key, inflight, runID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release %d claims of run %d in ledger %s: %w", len(evs), runID, l.path, err)
+	}
+	return nil
+}
+
 // settles reports whether a result with outcome o settles its event's state.
+// A blocked event is settled too: the ledger keeps its body and lane, so
+// retry or the next run sends it once its blocker clears, whatever file is
+// read then.
 func settles(o crmsync.Outcome) bool {
-	return o == crmsync.OutcomeSent || o == crmsync.OutcomeRejected || o == crmsync.OutcomeFailed
+	return o == crmsync.OutcomeSent || o == crmsync.OutcomeRejected || o == crmsync.OutcomeFailed || o == crmsync.OutcomeBlocked
+}
+
+// opens reports whether a result with outcome o is kept in open_rows: rows
+// that need a person but leave no event state behind.
+func opens(o crmsync.Outcome) bool {
+	return o == crmsync.OutcomeChanged || o == crmsync.OutcomeInvalid
+}
+
+// openReason is the reason open_rows keeps for r: its reason, after the
+// column it is about.
+func openReason(r *crmsync.Result) string {
+	if r.Column != "" {
+		return r.Column + ": " + r.Reason
+	}
+	return r.Reason
+}
+
+// openKey is the key of result r in open_rows: its event key, or for an
+// invalid row its source row.
+func openKey(r *crmsync.Result) string {
+	if r.Key != "" && r.Outcome != crmsync.OutcomeInvalid {
+		return r.Key
+	}
+	return r.Source.String()
+}
+
+// openEvent is the event key open_rows keeps of an invalid row (its cells
+// may give it): the fixed row, once delivered, settles it.
+func openEvent(r *crmsync.Result) string {
+	if r.Outcome == crmsync.OutcomeInvalid {
+		return r.Key
+	}
+	return ""
 }
 
 // Record stores the results of run runID in one transaction. For outcomes
@@ -367,11 +445,18 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
 	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
 		events := l.newMultiInsert(`INSERT INTO events
-	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated)`, 14,
+	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated, reason)`, 15,
 			`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
-	last_run = excluded.last_run, updated = excluded.updated`)
+	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason`)
+		open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
+			`ON CONFLICT (kind, key) DO UPDATE SET
+	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq, event = excluded.event`)
+		fixed, err := l.prep(ctx, `DELETE FROM open_rows WHERE kind = ? AND event = ? AND event != '' AND state = 'invalid'`)
+		if err != nil {
+			return err
+		}
 		var vbuf []byte
 		for i, r := range rs {
 			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
@@ -388,16 +473,27 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), r.Hash, id, prev); err != nil {
 				return err
 			}
+			if opens(r.Outcome) {
+				if err := open.add(ctx, string(r.Kind), openKey(r), string(r.Outcome), openReason(r), now, runID, r.Seq, openEvent(r)); err != nil {
+					return err
+				}
+			}
 			if !settles(r.Outcome) {
 				continue
 			}
+			if r.Outcome == crmsync.OutcomeSent {
+				// A fixed row delivered settles the invalid row it fixes.
+				if _, err := fixed.ExecContext(ctx, string(r.Kind), r.Key); err != nil {
+					return err
+				}
+			}
 			bodies.settle(keys[i], r.Hash, id)
 			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), r.Hash, id,
-				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now); err != nil {
+				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason); err != nil {
 				return err
 			}
 		}
-		for _, m := range []*multiInsert{bodies.ins, results, events} {
+		for _, m := range []*multiInsert{bodies.ins, results, events, open} {
 			if err := m.flush(ctx); err != nil {
 				return err
 			}

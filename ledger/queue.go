@@ -78,7 +78,8 @@ ORDER BY r.lane, r.time, r.seq LIMIT ?5`, runID, lane, t, seq, queuePage)
 }
 
 // Held lists the events of lane-blocking kinds (crmsync.Kind.BlocksLane)
-// that did not go through — failed, uncertain, in flight or rejected — read
+// that did not go through — failed, uncertain, in flight, rejected or
+// blocked themselves — read
 // from the events_state index. The job holds back later events of their
 // kind and lane until they are sent.
 func (l *Ledger) Held(ctx context.Context) ([]crmsync.Held, error) {
@@ -88,9 +89,9 @@ func (l *Ledger) Held(ctx context.Context) ([]crmsync.Held, error) {
 			kinds = append(kinds, string(k))
 		}
 	}
-	states := []any{string(crmsync.StateFailed), string(crmsync.StateUncertain), string(crmsync.StateInFlight), string(crmsync.StateRejected)}
+	states := []any{string(crmsync.StateFailed), string(crmsync.StateUncertain), string(crmsync.StateInFlight), string(crmsync.StateRejected), string(crmsync.StateBlocked)}
 	q := `SELECT kind, lane, key, time, state FROM events
-WHERE state IN (?,?,?,?) AND kind IN (?` + strings.Repeat(",?", len(kinds)-1) + `)`
+WHERE state IN (?,?,?,?,?) AND kind IN (?` + strings.Repeat(",?", len(kinds)-1) + `)`
 	rows, err := l.db.QueryContext(ctx, q, append(states, kinds...)...)
 	if err != nil {
 		return nil, fmt.Errorf("held events in ledger %s: %w", l.path, err)

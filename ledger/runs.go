@@ -17,7 +17,15 @@ const (
 	RunRunning = "running"
 	RunDone    = "done"
 	RunDied    = "died" // never ended: killed, crashed or lost power
+	// RunInterrupted ended early on SIGINT/SIGTERM, what was done recorded.
+	RunInterrupted = "interrupted"
+	// RunFailed ended with a run-level failure (the API unusable, the
+	// ledger, the report); its reason says which.
+	RunFailed = "failed"
 )
+
+// ReasonInterrupted is the reason of a run ended by SIGINT or SIGTERM.
+const ReasonInterrupted = "中断(SIGINT/SIGTERM),已完成的工作已记录 / interrupted (SIGINT/SIGTERM); the work done is recorded"
 
 // BeginRun records a new run and returns its ID. It must be called under the
 // run lock (Lock), because it first turns every event left in flight into
@@ -40,8 +48,8 @@ func (l *Ledger) BeginRun(ctx context.Context, command string, args []string, st
 		if _, err := w.ExecContext(ctx, `UPDATE runs SET status = ? WHERE status = ?`, RunDied, RunRunning); err != nil {
 			return err
 		}
-		if _, err := w.ExecContext(ctx, `UPDATE events SET state = ?, updated = ? WHERE state = ?`,
-			string(crmsync.StateUncertain), l.Now().UnixNano(), string(crmsync.StateInFlight)); err != nil {
+		if _, err := w.ExecContext(ctx, `UPDATE events SET state = ?, updated = ?, reason = ? WHERE state = ?`,
+			string(crmsync.StateUncertain), l.Now().UnixNano(), ReasonInFlightDied, string(crmsync.StateInFlight)); err != nil {
 			return err
 		}
 		res, err := w.ExecContext(ctx, `INSERT INTO runs (command, args, started, status, pid, host) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -59,9 +67,22 @@ func (l *Ledger) BeginRun(ctx context.Context, command string, args []string, st
 }
 
 // EndRun stores the final summary of run s.RunID (as JSON, and its Files
-// as rows) and marks the run done. The commit is fsynced, and with it every
-// Record of the run.
+// as rows) and marks the run interrupted when s.Interrupt, failed when
+// sending stopped (s.Stopped), else done. The commit is fsynced, and with it
+// every Record of the run.
 func (l *Ledger) EndRun(ctx context.Context, s *crmsync.Summary) error {
+	switch {
+	case s.Interrupt:
+		return l.EndRunAs(ctx, s, RunInterrupted, ReasonInterrupted)
+	case s.Stopped != "":
+		return l.EndRunAs(ctx, s, RunFailed, s.Stopped)
+	}
+	return l.EndRunAs(ctx, s, RunDone, "")
+}
+
+// EndRunAs is EndRun with how the run ended: status RunDone,
+// RunInterrupted or RunFailed, and why (empty for done).
+func (l *Ledger) EndRunAs(ctx context.Context, s *crmsync.Summary, status, reason string) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("end run %d in ledger %s: %w", s.RunID, l.path, err)
@@ -71,8 +92,8 @@ func (l *Ledger) EndRun(ctx context.Context, s *crmsync.Summary) error {
 		ended = l.Now()
 	}
 	err = l.write(ctx, true, func(w *sql.Conn) error {
-		res, err := w.ExecContext(ctx, `UPDATE runs SET ended = ?, status = ?, summary = ? WHERE id = ?`,
-			ended.UnixNano(), RunDone, string(b), s.RunID)
+		res, err := w.ExecContext(ctx, `UPDATE runs SET ended = ?, status = ?, reason = ?, summary = ? WHERE id = ?`,
+			ended.UnixNano(), status, reason, string(b), s.RunID)
 		if err != nil {
 			return err
 		}
@@ -258,7 +279,9 @@ type RunInfo struct {
 	Ended   time.Time               `json:"ended"` // zero unless done
 	Rows    int                     `json:"rows"`
 	Counts  map[crmsync.Outcome]int `json:"counts"`
-	Status  string                  `json:"status"` // RunRunning, RunDone or RunDied
+	Status  string                  `json:"status"` // RunRunning, RunDone, RunInterrupted, RunFailed or RunDied
+	// Reason says why the run ended as it did (empty for done and running).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Status returns the ledger's totals and its recent runs (at most recent).
@@ -313,7 +336,7 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 		return nil, err
 	}
 	latest := true
-	rrows, err := l.db.QueryContext(ctx, `SELECT id, command, started, ended, status, summary FROM runs ORDER BY id DESC LIMIT ?`, recent)
+	rrows, err := l.db.QueryContext(ctx, `SELECT id, command, started, ended, status, reason, summary FROM runs ORDER BY id DESC LIMIT ?`, recent)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +348,7 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 			ended   sql.NullInt64
 			summary sql.NullString
 		)
-		if err := rrows.Scan(&ri.ID, &ri.Command, &started, &ended, &ri.Status, &summary); err != nil {
+		if err := rrows.Scan(&ri.ID, &ri.Command, &started, &ended, &ri.Status, &ri.Reason, &summary); err != nil {
 			return nil, err
 		}
 		ri.Started = time.Unix(0, started)
@@ -334,6 +357,9 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 		}
 		if ri.Status == RunRunning && !(latest && (self || other)) {
 			ri.Status = RunDied
+		}
+		if ri.Status == RunDied && ri.Reason == "" {
+			ri.Reason = "进程未结束运行即退出(被杀死、崩溃或断电) / the process ended without ending the run (killed, crashed or power lost)"
 		}
 		latest = false
 		if summary.Valid {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"hash"
 
 	"github.com/crmsync/crmsync"
@@ -91,6 +92,10 @@ func (d *differ) flush(ctx context.Context) error {
 	results := make([]*crmsync.Result, len(d.batch))
 	var lookup []*crmsync.Event
 	var lookupIdx []int
+	// Invalid rows whose key reads: settled if their fixed version was
+	// delivered (fixIdx indexes d.batch).
+	var fixLookup []*crmsync.Event
+	var fixIdx []int
 	for i, r := range d.batch {
 		d.seq++
 		res := &crmsync.Result{Seq: d.seq, Source: r.Source, Kind: r.Kind, Values: r.Values}
@@ -102,6 +107,12 @@ func (d *differ) flush(ctx context.Context) error {
 				if len(r.Problems) > 0 {
 					res.Reason = crmsync.EncodeProblems(r.Problems)
 				}
+			}
+			if key, ok := importer.KeyOf(r); ok {
+				res.Key = key
+				fixLookup = append(fixLookup, &crmsync.Event{Kind: r.Kind, Key: key})
+				fixIdx = append(fixIdx, i)
+				continue
 			}
 			d.holdInvalid(r)
 			continue
@@ -140,6 +151,28 @@ func (d *differ) flush(ctx context.Context) error {
 				res.Outcome = crmsync.OutcomeNew
 				d.queued++
 			}
+		}
+	}
+	if len(fixLookup) > 0 {
+		priors, err := j.Ledger.Lookup(ctx, fixLookup)
+		if err != nil {
+			return err
+		}
+		for n, i := range fixIdx {
+			res, r := results[i], d.batch[i]
+			if priors[n].State != crmsync.StateSent {
+				d.holdInvalid(r)
+				continue
+			}
+			problem := ""
+			if r.Problem != nil {
+				problem = r.Problem.Reason
+				if r.Problem.Column != "" {
+					problem = r.Problem.Column + ": " + problem
+				}
+			}
+			res.Outcome, res.Column = crmsync.OutcomeUnchanged, ""
+			res.Reason = fmt.Sprintf("此行有误(%s),但其修正后的版本(键 %s)已送达 / fixed: this row is invalid (%s), but its fixed version (key %s) was delivered", problem, res.Key, problem, res.Key)
 		}
 	}
 	// Every row is recorded now; rows to send are recorded as new, which

@@ -19,7 +19,7 @@ func TestErrorsWrappedOnce(t *testing.T) {
 		name, op string
 		row      string
 	}{
-		{"record", "record ", "T1,C1,1,2024-11-01 10:00:00,x,S01,10"},       // invalid: recorded at once
+		{"record", "record ", ",C1,1,2024-11-01 10:00:00,x,S01,10"},         // invalid, no key: recorded at once
 		{"look up", "look up ", "T1,C1,1,2024-11-01 10:00:00,10.50,S01,10"}, // valid: looked up first
 	} {
 		w := newWorld(t)

@@ -110,10 +110,50 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if err := d.flush(ctx); err != nil {
 		return err
 	}
+	if bl, ok := j.Ledger.(BacklogLedger); ok && j.Sender != nil {
+		if err := d.backlog(ctx, bl); err != nil {
+			return err
+		}
+	}
 	if j.Sender == nil || d.queued == 0 {
 		return nil
 	}
 	return j.send(ctx, runID, d.queued, d.invalid, s)
+}
+
+// backlog queues the ledger's blocked events whose blocker has cleared, or
+// goes in this run, and that this run's files do not hold: a blocked event
+// goes by the next run, whatever files it reads. They are results of the
+// run from the source "ledger".
+func (d *differ) backlog(ctx context.Context, l BacklogLedger) error {
+	inInput := func(k crmsync.Kind, key string) bool {
+		_, ok := d.seen[keyID(d.hash, &crmsync.Event{Kind: k, Key: key})]
+		return ok
+	}
+	evs, _, err := Sendable(ctx, l, []crmsync.State{crmsync.StateBlocked}, inInput)
+	if err != nil {
+		return fmt.Errorf("read the backlog: %w", err)
+	}
+	var rs []*crmsync.Result
+	for _, ev := range evs {
+		if inInput(ev.Kind, ev.Key) {
+			continue // its row in the files decides
+		}
+		d.seq++
+		rs = append(rs, &crmsync.Result{
+			Seq: d.seq, Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
+			Body: ev.Body, Hash: ev.Hash, Outcome: crmsync.OutcomeNew,
+			Source: crmsync.SourceRef{File: "ledger"},
+		})
+		d.summary.Add(ev.Kind, crmsync.OutcomeNew)
+		d.queued++
+	}
+	for i := 0; i < len(rs); i += 1000 {
+		if err := d.job.Ledger.Record(ctx, d.runID, rs[i:min(i+1000, len(rs))]); err != nil {
+			return fmt.Errorf("record %d results: %w", len(rs), err)
+		}
+	}
+	return nil
 }
 
 // heldBefore returns a held event other than r itself at or before r's
@@ -165,6 +205,7 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	var (
 		mu      sync.Mutex
 		stopped string
+		unsent  []*crmsync.Event // claimed with their batch, never sent (guarded by mu)
 		done    atomic.Int64
 		smu     sync.Mutex // guards s
 	)
@@ -254,8 +295,14 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 				continue
 			}
 			if ctx.Err() != nil {
-				// Interrupted: not claimed, not sent; it stays new in the
-				// results, and the next run sees it as new.
+				// Interrupted: not sent; it stays new in the results, and
+				// the next run sees it as new. One claimed with its batch
+				// is released below: its request never left.
+				if preclaimed && j.safe(r.Kind) {
+					mu.Lock()
+					unsent = append(unsent, ev)
+					mu.Unlock()
+				}
 				continue
 			}
 			if why, ok := blocked[r.Kind]; ok {
@@ -398,6 +445,13 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 		walkErr = dispatch()
 	}
 	lanes.Wait()
+	if len(unsent) > 0 {
+		// Only requests that may really have left stay in flight (and come
+		// back uncertain if the answer is not recorded).
+		if err := j.Ledger.Release(sendCtx, runID, unsent); err != nil && fatal == nil {
+			fatal = fmt.Errorf("release %d unsent claims: %w", len(unsent), err)
+		}
+	}
 	if why := isStopped(); why != "" {
 		release(crmsync.OutcomeFailed, why)
 	} else {

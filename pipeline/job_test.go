@@ -114,7 +114,7 @@ func (w *world) run(send bool, files ...string) (*crmsync.Summary, map[string]*c
 	got := map[string]*crmsync.Result{}
 	w.l.Results(ctx, id, "", func(r *crmsync.Result) error {
 		k := r.Key
-		if k == "" || got[k] != nil {
+		if k == "" || got[k] != nil || r.Outcome == crmsync.OutcomeInvalid {
 			k = r.Source.String()
 		}
 		got[k] = r

@@ -44,6 +44,12 @@ type Options struct {
 	// failed, and with Uncertain those held as uncertain too.
 	Retry     bool
 	Uncertain bool
+	// Apply, when set, is a plan run whose new rows are sent from the
+	// ledger (crmsync apply): no file is read.
+	Apply int64
+	// Retention, when positive, prunes per-row results of runs that ended
+	// longer ago than that once a run or apply has ended.
+	Retention time.Duration
 
 	// Report is the report file; empty: <ReportDir>/<command>-<run>.xlsx
 	// (ReportDir default "reports"). Lang is the report's language.
@@ -104,6 +110,20 @@ func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 		return nil, err
 	}
 	defer unlock()
+	if opt.Retry {
+		// Nothing retry can send: no run is recorded, no report written.
+		evs, held, err := Sendable(ctx, l, retryStates(opt.Uncertain), nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) == 0 {
+			o, err := l.Outstanding(ctx, 20)
+			if err != nil {
+				return nil, err
+			}
+			return nil, &NothingToSend{Held: held, Outstanding: o}
+		}
+	}
 	started := time.Now()
 	runID, err := l.BeginRun(ctx, opt.Command, opt.Args, started)
 	if err != nil {
@@ -117,8 +137,10 @@ func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 		job.Progress = opt.Progress
 	}
 	var runErr error
-	if opt.Retry {
-		runErr = retry(ctx, job, l, opt.Uncertain, runID, s)
+	if opt.Apply > 0 {
+		runErr = job.Apply(ctx, runID, opt.Apply, l, s)
+	} else if opt.Retry {
+		runErr = retry(ctx, job, l, opt.Uncertain, runID, s, opt.Logger)
 	} else {
 		if opt.CountRows {
 			job.Rows = importer.CountRows(ctx, opt.Files)
@@ -139,23 +161,59 @@ func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 	if opt.Requests != nil {
 		s.Requests = opt.Requests()
 	}
-	return s, finish(ctx, l, s, &opt, runErr)
+	err = finish(ctx, l, s, &opt, runErr)
+	if opt.Retention > 0 && (opt.Command == "run" || opt.Command == "apply") {
+		prune(ctx, l, opt.Retention, opt.Logger)
+	}
+	return s, err
 }
 
-// retry sends the ledger's failed events (and with uncertain, those held as
-// uncertain).
-func retry(ctx context.Context, job *Job, l *ledger.Ledger, uncertain bool, runID int64, s *crmsync.Summary) error {
-	states := []crmsync.State{crmsync.StateFailed}
-	if uncertain {
-		states = append(states, crmsync.StateUncertain)
+// prune drops the per-row results of runs that ended longer ago than keep;
+// trouble is logged, never the run's failure.
+func prune(ctx context.Context, l *ledger.Ledger, keep time.Duration, log *slog.Logger) {
+	if ctx.Err() != nil {
+		return // interrupted: leave quickly
 	}
-	var evs []*crmsync.Event
-	err := l.Events(ctx, states, func(ev *crmsync.Event, _ crmsync.Prior) error {
-		evs = append(evs, ev)
-		return nil
-	})
+	p, err := l.Prune(ctx, time.Now().Add(-keep))
+	if err != nil {
+		log.Warn("not pruned", "err", err)
+		return
+	}
+	if p.Runs > 0 {
+		log.Info("pruned per-row results of old runs", "runs", p.Runs, "results", p.Results, "kept", p.Kept)
+	}
+}
+
+// retryStates are the ledger states retry sends from: failed events,
+// blocked ones whose blocker clears (or goes now), and with uncertain the
+// held ones. With the lock held, events in flight are a dead run's:
+// BeginRun makes them uncertain.
+func retryStates(uncertain bool) []crmsync.State {
+	states := []crmsync.State{crmsync.StateFailed, crmsync.StateBlocked}
+	if uncertain {
+		states = append(states, crmsync.StateUncertain, crmsync.StateInFlight)
+	}
+	return states
+}
+
+// NothingToSend is Run's answer to a retry that found nothing it can send:
+// what is still held and why, and the outstanding backlog. No run was
+// recorded.
+type NothingToSend struct {
+	Held        []HeldBack
+	Outstanding *ledger.Outstanding
+}
+
+func (e *NothingToSend) Error() string { return "nothing to send" }
+
+// retry sends what the ledger holds that can go now, in lane order.
+func retry(ctx context.Context, job *Job, l *ledger.Ledger, uncertain bool, runID int64, s *crmsync.Summary, log *slog.Logger) error {
+	evs, held, err := Sendable(ctx, l, retryStates(uncertain), nil)
 	if err != nil {
 		return err
+	}
+	for _, h := range held {
+		log.Info("still held", "kind", h.Kind, "key", h.Key, "behind", h.By, "state", h.ByState)
 	}
 	return job.Retry(ctx, runID, evs, s)
 }
@@ -207,7 +265,18 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 			opt.Logger.Info("results written", "results", path)
 		}
 	}
-	if err := l.EndRun(after, s); err != nil && runErr == nil {
+	status, why := ledger.RunDone, ""
+	switch {
+	case s.Interrupt:
+		status, why = ledger.RunInterrupted, ledger.ReasonInterrupted
+	case runErr != nil:
+		status, why = ledger.RunFailed, runErr.Error()
+	case repErr != nil:
+		status, why = ledger.RunFailed, "write report: "+repErr.Error()
+	case s.Stopped != "":
+		status, why = ledger.RunFailed, s.Stopped
+	}
+	if err := l.EndRunAs(after, s, status, why); err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr != nil {

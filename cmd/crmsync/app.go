@@ -55,9 +55,12 @@ Usage:
   crmsync run       [flags] FILE|DIR...  read, diff, send what is new, write the report
   crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
   crmsync reconcile [flags] FILE|DIR...  files vs ledger both ways, with finance totals; no network
-  crmsync retry     [flags]              resend ledger events that failed (-uncertain: held ones too)
-  crmsync status    [flags]              ledger totals by kind and state; recent runs
+  crmsync apply     [flags] RUN-ID       send exactly what a reviewed plan found new
+  crmsync retry     [flags]              send what the backlog can: failed, blocked whose blocker cleared, resend decisions (-uncertain: held ones too)
+  crmsync resolve   [flags] KEY...       record a decision on held events (-kind KIND -as delivered|resend|dismiss [-reason TEXT] [-from FILE])
+  crmsync status    [flags]              ledger totals by kind and state; the outstanding backlog; recent runs
   crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
+  crmsync prune     [flags]              drop per-row results older than the retention period (-keep 90d)
   crmsync template  [flags] [KIND...]    write blank import templates
   crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
   crmsync config    [flags]              the effective settings (run's flags, env, -config FILE), secrets masked
@@ -91,8 +94,14 @@ func (e *env) main(ctx context.Context, args []string) int {
 		code, err = (&syncCommand{env: e, name: cmd}).Run(ctx, rest)
 	case "reconcile":
 		code, err = (&reconcileCommand{env: e}).Run(ctx, rest)
+	case "apply":
+		code, err = (&applyCommand{env: e}).Run(ctx, rest)
 	case "retry":
 		code, err = (&retryCommand{env: e}).Run(ctx, rest)
+	case "resolve":
+		code, err = (&resolveCommand{env: e}).Run(ctx, rest)
+	case "prune":
+		code, err = (&pruneCommand{env: e}).Run(ctx, rest)
 	case "status":
 		err = (&statusCommand{env: e}).Run(ctx, rest)
 	case "report":

@@ -226,7 +226,7 @@ func TestResultsCSV(t *testing.T) {
 	if !strings.HasSuffix(lines[1], ",,2,score,T1,sent,,,,1,成功,1") {
 		t.Errorf("T1 line = %q, want sent with Code 1 after 1 attempt", lines[1])
 	}
-	if !strings.Contains(lines[2], ",,3,score,,invalid,amount,TradeAmount,") {
+	if !strings.Contains(lines[2], ",,3,score,T2,invalid,amount,TradeAmount,") { // an invalid row keeps the key its cells give
 		t.Errorf("T2 line = %q, want invalid with the cause code and column", lines[2])
 	}
 	if strings.Contains(text, "0201710000002") {

@@ -50,6 +50,7 @@ import (
 //
 //	strict_datetime = false       # a date alone where a datetime is due: true = invalid, false = warning
 //	score_resend_uncertain = false  # true once Mallcoo confirms a repeated TransID is refused or ignored
+//	retention = "90d"             # per-row run results kept this long (crmsync prune; pruned at the end of each run)
 //
 //	[kinds.score]                 # fields this mall requires beyond the vendor's
 //	required = ["TradeSerialNo", "PosID"]
@@ -72,6 +73,7 @@ type fileConfig struct {
 	Mappings              map[string]map[string]int `toml:"mappings"`
 	StrictDateTime        bool                      `toml:"strict_datetime"`
 	ScoreResendUncertain  bool                      `toml:"score_resend_uncertain"`
+	Retention             string                    `toml:"retention"` // per-row results kept, e.g. "90d"; see prune.go
 	Kinds                 map[string]kindSettings   `toml:"kinds"`
 	// Mall names the mall this ledger serves: on every report, terminal
 	// summary and notification.
@@ -153,7 +155,8 @@ var settings = map[string]settingType{
 	"credentials": tTable, "mappings": tTable, "kinds": tTable, "columns": tTable,
 	"strict_datetime": tBool, "score_resend_uncertain": tBool,
 	"mall": tString, "allow_empty": tBool, "mask_personal": tBool, "file_mode": tString,
-	"notify": tNotify,
+	"notify":    tNotify,
+	"retention": tString,
 }
 
 var credentialKeys = []string{"app_id", "public_key", "private_key", "private_key_file"}

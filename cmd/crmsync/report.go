@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/report"
 )
 
@@ -43,6 +44,12 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	s, err := l.Summary(ctx, runID)
 	if err != nil {
 		return err
+	}
+	if at, err := l.RunPruned(ctx, runID); err != nil {
+		return err
+	} else if !at.IsZero() {
+		return fmt.Errorf("report of run %d: %w on %s (retention); its summary: %d rows, %v; crmsync status lists what is still outstanding",
+			runID, ledger.ErrPruned, at.Format("2006-01-02"), s.Rows, s.Counts)
 	}
 	if *out == "" {
 		*out = filepath.Join("reports", fmt.Sprintf("%s-%d-again.xlsx", s.Command, runID))

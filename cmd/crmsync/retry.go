@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/pipeline"
 )
 
@@ -68,4 +72,63 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 		Lang:          c.lang,
 		Requests:      func() int { return int(sender.Requests()) },
 	}, c.json)
+}
+
+// nothingToSend says that retry has nothing it can send, and what is still
+// held and why; no run is recorded and no report written. The exit code is
+// 3 while the backlog holds anything (it needs a person), else 0.
+func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) (int, error) {
+	held, o := nts.Held, nts.Outstanding
+	if jsonOut {
+		type heldJSON struct {
+			Kind    crmsync.Kind  `json:"kind"`
+			Key     string        `json:"key"`
+			State   crmsync.State `json:"state"`
+			Reason  string        `json:"reason"`
+			By      string        `json:"behind"`
+			ByState crmsync.State `json:"behind_state"`
+		}
+		hs := []heldJSON{}
+		for _, h := range held {
+			hs = append(hs, heldJSON{h.Kind, h.Key, h.State, h.Reason(), h.By, h.ByState})
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		enc.Encode(struct {
+			Nothing     bool                `json:"nothing_to_send"`
+			Held        []heldJSON          `json:"held"`
+			Outstanding *ledger.Outstanding `json:"outstanding"`
+		}{true, hs, o})
+	} else {
+		w := c.stderr
+		fmt.Fprintln(w, "crmsync retry: nothing to send; no report written")
+		for i, h := range held {
+			if i == 50 {
+				fmt.Fprintf(w, "  … and %d more\n", len(held)-i)
+				break
+			}
+			fmt.Fprintf(w, "  %s %s (%s): %s\n", h.Kind, h.Key, h.State, h.Reason())
+		}
+		if o.Total > 0 {
+			fmt.Fprintf(w, "  outstanding: %d", o.Total)
+			for _, st := range outstandingStates {
+				if n := o.ByState[st]; n > 0 {
+					fmt.Fprintf(w, " %s=%d", st, n)
+				}
+			}
+			fmt.Fprintln(w, " (crmsync status lists them; uncertain ones: check Mallcoo, then crmsync retry -uncertain)")
+		}
+	}
+	if o.Total > 0 {
+		return crmsync.ExitNeedsPerson, nil
+	}
+	return crmsync.ExitOK, nil
+}
+
+// asNothingToSend reports whether err says a retry had nothing to send.
+func asNothingToSend(err error) (*pipeline.NothingToSend, bool) {
+	var nts *pipeline.NothingToSend
+	ok := errors.As(err, &nts)
+	return nts, ok
 }

@@ -30,7 +30,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
 	recent := fs.Int("runs", 10, "how many recent runs to show")
 	jsonOut := fs.Bool("json", false, "print the status as JSON on stdout")
-	listMax := fs.Int("list", 50, "list at most this many events held for a person")
+	listMax := fs.Int("list", 50, "list at most this many outstanding items (and events held for a person)")
 	config := fs.String("config", "", "settings `file` (TOML) for the ledger path; default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -59,14 +59,24 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	out, err := l.Outstanding(ctx, *listMax)
+	if err != nil {
+		return err
+	}
+	decisions, err := l.Decisions(ctx, 10)
+	if err != nil {
+		return err
+	}
 	if *jsonOut {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			*ledger.Status
-			Uncertain []heldEvent `json:"uncertain_events"`
-		}{st, waiting})
+			Uncertain   []heldEvent         `json:"uncertain_events"`
+			Outstanding *ledger.Outstanding `json:"outstanding"`
+			Decisions   []ledger.Decision   `json:"decisions"`
+		}{st, waiting, out, decisions})
 	}
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "ledger %s (schema %d)\n\n", st.Path, st.Schema)
@@ -88,7 +98,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "run\tcommand\tstarted (China time)\tstatus\trows\toutcomes")
+	fmt.Fprintln(w, "run\tcommand\tstarted (China time)\tstatus\trows\toutcomes\treason")
 	for _, r := range st.Runs {
 		outs := ""
 		for _, o := range crmsync.Outcomes {
@@ -96,7 +106,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 				outs += fmt.Sprintf("%s=%d ", o, n)
 			}
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.Command, r.Started.In(mallcoo.CST).Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Command, r.Started.In(mallcoo.CST).Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs, r.Reason)
 	}
 	w.Flush()
 	if st.Held > 0 {
@@ -118,5 +128,72 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if st.Failed > 0 {
 		fmt.Fprintf(c.stdout, "%d events failed to send: `crmsync retry` (or the next run over their file) resends them.\n", st.Failed)
 	}
+	c.printOutstanding(out, time.Now())
+	if len(decisions) > 0 {
+		fmt.Fprintln(c.stdout, "\nrecent decisions (crmsync resolve):")
+		w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "when (China time)\tuser\tkind\tkey\twas\tdecision\treason")
+		for _, d := range decisions {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.At.In(mallcoo.CST).Format("2006-01-02 15:04:05"), d.User, d.Kind, d.Key, d.State, d.Decision, d.Reason)
+		}
+		w.Flush()
+	}
 	return nil
+}
+
+// outstandingStates orders the backlog's states in status's table.
+var outstandingStates = []string{"failed", "uncertain", "blocked", "rejected", "changed", "invalid", "inflight"}
+
+// printOutstanding prints the backlog: counts by kind and state, then the
+// oldest items with their reason and age.
+func (c *statusCommand) printOutstanding(o *ledger.Outstanding, now time.Time) {
+	if o.Total == 0 {
+		fmt.Fprintln(c.stdout, "\noutstanding: 0 (nothing waits for a retry or a person)")
+		return
+	}
+	fmt.Fprintf(c.stdout, "\noutstanding: %d\n", o.Total)
+	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprint(w, "kind")
+	for _, s := range outstandingStates {
+		fmt.Fprintf(w, "\t%s", s)
+	}
+	fmt.Fprintln(w)
+	for _, k := range crmsync.Kinds {
+		m := o.ByKind[k]
+		if len(m) == 0 {
+			continue
+		}
+		fmt.Fprint(w, k)
+		for _, s := range outstandingStates {
+			fmt.Fprintf(w, "\t%d", m[s])
+		}
+		fmt.Fprintln(w)
+	}
+	w.Flush()
+	if len(o.Items) == 0 {
+		return
+	}
+	fmt.Fprintln(c.stdout, "\noldest outstanding:")
+	w = tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "kind\tkey\tstate\tage\trun\treason")
+	for _, it := range o.Items {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", it.Kind, it.Key, it.State, age(now.Sub(it.Since)), it.Run, it.Reason)
+	}
+	w.Flush()
+	if o.Total > len(o.Items) {
+		fmt.Fprintf(c.stdout, "(the oldest %d of %d; -list N shows more)\n", len(o.Items), o.Total)
+	}
+}
+
+// age prints a duration as a person reads an age: 3d, 5h, 12m.
+func age(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	}
+	return "<1m"
 }

@@ -141,6 +141,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 			// a repeated TransID.
 			ResendUncertainScores: cfg.ScoreResendUncertain,
 		},
+		Retention:  cfg.retention(c.logger),
 		Files:      files,
 		Paths:      paths,
 		AllowEmpty: c.allowEmpty,
@@ -171,6 +172,9 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 	opt.Results, opt.ResultsDir = e.resultsPath, e.resultsDir
 	e.warnReadable(opt.Ledger, "the ledger", e.cfg.fileMode())
 	s, err := pipeline.Run(ctx, opt)
+	if nts, ok := asNothingToSend(err); ok {
+		return e.nothingToSend(nts, jsonOut)
+	}
 	if s == nil {
 		return crmsync.ExitFailed, err
 	}

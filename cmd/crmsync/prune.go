@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync"
+)
+
+// defaultRetention is how long per-row run results are kept when the
+// config says nothing (DESIGN.md: 90 days).
+const defaultRetention = 90 * 24 * time.Hour
+
+// parseRetention reads a retention period: days ("90d") or a Go duration
+// ("2160h"); it must be positive.
+func parseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return defaultRetention, nil
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("retention %q: want a number of days such as \"90d\"", s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("retention %q: want a number of days such as \"90d\"", s)
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("retention %q: must be more than 0", s)
+	}
+	return d, nil
+}
+
+// pruneCommand drops per-row results older than the retention period:
+// crmsync prune [-keep 90d].
+type pruneCommand struct{ *env }
+
+func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
+	fs := c.newFlags("prune")
+	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
+	keep := fs.String("keep", "", "keep the per-row results of runs that ended within this `period` (e.g. 90d; default the config's retention, else 90d)")
+	jsonOut := fs.Bool("json", false, "print what was pruned as JSON on stdout")
+	config := fs.String("config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
+	if err := parse(fs, args); err != nil {
+		return crmsync.ExitUsage, err
+	}
+	cfg, err := c.applyConfig(fs, *config)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	if fs.NArg() > 0 {
+		return crmsync.ExitUsage, usagef("prune takes no arguments")
+	}
+	period := *keep
+	if period == "" {
+		period = cfg.Retention
+	}
+	d, err := parseRetention(period)
+	if err != nil {
+		return crmsync.ExitUsage, usagef("-keep: %v", err)
+	}
+	l, err := c.openLedger(ctx, *path, false)
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	defer l.Close()
+	unlock, err := l.Lock("crmsync prune")
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	defer unlock()
+	p, err := l.Prune(ctx, time.Now().Add(-d))
+	if err != nil {
+		return crmsync.ExitFailed, err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return crmsync.ExitOK, enc.Encode(p)
+	}
+	fmt.Fprintf(c.stderr, "crmsync prune: %d runs older than %s: %d per-row results deleted, %d kept (outstanding items), %d bodies deleted\n",
+		p.Runs, period, p.Results, p.Kept, p.Bodies)
+	return crmsync.ExitOK, nil
+}
+
+// retention is the config's retention for the end of a run (0: none when
+// the setting cannot be read, which the config check refuses anyway).
+func (c *fileConfig) retention(log *slog.Logger) time.Duration {
+	d, err := parseRetention(c.Retention)
+	if err != nil {
+		log.Warn("not pruned", "err", err)
+		return 0
+	}
+	return d
+}

@@ -1,0 +1,133 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/crmsync/crmsync"
+)
+
+// ReasonInFlightDied is the reason of an event that was in flight when its
+// run ended without an answer recorded (BeginRun makes it uncertain).
+const ReasonInFlightDied = "上次运行结束时此事件正在发送,可能已送达;请在猫酷核实 / in flight when its run ended without an answer: it may have been delivered; check in Mallcoo"
+
+// backlogStates are the event states that are outstanding: the event still
+// waits for a retry or a person.
+var backlogStates = []crmsync.State{
+	crmsync.StateFailed, crmsync.StateUncertain, crmsync.StateBlocked, crmsync.StateRejected, crmsync.StateInFlight,
+}
+
+// Outstanding is the ledger's backlog: everything that still waits for a
+// retry or a person (failed, uncertain, blocked, rejected, in flight
+// events; changed and invalid rows), read from the ledger alone.
+type Outstanding struct {
+	Total int `json:"total"`
+	// ByState counts the items by state (an event state, or changed and
+	// invalid for rows).
+	ByState map[string]int `json:"by_state"`
+	// ByKind counts them by kind and state.
+	ByKind map[crmsync.Kind]map[string]int `json:"by_kind"`
+	// Items are the oldest items, at most the number asked for.
+	Items []OutstandingItem `json:"items"`
+}
+
+// OutstandingItem is one thing waiting for a retry or a person. Key is the
+// event key, or for an invalid row its source row (file[sheet]:row).
+type OutstandingItem struct {
+	Kind   crmsync.Kind `json:"kind"`
+	Key    string       `json:"key"`
+	State  string       `json:"state"`
+	Reason string       `json:"reason"`
+	Since  time.Time    `json:"since"`
+	Run    int64        `json:"run"` // the last run that touched it
+}
+
+// Outstanding returns the backlog's counts and its oldest items (at most
+// limit; none when limit is 0).
+func (l *Ledger) Outstanding(ctx context.Context, limit int) (*Outstanding, error) {
+	o, err := l.outstanding(ctx, limit)
+	if err != nil {
+		return nil, fmt.Errorf("outstanding backlog of ledger %s: %w", l.path, err)
+	}
+	return o, nil
+}
+
+func (l *Ledger) outstanding(ctx context.Context, limit int) (*Outstanding, error) {
+	o := &Outstanding{ByState: map[string]int{}, ByKind: map[crmsync.Kind]map[string]int{}, Items: []OutstandingItem{}}
+	states := make([]any, len(backlogStates))
+	for i, s := range backlogStates {
+		states[i] = string(s)
+	}
+	const in = `(?,?,?,?,?)`
+	rows, err := l.db.QueryContext(ctx, `SELECT state, kind, count(*) FROM events WHERE state IN `+in+` GROUP BY state, kind
+UNION ALL SELECT state, kind, count(*) FROM open_rows GROUP BY state, kind`, states...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			s, k string
+			n    int
+		)
+		if err := rows.Scan(&s, &k, &n); err != nil {
+			return nil, err
+		}
+		kind := crmsync.Kind(k)
+		o.Total += n
+		o.ByState[s] += n
+		if o.ByKind[kind] == nil {
+			o.ByKind[kind] = map[string]int{}
+		}
+		o.ByKind[kind][s] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if limit <= 0 || o.Total == 0 {
+		return o, nil
+	}
+	irows, err := l.db.QueryContext(ctx, `SELECT kind, key, state, reason, updated, last_run FROM events WHERE state IN `+in+`
+UNION ALL SELECT kind, key, state, reason, since, run_id FROM open_rows
+ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer irows.Close()
+	for irows.Next() {
+		var (
+			it    OutstandingItem
+			kind  string
+			since int64
+		)
+		if err := irows.Scan(&kind, &it.Key, &it.State, &it.Reason, &since, &it.Run); err != nil {
+			return nil, err
+		}
+		it.Kind, it.Since = crmsync.Kind(kind), time.Unix(0, since).In(l.Location)
+		if it.Reason == "" {
+			it.Reason = defaultReason(it.State, it.Run)
+		}
+		o.Items = append(o.Items, it)
+	}
+	return o, irows.Err()
+}
+
+// defaultReason says why an item is outstanding when no reason was stored
+// (events recorded by an older crmsync, claims).
+func defaultReason(state string, run int64) string {
+	switch crmsync.State(state) {
+	case crmsync.StateInFlight:
+		return fmt.Sprintf("由运行 %d 认领,请求可能正在发送 / claimed by run %d: its request may be under way", run, run)
+	case crmsync.StateFailed:
+		return "发送失败,crmsync retry 会重发 / not delivered: crmsync retry resends it"
+	case crmsync.StateRejected:
+		return "被猫酷拒绝;请修正后重新导入 / rejected by Mallcoo: fix the row and import it again"
+	case crmsync.StateUncertain:
+		return ReasonInFlightDied
+	case crmsync.StateBlocked:
+		return "同一会员更早的同类事件未成功,为保证顺序暂缓 / held back by an earlier event of its member"
+	}
+	return state
+}
