@@ -6,22 +6,28 @@
 //
 // Usage:
 //
+//	crmsync init      [-ledger F]          create a ledger, once (every other command refuses a missing one)
 //	crmsync run       [flags] FILE|DIR...  read, diff, send what is new, write the report
 //	crmsync plan      [flags] FILE|DIR...  the same without sending: what run would do
 //	crmsync reconcile [flags] FILE|DIR...  files vs ledger both ways, with finance totals; no network
-//	crmsync retry     [flags]              resend ledger events that failed (-uncertain: held ones too)
-//	crmsync status    [flags]              ledger totals by kind and state; recent runs
+//	crmsync apply     [flags] RUN-ID       send exactly what a reviewed plan found new
+//	crmsync retry     [flags]              send what the backlog can: failed, blocked whose blocker cleared, resend decisions (-uncertain: held ones too)
+//	crmsync resolve   [flags] KEY...       record a decision on held events (-kind KIND -as delivered|resend|dismiss [-reason TEXT] [-from FILE])
+//	crmsync status    [flags]              ledger totals by kind and state; the outstanding backlog; recent runs
 //	crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
+//	crmsync prune     [flags]              drop per-row results older than the retention period (-keep 90d)
 //	crmsync template  [flags] [KIND...]    write blank import templates
 //	crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
-//	crmsync config    [flags]              the effective settings, secrets masked
+//	crmsync config    [flags]              the effective settings (run's flags, env, -config FILE), secrets masked
+//	crmsync notify    -test [-config F]    send a test message to every [[notify]] destination
 //	crmsync version
 //
 // Settings: flags beat the environment, which beats the -config file (TOML,
 // or $CRMSYNC_CONFIG; its keys are documented on fileConfig in config.go),
 // which beats the defaults.
 //
-// Example, the demo: the samples through the in-process fake API:
+// Example, the demo: the samples through the in-process fake API (the
+// sandbox creates its ledger; elsewhere crmsync init creates one, once):
 //
 //	crmsync run -sandbox -ledger demo.db samples/
 //
