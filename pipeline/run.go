@@ -212,8 +212,12 @@ func retry(ctx context.Context, job *Job, l *ledger.Ledger, uncertain bool, runI
 	if err != nil {
 		return err
 	}
+	if len(held) > 0 {
+		// Counts only above debug: a key may hold a member's card ID.
+		log.Info("still held behind earlier events (crmsync status lists them)", "events", len(held))
+	}
 	for _, h := range held {
-		log.Info("still held", "kind", h.Kind, "key", h.Key, "behind", h.By, "state", h.ByState)
+		log.Debug("still held", "kind", h.Kind, "key", h.Key, "behind", h.By, "state", h.ByState)
 	}
 	return job.Retry(ctx, runID, evs, s)
 }
