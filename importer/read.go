@@ -100,6 +100,7 @@ const (
 	ProblemHeader      = "header"           // no header of a kind found
 	ProblemEmpty       = "empty"            // no header and no rows (0 bytes, a BOM only, blank lines)
 	ProblemNoRows      = "no-rows"          // a header and no data rows
+	ProblemNoInput     = "no-input"         // a run found no input file at all (its Path is the folders named)
 	ProblemTooManyRows = "too-many-rows"    // more data rows than MaxRowsPerFile
 	ProblemCellTooBig  = "cell-too-big"     // a cell longer than MaxCellBytes
 	ProblemRowTooLong  = "row-too-long"     // a CSV row longer than rowCells × MaxCellBytes

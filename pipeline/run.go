@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/report"
 )
 
@@ -124,7 +125,8 @@ func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 			return nil, &NothingToSend{Held: held, Outstanding: o}
 		}
 	}
-	started := time.Now()
+	started := time.Now().In(mallcoo.CST) // the summary's times read as the reports' and logs'
+
 	runID, err := l.BeginRun(ctx, opt.Command, opt.Args, started)
 	if err != nil {
 		return nil, err
@@ -225,7 +227,7 @@ func retry(ctx context.Context, job *Job, l *ledger.Ledger, uncertain bool, runI
 // NoInput is the file problem of a run that found no input file in paths.
 func NoInput(paths []string) crmsync.FileSummary {
 	where := strings.Join(paths, " ")
-	return crmsync.FileSummary{Path: where, Problem: fmt.Sprintf(
+	return crmsync.FileSummary{Path: where, Code: importer.ProblemNoInput, Problem: fmt.Sprintf(
 		"没有找到导入文件(%s 中没有 CSV 或 XLSX 文件):请检查CRM导出是否完成;没有数据的夜晚属正常时用 -allow-empty / "+
 			"no input file found in %s (no CSV or XLSX file): check that the CRM export ran; use -allow-empty where nights without files are normal", where, where)}
 }
@@ -234,7 +236,7 @@ func NoInput(paths []string) crmsync.FileSummary {
 // returns runErr, else the end's error, else a *ReportError.
 func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Options, runErr error) error {
 	after := context.WithoutCancel(ctx)
-	s.Ended = time.Now()
+	s.Ended = time.Now().In(mallcoo.CST)
 	s.DurationS = s.Ended.Sub(s.Started).Seconds()
 	s.Interrupt = ctx.Err() != nil
 	s.Report = ReportPath(opt.Report, opt.ReportDir, s)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/notify"
 )
 
@@ -125,7 +126,11 @@ func causesOf(s *crmsync.Summary, lang string, runErr error) []crmsync.Cause {
 	}
 	files := 0
 	for _, f := range s.Files {
-		if f.Problem != "" {
+		switch {
+		case f.Code == importer.ProblemNoInput:
+			out = append(out, crmsync.Cause{Text: pick("没有找到导入文件", "no input file found"), Count: 1,
+				Fix: pick("检查CRM导出是否完成、文件是否放在这个文件夹;没有数据的夜晚属正常时设 allow_empty = true", "check that the CRM export ran and its files are in this folder; set allow_empty = true where nights without data are normal")})
+		case f.Problem != "":
 			files++
 		}
 	}
