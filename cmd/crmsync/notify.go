@@ -172,10 +172,8 @@ func noticeCauses(s *crmsync.Summary, lang string, runErr error) []crmsync.Cause
 	if s == nil || len(s.Causes) == 0 {
 		return causesOf(s, lang, runErr)
 	}
-	var out []crmsync.Cause
-	if runErr != nil {
-		out = causesOf(nil, lang, runErr)
-	}
+	// How the run failed or why sending stopped first, then the rows.
+	out := causesOf(&crmsync.Summary{Stopped: s.Stopped}, lang, runErr)
 	for _, c := range s.Causes {
 		keep := c.Code == crmsync.ReasonUnmapped || c.Code == crmsync.ReasonNotAllowed
 		text, fix := c.Text, c.Fix
