@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,5 +78,42 @@ func TestMigrateLedgerOf0fed8bc(t *testing.T) {
 	}
 	if o, err = l.Outstanding(ctx, 10); err != nil || o.ByState["blocked"] != 1 || o.ByState["invalid"] != 1 {
 		t.Errorf("outstanding after writes: %+v, %v; want 1 blocked, 1 invalid", o, err)
+	}
+}
+
+// TestMigrateLedgerOf0fed8bcMall: a ledger made before migration 0006
+// remembers no mall; the first run naming one records it, and from then on
+// a config naming another mall is refused with both names.
+func TestMigrateLedgerOf0fed8bcMall(t *testing.T) {
+	ctx := context.Background()
+	l := openFixture(t)
+	if m, err := l.Mall(ctx); err != nil || m != "" {
+		t.Fatalf("Mall() of the 0fed8bc ledger = %q, %v; want none", m, err)
+	}
+	if err := l.UseMall(ctx, ""); err != nil {
+		t.Fatalf("UseMall(\"\") = %v, want nil", err)
+	}
+	if m, _ := l.Mall(ctx); m != "" {
+		t.Fatalf("Mall() after UseMall(\"\") = %q, want none recorded", m)
+	}
+	if err := l.UseMall(ctx, "万象城"); err != nil {
+		t.Fatalf("UseMall(万象城) = %v", err)
+	}
+	if m, err := l.Mall(ctx); err != nil || m != "万象城" {
+		t.Fatalf("Mall() = %q, %v; want 万象城", m, err)
+	}
+	if err := l.UseMall(ctx, "万象城"); err != nil {
+		t.Errorf("UseMall(万象城) again = %v, want nil", err)
+	}
+	if err := l.UseMall(ctx, ""); err != nil {
+		t.Errorf("UseMall(\"\") on a mall's ledger = %v, want nil (a config without mall keeps working)", err)
+	}
+	err := l.UseMall(ctx, "大悦城")
+	var me *MallError
+	if !errors.As(err, &me) || me.Ledger != "万象城" || me.Config != "大悦城" {
+		t.Fatalf("UseMall(大悦城) = %v, want *MallError naming 万象城 and 大悦城", err)
+	}
+	if m, _ := l.Mall(ctx); m != "万象城" {
+		t.Errorf("Mall() after a refused UseMall = %q, want 万象城 kept", m)
 	}
 }
