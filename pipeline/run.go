@@ -24,7 +24,9 @@ type Options struct {
 	// LedgerOptions say how the ledger is opened: its file mode when
 	// created, and whether a missing one is refused.
 	LedgerOptions ledger.Options
-	// Mall names the mall, for the summary and the report.
+	// Mall names the mall, for the summary and the report. The ledger
+	// remembers the first mall a run names and refuses another
+	// (*ledger.MallError); empty is any ledger's.
 	Mall string
 
 	// Job is the run's job: Run fills in its Ledger. A Job without a
@@ -110,6 +112,9 @@ func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 		return nil, err
 	}
 	defer unlock()
+	if err := l.UseMall(ctx, opt.Mall); err != nil {
+		return nil, err
+	}
 	if opt.Retry {
 		// Nothing retry can send: no run is recorded, no report written.
 		evs, held, err := Sendable(ctx, l, retryStates(opt.Uncertain), nil)
