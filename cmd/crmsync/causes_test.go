@@ -241,7 +241,7 @@ func TestResultsCSV(t *testing.T) {
 			RunID int64 `json:"run_id"`
 		}
 		json.Unmarshal([]byte(stdout), &s)
-		if _, err := os.Stat(filepath.Join(dir, "res", fmt.Sprintf("plan-%d-results.csv", s.RunID))); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, "res", fmt.Sprintf("l-plan-%d-results.csv", s.RunID))); err != nil {
 			t.Errorf("results_dir: %v", err)
 		}
 	}

@@ -85,7 +85,7 @@ func TestConfigPathsRelativeToTheFile(t *testing.T) {
 	if code, _, stderr := cliNoInit(t, nil, "plan", "-config", cfg, in); code != 0 {
 		t.Errorf("plan -config from another folder: exit %d\n%s", code, stderr)
 	}
-	if m, _ := filepath.Glob(filepath.Join(etc, "out", "plan-*.xlsx")); len(m) != 1 {
+	if m, _ := filepath.Glob(filepath.Join(etc, "out", "*-plan-*.xlsx")); len(m) != 1 {
 		t.Errorf("plan's report is not under the config's report_dir: %v", m)
 	}
 	if m, _ := filepath.Glob(filepath.Join(elsewhere, "*.db")); len(m) != 0 {

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/report"
 )
 
@@ -16,7 +16,7 @@ type reportCommand struct{ *env }
 func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlags("report")
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	out := fs.String("report", "", "the report `file` (default reports/<command>-<run>-again.xlsx)")
+	out := fs.String("report", "", "the report `file` (default reports/<mall>-<command>-<run>-again.xlsx)")
 	lang := fs.String("lang", "zh", "report language: zh or en")
 	config := fs.String("config", "", "settings `file` (TOML) for the ledger path; default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
@@ -51,17 +51,19 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("report of run %d: %w on %s (retention); its summary: %d rows, %v; crmsync status lists what is still outstanding",
 			runID, ledger.ErrPruned, at.Format("2006-01-02"), s.Rows, s.Counts)
 	}
+	s.Ledger = l.Path()
+	if cfg.Mall != "" {
+		s.Mall = cfg.Mall
+	} else if s.Mall, err = l.Mall(ctx); err != nil {
+		return err
+	}
 	if *out == "" {
-		*out = filepath.Join("reports", fmt.Sprintf("%s-%d-again.xlsx", s.Command, runID))
+		*out = pipeline.AgainPath(s)
 	}
 	if err := checkReport(*out, true, append(ledgerFiles(*path), cfg.path)...); err != nil {
 		return err
 	}
 	s.Report = *out
-	if cfg.Mall != "" {
-		s.Mall = cfg.Mall
-	}
-	s.Ledger = l.Path()
 	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang, ShowPersonal: cfg.showPersonal(), FileMode: cfg.fileMode()})
 	if err != nil {
 		return err // report.Write's error names the file

@@ -28,7 +28,7 @@ type retryCommand struct {
 func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlags("retry")
 	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/retry-<run>.xlsx)")
+	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-retry-<run>.xlsx)")
 	fs.BoolVar(&c.uncertain, "uncertain", false, "also resend events held as uncertain (only after checking Mallcoo did not get them)")
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
 	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")

@@ -61,7 +61,7 @@ func (f *sendFlags) register(fs *flag.FlagSet) {
 func (c *syncCommand) flags() *flag.FlagSet {
 	fs := c.newFlags(c.name)
 	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<command>-<run>.xlsx)")
+	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-<command>-<run>.xlsx; <mall>: the ledger file's name when no mall is set)")
 	fs.StringVar(&c.kind, "kind", "", "read every file as this `kind` ("+crmsync.KindList()+")")
 	fs.StringVar(&c.encoding, "encoding", "auto", "CSV encoding: auto, utf-8, gbk or gb18030")
 	fs.StringVar(&c.since, "since", "", "only events at or after this `date` (yyyy-mm-dd[ hh:mm:ss], China time)")
