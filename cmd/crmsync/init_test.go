@@ -47,7 +47,7 @@ func TestLedgerCreatedOnPurpose(t *testing.T) {
 		t.Errorf("status after init: exit %d\n%s", code, stderr)
 	}
 	before, _ := os.ReadFile(db)
-	if code, _, stderr := cliNoInit(t, nil, "init", "-ledger", db); code != 1 || !strings.Contains(stderr, "exists already") {
+	if code, _, stderr := cliNoInit(t, nil, "init", "-ledger", db); code != 1 || !strings.Contains(stderr, "已存在") {
 		t.Errorf("init over an existing ledger: exit %d, want 1\n%s", code, stderr)
 	}
 	if after, _ := os.ReadFile(db); string(after) != string(before) {

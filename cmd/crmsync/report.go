@@ -17,7 +17,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlags("report")
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
 	out := fs.String("report", "", "the report `file` (default reports/<mall>-<command>-<run>-again.xlsx)")
-	lang := fs.String("lang", "zh", "report language: zh or en")
+	lang := fs.String("lang", "zh", "language of the report and the terminal messages: zh or en")
 	config := fs.String("config", "", "settings `file` (TOML) for the ledger path; default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -32,6 +32,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if *lang != "zh" && *lang != "en" {
 		return usagef("-lang %q: want zh or en", *lang)
 	}
+	c.runLang = *lang
 	runID, perr := strconv.ParseInt(fs.Arg(0), 10, 64)
 	if perr != nil || runID <= 0 {
 		return usagef("RUN-ID %q: want a run number (crmsync status lists recent runs)", fs.Arg(0))
@@ -68,9 +69,9 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err // report.Write's error names the file
 	}
-	fmt.Fprintf(c.stderr, "report:   %s\n", *out)
+	fmt.Fprintf(c.stderr, tr(*lang, "报告:%s\n", "report:   %s\n"), *out)
 	if problems != "" {
-		fmt.Fprintf(c.stderr, "problems: %s\n", problems)
+		fmt.Fprintf(c.stderr, tr(*lang, "待处理文件:%s\n", "problems: %s\n"), problems)
 	}
 	return nil
 }

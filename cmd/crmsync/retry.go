@@ -31,7 +31,7 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-retry-<run>.xlsx)")
 	fs.BoolVar(&c.uncertain, "uncertain", false, "also resend events held as uncertain (only after checking Mallcoo did not get them)")
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
 	c.send.register(fs)
