@@ -34,15 +34,16 @@ func (l *Ledger) Mall(ctx context.Context) (string, error) {
 	return mall, nil
 }
 
-// UseMall checks that the ledger may serve mall: a ledger that remembers
-// another mall is refused (*MallError); one that remembers none records
-// mall from now on. An empty mall (a config naming none) is always fine
-// and records nothing.
-func (l *Ledger) UseMall(ctx context.Context, mall string) error {
+// UseMall checks that the ledger may serve mall and returns the mall in
+// effect: a ledger that remembers another mall is refused (*MallError);
+// one that remembers none records mall from now on. An empty mall (a
+// config naming none) is always fine, records nothing and returns the
+// mall the ledger remembers, if any.
+func (l *Ledger) UseMall(ctx context.Context, mall string) (string, error) {
 	if mall == "" {
-		return nil
+		return l.Mall(ctx)
 	}
-	return l.write(ctx, true, func(w *sql.Conn) error {
+	return mall, l.write(ctx, true, func(w *sql.Conn) error {
 		var have string
 		err := w.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'mall'`).Scan(&have)
 		switch {

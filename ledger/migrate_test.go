@@ -90,25 +90,25 @@ func TestMigrateLedgerOf0fed8bcMall(t *testing.T) {
 	if m, err := l.Mall(ctx); err != nil || m != "" {
 		t.Fatalf("Mall() of the 0fed8bc ledger = %q, %v; want none", m, err)
 	}
-	if err := l.UseMall(ctx, ""); err != nil {
-		t.Fatalf("UseMall(\"\") = %v, want nil", err)
+	if m, err := l.UseMall(ctx, ""); err != nil || m != "" {
+		t.Fatalf("UseMall(\"\") = %q, %v; want none", m, err)
 	}
 	if m, _ := l.Mall(ctx); m != "" {
 		t.Fatalf("Mall() after UseMall(\"\") = %q, want none recorded", m)
 	}
-	if err := l.UseMall(ctx, "万象城"); err != nil {
-		t.Fatalf("UseMall(万象城) = %v", err)
+	if m, err := l.UseMall(ctx, "万象城"); err != nil || m != "万象城" {
+		t.Fatalf("UseMall(万象城) = %q, %v", m, err)
 	}
 	if m, err := l.Mall(ctx); err != nil || m != "万象城" {
 		t.Fatalf("Mall() = %q, %v; want 万象城", m, err)
 	}
-	if err := l.UseMall(ctx, "万象城"); err != nil {
+	if _, err := l.UseMall(ctx, "万象城"); err != nil {
 		t.Errorf("UseMall(万象城) again = %v, want nil", err)
 	}
-	if err := l.UseMall(ctx, ""); err != nil {
-		t.Errorf("UseMall(\"\") on a mall's ledger = %v, want nil (a config without mall keeps working)", err)
+	if m, err := l.UseMall(ctx, ""); err != nil || m != "万象城" {
+		t.Errorf("UseMall(\"\") on a mall's ledger = %q, %v; want 万象城 (a config without mall runs as the ledger's mall)", m, err)
 	}
-	err := l.UseMall(ctx, "大悦城")
+	_, err := l.UseMall(ctx, "大悦城")
 	var me *MallError
 	if !errors.As(err, &me) || me.Ledger != "万象城" || me.Config != "大悦城" {
 		t.Fatalf("UseMall(大悦城) = %v, want *MallError naming 万象城 and 大悦城", err)

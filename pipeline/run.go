@@ -115,7 +115,9 @@ func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 		return nil, err
 	}
 	defer unlock()
-	if err := l.UseMall(ctx, opt.Mall); err != nil {
+	// The ledger's mall: the config's must be it (the first one named is
+	// recorded); a config naming none runs as the ledger's mall.
+	if opt.Mall, err = l.UseMall(ctx, opt.Mall); err != nil {
 		return nil, err
 	}
 	if opt.Retry {

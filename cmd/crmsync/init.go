@@ -32,7 +32,7 @@ func (c *initCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer l.Close()
 	// A config naming the mall makes the ledger that mall's from the start.
-	if err := l.UseMall(ctx, cfg.Mall); err != nil {
+	if _, err := l.UseMall(ctx, cfg.Mall); err != nil {
 		return err
 	}
 	c.logger.Info("ledger created", "ledger", *path, "mode", cfg.fileMode().String(), "mall", cfg.Mall)

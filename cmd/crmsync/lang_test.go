@@ -87,7 +87,7 @@ func TestRefusalLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.UseMall(context.Background(), "万象城"); err != nil {
+	if _, err := l.UseMall(context.Background(), "万象城"); err != nil {
 		t.Fatal(err)
 	}
 	other := writeConfig(t, "mall = \"大悦城\"\n")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,7 +113,16 @@ func TestMallMismatch(t *testing.T) {
 	if _, stdout, _ := cliNoInit(t, nil, "status", "-ledger", db); !strings.Contains(stdout, "万象城") {
 		t.Errorf("status does not show the ledger's mall:\n%s", stdout)
 	}
-	if code, _, stderr := cliNoInit(t, nil, "plan", "-ledger", db, "-report", filepath.Join(dir, "none.xlsx"), in); code != 0 {
-		t.Errorf("plan without mall on mall A's ledger: exit %d, want 0\n%s", code, stderr)
+	// A config naming no mall runs as the ledger's mall: its name on the
+	// report file and in the summary.
+	cfgNone := writeConfig(t, "report_dir = "+strconv.Quote(filepath.Join(dir, "out"))+"\n")
+	code, stdout, stderr = cliNoInit(t, nil, "plan", "-json", "-config", cfgNone, "-ledger", db, in)
+	var s struct {
+		Mall   string `json:"mall"`
+		Report string `json:"report"`
+	}
+	json.Unmarshal([]byte(stdout), &s)
+	if code != 0 || s.Mall != "万象城" || !strings.HasPrefix(filepath.Base(s.Report), "万象城-plan-") {
+		t.Errorf("plan without mall on mall A's ledger: exit %d, mall %q, report %q; want 0, 万象城 and 万象城-plan-…\n%s", code, s.Mall, s.Report, stderr)
 	}
 }
