@@ -21,8 +21,17 @@ func (e *MallError) Error() string {
 	return fmt.Sprintf("ledger %s belongs to mall %q, but the config names mall %q: check that -ledger and -config are this mall's (each mall has its own ledger)", e.Path, e.Ledger, e.Config)
 }
 
-// Mall returns the mall the ledger remembers, "" when none.
+// Mall returns the mall the ledger remembers, "" when none (also for a
+// ledger made before migration 0006 opened read-only, without its meta
+// table).
 func (l *Ledger) Mall(ctx context.Context) (string, error) {
+	var tables int
+	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).Scan(&tables); err != nil {
+		return "", fmt.Errorf("read the mall of ledger %s: %w", l.path, err)
+	}
+	if tables == 0 {
+		return "", nil
+	}
 	var mall string
 	err := l.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'mall'`).Scan(&mall)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -86,6 +86,22 @@ func TestMigrateLedgerOf0fed8bc(t *testing.T) {
 // a config naming another mall is refused with both names.
 func TestMigrateLedgerOf0fed8bcMall(t *testing.T) {
 	ctx := context.Background()
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-0fed8bc", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(t.TempDir(), "crmsync.db")
+	if err := os.WriteFile(copied, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(ctx, copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ro.Mall(ctx); err != nil || m != "" {
+		t.Errorf("Mall() of the 0fed8bc ledger read-only (no meta table) = %q, %v; want none", m, err)
+	}
+	ro.Close()
 	l := openFixture(t)
 	if m, err := l.Mall(ctx); err != nil || m != "" {
 		t.Fatalf("Mall() of the 0fed8bc ledger = %q, %v; want none", m, err)
@@ -108,7 +124,7 @@ func TestMigrateLedgerOf0fed8bcMall(t *testing.T) {
 	if m, err := l.UseMall(ctx, ""); err != nil || m != "万象城" {
 		t.Errorf("UseMall(\"\") on a mall's ledger = %q, %v; want 万象城 (a config without mall runs as the ledger's mall)", m, err)
 	}
-	_, err := l.UseMall(ctx, "大悦城")
+	_, err = l.UseMall(ctx, "大悦城")
 	var me *MallError
 	if !errors.As(err, &me) || me.Ledger != "万象城" || me.Config != "大悦城" {
 		t.Fatalf("UseMall(大悦城) = %v, want *MallError naming 万象城 and 大悦城", err)

@@ -99,6 +99,12 @@ func TestMallMismatch(t *testing.T) {
 			t.Errorf("%s with mall B wrote a report", cmd)
 		}
 	}
+	if code, _, stderr := cliNoInit(t, nil, "reconcile", "-config", cfgB, "-ledger", db, "-report", filepath.Join(dir, "rec-b.xlsx"), in); code != crmsync.ExitFailed || !strings.Contains(stderr, "万象城") || !strings.Contains(stderr, "大悦城") {
+		t.Errorf("reconcile with mall B on mall A's ledger: exit %d, want 1 naming both malls\n%s", code, stderr)
+	}
+	if code, _, stderr := cliNoInit(t, nil, "reconcile", "-config", cfgA, "-ledger", db, "-report", filepath.Join(dir, "rec-a.xlsx"), in); code == crmsync.ExitFailed || code == crmsync.ExitUsage {
+		t.Errorf("reconcile with mall A on its ledger: exit %d\n%s", code, stderr)
+	}
 	if code, _, stderr := cliNoInit(t, nil, "retry", "-sandbox", "-config", cfgB, "-ledger", db); code != crmsync.ExitFailed || !strings.Contains(stderr, "大悦城") {
 		t.Errorf("retry with mall B on mall A's ledger: exit %d, want 1\n%s", code, stderr)
 	}

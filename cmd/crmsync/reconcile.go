@@ -116,6 +116,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	}
 	rec, err := pipeline.Reconcile(ctx, pipeline.ReconcileOptions{
 		Ledger:        c.ledgerPath,
+		Mall:          cfg.Mall,
 		Reader:        cfg.reader(c.encoding, kind, cfg.AllowEmpty),
 		Files:         files,
 		Since:         since,
