@@ -75,3 +75,20 @@ func errorText(err error, lang string) string {
 	}
 	return err.Error()
 }
+
+// pad pads s with spaces to width terminal columns, a Chinese character
+// taking two.
+func pad(s string, width int) string {
+	w := 0
+	for _, r := range s {
+		if r >= 0x1100 && (r <= 0x115f || r >= 0x2e80) {
+			w += 2
+		} else {
+			w++
+		}
+	}
+	if w >= width {
+		return s
+	}
+	return s + strings.Repeat(" ", width-w)
+}
