@@ -105,6 +105,12 @@ func TestMallMismatch(t *testing.T) {
 	if code, _, stderr := cliNoInit(t, nil, "reconcile", "-config", cfgA, "-ledger", db, "-report", filepath.Join(dir, "rec-a.xlsx"), in); code == crmsync.ExitFailed || code == crmsync.ExitUsage {
 		t.Errorf("reconcile with mall A on its ledger: exit %d\n%s", code, stderr)
 	}
+	if code, _, stderr := cliNoInit(t, nil, "report", "-config", cfgB, "-ledger", db, "-report", filepath.Join(dir, "again-b.xlsx"), "1"); code != crmsync.ExitFailed || !strings.Contains(stderr, "大悦城") {
+		t.Errorf("report with mall B on mall A's ledger: exit %d, want 1\n%s", code, stderr)
+	}
+	if code, _, stderr := cliNoInit(t, nil, "report", "-ledger", db, "-report", filepath.Join(dir, "again.xlsx"), "1"); code != 0 || !strings.Contains(cellsOf(t, filepath.Join(dir, "again.xlsx")), "万象城") {
+		t.Errorf("report without config on mall A's ledger: exit %d, want 0 and 万象城 on the report\n%s", code, stderr)
+	}
 	if code, _, stderr := cliNoInit(t, nil, "retry", "-sandbox", "-config", cfgB, "-ledger", db); code != crmsync.ExitFailed || !strings.Contains(stderr, "大悦城") {
 		t.Errorf("retry with mall B on mall A's ledger: exit %d, want 1\n%s", code, stderr)
 	}

@@ -53,10 +53,16 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 			runID, ledger.ErrPruned, at.Format("2006-01-02"), s.Rows, s.Counts)
 	}
 	s.Ledger = l.Path()
-	if cfg.Mall != "" {
-		s.Mall = cfg.Mall
-	} else if s.Mall, err = l.Mall(ctx); err != nil {
+	// The ledger's mall names the report; a config of another mall is
+	// refused, as run refuses it.
+	if s.Mall, err = l.Mall(ctx); err != nil {
 		return err
+	}
+	if cfg.Mall != "" && s.Mall != "" && cfg.Mall != s.Mall {
+		return &ledger.MallError{Path: l.Path(), Ledger: s.Mall, Config: cfg.Mall}
+	}
+	if s.Mall == "" {
+		s.Mall = cfg.Mall
 	}
 	if *out == "" {
 		*out = pipeline.AgainPath(s)
