@@ -57,7 +57,7 @@ const ExtraSep = "\x1f"
 // summary sheet shows.
 type Summary struct {
 	RunID     int64                    `json:"run_id"`
-	Mall      string                   `json:"mall,omitempty"`   // the config's mall, when set
+	Mall      string                   `json:"mall,omitempty"`   // the mall: the config's, else the one the ledger remembers
 	Ledger    string                   `json:"ledger,omitempty"` // the ledger's path
 	Command   string                   `json:"command"`
 	Rows      int                      `json:"rows"`

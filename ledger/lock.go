@@ -40,9 +40,11 @@ func (e *LockedError) Error() string {
 	if !strings.HasPrefix(cmd, "crmsync") {
 		cmd = strings.TrimSpace("crmsync " + cmd)
 	}
-	since := e.Since.Format("2006-01-02 15:04:05")
-	if y, m, d := e.Since.Date(); y == time.Now().Year() && m == time.Now().Month() && d == time.Now().Day() {
-		since = e.Since.Format("15:04:05")
+	// China time, as status, the reports and the logs show it.
+	at, now := e.Since.In(cst), time.Now().In(cst)
+	since := at.Format("2006-01-02 15:04:05")
+	if at.Format("20060102") == now.Format("20060102") {
+		since = at.Format("15:04:05")
 	}
 	return fmt.Sprintf("ledger %s is in use by pid %d on host %s (%s, since %s); wait for it or stop it", e.Path, e.PID, e.Host, cmd, since)
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,5 +78,58 @@ func TestMigrateLedgerOf0fed8bc(t *testing.T) {
 	}
 	if o, err = l.Outstanding(ctx, 10); err != nil || o.ByState["blocked"] != 1 || o.ByState["invalid"] != 1 {
 		t.Errorf("outstanding after writes: %+v, %v; want 1 blocked, 1 invalid", o, err)
+	}
+}
+
+// TestMigrateLedgerOf0fed8bcMall: a ledger made before migration 0006
+// remembers no mall; the first run naming one records it, and from then on
+// a config naming another mall is refused with both names.
+func TestMigrateLedgerOf0fed8bcMall(t *testing.T) {
+	ctx := context.Background()
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-0fed8bc", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(t.TempDir(), "crmsync.db")
+	if err := os.WriteFile(copied, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(ctx, copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ro.Mall(ctx); err != nil || m != "" {
+		t.Errorf("Mall() of the 0fed8bc ledger read-only (no meta table) = %q, %v; want none", m, err)
+	}
+	ro.Close()
+	l := openFixture(t)
+	if m, err := l.Mall(ctx); err != nil || m != "" {
+		t.Fatalf("Mall() of the 0fed8bc ledger = %q, %v; want none", m, err)
+	}
+	if m, err := l.UseMall(ctx, ""); err != nil || m != "" {
+		t.Fatalf("UseMall(\"\") = %q, %v; want none", m, err)
+	}
+	if m, _ := l.Mall(ctx); m != "" {
+		t.Fatalf("Mall() after UseMall(\"\") = %q, want none recorded", m)
+	}
+	if m, err := l.UseMall(ctx, "万象城"); err != nil || m != "万象城" {
+		t.Fatalf("UseMall(万象城) = %q, %v", m, err)
+	}
+	if m, err := l.Mall(ctx); err != nil || m != "万象城" {
+		t.Fatalf("Mall() = %q, %v; want 万象城", m, err)
+	}
+	if _, err := l.UseMall(ctx, "万象城"); err != nil {
+		t.Errorf("UseMall(万象城) again = %v, want nil", err)
+	}
+	if m, err := l.UseMall(ctx, ""); err != nil || m != "万象城" {
+		t.Errorf("UseMall(\"\") on a mall's ledger = %q, %v; want 万象城 (a config without mall runs as the ledger's mall)", m, err)
+	}
+	_, err = l.UseMall(ctx, "大悦城")
+	var me *MallError
+	if !errors.As(err, &me) || me.Ledger != "万象城" || me.Config != "大悦城" {
+		t.Fatalf("UseMall(大悦城) = %v, want *MallError naming 万象城 and 大悦城", err)
+	}
+	if m, _ := l.Mall(ctx); m != "万象城" {
+		t.Errorf("Mall() after a refused UseMall = %q, want 万象城 kept", m)
 	}
 }

@@ -18,7 +18,10 @@ import (
 type ReconcileOptions struct {
 	Ledger string // the ledger file, opened read-only
 	Reader *importer.Reader
-	Files  []string // the input files, already expanded
+	// Mall, when set, must be the mall the ledger remembers, if any
+	// (*ledger.MallError); reconcile records nothing.
+	Mall  string
+	Files []string // the input files, already expanded
 	// Since and Until (exclusive) limit the comparison by event time; zero:
 	// the files' own days.
 	Since, Until time.Time
@@ -78,6 +81,16 @@ func Reconcile(ctx context.Context, opt ReconcileOptions) (*Reconciled, error) {
 		return nil, err
 	}
 	defer l.Close()
+	// Another mall's ledger would call all of this mall's rows missing.
+	if opt.Mall != "" {
+		mall, err := l.Mall(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if mall != "" && mall != opt.Mall {
+			return nil, &ledger.MallError{Path: l.Path(), Ledger: mall, Config: opt.Mall}
+		}
+	}
 
 	started := time.Now()
 	reportPath := opt.Report

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
@@ -25,7 +28,9 @@ type Options struct {
 	// LedgerOptions say how the ledger is opened: its file mode when
 	// created, and whether a missing one is refused.
 	LedgerOptions ledger.Options
-	// Mall names the mall, for the summary and the report.
+	// Mall names the mall, for the summary and the report. The ledger
+	// remembers the first mall a run names and refuses another
+	// (*ledger.MallError); empty is any ledger's.
 	Mall string
 
 	// Job is the run's job: Run fills in its Ledger. A Job without a
@@ -52,13 +57,13 @@ type Options struct {
 	// longer ago than that once a run or apply has ended.
 	Retention time.Duration
 
-	// Report is the report file; empty: <ReportDir>/<command>-<run>.xlsx
-	// (ReportDir default "reports"). Lang is the report's language.
+	// Report is the report file; empty: <ReportDir>/<mall>-<command>-<run>.xlsx
+	// (ReportPath; ReportDir default "reports"). Lang is the report's language.
 	Report    string
 	ReportDir string
 	Lang      string
 	// Results is the per-row results CSV; empty:
-	// <ResultsDir>/<command>-<run>-results.csv, or none when ResultsDir is
+	// <ResultsDir>/<mall>-<command>-<run>-results.csv, or none when ResultsDir is
 	// empty too.
 	Results    string
 	ResultsDir string
@@ -111,6 +116,11 @@ func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 		return nil, err
 	}
 	defer unlock()
+	// The ledger's mall: the config's must be it (the first one named is
+	// recorded); a config naming none runs as the ledger's mall.
+	if opt.Mall, err = l.UseMall(ctx, opt.Mall); err != nil {
+		return nil, err
+	}
 	if opt.Retry {
 		// Nothing retry can send: no run is recorded, no report written.
 		evs, held, err := Sendable(ctx, l, retryStates(opt.Uncertain), nil)
@@ -292,19 +302,24 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 }
 
 // ResultsPath returns where a run's results CSV goes: path, else
-// <dir>/<command>-<run>-results.csv, else "" (none).
+// <dir>/<name>-<command>-<run>-results.csv (name as for ReportPath, and
+// never an existing file's), else "" (none).
 func ResultsPath(path, dir string, s *crmsync.Summary) string {
 	if path != "" {
 		return path
 	}
 	if dir != "" {
-		return filepath.Join(dir, fmt.Sprintf("%s-%d-results.csv", s.Command, s.RunID))
+		return freeName(filepath.Join(dir, RunName(s)), "-results.csv", func(p string) []string { return []string{p} })
 	}
 	return ""
 }
 
 // ReportPath returns a run's report path: path, else
-// <dir>/<command>-<run>.xlsx with dir default "reports".
+// <dir>/<name>-<command>-<run>.xlsx with dir default "reports", where name
+// is the mall's (RunName). A default name is never an existing file's: when
+// that report or its problems workbook exists already (another ledger of
+// the same mall, a file a person keeps), "-2", "-3", … is added, so two
+// ledgers in one folder never overwrite each other's reports.
 func ReportPath(path, dir string, s *crmsync.Summary) string {
 	if path != "" {
 		return path
@@ -312,7 +327,70 @@ func ReportPath(path, dir string, s *crmsync.Summary) string {
 	if dir == "" {
 		dir = "reports"
 	}
-	return filepath.Join(dir, fmt.Sprintf("%s-%d.xlsx", s.Command, s.RunID))
+	return freeName(filepath.Join(dir, RunName(s)), ".xlsx", func(p string) []string { return []string{p, report.ProblemsPath(p)} })
+}
+
+// AgainPath is where crmsync report RUN-ID writes a past run's report
+// again by default: reports/<name>-<command>-<run>-again.xlsx, never an
+// existing file's (as ReportPath).
+func AgainPath(s *crmsync.Summary) string {
+	return freeName(filepath.Join("reports", RunName(s)+"-again"), ".xlsx", func(p string) []string { return []string{p, report.ProblemsPath(p)} })
+}
+
+// RunName is the name of a run's outputs: the mall's, else the ledger
+// file's without its extension, else "crmsync", made safe for a file name,
+// then the command and the run ID: "万象城-run-7", "crmsync-run-7".
+func RunName(s *crmsync.Summary) string {
+	name := fileSafe(s.Mall)
+	if name == "" && s.Ledger != "" {
+		base := filepath.Base(s.Ledger)
+		name = fileSafe(strings.TrimSuffix(base, filepath.Ext(base)))
+	}
+	if name == "" {
+		name = "crmsync"
+	}
+	return fmt.Sprintf("%s-%s-%d", name, s.Command, s.RunID)
+}
+
+// fileSafe makes s usable as (part of) a file name on Linux, Windows and
+// macOS: path separators, characters Windows refuses, control characters
+// and spaces become "_"; leading and trailing dots and "_" go, and the
+// name is kept to 64 characters.
+func fileSafe(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.TrimSpace(s) {
+		if n == 64 {
+			break
+		}
+		if r < ' ' || r == 0x7f || unicode.IsSpace(r) || strings.ContainsRune(`/\:*?"<>|`, r) {
+			r = '_'
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.Trim(b.String(), "._")
+}
+
+// freeName returns base+ext, or base-2+ext, base-3+ext, … the first whose
+// files (taken(path)) do not exist.
+func freeName(base, ext string, taken func(string) []string) string {
+	for i := 1; ; i++ {
+		p := base + ext
+		if i > 1 {
+			p = fmt.Sprintf("%s-%d%s", base, i, ext)
+		}
+		free := true
+		for _, f := range taken(p) {
+			if _, err := os.Lstat(f); !errors.Is(err, fs.ErrNotExist) {
+				free = false
+				break
+			}
+		}
+		if free {
+			return p
+		}
+	}
 }
 
 // DefaultReportGrace is how long the report of an interrupted run may take

@@ -141,6 +141,10 @@ func (l lang) T(key string) string {
 	return w.zh
 }
 
+// OutcomeWord is the word for outcome o in lang ("zh" or "en"), as the
+// report shows it: 已发送 for sent.
+func OutcomeWord(o crmsync.Outcome, lang string) string { return parseLang(lang).outcome(o) }
+
 // outcome returns the word for an outcome.
 func (l lang) outcome(o crmsync.Outcome) string {
 	return l.T("o." + string(o))

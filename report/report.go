@@ -16,7 +16,9 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +82,9 @@ func ProblemsPath(report string) string {
 
 // Write writes the report of run s to path and, when some row needs a
 // person, the problems workbook to ProblemsPath(path), whose path it returns
-// ("" when no row needs a person). It creates the directory if needed. Each
+// ("" when no row needs a person, and then an earlier problems workbook of
+// crmsync's at that path is removed, so none is left beside a report it
+// does not belong to). It creates the directory if needed. Each
 // workbook is written to a temporary file in the same directory and renamed,
 // so a half-written report never has the final name. Write reads each kind's
 // results once from src.
@@ -242,6 +246,12 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 		if err := prob.save(ctx, problems); err != nil {
 			return "", fmt.Errorf("write problems %s: %w", problems, err)
 		}
+	} else if err := os.Remove(ProblemsPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// An earlier run's problems workbook under this report's name
+		// (-report FILE on another night) would pass for this run's: it
+		// goes (CheckTarget above let it through only as crmsync's own,
+		// unsaved output).
+		return "", fmt.Errorf("remove the earlier problems workbook %s: %w", ProblemsPath(path), err)
 	}
 	if err := os.Rename(repTmp, path); err != nil {
 		return "", fmt.Errorf("write report %s: %w", path, err)

@@ -619,3 +619,32 @@ func TestWritePrintable(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRemovesStaleProblems: the same report path on another night
+// (-report FILE) with no row needing a person removes the problems
+// workbook an earlier run left there; one a person saved is refused, kept.
+func TestWriteRemovesStaleProblems(t *testing.T) {
+	path, problems := writeTest(t, "zh")
+	if problems == "" {
+		t.Fatal("the first run wrote no problems workbook")
+	}
+	_, src := testRun()
+	var ok memSource
+	s := crmsync.NewSummary(8, "run", time.Time{})
+	for _, r := range src {
+		if !r.Outcome.NeedsPerson() {
+			ok = append(ok, r)
+			s.Add(r.Kind, r.Outcome)
+		}
+	}
+	got, err := Write(context.Background(), path, s, ok, Options{})
+	if err != nil {
+		t.Fatalf("Write of run 8 over run 7's report: %v", err)
+	}
+	if got != "" {
+		t.Errorf("Write returned problems %q, want none", got)
+	}
+	if _, err := os.Stat(problems); !os.IsNotExist(err) {
+		t.Errorf("run 7's problems workbook %s still beside run 8's report (stat: %v)", problems, err)
+	}
+}

@@ -139,12 +139,12 @@ func (e *env) main(ctx context.Context, args []string) int {
 		fmt.Fprintf(e.stderr, "crmsync %s: %s\n", cmd, ue.msg)
 		return crmsync.ExitUsage
 	case err != nil && e.logJSON:
-		e.logger.Error("crmsync "+cmd+" failed", "command", cmd, "err", err.Error())
+		e.logger.Error("crmsync "+cmd+" failed", "command", cmd, "err", errorText(err, e.lang()))
 		if code == 0 {
 			code = crmsync.ExitFailed
 		}
 	case err != nil:
-		fmt.Fprintf(e.stderr, "crmsync %s: %s\n", cmd, err)
+		fmt.Fprintf(e.stderr, "crmsync %s: %s\n", cmd, errorText(err, e.lang()))
 		if code == 0 {
 			code = crmsync.ExitFailed
 		}

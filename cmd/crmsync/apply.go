@@ -27,9 +27,9 @@ type applyCommand struct {
 func (c *applyCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlags("apply")
 	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/apply-<run>.xlsx)")
+	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-apply-<run>.xlsx)")
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	c.send.register(fs)
 	c.log.register(fs)

@@ -217,7 +217,7 @@ func TestRetryNothingToSend(t *testing.T) {
 	if code != crmsync.ExitNeedsPerson {
 		t.Fatalf("retry: exit %d, want 3 (GC1 needs a person)\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "nothing to send") || !strings.Contains(stderr, "GC2") || !strings.Contains(stderr, "GC1") {
+	if !strings.Contains(stderr, "没有可发送的事件") || !strings.Contains(stderr, "GC2") || !strings.Contains(stderr, "GC1") {
 		t.Errorf("retry does not say GC2 is held behind GC1:\n%s", stderr)
 	}
 	if _, err := os.Stat(rep); err == nil {

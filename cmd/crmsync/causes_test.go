@@ -164,7 +164,7 @@ func TestColumnAliases(t *testing.T) {
 	if col < 0 || col >= len(rows[1]) || rows[1][col] != "第二行" {
 		t.Errorf("problems workbook: header %q, row %q: want the 备注说明 column kept with 第二行", rows[0], rows[1])
 	}
-	if _, stderr := cliOut(t, sandboxEnv(srv), "run", "-config", cfg, "-ledger", filepath.Join(dir, "l2.db"), "-report", filepath.Join(dir, "r2.xlsx"), in); !strings.Contains(stderr, "file warning") {
+	if _, stderr := cliOut(t, sandboxEnv(srv), "run", "-config", cfg, "-ledger", filepath.Join(dir, "l2.db"), "-report", filepath.Join(dir, "r2.xlsx"), in); !strings.Contains(stderr, "文件警告") {
 		t.Errorf("terminal lacks the unknown column's warning:\n%s", stderr)
 	}
 }
@@ -241,7 +241,7 @@ func TestResultsCSV(t *testing.T) {
 			RunID int64 `json:"run_id"`
 		}
 		json.Unmarshal([]byte(stdout), &s)
-		if _, err := os.Stat(filepath.Join(dir, "res", fmt.Sprintf("plan-%d-results.csv", s.RunID))); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, "res", fmt.Sprintf("l-plan-%d-results.csv", s.RunID))); err != nil {
 			t.Errorf("results_dir: %v", err)
 		}
 	}

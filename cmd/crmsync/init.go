@@ -15,7 +15,7 @@ type initCommand struct{ *env }
 func (c *initCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlags("init")
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` to create (SQLite)")
-	config := fs.String("config", "", "settings `file` (TOML): its ledger and file_mode; default $CRMSYNC_CONFIG")
+	config := fs.String("config", "", "settings `file` (TOML): its ledger, file_mode and mall; default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -31,6 +31,10 @@ func (c *initCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer l.Close()
-	c.logger.Info("ledger created", "ledger", *path, "mode", cfg.fileMode().String())
+	// A config naming the mall makes the ledger that mall's from the start.
+	if _, err := l.UseMall(ctx, cfg.Mall); err != nil {
+		return err
+	}
+	c.logger.Info("ledger created", "ledger", *path, "mode", cfg.fileMode().String(), "mall", cfg.Mall)
 	return nil
 }

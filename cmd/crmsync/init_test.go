@@ -47,7 +47,7 @@ func TestLedgerCreatedOnPurpose(t *testing.T) {
 		t.Errorf("status after init: exit %d\n%s", code, stderr)
 	}
 	before, _ := os.ReadFile(db)
-	if code, _, stderr := cliNoInit(t, nil, "init", "-ledger", db); code != 1 || !strings.Contains(stderr, "exists already") {
+	if code, _, stderr := cliNoInit(t, nil, "init", "-ledger", db); code != 1 || !strings.Contains(stderr, "已存在") {
 		t.Errorf("init over an existing ledger: exit %d, want 1\n%s", code, stderr)
 	}
 	if after, _ := os.ReadFile(db); string(after) != string(before) {
@@ -85,7 +85,7 @@ func TestConfigPathsRelativeToTheFile(t *testing.T) {
 	if code, _, stderr := cliNoInit(t, nil, "plan", "-config", cfg, in); code != 0 {
 		t.Errorf("plan -config from another folder: exit %d\n%s", code, stderr)
 	}
-	if m, _ := filepath.Glob(filepath.Join(etc, "out", "plan-*.xlsx")); len(m) != 1 {
+	if m, _ := filepath.Glob(filepath.Join(etc, "out", "*-plan-*.xlsx")); len(m) != 1 {
 		t.Errorf("plan's report is not under the config's report_dir: %v", m)
 	}
 	if m, _ := filepath.Glob(filepath.Join(elsewhere, "*.db")); len(m) != 0 {

@@ -198,7 +198,7 @@ func TestSecondRunThroughOtherName(t *testing.T) {
 		link func(target, name string) error
 		want string
 	}{
-		{"symlink", os.Symlink, "is in use by pid "},
+		{"symlink", os.Symlink, "正在使用中:主机 "},
 		{"hard link", os.Link, "has 2 names (hard links)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

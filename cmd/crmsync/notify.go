@@ -82,7 +82,11 @@ func (e *env) announce(ctx context.Context, command string, cfg *fileConfig, s *
 	if lang == "" {
 		lang = cfg.Lang
 	}
-	n := notify.FromSummary(cfg.Mall, lang, s, code, noticeCauses(s, lang, runErr))
+	mall := cfg.Mall
+	if s != nil && s.Mall != "" {
+		mall = s.Mall // the ledger's, when the config names none
+	}
+	n := notify.FromSummary(mall, lang, s, code, noticeCauses(s, lang, runErr))
 	if n.Command == "" {
 		n.Command = command // the run never began
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -49,15 +50,7 @@ func (p *progress) update(stage string, done, total int) {
 	if elapsed > 0 {
 		rate = float64(done) / elapsed
 	}
-	line := fmt.Sprintf("%s: %d", stage, done)
-	if total > 0 {
-		line += fmt.Sprintf("/%d (%.0f%%)", total, 100*float64(done)/float64(total))
-	}
-	line += fmt.Sprintf(", %.0f/s", rate)
-	if total > 0 && rate > 0 && done < total {
-		eta := time.Duration(float64(total-done)/rate) * time.Second
-		line += ", ETA " + eta.Round(time.Second).String()
-	}
+	line := progressLine(p.e.lang(), stage, done, total, rate)
 	if p.e.terminal {
 		fmt.Fprintf(p.e.stderr, "\r\033[K%s", line)
 		p.live = true
@@ -82,4 +75,29 @@ func (p *progress) done() {
 		fmt.Fprintln(p.e.stderr)
 		p.live = false
 	}
+}
+
+// stageWords are the progress stages in Chinese.
+var stageWords = map[string]string{"read": "读取", "send": "发送", "report": "写报告"}
+
+// progressLine is the live progress line in lang: "read: 500/1000 (50%),
+// 120/s, ETA 4s", or in Chinese "读取:500/1000(50%),每秒 120 行,预计还需 4s".
+func progressLine(lang, stage string, done, total int, rate float64) string {
+	en := isEnglish(lang)
+	var b strings.Builder
+	if w, ok := stageWords[stage]; ok && !en {
+		stage = w
+	}
+	b.WriteString(stage)
+	b.WriteString(tr(lang, ":", ": "))
+	fmt.Fprintf(&b, "%d", done)
+	if total > 0 {
+		fmt.Fprintf(&b, tr(lang, "/%d(%.0f%%)", "/%d (%.0f%%)"), total, 100*float64(done)/float64(total))
+	}
+	fmt.Fprintf(&b, tr(lang, ",每秒 %.0f 行", ", %.0f/s"), rate)
+	if total > 0 && rate > 0 && done < total {
+		eta := (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+		b.WriteString(tr(lang, ",预计还需 ", ", ETA ") + eta)
+	}
+	return b.String()
 }

@@ -68,7 +68,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	fs.StringVar(&c.until, "until", "", "compare events before this `date` (default: the day after the files' last)")
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	fs.BoolVar(&c.json, "json", false, "print the counts and totals as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
 	if err := parse(fs, args); err != nil {
 		return crmsync.ExitUsage, err
 	}
@@ -92,6 +92,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	if err := checkLang(c.lang); err != nil {
 		return crmsync.ExitUsage, usagef("-lang %q: %v", c.lang, err)
 	}
+	c.runLang = c.lang
 	since, err := parseDate(c.since)
 	if err != nil {
 		return crmsync.ExitUsage, usagef("-since: %v", err)
@@ -115,6 +116,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	}
 	rec, err := pipeline.Reconcile(ctx, pipeline.ReconcileOptions{
 		Ledger:        c.ledgerPath,
+		Mall:          cfg.Mall,
 		Reader:        cfg.reader(c.encoding, kind, cfg.AllowEmpty),
 		Files:         files,
 		Since:         since,

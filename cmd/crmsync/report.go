@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/report"
 )
 
@@ -16,8 +16,8 @@ type reportCommand struct{ *env }
 func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlags("report")
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	out := fs.String("report", "", "the report `file` (default reports/<command>-<run>-again.xlsx)")
-	lang := fs.String("lang", "zh", "report language: zh or en")
+	out := fs.String("report", "", "the report `file` (default reports/<mall>-<command>-<run>-again.xlsx)")
+	lang := fs.String("lang", "zh", "language of the report and the terminal messages: zh or en")
 	config := fs.String("config", "", "settings `file` (TOML) for the ledger path; default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -32,6 +32,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if *lang != "zh" && *lang != "en" {
 		return usagef("-lang %q: want zh or en", *lang)
 	}
+	c.runLang = *lang
 	runID, perr := strconv.ParseInt(fs.Arg(0), 10, 64)
 	if perr != nil || runID <= 0 {
 		return usagef("RUN-ID %q: want a run number (crmsync status lists recent runs)", fs.Arg(0))
@@ -51,24 +52,32 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("report of run %d: %w on %s (retention); its summary: %d rows, %v; crmsync status lists what is still outstanding",
 			runID, ledger.ErrPruned, at.Format("2006-01-02"), s.Rows, s.Counts)
 	}
+	s.Ledger = l.Path()
+	// The ledger's mall names the report; a config of another mall is
+	// refused, as run refuses it.
+	if s.Mall, err = l.Mall(ctx); err != nil {
+		return err
+	}
+	if cfg.Mall != "" && s.Mall != "" && cfg.Mall != s.Mall {
+		return &ledger.MallError{Path: l.Path(), Ledger: s.Mall, Config: cfg.Mall}
+	}
+	if s.Mall == "" {
+		s.Mall = cfg.Mall
+	}
 	if *out == "" {
-		*out = filepath.Join("reports", fmt.Sprintf("%s-%d-again.xlsx", s.Command, runID))
+		*out = pipeline.AgainPath(s)
 	}
 	if err := checkReport(*out, true, append(ledgerFiles(*path), cfg.path)...); err != nil {
 		return err
 	}
 	s.Report = *out
-	if cfg.Mall != "" {
-		s.Mall = cfg.Mall
-	}
-	s.Ledger = l.Path()
 	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang, ShowPersonal: cfg.showPersonal(), FileMode: cfg.fileMode()})
 	if err != nil {
 		return err // report.Write's error names the file
 	}
-	fmt.Fprintf(c.stderr, "report:   %s\n", *out)
+	fmt.Fprintf(c.stderr, tr(*lang, "报告:%s\n", "report:   %s\n"), *out)
 	if problems != "" {
-		fmt.Fprintf(c.stderr, "problems: %s\n", problems)
+		fmt.Fprintf(c.stderr, tr(*lang, "待处理文件:%s\n", "problems: %s\n"), problems)
 	}
 	return nil
 }

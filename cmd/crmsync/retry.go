@@ -28,10 +28,10 @@ type retryCommand struct {
 func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlags("retry")
 	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/retry-<run>.xlsx)")
+	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-retry-<run>.xlsx)")
 	fs.BoolVar(&c.uncertain, "uncertain", false, "also resend events held as uncertain (only after checking Mallcoo did not get them)")
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
 	c.send.register(fs)
@@ -102,22 +102,23 @@ func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) (int, err
 		}{true, hs, o})
 	} else {
 		w := c.stderr
-		fmt.Fprintln(w, "crmsync retry: nothing to send; no report written")
+		lang := c.lang()
+		fmt.Fprintln(w, tr(lang, "crmsync retry:没有可发送的事件;未写报告", "crmsync retry: nothing to send; no report written"))
 		for i, h := range held {
 			if i == 50 {
-				fmt.Fprintf(w, "  … and %d more\n", len(held)-i)
+				fmt.Fprintf(w, tr(lang, "  … 另有 %d 个\n", "  … and %d more\n"), len(held)-i)
 				break
 			}
 			fmt.Fprintf(w, "  %s %s (%s): %s\n", h.Kind, h.Key, h.State, h.Reason())
 		}
 		if o.Total > 0 {
-			fmt.Fprintf(w, "  outstanding: %d", o.Total)
+			fmt.Fprintf(w, tr(lang, "  待处理积压:%d", "  outstanding: %d"), o.Total)
 			for _, st := range outstandingStates {
 				if n := o.ByState[st]; n > 0 {
 					fmt.Fprintf(w, " %s=%d", st, n)
 				}
 			}
-			fmt.Fprintln(w, " (crmsync status lists them; uncertain ones: check Mallcoo, then crmsync retry -uncertain)")
+			fmt.Fprintln(w, tr(lang, "(crmsync status 列出它们;结果未知的:先在猫酷核实,再 crmsync retry -uncertain)", " (crmsync status lists them; uncertain ones: check Mallcoo, then crmsync retry -uncertain)"))
 		}
 	}
 	if o.Total > 0 {

@@ -47,6 +47,10 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	mall, err := l.Mall(ctx)
+	if err != nil {
+		return err
+	}
 	// What waits for a person: uncertain events of kinds not safe to
 	// resend (each may or may not have reached Mallcoo), the oldest first.
 	var waiting []heldEvent
@@ -73,13 +77,18 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			*ledger.Status
+			Mall        string              `json:"mall,omitempty"`
 			Uncertain   []heldEvent         `json:"uncertain_events"`
 			Outstanding *ledger.Outstanding `json:"outstanding"`
 			Decisions   []ledger.Decision   `json:"decisions"`
-		}{st, waiting, out, decisions})
+		}{st, mall, waiting, out, decisions})
 	}
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "ledger %s (schema %d)\n\n", st.Path, st.Schema)
+	if mall != "" {
+		fmt.Fprintf(w, "ledger %s (schema %d), mall %s\n\n", st.Path, st.Schema, mall)
+	} else {
+		fmt.Fprintf(w, "ledger %s (schema %d)\n\n", st.Path, st.Schema)
+	}
 	states := []crmsync.State{crmsync.StateSent, crmsync.StateRejected, crmsync.StateFailed, crmsync.StateUncertain, crmsync.StateInFlight}
 	fmt.Fprint(w, "kind")
 	for _, s := range states {

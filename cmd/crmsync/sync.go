@@ -61,7 +61,7 @@ func (f *sendFlags) register(fs *flag.FlagSet) {
 func (c *syncCommand) flags() *flag.FlagSet {
 	fs := c.newFlags(c.name)
 	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<command>-<run>.xlsx)")
+	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-<command>-<run>.xlsx; <mall>: the ledger file's name when no mall is set)")
 	fs.StringVar(&c.kind, "kind", "", "read every file as this `kind` ("+crmsync.KindList()+")")
 	fs.StringVar(&c.encoding, "encoding", "auto", "CSV encoding: auto, utf-8, gbk or gb18030")
 	fs.StringVar(&c.since, "since", "", "only events at or after this `date` (yyyy-mm-dd[ hh:mm:ss], China time)")
@@ -71,7 +71,7 @@ func (c *syncCommand) flags() *flag.FlagSet {
 	c.log.register(fs)
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "finding no input file is not a problem (exit 0, for setups with quiet nights)")
 	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "report language: zh or en")
+	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
 	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
 	return fs
 }
@@ -171,6 +171,7 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 	opt.Logger = e.logger
 	opt.Results, opt.ResultsDir = e.resultsPath, e.resultsDir
 	e.warnReadable(opt.Ledger, "the ledger", e.cfg.fileMode())
+	e.runLang = opt.Lang // the language of a refusal too (errorText)
 	s, err := pipeline.Run(ctx, opt)
 	if nts, ok := asNothingToSend(err); ok {
 		return e.nothingToSend(nts, jsonOut)
@@ -281,14 +282,18 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 		return
 	}
 	w := e.stderr
-	fmt.Fprintf(w, "crmsync %s: run %d: %d rows in %.1fs", s.Command, s.RunID, s.Rows, s.DurationS)
+	t := func(zh, en string) string { return tr(lang, zh, en) }
+	fmt.Fprintf(w, t("crmsync %s:第 %d 次运行,%d 行,用时 %.1f 秒", "crmsync %s: run %d: %d rows in %.1fs"), s.Command, s.RunID, s.Rows, s.DurationS)
 	if s.Command != "plan" {
-		fmt.Fprintf(w, ", %d requests", s.Requests)
+		fmt.Fprintf(w, t(",%d 次请求", ", %d requests"), s.Requests)
 	}
 	fmt.Fprintln(w)
+	if s.Mall != "" {
+		fmt.Fprintf(w, t("  商场:%s\n", "  mall:     %s\n"), s.Mall)
+	}
 	for _, o := range crmsync.Outcomes {
 		if n := s.Counts[o]; n > 0 {
-			fmt.Fprintf(w, "  %-10s %d\n", o, n)
+			fmt.Fprintf(w, "  %s %d\n", pad(report.OutcomeWord(o, lang), 10), n)
 		}
 	}
 	for _, f := range s.Files {
@@ -297,34 +302,25 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 			if f.Sheet != "" {
 				name += " [" + f.Sheet + "]"
 			}
-			fmt.Fprintf(w, "  file problem: %s: %s\n", name, f.Problem)
+			fmt.Fprintf(w, t("  文件问题:%s:%s\n", "  file problem: %s: %s\n"), name, f.Problem)
 		} else if f.Skipped != "" {
-			fmt.Fprintf(w, "  sheet skipped: %s [%s]: %s\n", f.Path, f.Sheet, f.Skipped)
+			fmt.Fprintf(w, t("  跳过工作表:%s [%s]:%s\n", "  sheet skipped: %s [%s]: %s\n"), f.Path, f.Sheet, f.Skipped)
 		}
 		for _, warn := range f.Warnings {
-			fmt.Fprintf(w, "  file warning: %s: %s\n", f.Path, warn)
+			fmt.Fprintf(w, t("  文件警告:%s:%s\n", "  file warning: %s: %s\n"), f.Path, warn)
 		}
 	}
 	if s.Stopped != "" {
-		fmt.Fprintf(w, "  sending stopped: %s\n", s.Stopped)
+		fmt.Fprintf(w, t("  发送已停止:%s\n", "  sending stopped: %s\n"), s.Stopped)
 	}
 	if s.Report != "" {
-		fmt.Fprintf(w, "  report:   %s\n", s.Report)
+		fmt.Fprintf(w, t("  报告:%s\n", "  report:   %s\n"), s.Report)
 	}
-	en := lang == "en"
 	if len(s.Causes) > 0 {
-		if en {
-			fmt.Fprintln(w, "  top causes:")
-		} else {
-			fmt.Fprintln(w, "  主要原因:")
-		}
+		fmt.Fprintln(w, t("  主要原因:", "  top causes:"))
 		for i, c := range s.Causes {
 			if i == termCauses {
-				if en {
-					fmt.Fprintf(w, "    … %d more causes on the report's summary sheet\n", len(s.Causes)-i)
-				} else {
-					fmt.Fprintf(w, "    … 另有 %d 类原因,见报告的汇总页\n", len(s.Causes)-i)
-				}
+				fmt.Fprintf(w, t("    … 另有 %d 类原因,见报告的汇总页\n", "    … %d more causes on the report's summary sheet\n"), len(s.Causes)-i)
 				break
 			}
 			fmt.Fprintf(w, "    %6d  %s\n", c.Count, c.Text)
@@ -335,11 +331,11 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 	}
 	for _, o := range crmsync.Outcomes {
 		if step := report.NextStep(o, lang); s.Counts[o] > 0 && step != "" {
-			fmt.Fprintf(w, "  %-10s → %s\n", o, step)
+			fmt.Fprintf(w, "  %s → %s\n", pad(report.OutcomeWord(o, lang), 10), step)
 		}
 	}
 	if s.Problems != "" {
-		fmt.Fprintf(w, "  problems: %s\n", s.Problems)
+		fmt.Fprintf(w, t("  待处理文件:%s\n", "  problems: %s\n"), s.Problems)
 	}
 }
 
