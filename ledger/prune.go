@@ -96,7 +96,13 @@ AND NOT EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHE
 			return err
 		}
 		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		p.Bodies = int(n)
+		_, err = w.ExecContext(ctx, `DELETE FROM cells WHERE
+	id NOT IN (SELECT cells_id FROM events WHERE cells_id IS NOT NULL) AND
+	id NOT IN (SELECT cells_id FROM results WHERE cells_id IS NOT NULL)`)
 		return err
 	})
 	if err != nil {

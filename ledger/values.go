@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -43,8 +44,40 @@ func plain(s string) bool {
 	return utf8.ValidString(s)
 }
 
-// parseValues is the inverse of appendValues.
+// cellsMark starts the compact encoding of values (schema 7, the cells
+// table): the mark, then the values joined by cellsSep. JSON never starts
+// with it.
+const (
+	cellsMark = 0x01
+	cellsSep  = 0x1f // the ASCII unit separator
+)
+
+// appendCells appends vs in the compact encoding when it can hold them (at
+// least one value, none containing cellsSep), else as appendValues does.
+func appendCells(b []byte, vs []string) []byte {
+	if len(vs) == 0 {
+		return appendValues(b, vs)
+	}
+	for _, v := range vs {
+		if strings.IndexByte(v, cellsSep) >= 0 {
+			return appendValues(b, vs)
+		}
+	}
+	b = append(b, cellsMark)
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, cellsSep)
+		}
+		b = append(b, v...)
+	}
+	return b
+}
+
+// parseValues is the inverse of appendValues and appendCells.
 func parseValues(b []byte) ([]string, error) {
+	if len(b) > 0 && b[0] == cellsMark {
+		return strings.Split(string(b[1:]), string(rune(cellsSep))), nil
+	}
 	if vs, ok := parsePlain(b); ok {
 		return vs, nil
 	}

@@ -51,3 +51,33 @@ func TestParseValuesRefusesMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestCellsRoundTrip: the compact encoding gives back every value list
+// exactly (bytes that are not UTF-8 too), and is shorter than JSON unless
+// a value holds its separator (then it is JSON).
+func TestCellsRoundTrip(t *testing.T) {
+	for _, vs := range [][]string{
+		nil,
+		{},
+		{""},
+		{"", ""},
+		{"T1", "C00001234", "2026-11-24 10:00:00", "12.50", ""},
+		{"门店 A", "积分", "a,b", "[x]"},
+		{`say "hi"`, `back\slash`, "tab\there", "line\nbreak", "\x01", "<&>"},
+		{"a\x1fb", "c"},
+		{"bad \xff utf-8"},
+	} {
+		b := appendCells(nil, vs)
+		got, err := parseValues(b)
+		if err != nil {
+			t.Errorf("parseValues(appendCells(%q)) = %v", vs, err)
+			continue
+		}
+		if diff := cmp.Diff(vs, got); diff != "" {
+			t.Errorf("parseValues(appendCells(%q)) mismatch (-want +got):\n%s", vs, diff)
+		}
+		if len(vs) > 0 && !strings.Contains(strings.Join(vs, ""), "\x1f") && len(b) >= len(appendValues(nil, vs)) {
+			t.Errorf("appendCells(%q) = %d bytes, not shorter than JSON", vs, len(b))
+		}
+	}
+}
