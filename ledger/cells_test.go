@@ -25,7 +25,8 @@ func count(t *testing.T, l *Ledger, table string) int {
 // and values once; a re-run that finds them unchanged stores neither
 // again. Every run's results read back exactly as recorded: values (one
 // with the encoding's separator in it), hash and body; a row with the same
-// content but other cells keeps its own cells.
+// content but other cells keeps its own cells. The source file is named
+// once.
 func TestRowStoredOnce(t *testing.T) {
 	ctx := context.Background()
 	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
@@ -80,6 +81,9 @@ func TestRowStoredOnce(t *testing.T) {
 	}
 	if b, c := count(t, l, "bodies"), count(t, l, "cells"); b != n || c != n+1 {
 		t.Errorf("after the re-run: %d bodies, %d cells; want %d and %d", b, c, n, n+1)
+	}
+	if f := count(t, l, "files"); f != 1 {
+		t.Errorf("after the re-run: %d files named, want 1 (score-20261124.csv)", f)
 	}
 	for _, run := range []struct {
 		id   int64

@@ -448,6 +448,35 @@ func openEvent(r *crmsync.Result) string {
 	return ""
 }
 
+// fileIDs returns the files.id of every source file of rs, adding those
+// not yet named. The caller is in a write transaction.
+func (l *Ledger) fileIDs(ctx context.Context, rs []*crmsync.Result) (map[string]int64, error) {
+	ids := map[string]int64{}
+	for _, r := range rs {
+		f := r.Source.File
+		if _, ok := ids[f]; ok || f == "" {
+			continue
+		}
+		ins, err := l.prep(ctx, `INSERT INTO files (path) VALUES (?) ON CONFLICT (path) DO NOTHING`)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ins.ExecContext(ctx, f); err != nil {
+			return nil, err
+		}
+		sel, err := l.prep(ctx, `SELECT id FROM files WHERE path = ?`)
+		if err != nil {
+			return nil, err
+		}
+		var id int64
+		if err := sel.QueryRowContext(ctx, f).Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[f] = id
+	}
+	return ids, nil
+}
+
 // storedHash is the content hash results keeps for r: ” when it is the
 // hash of r's body (read back, it is computed again: see scanResult). A
 // changed row keeps its hash (resolve makes it the event's).
@@ -490,8 +519,12 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
+		files, err := l.fileIDs(ctx, rs)
+		if err != nil {
+			return err
+		}
 		results := l.newMultiInsert(`INSERT INTO results
-	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id)`, 20,
+	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`, 21,
 			`ON CONFLICT (run_id, seq) DO UPDATE SET
 	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
 	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
@@ -523,9 +556,13 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			if len(r.Previous) > 0 {
 				prev = r.Previous
 			}
-			if err := results.add(ctx, runID, r.Seq, r.Source.File, r.Source.Sheet, int64(r.Source.Row),
+			var file any
+			if r.Source.File != "" {
+				file = files[r.Source.File]
+			}
+			if err := results.add(ctx, runID, r.Seq, "", r.Source.Sheet, int64(r.Source.Row),
 				string(r.Kind), r.Key, r.Lane, nanos(r.Time), "", string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), storedHash(r), id, prev, cells); err != nil {
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), storedHash(r), id, prev, cells, file); err != nil {
 				return err
 			}
 			if opens(r.Outcome) {

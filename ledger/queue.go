@@ -83,9 +83,9 @@ ORDER BY r.lane, r.time, r.seq LIMIT ?5`, runID, lane, t, seq, queuePage)
 }
 
 // queueColumns is resultColumns and the IDs of the body and cells.
-const queueColumns = `SELECT r.seq, r.file, r.sheet, r.row, r.kind, r.key, r.lane, r.time, coalesce(c.vals, r.vals), r.outcome, r.col, r.reason,
+const queueColumns = `SELECT r.seq, coalesce(f.path, r.file), r.sheet, r.row, r.kind, r.key, r.lane, r.time, coalesce(c.vals, r.vals), r.outcome, r.col, r.reason,
 	r.code, r.message, r.attempts, r.hash, b.body, r.previous, r.body_id, r.cells_id, c.vals
-FROM results r LEFT JOIN bodies b ON b.id = r.body_id LEFT JOIN cells c ON c.id = r.cells_id`
+FROM results r LEFT JOIN bodies b ON b.id = r.body_id LEFT JOIN cells c ON c.id = r.cells_id LEFT JOIN files f ON f.id = r.file_id`
 
 // queuedKey names a queued result's event in a run.
 type queuedKey struct {

@@ -229,9 +229,9 @@ WHERE r.run_id = ?`
 }
 
 // resultColumns selects what scanResult reads.
-const resultColumns = `SELECT r.seq, r.file, r.sheet, r.row, r.kind, r.key, r.lane, r.time, coalesce(c.vals, r.vals), r.outcome, r.col, r.reason,
+const resultColumns = `SELECT r.seq, coalesce(f.path, r.file), r.sheet, r.row, r.kind, r.key, r.lane, r.time, coalesce(c.vals, r.vals), r.outcome, r.col, r.reason,
 	r.code, r.message, r.attempts, r.hash, b.body, r.previous
-FROM results r LEFT JOIN bodies b ON b.id = r.body_id LEFT JOIN cells c ON c.id = r.cells_id`
+FROM results r LEFT JOIN bodies b ON b.id = r.body_id LEFT JOIN cells c ON c.id = r.cells_id LEFT JOIN files f ON f.id = r.file_id`
 
 // scanResult reads one row of a resultColumns query.
 // With ids (queueColumns), it also reads the body and cells IDs into the

@@ -14,3 +14,11 @@ CREATE TABLE cells (
 );
 ALTER TABLE events ADD COLUMN cells_id INTEGER;  -- cells.id (no foreign key, as body_id)
 ALTER TABLE results ADD COLUMN cells_id INTEGER; -- cells.id; NULL: the values are in vals
+
+-- files names each source file once; results.file is '' for a result
+-- whose file_id names it (recorded from this schema on).
+CREATE TABLE files (
+	id   INTEGER PRIMARY KEY,
+	path TEXT NOT NULL UNIQUE
+);
+ALTER TABLE results ADD COLUMN file_id INTEGER; -- files.id; NULL: the path is in file
