@@ -151,14 +151,16 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 	var want map[int64][]int // body ID → positions that need it
 	err := eachKeyBatch(ctx, l.lookupRows, keys, func(rows *sql.Rows) error {
 		var (
-			k                      eventKey
-			state, kind, hash, msg string
-			bodyID, code           sql.NullInt64
-			attempts               int
+			k                eventKey
+			state, kind, msg string
+			hb               []byte
+			bodyID, code     sql.NullInt64
+			attempts         int
 		)
-		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hash, &bodyID, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hb, &bodyID, &code, &msg, &attempts); err != nil {
 			return err
 		}
+		hash := hashText(hb)
 		p := crmsync.Prior{
 			State:    crmsync.State(state),
 			Kind:     crmsync.Kind(kind),
@@ -251,14 +253,14 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, err
 	err = eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
 		var (
 			k         eventKey
-			hash      string
+			hb        []byte
 			id, cells sql.NullInt64
 			vals      []byte
 		)
-		if err := rows.Scan(&k.space, &k.key, &hash, &id, &cells, &vals); err != nil {
+		if err := rows.Scan(&k.space, &k.key, &hb, &id, &cells, &vals); err != nil {
 			return err
 		}
-		b.refs[k] = eventRef{hash: hash, bodyID: id.Int64, cellsID: cells.Int64, cells: vals}
+		b.refs[k] = eventRef{hash: hashText(hb), bodyID: id.Int64, cellsID: cells.Int64, cells: vals}
 		return nil
 	})
 	if err != nil {
@@ -349,7 +351,7 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 			if r.cellsID != 0 {
 				cells = r.cellsID
 			}
-			if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), ev.Hash, id,
+			if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
 				ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
 				return err
 			}
@@ -562,7 +564,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			}
 			if err := results.add(ctx, runID, r.Seq, "", r.Source.Sheet, int64(r.Source.Row),
 				string(r.Kind), r.Key, r.Lane, nanos(r.Time), "", string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), storedHash(r), id, prev, cells, file); err != nil {
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), hashArg(storedHash(r)), id, prev, cells, file); err != nil {
 				return err
 			}
 			if opens(r.Outcome) {
@@ -580,7 +582,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				}
 			}
 			bodies.settle(keys[i], r.Hash, id, cells, vbuf)
-			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), r.Hash, id,
+			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), hashArg(r.Hash), id,
 				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
 				return err
 			}
@@ -621,14 +623,15 @@ ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			key, kind, state, hash, lane, msg string
-			body                              []byte
-			t, code                           sql.NullInt64
-			attempts                          int
+			key, kind, state, lane, msg string
+			body, hb                    []byte
+			t, code                     sql.NullInt64
+			attempts                    int
 		)
-		if err := rows.Scan(&key, &kind, &state, &hash, &body, &lane, &t, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&key, &kind, &state, &hb, &body, &lane, &t, &code, &msg, &attempts); err != nil {
 			return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
 		}
+		hash := hashText(hb)
 		ev := &crmsync.Event{
 			Kind: crmsync.Kind(kind),
 			Key:  key,

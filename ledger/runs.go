@@ -242,12 +242,13 @@ func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error)
 		k, o    string
 		t, code sql.NullInt64
 		vals    []byte
+		hb      []byte
 		body    sql.NullInt64
 		cells   sql.NullInt64
 		cv      []byte
 	)
 	dest := []any{&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &k, &r.Key, &r.Lane, &t, &vals,
-		&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &r.Hash, &r.Body, &r.Previous}
+		&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &hb, &r.Body, &r.Previous}
 	if len(ids) == 3 {
 		dest = append(dest, &body, &cells, &cv)
 	}
@@ -262,6 +263,7 @@ func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error)
 		return nil, fmt.Errorf("seq %d values: %w", r.Seq, err)
 	}
 	r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)
+	r.Hash = hashText(hb)
 	if r.Hash == "" && len(r.Body) > 0 { // stored once, in the body (storedHash)
 		r.Hash = crmsync.ContentHash(r.Kind, r.Body)
 	}

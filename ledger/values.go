@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
@@ -132,4 +134,27 @@ func parsePlain(b []byte) (vs []string, ok bool) {
 			return nil, false
 		}
 	}
+}
+
+// hashArg is a content hash as stored from schema 7 on: its 32 bytes when
+// it is the 64 hex digits crmsync.ContentHash gives, else the text as is
+// (and ” for none).
+func hashArg(h string) any {
+	if len(h) != 2*sha256.Size {
+		return h
+	}
+	b := make([]byte, sha256.Size)
+	if _, err := hex.Decode(b, []byte(h)); err != nil || hex.EncodeToString(b) != h {
+		return h // not lower-case hex: kept as it came
+	}
+	return b
+}
+
+// hashText is the inverse of hashArg, for a hash column read into b
+// (text written before schema 7 reads as it was).
+func hashText(b []byte) string {
+	if len(b) == sha256.Size {
+		return hex.EncodeToString(b)
+	}
+	return string(b)
 }

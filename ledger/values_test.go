@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/crmsync/crmsync"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -78,6 +79,27 @@ func TestCellsRoundTrip(t *testing.T) {
 		}
 		if len(vs) > 0 && !strings.Contains(strings.Join(vs, ""), "\x1f") && len(b) >= len(appendValues(nil, vs)) {
 			t.Errorf("appendCells(%q) = %d bytes, not shorter than JSON", vs, len(b))
+		}
+	}
+}
+
+// TestHashRoundTrip: a content hash is stored as its 32 bytes and reads
+// back as the same text; anything else (old or foreign text) is kept.
+func TestHashRoundTrip(t *testing.T) {
+	h := crmsync.ContentHash(crmsync.KindScore, []byte(`{"a":1}`))
+	if b, ok := hashArg(h).([]byte); !ok || len(b) != 32 {
+		t.Errorf("hashArg(%s) = %v, want 32 bytes", h, hashArg(h))
+	}
+	for _, s := range []string{h, "", "abc", strings.ToUpper(h), "z" + h[1:]} {
+		var b []byte
+		switch v := hashArg(s).(type) {
+		case []byte:
+			b = v
+		case string:
+			b = []byte(v)
+		}
+		if got := hashText(b); got != s {
+			t.Errorf("hashText(hashArg(%q)) = %q", s, got)
 		}
 	}
 }
