@@ -18,7 +18,10 @@
 // run, kind and Seq for the report); runs and run_files the runs. Request
 // bodies are appended to bodies and referred to by ID: a result whose
 // content hash is its event's shares the event's body, so claiming, sending
-// and re-reading an unchanged file store each body once.
+// and re-reading an unchanged file store each body once. A row's values
+// are kept the same way in cells (a compact encoding, values.go) and its
+// source file's name once in files; content hashes are stored as their 32
+// bytes, and a result's not at all when it is its body's (schema 7).
 //
 // # Connections and pragmas
 //
