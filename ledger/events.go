@@ -108,8 +108,9 @@ func (l *Ledger) lookupRows(ctx context.Context, n int, args []any) (*sql.Rows, 
 	return st.QueryContext(ctx, args...)
 }
 
-// refQuery reads the current hash and body of events, for bodyIDs.
-const refQuery = `SELECT keyspace, key, hash, body_id FROM events WHERE (keyspace, key) IN`
+// refQuery reads the current hash, body and cells of events, for bodyIDs.
+const refQuery = `SELECT e.keyspace, e.key, e.hash, e.body_id, e.cells_id, c.vals
+FROM events e LEFT JOIN cells c ON c.id = e.cells_id WHERE (e.keyspace, e.key) IN`
 
 // refRows runs refQuery on the writer connection; the caller holds l.wmu.
 func (l *Ledger) refRows(ctx context.Context, n int, args []any) (*sql.Rows, error) {
@@ -150,14 +151,16 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 	var want map[int64][]int // body ID → positions that need it
 	err := eachKeyBatch(ctx, l.lookupRows, keys, func(rows *sql.Rows) error {
 		var (
-			k                      eventKey
-			state, kind, hash, msg string
-			bodyID, code           sql.NullInt64
-			attempts               int
+			k                eventKey
+			state, kind, msg string
+			hb               []byte
+			bodyID, code     sql.NullInt64
+			attempts         int
 		)
-		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hash, &bodyID, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hb, &bodyID, &code, &msg, &attempts); err != nil {
 			return err
 		}
+		hash := hashText(hb)
 		p := crmsync.Prior{
 			State:    crmsync.State(state),
 			Kind:     crmsync.Kind(kind),
@@ -210,18 +213,23 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 
 // eventRef is the content an event refers to now.
 type eventRef struct {
-	hash   string
-	bodyID int64 // 0: none
+	hash    string
+	bodyID  int64 // 0: none
+	cellsID int64 // 0: none
+	cells   []byte
 }
 
-// bodyIDs assigns bodies.id values inside one write transaction. A body
-// whose content hash is the one its event already has is not stored
-// again: the event's body is reused. So claiming an event, recording it
-// sent and recording it unchanged in later runs store its body once.
+// bodyIDs assigns bodies.id and cells.id values inside one write
+// transaction. A body whose content hash is the one its event already has
+// is not stored again: the event's body is reused; so are cells equal to
+// the event's. So claiming an event, recording it sent and recording it
+// unchanged in later runs store its body and its row's values once.
 type bodyIDs struct {
-	refs map[eventKey]eventRef
-	next int64 // the last ID given out
-	ins  *multiInsert
+	refs      map[eventKey]eventRef
+	next      int64 // the last ID given out
+	ins       *multiInsert
+	nextCells int64 // the last cells ID given out
+	cellsIns  *multiInsert
 }
 
 // newBodyIDs reads the current body of every event of keys.
@@ -236,23 +244,45 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, err
 	if err := st.QueryRowContext(ctx).Scan(&b.next); err != nil {
 		return nil, err
 	}
+	if st, err = l.prep(ctx, `SELECT coalesce(max(id), 0) FROM cells`); err != nil {
+		return nil, err
+	}
+	if err := st.QueryRowContext(ctx).Scan(&b.nextCells); err != nil {
+		return nil, err
+	}
 	err = eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
 		var (
-			k    eventKey
-			hash string
-			id   sql.NullInt64
+			k         eventKey
+			hb        []byte
+			id, cells sql.NullInt64
+			vals      []byte
 		)
-		if err := rows.Scan(&k.space, &k.key, &hash, &id); err != nil {
+		if err := rows.Scan(&k.space, &k.key, &hb, &id, &cells, &vals); err != nil {
 			return err
 		}
-		b.refs[k] = eventRef{hash: hash, bodyID: id.Int64}
+		b.refs[k] = eventRef{hash: hashText(hb), bodyID: id.Int64, cellsID: cells.Int64, cells: vals}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	b.ins = l.newMultiInsert(`INSERT INTO bodies (id, body)`, 2, "")
+	b.cellsIns = l.newMultiInsert(`INSERT INTO cells (id, vals)`, 2, "")
 	return b, nil
+}
+
+// cellsID returns the cells.id for vals (appendCells) of a row of event
+// k: the event's own cells if they are the same bytes, else a new row.
+// vals is copied when stored.
+func (b *bodyIDs) cellsID(ctx context.Context, k eventKey, vals []byte) (int64, error) {
+	if r, ok := b.refs[k]; ok && r.cellsID != 0 && string(r.cells) == string(vals) {
+		return r.cellsID, nil
+	}
+	b.nextCells++
+	if err := b.cellsIns.add(ctx, b.nextCells, string(vals)); err != nil {
+		return 0, err
+	}
+	return b.nextCells, nil
 }
 
 // id returns the bodies.id for body, whose content hash is hash, of the
@@ -272,10 +302,11 @@ func (b *bodyIDs) id(ctx context.Context, k eventKey, hash string, body []byte) 
 	return b.next, nil
 }
 
-// settle notes that event k now refers to body id with content hash.
-func (b *bodyIDs) settle(k eventKey, hash string, id any) {
+// settle notes that event k now refers to body id with content hash, and
+// to cells cellsID (vals).
+func (b *bodyIDs) settle(k eventKey, hash string, id any, cellsID int64, vals []byte) {
 	if n, ok := id.(int64); ok {
-		b.refs[k] = eventRef{hash: hash, bodyID: n}
+		b.refs[k] = eventRef{hash: hash, bodyID: n, cellsID: cellsID, cells: append([]byte(nil), vals...)}
 	}
 }
 
@@ -298,18 +329,30 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 			return err
 		}
 		events := l.newMultiInsert(`INSERT INTO events
-	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated)`, 11,
+	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated, cells_id)`, 12,
 			`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
-	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated, reason = ''`)
+	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated, reason = '',
+	cells_id = coalesce(excluded.cells_id, cells_id)`)
 		for i, ev := range evs {
+			r := bodies.refs[keys[i]] // a claim keeps the event's cells
+			if q, ok := l.takeQueued(runID, keys[i], ev.Hash); ok && (r.hash != ev.Hash || r.bodyID == 0) {
+				// The queued result of this run (Queued) holds the body:
+				// the event refers to it and to its cells.
+				bodies.refs[keys[i]] = q
+				r = q
+			}
 			id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
 			if err != nil {
 				return err
 			}
-			bodies.settle(keys[i], ev.Hash, id)
-			if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), ev.Hash, id,
-				ev.Lane, nanos(ev.Time), runID, runID, now); err != nil {
+			bodies.settle(keys[i], ev.Hash, id, r.cellsID, r.cells)
+			var cells any
+			if r.cellsID != 0 {
+				cells = r.cellsID
+			}
+			if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
+				ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
 				return err
 			}
 		}
@@ -407,6 +450,45 @@ func openEvent(r *crmsync.Result) string {
 	return ""
 }
 
+// fileIDs returns the files.id of every source file of rs, adding those
+// not yet named. The caller is in a write transaction.
+func (l *Ledger) fileIDs(ctx context.Context, rs []*crmsync.Result) (map[string]int64, error) {
+	ids := map[string]int64{}
+	for _, r := range rs {
+		f := r.Source.File
+		if _, ok := ids[f]; ok || f == "" {
+			continue
+		}
+		ins, err := l.prep(ctx, `INSERT INTO files (path) VALUES (?) ON CONFLICT (path) DO NOTHING`)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ins.ExecContext(ctx, f); err != nil {
+			return nil, err
+		}
+		sel, err := l.prep(ctx, `SELECT id FROM files WHERE path = ?`)
+		if err != nil {
+			return nil, err
+		}
+		var id int64
+		if err := sel.QueryRowContext(ctx, f).Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[f] = id
+	}
+	return ids, nil
+}
+
+// storedHash is the content hash results keeps for r: ” when it is the
+// hash of r's body (read back, it is computed again: see scanResult). A
+// changed row keeps its hash (resolve makes it the event's).
+func storedHash(r *crmsync.Result) string {
+	if len(r.Body) > 0 && r.Outcome != crmsync.OutcomeChanged && crmsync.ContentHash(r.Kind, r.Body) == r.Hash {
+		return ""
+	}
+	return r.Hash
+}
+
 // Record stores the results of run runID in one transaction. For outcomes
 // sent, rejected and failed it also settles the event: state, kind, hash,
 // body, Code, Message, and attempts (added to those of earlier runs); the
@@ -439,17 +521,21 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
+		files, err := l.fileIDs(ctx, rs)
+		if err != nil {
+			return err
+		}
 		results := l.newMultiInsert(`INSERT INTO results
-	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous)`, 19,
+	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`, 21,
 			`ON CONFLICT (run_id, seq) DO UPDATE SET
 	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
 	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
 		events := l.newMultiInsert(`INSERT INTO events
-	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated, reason)`, 15,
+	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated, reason, cells_id)`, 16,
 			`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
-	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason`)
+	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason, cells_id = excluded.cells_id`)
 		open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
 			`ON CONFLICT (kind, key) DO UPDATE SET
 	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq, event = excluded.event`)
@@ -463,14 +549,22 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			if err != nil {
 				return err
 			}
-			vbuf = appendValues(vbuf[:0], r.Values)
+			vbuf = appendCells(vbuf[:0], r.Values)
+			cells, err := bodies.cellsID(ctx, keys[i], vbuf)
+			if err != nil {
+				return err
+			}
 			var prev any
 			if len(r.Previous) > 0 {
 				prev = r.Previous
 			}
-			if err := results.add(ctx, runID, r.Seq, r.Source.File, r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(vbuf), string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), r.Hash, id, prev); err != nil {
+			var file any
+			if r.Source.File != "" {
+				file = files[r.Source.File]
+			}
+			if err := results.add(ctx, runID, r.Seq, "", r.Source.Sheet, int64(r.Source.Row),
+				string(r.Kind), r.Key, r.Lane, nanos(r.Time), "", string(r.Outcome), r.Column, r.Reason,
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), hashArg(storedHash(r)), id, prev, cells, file); err != nil {
 				return err
 			}
 			if opens(r.Outcome) {
@@ -487,13 +581,13 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 					return err
 				}
 			}
-			bodies.settle(keys[i], r.Hash, id)
-			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), r.Hash, id,
-				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason); err != nil {
+			bodies.settle(keys[i], r.Hash, id, cells, vbuf)
+			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), hashArg(r.Hash), id,
+				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
 				return err
 			}
 		}
-		for _, m := range []*multiInsert{bodies.ins, results, events, open} {
+		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, events, open} {
 			if err := m.flush(ctx); err != nil {
 				return err
 			}
@@ -529,14 +623,15 @@ ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			key, kind, state, hash, lane, msg string
-			body                              []byte
-			t, code                           sql.NullInt64
-			attempts                          int
+			key, kind, state, lane, msg string
+			body, hb                    []byte
+			t, code                     sql.NullInt64
+			attempts                    int
 		)
-		if err := rows.Scan(&key, &kind, &state, &hash, &body, &lane, &t, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&key, &kind, &state, &hb, &body, &lane, &t, &code, &msg, &attempts); err != nil {
 			return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
 		}
+		hash := hashText(hb)
 		ev := &crmsync.Event{
 			Kind: crmsync.Kind(kind),
 			Key:  key,

@@ -18,7 +18,10 @@
 // run, kind and Seq for the report); runs and run_files the runs. Request
 // bodies are appended to bodies and referred to by ID: a result whose
 // content hash is its event's shares the event's body, so claiming, sending
-// and re-reading an unchanged file store each body once.
+// and re-reading an unchanged file store each body once. A row's values
+// are kept the same way in cells (a compact encoding, values.go) and its
+// source file's name once in files; content hashes are stored as their 32
+// bytes, and a result's not at all when it is its body's (schema 7).
 //
 // # Connections and pragmas
 //
@@ -160,6 +163,9 @@ type Ledger struct {
 
 	smu         sync.Mutex        // guards lookupStmts
 	lookupStmts map[int]*sql.Stmt // Lookup's query by number of keys, on db
+
+	qmu    sync.Mutex             // guards queued
+	queued map[queuedKey]eventRef // the body and cells of results Queued handed out, for Claim
 
 	file   *fileHandle // the file's descriptors and locks, shared in the process
 	lmu    sync.Mutex  // guards locked
@@ -363,7 +369,9 @@ type migration struct {
 }
 
 // loadMigrations returns the embedded scripts in version order. A script is
-// named NNNN_what.sql; the numbers run from 1 without gaps.
+// named NNNN_what.sql; the numbers rise from 1, each once. A gap is
+// allowed (scripts written on two branches at once take numbers apart):
+// a ledger's user_version is the number of the last script it ran.
 func loadMigrations() ([]migration, error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -377,8 +385,8 @@ func loadMigrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %s: name does not start with a number and '_'", base)
 		}
-		if v != len(ms)+1 {
-			return nil, fmt.Errorf("migration %s: want number %d", base, len(ms)+1)
+		if v < 1 || len(ms) > 0 && v <= ms[len(ms)-1].version {
+			return nil, fmt.Errorf("migration %s: number %d does not follow the one before", base, v)
 		}
 		b, err := migrations.ReadFile(n)
 		if err != nil {
@@ -392,10 +400,10 @@ func loadMigrations() ([]migration, error) {
 // SchemaVersion is the newest ledger schema this binary knows.
 func SchemaVersion() int {
 	ms, err := loadMigrations()
-	if err != nil {
+	if err != nil || len(ms) == 0 {
 		return 0
 	}
-	return len(ms)
+	return ms[len(ms)-1].version
 }
 
 func (l *Ledger) migrate(ctx context.Context) error {
@@ -418,10 +426,13 @@ func (l *Ledger) migrate(ctx context.Context) error {
 	if appID != 0 && appID != applicationID || appID == 0 && tables > 0 {
 		return &FileError{Path: l.path, Problem: ProblemNotLedger}
 	}
-	if err := checkSchema(l.path, have, len(ms)); err != nil {
+	if err := checkSchema(l.path, have, ms[len(ms)-1].version); err != nil {
 		return err
 	}
-	for _, m := range ms[have:] {
+	for _, m := range ms {
+		if m.version <= have {
+			continue
+		}
 		err := l.writeTx(ctx, true, func(w *sql.Conn) error {
 			// Another process may have migrated the file since it was read
 			// above (two crmsyncs opening a new ledger at once): under the

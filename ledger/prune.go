@@ -96,7 +96,17 @@ AND NOT EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHE
 			return err
 		}
 		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		p.Bodies = int(n)
+		_, err = w.ExecContext(ctx, `DELETE FROM cells WHERE
+	id NOT IN (SELECT cells_id FROM events WHERE cells_id IS NOT NULL) AND
+	id NOT IN (SELECT cells_id FROM results WHERE cells_id IS NOT NULL)`)
+		if err != nil {
+			return err
+		}
+		_, err = w.ExecContext(ctx, `DELETE FROM files WHERE id NOT IN (SELECT file_id FROM results WHERE file_id IS NOT NULL)`)
 		return err
 	})
 	if err != nil {

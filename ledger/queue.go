@@ -21,7 +21,7 @@ const queuePage = 2000
 // meanwhile; rows it re-records leave the queue behind the cursor. An error
 // from fn stops the walk and is returned.
 func (l *Ledger) Queued(ctx context.Context, runID int64, fn func(*crmsync.Result) error) error {
-	const base = resultColumns + `
+	const base = queueColumns + `
 WHERE r.run_id = ?1 AND r.outcome = 'new' AND r.body_id IS NOT NULL`
 	var (
 		lane  string
@@ -47,13 +47,17 @@ ORDER BY r.lane, r.time, r.seq LIMIT ?5`, runID, lane, t, seq, queuePage)
 		}
 		n := 0
 		var page []*crmsync.Result
+		var refs []eventRef
 		for rows.Next() {
-			r, err := l.scanResult(rows)
+			var ref eventRef
+			r, err := l.scanResult(rows, &ref.bodyID, &ref.cellsID, &ref.cells)
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("queue of run %d in ledger %s: %w", runID, l.path, err)
 			}
+			ref.hash = r.Hash
 			page = append(page, r)
+			refs = append(refs, ref)
 			n++
 		}
 		err = rows.Err()
@@ -61,6 +65,7 @@ ORDER BY r.lane, r.time, r.seq LIMIT ?5`, runID, lane, t, seq, queuePage)
 		if err != nil {
 			return fmt.Errorf("queue of run %d in ledger %s: %w", runID, l.path, err)
 		}
+		l.noteQueued(runID, page, refs)
 		// fn runs after the page's read is over: no snapshot is held while
 		// requests are in flight.
 		for _, r := range page {
@@ -75,6 +80,49 @@ ORDER BY r.lane, r.time, r.seq LIMIT ?5`, runID, lane, t, seq, queuePage)
 		lane, seq, first = last.Lane, last.Seq, false
 		t = nanos(last.Time)
 	}
+}
+
+// queueColumns is resultColumns and the IDs of the body and cells.
+const queueColumns = `SELECT r.seq, coalesce(f.path, r.file), r.sheet, r.row, r.kind, r.key, r.lane, r.time, coalesce(c.vals, r.vals), r.outcome, r.col, r.reason,
+	r.code, r.message, r.attempts, r.hash, b.body, r.previous, r.body_id, r.cells_id, c.vals
+FROM results r LEFT JOIN bodies b ON b.id = r.body_id LEFT JOIN cells c ON c.id = r.cells_id LEFT JOIN files f ON f.id = r.file_id`
+
+// queuedKey names a queued result's event in a run.
+type queuedKey struct {
+	run int64
+	eventKey
+}
+
+// maxQueued bounds Ledger.queued: rows queued but never claimed (held
+// back behind a blocked event) are forgotten past it, costing only a body
+// stored twice.
+const maxQueued = 4 * queuePage
+
+// noteQueued remembers the body and cells of the queued results page, so
+// that Claim of their events refers to them instead of storing the body
+// and values again.
+func (l *Ledger) noteQueued(runID int64, page []*crmsync.Result, refs []eventRef) {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	if l.queued == nil || len(l.queued) > maxQueued {
+		l.queued = make(map[queuedKey]eventRef, len(page))
+	}
+	for i, r := range page {
+		l.queued[queuedKey{runID, keyOf(r.Kind, r.Key)}] = refs[i]
+	}
+}
+
+// takeQueued returns (and forgets) what noteQueued remembered of event k
+// in run runID, if its content hash is hash.
+func (l *Ledger) takeQueued(runID int64, k eventKey, hash string) (eventRef, bool) {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	q := queuedKey{runID, k}
+	r, ok := l.queued[q]
+	if ok {
+		delete(l.queued, q)
+	}
+	return r, ok && r.hash == hash && r.bodyID != 0
 }
 
 // Held lists the events of lane-blocking kinds (crmsync.Kind.BlocksLane)

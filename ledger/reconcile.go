@@ -409,9 +409,11 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 			k  eventKey
 			le ledgerEvent
 		)
-		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &le.hash, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+		var hb []byte
+		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
 			return err
 		}
+		le.hash = hashText(hb)
 		ev := r.batch[first[k]].Event
 		switch {
 		case le.hash == ev.Hash:

@@ -229,27 +229,44 @@ WHERE r.run_id = ?`
 }
 
 // resultColumns selects what scanResult reads.
-const resultColumns = `SELECT r.seq, r.file, r.sheet, r.row, r.kind, r.key, r.lane, r.time, r.vals, r.outcome, r.col, r.reason,
+const resultColumns = `SELECT r.seq, coalesce(f.path, r.file), r.sheet, r.row, r.kind, r.key, r.lane, r.time, coalesce(c.vals, r.vals), r.outcome, r.col, r.reason,
 	r.code, r.message, r.attempts, r.hash, b.body, r.previous
-FROM results r LEFT JOIN bodies b ON b.id = r.body_id`
+FROM results r LEFT JOIN bodies b ON b.id = r.body_id LEFT JOIN cells c ON c.id = r.cells_id LEFT JOIN files f ON f.id = r.file_id`
 
 // scanResult reads one row of a resultColumns query.
-func (l *Ledger) scanResult(rows *sql.Rows) (*crmsync.Result, error) {
+// With ids (queueColumns), it also reads the body and cells IDs into the
+// *int64 and the cells into the *[]byte.
+func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error) {
 	var (
 		r       crmsync.Result
 		k, o    string
 		t, code sql.NullInt64
 		vals    []byte
+		hb      []byte
+		body    sql.NullInt64
+		cells   sql.NullInt64
+		cv      []byte
 	)
-	if err := rows.Scan(&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &k, &r.Key, &r.Lane, &t, &vals,
-		&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &r.Hash, &r.Body, &r.Previous); err != nil {
+	dest := []any{&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &k, &r.Key, &r.Lane, &t, &vals,
+		&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &hb, &r.Body, &r.Previous}
+	if len(ids) == 3 {
+		dest = append(dest, &body, &cells, &cv)
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return nil, err
+	}
+	if len(ids) == 3 {
+		*ids[0].(*int64), *ids[1].(*int64), *ids[2].(*[]byte) = body.Int64, cells.Int64, cv
 	}
 	var err error
 	if r.Values, err = parseValues(vals); err != nil {
 		return nil, fmt.Errorf("seq %d values: %w", r.Seq, err)
 	}
 	r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)
+	r.Hash = hashText(hb)
+	if r.Hash == "" && len(r.Body) > 0 { // stored once, in the body (storedHash)
+		r.Hash = crmsync.ContentHash(r.Kind, r.Body)
+	}
 	r.Time = timeIn(t, l.Location)
 	r.HasCode, r.Code = code.Valid, int(code.Int64)
 	return &r, nil

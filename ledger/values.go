@@ -1,7 +1,10 @@
 package ledger
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -43,8 +46,40 @@ func plain(s string) bool {
 	return utf8.ValidString(s)
 }
 
-// parseValues is the inverse of appendValues.
+// cellsMark starts the compact encoding of values (schema 7, the cells
+// table): the mark, then the values joined by cellsSep. JSON never starts
+// with it.
+const (
+	cellsMark = 0x01
+	cellsSep  = 0x1f // the ASCII unit separator
+)
+
+// appendCells appends vs in the compact encoding when it can hold them (at
+// least one value, none containing cellsSep), else as appendValues does.
+func appendCells(b []byte, vs []string) []byte {
+	if len(vs) == 0 {
+		return appendValues(b, vs)
+	}
+	for _, v := range vs {
+		if strings.IndexByte(v, cellsSep) >= 0 {
+			return appendValues(b, vs)
+		}
+	}
+	b = append(b, cellsMark)
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, cellsSep)
+		}
+		b = append(b, v...)
+	}
+	return b
+}
+
+// parseValues is the inverse of appendValues and appendCells.
 func parseValues(b []byte) ([]string, error) {
+	if len(b) > 0 && b[0] == cellsMark {
+		return strings.Split(string(b[1:]), string(rune(cellsSep))), nil
+	}
 	if vs, ok := parsePlain(b); ok {
 		return vs, nil
 	}
@@ -99,4 +134,27 @@ func parsePlain(b []byte) (vs []string, ok bool) {
 			return nil, false
 		}
 	}
+}
+
+// hashArg is a content hash as stored from schema 7 on: its 32 bytes when
+// it is the 64 hex digits crmsync.ContentHash gives, else the text as is
+// (and ” for none).
+func hashArg(h string) any {
+	if len(h) != 2*sha256.Size {
+		return h
+	}
+	b := make([]byte, sha256.Size)
+	if _, err := hex.Decode(b, []byte(h)); err != nil || hex.EncodeToString(b) != h {
+		return h // not lower-case hex: kept as it came
+	}
+	return b
+}
+
+// hashText is the inverse of hashArg, for a hash column read into b
+// (text written before schema 7 reads as it was).
+func hashText(b []byte) string {
+	if len(b) == sha256.Size {
+		return hex.EncodeToString(b)
+	}
+	return string(b)
 }

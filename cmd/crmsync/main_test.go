@@ -22,6 +22,7 @@ import (
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -660,5 +661,76 @@ func TestUncertainScoreAgainstSilentDuplicates(t *testing.T) {
 	code, stdout, stderr := cli(t, vars, "run", "-json", "-config", conf, "-ledger", db, "-report", filepath.Join(dir, "r3.xlsx"), in)
 	if s := decodeSummary(t, stdout); code != crmsync.ExitOK || s.Counts[crmsync.OutcomeSent] != 1 {
 		t.Errorf("run with score_resend_uncertain: exit %d, counts %v; want 0 and 1 sent\n%s", code, s.Counts, stderr)
+	}
+}
+
+// TestLedgerOf75db61f: a ledger crmsync 75db61f (schema 5) made of the
+// samples in testdata/ledger-75db61f/input (run, run again, plan) is taken
+// to this schema: running the files again sends nothing (every row sent
+// then is unchanged), and the report of an old run, regenerated from the
+// ledger, lists the same rows, cells and outcomes on its per-kind sheets as
+// that of the new run, whose values are stored once.
+func TestLedgerOf75db61f(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crmsync.db")
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-75db61f", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	input, err := filepath.Abs(filepath.Join("testdata", "ledger-75db61f", "input"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "new.xlsx"), input)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run: exit %d, want %d (the samples hold bad rows)\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	s := decodeSummary(t, stdout)
+	if s.Counts[crmsync.OutcomeUnchanged] != 42 || s.Counts[crmsync.OutcomeSent] != 0 || s.Counts[crmsync.OutcomeChanged] != 0 {
+		t.Errorf("run on the 75db61f ledger: counts %v, want 42 unchanged, none sent or changed", s.Counts)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("run on the 75db61f ledger sent %d requests, want 0", n)
+	}
+	sheets := func(id int64) map[string][][]string {
+		out := filepath.Join(dir, fmt.Sprintf("run%d.xlsx", id))
+		if code, _, stderr := cli(t, nil, "report", "-ledger", db, "-report", out, fmt.Sprint(id)); code != crmsync.ExitNeedsPerson && code != crmsync.ExitOK {
+			t.Fatalf("report %d: exit %d\n%s", id, code, stderr)
+		}
+		f, err := excelize.OpenFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		m := map[string][][]string{}
+		for i, name := range f.GetSheetList() {
+			if i == 0 {
+				continue // the summary: run ID and times differ
+			}
+			rows, err := f.GetRows(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, row := range rows {
+				for j, c := range row {
+					// 75db61f read the files from /tmp/fx/input.
+					row[j] = strings.NewReplacer("/tmp/fx/input", "INPUT", input, "INPUT").Replace(c)
+				}
+			}
+			m[name] = rows
+		}
+		return m
+	}
+	before, after := sheets(2), sheets(s.RunID) // run 2 of 75db61f was a re-run too
+	if len(before) == 0 {
+		t.Fatal("the report of run 2 has no per-kind sheet")
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("per-kind sheets of run 2 (recorded by 75db61f) and run %d (-old +new):\n%s", s.RunID, diff)
 	}
 }
