@@ -369,9 +369,9 @@ type migration struct {
 }
 
 // loadMigrations returns the embedded scripts in version order. A script is
-// named NNNN_what.sql; the numbers rise from 1, each once. A gap is
-// allowed (scripts written on two branches at once take numbers apart):
-// a ledger's user_version is the number of the last script it ran.
+// named NNNN_what.sql; the numbers rise from 1 by one, with no gap: a
+// ledger's user_version is the number of the last script it ran, so a
+// script numbered below it (one slipped into a gap later) would never run.
 func loadMigrations() ([]migration, error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -385,8 +385,8 @@ func loadMigrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %s: name does not start with a number and '_'", base)
 		}
-		if v < 1 || len(ms) > 0 && v <= ms[len(ms)-1].version {
-			return nil, fmt.Errorf("migration %s: number %d does not follow the one before", base, v)
+		if v != len(ms)+1 {
+			return nil, fmt.Errorf("migration %s: number %d does not follow the one before (%d)", base, v, len(ms))
 		}
 		b, err := migrations.ReadFile(n)
 		if err != nil {
