@@ -43,13 +43,15 @@ func parseRetention(s string) (time.Duration, error) {
 }
 
 // pruneCommand drops per-row results older than the retention period:
-// crmsync prune [-keep 90d].
+// crmsync prune [-keep 90d]; or one member's, on request: crmsync prune
+// -member CARD.
 type pruneCommand struct{ *env }
 
 func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlags("prune")
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
 	keep := fs.String("keep", "", "keep the per-row results of runs that ended within this `period` (e.g. 90d; default the config's retention, else 90d)")
+	member := fs.String("member", "", "instead, delete every per-row result of the member with this card `ID` (a removal on request); the events that prevent sending twice stay")
 	jsonOut := fs.Bool("json", false, "print what was pruned as JSON on stdout")
 	config := fs.String("config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
@@ -61,6 +63,9 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 	}
 	if fs.NArg() > 0 {
 		return crmsync.ExitUsage, usagef("prune takes no arguments")
+	}
+	if *member != "" && *keep != "" {
+		return crmsync.ExitUsage, usagef("-member and -keep: give one")
 	}
 	period := *keep
 	if period == "" {
@@ -80,6 +85,20 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	defer unlock()
+	if *member != "" {
+		m, err := l.PruneMember(ctx, *member)
+		if err != nil {
+			return crmsync.ExitFailed, err
+		}
+		if *jsonOut {
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			return crmsync.ExitOK, enc.Encode(m)
+		}
+		fmt.Fprintf(c.stderr, "crmsync prune -member: %d per-row results deleted, %d kept (outstanding items: resolve them, then prune again), %d bodies deleted; the events that prevent sending twice stay\n",
+			m.Results, m.Kept, m.Bodies)
+		return crmsync.ExitOK, nil
+	}
 	p, err := l.Prune(ctx, time.Now().Add(-d))
 	if err != nil {
 		return crmsync.ExitFailed, err
