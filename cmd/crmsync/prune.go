@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,10 @@ import (
 // defaultRetention is how long per-row run results are kept when the
 // config says nothing (DESIGN.md: 90 days).
 const defaultRetention = 90 * 24 * time.Hour
+
+// maxRetentionDays is the longest retention in days (about 290 years; a
+// time.Duration holds no more).
+const maxRetentionDays = int(math.MaxInt64 / int64(24*time.Hour))
 
 // parseRetention reads a retention period: days ("90d") or a Go duration
 // ("2160h"); it must be positive.
@@ -28,6 +33,11 @@ func parseRetention(s string) (time.Duration, error) {
 		days, err := strconv.Atoi(n)
 		if err != nil {
 			return 0, fmt.Errorf("retention %q: want a number of days such as \"90d\"", s)
+		}
+		// 24h × days must not overflow a Duration (213504d wrapped to 25
+		// minutes and pruned every run's results).
+		if days > maxRetentionDays {
+			return 0, fmt.Errorf("retention %q: at most %dd", s, maxRetentionDays)
 		}
 		d = time.Duration(days) * 24 * time.Hour
 	} else {
