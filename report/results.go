@@ -6,9 +6,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/gocarina/gocsv"
 
@@ -30,6 +33,33 @@ type resultLine struct {
 	MallcooCode    string `csv:"mallcoo_code"` // empty when Mallcoo gave no answer
 	MallcooMessage string `csv:"mallcoo_message"`
 	Attempts       int    `csv:"attempts"`
+}
+
+// ResultsHeader is the first line of a results CSV WriteResults writes
+// (after its BOM).
+func ResultsHeader() string {
+	t := reflect.TypeOf(resultLine{})
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i] = t.Field(i).Tag.Get("csv")
+	}
+	return strings.Join(names, ",")
+}
+
+// ResultsOwned reports whether the regular file at path is a results CSV
+// crmsync wrote: it begins with the BOM and the header WriteResults writes.
+func ResultsOwned(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	want := "\ufeff" + ResultsHeader() + "\r\n"
+	buf := make([]byte, len(want))
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return false, nil // shorter than the header: not ours
+	}
+	return string(buf) == want, nil
 }
 
 // WriteResults writes every row's outcome of run s to path as CSV (UTF-8
