@@ -74,7 +74,7 @@ func WriteResults(ctx context.Context, path string, s *crmsync.Summary, src Sour
 	}
 	l := parseLang(opt.Lang)
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, opt.dirMode()); err != nil {
 		return fmt.Errorf("write results: %w", err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
@@ -149,6 +149,9 @@ func WriteResults(ctx context.Context, path string, s *crmsync.Summary, src Sour
 		return fmt.Errorf("write results %s: %w", path, err)
 	}
 	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write results %s: %w", path, err)
+	}
+	if err := f.Chmod(opt.fileMode()); err != nil {
 		return fmt.Errorf("write results %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
