@@ -534,6 +534,13 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 				fmt.Sprintf("the row has %d cells but the header %d columns: a cell holds a comma without quotes (1,280.50, a remark), so the cells after it are in the wrong columns; export with such cells in double quotes, or without the comma", n, hm.width)))
 		}
 	}
+	for i, c := range hm.cols {
+		if typeAt(ct, c) == cellNoValue {
+			return invalidRow(&crmsync.Row{Source: ref, Kind: hm.kind, Values: values}, crmsync.NewProblem(spec.Fields[i].Name, crmsync.ReasonFormula, "",
+				fmt.Sprintf("%s(%s)是公式,但文件中没有计算结果(由程序生成、未在Excel中打开保存);请在Excel中打开并保存,或导出数值", spec.Fields[i].Label, spec.Fields[i].Name),
+				fmt.Sprintf("%s(%s) is a formula without a computed value in the file (written by a program, never saved in Excel); open and save it in Excel, or export the values", spec.Fields[i].Label, spec.Fields[i].Name)))
+		}
+	}
 	bizDate := cell(hm.bizDate)
 	if col := damaged(spec, values, cell(hm.eventID), bizDate); col != "" {
 		return invalidRow(&crmsync.Row{Source: ref, Kind: hm.kind, Values: values}, crmsync.NewProblem(col, crmsync.ReasonDamaged, "",

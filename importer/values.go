@@ -43,6 +43,7 @@ const (
 	cellLongNumber                 // XLSX number that needs more than the 15 significant digits Excel keeps
 	cellBool                       // XLSX boolean (TRUE/FALSE)
 	cellError                      // XLSX error (#N/A, #VALUE!, ...)
+	cellNoValue                    // XLSX formula never computed: its value reads as empty
 )
 
 // excelErrors are the error values Excel shows in a cell, and writes into
