@@ -71,6 +71,8 @@ const (
 	ReasonBusinessDate  = "business-date"  // the BusinessDate cell is no date
 	ReasonRule          = "rule"           // a rule across fields (a return's fields, the sign of Score)
 	ReasonDamaged       = "damaged"        // the replacement character of a wrong encoding
+	ReasonFormula       = "formula"        // an XLSX formula cell whose value was never computed
+	ReasonExtraCells    = "extra-cells"    // a CSV row with more cells than its header: an unquoted comma shifted its cells
 	ReasonList          = "list"           // a list cell (score-v2) is no JSON array, or its list sheet has a problem
 	ReasonBuild         = "build"          // the request could not be made
 	ReasonUnknownColumn = "unknown-column" // a header that matches no field (a warning)

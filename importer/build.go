@@ -124,6 +124,9 @@ func idReason(t string, fault idFault, maxLen int) (zh, en string) {
 	case idFraction:
 		return fmt.Sprintf("ID带小数点(%s),无法确定原ID;请把该列设为文本,按原样填写ID(不带小数点)", v),
 			fmt.Sprintf("%s has a decimal point, which no ID has (Excel may have turned it into a number); format the column as text and write the ID exactly as issued", q)
+	case idGrouped:
+		return fmt.Sprintf("ID带千位分隔符(%s),是Excel按数字格式写出的;请把该列设为文本,按原样填写ID(不带逗号)", v),
+			fmt.Sprintf("%s has thousands separators, which no ID has (Excel wrote a number column with its format); format the column as text and write the ID exactly as issued", q)
 	case idLongNumber:
 		return fmt.Sprintf("ID是超过15位的数字单元格(%s),Excel只保留15位有效数字;请把该列设为文本后重新导出", v),
 			fmt.Sprintf("%s is a number cell of more than 15 digits, and Excel keeps only 15; format the column as text and export again", q)

@@ -166,6 +166,8 @@ type headerMap struct {
 	// extra are the columns of those cells, extraNames their header text.
 	extra      []int
 	extraNames []string
+	// width is the number of header columns: up to its last non-empty cell.
+	width int
 }
 
 // mapHeader resolves a row of header cells against kind k, with the
@@ -191,6 +193,9 @@ func mapHeader(sets map[crmsync.Kind]headerSet, k crmsync.Kind, cells []string) 
 		*p = col
 	}
 	for c, cell := range cells {
+		if trimCell(cell) != "" {
+			m.width = c + 1
+		}
 		f := hs.field(cell)
 		switch f {
 		case "":

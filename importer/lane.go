@@ -40,10 +40,14 @@ func LaneOf(r *crmsync.Row) (lane string, at time.Time, ok bool) {
 // cells, when the key's own cells read: a fixed version of the row (from
 // the problems workbook, whose 事件ID is empty for such rows) has the same
 // key, so the ledger can tell the mistake was fixed once it is delivered.
+// A row whose cells an unquoted comma shifted has none.
 // It covers the kinds whose key is IDs alone (score kinds: TransID; bonus:
 // RefID and card ID; verify, invalid: RefID; grade: GradeChangeID); ok is
 // false otherwise.
 func KeyOf(r *crmsync.Row) (key string, ok bool) {
+	if r.Problem != nil && r.Problem.Code == crmsync.ReasonExtraCells {
+		return "", false // its cells are shifted: the key cells hold others' values
+	}
 	cells := map[string]string{}
 	for i, f := range mallcoo.SpecOf(r.Kind).Fields {
 		if i < len(r.Values) {

@@ -486,6 +486,16 @@ func fieldOf(labelName string) string {
 	return labelName
 }
 
+// usedCells is the number of cells up to the last non-empty one.
+func usedCells(cells []string) int {
+	for n := len(cells); n > 0; n-- {
+		if trimCell(cells[n-1]) != "" {
+			return n
+		}
+	}
+	return 0
+}
+
 // invalidRow sets the problems of row r: every one, the first as Problem.
 func invalidRow(r *crmsync.Row, ps ...crmsync.Problem) *crmsync.Row {
 	r.Problems = ps
@@ -515,6 +525,22 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 			return trimCell(cells[c])
 		}
 		return ""
+	}
+	if _, ok := sh.t.(*xlsxTable); !ok {
+		if n := usedCells(cells); n > hm.width {
+			// An unquoted comma split a cell: the cells after it are in the
+			// wrong columns, whichever of them read.
+			return invalidRow(&crmsync.Row{Source: ref, Kind: hm.kind, Values: values}, crmsync.NewProblem("", crmsync.ReasonExtraCells, "",
+				fmt.Sprintf("这一行有%d个单元格,表头只有%d列:某个单元格含有未加引号的逗号(如 1,280.50 或备注中的逗号),其后的值都错了列;请导出时给这样的单元格加上双引号,或去掉逗号", n, hm.width),
+				fmt.Sprintf("the row has %d cells but the header %d columns: a cell holds a comma without quotes (1,280.50, a remark), so the cells after it are in the wrong columns; export with such cells in double quotes, or without the comma", n, hm.width)))
+		}
+	}
+	for i, c := range hm.cols {
+		if typeAt(ct, c) == cellNoValue {
+			return invalidRow(&crmsync.Row{Source: ref, Kind: hm.kind, Values: values}, crmsync.NewProblem(spec.Fields[i].Name, crmsync.ReasonFormula, "",
+				fmt.Sprintf("%s(%s)是公式,但文件中没有计算结果(由程序生成、未在Excel中打开保存);请在Excel中打开并保存,或导出数值", spec.Fields[i].Label, spec.Fields[i].Name),
+				fmt.Sprintf("%s(%s) is a formula without a computed value in the file (written by a program, never saved in Excel); open and save it in Excel, or export the values", spec.Fields[i].Label, spec.Fields[i].Name)))
+		}
 	}
 	bizDate := cell(hm.bizDate)
 	if col := damaged(spec, values, cell(hm.eventID), bizDate); col != "" {

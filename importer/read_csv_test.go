@@ -538,3 +538,45 @@ func TestXLSXCaps(t *testing.T) {
 		t.Errorf("ReadFile(two sheets, cap 3): rows (-want +got):\n%s\nsummaries: %+v", diff, sums)
 	}
 }
+
+// TestCSVRowWiderThanHeader: a CSV row with more cells than its header has
+// a cell with an unquoted comma (1,280.50; a remark "升级,原因"), which
+// shifts the cells after it into the wrong columns: the row is invalid as a
+// whole (extra-cells), never sent with the shifted values, and has no
+// event key (KeyOf) read from them. Empty cells
+// past the header (trailing commas) are no problem; a quoted comma is text.
+func TestCSVRowWiderThanHeader(t *testing.T) {
+	const grade = "ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,Remark,GradeChangeID"
+	for _, tc := range []struct {
+		name, text string
+		problem    string // the row's problem code, "" for an event
+		key        string // the event's key when it is one
+	}{
+		{"comma in a remark", grade + "\r\n0201710000001,普卡,金卡,0,2024-11-01 10:00:00,升级,原因,GC1\r\n", crmsync.ReasonExtraCells, ""},
+		{"comma in an amount", scoreHeader + "\r\nQ-1,0201710000001,1,2024-11-01 10:00:00,1,280.50,S0012,10\r\n", crmsync.ReasonExtraCells, ""},
+		{"comma in the last cell", grade + "\r\n0201710000001,普卡,金卡,0,2024-11-01 10:00:00,升级,GC1,2\r\n", crmsync.ReasonExtraCells, ""},
+		{"trailing empty cells", grade + "\r\n0201710000001,普卡,金卡,0,2024-11-01 10:00:00,升级,GC1,,\r\n", "", "GC1"},
+		{"trailing blank cell", grade + "\r\n0201710000001,普卡,金卡,0,2024-11-01 10:00:00,升级,GC1, \r\n", "", "GC1"},
+		{"quoted comma", grade + "\r\n0201710000001,普卡,金卡,0,2024-11-01 10:00:00,\"升级,原因\",GC1\r\n", "", "GC1"},
+		{"header with an empty last cell", grade + ",\r\n0201710000001,普卡,金卡,0,2024-11-01 10:00:00,升级,GC1\r\n", "", "GC1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			row := oneRow(t, &Reader{}, writeFile(t, t.TempDir(), "in.csv", tc.text))
+			switch {
+			case tc.problem != "":
+				if row.Problem == nil || row.Problem.Code != tc.problem {
+					t.Errorf("row %v: problem %+v, event %v; want invalid with %s", row.Values, row.Problem, row.Event, tc.problem)
+				}
+				// Its key cells may hold another cell's value: a fixed row
+				// must not settle it through them.
+				if key, ok := KeyOf(row); ok {
+					t.Errorf("KeyOf(shifted row) = %q, want none", key)
+				}
+			case row.Problem != nil:
+				t.Errorf("row %v: problem %+v, want an event", row.Values, row.Problem)
+			case mustEvent(t, row).Key != tc.key:
+				t.Errorf("event key %q, want %q", row.Event.Key, tc.key)
+			}
+		})
+	}
+}

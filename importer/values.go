@@ -43,6 +43,7 @@ const (
 	cellLongNumber                 // XLSX number that needs more than the 15 significant digits Excel keeps
 	cellBool                       // XLSX boolean (TRUE/FALSE)
 	cellError                      // XLSX error (#N/A, #VALUE!, ...)
+	cellNoValue                    // XLSX formula never computed: its value reads as empty
 )
 
 // excelErrors are the error values Excel shows in a cell, and writes into
@@ -67,7 +68,12 @@ const (
 	idFullWidth          // full-width or non-ASCII digits or letters ("１２３", "ＡＢ")
 	idSymbol             // an emoji or other symbol, a private-use or unassigned character, U+FFFD
 	idTooLong            // longer than the field's MaxLen
+	idGrouped            // "201,710,000,009": a number Excel wrote with thousands separators
 )
+
+// groupedRE is a number written with thousands separators, as a CSV saved
+// by Excel from a number column formatted "#,##0" holds it.
+var groupedRE = regexp.MustCompile(`^[+-]?[0-9]{1,3}([,，][0-9]{3})+(\.[0-9]+)?$`)
 
 var sciRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+$`)
 
@@ -111,6 +117,9 @@ func cleanID(s string, ct cellType, maxLen int) (string, idFault) {
 	}
 	if !forced && isFraction(t) {
 		return t, idFraction
+	}
+	if !forced && strings.ContainsAny(t, ",，") && groupedRE.MatchString(t) {
+		return t, idGrouped
 	}
 	if ct == cellNumber && numberDigits(t) > 15 {
 		return t, idLongNumber

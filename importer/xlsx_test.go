@@ -245,3 +245,61 @@ func TestUnknownKind(t *testing.T) {
 		t.Errorf("ReadFile(-kind score_v2 unparsed) = %+v, want a file problem", sums)
 	}
 }
+
+// formula is a cell holding a formula and no computed value, as a
+// workbook written by a program (excelize, openpyxl) and never opened in
+// Excel has it.
+type formula string
+
+// TestXLSXFormulaWithoutValue: a formula cell whose value was never
+// computed reads as empty; the row is invalid naming that column (never
+// sent without the value, or under another key once Excel has computed
+// it). A formula with its computed value reads as that value.
+func TestXLSXFormulaWithoutValue(t *testing.T) {
+	hdr := []any{"ThirdPartyCardID", "BeforeCardCode", "AfterCardCode", "ChangeType", "ChangeTime", "Remark", "GradeChangeID"}
+	for _, tc := range []struct {
+		name    string
+		remark  any
+		id      any
+		problem string // the column of the row's problem, "" for an event
+		key     string
+	}{
+		{"key by formula", "升级", formula(`"GX"&"2"`), "GradeChangeID", ""},
+		{"remark by formula", formula(`CONCATENATE("升","级")`), "GX1", "Remark", ""},
+		{"plain cells", "升级", "GX3", "", "GX3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "g.xlsx")
+			f := excelize.NewFile()
+			row := []any{"0201710000001", "普卡", "金卡", 0, "2024-11-01 10:00:00", tc.remark, tc.id}
+			for r, cells := range [][]any{hdr, row} {
+				for c, v := range cells {
+					cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+					var err error
+					if fm, ok := v.(formula); ok {
+						err = f.SetCellFormula("Sheet1", cell, string(fm))
+					} else {
+						err = f.SetCellValue("Sheet1", cell, v)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := f.SaveAs(p); err != nil {
+				t.Fatal(err)
+			}
+			got := oneRow(t, &Reader{}, p)
+			switch {
+			case tc.problem != "":
+				if got.Problem == nil || got.Problem.Column != tc.problem || got.Problem.Code != crmsync.ReasonFormula {
+					t.Errorf("row %v: problem %+v, event %v; want invalid in %s (%s)", got.Values, got.Problem, got.Event, tc.problem, crmsync.ReasonFormula)
+				}
+			case got.Problem != nil:
+				t.Errorf("row %v: problem %+v, want an event", got.Values, got.Problem)
+			case mustEvent(t, got).Key != tc.key:
+				t.Errorf("event key %q, want %q", got.Event.Key, tc.key)
+			}
+		})
+	}
+}

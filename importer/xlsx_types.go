@@ -134,6 +134,11 @@ func openTypes(zr *zip.Reader, part string) (*typeScanner, error) {
 
 func (s *typeScanner) Close() error { return s.rc.Close() }
 
+// typeNoValue is the type rowTypes gives a formula cell without a
+// computed value (an <f> and no <v>): a workbook a program wrote and Excel
+// never recalculated. Its value reads as empty.
+const typeNoValue = "formula-no-value"
+
 // rowTypes returns the t attributes of row n's cells by column (0-based);
 // rows are asked for in increasing order. A row absent from the XML has
 // none.
@@ -153,6 +158,8 @@ func (s *typeScanner) rowTypes(n int) ([]string, error) {
 func (s *typeScanner) readRow() error {
 	s.types = s.types[:0]
 	inRow, col := false, 0
+	// inCell: within a <c>; formula, value: it has an <f>, a <v> or <is>.
+	inCell, formula, value := false, false, false
 	for {
 		tok, err := s.dec.RawToken()
 		if err == io.EOF {
@@ -197,9 +204,19 @@ func (s *typeScanner) readRow() error {
 					s.types = append(s.types, "")
 				}
 				s.types[col-1] = t
+				inCell, formula, value = true, false, false
+			case "f":
+				formula = formula || inCell
+			case "v", "is":
+				value = value || inCell
 			}
 		case xml.EndElement:
 			switch el.Name.Local {
+			case "c":
+				if inCell && formula && !value && col > 0 {
+					s.types[col-1] = typeNoValue
+				}
+				inCell = false
 			case "row":
 				if inRow {
 					return nil
@@ -225,6 +242,8 @@ func typedCells(cells []string, ts []string, types []cellType) []cellType {
 		}
 		ct := cellText
 		switch t {
+		case typeNoValue:
+			ct = cellNoValue
 		case "b":
 			ct = cellBool
 			switch cells[i] {

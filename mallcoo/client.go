@@ -261,6 +261,54 @@ func sleep(ctx context.Context, d time.Duration) error {
 // included.
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
+type interruptKey struct{}
+
+// ErrInterrupted is the error of a send given up, before its request left,
+// because the interrupt of WithInterrupt came.
+var ErrInterrupted = errors.New("interrupted before the request left")
+
+// WithInterrupt returns ctx carrying interrupt: a Send under it that has
+// not made its next request yet (waiting for the rate limit) gives up when
+// interrupt closes, even though ctx is never cancelled (a run's claimed
+// sends outlive Ctrl-C, but one that has not left need not wait for it).
+func WithInterrupt(ctx context.Context, interrupt <-chan struct{}) context.Context {
+	return context.WithValue(ctx, interruptKey{}, interrupt)
+}
+
+// waitRate waits for the rate limiter, until ctx ends or its interrupt
+// (WithInterrupt) comes.
+func (c *Client) waitRate(ctx context.Context) error {
+	interrupt, _ := ctx.Value(interruptKey{}).(<-chan struct{})
+	if interrupt != nil {
+		wctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case <-interrupt:
+				cancel(ErrInterrupted)
+			case <-wctx.Done():
+			}
+		}()
+		if err := c.limiter.Wait(wctx); err != nil {
+			if cause := context.Cause(wctx); errors.Is(cause, ErrInterrupted) {
+				return ErrInterrupted
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		return nil
+	}
+	if err := c.limiter.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return nil
+}
+
 // Stopped returns why the client stopped sending (an error wrapping
 // crmsync.ErrSystemic), or nil while it sends.
 func (c *Client) Stopped() error {
@@ -327,10 +375,7 @@ func (c *Client) Send(ctx context.Context, kind crmsync.Kind, body []byte) (crms
 			return fail(err.Error(), err)
 		}
 		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx); err != nil {
-				if ctx.Err() != nil {
-					err = ctx.Err()
-				}
+			if err := c.waitRate(ctx); err != nil {
 				return fail(fmt.Sprintf("wait for the rate limit: %v", err), err)
 			}
 		}

@@ -753,3 +753,32 @@ func TestOpenStreakStops(t *testing.T) {
 		}
 	}
 }
+
+// TestSendInterruptedWaitingForRate: a send that waits for the rate limit
+// under a context that is never cancelled (a run's claimed sends outlive
+// Ctrl-C) gives up when the interrupt WithInterrupt carries comes: it never
+// left, so it is not "maybe delivered", and no request is made. (With rate
+// = 0.001 a run went on waiting 1,000 s per request after SIGTERM.)
+func TestSendInterruptedWaitingForRate(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.Rate = 0.001 })
+	if _, err := c.Send(context.Background(), crmsync.KindMember, vendorBody(t, crmsync.KindMember)); err != nil {
+		t.Fatal(err) // the burst of one
+	}
+	interrupt := make(chan struct{})
+	ctx := mallcoo.WithInterrupt(context.WithoutCancel(context.Background()), interrupt)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Send(ctx, crmsync.KindMember, vendorBody(t, crmsync.KindMember))
+		done <- err
+	}()
+	close(interrupt)
+	err := <-done
+	if err == nil || errors.Is(err, crmsync.ErrMaybeDelivered) {
+		t.Errorf("Send interrupted while waiting for the rate limit = %v, want an error, not maybe delivered", err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests arrived, want 1 (the interrupted one never left)", n)
+	}
+}

@@ -197,7 +197,9 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	// Cancelling ctx (Ctrl-C) stops new sends; requests already claimed
 	// finish under sendCtx and are recorded. (A second Ctrl-C makes cmd quit
 	// at once: claims are durable, so those come back uncertain.)
-	sendCtx := context.WithoutCancel(ctx)
+	// A send still waiting for the rate limit gives up at Ctrl-C (it never
+	// left: failed, sent by the next run).
+	sendCtx := mallcoo.WithInterrupt(context.WithoutCancel(ctx), ctx.Done())
 	c := newClaimer(j.Ledger, runID)
 	defer c.close()
 	rec := newRecorder(j.Ledger, runID)

@@ -98,6 +98,8 @@ var codeWords = map[string]word{
 	crmsync.ReasonBusinessDate: {"业务日期无效", "not a valid business date"},
 	crmsync.ReasonRule:         {"不符合积分规则", "breaks a score rule"},
 	crmsync.ReasonDamaged:      {"含编码损坏的文字(U+FFFD)", "text damaged by a wrong encoding (U+FFFD)"},
+	crmsync.ReasonFormula:      {"公式没有计算结果", "a formula without a computed value"},
+	crmsync.ReasonExtraCells:   {"单元格比表头多(未加引号的逗号使后面的列错位)", "more cells than the header (a comma without quotes shifted the columns)"},
 	crmsync.ReasonList:         {"明细列表有问题", "its item list has a problem"},
 	crmsync.ReasonBuild:        {"无法生成请求", "the request could not be made"},
 }
@@ -196,6 +198,12 @@ func (c *causes) hint(k crmsync.Kind, cs *crmsync.Cause) string {
 	case crmsync.ReasonDateOnly:
 		return pick("导出完整的日期时间(如 2024-11-01 10:05:03),或在配置中关闭 strict_datetime",
 			"export the full date and time (2024-11-01 10:05:03), or turn strict_datetime off in the config")
+	case crmsync.ReasonFormula:
+		return pick("在Excel中打开该文件并保存(公式会算出结果),或让生成文件的程序写入数值,然后重新运行",
+			"open the file in Excel and save it (the formulas get their values), or have the program that writes it write values; then run again")
+	case crmsync.ReasonExtraCells:
+		return pick("让CRM导出时给含逗号的单元格加双引号(或去掉金额的千位逗号),然后重新导出;不要只改错位的行",
+			"have the CRM quote cells that hold a comma (or drop the thousands comma of amounts) and export again; do not just edit the shifted rows")
 	case crmsync.ReasonDamaged, crmsync.ReasonText:
 		return pick("文件编码可能有误:以UTF-8或GBK重新导出,或用 -encoding 指定编码",
 			"the file's encoding may be wrong: export it again as UTF-8 or GBK, or name it with -encoding")

@@ -6,9 +6,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/gocarina/gocsv"
 
@@ -32,6 +35,33 @@ type resultLine struct {
 	Attempts       int    `csv:"attempts"`
 }
 
+// ResultsHeader is the first line of a results CSV WriteResults writes
+// (after its BOM).
+func ResultsHeader() string {
+	t := reflect.TypeOf(resultLine{})
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i] = t.Field(i).Tag.Get("csv")
+	}
+	return strings.Join(names, ",")
+}
+
+// ResultsOwned reports whether the regular file at path is a results CSV
+// crmsync wrote: it begins with the BOM and the header WriteResults writes.
+func ResultsOwned(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	want := "\ufeff" + ResultsHeader() + "\r\n"
+	buf := make([]byte, len(want))
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return false, nil // shorter than the header: not ours
+	}
+	return string(buf) == want, nil
+}
+
 // WriteResults writes every row's outcome of run s to path as CSV (UTF-8
 // with a BOM, so Excel opens it as UTF-8; CRLF line ends), one line per
 // input row in the order of the kinds and their rows. Rows are streamed
@@ -44,7 +74,7 @@ func WriteResults(ctx context.Context, path string, s *crmsync.Summary, src Sour
 	}
 	l := parseLang(opt.Lang)
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, opt.dirMode()); err != nil {
 		return fmt.Errorf("write results: %w", err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
@@ -119,6 +149,9 @@ func WriteResults(ctx context.Context, path string, s *crmsync.Summary, src Sour
 		return fmt.Errorf("write results %s: %w", path, err)
 	}
 	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write results %s: %w", path, err)
+	}
+	if err := f.Chmod(opt.fileMode()); err != nil {
 		return fmt.Errorf("write results %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {

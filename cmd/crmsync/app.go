@@ -60,7 +60,7 @@ Usage:
   crmsync resolve   [flags] KEY...       record a decision on held events (-kind KIND -as delivered|resend|dismiss [-reason TEXT] [-from FILE])
   crmsync status    [flags]              ledger totals by kind and state; the outstanding backlog; recent runs
   crmsync report    [flags] RUN-ID       regenerate the report of a past run from the ledger
-  crmsync prune     [flags]              drop per-row results older than the retention period (-keep 90d)
+  crmsync prune     [flags]              drop per-row results older than the retention period (-keep 90d), or one member's (-member CARD)
   crmsync template  [flags] [KIND...]    write blank import templates
   crmsync mock      [flags]              serve the fake Mallcoo API (sandbox)
   crmsync config    [flags]              the effective settings (run's flags, env, -config FILE), secrets masked

@@ -461,6 +461,11 @@ func (c *fileConfig) check(cerr func(key, format string, a ...any) error) error 
 			return cerr("encoding", "%v", err)
 		}
 	}
+	if c.Retention != "" {
+		if _, err := parseRetention(c.Retention); err != nil {
+			return cerr("retention", "%v", err)
+		}
+	}
 	if c.FileMode != "" {
 		if _, err := parseFileMode(c.FileMode); err != nil {
 			return cerr("file_mode", "%v", err)

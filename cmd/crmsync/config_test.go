@@ -204,6 +204,10 @@ func TestConfigValidation(t *testing.T) {
 		{"required unknown field", "[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosNo\"]\n", []string{"line 2", "kinds.score.required", `"PosNo"`, "PosID"}},
 		{"required not a list", "[kinds.score]\nrequired = \"PosID\"\n", []string{"line 2", "kinds.score.required", "list of field names"}},
 		{"kinds unknown key", "[kinds.grade]\nrequire = [\"Remark\"]\n", []string{"line 2", "kinds.grade.require", "takes required"}},
+		{"retention not a period", "retention = \"soon\"\n", []string{"line 1", "retention", `"90d"`}},
+		{"retention zero", "lang = \"zh\"\nretention = \"0d\"\n", []string{"line 2", "retention", "more than 0"}},
+		{"retention too long", "retention = \"213504d\"\n", []string{"line 1", "retention", "at most"}},
+		{"retention overflows negative", "retention = \"1000000d\"\n", []string{"line 1", "retention", "at most"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeConfig(t, tc.text)

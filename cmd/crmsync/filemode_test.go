@@ -11,7 +11,7 @@ import (
 
 // TestFilesArePrivate: with umask 000, every file run, plan, reconcile,
 // report and template write — ledger and side files, reports, problems
-// workbooks, templates — is 0600, its folders 0700; with file_mode =
+// workbooks, results CSV, templates — is 0600, its folders 0700; with file_mode =
 // "0640", 0640 and 0750 (templates, written without a config, stay 0600).
 // A ledger others can read draws a warning naming chmod.
 func TestFilesArePrivate(t *testing.T) {
@@ -33,7 +33,7 @@ func TestFilesArePrivate(t *testing.T) {
 		reports := filepath.Join(out, "reports")
 		for _, args := range [][]string{
 			{"run", "-sandbox", "-config", cfg, "-ledger", db, "-report", filepath.Join(reports, "run.xlsx"), samplesDir(t)},
-			{"plan", "-config", cfg, "-ledger", db, "-report", filepath.Join(reports, "plan.xlsx"), samplesDir(t)},
+			{"plan", "-config", cfg, "-ledger", db, "-report", filepath.Join(reports, "plan.xlsx"), "-results", filepath.Join(out, "results", "plan.csv"), samplesDir(t)},
 			{"reconcile", "-config", cfg, "-ledger", db, "-report", filepath.Join(reports, "rec.xlsx"), samplesDir(t)},
 			{"report", "-config", cfg, "-ledger", db, "-report", filepath.Join(reports, "again.xlsx"), "1"},
 			{"template", "-dir", filepath.Join(out, "templates")},

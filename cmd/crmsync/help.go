@@ -52,6 +52,13 @@ var helps = map[string]help{
 		about:   "Prints the ledger's totals by kind and state and its recent runs.",
 		example: "crmsync status -ledger /var/lib/crmsync/crmsync.db",
 	},
+	"prune": {
+		usage: "crmsync prune [flags]",
+		about: "Deletes the per-row results of runs that ended before the retention period (-keep, else the config's " +
+			"retention), or with -member CARD every per-row result of one member, on their request. Runs, their " +
+			"summaries, the events (what prevents sending twice) and what an outstanding item needs stay.",
+		example: "crmsync prune -ledger /var/lib/crmsync/crmsync.db -member 201710000009",
+	},
 	"report": {
 		usage: "crmsync report [flags] RUN-ID",
 		about: "Writes the report (and problems workbook) of a past run again from the ledger, e.g. in the other language " +

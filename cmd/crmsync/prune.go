@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,10 @@ import (
 // defaultRetention is how long per-row run results are kept when the
 // config says nothing (DESIGN.md: 90 days).
 const defaultRetention = 90 * 24 * time.Hour
+
+// maxRetentionDays is the longest retention in days (about 290 years; a
+// time.Duration holds no more).
+const maxRetentionDays = int(math.MaxInt64 / int64(24*time.Hour))
 
 // parseRetention reads a retention period: days ("90d") or a Go duration
 // ("2160h"); it must be positive.
@@ -28,6 +33,11 @@ func parseRetention(s string) (time.Duration, error) {
 		days, err := strconv.Atoi(n)
 		if err != nil {
 			return 0, fmt.Errorf("retention %q: want a number of days such as \"90d\"", s)
+		}
+		// 24h × days must not overflow a Duration (213504d wrapped to 25
+		// minutes and pruned every run's results).
+		if days > maxRetentionDays {
+			return 0, fmt.Errorf("retention %q: at most %dd", s, maxRetentionDays)
 		}
 		d = time.Duration(days) * 24 * time.Hour
 	} else {
@@ -43,13 +53,15 @@ func parseRetention(s string) (time.Duration, error) {
 }
 
 // pruneCommand drops per-row results older than the retention period:
-// crmsync prune [-keep 90d].
+// crmsync prune [-keep 90d]; or one member's, on request: crmsync prune
+// -member CARD.
 type pruneCommand struct{ *env }
 
 func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlags("prune")
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
 	keep := fs.String("keep", "", "keep the per-row results of runs that ended within this `period` (e.g. 90d; default the config's retention, else 90d)")
+	member := fs.String("member", "", "instead, delete every per-row result of the member with this card `ID` (a removal on request); the events that prevent sending twice stay")
 	jsonOut := fs.Bool("json", false, "print what was pruned as JSON on stdout")
 	config := fs.String("config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
@@ -61,6 +73,9 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 	}
 	if fs.NArg() > 0 {
 		return crmsync.ExitUsage, usagef("prune takes no arguments")
+	}
+	if *member != "" && *keep != "" {
+		return crmsync.ExitUsage, usagef("-member and -keep: give one")
 	}
 	period := *keep
 	if period == "" {
@@ -80,6 +95,20 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	defer unlock()
+	if *member != "" {
+		m, err := l.PruneMember(ctx, *member)
+		if err != nil {
+			return crmsync.ExitFailed, err
+		}
+		if *jsonOut {
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			return crmsync.ExitOK, enc.Encode(m)
+		}
+		fmt.Fprintf(c.stderr, "crmsync prune -member: %d per-row results deleted, %d kept (outstanding items: resolve them, then prune again), %d bodies deleted; the events that prevent sending twice stay\n",
+			m.Results, m.Kept, m.Bodies)
+		return crmsync.ExitOK, nil
+	}
 	p, err := l.Prune(ctx, time.Now().Add(-d))
 	if err != nil {
 		return crmsync.ExitFailed, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,42 @@ func checkReport(path string, problems bool, inputs ...string) error {
 			}
 			return err
 		}
+	}
+	return nil
+}
+
+// checkResults refuses, before any work, a -results path that would
+// replace one of the command's inputs (any name for the same file), a
+// directory, a device or other non-regular file, or an existing file that
+// is not a results CSV crmsync wrote. It is a usage error.
+func checkResults(path string, inputs ...string) error {
+	if path == "" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil // missing (or unreadable: writing it says so)
+	}
+	for _, in := range inputs {
+		if in == "" {
+			continue
+		}
+		if ii, err := os.Stat(in); err == nil && os.SameFile(fi, ii) {
+			return usagef("-results %s is the input file %s; give -results another name", path, in)
+		}
+	}
+	switch {
+	case fi.IsDir():
+		return usagef("-results %s is a directory; give -results a file name such as %s", path, filepath.Join(path, "results.csv"))
+	case !fi.Mode().IsRegular():
+		return usagef("-results %s is not a regular file (a device, pipe or socket); give -results a file name", path)
+	}
+	ok, err := report.ResultsOwned(path)
+	if err != nil {
+		return fmt.Errorf("check results %s: %w", path, err)
+	}
+	if !ok {
+		return usagef("-results %s exists and is not a results CSV crmsync wrote; give -results another name, or move the file away", path)
 	}
 	return nil
 }

@@ -52,6 +52,9 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	if err := checkReport(c.reportPath, true, append(ledgerFiles(c.ledgerPath), cfg.path)...); err != nil {
 		return crmsync.ExitUsage, err
 	}
+	if err := checkResults(c.resultsPath, append(ledgerFiles(c.ledgerPath), cfg.path)...); err != nil {
+		return crmsync.ExitUsage, err
+	}
 	sender, closeAPI, err := c.send.client(c.env)
 	if err != nil {
 		return crmsync.ExitFailed, err

@@ -119,6 +119,9 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	if err := checkReport(c.reportPath, true, append(append(files, ledgerFiles(c.ledgerPath)...), cfg.path)...); err != nil {
 		return crmsync.ExitUsage, err
 	}
+	if err := checkResults(c.resultsPath, append(append(files, ledgerFiles(c.ledgerPath)...), cfg.path)...); err != nil {
+		return crmsync.ExitUsage, err
+	}
 
 	opt := pipeline.Options{
 		Command: c.name,
