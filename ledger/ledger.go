@@ -185,11 +185,29 @@ var pragmas = []string{
 	"PRAGMA cache_size = -4096",
 }
 
+// execRetryBusy runs a pragma, trying again for up to the busy timeout
+// while SQLite answers SQLITE_BUSY without waiting: switching a new,
+// empty database to WAL needs an exclusive lock, and two connections both
+// reading its header to switch it deadlock, so SQLite fails one at once
+// instead of calling the busy handler (several crmsync processes, or
+// Opens, starting on a new ledger at the same moment).
+func execRetryBusy(c *sqlite3.SQLiteConn, stmt string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		_, err := c.Exec(stmt, nil)
+		var se sqlite3.Error
+		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
 func register() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
 			for _, p := range pragmas {
-				if _, err := c.Exec(p, nil); err != nil {
+				if err := execRetryBusy(c, p); err != nil {
 					return fmt.Errorf("%s: %w", p, err)
 				}
 			}
@@ -413,14 +431,12 @@ func (l *Ledger) migrate(ctx context.Context) error {
 	}
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
+	// One statement, so one snapshot: read one by one, another crmsync
+	// migrating the new file in between could show tables without their
+	// application_id yet, which looks like another program's database.
 	var have, appID, tables int
-	if err := l.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
-		return openErr(l.path, err)
-	}
-	if err := l.w.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return openErr(l.path, err)
-	}
-	if err := l.w.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+	if err := l.w.QueryRowContext(ctx, `SELECT (SELECT user_version FROM pragma_user_version),
+	(SELECT application_id FROM pragma_application_id), (SELECT count(*) FROM sqlite_schema)`).Scan(&have, &appID, &tables); err != nil {
 		return openErr(l.path, err)
 	}
 	if appID != 0 && appID != applicationID || appID == 0 && tables > 0 {

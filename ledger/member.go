@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/crmsync/crmsync"
@@ -32,17 +33,46 @@ func (l *Ledger) PruneMember(ctx context.Context, card string) (PrunedMember, er
 	if !l.holdsLock() {
 		return p, fmt.Errorf("prune member in ledger %s: the ledger is not locked (call Lock first)", l.path)
 	}
-	args := []any{card, card}
-	for _, s := range backlogStates {
-		args = append(args, string(s))
+	var args []any
+	for _, st := range backlogStates {
+		args = append(args, string(st))
 	}
-	const member = `(results.lane = ? OR EXISTS (SELECT 1 FROM json_each(results.vals) j WHERE j.value = ?))`
+	// The member's results: its lane, or the card as one of the row's
+	// cells (an invalid row, another kind's row naming the card). Cells
+	// are stored in an encoding SQL cannot read (values.go), so rows are
+	// matched here; prune -member is rare, a scan of results is fine.
+	keys, err := l.memberResults(ctx, card)
+	if err != nil {
+		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
+	}
 	const needed = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq)
 	OR EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
 		AND e.key = results.key AND e.state IN (?,?,?,?,?)))`
-	err := l.write(ctx, false, func(w *sql.Conn) error {
-		del := append([]any{card, card, string(crmsync.KindScoreV2), string(crmsync.KindScore)}, args[2:]...)
-		res, err := w.ExecContext(ctx, `DELETE FROM results WHERE `+member+` AND NOT `+needed, del...)
+	err = l.write(ctx, false, func(w *sql.Conn) error {
+		del := append([]any{string(crmsync.KindScoreV2), string(crmsync.KindScore)}, args...)
+		stmt, err := w.PrepareContext(ctx, `DELETE FROM results WHERE run_id = ? AND seq = ? AND NOT `+needed)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, k := range keys {
+			res, err := stmt.ExecContext(ctx, append([]any{k[0], k[1]}, del...)...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			p.Results += int(n)
+		}
+		p.Kept = len(keys) - p.Results
+		if p.Results == 0 {
+			return nil
+		}
+		res, err := w.ExecContext(ctx, `DELETE FROM bodies WHERE
+	id NOT IN (SELECT body_id FROM events WHERE body_id IS NOT NULL) AND
+	id NOT IN (SELECT body_id FROM results WHERE body_id IS NOT NULL)`)
 		if err != nil {
 			return err
 		}
@@ -50,25 +80,50 @@ func (l *Ledger) PruneMember(ctx context.Context, card string) (PrunedMember, er
 		if err != nil {
 			return err
 		}
-		p.Results = int(n)
-		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM results WHERE `+member, card, card).Scan(&p.Kept); err != nil {
-			return err
-		}
-		if p.Results == 0 {
-			return nil
-		}
-		res, err = w.ExecContext(ctx, `DELETE FROM bodies WHERE
-	id NOT IN (SELECT body_id FROM events WHERE body_id IS NOT NULL) AND
-	id NOT IN (SELECT body_id FROM results WHERE body_id IS NOT NULL)`)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
 		p.Bodies = int(n)
+		// The member's cells that no event or result refers to any more.
+		_, err = w.ExecContext(ctx, `DELETE FROM cells WHERE
+	id NOT IN (SELECT cells_id FROM events WHERE cells_id IS NOT NULL) AND
+	id NOT IN (SELECT cells_id FROM results WHERE cells_id IS NOT NULL)`)
 		return err
 	})
 	if err != nil {
 		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
 	}
 	return p, nil
+}
+
+// memberResults returns the (run, seq) of every result of the member with
+// this card: its lane, or one of its cells.
+func (l *Ledger) memberResults(ctx context.Context, card string) ([][2]int64, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT r.run_id, r.seq, r.lane, r.vals, c.vals
+FROM results r LEFT JOIN cells c ON c.id = r.cells_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]int64
+	for rows.Next() {
+		var run, seq int64
+		var lane string
+		var vals, cells []byte
+		if err := rows.Scan(&run, &seq, &lane, &vals, &cells); err != nil {
+			return nil, err
+		}
+		hit := lane == card
+		for _, b := range [][]byte{vals, cells} {
+			if hit || len(b) == 0 {
+				continue
+			}
+			vs, err := parseValues(b)
+			if err != nil {
+				continue // not a list of cells: nothing of the member's to find
+			}
+			hit = slices.Contains(vs, card)
+		}
+		if hit {
+			out = append(out, [2]int64{run, seq})
+		}
+	}
+	return out, rows.Err()
 }
