@@ -70,21 +70,7 @@ func (l *Ledger) PruneMember(ctx context.Context, card string) (PrunedMember, er
 		if p.Results == 0 {
 			return nil
 		}
-		res, err := w.ExecContext(ctx, `DELETE FROM bodies WHERE
-	id NOT IN (SELECT body_id FROM events WHERE body_id IS NOT NULL) AND
-	id NOT IN (SELECT body_id FROM results WHERE body_id IS NOT NULL)`)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		p.Bodies = int(n)
-		// The member's cells that no event or result refers to any more.
-		_, err = w.ExecContext(ctx, `DELETE FROM cells WHERE
-	id NOT IN (SELECT cells_id FROM events WHERE cells_id IS NOT NULL) AND
-	id NOT IN (SELECT cells_id FROM results WHERE cells_id IS NOT NULL)`)
+		p.Bodies, err = dropUnreferenced(ctx, w)
 		return err
 	})
 	if err != nil {

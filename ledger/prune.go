@@ -88,25 +88,8 @@ AND NOT EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHE
 	if p.Results == 0 {
 		return p, nil
 	}
-	err = l.write(ctx, false, func(w *sql.Conn) error {
-		res, err := w.ExecContext(ctx, `DELETE FROM bodies WHERE
-	id NOT IN (SELECT body_id FROM events WHERE body_id IS NOT NULL) AND
-	id NOT IN (SELECT body_id FROM results WHERE body_id IS NOT NULL)`)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		p.Bodies = int(n)
-		_, err = w.ExecContext(ctx, `DELETE FROM cells WHERE
-	id NOT IN (SELECT cells_id FROM events WHERE cells_id IS NOT NULL) AND
-	id NOT IN (SELECT cells_id FROM results WHERE cells_id IS NOT NULL)`)
-		if err != nil {
-			return err
-		}
-		_, err = w.ExecContext(ctx, `DELETE FROM files WHERE id NOT IN (SELECT file_id FROM results WHERE file_id IS NOT NULL)`)
+	err = l.write(ctx, false, func(w *sql.Conn) (err error) {
+		p.Bodies, err = dropUnreferenced(ctx, w)
 		return err
 	})
 	if err != nil {
@@ -130,4 +113,27 @@ func (l *Ledger) RunPruned(ctx context.Context, runID int64) (time.Time, error) 
 		return time.Time{}, nil
 	}
 	return time.Unix(0, n).In(l.Location), nil
+}
+
+// dropUnreferenced deletes the bodies, cells and file names that no event
+// or result refers to any more (after results were deleted), and returns
+// how many bodies went.
+func dropUnreferenced(ctx context.Context, w *sql.Conn) (bodies int, err error) {
+	res, err := w.ExecContext(ctx, `DELETE FROM bodies WHERE
+	id NOT IN (SELECT body_id FROM events WHERE body_id IS NOT NULL) AND
+	id NOT IN (SELECT body_id FROM results WHERE body_id IS NOT NULL)`)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := w.ExecContext(ctx, `DELETE FROM cells WHERE
+	id NOT IN (SELECT cells_id FROM events WHERE cells_id IS NOT NULL) AND
+	id NOT IN (SELECT cells_id FROM results WHERE cells_id IS NOT NULL)`); err != nil {
+		return 0, err
+	}
+	_, err = w.ExecContext(ctx, `DELETE FROM files WHERE id NOT IN (SELECT file_id FROM results WHERE file_id IS NOT NULL)`)
+	return int(n), err
 }
