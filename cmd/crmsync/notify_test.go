@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"encoding/json"
 	"io"
 	"net"
@@ -95,6 +96,18 @@ on = "problems"
 	if strings.Contains(stdout+stderr, key) {
 		t.Errorf("the webhook key was printed")
 	}
+	// Nor is it in any file the run wrote: the report, the problems
+	// workbook (their XML parts too) and the ledger's files.
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || p == cfg {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if strings.Contains(string(b), key) || strings.Contains(cellsOrParts(t, p), key) {
+			t.Errorf("the webhook key is in %s", p)
+		}
+		return nil
+	})
 
 	// A night where all is well sends nothing with on = "problems".
 	good := filepath.Join(dir, "in", "member.csv")
@@ -137,4 +150,29 @@ func TestNotifyTest(t *testing.T) {
 	if code, _, stderr := cli(t, nil, "notify", "-test", "-config", bad); code != 1 || strings.Contains(stderr, "SECRETK") || !strings.Contains(stderr, "type") {
 		t.Errorf("notify -test with a bad type: exit %d (want 1, naming type, never the URL)\n%s", code, stderr)
 	}
+}
+
+// cellsOrParts returns the text of every part of a workbook (its XML,
+// inflated), or "" for another file.
+func cellsOrParts(t *testing.T, path string) string {
+	t.Helper()
+	if !strings.HasSuffix(path, ".xlsx") {
+		return ""
+	}
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return ""
+	}
+	defer zr.Close()
+	var b strings.Builder
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			continue
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		b.Write(data)
+	}
+	return b.String()
 }
