@@ -32,7 +32,7 @@ type env struct {
 	reportGrace time.Duration
 	// cfg is the configuration a command applied (applyConfig), summary the
 	// run it finished and runLang its language: what the notification of a
-	// run, plan or retry is built from once the command returns.
+	// run, plan, retry or apply is built from once the command returns.
 	cfg     *fileConfig
 	summary *crmsync.Summary
 	runLang string
@@ -126,7 +126,7 @@ func (e *env) main(ctx context.Context, args []string) int {
 		return crmsync.ExitUsage
 	}
 	switch cmd {
-	case "run", "plan", "retry":
+	case "run", "plan", "retry", "apply":
 		if code != crmsync.ExitUsage && e.cfg != nil {
 			e.announce(ctx, cmd, e.cfg, e.summary, code, e.runLang, err)
 		}
