@@ -122,8 +122,8 @@ func idReason(t string, fault idFault, maxLen int) (zh, en string) {
 		return fmt.Sprintf("ID被Excel转成了科学计数法(%s),已丢失数字;请把该列设为文本后重新导出", v),
 			fmt.Sprintf("%s is in scientific notation: Excel has already dropped digits of this ID; format the column as text and export again", q)
 	case idFraction:
-		return fmt.Sprintf("ID带小数点(%s),无法确定原ID;请把该列设为文本,按原样填写ID(不带小数点)", v),
-			fmt.Sprintf("%s has a decimal point, which no ID has (Excel may have turned it into a number); format the column as text and write the ID exactly as issued", q)
+		return fmt.Sprintf("ID带小数点或小数逗号(%s),无法确定原ID;请把该列设为文本,按原样填写ID(不带小数点)", v),
+			fmt.Sprintf("%s has a decimal point (or a decimal comma), which no ID has (Excel may have turned it into a number); format the column as text and write the ID exactly as issued", q)
 	case idGrouped:
 		return fmt.Sprintf("ID带千位分隔符(%s),是Excel按数字格式写出的;请把该列设为文本,按原样填写ID(不带逗号)", v),
 			fmt.Sprintf("%s has thousands separators, which no ID has (Excel wrote a number column with its format); format the column as text and write the ID exactly as issued", q)

@@ -115,11 +115,11 @@ func cleanID(s string, ct cellType, maxLen int) (string, idFault) {
 	if !forced && strings.ContainsAny(t, "eE") && sciRE.MatchString(t) {
 		return t, idScientific
 	}
-	if !forced && isFraction(t) {
-		return t, idFraction
-	}
 	if !forced && strings.ContainsAny(t, ",，") && groupedRE.MatchString(t) {
 		return t, idGrouped
+	}
+	if !forced && isFraction(t) {
+		return t, idFraction
 	}
 	if ct == cellNumber && numberDigits(t) > 15 {
 		return t, idLongNumber
@@ -134,11 +134,15 @@ func cleanID(s string, ct cellType, maxLen int) (string, idFault) {
 }
 
 // isFraction reports a number with a decimal point: [+-]digits.digits.
+// A comma stands for the point too: a number saved by Excel in a locale
+// that writes decimals with a comma ("201710000009,0"; its CSVs use ';'
+// between cells). Digits grouped in threes are idGrouped, checked first.
 func isFraction(t string) bool {
 	if t[0] == '+' || t[0] == '-' {
 		t = t[1:]
 	}
-	dot := strings.IndexByte(t, '.')
+	t = strings.Replace(t, "，", ",", 1)
+	dot := strings.IndexAny(t, ".,")
 	if dot <= 0 || dot == len(t)-1 {
 		return false
 	}

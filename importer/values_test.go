@@ -91,7 +91,11 @@ func TestCleanID(t *testing.T) {
 		{`="201,710,000,009"`, cellText, "201,710,000,009", idOK},
 		{"'1,234", cellText, "1,234", idOK},
 		{"A1,234", cellText, "A1,234", idOK},
-		{"1,23", cellText, "1,23", idOK},
+		{"1,23", cellText, "", idFraction},           // a decimal comma
+		{"201710000009,0", cellText, "", idFraction}, // .0 in a decimal-comma locale
+		{"201710000009，5", cellText, "", idFraction}, // full-width comma
+		{"1,2,3", cellText, "1,2,3", idOK},           // no number
+		{"'201710000009,0", cellText, "201710000009,0", idOK},
 		{"1234567890123456", cellNumber, "", idLongNumber},
 		{"12345678901234567", cellLongNumber, "", idLongNumber},
 		{"1234567890123456", cellText, "1234567890123456", idOK},
