@@ -33,17 +33,10 @@ func (c *applyCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	c.send.register(fs)
 	c.log.register(fs)
-	if err := parse(fs, args); err != nil {
-		return crmsync.ExitUsage, err
-	}
-	if err := c.log.apply(c.env); err != nil {
-		return crmsync.ExitUsage, err
-	}
-	cfg, err := c.applyConfig(fs, c.config)
+	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
 	if err != nil {
-		return crmsync.ExitFailed, err
+		return code, err
 	}
-	c.send.cfg = cfg
 	if fs.NArg() != 1 {
 		return crmsync.ExitUsage, usagef("name one RUN-ID: the plan run to apply (crmsync status lists recent runs)")
 	}
