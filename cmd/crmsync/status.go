@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -90,22 +91,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "ledger %s (schema %d)\n\n", st.Path, st.Schema)
 	}
 	states := []crmsync.State{crmsync.StateSent, crmsync.StateRejected, crmsync.StateFailed, crmsync.StateUncertain, crmsync.StateInFlight}
-	fmt.Fprint(w, "kind")
-	for _, s := range states {
-		fmt.Fprintf(w, "\t%s", s)
-	}
-	fmt.Fprintln(w)
-	for _, k := range crmsync.Kinds {
-		m := st.Totals[k]
-		if len(m) == 0 {
-			continue
-		}
-		fmt.Fprint(w, k)
-		for _, s := range states {
-			fmt.Fprintf(w, "\t%d", m[s])
-		}
-		fmt.Fprintln(w)
-	}
+	kindTable(w, states, func(k crmsync.Kind) map[crmsync.State]int { return st.Totals[k] })
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "run\tcommand\tstarted (China time)\tstatus\trows\toutcomes\treason")
 	for _, r := range st.Runs {
@@ -162,22 +148,7 @@ func (c *statusCommand) printOutstanding(o *ledger.Outstanding, now time.Time) {
 	}
 	fmt.Fprintf(c.stdout, "\noutstanding: %d\n", o.Total)
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprint(w, "kind")
-	for _, s := range outstandingStates {
-		fmt.Fprintf(w, "\t%s", s)
-	}
-	fmt.Fprintln(w)
-	for _, k := range crmsync.Kinds {
-		m := o.ByKind[k]
-		if len(m) == 0 {
-			continue
-		}
-		fmt.Fprint(w, k)
-		for _, s := range outstandingStates {
-			fmt.Fprintf(w, "\t%d", m[s])
-		}
-		fmt.Fprintln(w)
-	}
+	kindTable(w, outstandingStates, func(k crmsync.Kind) map[string]int { return o.ByKind[k] })
 	w.Flush()
 	if len(o.Items) == 0 {
 		return
@@ -205,4 +176,25 @@ func age(d time.Duration) string {
 		return fmt.Sprintf("%dm", int(d/time.Minute))
 	}
 	return "<1m"
+}
+
+// kindTable prints counts by kind (rows, kinds without any left out) and
+// state (columns, in the order given).
+func kindTable[S ~string](w io.Writer, states []S, counts func(crmsync.Kind) map[S]int) {
+	fmt.Fprint(w, "kind")
+	for _, s := range states {
+		fmt.Fprintf(w, "\t%s", s)
+	}
+	fmt.Fprintln(w)
+	for _, k := range crmsync.Kinds {
+		m := counts(k)
+		if len(m) == 0 {
+			continue
+		}
+		fmt.Fprint(w, k)
+		for _, s := range states {
+			fmt.Fprintf(w, "\t%d", m[s])
+		}
+		fmt.Fprintln(w)
+	}
 }
