@@ -112,6 +112,34 @@ var Outcomes = []Outcome{
 	OutcomeRejected, OutcomeFailed, OutcomeUncertain, OutcomeBlocked, OutcomeSkipped,
 }
 
+// outcomeWords are the outcomes' words as people read them, Chinese and English.
+var outcomeWords = map[Outcome][2]string{
+	OutcomeNew:       {"待发送", "new"},
+	OutcomeSent:      {"已发送", "sent"},
+	OutcomeUnchanged: {"未变化", "unchanged"},
+	OutcomeChanged:   {"内容已变", "changed"},
+	OutcomeInvalid:   {"无效", "invalid"},
+	OutcomeDuplicate: {"重复", "duplicate"},
+	OutcomeRejected:  {"被拒绝", "rejected"},
+	OutcomeFailed:    {"失败", "failed"},
+	OutcomeUncertain: {"不确定", "uncertain"},
+	OutcomeBlocked:   {"受阻", "blocked"},
+	OutcomeSkipped:   {"跳过", "skipped"},
+}
+
+// Word is the outcome as a person reads it in lang ("zh", the default, or
+// "en"): 已发送 for sent. An outcome this version does not know is its name.
+func (o Outcome) Word(lang string) string {
+	w, ok := outcomeWords[o]
+	switch {
+	case !ok:
+		return string(o)
+	case strings.HasPrefix(strings.ToLower(strings.TrimSpace(lang)), "en"):
+		return w[1]
+	}
+	return w[0]
+}
+
 // NeedsPerson reports whether a row with this outcome needs someone to look
 // at it: it goes to the problems workbook and makes the run exit 3.
 func (o Outcome) NeedsPerson() bool {

@@ -65,17 +65,6 @@ var words = map[string][2]string{
 	"notAttached": {"问题工作簿未附上(%s),见上面的路径。", "The problems workbook is not attached (%s); see the path above."},
 	"tooBig":      {"超过 %d MB", "larger than %d MB"},
 	"unreadable":  {"无法读取", "cannot be read"},
-	"o.new":       {"待发送", "new"},
-	"o.sent":      {"已发送", "sent"},
-	"o.unchanged": {"未变化", "unchanged"},
-	"o.changed":   {"内容已变", "changed"},
-	"o.invalid":   {"无效", "invalid"},
-	"o.duplicate": {"重复", "duplicate"},
-	"o.rejected":  {"被拒绝", "rejected"},
-	"o.failed":    {"失败", "failed"},
-	"o.uncertain": {"不确定", "uncertain"},
-	"o.blocked":   {"受阻", "blocked"},
-	"o.skipped":   {"跳过", "skipped"},
 }
 
 // lang is a message language: "zh" (the default) or "en".
@@ -91,6 +80,14 @@ func parseLang(s string) lang {
 		return en
 	}
 	return zh
+}
+
+// code is the language's code, "zh" or "en".
+func (l lang) code() string {
+	if l == en {
+		return "en"
+	}
+	return "zh"
 }
 
 func (l lang) T(key string) string {
@@ -249,7 +246,7 @@ func countsText(l lang, counts map[crmsync.Outcome]int) string {
 	var parts []string
 	for _, o := range crmsync.Outcomes {
 		if c := counts[o]; c != 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", l.T("o."+string(o)), c))
+			parts = append(parts, fmt.Sprintf("%s %d", o.Word(l.code()), c))
 		}
 	}
 	for o, c := range counts { // an outcome this version does not know

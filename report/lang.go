@@ -103,19 +103,6 @@ var words = map[string]word{
 	"t.decimal":  {"数字", "decimal"},
 	"t.datetime": {"日期时间", "datetime"},
 	"t.list":     {"列表", "list"},
-
-	// Outcomes.
-	"o.new":       {"待发送", "new"},
-	"o.sent":      {"已发送", "sent"},
-	"o.unchanged": {"未变化", "unchanged"},
-	"o.changed":   {"内容已变", "changed"},
-	"o.invalid":   {"无效", "invalid"},
-	"o.duplicate": {"重复", "duplicate"},
-	"o.rejected":  {"被拒绝", "rejected"},
-	"o.failed":    {"失败", "failed"},
-	"o.uncertain": {"不确定", "uncertain"},
-	"o.blocked":   {"受阻", "blocked"},
-	"o.skipped":   {"跳过", "skipped"},
 }
 
 // lang is a report language: "zh" (the default) or "en".
@@ -141,11 +128,5 @@ func (l lang) T(key string) string {
 	return w.zh
 }
 
-// OutcomeWord is the word for outcome o in lang ("zh" or "en"), as the
-// report shows it: 已发送 for sent.
-func OutcomeWord(o crmsync.Outcome, lang string) string { return parseLang(lang).outcome(o) }
-
 // outcome returns the word for an outcome.
-func (l lang) outcome(o crmsync.Outcome) string {
-	return l.T("o." + string(o))
-}
+func (l lang) outcome(o crmsync.Outcome) string { return o.Word(string(l)) }

@@ -296,7 +296,7 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 	}
 	for _, o := range crmsync.Outcomes {
 		if n := s.Counts[o]; n > 0 {
-			fmt.Fprintf(w, "  %s %d\n", pad(report.OutcomeWord(o, lang), 10), n)
+			fmt.Fprintf(w, "  %s %d\n", pad(o.Word(lang), 10), n)
 		}
 	}
 	for _, f := range s.Files {
@@ -334,7 +334,7 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 	}
 	for _, o := range crmsync.Outcomes {
 		if step := report.NextStep(o, lang); s.Counts[o] > 0 && step != "" {
-			fmt.Fprintf(w, "  %s → %s\n", pad(report.OutcomeWord(o, lang), 10), step)
+			fmt.Fprintf(w, "  %s → %s\n", pad(o.Word(lang), 10), step)
 		}
 	}
 	if s.Problems != "" {
