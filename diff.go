@@ -73,3 +73,24 @@ func Diff(ev *Event, p Prior, resendUncertain bool, sameContent func(ev *Event, 
 	// since gone: send it.
 	return Verdict{Outcome: OutcomeNew}
 }
+
+// Fixed is the diff table's rule for a row that fails validation but whose
+// event key its cells give (importer.KeyOf): p is what the ledger knows of
+// that key. Once the fixed version of the row (from the problems workbook,
+// by its 事件ID or its natural key) was delivered under the key, the bad
+// row is settled: a run counts it unchanged, a reconciliation matched, and
+// neither calls it invalid. ok is false while it is not: the row stays
+// invalid.
+func Fixed(r *Row, key string, p Prior) (v Verdict, ok bool) {
+	if p.State != StateSent {
+		return Verdict{}, false
+	}
+	problem := ""
+	if r.Problem != nil {
+		problem = r.Problem.Reason
+		if r.Problem.Column != "" {
+			problem = r.Problem.Column + ": " + problem
+		}
+	}
+	return Verdict{Outcome: OutcomeUnchanged, Reason: fmt.Sprintf("此行有误(%s),但其修正后的版本(键 %s)已送达 / fixed: this row is invalid (%s), but its fixed version (key %s) was delivered", problem, key, problem, key)}, true
+}

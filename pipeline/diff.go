@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"hash"
 
 	"github.com/crmsync/crmsync"
@@ -160,19 +159,12 @@ func (d *differ) flush(ctx context.Context) error {
 		}
 		for n, i := range fixIdx {
 			res, r := results[i], d.batch[i]
-			if priors[n].State != crmsync.StateSent {
+			v, fixed := crmsync.Fixed(r, res.Key, priors[n])
+			if !fixed {
 				d.holdInvalid(r)
 				continue
 			}
-			problem := ""
-			if r.Problem != nil {
-				problem = r.Problem.Reason
-				if r.Problem.Column != "" {
-					problem = r.Problem.Column + ": " + problem
-				}
-			}
-			res.Outcome, res.Column = crmsync.OutcomeUnchanged, ""
-			res.Reason = fmt.Sprintf("此行有误(%s),但其修正后的版本(键 %s)已送达 / fixed: this row is invalid (%s), but its fixed version (key %s) was delivered", problem, res.Key, problem, res.Key)
+			res.Outcome, res.Column, res.Reason = v.Outcome, "", v.Reason
 		}
 	}
 	// Every row is recorded now; rows to send are recorded as new, which
