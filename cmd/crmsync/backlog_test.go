@@ -430,3 +430,43 @@ func TestFixedRowSettles(t *testing.T) {
 		t.Errorf("%d score events delivered, want 2 (T1, fixed T2)", n)
 	}
 }
+
+// TestOutstandingSinceStays: an outstanding item's since is the age of the
+// problem: a later run that meets the same rejected event and invalid row
+// again (and records them again) keeps it.
+func TestOutstandingSinceStays(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	srv.RejectIf(func(kind crmsync.Kind, body []byte) (int, string, bool) {
+		return 3001, "会员不存在", strings.Contains(string(body), `"TransID":"T1"`)
+	})
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	f := filepath.Join(dir, "score.csv")
+	os.WriteFile(f, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\n"+
+		"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"+
+		"T2,C2,1,2024-11-01 10:00:00,12.3.4,S1,12,,\n"), 0o644)
+	since := func(run int) map[string]time.Time {
+		t.Helper()
+		if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, fmt.Sprintf("r%d.xlsx", run)), f); code != crmsync.ExitNeedsPerson {
+			t.Fatalf("run %d: exit %d, want 3\n%s", run, code, stderr)
+		}
+		o := readStatus(t, db).Outstanding
+		if o.Total != 2 || o.ByState["rejected"] != 1 || o.ByState["invalid"] != 1 {
+			t.Fatalf("outstanding after run %d: %+v, want T1 rejected and the invalid row", run, o)
+		}
+		m := map[string]time.Time{}
+		for _, it := range o.Items {
+			m[it.State] = it.Since
+		}
+		return m
+	}
+	first := since(1)
+	second := since(2)
+	for _, state := range []string{"rejected", "invalid"} {
+		if !second[state].Equal(first[state]) || first[state].IsZero() {
+			t.Errorf("since of the %s item after run 2 = %v, want %v (run 1's, when it became outstanding)", state, second[state], first[state])
+		}
+	}
+}
