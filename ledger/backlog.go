@@ -61,7 +61,7 @@ func (l *Ledger) outstanding(ctx context.Context, limit int) (*Outstanding, erro
 	}
 	const in = `(?,?,?,?,?)`
 	rows, err := l.db.QueryContext(ctx, `SELECT state, kind, count(*) FROM events WHERE state IN `+in+` GROUP BY state, kind
-UNION ALL SELECT state, kind, count(*) FROM open_rows GROUP BY state, kind`, states...)
+UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ UNION ALL SELECT state, kind, count(*) FROM open_rows GROUP BY state, kind`, sta
 	// recorded it (the age of the problem), not its last update: each run
 	// that meets it again records it again.
 	irows, err := l.db.QueryContext(ctx, `SELECT e.kind, e.key, e.state, e.reason, COALESCE((SELECT r.started FROM runs r WHERE r.id = e.first_run), e.updated), e.last_run FROM events e WHERE e.state IN `+in+`
-UNION ALL SELECT kind, key, state, reason, since, run_id FROM open_rows
+UNION ALL SELECT kind, key, state, reason, since, run_id FROM open_rows WHERE state IN `+openStates+`
 ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
 	if err != nil {
 		return nil, err

@@ -3,9 +3,11 @@ package pipeline
 import (
 	"context"
 	"hash"
+	"slices"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -167,6 +169,9 @@ func (d *differ) flush(ctx context.Context) error {
 			res.Outcome, res.Column, res.Reason = v.Outcome, "", v.Reason
 		}
 	}
+	if err := d.decided(ctx, results); err != nil {
+		return err
+	}
 	// Every row is recorded now; rows to send are recorded as new, which
 	// puts them in the run's send queue in the ledger (Queued): a run of
 	// millions of rows keeps none of them in memory.
@@ -181,6 +186,55 @@ func (d *differ) flush(ctx context.Context) error {
 		j.Progress("read", d.read, max(j.Rows, d.read))
 	}
 	d.batch = d.batch[:0]
+	return nil
+}
+
+// decider is the ledger's memory of a person's decisions (ledger.Ledger).
+type decider interface {
+	Decided(ctx context.Context, rs []*crmsync.Result) ([]*ledger.Decision, error)
+}
+
+// decided settles the changed and invalid rows of results that a person
+// decided on before with the same content (crmsync.Decided): they are not
+// outstanding again, and a dismissed invalid row holds its member's lane no
+// longer.
+func (d *differ) decided(ctx context.Context, results []*crmsync.Result) error {
+	dl, ok := d.job.Ledger.(decider)
+	if !ok {
+		return nil
+	}
+	some := false
+	for _, res := range results {
+		if res.Outcome == crmsync.OutcomeChanged || res.Outcome == crmsync.OutcomeInvalid {
+			some = true
+			break
+		}
+	}
+	if !some {
+		return nil
+	}
+	ds, err := dl.Decided(ctx, results)
+	if err != nil {
+		return err
+	}
+	var released map[string]bool
+	for i, dec := range ds {
+		if dec == nil {
+			continue
+		}
+		res := results[i]
+		if res.Outcome == crmsync.OutcomeInvalid {
+			if released == nil {
+				released = map[string]bool{}
+			}
+			released[res.Source.String()] = true
+		}
+		v := crmsync.Decided(dec.Decision, dec.User, dec.At.In(mallcoo.CST), dec.Reason)
+		res.Outcome, res.Column, res.Reason = v.Outcome, "", v.Reason
+	}
+	if released != nil {
+		d.invalid = slices.DeleteFunc(d.invalid, func(h crmsync.Held) bool { return released[h.Key] })
+	}
 	return nil
 }
 

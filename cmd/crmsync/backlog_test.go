@@ -470,3 +470,99 @@ func TestOutstandingSinceStays(t *testing.T) {
 		}
 	}
 }
+
+// TestDismissedRowsStayDecided: changed and invalid rows a person dismissed
+// are not outstanding again when the same file is read again (they are
+// skipped, the reason naming the decision), and status lists the decisions
+// with who, when and why; the same rows with other content are outstanding
+// again.
+func TestDismissedRowsStayDecided(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	const header = "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\n"
+	write := func(name, t1, t3 string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(header+"T1,C1,1,2024-11-01 10:00:00,"+t1+",S1,100,,\n"+"T3,C2,1,2024-11-01 10:00:00,"+t3+",S1,12,,\n"), 0o644)
+		return p
+	}
+	run := func(n int, f string, want int) jsonSummary {
+		t.Helper()
+		code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, fmt.Sprintf("r%d.xlsx", n)), f)
+		if code != want {
+			t.Fatalf("run %d: exit %d, want %d\n%s", n, code, want, stderr)
+		}
+		return decodeSummary(t, stdout)
+	}
+	day1 := filepath.Join(dir, "day1.csv")
+	os.WriteFile(day1, []byte(header+"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"), 0o644)
+	run(1, day1, crmsync.ExitOK)
+	f := write("day2.csv", "101.00", "12.3.4") // T1 changed, T3 invalid
+	run(2, f, crmsync.ExitNeedsPerson)
+	if o := readStatus(t, db).Outstanding; o.Total != 2 || o.ByState["changed"] != 1 || o.ByState["invalid"] != 1 {
+		t.Fatalf("outstanding after run 2: %+v, want T1 changed and row 3 invalid", o)
+	}
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "dismiss", "-reason", "CRM typo, keep what Mallcoo has", "T1", f+":3"); code != crmsync.ExitOK {
+		t.Fatalf("resolve -as dismiss: exit %d\n%s", code, stderr)
+	}
+	s := run(3, f, crmsync.ExitOK)
+	if s.Counts[crmsync.OutcomeSkipped] != 2 || s.Counts[crmsync.OutcomeChanged] != 0 || s.Counts[crmsync.OutcomeInvalid] != 0 {
+		t.Errorf("run 3 of the same file: %v, want both rows skipped as dismissed", s.Counts)
+	}
+	code, stdout, stderr := cli(t, nil, "status", "-json", "-ledger", db)
+	if code != crmsync.ExitOK {
+		t.Fatalf("status: exit %d\n%s", code, stderr)
+	}
+	var st struct {
+		Outstanding struct {
+			Total int `json:"total"`
+		} `json:"outstanding"`
+		Decisions []struct {
+			Key      string    `json:"key"`
+			State    string    `json:"state"`
+			Decision string    `json:"decision"`
+			User     string    `json:"user"`
+			At       time.Time `json:"at"`
+			Reason   string    `json:"reason"`
+		} `json:"decisions"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Outstanding.Total != 0 {
+		t.Errorf("outstanding after the dismissed rows were read again: %d, want 0", st.Outstanding.Total)
+	}
+	decided := map[string]string{}
+	for _, d := range st.Decisions {
+		if d.Decision == "dismiss" && d.User != "" && !d.At.IsZero() && d.Reason == "CRM typo, keep what Mallcoo has" {
+			decided[d.Key] = d.State
+		}
+	}
+	if decided["T1"] != "changed" || decided[f+":3"] != "invalid" {
+		t.Errorf("status decisions %+v, want T1 (changed) and %s:3 (invalid) dismissed, with user, time and reason", st.Decisions, f)
+	}
+	// The report shows the decision on the rows.
+	rep, err := excelize.OpenFile(filepath.Join(dir, "r3.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := rep.GetRows("score")
+	rep.Close()
+	shown := 0
+	for _, r := range rows {
+		if strings.Contains(strings.Join(r, "|"), "decided dismiss by ") && strings.Contains(strings.Join(r, "|"), "CRM typo") {
+			shown++
+		}
+	}
+	if shown != 2 {
+		t.Errorf("report of run 3: %d rows name the decision, want 2:\n%q", shown, rows)
+	}
+
+	// Other content: a person has not decided on it.
+	run(4, write("day2.csv", "102.00", "12.3.5"), crmsync.ExitNeedsPerson)
+	if o := readStatus(t, db).Outstanding; o.Total != 2 || o.ByState["changed"] != 1 || o.ByState["invalid"] != 1 {
+		t.Errorf("outstanding after the rows changed again: %+v, want T1 changed and row 3 invalid", o)
+	}
+}
