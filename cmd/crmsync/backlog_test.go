@@ -566,3 +566,75 @@ func TestDismissedRowsStayDecided(t *testing.T) {
 		t.Errorf("outstanding after the rows changed again: %+v, want T1 changed and row 3 invalid", o)
 	}
 }
+
+// TestApplyPlanOnce: a plan applied to its end says so (status's run list,
+// text and -json; the plan's report written again), and applying it again
+// is refused (exit 2, naming the apply run) and sends nothing.
+func TestApplyPlanOnce(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	in := filepath.Join(dir, "plan.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\nT1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"), 0o644)
+	code, stdout, stderr := cli(t, vars, "plan", "-json", "-ledger", db, "-report", filepath.Join(dir, "p.xlsx"), in)
+	if code != crmsync.ExitOK {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
+	planID := decodeSummary(t, stdout).RunID
+	code, stdout, stderr = cli(t, vars, "apply", "-json", "-ledger", db, "-report", filepath.Join(dir, "a.xlsx"), fmt.Sprint(planID))
+	if code != crmsync.ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	applyID := decodeSummary(t, stdout).RunID
+
+	code, stdout, stderr = cli(t, nil, "status", "-json", "-ledger", db)
+	if code != crmsync.ExitOK {
+		t.Fatalf("status: exit %d\n%s", code, stderr)
+	}
+	var st struct {
+		Runs []struct {
+			ID        int64 `json:"id"`
+			AppliedBy int64 `json:"applied_by"`
+		} `json:"runs"`
+	}
+	json.Unmarshal([]byte(stdout), &st)
+	applied := map[int64]int64{}
+	for _, r := range st.Runs {
+		applied[r.ID] = r.AppliedBy
+	}
+	if applied[planID] != applyID || applied[applyID] != 0 {
+		t.Errorf("status -json runs %+v: want plan run %d applied_by %d, and nothing else applied", st.Runs, planID, applyID)
+	}
+	want := fmt.Sprintf("已执行 apply RUN %d", applyID)
+	if _, text, _ := cli(t, nil, "status", "-ledger", db); !strings.Contains(text, want) {
+		t.Errorf("status text does not say %q:\n%s", want, text)
+	}
+	again := filepath.Join(dir, "p-again.xlsx")
+	if code, _, stderr := cli(t, nil, "report", "-ledger", db, "-report", again, fmt.Sprint(planID)); code != crmsync.ExitOK {
+		t.Fatalf("report of the plan: exit %d\n%s", code, stderr)
+	}
+	f, err := excelize.OpenFile(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("汇总")
+	f.Close()
+	found := false
+	for _, r := range rows {
+		found = found || slices.Contains(r, want)
+	}
+	if !found {
+		t.Errorf("report of plan run %d: the summary does not say %q:\n%q", planID, want, rows)
+	}
+
+	before := len(srv.Requests())
+	code, _, stderr = cli(t, vars, "apply", "-ledger", db, "-report", filepath.Join(dir, "a2.xlsx"), fmt.Sprint(planID))
+	if code != crmsync.ExitUsage || !strings.Contains(stderr, fmt.Sprintf("already applied by run %d", applyID)) {
+		t.Errorf("apply of an applied plan: exit %d, want 2 naming run %d\n%s", code, applyID, stderr)
+	}
+	if n := len(srv.Requests()); n != before {
+		t.Errorf("apply of an applied plan made %d requests, want none", n-before)
+	}
+}
