@@ -307,3 +307,20 @@ func wrapDecided(l *Ledger, err error) error {
 	}
 	return fmt.Errorf("decisions on rows read again in ledger %s: %w", l.path, err)
 }
+
+// LastDecision returns the latest decision recorded on the item of kind
+// and key (an event key, or an invalid row's source row), nil when none.
+func (l *Ledger) LastDecision(ctx context.Context, kind crmsync.Kind, key string) (*Decision, error) {
+	d := &Decision{Kind: kind, Key: key}
+	var at int64
+	err := l.db.QueryRowContext(ctx, `SELECT state, decision, user, at, reason FROM decisions WHERE kind = ? AND key = ? ORDER BY id DESC LIMIT 1`,
+		string(kind), key).Scan(&d.State, &d.Decision, &d.User, &at, &d.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decision on %s %s in ledger %s: %w", kind, key, l.path, err)
+	}
+	d.At = time.Unix(0, at).In(l.Location)
+	return d, nil
+}

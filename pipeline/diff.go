@@ -151,6 +151,10 @@ func (d *differ) flush(ctx context.Context) error {
 			if send := classify(res, ev, priors[n], j.ResendUncertainScores); send {
 				res.Outcome = crmsync.OutcomeNew
 				d.queued++
+			} else if priors[n].State == crmsync.StateDismissed {
+				if err := d.dismissed(ctx, res); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -192,6 +196,22 @@ func (d *differ) flush(ctx context.Context) error {
 // decider is the ledger's memory of a person's decisions (ledger.Ledger).
 type decider interface {
 	Decided(ctx context.Context, rs []*crmsync.Result) ([]*ledger.Decision, error)
+	LastDecision(ctx context.Context, kind crmsync.Kind, key string) (*ledger.Decision, error)
+}
+
+// dismissed gives res, a row of an event a person dismissed, the
+// decision's who, when and why as its reason.
+func (d *differ) dismissed(ctx context.Context, res *crmsync.Result) error {
+	dl, ok := d.job.Ledger.(decider)
+	if !ok {
+		return nil
+	}
+	dec, err := dl.LastDecision(ctx, res.Kind, res.Key)
+	if err != nil || dec == nil || dec.Decision != crmsync.DecisionDismiss {
+		return err
+	}
+	res.Reason = crmsync.Decided(dec.Decision, dec.User, dec.At.In(mallcoo.CST), dec.Reason).Reason
+	return nil
 }
 
 // decided settles the changed and invalid rows of results that a person

@@ -638,3 +638,42 @@ func TestApplyPlanOnce(t *testing.T) {
 		t.Errorf("apply of an applied plan made %d requests, want none", n-before)
 	}
 }
+
+// TestDismissedEventShowsDecision: a rejected event a person dismissed is
+// skipped when its file is read again, and the run's report names the
+// decision (who, when, why) on its row.
+func TestDismissedEventShowsDecision(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	srv.RejectIf(func(kind crmsync.Kind, body []byte) (int, string, bool) { return 3001, "会员不存在", true })
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	f := filepath.Join(dir, "score.csv")
+	os.WriteFile(f, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\nT1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"), 0o644)
+	if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), f); code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run 1: exit %d, want 3\n%s", code, stderr)
+	}
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "dismiss", "-reason", "member left the mall", "T1"); code != crmsync.ExitOK {
+		t.Fatalf("resolve: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), f)
+	if code != crmsync.ExitOK {
+		t.Fatalf("run 2: exit %d, want 0\n%s", code, stderr)
+	}
+	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeSkipped] != 1 {
+		t.Errorf("run 2: %v, want T1 skipped", s.Counts)
+	}
+	l, err := ledger.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s := decodeSummary(t, stdout)
+	l.Results(context.Background(), s.RunID, "", func(r *crmsync.Result) error {
+		if !strings.Contains(r.Reason, "decided dismiss by ") || !strings.Contains(r.Reason, "member left the mall") {
+			t.Errorf("run 2: T1's reason %q, want the decision with who and why", r.Reason)
+		}
+		return nil
+	})
+}
