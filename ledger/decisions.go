@@ -223,7 +223,7 @@ const openStates = `('changed', 'invalid')`
 // invalid before (nil when none, or when the row now holds other content:
 // a changed row with another content hash, an invalid row with other
 // cells). Such a row is not outstanding again: the run records it as the
-// decision says (crmsync.DecidedVerdict). Only changed and invalid results
+// decision says (crmsync.Decided). Only changed and invalid results
 // are looked up.
 func (l *Ledger) Decided(ctx context.Context, rs []*crmsync.Result) ([]*Decision, error) {
 	out := make([]*Decision, len(rs))
