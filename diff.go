@@ -5,6 +5,13 @@ import (
 	"time"
 )
 
+// Decisions a person records on an outstanding item (crmsync resolve -as).
+const (
+	DecisionDelivered = "delivered"
+	DecisionResend    = "resend"
+	DecisionDismiss   = "dismiss"
+)
+
 // Span is an event-time window, [Since, Until): the -since/-until of a run
 // or a reconciliation. A zero bound is open.
 type Span struct {
@@ -72,4 +79,42 @@ func Diff(ev *Event, p Prior, resendUncertain bool, sameContent func(ev *Event, 
 	// Never seen, failed before, or blocked behind an event that has
 	// since gone: send it.
 	return Verdict{Outcome: OutcomeNew}
+}
+
+// Fixed is the diff table's rule for a row that fails validation but whose
+// event key its cells give (importer.KeyOf): p is what the ledger knows of
+// that key. Once the fixed version of the row (from the problems workbook,
+// by its 事件ID or its natural key) was delivered under the key, the bad
+// row is settled: a run counts it unchanged, a reconciliation matched, and
+// neither calls it invalid. ok is false while it is not: the row stays
+// invalid.
+func Fixed(r *Row, key string, p Prior) (v Verdict, ok bool) {
+	if p.State != StateSent {
+		return Verdict{}, false
+	}
+	problem := ""
+	if r.Problem != nil {
+		problem = r.Problem.Reason
+		if r.Problem.Column != "" {
+			problem = r.Problem.Column + ": " + problem
+		}
+	}
+	return Verdict{Outcome: OutcomeUnchanged, Reason: fmt.Sprintf("此行有误(%s),但其修正后的版本(键 %s)已送达 / fixed: this row is invalid (%s), but its fixed version (key %s) was delivered", problem, key, problem, key)}, true
+}
+
+// Decided is the diff table's rule for a changed or invalid row that a
+// person decided on (crmsync resolve), read again with the content decided
+// on: it is not outstanding again. Dismissed, it is skipped; an invalid row
+// decided delivered (Mallcoo has it) is unchanged. The reason says who
+// decided, when and why.
+func Decided(decision, user string, at time.Time, why string) Verdict {
+	when := at.Format("2006-01-02 15:04")
+	reason := fmt.Sprintf("已由 %s 于 %s 决定 %s / decided %s by %s at %s", user, when, decision, decision, user, when)
+	if why != "" {
+		reason += ": " + why
+	}
+	if decision == DecisionDelivered {
+		return Verdict{Outcome: OutcomeUnchanged, Reason: reason}
+	}
+	return Verdict{Outcome: OutcomeSkipped, Reason: reason}
 }

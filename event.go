@@ -68,6 +68,10 @@ type Row struct {
 	Problem  *Problem
 	Problems []Problem
 	Warnings []string
+	// EventID is the row's EventID (事件ID) cell as read, when its file has
+	// the column: an invalid row keeps it, so its fixed version (sent under
+	// that key) settles it (importer.KeyOf).
+	EventID string
 }
 
 // Result is the outcome of one input row in one run, as the ledger keeps it

@@ -59,6 +59,10 @@ type ReconcileEntry struct {
 	// files (the first one wins: it is compared, this one is not). First is where.
 	Duplicate bool
 	First     SourceRef
+	// Fixed marks a matched row that fails validation but whose fixed
+	// version was delivered under its key (crmsync.Fixed): Time and Body
+	// are the delivered version's, Column is empty and Reason says so.
+	Fixed bool
 }
 
 // Window is the event-time window reconciled for one kind: [Since, Until).

@@ -72,6 +72,9 @@ type Summary struct {
 	Requests  int                      `json:"requests"`          // HTTP requests made, retries included
 	Stopped   string                   `json:"stopped,omitempty"` // why sending stopped early, if it did
 	Interrupt bool                     `json:"interrupted,omitempty"`
+	// AppliedBy is, for a plan whose report is written again (crmsync
+	// report RUN-ID), the apply run that applied it (0: not applied).
+	AppliedBy int64 `json:"applied_by,omitempty"`
 	// Causes groups the rows that need a person by cause, most rows first
 	// (the report fills it; at most MaxCauses).
 	Causes []Cause `json:"causes,omitempty"`

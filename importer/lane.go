@@ -41,12 +41,19 @@ func LaneOf(r *crmsync.Row) (lane string, at time.Time, ok bool) {
 // the problems workbook, whose 事件ID is empty for such rows) has the same
 // key, so the ledger can tell the mistake was fixed once it is delivered.
 // A row whose cells an unquoted comma shifted has none.
-// It covers the kinds whose key is IDs alone (score kinds: TransID; bonus:
+// A row with an EventID cell has that as its key, as a valid row does.
+// Otherwise it covers the kinds whose key is IDs alone (score kinds: TransID; bonus:
 // RefID and card ID; verify, invalid: RefID; grade: GradeChangeID); ok is
 // false otherwise.
 func KeyOf(r *crmsync.Row) (key string, ok bool) {
 	if r.Problem != nil && r.Problem.Code == crmsync.ReasonExtraCells {
 		return "", false // its cells are shifted: the key cells hold others' values
+	}
+	if r.EventID != "" {
+		// The row's own EventID is its key (as for a valid row); one that
+		// does not read gives none.
+		v, fault := cleanID(r.EventID, cellText, mallcoo.MaxIDLen)
+		return v, fault == idOK && v != "" && (r.Problem == nil || r.Problem.Column != colEventID)
 	}
 	cells := map[string]string{}
 	for i, f := range mallcoo.SpecOf(r.Kind).Fields {

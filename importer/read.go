@@ -505,6 +505,14 @@ func invalidRow(r *crmsync.Row, ps ...crmsync.Problem) *crmsync.Row {
 
 // row validates one data row into a Row.
 func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cellType, ref crmsync.SourceRef) *crmsync.Row {
+	r := sh.validRow(spec, hm, cells, ct, ref)
+	if hm.eventID >= 0 && hm.eventID < len(cells) {
+		r.EventID = trimCell(cells[hm.eventID])
+	}
+	return r
+}
+
+func (sh *sheet) validRow(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cellType, ref crmsync.SourceRef) *crmsync.Row {
 	values := make([]string, len(spec.Fields), len(spec.Fields)+len(hm.extra))
 	for i, c := range hm.cols {
 		if c >= 0 && c < len(cells) {

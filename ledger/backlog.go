@@ -39,8 +39,8 @@ type OutstandingItem struct {
 	Key    string       `json:"key"`
 	State  string       `json:"state"`
 	Reason string       `json:"reason"`
-	Since  time.Time    `json:"since"`
-	Run    int64        `json:"run"` // the last run that touched it
+	Since  time.Time    `json:"since"` // when it became outstanding: a later run meeting it again keeps it
+	Run    int64        `json:"run"`   // the last run that touched it
 }
 
 // Outstanding returns the backlog's counts and its oldest items (at most
@@ -61,7 +61,7 @@ func (l *Ledger) outstanding(ctx context.Context, limit int) (*Outstanding, erro
 	}
 	const in = `(?,?,?,?,?)`
 	rows, err := l.db.QueryContext(ctx, `SELECT state, kind, count(*) FROM events WHERE state IN `+in+` GROUP BY state, kind
-UNION ALL SELECT state, kind, count(*) FROM open_rows GROUP BY state, kind`, states...)
+UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states...)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +89,11 @@ UNION ALL SELECT state, kind, count(*) FROM open_rows GROUP BY state, kind`, sta
 	if limit <= 0 || o.Total == 0 {
 		return o, nil
 	}
-	irows, err := l.db.QueryContext(ctx, `SELECT kind, key, state, reason, updated, last_run FROM events WHERE state IN `+in+`
-UNION ALL SELECT kind, key, state, reason, since, run_id FROM open_rows
+	// An event's since is the start of the run that first claimed or
+	// recorded it (the age of the problem), not its last update: each run
+	// that meets it again records it again.
+	irows, err := l.db.QueryContext(ctx, `SELECT e.kind, e.key, e.state, e.reason, COALESCE((SELECT r.started FROM runs r WHERE r.id = e.first_run), e.updated), e.last_run FROM events e WHERE e.state IN `+in+`
+UNION ALL SELECT kind, key, state, reason, since, run_id FROM open_rows WHERE state IN `+openStates+`
 ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
 	if err != nil {
 		return nil, err

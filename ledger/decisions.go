@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,12 +16,12 @@ import (
 const (
 	// DecideDelivered: Mallcoo has it. The event counts as sent and its
 	// lane unblocks; a changed or invalid row is no longer outstanding.
-	DecideDelivered = "delivered"
+	DecideDelivered = crmsync.DecisionDelivered
 	// DecideResend: send it with the next retry or run (a changed row: its
 	// new content).
-	DecideResend = "resend"
+	DecideResend = crmsync.DecisionResend
 	// DecideDismiss: it will not be sent; the lane unblocks.
-	DecideDismiss = "dismiss"
+	DecideDismiss = crmsync.DecisionDismiss
 )
 
 // Decision is one recorded decision.
@@ -58,6 +59,8 @@ func (e *NotHeldError) Error() string {
 // the same but to be sent, dismiss closes the row (it opens again when a
 // file holds the other content again). Invalid rows:
 // delivered and dismiss close them; they cannot be resent (fix the row).
+// A closed row read again with the same content is no longer outstanding
+// (Decided).
 // It must be called under the run lock.
 func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, decision, user, reason string) ([]Decision, error) {
 	if !l.holdsLock() {
@@ -92,7 +95,7 @@ func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, 
 				space, key, string(kind), string(crmsync.StateFailed), string(crmsync.StateUncertain), string(crmsync.StateBlocked),
 				string(crmsync.StateRejected), string(crmsync.StateInFlight)).Scan(&it.state)
 			if errors.Is(err, sql.ErrNoRows) {
-				err = w.QueryRowContext(ctx, `SELECT state, run_id, seq FROM open_rows WHERE kind = ? AND key = ?`, string(kind), key).Scan(&it.state, &it.run, &it.seq)
+				err = w.QueryRowContext(ctx, `SELECT state, run_id, seq FROM open_rows WHERE kind = ? AND key = ? AND state IN `+openStates, string(kind), key).Scan(&it.state, &it.run, &it.seq)
 				it.open = err == nil
 			}
 			switch {
@@ -141,7 +144,10 @@ WHERE keyspace = ? AND key = ? AND EXISTS (SELECT 1 FROM results WHERE run_id = 
 					_, err = w.ExecContext(ctx, `DELETE FROM open_rows WHERE kind = ? AND key = ?`, string(kind), it.key)
 				}
 			case it.open:
-				_, err = w.ExecContext(ctx, `DELETE FROM open_rows WHERE kind = ? AND key = ?`, string(kind), it.key)
+				// The row stays, decided: read again with the same content
+				// it is not outstanding again (Decided); other content
+				// opens it again.
+				_, err = w.ExecContext(ctx, `UPDATE open_rows SET state = ?, reason = ? WHERE kind = ? AND key = ?`, decidedState(decision), why, string(kind), it.key)
 			default:
 				state := map[string]crmsync.State{DecideDelivered: crmsync.StateSent, DecideResend: crmsync.StateFailed, DecideDismiss: crmsync.StateDismissed}[decision]
 				_, err = w.ExecContext(ctx, `UPDATE events SET state = ?, reason = ?, updated = ? WHERE keyspace = ? AND key = ?`,
@@ -192,4 +198,129 @@ func (l *Ledger) Decisions(ctx context.Context, n int) ([]Decision, error) {
 		return nil, fmt.Errorf("decisions in ledger %s: %w", l.path, err)
 	}
 	return out, nil
+}
+
+// Decided states of open_rows: a row a person closed (dismissed, or an
+// invalid row decided delivered). It is kept, with the result it was
+// decided on, so the same row read again is not outstanding again.
+const (
+	openDismissed = "dismissed"
+	openDelivered = "delivered"
+)
+
+func decidedState(decision string) string {
+	if decision == DecideDelivered {
+		return openDelivered
+	}
+	return openDismissed
+}
+
+// openStates are the states of open_rows that are outstanding.
+const openStates = `('changed', 'invalid')`
+
+// Decided returns, for each of rs (results of a run being read), the
+// decision a person recorded on that same row when it was changed or
+// invalid before (nil when none, or when the row now holds other content:
+// a changed row with another content hash, an invalid row with other
+// cells). Such a row is not outstanding again: the run records it as the
+// decision says (crmsync.Decided). Only changed and invalid results
+// are looked up.
+func (l *Ledger) Decided(ctx context.Context, rs []*crmsync.Result) ([]*Decision, error) {
+	out := make([]*Decision, len(rs))
+	var some bool
+	err := l.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM open_rows WHERE state IN (?, ?))`, openDismissed, openDelivered).Scan(&some)
+	if err != nil || !some {
+		return out, wrapDecided(l, err)
+	}
+	const (
+		open = `SELECT run_id, seq, state FROM open_rows WHERE kind = ? AND key = ? AND state IN (?, ?)`
+		last = `SELECT state, decision, user, at, reason FROM decisions WHERE kind = ? AND key = ? ORDER BY id DESC LIMIT 1`
+	)
+	for i, r := range rs {
+		if r.Outcome != crmsync.OutcomeChanged && r.Outcome != crmsync.OutcomeInvalid {
+			continue
+		}
+		key := openKey(r)
+		var (
+			run, seq int64
+			state    string
+		)
+		err := l.db.QueryRowContext(ctx, open, string(r.Kind), key, openDismissed, openDelivered).Scan(&run, &seq, &state)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, wrapDecided(l, err)
+		}
+		same, err := l.sameRow(ctx, run, seq, r)
+		if err != nil {
+			return nil, wrapDecided(l, err)
+		}
+		if !same {
+			continue
+		}
+		d := &Decision{Kind: r.Kind, Key: key}
+		var at int64
+		err = l.db.QueryRowContext(ctx, last, string(r.Kind), key).Scan(&d.State, &d.Decision, &d.User, &at, &d.Reason)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			d.State, d.Decision = string(r.Outcome), DecideDismiss
+			if state == openDelivered {
+				d.Decision = DecideDelivered
+			}
+		case err != nil:
+			return nil, wrapDecided(l, err)
+		default:
+			d.At = time.Unix(0, at).In(l.Location)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// sameRow reports whether result (run, seq), the row a person decided on,
+// holds r's content: the same content hash for a changed row, the same
+// cells for an invalid one.
+func (l *Ledger) sameRow(ctx context.Context, run, seq int64, r *crmsync.Result) (bool, error) {
+	rows, err := l.db.QueryContext(ctx, resultColumns+`
+WHERE r.run_id = ? AND r.seq = ?`, run, seq)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	was, err := l.scanResult(rows)
+	if err != nil {
+		return false, err
+	}
+	if r.Outcome == crmsync.OutcomeChanged {
+		return was.Outcome == crmsync.OutcomeChanged && was.Hash == r.Hash, nil
+	}
+	return was.Outcome == crmsync.OutcomeInvalid && slices.Equal(was.Values, r.Values), nil
+}
+
+func wrapDecided(l *Ledger, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("decisions on rows read again in ledger %s: %w", l.path, err)
+}
+
+// LastDecision returns the latest decision recorded on the item of kind
+// and key (an event key, or an invalid row's source row), nil when none.
+func (l *Ledger) LastDecision(ctx context.Context, kind crmsync.Kind, key string) (*Decision, error) {
+	d := &Decision{Kind: kind, Key: key}
+	var at int64
+	err := l.db.QueryRowContext(ctx, `SELECT state, decision, user, at, reason FROM decisions WHERE kind = ? AND key = ? ORDER BY id DESC LIMIT 1`,
+		string(kind), key).Scan(&d.State, &d.Decision, &d.User, &at, &d.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decision on %s %s in ledger %s: %w", kind, key, l.path, err)
+	}
+	d.At = time.Unix(0, at).In(l.Location)
+	return d, nil
 }

@@ -538,7 +538,8 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason, cells_id = excluded.cells_id`)
 		open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
 			`ON CONFLICT (kind, key) DO UPDATE SET
-	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq, event = excluded.event`)
+	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq, event = excluded.event,
+	since = CASE WHEN open_rows.state IN ('changed', 'invalid') THEN open_rows.since ELSE excluded.since END`)
 		fixed, err := l.prep(ctx, `DELETE FROM open_rows WHERE kind = ? AND event = ? AND event != '' AND state = 'invalid'`)
 		if err != nil {
 			return err

@@ -42,6 +42,12 @@ type ReconcileOptions struct {
 	// crmsync.Diff); a run then calls the row unchanged, and so does the
 	// reconciliation (matched).
 	SameContent func(ev *crmsync.Event, prior []byte) bool
+	// KeyOf, when set, reads the event key of a row that fails validation
+	// from its cells (importer.KeyOf, as a run does): when the ledger has
+	// that key delivered, the row's fixed version was, and the row counts
+	// as fixed (crmsync.Fixed): matched, its key no orphan, its totals the
+	// delivered version's.
+	KeyOf func(*crmsync.Row) (string, bool)
 }
 
 // Reconciliation compares file rows with the ledger, both ways, without
@@ -130,6 +136,7 @@ func (l *Ledger) Reconcile(ctx context.Context, opt ReconcileOptions, emit func(
 	key      TEXT NOT NULL,
 	file     INTEGER NOT NULL,
 	row      INTEGER NOT NULL,
+	fix      INTEGER NOT NULL DEFAULT 0, -- only an invalid row's key (KeyOf): no orphan, but no duplicate either
 	PRIMARY KEY (keyspace, key)
 ) WITHOUT ROWID`,
 		// One snapshot of the ledger for the whole reconciliation; the
@@ -286,7 +293,7 @@ type ledgerEvent struct {
 
 const reconcileLookup = `SELECT keyspace, key, kind, state, hash, body_id, time, code, message FROM events WHERE (keyspace, key) IN`
 
-const earlierKeys = `SELECT keyspace, key, file, row FROM temp.reconcile_keys WHERE (keyspace, key) IN`
+const earlierKeys = `SELECT keyspace, key, file, row FROM temp.reconcile_keys WHERE fix = 0 AND (keyspace, key) IN`
 
 // flush compares the rows held.
 func (r *Reconciliation) flush(ctx context.Context) error {
@@ -306,6 +313,8 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 	// first maps each key of the batch to the index of its first row.
 	first := make(map[eventKey]int, len(r.batch))
 	var keys []eventKey
+	// fixes are the invalid rows whose key their cells give (KeyOf).
+	var fixes []int
 	for i, row := range r.batch {
 		e := &entries[i]
 		e.Kind, e.Source, e.Values = row.Kind, row.Source, row.Values
@@ -314,6 +323,12 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 			e.Category = Invalid
 			if row.Problem != nil {
 				e.Column, e.Reason = row.Problem.Column, row.Problem.Reason
+			}
+			if r.opt.KeyOf != nil {
+				if key, ok := r.opt.KeyOf(row); ok {
+					e.Key = key
+					fixes = append(fixes, i)
+				}
 			}
 			continue
 		}
@@ -343,7 +358,7 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		return r.emitAll(entries)
+		return r.settle(ctx, entries, fixes)
 	}
 
 	// Keys met in earlier batches.
@@ -375,7 +390,7 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		}
 	}
 	if len(keys) == 0 {
-		return r.emitAll(entries)
+		return r.settle(ctx, entries, fixes)
 	}
 
 	// Remember them, for later duplicates and the orphans' anti-join.
@@ -391,7 +406,8 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 			src := r.batch[first[k]].Source
 			ins = append(ins, k.space, k.key, r.fileID(src), int64(src.Row))
 		}
-		st, err := r.stmt(ctx, `INSERT INTO temp.reconcile_keys (keyspace, key, file, row) VALUES (?,?,?,?)`+strings.Repeat(",(?,?,?,?)", c-1))
+		st, err := r.stmt(ctx, `INSERT INTO temp.reconcile_keys (keyspace, key, file, row) VALUES (?,?,?,?)`+strings.Repeat(",(?,?,?,?)", c-1)+
+			` ON CONFLICT (keyspace, key) DO UPDATE SET file = excluded.file, row = excluded.row, fix = 0`)
 		if err != nil {
 			return err
 		}
@@ -436,6 +452,97 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 	for _, k := range keys {
 		i := first[k]
 		classifyEntry(&entries[i], r.batch[i].Event, found[k], r.l.Location, r.opt.SameContent)
+	}
+	return r.settle(ctx, entries, fixes)
+}
+
+// settle looks up the keys of the invalid rows fixes (indexes of entries and
+// r.batch) and counts as fixed those whose fixed version the ledger has
+// delivered (crmsync.Fixed), then emits the entries. A fixed row is matched
+// with the delivered version's time and body (what the row stands for: the
+// totals tie out), and its key is no orphan; it is not a key met, so a row
+// of the fixed version read later in the files is no duplicate.
+func (r *Reconciliation) settle(ctx context.Context, entries []Entry, fixes []int) error {
+	if len(fixes) == 0 {
+		return r.emitAll(entries)
+	}
+	keys := make([]eventKey, 0, len(fixes))
+	at := make(map[eventKey][]int, len(fixes))
+	for _, i := range fixes {
+		k := keyOf(r.batch[i].Kind, entries[i].Key)
+		if at[k] == nil {
+			keys = append(keys, k)
+		}
+		at[k] = append(at[k], i)
+	}
+	found := make(map[eventKey]*ledgerEvent, len(keys))
+	want := map[int64][]*ledgerEvent{}
+	err := eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
+		var (
+			k  eventKey
+			le ledgerEvent
+		)
+		var hb []byte
+		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+			return err
+		}
+		le.hash = hashText(hb)
+		if le.bodyID.Valid {
+			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], &le)
+		}
+		found[k] = &le
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.bodies(ctx, want); err != nil {
+		return err
+	}
+	var settled []eventKey
+	for _, k := range keys {
+		le := found[k]
+		if le == nil {
+			continue
+		}
+		p := crmsync.Prior{State: crmsync.State(le.state), Kind: crmsync.Kind(le.kind), Hash: le.hash, Body: le.body}
+		if _, ok := crmsync.Fixed(r.batch[at[k][0]], k.key, p); !ok {
+			continue
+		}
+		for _, i := range at[k] {
+			v, _ := crmsync.Fixed(r.batch[i], k.key, p)
+			e := &entries[i]
+			t := timeIn(le.t, r.l.Location)
+			if r.outside(t) {
+				e.Category, e.Reason, e.Column = Skipped, crmsync.ReasonOutside, ""
+				continue
+			}
+			e.Category, e.Fixed, e.Column, e.Reason = Matched, true, "", v.Reason
+			e.State = crmsync.State(le.state)
+			e.LedgerKind, e.LedgerTime, e.LedgerBody = crmsync.Kind(le.kind), t, le.body
+			e.HasCode, e.Code, e.Message = le.code.Valid, int(le.code.Int64), le.msg
+			e.Time, e.Body = t, le.body
+			if !t.IsZero() {
+				mm, ok := r.seen[e.Kind]
+				if !ok || t.Before(mm[0]) {
+					mm[0] = t
+				}
+				if !ok || t.After(mm[1]) {
+					mm[1] = t
+				}
+				r.seen[e.Kind] = mm
+			}
+		}
+		settled = append(settled, k)
+	}
+	for _, k := range settled {
+		st, err := r.stmt(ctx, `INSERT INTO temp.reconcile_keys (keyspace, key, file, row, fix) VALUES (?,?,0,0,1) ON CONFLICT (keyspace, key) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, k.space, k.key); err != nil {
+			return err
+		}
 	}
 	return r.emitAll(entries)
 }

@@ -244,3 +244,59 @@ func TestReconcileSameContent(t *testing.T) {
 		t.Errorf("reconcile without SameContent (-want +got):\n%s", diff)
 	}
 }
+
+// TestReconcileFixedRows: with KeyOf, a bad row whose key the ledger has
+// delivered is matched as fixed, with the delivered body and time, and its
+// key is no orphan; a row of the fixed version read after it is no
+// duplicate; a bad row whose key was not delivered stays invalid.
+func TestReconcileFixedRows(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
+	id := beginRun(t, l)
+	fixed := event(crmsync.KindScore, "FIX", `{"a":1}`)
+	failed := event(crmsync.KindScore, "FAILED", `{"a":2}`)
+	if err := l.Claim(ctx, id, []*crmsync.Event{fixed, failed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, id, []*crmsync.Result{result(1, fixed, crmsync.OutcomeSent, 1, 1), result(2, failed, crmsync.OutcomeFailed, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	bad := func(n int, key string) *crmsync.Row {
+		return &crmsync.Row{Source: crmsync.SourceRef{File: "f.csv", Row: n}, Kind: crmsync.KindScore, Values: []string{key},
+			Problem: &crmsync.Problem{Column: "TradeAmount", Reason: "bad"}}
+	}
+	keyOf := func(r *crmsync.Row) (string, bool) { return r.Values[0], r.Values[0] != "" }
+	var entries []Entry
+	rec, err := l.Reconcile(ctx, ReconcileOptions{KeyOf: keyOf}, func(e *Entry) error {
+		entries = append(entries, *e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	for _, r := range []*crmsync.Row{bad(2, "FIX"), bad(3, "FAILED"), bad(4, ""), fileRow(5, event(crmsync.KindScore, "FIX", `{"a":1}`))} {
+		if err := rec.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rec.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, fmt.Sprintf("%s %s %s fixed=%v body=%s", e.Source, e.Category, e.Key, e.Fixed, e.Body))
+	}
+	want := []string{
+		"f.csv:2 matched FIX fixed=true body={\"a\":1}",
+		"f.csv:3 invalid FAILED fixed=false body=",
+		"f.csv:4 invalid  fixed=false body=",
+		"f.csv:6 matched FIX fixed=false body={\"a\":1}",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reconcile entries (-want +got):\n%s", diff)
+	}
+	if e := entries[0]; !e.Time.Equal(t0) || e.Column != "" || e.Reason == "" {
+		t.Errorf("fixed entry: time %v, column %q, reason %q; want the delivered event's time %v, no column, a reason", e.Time, e.Column, e.Reason, t0)
+	}
+}

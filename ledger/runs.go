@@ -299,6 +299,9 @@ type RunInfo struct {
 	Status  string                  `json:"status"` // RunRunning, RunDone, RunInterrupted, RunFailed or RunDied
 	// Reason says why the run ended as it did (empty for done and running).
 	Reason string `json:"reason,omitempty"`
+	// AppliedBy is, for a plan, the apply run that applied it to its end
+	// (0: not applied).
+	AppliedBy int64 `json:"applied_by,omitempty"`
 }
 
 // Status returns the ledger's totals and its recent runs (at most recent).
@@ -392,6 +395,15 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 		return nil, err
 	}
 	rrows.Close()
+	apps, err := l.applications(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range st.Runs {
+		if a, ok := AppliedBy(apps[st.Runs[i].ID]); ok && st.Runs[i].Command == "plan" {
+			st.Runs[i].AppliedBy = a.Run
+		}
+	}
 	for i := range st.Runs {
 		ri := &st.Runs[i]
 		if ri.Counts != nil {

@@ -2,11 +2,12 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"hash"
+	"slices"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -150,6 +151,10 @@ func (d *differ) flush(ctx context.Context) error {
 			if send := classify(res, ev, priors[n], j.ResendUncertainScores); send {
 				res.Outcome = crmsync.OutcomeNew
 				d.queued++
+			} else if priors[n].State == crmsync.StateDismissed {
+				if err := d.dismissed(ctx, res); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -160,20 +165,16 @@ func (d *differ) flush(ctx context.Context) error {
 		}
 		for n, i := range fixIdx {
 			res, r := results[i], d.batch[i]
-			if priors[n].State != crmsync.StateSent {
+			v, fixed := crmsync.Fixed(r, res.Key, priors[n])
+			if !fixed {
 				d.holdInvalid(r)
 				continue
 			}
-			problem := ""
-			if r.Problem != nil {
-				problem = r.Problem.Reason
-				if r.Problem.Column != "" {
-					problem = r.Problem.Column + ": " + problem
-				}
-			}
-			res.Outcome, res.Column = crmsync.OutcomeUnchanged, ""
-			res.Reason = fmt.Sprintf("此行有误(%s),但其修正后的版本(键 %s)已送达 / fixed: this row is invalid (%s), but its fixed version (key %s) was delivered", problem, res.Key, problem, res.Key)
+			res.Outcome, res.Column, res.Reason = v.Outcome, "", v.Reason
 		}
+	}
+	if err := d.decided(ctx, results); err != nil {
+		return err
 	}
 	// Every row is recorded now; rows to send are recorded as new, which
 	// puts them in the run's send queue in the ledger (Queued): a run of
@@ -189,6 +190,71 @@ func (d *differ) flush(ctx context.Context) error {
 		j.Progress("read", d.read, max(j.Rows, d.read))
 	}
 	d.batch = d.batch[:0]
+	return nil
+}
+
+// decider is the ledger's memory of a person's decisions (ledger.Ledger).
+type decider interface {
+	Decided(ctx context.Context, rs []*crmsync.Result) ([]*ledger.Decision, error)
+	LastDecision(ctx context.Context, kind crmsync.Kind, key string) (*ledger.Decision, error)
+}
+
+// dismissed gives res, a row of an event a person dismissed, the
+// decision's who, when and why as its reason.
+func (d *differ) dismissed(ctx context.Context, res *crmsync.Result) error {
+	dl, ok := d.job.Ledger.(decider)
+	if !ok {
+		return nil
+	}
+	dec, err := dl.LastDecision(ctx, res.Kind, res.Key)
+	if err != nil || dec == nil || dec.Decision != crmsync.DecisionDismiss {
+		return err
+	}
+	res.Reason = crmsync.Decided(dec.Decision, dec.User, dec.At.In(mallcoo.CST), dec.Reason).Reason
+	return nil
+}
+
+// decided settles the changed and invalid rows of results that a person
+// decided on before with the same content (crmsync.Decided): they are not
+// outstanding again, and a dismissed invalid row holds its member's lane no
+// longer.
+func (d *differ) decided(ctx context.Context, results []*crmsync.Result) error {
+	dl, ok := d.job.Ledger.(decider)
+	if !ok {
+		return nil
+	}
+	some := false
+	for _, res := range results {
+		if res.Outcome == crmsync.OutcomeChanged || res.Outcome == crmsync.OutcomeInvalid {
+			some = true
+			break
+		}
+	}
+	if !some {
+		return nil
+	}
+	ds, err := dl.Decided(ctx, results)
+	if err != nil {
+		return err
+	}
+	var released map[string]bool
+	for i, dec := range ds {
+		if dec == nil {
+			continue
+		}
+		res := results[i]
+		if res.Outcome == crmsync.OutcomeInvalid {
+			if released == nil {
+				released = map[string]bool{}
+			}
+			released[res.Source.String()] = true
+		}
+		v := crmsync.Decided(dec.Decision, dec.User, dec.At.In(mallcoo.CST), dec.Reason)
+		res.Outcome, res.Column, res.Reason = v.Outcome, "", v.Reason
+	}
+	if released != nil {
+		d.invalid = slices.DeleteFunc(d.invalid, func(h crmsync.Held) bool { return released[h.Key] })
+	}
 	return nil
 }
 

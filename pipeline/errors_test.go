@@ -18,9 +18,11 @@ func TestErrorsWrappedOnce(t *testing.T) {
 	for _, c := range []struct {
 		name, op string
 		row      string
+		since    time.Time
 	}{
-		{"record", "record ", ",C1,1,2024-11-01 10:00:00,x,S01,10"},         // invalid, no key: recorded at once
-		{"look up", "look up ", "T1,C1,1,2024-11-01 10:00:00,10.50,S01,10"}, // valid: looked up first
+		{"record", "record ", "T1,C1,1,2024-11-01 10:00:00,10.50,S01,10", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}, // outside -since: recorded at once
+		{"decisions", "decisions ", ",C1,1,2024-11-01 10:00:00,x,S01,10", time.Time{}},                                 // invalid, no key: a person may have decided on it
+		{"look up", "look up ", "T1,C1,1,2024-11-01 10:00:00,10.50,S01,10", time.Time{}},                               // valid: looked up first
 	} {
 		w := newWorld(t)
 		in := w.file("score.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score", c.row)
@@ -30,7 +32,7 @@ func TestErrorsWrappedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.l.Close() // the ledger goes away under the run
-		j := &pipeline.Job{Reader: &importer.Reader{}, Ledger: w.l, Sender: w.cl}
+		j := &pipeline.Job{Reader: &importer.Reader{}, Ledger: w.l, Sender: w.cl, Since: c.since}
 		err = j.Run(ctx, id, []string{in}, crmsync.NewSummary(id, "run", time.Now()))
 		if err == nil {
 			t.Fatalf("%s: Job.Run() with a closed ledger = nil, want an error", c.name)

@@ -40,6 +40,7 @@ type ReconcileOptions struct {
 type Reconciled struct {
 	Counts     map[crmsync.Category]int
 	Duplicates int // invalid rows that repeat a key met earlier in the files
+	Fixed      int // matched rows that are bad rows whose fixed version was delivered
 	Totals     []report.Total
 	Windows    []crmsync.Window
 	Files      []crmsync.FileSummary
@@ -113,7 +114,7 @@ func Reconcile(ctx context.Context, opt ReconcileOptions) (*Reconciled, error) {
 			rep.Discard()
 		}
 	}()
-	rec, err := l.Reconcile(ctx, ledger.ReconcileOptions{Since: opt.Since, Until: opt.Until, SameContent: sameContent}, rep.Add)
+	rec, err := l.Reconcile(ctx, ledger.ReconcileOptions{Since: opt.Since, Until: opt.Until, SameContent: sameContent, KeyOf: importer.KeyOf}, rep.Add)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +150,7 @@ func Reconcile(ctx context.Context, opt ReconcileOptions) (*Reconciled, error) {
 	return &Reconciled{
 		Counts:     rep.Counts(),
 		Duplicates: rep.Duplicates(),
+		Fixed:      rep.Fixed(),
 		Totals:     rep.Totals(),
 		Windows:    windows,
 		Files:      sums,

@@ -121,6 +121,16 @@ func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 	if opt.Mall, err = l.UseMall(ctx, opt.Mall); err != nil {
 		return nil, err
 	}
+	if opt.Apply > 0 {
+		// Under the lock: an apply that ended meanwhile counts.
+		apps, err := l.Applications(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if a, ok := ledger.AppliedBy(apps[opt.Apply]); ok {
+			return nil, &ledger.PlanAppliedError{Plan: opt.Apply, Run: a.Run, At: a.Started}
+		}
+	}
 	if opt.Retry {
 		// Nothing retry can send: no run is recorded, no report written.
 		evs, held, err := Sendable(ctx, l, retryStates(opt.Uncertain), nil)

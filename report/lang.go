@@ -29,6 +29,8 @@ var words = map[string]word{
 	"requests":      {"请求数(含重试)", "Requests (retries included)"},
 	"reqPerSec":     {"请求/秒", "Requests/s"},
 	"interrupted":   {"已中断", "Interrupted"},
+	"applied":       {"已执行", "Applied"},
+	"appliedBy":     {"已执行 apply RUN %d", "applied by run %d"},
 	"yes":           {"是", "yes"},
 	"no":            {"否", "no"},
 	"stopped":       {"提前停止原因", "Stopped early because"},

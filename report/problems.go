@@ -14,8 +14,9 @@ import (
 // problems workbook: first the reason, the next step and the source row
 // (columns the reader ignores), then the template columns (Columns) with
 // the row's values, each bad cell filled red with its reason as a comment,
-// then the event's key (EventID, empty for invalid and duplicate rows,
-// which a person may re-key).
+// then the event's key (EventID: empty for duplicate rows and for invalid
+// rows whose key cells do not read, which a person may re-key; to re-key
+// another invalid row, clear it).
 type problemSheet struct {
 	kind     crmsync.Kind
 	l        lang
@@ -120,7 +121,9 @@ func (ps *problemSheet) add(r *crmsync.Result) error {
 			}
 		}
 	}
-	if r.Outcome != crmsync.OutcomeInvalid && r.Outcome != crmsync.OutcomeDuplicate {
+	if r.Outcome != crmsync.OutcomeDuplicate {
+		// An invalid row has a key when its key cells (or its own
+		// EventID) read: its fixed version goes under it, and settles it.
 		c[problemFixed+ps.nfields] = str(r.Key)
 	}
 	for _, v := range r.Values[min(ps.nfields, len(r.Values)):] {

@@ -38,6 +38,7 @@ var reconcileWords = map[string]word{
 	"c.invalid":     {"无效或重复", "invalid"},
 	"c.skipped":     {"范围外跳过", "skipped"},
 	"duplicates":    {"其中重复键", "of which duplicate keys"},
+	"fixedRows":     {"其中已修正的错误行", "of which bad rows whose fixed version was delivered"},
 	"totals":        {"按营业日×商户×类型合计(差异标红)", "Totals per business day × shop × kind (differences in red)"},
 	"date":          {"营业日", "Business day"},
 	"shop":          {"商户", "Shop"},
@@ -124,6 +125,7 @@ type Reconcile struct {
 
 	counts     map[crmsync.Category]int
 	duplicates int
+	fixed      int // matched entries that are bad rows settled by their delivered fix
 	totals     map[totalKey]*total
 	sheets     map[crmsync.Category]*stream
 	cells      []any
@@ -206,6 +208,10 @@ func (r *Reconcile) Counts() map[crmsync.Category]int { return r.counts }
 // Duplicates returns how many invalid entries are duplicate keys.
 func (r *Reconcile) Duplicates() int { return r.duplicates }
 
+// Fixed returns how many matched entries are bad rows whose fixed version
+// was delivered (ReconcileEntry.Fixed).
+func (r *Reconcile) Fixed() int { return r.fixed }
+
 // Add counts one entry into the totals and writes it to its category's
 // sheet.
 func (r *Reconcile) Add(e *crmsync.ReconcileEntry) error {
@@ -215,6 +221,9 @@ func (r *Reconcile) Add(e *crmsync.ReconcileEntry) error {
 	r.counts[e.Category]++
 	if e.Duplicate {
 		r.duplicates++
+	}
+	if e.Fixed {
+		r.fixed++
 	}
 	switch e.Category {
 	case crmsync.CategoryMatched, crmsync.CategoryMismatched, crmsync.CategoryMissing:
@@ -622,6 +631,11 @@ func (r *Reconcile) summary(info ReconcileInfo) error {
 	}
 	if r.duplicates > 0 {
 		if err := put(l.rt("duplicates"), r.duplicates); err != nil {
+			return err
+		}
+	}
+	if r.fixed > 0 {
+		if err := put(l.rt("fixedRows"), r.fixed); err != nil {
 			return err
 		}
 	}

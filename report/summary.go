@@ -115,6 +115,9 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	if s.Interrupt {
 		kv = append(kv, [2]any{l.T("interrupted"), l.T("yes")})
 	}
+	if s.Command == "plan" && s.AppliedBy > 0 {
+		kv = append(kv, [2]any{l.T("applied"), fmt.Sprintf(l.T("appliedBy"), s.AppliedBy)})
+	}
 	needs := l.T("no")
 	if s.NeedsPerson() {
 		needs = l.T("yes")

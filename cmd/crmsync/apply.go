@@ -76,7 +76,9 @@ func (c *applyCommand) Run(ctx context.Context, args []string) (int, error) {
 }
 
 // checkPlan says whether run planID is a plan whose results the ledger
-// still holds: a usage error when it is another command's run.
+// still holds: a usage error when it is another command's run, or a plan
+// an apply run already applied to its end (one interrupted, failed or dead
+// may be applied again: it sends only what is still new).
 func (c *applyCommand) checkPlan(ctx context.Context, planID int64) error {
 	l, err := ledger.OpenWith(ctx, c.ledgerPath, c.ledgerOptions(false))
 	if err != nil {
@@ -89,6 +91,13 @@ func (c *applyCommand) checkPlan(ctx context.Context, planID int64) error {
 	}
 	if plan.Command != "plan" {
 		return usagef("run %d is a %s, not a plan: apply sends what a plan found new", planID, plan.Command)
+	}
+	apps, err := l.Applications(ctx)
+	if err != nil {
+		return err
+	}
+	if a, ok := ledger.AppliedBy(apps[planID]); ok {
+		return usagef("%v", &ledger.PlanAppliedError{Plan: planID, Run: a.Run, At: a.Started})
 	}
 	if at, err := l.RunPruned(ctx, planID); err != nil {
 		return err

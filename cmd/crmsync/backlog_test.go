@@ -430,3 +430,250 @@ func TestFixedRowSettles(t *testing.T) {
 		t.Errorf("%d score events delivered, want 2 (T1, fixed T2)", n)
 	}
 }
+
+// TestOutstandingSinceStays: an outstanding item's since is the age of the
+// problem: a later run that meets the same rejected event and invalid row
+// again (and records them again) keeps it.
+func TestOutstandingSinceStays(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	srv.RejectIf(func(kind crmsync.Kind, body []byte) (int, string, bool) {
+		return 3001, "会员不存在", strings.Contains(string(body), `"TransID":"T1"`)
+	})
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	f := filepath.Join(dir, "score.csv")
+	os.WriteFile(f, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\n"+
+		"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"+
+		"T2,C2,1,2024-11-01 10:00:00,12.3.4,S1,12,,\n"), 0o644)
+	since := func(run int) map[string]time.Time {
+		t.Helper()
+		if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, fmt.Sprintf("r%d.xlsx", run)), f); code != crmsync.ExitNeedsPerson {
+			t.Fatalf("run %d: exit %d, want 3\n%s", run, code, stderr)
+		}
+		o := readStatus(t, db).Outstanding
+		if o.Total != 2 || o.ByState["rejected"] != 1 || o.ByState["invalid"] != 1 {
+			t.Fatalf("outstanding after run %d: %+v, want T1 rejected and the invalid row", run, o)
+		}
+		m := map[string]time.Time{}
+		for _, it := range o.Items {
+			m[it.State] = it.Since
+		}
+		return m
+	}
+	first := since(1)
+	second := since(2)
+	for _, state := range []string{"rejected", "invalid"} {
+		if !second[state].Equal(first[state]) || first[state].IsZero() {
+			t.Errorf("since of the %s item after run 2 = %v, want %v (run 1's, when it became outstanding)", state, second[state], first[state])
+		}
+	}
+}
+
+// TestDismissedRowsStayDecided: changed and invalid rows a person dismissed
+// are not outstanding again when the same file is read again (they are
+// skipped, the reason naming the decision), and status lists the decisions
+// with who, when and why; the same rows with other content are outstanding
+// again.
+func TestDismissedRowsStayDecided(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	const header = "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\n"
+	write := func(name, t1, t3 string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(header+"T1,C1,1,2024-11-01 10:00:00,"+t1+",S1,100,,\n"+"T3,C2,1,2024-11-01 10:00:00,"+t3+",S1,12,,\n"), 0o644)
+		return p
+	}
+	run := func(n int, f string, want int) jsonSummary {
+		t.Helper()
+		code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, fmt.Sprintf("r%d.xlsx", n)), f)
+		if code != want {
+			t.Fatalf("run %d: exit %d, want %d\n%s", n, code, want, stderr)
+		}
+		return decodeSummary(t, stdout)
+	}
+	day1 := filepath.Join(dir, "day1.csv")
+	os.WriteFile(day1, []byte(header+"T1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"), 0o644)
+	run(1, day1, crmsync.ExitOK)
+	f := write("day2.csv", "101.00", "12.3.4") // T1 changed, T3 invalid
+	run(2, f, crmsync.ExitNeedsPerson)
+	if o := readStatus(t, db).Outstanding; o.Total != 2 || o.ByState["changed"] != 1 || o.ByState["invalid"] != 1 {
+		t.Fatalf("outstanding after run 2: %+v, want T1 changed and row 3 invalid", o)
+	}
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "dismiss", "-reason", "CRM typo, keep what Mallcoo has", "T1", f+":3"); code != crmsync.ExitOK {
+		t.Fatalf("resolve -as dismiss: exit %d\n%s", code, stderr)
+	}
+	s := run(3, f, crmsync.ExitOK)
+	if s.Counts[crmsync.OutcomeSkipped] != 2 || s.Counts[crmsync.OutcomeChanged] != 0 || s.Counts[crmsync.OutcomeInvalid] != 0 {
+		t.Errorf("run 3 of the same file: %v, want both rows skipped as dismissed", s.Counts)
+	}
+	code, stdout, stderr := cli(t, nil, "status", "-json", "-ledger", db)
+	if code != crmsync.ExitOK {
+		t.Fatalf("status: exit %d\n%s", code, stderr)
+	}
+	var st struct {
+		Outstanding struct {
+			Total int `json:"total"`
+		} `json:"outstanding"`
+		Decisions []struct {
+			Key      string    `json:"key"`
+			State    string    `json:"state"`
+			Decision string    `json:"decision"`
+			User     string    `json:"user"`
+			At       time.Time `json:"at"`
+			Reason   string    `json:"reason"`
+		} `json:"decisions"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Outstanding.Total != 0 {
+		t.Errorf("outstanding after the dismissed rows were read again: %d, want 0", st.Outstanding.Total)
+	}
+	decided := map[string]string{}
+	for _, d := range st.Decisions {
+		if d.Decision == "dismiss" && d.User != "" && !d.At.IsZero() && d.Reason == "CRM typo, keep what Mallcoo has" {
+			decided[d.Key] = d.State
+		}
+	}
+	if decided["T1"] != "changed" || decided[f+":3"] != "invalid" {
+		t.Errorf("status decisions %+v, want T1 (changed) and %s:3 (invalid) dismissed, with user, time and reason", st.Decisions, f)
+	}
+	// The report shows the decision on the rows.
+	rep, err := excelize.OpenFile(filepath.Join(dir, "r3.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := rep.GetRows("score")
+	rep.Close()
+	shown := 0
+	for _, r := range rows {
+		if strings.Contains(strings.Join(r, "|"), "decided dismiss by ") && strings.Contains(strings.Join(r, "|"), "CRM typo") {
+			shown++
+		}
+	}
+	if shown != 2 {
+		t.Errorf("report of run 3: %d rows name the decision, want 2:\n%q", shown, rows)
+	}
+
+	// Other content: a person has not decided on it.
+	run(4, write("day2.csv", "102.00", "12.3.5"), crmsync.ExitNeedsPerson)
+	if o := readStatus(t, db).Outstanding; o.Total != 2 || o.ByState["changed"] != 1 || o.ByState["invalid"] != 1 {
+		t.Errorf("outstanding after the rows changed again: %+v, want T1 changed and row 3 invalid", o)
+	}
+}
+
+// TestApplyPlanOnce: a plan applied to its end says so (status's run list,
+// text and -json; the plan's report written again), and applying it again
+// is refused (exit 2, naming the apply run) and sends nothing.
+func TestApplyPlanOnce(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	in := filepath.Join(dir, "plan.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\nT1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"), 0o644)
+	code, stdout, stderr := cli(t, vars, "plan", "-json", "-ledger", db, "-report", filepath.Join(dir, "p.xlsx"), in)
+	if code != crmsync.ExitOK {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
+	planID := decodeSummary(t, stdout).RunID
+	code, stdout, stderr = cli(t, vars, "apply", "-json", "-ledger", db, "-report", filepath.Join(dir, "a.xlsx"), fmt.Sprint(planID))
+	if code != crmsync.ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	applyID := decodeSummary(t, stdout).RunID
+
+	code, stdout, stderr = cli(t, nil, "status", "-json", "-ledger", db)
+	if code != crmsync.ExitOK {
+		t.Fatalf("status: exit %d\n%s", code, stderr)
+	}
+	var st struct {
+		Runs []struct {
+			ID        int64 `json:"id"`
+			AppliedBy int64 `json:"applied_by"`
+		} `json:"runs"`
+	}
+	json.Unmarshal([]byte(stdout), &st)
+	applied := map[int64]int64{}
+	for _, r := range st.Runs {
+		applied[r.ID] = r.AppliedBy
+	}
+	if applied[planID] != applyID || applied[applyID] != 0 {
+		t.Errorf("status -json runs %+v: want plan run %d applied_by %d, and nothing else applied", st.Runs, planID, applyID)
+	}
+	want := fmt.Sprintf("已执行 apply RUN %d", applyID)
+	if _, text, _ := cli(t, nil, "status", "-ledger", db); !strings.Contains(text, want) {
+		t.Errorf("status text does not say %q:\n%s", want, text)
+	}
+	again := filepath.Join(dir, "p-again.xlsx")
+	if code, _, stderr := cli(t, nil, "report", "-ledger", db, "-report", again, fmt.Sprint(planID)); code != crmsync.ExitOK {
+		t.Fatalf("report of the plan: exit %d\n%s", code, stderr)
+	}
+	f, err := excelize.OpenFile(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("汇总")
+	f.Close()
+	found := false
+	for _, r := range rows {
+		found = found || slices.Contains(r, want)
+	}
+	if !found {
+		t.Errorf("report of plan run %d: the summary does not say %q:\n%q", planID, want, rows)
+	}
+
+	before := len(srv.Requests())
+	code, _, stderr = cli(t, vars, "apply", "-ledger", db, "-report", filepath.Join(dir, "a2.xlsx"), fmt.Sprint(planID))
+	if code != crmsync.ExitUsage || !strings.Contains(stderr, fmt.Sprintf("already applied by run %d", applyID)) {
+		t.Errorf("apply of an applied plan: exit %d, want 2 naming run %d\n%s", code, applyID, stderr)
+	}
+	if n := len(srv.Requests()); n != before {
+		t.Errorf("apply of an applied plan made %d requests, want none", n-before)
+	}
+}
+
+// TestDismissedEventShowsDecision: a rejected event a person dismissed is
+// skipped when its file is read again, and the run's report names the
+// decision (who, when, why) on its row.
+func TestDismissedEventShowsDecision(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	srv.RejectIf(func(kind crmsync.Kind, body []byte) (int, string, bool) { return 3001, "会员不存在", true })
+	vars := sandboxEnv(srv)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	f := filepath.Join(dir, "score.csv")
+	os.WriteFile(f, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount\nT1,C1,1,2024-11-01 10:00:00,100.00,S1,100,,\n"), 0o644)
+	if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), f); code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run 1: exit %d, want 3\n%s", code, stderr)
+	}
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "dismiss", "-reason", "member left the mall", "T1"); code != crmsync.ExitOK {
+		t.Fatalf("resolve: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, vars, "run", "-json", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), f)
+	if code != crmsync.ExitOK {
+		t.Fatalf("run 2: exit %d, want 0\n%s", code, stderr)
+	}
+	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeSkipped] != 1 {
+		t.Errorf("run 2: %v, want T1 skipped", s.Counts)
+	}
+	l, err := ledger.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s := decodeSummary(t, stdout)
+	l.Results(context.Background(), s.RunID, "", func(r *crmsync.Result) error {
+		if !strings.Contains(r.Reason, "decided dismiss by ") || !strings.Contains(r.Reason, "member left the mall") {
+			t.Errorf("run 2: T1's reason %q, want the decision with who and why", r.Reason)
+		}
+		return nil
+	})
+}

@@ -41,6 +41,7 @@ type reconcileJSON struct {
 	Orphans    int                   `json:"orphans"`
 	Invalid    int                   `json:"invalid"`    // duplicates included
 	Duplicates int                   `json:"duplicates"` // keys met again in the files
+	Fixed      int                   `json:"fixed"`      // matched: bad rows whose fixed version was delivered
 	Skipped    int                   `json:"skipped"`    // outside -since/-until
 	TiesOut    bool                  `json:"ties_out"`
 	RunActive  bool                  `json:"run_active,omitempty"`
@@ -137,6 +138,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 		Orphans:    rec.Counts[crmsync.CategoryOrphan],
 		Invalid:    rec.Counts[crmsync.CategoryInvalid],
 		Duplicates: rec.Duplicates,
+		Fixed:      rec.Fixed,
 		Skipped:    rec.Counts[crmsync.CategorySkipped],
 		TiesOut:    rec.TiesOut(),
 		RunActive:  rec.RunActive,
@@ -189,6 +191,9 @@ func (c *reconcileCommand) printReconcile(out *reconcileJSON) {
 	}
 	if out.Duplicates > 0 {
 		fmt.Fprintf(w, "  (%d of the invalid rows repeat a key met earlier in the files)\n", out.Duplicates)
+	}
+	if out.Fixed > 0 {
+		fmt.Fprintf(w, "  (%d of the matched rows are bad rows whose fixed version was delivered)\n", out.Fixed)
 	}
 	differ := 0
 	for _, t := range out.Totals {

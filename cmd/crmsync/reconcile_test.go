@@ -45,6 +45,7 @@ type reconcileOut struct {
 	Orphans    int    `json:"orphans"`
 	Invalid    int    `json:"invalid"`
 	Duplicates int    `json:"duplicates"`
+	Fixed      int    `json:"fixed"`
 	TiesOut    bool   `json:"ties_out"`
 	Report     string `json:"report"`
 	Totals     []struct {

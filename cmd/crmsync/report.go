@@ -53,6 +53,15 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 			runID, ledger.ErrPruned, at.Format("2006-01-02"), s.Rows, s.Counts)
 	}
 	s.Ledger = l.Path()
+	if s.Command == "plan" {
+		apps, err := l.Applications(ctx)
+		if err != nil {
+			return err
+		}
+		if a, ok := ledger.AppliedBy(apps[runID]); ok {
+			s.AppliedBy = a.Run
+		}
+	}
 	// The ledger's mall names the report; a config of another mall is
 	// refused, as run refuses it.
 	if s.Mall, err = l.Mall(ctx); err != nil {

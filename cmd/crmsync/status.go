@@ -101,7 +101,11 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 				outs += fmt.Sprintf("%s=%d ", o, n)
 			}
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Command, r.Started.In(mallcoo.CST).Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs, r.Reason)
+		reason := r.Reason
+		if r.AppliedBy > 0 {
+			reason = fmt.Sprintf("已执行 apply RUN %d / applied by run %d", r.AppliedBy, r.AppliedBy)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Command, r.Started.In(mallcoo.CST).Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs, reason)
 	}
 	w.Flush()
 	if st.Held > 0 {
