@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,38 +25,9 @@ import (
 	"github.com/crmsync/crmsync/report"
 )
 
-// fileConfig is the -config file (TOML). Every key is optional; flags beat
-// the environment, which beats the file, which beats the defaults.
-//
-//	base_url    = "https://openapi10.mallcoo.cn"
-//	ledger      = "/var/lib/crmsync/crmsync.db"
-//	report_dir  = "/var/lib/crmsync/reports"
-//	concurrency = 8
-//	rate        = 50          # requests per second, 0 = unlimited
-//	timeout     = "10s"
-//	retries     = 3
-//	lang        = "zh"
-//	encoding    = "auto"      # CSV encoding: auto, utf-8, gbk, gb18030
-//	max_rows_per_file = 2000000   # data rows read from one file, then a file problem
-//	max_cell_bytes    = 65536     # bytes in one cell (a CSV row: 64 such cells)
-//	already_delivered_codes = []  # business Codes that mean "already delivered"
-//	max_rows_per_run = 10000000   # rows over all files; more ends the run before sending
-//	systemic_codes = []           # business Codes that mean credentials refused: stop
-//	strict_datetime = false       # a date alone where a datetime is due: true = invalid, false = warning
-//	score_resend_uncertain = false  # true once Mallcoo confirms a repeated TransID is refused or ignored
-//	retention = "90d"             # per-row run results kept this long (crmsync prune; pruned at the end of each run)
-//
-//	[credentials]                 # prefer the environment; never put keys in flags
-//	app_id = "…"
-//	public_key = "…"
-//	private_key_file = "/etc/crmsync/private.key"
-//
-//	[mappings.PayType]            # a mall's own words → Mallcoo codes
-//	"微信" = 12
-//	"支付宝" = 6
-//
-//	[kinds.score]                 # fields this mall requires beyond the vendor's
-//	required = ["TradeSerialNo", "PosID"]
+// fileConfig is the -config file (TOML; README.md shows one whole). Every
+// key is optional; flags beat the environment, which beats the file, which
+// beats the defaults.
 //
 // The TOML library checks the keys and types: a setting with a range or a
 // form has a type of its own below, whose check is the one the flag of the
@@ -125,16 +97,14 @@ type configError struct {
 }
 
 func (e *configError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "config %s: ", e.Path)
+	where := ""
 	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
+		where = fmt.Sprintf("line %d: ", e.Line)
 	}
 	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
+		where += e.Key + ": "
 	}
-	b.WriteString(e.Problem)
-	return b.String()
+	return "config " + e.Path + ": " + where + e.Problem
 }
 
 // The settings with a range or a form. Each check is the only statement of
@@ -165,76 +135,38 @@ type (
 )
 
 func (n concurrency) check() error {
-	if n < 1 || n > 256 {
-		return errors.New("want 1 to 256 members sent in parallel")
-	}
-	return nil
+	return want(n >= 1 && n <= 256, "want 1 to 256 members sent in parallel")
 }
-
-func (n retries) check() error {
-	if n < 0 {
-		return errors.New("want 0 (no retries) or more")
-	}
-	return nil
-}
-
-func (n atLeastOne) check() error {
-	if n < 1 {
-		return errors.New("want 1 or more")
-	}
-	return nil
-}
-
-func (n code) check() error {
-	if n < math.MinInt32 || n > math.MaxInt32 {
-		return errors.New("not a code: too large")
-	}
-	return nil
-}
-
+func (n retries) check() error    { return want(n >= 0, "want 0 (no retries) or more") }
+func (n atLeastOne) check() error { return want(n >= 1, "want 1 or more") }
+func (n code) check() error       { return want(n == code(int32(n)), "not a code: too large") }
 func (r rate) check() error {
-	if r < 0 || math.IsNaN(float64(r)) || math.IsInf(float64(r), 0) {
-		return errors.New("want 0 (unlimited) or more requests per second")
-	}
-	return nil
+	return want(r >= 0 && !math.IsInf(float64(r), 0), "want 0 (unlimited) or more requests per second")
 }
-
-func (d timeout) check() error {
-	if d <= 0 {
-		return errors.New(`want a positive duration such as "10s"`)
-	}
-	return nil
-}
-
-func (l lang) check() error {
-	if l != "zh" && l != "en" {
-		return errors.New(`want "zh" or "en"`)
-	}
-	return nil
-}
-
+func (d timeout) check() error     { return want(d > 0, `want a positive duration such as "10s"`) }
+func (l lang) check() error        { return want(l == "zh" || l == "en", `want "zh" or "en"`) }
 func (e csvEncoding) check() error { return importer.CheckEncoding(string(e)) }
 func (u baseURL) check() error     { return mallcoo.CheckBaseURL(string(u)) }
+func (r retention) check() error   { _, err := parseRetention(string(r)); return err }
 
-func (r retention) check() error {
-	_, err := parseRetention(string(r))
-	return err
-}
-
-func (n *concurrency) UnmarshalTOML(v any) error { return wholeNumber(v, n) }
-func (n *retries) UnmarshalTOML(v any) error     { return wholeNumber(v, n) }
-func (n *atLeastOne) UnmarshalTOML(v any) error  { return wholeNumber(v, n) }
-func (n *code) UnmarshalTOML(v any) error        { return wholeNumber(v, n) }
+func (n *concurrency) UnmarshalTOML(v any) error    { return wholeNumber(v, n) }
+func (n *retries) UnmarshalTOML(v any) error        { return wholeNumber(v, n) }
+func (n *atLeastOne) UnmarshalTOML(v any) error     { return wholeNumber(v, n) }
+func (n *code) UnmarshalTOML(v any) error           { return wholeNumber(v, n) }
+func (l *lang) UnmarshalText(b []byte) error        { return setText(b, l) }
+func (e *csvEncoding) UnmarshalText(b []byte) error { return setText(b, e) }
+func (u *baseURL) UnmarshalText(b []byte) error     { return setText(b, u) }
+func (r *retention) UnmarshalText(b []byte) error   { return setText(b, r) }
 
 func (r *rate) UnmarshalTOML(v any) error {
-	switch n := v.(type) {
-	case int64:
-		*r = rate(n)
-	case float64:
-		*r = rate(n)
-	default:
+	n, ok := v.(float64)
+	if i, isInt := v.(int64); isInt {
+		n, ok = float64(i), true
+	}
+	if !ok {
 		return wantType(v, "a number without quotes, such as 50 or 0.5")
 	}
+	*r = rate(n)
 	return r.check()
 }
 
@@ -247,21 +179,9 @@ func (d *timeout) UnmarshalText(b []byte) error {
 	return d.check()
 }
 
-func (l *lang) UnmarshalText(b []byte) error        { return setText(b, l) }
-func (e *csvEncoding) UnmarshalText(b []byte) error { return setText(b, e) }
-func (u *baseURL) UnmarshalText(b []byte) error     { return setText(b, u) }
-func (r *retention) UnmarshalText(b []byte) error   { return setText(b, r) }
-
 func (m *fileModeSetting) UnmarshalText(b []byte) error {
-	switch strings.TrimSpace(string(b)) {
-	case "", "0600", "600":
-		*m = 0o600
-	case "0640", "640":
-		*m = 0o640
-	default:
-		return errors.New(`want "0600" (the owner only) or "0640" (and a group of operators): the files hold members' personal data`)
-	}
-	return nil
+	*m = map[string]fileModeSetting{"": 0o600, "0600": 0o600, "600": 0o600, "0640": 0o640, "640": 0o640}[strings.TrimSpace(string(b))]
+	return want(*m != 0, `want "0600" (the owner only) or "0640" (and a group of operators): the files hold members' personal data`)
 }
 
 func (c *businessCodes) UnmarshalTOML(v any) error {
@@ -284,11 +204,8 @@ func (c *businessCodes) UnmarshalTOML(v any) error {
 
 func (s *secretText) UnmarshalTOML(v any) error {
 	t, ok := v.(string)
-	if !ok {
-		return wantType(v, `text in quotes, such as "…"`)
-	}
 	*s = secretText(t)
-	return nil
+	return want(ok, wantType(v, `text in quotes, such as "…"`).Error())
 }
 
 // wholeNumber decodes a TOML integer into *p and checks it.
@@ -300,11 +217,8 @@ func wholeNumber[T interface {
 	if !ok {
 		return wantType(v, "a whole number without quotes, such as 8")
 	}
-	if err := T(n).check(); err != nil {
-		return err
-	}
 	*p = T(n)
-	return nil
+	return (*p).check()
 }
 
 // setText checks the text b as a T and sets *p.
@@ -312,33 +226,29 @@ func setText[T interface {
 	~string
 	check() error
 }](b []byte, p *T) error {
-	if err := T(b).check(); err != nil {
-		return err
-	}
 	*p = T(b)
-	return nil
+	return (*p).check()
+}
+
+func want(ok bool, problem string) error {
+	if ok {
+		return nil
+	}
+	return errors.New(problem)
+}
+
+// typeWords names TOML types as a person reads them, by the Go type the
+// library decodes them into and by the name MetaData.Type gives.
+var typeWords = map[string]string{
+	"string": "text", "int64": "a whole number", "float64": "a number with a fraction", "bool": "true/false",
+	"[]interface {}": "a list", "map[string]interface {}": "a table",
+	"String": "text", "Integer": "a whole number", "Float": "a number with a fraction", "Bool": "true/false",
+	"Array": "a list", "Hash": "a table", "ArrayHash": "a list of tables",
 }
 
 // wantType says what a value of the wrong TOML type is, and what to write.
 func wantType(v any, want string) error {
-	var is string
-	switch v.(type) {
-	case string:
-		is = "text"
-	case int64:
-		is = "a whole number"
-	case float64:
-		is = "a number with a fraction"
-	case bool:
-		is = "true/false"
-	case []any:
-		is = "a list"
-	case map[string]any:
-		is = "a table"
-	default:
-		is = "a date/time"
-	}
-	return fmt.Errorf("the value is %s: want %s", is, want)
+	return fmt.Errorf("the value is %s: want %s", cmp.Or(typeWords[fmt.Sprintf("%T", v)], "a date/time"), want)
 }
 
 // loadConfig reads a -config file strictly: an unknown key, a value of the
@@ -366,31 +276,21 @@ func loadConfig(path string) (*fileConfig, error) {
 	at := func(key toml.Key, format string, a ...any) error {
 		return &configError{Path: path, Line: lineOf(string(text), key), Key: key.String(), Problem: fmt.Sprintf(format, a...)}
 	}
-	if err != nil {
-		// A plain value of the wrong type: the library says where in prose
-		// only, so find the key by its TOML type.
-		for _, k := range md.Keys() {
-			if want := typeWant(settingType(k), md.Type(k...)); want != "" {
-				is := map[string]string{"String": "text", "Integer": "a whole number", "Float": "a number with a fraction", "Bool": "true/false",
-					"Array": "a list", "Hash": "a table", "ArrayHash": "a list of tables"}[md.Type(k...)]
-				return nil, at(k, "the value is %s: want %s", cmp.Or(is, "a date/time"), want)
-			}
-		}
-		return nil, &configError{Path: path, Problem: err.Error()} // names the line and key, never the value
-	}
+	// Unknown keys are those MetaData.Undecoded lists and those the
+	// library took for a setting by ignoring case (Concurrency = 200 beside
+	// concurrency = 4 would win or lose at random). A plain value of the
+	// wrong type: the library says where in prose only (or, for a map,
+	// nothing: it leaves it empty), so find the key by its TOML type.
 	for _, k := range md.Keys() {
-		// The library leaves a map empty when the file gives it a value
-		// that is not a table.
-		if t := settingType(k); t != nil && t.Kind() == reflect.Map && md.Type(k...) != "Hash" {
-			return nil, at(k, "want a table, such as [%s] on a line of its own", k)
-		}
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		k := und[0]
-		if names := settingNames(settingType(k[:len(k)-1])); names != nil {
+		if names := settingNames(settingType(k[:len(k)-1])); names != nil && settingType(k) == nil {
 			return nil, at(k, "unknown setting; the settings here are %s", strings.Join(names, ", "))
 		}
-		return nil, at(k, "unknown setting")
+		if want := typeWant(settingType(k), md.Type(k...)); want != "" {
+			return nil, at(k, "the value is %s: want %s", cmp.Or(typeWords[md.Type(k...)], "a date/time"), want)
+		}
+	}
+	if err != nil {
+		return nil, &configError{Path: path, Problem: err.Error()} // names the line and key, never the value
 	}
 	c.resolvePaths(filepath.Dir(path))
 	if err := c.check(at); err != nil {
@@ -471,7 +371,7 @@ func settingNames(t reflect.Type) []string {
 
 func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := 0; i < t.NumField(); i++ {
-		if strings.EqualFold(t.Field(i).Tag.Get("toml"), name) {
+		if t.Field(i).Tag.Get("toml") == name {
 			return t.Field(i), true
 		}
 	}
@@ -577,7 +477,12 @@ func (c *fileConfig) checkMappings(at func(toml.Key, string, ...any) error) erro
 	for _, name := range sortedKeys(c.Mappings) {
 		f := fields[strings.ToLower(name)]
 		if f == nil {
-			return at(toml.Key{"mappings", name}, "no integer field is called %s; mappings apply to %s", name, strings.Join(sortedKeys(fieldsByName(fields)), ", "))
+			var names []string
+			for _, f := range fields {
+				names = append(names, f.Name)
+			}
+			slices.Sort(names)
+			return at(toml.Key{"mappings", name}, "no integer field is called %s; mappings apply to %s", name, strings.Join(names, ", "))
 		}
 		if _, dup := out[f.Name]; dup {
 			return at(toml.Key{"mappings", name}, "a second table for %s (field names ignore case): merge them", f.Name)
@@ -622,15 +527,6 @@ func mappableFields() map[string]*mallcoo.Field {
 		}
 	}
 	return m
-}
-
-// fieldsByName keys fields by their own spelling.
-func fieldsByName(fields map[string]*mallcoo.Field) map[string]*mallcoo.Field {
-	out := map[string]*mallcoo.Field{}
-	for _, f := range fields {
-		out[f.Name] = f
-	}
-	return out
 }
 
 func checkEncoding(s string) error { return csvEncoding(s).check() }

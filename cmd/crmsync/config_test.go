@@ -177,6 +177,8 @@ func TestConfigValidation(t *testing.T) {
 		line       int
 	}{
 		{"unknown key", "concurrency = 4\nconcurency = 4\n", "concurency", 2},
+		{"key in another case", "concurrency = 4\nConcurrency = 200\n", "Concurrency", 2},
+		{"table in another case", "[Credentials]\napp_id = \"a\"\n", "Credentials", 1},
 		{"unknown credential", "[credentials]\napp_id = \"a\"\nprivate = \"x\"\n", "credentials.private", 3},
 		{"wrong type", "lang = \"zh\"\n\nconcurrency = \"8\"\n", "concurrency", 3},
 		{"timeout not text", "timeout = 10\n", "timeout", 1},
