@@ -76,7 +76,7 @@ type fileConfig struct {
 // kindSettings are the settings of one kind, [kinds.<kind>].
 type kindSettings struct {
 	// Required lists the optional fields this mall requires.
-	Required []string `toml:"required"`
+	Required fieldNames `toml:"required"`
 	// Columns maps this kind's headers in the mall's files to field names.
 	Columns map[string]string `toml:"columns"`
 }
@@ -130,6 +130,7 @@ type (
 	// businessCodes are business Codes of Mallcoo's answers, other than
 	// 1 (success).
 	businessCodes []int
+	fieldNames    []string
 	// secretText is a credential: text, and never shown in an error.
 	secretText string
 )
@@ -171,6 +172,9 @@ func (r *rate) UnmarshalTOML(v any) error {
 }
 
 func (d *timeout) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		return nil // unset
+	}
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
 		return errors.New(`want a duration such as "10s" or "1m30s"`)
@@ -202,6 +206,21 @@ func (c *businessCodes) UnmarshalTOML(v any) error {
 	return nil
 }
 
+func (l *fieldNames) UnmarshalTOML(v any) error {
+	list, ok := v.([]any)
+	if !ok {
+		return wantType(v, `a list of field names, such as ["TradeSerialNo", "PosID"]`)
+	}
+	for _, e := range list {
+		name, ok := e.(string)
+		if !ok {
+			return fmt.Errorf("an item: %w", wantType(e, `a field name in quotes, such as "PosID"`))
+		}
+		*l = append(*l, name)
+	}
+	return nil
+}
+
 func (s *secretText) UnmarshalTOML(v any) error {
 	t, ok := v.(string)
 	*s = secretText(t)
@@ -221,12 +240,15 @@ func wholeNumber[T interface {
 	return (*p).check()
 }
 
-// setText checks the text b as a T and sets *p.
+// setText checks the text b as a T and sets *p; "" leaves the setting
+// unset.
 func setText[T interface {
 	~string
 	check() error
 }](b []byte, p *T) error {
-	*p = T(b)
+	if *p = T(b); *p == "" {
+		return nil
+	}
 	return (*p).check()
 }
 
@@ -276,24 +298,40 @@ func loadConfig(path string) (*fileConfig, error) {
 	at := func(key toml.Key, format string, a ...any) error {
 		return &configError{Path: path, Line: lineOf(string(text), key), Key: key.String(), Problem: fmt.Sprintf(format, a...)}
 	}
-	// Unknown keys are those MetaData.Undecoded lists and those the
+	// An unknown key is one MetaData.Undecoded would list, or one the
 	// library took for a setting by ignoring case (Concurrency = 200 beside
-	// concurrency = 4 would win or lose at random). A plain value of the
-	// wrong type: the library says where in prose only (or, for a map,
-	// nothing: it leaves it empty), so find the key by its TOML type.
+	// concurrency = 4 would win or lose at random). For a plain value of the
+	// wrong type the library says where in prose only (for a map, nothing:
+	// it leaves it empty), so the key is found by its TOML type.
+	tables := map[string]bool{} // keys that others extend (MetaData.Type errs for a table holding an "" key)
 	for _, k := range md.Keys() {
-		if names := settingNames(settingType(k[:len(k)-1])); names != nil && settingType(k) == nil {
-			return nil, at(k, "unknown setting; the settings here are %s", strings.Join(names, ", "))
+		for i := 1; i < len(k); i++ {
+			tables[k[:i].String()] = true
 		}
-		if want := typeWant(settingType(k), md.Type(k...)); want != "" {
-			return nil, at(k, "the value is %s: want %s", cmp.Or(typeWords[md.Type(k...)], "a date/time"), want)
+	}
+	for _, k := range md.Keys() {
+		for i := range k {
+			if settingType(k[:i+1]) == nil {
+				e := &configError{Path: path, Line: lineOf(string(text), k), Key: k[:i+1].String(), Problem: "unknown setting"}
+				if names := settingNames(settingType(k[:i])); names != nil {
+					e.Problem += "; the settings here are " + strings.Join(names, ", ")
+				}
+				return nil, e
+			}
+		}
+		is := md.Type(k...)
+		if tables[k.String()] && is != "ArrayHash" {
+			is = "Hash"
+		}
+		if want := typeWant(k, is); want != "" {
+			return nil, at(k, "the value is %s: want %s", cmp.Or(typeWords[is], "a date/time"), want)
 		}
 	}
 	if err != nil {
 		return nil, &configError{Path: path, Problem: err.Error()} // names the line and key, never the value
 	}
 	c.resolvePaths(filepath.Dir(path))
-	if err := c.check(at); err != nil {
+	if err := c.check(string(text), at); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -322,32 +360,34 @@ func settingType(key toml.Key) reflect.Type {
 	return t
 }
 
-// typeWant is what a setting of Go type t takes when the file gives it a
-// value of TOML type is ("" when it fits, or t checks values itself).
-func typeWant(t reflect.Type, is string) string {
-	if t == nil || reflect.PointerTo(t).Implements(reflect.TypeOf((*toml.Unmarshaler)(nil)).Elem()) ||
-		reflect.PointerTo(t).Implements(reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()) {
+// typeWant is what the setting key takes when the file gives it a value
+// of TOML type is: "" when it fits, or the setting's type checks values
+// itself.
+func typeWant(key toml.Key, is string) string {
+	t := settingType(key)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || reflect.PointerTo(t).Implements(reflect.TypeFor[toml.Unmarshaler]()) ||
+		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
 		return ""
 	}
-	for _, w := range []struct {
-		kind      reflect.Kind
-		toml, say string
-	}{
-		{reflect.Bool, "Bool", "true or false, without quotes"},
-		{reflect.String, "String", `text in quotes, such as "…"`},
-		{reflect.Int, "Integer", "a whole number without quotes, such as 587"},
-		{reflect.Slice, "Array", "a list, such as [307, 30018] or [\"PosID\"]"},
-		{reflect.Map, "Hash", "a table, such as [mappings.PayType] on a line of its own"},
-		{reflect.Struct, "Hash", "a table, such as [credentials] on a line of its own"},
-	} {
-		if t.Kind() == w.kind && is != w.toml {
-			if t == reflect.TypeOf([]notify.Config{}) {
-				return map[bool]string{true: "", false: "a [[notify]] table per destination"}[is == "ArrayHash"]
-			}
-			return w.say
-		}
+	table := "a table, such as [" + key.String() + "] on a line of its own"
+	want := map[reflect.Kind][2]string{
+		reflect.Bool:   {"Bool", "true or false, without quotes"},
+		reflect.String: {"String", `text in quotes, such as "…"`},
+		reflect.Int:    {"Integer", "a whole number without quotes, such as 587"},
+		reflect.Slice:  {"Array", `a list, such as ["ops@example.com"]`},
+		reflect.Map:    {"Hash", table},
+		reflect.Struct: {"Hash", table},
+	}[t.Kind()]
+	if t == reflect.TypeFor[[]notify.Config]() {
+		want = [2]string{"ArrayHash", "a [[notify]] table per destination"}
 	}
-	return ""
+	if want[0] == "" || want[0] == is {
+		return ""
+	}
+	return want[1]
 }
 
 // settingNames lists the keys of the table of type t; nil unless t is a
@@ -378,17 +418,25 @@ func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// lineOf is the line where key (or, failing that, its table) is set: the
-// first line through which the text, as the library parses it, defines
-// it. The library keeps positions to itself; this runs on a mistake only.
+// lineOf is the line where key (or, failing that, its table) is set.
 func lineOf(text string, key toml.Key) int {
-	lines := strings.SplitAfter(text, "\n")
 	for ; len(key) > 0; key = key[:len(key)-1] {
-		for n := 1; n <= len(lines); n++ {
-			var m map[string]any
-			if md, err := toml.Decode(strings.Join(lines[:n], ""), &m); err == nil && md.Type(key...) != "" {
-				return n
-			}
+		if n := firstLine(text, func(md toml.MetaData, _ map[string]any) bool { return md.Type(key...) != "" }); n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// firstLine is the first line through which the text, as the library
+// parses it, holds what defined looks for; 0 if none. The library keeps
+// positions to itself; this runs on a mistake only.
+func firstLine(text string, defined func(toml.MetaData, map[string]any) bool) int {
+	lines := strings.SplitAfter(text, "\n")
+	for n := 1; n <= len(lines); n++ {
+		var m map[string]any
+		if md, err := toml.Decode(strings.Join(lines[:n], ""), &m); err == nil && defined(md, m) {
+			return n
 		}
 	}
 	return 0
@@ -413,15 +461,23 @@ func syntaxError(path string, err error) error {
 
 // check checks what the settings' types cannot: notifications, and the
 // kinds, fields and enums of mallcoo.Spec.
-func (c *fileConfig) check(at func(key toml.Key, format string, a ...any) error) error {
+func (c *fileConfig) check(text string, at func(key toml.Key, format string, a ...any) error) error {
 	for i, n := range c.Notify {
 		if _, err := notify.New(n); err != nil {
-			key := toml.Key{"notify"}
+			e := &configError{Path: c.path, Key: "notify", Problem: fmt.Sprintf("[[notify]] number %d: %v", i+1, err)}
 			var fe *notify.FieldError
 			if errors.As(err, &fe) {
-				key, err = append(key, fe.Field), errors.New(fe.Problem)
+				e.Key, e.Problem = "notify."+fe.Field, fmt.Sprintf("[[notify]] number %d: %s", i+1, fe.Problem)
 			}
-			return at(key, "[[notify]] number %d: %v", i+1, err)
+			// The line of the key in the table, else of the table.
+			e.Line = cmp.Or(firstLine(text, func(_ toml.MetaData, m map[string]any) bool {
+				list, _ := m["notify"].([]map[string]any)
+				return len(list) > i && list[i][strings.Split(fe.Field, "[")[0]] != nil
+			}), firstLine(text, func(_ toml.MetaData, m map[string]any) bool {
+				list, _ := m["notify"].([]map[string]any)
+				return len(list) > i
+			}))
+			return e
 		}
 	}
 	for _, name := range sortedKeys(c.Kinds) {
@@ -592,7 +648,7 @@ func (c *fileConfig) flagValues() map[string]string {
 	put("lang", string(c.Lang), c.Lang != "")
 	put("encoding", string(c.Encoding), c.Encoding != "")
 	put("allow-empty", "true", c.AllowEmpty)
-	if c.Timeout != nil {
+	if c.Timeout != nil && *c.Timeout != 0 {
 		v["timeout"] = time.Duration(*c.Timeout).String()
 	}
 	if c.Concurrency != nil {
