@@ -421,20 +421,24 @@ func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 // lineOf is the line where key (or, failing that, its table) is set.
 func lineOf(text string, key toml.Key) int {
 	for ; len(key) > 0; key = key[:len(key)-1] {
-		if n := firstLine(text, func(md toml.MetaData, _ map[string]any) bool { return md.Type(key...) != "" }); n > 0 {
+		hint := cmp.Or(key[len(key)-1], `""`)
+		if n := firstLine(text, hint, func(md toml.MetaData, _ map[string]any) bool { return md.Type(key...) != "" }); n > 0 {
 			return n
 		}
 	}
 	return 0
 }
 
-// firstLine is the first line through which the text, as the library
-// parses it, holds what defined looks for; 0 if none. The library keeps
-// positions to itself; this runs on a mistake only.
-func firstLine(text string, defined func(toml.MetaData, map[string]any) bool) int {
+// firstLine is the first line holding hint through which the text, as the
+// library parses it, holds what defined looks for; 0 if none. The library
+// keeps positions to itself; this runs on a mistake only.
+func firstLine(text, hint string, defined func(toml.MetaData, map[string]any) bool) int {
 	lines := strings.SplitAfter(text, "\n")
 	for n := 1; n <= len(lines); n++ {
 		var m map[string]any
+		if !strings.Contains(lines[n-1], hint) {
+			continue
+		}
 		if md, err := toml.Decode(strings.Join(lines[:n], ""), &m); err == nil && defined(md, m) {
 			return n
 		}
@@ -466,14 +470,16 @@ func (c *fileConfig) check(text string, at func(key toml.Key, format string, a .
 		if _, err := notify.New(n); err != nil {
 			e := &configError{Path: c.path, Key: "notify", Problem: fmt.Sprintf("[[notify]] number %d: %v", i+1, err)}
 			var fe *notify.FieldError
+			field := "" // "to" of "to[1]"
 			if errors.As(err, &fe) {
 				e.Key, e.Problem = "notify."+fe.Field, fmt.Sprintf("[[notify]] number %d: %s", i+1, fe.Problem)
+				field, _, _ = strings.Cut(fe.Field, "[")
 			}
 			// The line of the key in the table, else of the table.
-			e.Line = cmp.Or(firstLine(text, func(_ toml.MetaData, m map[string]any) bool {
+			e.Line = cmp.Or(firstLine(text, cmp.Or(field, "notify"), func(_ toml.MetaData, m map[string]any) bool {
 				list, _ := m["notify"].([]map[string]any)
-				return len(list) > i && list[i][strings.Split(fe.Field, "[")[0]] != nil
-			}), firstLine(text, func(_ toml.MetaData, m map[string]any) bool {
+				return len(list) > i && list[i][field] != nil
+			}), firstLine(text, "notify", func(_ toml.MetaData, m map[string]any) bool {
 				list, _ := m["notify"].([]map[string]any)
 				return len(list) > i
 			}))

@@ -460,3 +460,26 @@ func TestRowSettings(t *testing.T) {
 		t.Errorf("config -json: strict_datetime %v, required %v; want true and score TradeSerialNo,PosID", c.StrictDateTime, c.Required)
 	}
 }
+
+// FuzzLoadConfig: whatever the file holds, loadConfig returns a config or
+// a *configError, and never panics.
+func FuzzLoadConfig(f *testing.F) {
+	for _, s := range []string{
+		"concurrency = 4\n", "[mappings.PayType]\n\"\" = 1\n", "x.y = 1\n", "[[notify]]\ntype = \"wecom\"\n",
+		"[kinds.score]\nrequired = [\"PosID\", 5]\n", "credentials = { private_key = 1 }\n", "[Credentials]\n",
+		"mappings.PayType = { \"微信\" = 1.5 }\n", "notify = []\n", "[[mappings]]\na = 1\n", "timeout = \"\"\n",
+	} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(dir, "c.toml")
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var ce *configError
+		if _, err := loadConfig(p); err != nil && !errors.As(err, &ce) {
+			t.Errorf("loadConfig(%q) = %v, want a *configError", text, err)
+		}
+	})
+}
