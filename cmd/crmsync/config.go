@@ -82,10 +82,10 @@ type kindSettings struct {
 }
 
 type configCredentials struct {
-	AppID          secretText `toml:"app_id"`
-	PublicKey      secretText `toml:"public_key"`
-	PrivateKey     secretText `toml:"private_key"`
-	PrivateKeyFile secretText `toml:"private_key_file"`
+	AppID          string `toml:"app_id"`
+	PublicKey      string `toml:"public_key"`
+	PrivateKey     string `toml:"private_key"`
+	PrivateKeyFile string `toml:"private_key_file"`
 }
 
 // configError is a mistake in a -config file: where it is and what to do.
@@ -131,8 +131,6 @@ type (
 	// 1 (success).
 	businessCodes []int
 	fieldNames    []string
-	// secretText is a credential: text, and never shown in an error.
-	secretText string
 )
 
 func (n concurrency) check() error {
@@ -219,12 +217,6 @@ func (l *fieldNames) UnmarshalTOML(v any) error {
 		*l = append(*l, name)
 	}
 	return nil
-}
-
-func (s *secretText) UnmarshalTOML(v any) error {
-	t, ok := v.(string)
-	*s = secretText(t)
-	return want(ok, wantType(v, `text in quotes, such as "…"`).Error())
 }
 
 // wholeNumber decodes a TOML integer into *p and checks it.
@@ -733,11 +725,11 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 		cfg = &fileConfig{}
 	}
 	file := cfg.Credentials
-	pick := func(name string, fromFile secretText, fileKey string, val, from *string) {
+	pick := func(name, fromFile, fileKey string, val, from *string) {
 		if v := strings.TrimSpace(e.getenv(name)); v != "" {
 			*val, *from = v, "env "+name
 		} else if fromFile != "" {
-			*val, *from = string(fromFile), "config file "+fileKey
+			*val, *from = fromFile, "config file "+fileKey
 		}
 	}
 	pick("MALLCOO_APP_ID", file.AppID, "app_id", &cr.AppID, &src.AppID)
@@ -755,9 +747,9 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 	case key != "":
 		cr.PrivateKey, src.PrivateKey = key, "MALLCOO_PRIVATE_KEY_FILE"
 	case file.PrivateKey != "":
-		cr.PrivateKey, src.PrivateKey = string(file.PrivateKey), "config file private_key"
+		cr.PrivateKey, src.PrivateKey = file.PrivateKey, "config file private_key"
 	case file.PrivateKeyFile != "":
-		k, err := e.readSecretFile(string(file.PrivateKeyFile), "config private_key_file")
+		k, err := e.readSecretFile(file.PrivateKeyFile, "config private_key_file")
 		if err != nil {
 			return cr, src, err
 		}
@@ -854,9 +846,7 @@ func (c *fileConfig) resolvePaths(dir string) {
 	}
 	abs(&c.Ledger)
 	abs(&c.ReportDir)
-	keyFile := string(c.Credentials.PrivateKeyFile)
-	abs(&keyFile)
-	c.Credentials.PrivateKeyFile = secretText(keyFile)
+	abs(&c.Credentials.PrivateKeyFile)
 	for i := range c.Notify {
 		abs(&c.Notify[i].PasswordFile)
 	}
