@@ -110,7 +110,7 @@ func (e *configError) Error() string {
 // The settings with a range or a form. Each check is the only statement of
 // its rule: the file's value passes it when decoded, the flag's in
 // checkRunSettings. No error quotes the value (it may be a secret set by
-// mistake).
+// mistake), but retention's, as prune's -keep always did.
 
 type (
 	concurrency int           // members sent in parallel
