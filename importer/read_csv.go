@@ -407,10 +407,8 @@ func detectEncoding(ctx context.Context, f *os.File, want string) (encoding.Enco
 		u16 = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM)
 	}
 	rewind := func() error { _, err := f.Seek(skip, io.SeekStart); return err }
-	mode := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(want), "_", "-"))
-	switch mode {
-	case "", "auto", "utf-8", "utf8", "gbk", "cp936", "gb2312", "gb18030":
-	default:
+	mode := encodingMode(want)
+	if CheckEncoding(want) != nil {
 		return nil, 0, encodingProblem(fmt.Sprintf("不认识的编码 %q,可用 auto, utf-8, gbk, gb18030", want),
 			fmt.Sprintf("unknown encoding %q; use auto, utf-8, gbk or gb18030", want)), nil
 	}

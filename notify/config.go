@@ -7,7 +7,6 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -69,61 +68,6 @@ type Config struct {
 	From         string   `toml:"from"`
 	To           []string `toml:"to"`
 	Attach       *bool    `toml:"attach"`
-}
-
-// Keys lists the TOML keys of a [[notify]] table, for a strict config loader.
-var Keys = []string{"type", "name", "url", "on", "secret", "smtp_host", "smtp_port", "tls", "username", "password_file", "from", "to", "attach"}
-
-// keyTypes is what each key takes, as the generic TOML decoding gives it.
-var keyTypes = map[string]string{
-	"type": "text", "name": "text", "url": "text", "on": "text", "secret": "text", "smtp_host": "text",
-	"tls": "text", "username": "text", "password_file": "text", "from": "text",
-	"smtp_port": "number", "to": "list", "attach": "bool",
-}
-
-var typeWant = map[string]string{
-	"text":   `text in quotes, such as "…"`,
-	"number": "a whole number without quotes, such as 587",
-	"list":   `a list of addresses, such as ["ops@example.com"]`,
-	"bool":   "true or false, without quotes",
-}
-
-// CheckTable checks the keys and value types of one [[notify]] table as
-// toml.Decode into a map[string]any gives it, for a loader that names a
-// mistake by its key before decoding into Config. The error is a
-// *FieldError and never quotes a value.
-func CheckTable(table map[string]any) error {
-	keys := make([]string, 0, len(table))
-	for k := range table {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		want, ok := keyTypes[k]
-		if !ok {
-			return fieldErr(k, "unknown setting; the settings of [[notify]] are %s", strings.Join(Keys, ", "))
-		}
-		good := false
-		switch v := table[k].(type) {
-		case string:
-			good = want == "text"
-		case int64:
-			good = want == "number"
-		case bool:
-			good = want == "bool"
-		case []any:
-			good = want == "list"
-			for _, e := range v {
-				if _, isStr := e.(string); !isStr {
-					good = false
-				}
-			}
-		}
-		if !good {
-			return fieldErr(k, "want %s", typeWant[want])
-		}
-	}
-	return nil
 }
 
 // FieldError is a mistake in a [[notify]] table: the key and what is wrong,

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"cmp"
+	"encoding"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,60 +25,35 @@ import (
 	"github.com/crmsync/crmsync/report"
 )
 
-// fileConfig is the -config file (TOML). Every key is optional; flags beat
-// the environment, which beats the file, which beats the defaults.
+// fileConfig is the -config file (TOML; README.md shows one whole). Every
+// key is optional; flags beat the environment, which beats the file, which
+// beats the defaults.
 //
-//	base_url    = "https://openapi10.mallcoo.cn"
-//	ledger      = "/var/lib/crmsync/crmsync.db"
-//	report_dir  = "/var/lib/crmsync/reports"
-//	concurrency = 8
-//	rate        = 50          # requests per second, 0 = unlimited
-//	timeout     = "10s"
-//	retries     = 3
-//	lang        = "zh"
-//	encoding    = "auto"      # CSV encoding: auto, utf-8, gbk, gb18030
-//	max_rows_per_file = 2000000   # data rows read from one file, then a file problem
-//	max_cell_bytes    = 65536     # bytes in one cell (a CSV row: 64 such cells)
-//	already_delivered_codes = []  # business Codes that mean "already delivered"
-//	max_rows_per_run = 10000000   # rows over all files; more ends the run before sending
-//	systemic_codes = []           # business Codes that mean credentials refused: stop
-//
-//	[credentials]                 # prefer the environment; never put keys in flags
-//	app_id = "…"
-//	public_key = "…"
-//	private_key_file = "/etc/crmsync/private.key"
-//
-//	[mappings.PayType]            # a mall's own words → Mallcoo codes
-//	"微信" = 12
-//	"支付宝" = 6
-//
-//	strict_datetime = false       # a date alone where a datetime is due: true = invalid, false = warning
-//	score_resend_uncertain = false  # true once Mallcoo confirms a repeated TransID is refused or ignored
-//	retention = "90d"             # per-row run results kept this long (crmsync prune; pruned at the end of each run)
-//
-//	[kinds.score]                 # fields this mall requires beyond the vendor's
-//	required = ["TradeSerialNo", "PosID"]
+// The TOML library checks the keys and types: a setting with a range or a
+// form has a type of its own below, whose check is the one the flag of the
+// same name passes too; a mistake comes back as a toml.ParseError with the
+// key and its line.
 type fileConfig struct {
-	BaseURL               string                    `toml:"base_url"`
-	Ledger                string                    `toml:"ledger"`
-	ReportDir             string                    `toml:"report_dir"`
-	Concurrency           *int                      `toml:"concurrency"`
-	Rate                  *float64                  `toml:"rate"`
-	Timeout               string                    `toml:"timeout"`
-	Retries               *int                      `toml:"retries"`
-	Lang                  string                    `toml:"lang"`
-	Encoding              string                    `toml:"encoding"`
-	MaxRowsPerFile        *int                      `toml:"max_rows_per_file"`
-	MaxCellBytes          *int                      `toml:"max_cell_bytes"`
-	AlreadyDeliveredCodes []int                     `toml:"already_delivered_codes"`
-	SystemicCodes         []int                     `toml:"systemic_codes"`
-	MaxRowsPerRun         *int                      `toml:"max_rows_per_run"`
-	Credentials           configCredentials         `toml:"credentials"`
-	Mappings              map[string]map[string]int `toml:"mappings"`
-	StrictDateTime        bool                      `toml:"strict_datetime"`
-	ScoreResendUncertain  bool                      `toml:"score_resend_uncertain"`
-	Retention             string                    `toml:"retention"` // per-row results kept, e.g. "90d"; see prune.go
-	Kinds                 map[string]kindSettings   `toml:"kinds"`
+	BaseURL               baseURL                    `toml:"base_url"`
+	Ledger                string                     `toml:"ledger"`
+	ReportDir             string                     `toml:"report_dir"`
+	Concurrency           *concurrency               `toml:"concurrency"`
+	Rate                  *rate                      `toml:"rate"`
+	Timeout               *timeout                   `toml:"timeout"`
+	Retries               *retries                   `toml:"retries"`
+	Lang                  lang                       `toml:"lang"`
+	Encoding              csvEncoding                `toml:"encoding"`
+	MaxRowsPerFile        *atLeastOne                `toml:"max_rows_per_file"`
+	MaxCellBytes          *atLeastOne                `toml:"max_cell_bytes"`
+	MaxRowsPerRun         *atLeastOne                `toml:"max_rows_per_run"`
+	AlreadyDeliveredCodes businessCodes              `toml:"already_delivered_codes"`
+	SystemicCodes         businessCodes              `toml:"systemic_codes"`
+	Credentials           configCredentials          `toml:"credentials"`
+	Mappings              map[string]map[string]code `toml:"mappings"`
+	StrictDateTime        bool                       `toml:"strict_datetime"`
+	ScoreResendUncertain  bool                       `toml:"score_resend_uncertain"`
+	Retention             retention                  `toml:"retention"` // see prune.go
+	Kinds                 map[string]kindSettings    `toml:"kinds"`
 	// Mall names the mall this ledger serves: on every report, terminal
 	// summary and notification.
 	Mall string `toml:"mall"`
@@ -82,13 +61,11 @@ type fileConfig struct {
 	AllowEmpty bool `toml:"allow_empty"`
 	// MaskPersonal masks card IDs and mobiles in the reports that travel
 	// (default true).
-	MaskPersonal *bool `toml:"mask_personal"`
-	// FileMode is the mode of the files crmsync creates: "0600" (default)
-	// or "0640" for a group of operators.
-	FileMode   string            `toml:"file_mode"`
-	Notify     []notify.Config   `toml:"notify"`
-	Columns    map[string]string `toml:"columns"` // a mall's header → field, every kind
-	ResultsDir string            `toml:"results_dir"`
+	MaskPersonal *bool             `toml:"mask_personal"`
+	FileMode     fileModeSetting   `toml:"file_mode"`
+	Notify       []notify.Config   `toml:"notify"`
+	Columns      map[string]string `toml:"columns"` // a mall's header → field, every kind
+	ResultsDir   string            `toml:"results_dir"`
 
 	// path is the file read ("" when none); origin says, by flag name,
 	// where applyConfig took each setting from (for `crmsync config`).
@@ -99,7 +76,7 @@ type fileConfig struct {
 // kindSettings are the settings of one kind, [kinds.<kind>].
 type kindSettings struct {
 	// Required lists the optional fields this mall requires.
-	Required []string `toml:"required"`
+	Required fieldNames `toml:"required"`
 	// Columns maps this kind's headers in the mall's files to field names.
 	Columns map[string]string `toml:"columns"`
 }
@@ -120,55 +97,172 @@ type configError struct {
 }
 
 func (e *configError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "config %s: ", e.Path)
+	where := ""
 	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
+		where = fmt.Sprintf("line %d: ", e.Line)
 	}
 	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
+		where += e.Key + ": "
 	}
-	b.WriteString(e.Problem)
-	return b.String()
+	return "config " + e.Path + ": " + where + e.Problem
 }
 
-// settingType is the TOML type a top-level setting takes.
-type settingType int
+// The settings with a range or a form. Each check is the only statement of
+// its rule: the file's value passes it when decoded, the flag's in
+// checkRunSettings. No error quotes the value (it may be a secret set by
+// mistake), but retention's, as prune's -keep always did.
 
-const (
-	tString settingType = iota
-	tInt
-	tNumber
-	tCodes
-	tTable
-	tBool
-	tNotify
+type (
+	concurrency int           // members sent in parallel
+	retries     int           // retries of a request
+	atLeastOne  int           // a row or byte limit
+	rate        float64       // requests per second; 0 is unlimited
+	code        int           // a Mallcoo code in a mapping table
+	timeout     time.Duration // of one request
+	lang        string
+	csvEncoding string
+	baseURL     string
+	retention   string // as written ("90d"); parseRetention reads it
+	// fileModeSetting is the mode of the files crmsync creates: they hold
+	// members' personal data, so only the owner (0600, the default) or the
+	// owner and a group of operators (0640) may read them.
+	fileModeSetting os.FileMode
+	// businessCodes are business Codes of Mallcoo's answers, other than
+	// 1 (success).
+	businessCodes []int
+	fieldNames    []string
 )
 
-// settings are the top-level keys of the file and their types.
-var settings = map[string]settingType{
-	"base_url": tString, "ledger": tString, "report_dir": tString, "timeout": tString,
-	"lang": tString, "encoding": tString, "results_dir": tString,
-	"concurrency": tInt, "retries": tInt, "rate": tNumber, "max_rows_per_run": tInt,
-	"max_rows_per_file": tInt, "max_cell_bytes": tInt,
-	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
-	"credentials": tTable, "mappings": tTable, "kinds": tTable, "columns": tTable,
-	"strict_datetime": tBool, "score_resend_uncertain": tBool,
-	"mall": tString, "allow_empty": tBool, "mask_personal": tBool, "file_mode": tString,
-	"notify":    tNotify,
-	"retention": tString,
+func (n concurrency) check() error {
+	return want(n >= 1 && n <= 256, "want 1 to 256 members sent in parallel")
+}
+func (n retries) check() error    { return want(n >= 0, "want 0 (no retries) or more") }
+func (n atLeastOne) check() error { return want(n >= 1, "want 1 or more") }
+func (n code) check() error       { return want(n == code(int32(n)), "not a code: too large") }
+func (r rate) check() error {
+	return want(r >= 0 && !math.IsInf(float64(r), 0), "want 0 (unlimited) or more requests per second")
+}
+func (d timeout) check() error     { return want(d > 0, `want a positive duration such as "10s"`) }
+func (l lang) check() error        { return want(l == "zh" || l == "en", `want "zh" or "en"`) }
+func (e csvEncoding) check() error { return importer.CheckEncoding(string(e)) }
+func (u baseURL) check() error     { return mallcoo.CheckBaseURL(string(u)) }
+func (r retention) check() error   { _, err := parseRetention(string(r)); return err }
+
+func (n *concurrency) UnmarshalTOML(v any) error    { return wholeNumber(v, n) }
+func (n *retries) UnmarshalTOML(v any) error        { return wholeNumber(v, n) }
+func (n *atLeastOne) UnmarshalTOML(v any) error     { return wholeNumber(v, n) }
+func (n *code) UnmarshalTOML(v any) error           { return wholeNumber(v, n) }
+func (l *lang) UnmarshalText(b []byte) error        { return setText(b, l) }
+func (e *csvEncoding) UnmarshalText(b []byte) error { return setText(b, e) }
+func (u *baseURL) UnmarshalText(b []byte) error     { return setText(b, u) }
+func (r *retention) UnmarshalText(b []byte) error   { return setText(b, r) }
+
+func (r *rate) UnmarshalTOML(v any) error {
+	n, ok := v.(float64)
+	if i, isInt := v.(int64); isInt {
+		n, ok = float64(i), true
+	}
+	if !ok {
+		return wantType(v, "a number without quotes, such as 50 or 0.5")
+	}
+	*r = rate(n)
+	return r.check()
 }
 
-var credentialKeys = []string{"app_id", "public_key", "private_key", "private_key_file"}
+func (d *timeout) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		return nil // unset
+	}
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return errors.New(`want a duration such as "10s" or "1m30s"`)
+	}
+	*d = timeout(v)
+	return d.check()
+}
 
-var typeWant = map[settingType]string{
-	tString: `text in quotes, such as "…"`,
-	tInt:    "a whole number without quotes, such as 8",
-	tNumber: "a number without quotes, such as 50 or 0.5",
-	tCodes:  "a list of whole numbers, such as [307, 30018]",
-	tTable:  "a table, such as [credentials] on a line of its own",
-	tBool:   "true or false, without quotes",
-	tNotify: "a [[notify]] table per destination",
+func (m *fileModeSetting) UnmarshalText(b []byte) error {
+	*m = map[string]fileModeSetting{"": 0o600, "0600": 0o600, "600": 0o600, "0640": 0o640, "640": 0o640}[strings.TrimSpace(string(b))]
+	return want(*m != 0, `want "0600" (the owner only) or "0640" (and a group of operators): the files hold members' personal data`)
+}
+
+func (c *businessCodes) UnmarshalTOML(v any) error {
+	list, ok := v.([]any)
+	if !ok {
+		return wantType(v, "a list of whole numbers, such as [307, 30018]")
+	}
+	for _, e := range list {
+		var n code
+		if err := n.UnmarshalTOML(e); err != nil {
+			return fmt.Errorf("an item: %w", err)
+		}
+		if n == 1 {
+			return errors.New("1 is Mallcoo's success: list only other Codes")
+		}
+		*c = append(*c, int(n))
+	}
+	return nil
+}
+
+func (l *fieldNames) UnmarshalTOML(v any) error {
+	list, ok := v.([]any)
+	if !ok {
+		return wantType(v, `a list of field names, such as ["TradeSerialNo", "PosID"]`)
+	}
+	for _, e := range list {
+		name, ok := e.(string)
+		if !ok {
+			return fmt.Errorf("an item: %w", wantType(e, `a field name in quotes, such as "PosID"`))
+		}
+		*l = append(*l, name)
+	}
+	return nil
+}
+
+// wholeNumber decodes a TOML integer into *p and checks it.
+func wholeNumber[T interface {
+	~int
+	check() error
+}](v any, p *T) error {
+	n, ok := v.(int64)
+	if !ok {
+		return wantType(v, "a whole number without quotes, such as 8")
+	}
+	*p = T(n)
+	return (*p).check()
+}
+
+// setText checks the text b as a T and sets *p; "" leaves the setting
+// unset.
+func setText[T interface {
+	~string
+	check() error
+}](b []byte, p *T) error {
+	if *p = T(b); *p == "" {
+		return nil
+	}
+	return (*p).check()
+}
+
+func want(ok bool, problem string) error {
+	if ok {
+		return nil
+	}
+	return errors.New(problem)
+}
+
+// typeWords names TOML types as a person reads them, by the Go type the
+// library decodes them into and by the name MetaData.Type gives.
+var typeWords = map[string]string{
+	"string": "text", "int64": "a whole number", "float64": "a number with a fraction", "bool": "true/false",
+	"[]interface {}": "a list", "map[string]interface {}": "a table",
+	"String": "text", "Integer": "a whole number", "Float": "a number with a fraction", "Bool": "true/false",
+	"Array": "a list", "Hash": "a table", "ArrayHash": "a list of tables",
+}
+
+// wantType says what a value of the wrong TOML type is, and what to write.
+func wantType(v any, want string) error {
+	return fmt.Errorf("the value is %s: want %s", cmp.Or(typeWords[fmt.Sprintf("%T", v)], "a date/time"), want)
 }
 
 // loadConfig reads a -config file strictly: an unknown key, a value of the
@@ -179,351 +273,287 @@ func loadConfig(path string) (*fileConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w (check the -config path or $CRMSYNC_CONFIG)", err)
 	}
-	lines := strings.Split(string(text), "\n")
-	cerr := func(key, format string, a ...any) error {
-		return &configError{Path: path, Line: lineOf(lines, key), Key: key, Problem: fmt.Sprintf(format, a...)}
-	}
-
-	// First the syntax and every key's type, on the generic form, so a
-	// mistake is named by its key and line rather than by a Go type.
-	var raw map[string]any
-	if _, err := toml.Decode(string(text), &raw); err != nil {
-		return nil, syntaxError(path, lines, err)
-	}
-	if err := checkTypes(raw, cerr); err != nil {
-		return nil, err
-	}
-
-	var c fileConfig
-	md, err := toml.Decode(string(text), &c)
+	// The document is parsed first and decoded after, so that a syntax
+	// error (whose message may quote a secret) is told from a value the
+	// settings' own types refused (whose message never does).
+	var doc toml.Primitive
+	md, err := toml.Decode(string(text), &doc)
 	if err != nil {
-		return nil, syntaxError(path, lines, err)
+		return nil, syntaxError(path, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, cerr(und[0].String(), "unknown setting")
+	c := fileConfig{path: path}
+	err = md.PrimitiveDecode(doc, &c)
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return nil, &configError{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Problem: pe.Message}
 	}
-	c.path = path
+	at := func(key toml.Key, format string, a ...any) error {
+		return &configError{Path: path, Line: lineOf(string(text), key), Key: key.String(), Problem: fmt.Sprintf(format, a...)}
+	}
+	// An unknown key is one MetaData.Undecoded would list, or one the
+	// library took for a setting by ignoring case (Concurrency = 200 beside
+	// concurrency = 4 would win or lose at random). For a plain value of the
+	// wrong type the library says where in prose only (for a map, nothing:
+	// it leaves it empty), so the key is found by its TOML type.
+	tables := map[string]bool{} // keys that others extend (MetaData.Type errs for a table holding an "" key)
+	for _, k := range md.Keys() {
+		for i := 1; i < len(k); i++ {
+			tables[k[:i].String()] = true
+		}
+	}
+	for _, k := range md.Keys() {
+		for i := range k {
+			if settingType(k[:i+1]) == nil {
+				e := &configError{Path: path, Line: lineOf(string(text), k), Key: k[:i+1].String(), Problem: "unknown setting"}
+				if names := settingNames(settingType(k[:i])); names != nil {
+					e.Problem += "; the settings here are " + strings.Join(names, ", ")
+				}
+				return nil, e
+			}
+		}
+		is := md.Type(k...)
+		if tables[k.String()] && is != "ArrayHash" {
+			is = "Hash"
+		}
+		if want := typeWant(k, is); want != "" {
+			return nil, at(k, "the value is %s: want %s", cmp.Or(typeWords[is], "a date/time"), want)
+		}
+	}
+	if err != nil {
+		return nil, &configError{Path: path, Problem: err.Error()} // names the line and key, never the value
+	}
 	c.resolvePaths(filepath.Dir(path))
-	if err := c.check(cerr); err != nil {
+	if err := c.check(string(text), at); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-// checkTypes checks the keys and value types of a decoded file.
-func checkTypes(raw map[string]any, cerr func(key, format string, a ...any) error) error {
-	keys := sortedKeys(raw)
-	for _, k := range keys {
-		t, ok := settings[k]
-		if !ok {
-			return cerr(k, "unknown setting; the settings are %s", strings.Join(sortedKeys(settings), ", "))
+// settingType is the Go type that key decodes into, nil for no setting.
+func settingType(key toml.Key) reflect.Type {
+	t := reflect.TypeOf(fileConfig{})
+	for _, part := range key {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
 		}
-		v := raw[k]
-		bad := func() error {
-			return cerr(k, "the value is %s: want %s", tomlType(v), typeWant[t])
-		}
-		switch t {
-		case tString:
-			if _, ok := v.(string); !ok {
-				return bad()
-			}
-		case tInt:
-			if _, ok := v.(int64); !ok {
-				return bad()
-			}
-		case tNumber:
-			switch v.(type) {
-			case int64, float64:
-			default:
-				return bad()
-			}
-		case tBool:
-			if _, ok := v.(bool); !ok {
-				return bad()
-			}
-		case tCodes:
-			list, ok := v.([]any)
+		switch t.Kind() {
+		case reflect.Map:
+			t = t.Elem()
+		case reflect.Struct:
+			f, ok := fieldByTag(t, part)
 			if !ok {
-				return bad()
+				return nil
 			}
-			for _, e := range list {
-				if n, ok := e.(int64); !ok || n < math.MinInt32 || n > math.MaxInt32 {
-					return cerr(k, "an item is %s, not a business Code: want %s", tomlType(e), typeWant[t])
-				}
-			}
-		case tNotify:
-			list, ok := v.([]map[string]any)
-			if !ok {
-				return bad()
-			}
-			for i, table := range list {
-				if err := notify.CheckTable(table); err != nil {
-					var fe *notify.FieldError
-					if errors.As(err, &fe) {
-						return cerr("notify."+fe.Field, "[[notify]] number %d: %s", i+1, fe.Problem)
-					}
-					return cerr("notify", "[[notify]] number %d: %v", i+1, err)
-				}
-			}
-		case tTable:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return bad()
-			}
-			if k == "credentials" {
-				for _, ck := range sortedKeys(m) {
-					if !contains(credentialKeys, ck) {
-						return cerr(k+"."+ck, "unknown setting; [credentials] takes %s", strings.Join(credentialKeys, ", "))
-					}
-					if _, ok := m[ck].(string); !ok {
-						return cerr(k+"."+ck, "the value is %s: want %s", tomlType(m[ck]), typeWant[tString])
-					}
-				}
-				continue
-			}
-			if k == "kinds" {
-				if err := checkKindTables(m, cerr); err != nil {
-					return err
-				}
-				continue
-			}
-			if k == "columns" {
-				if err := checkColumns("columns", "", m, cerr); err != nil {
-					return err
-				}
-				continue
-			}
-			for _, field := range sortedKeys(m) {
-				table, ok := m[field].(map[string]any)
-				if !ok {
-					return cerr("mappings."+field, "want a table of words and codes, such as [mappings.%s] then \"微信\" = 12", field)
-				}
-				for _, word := range sortedKeys(table) {
-					code, ok := table[word].(int64)
-					if !ok || code < math.MinInt32 || code > math.MaxInt32 {
-						return cerr("mappings."+field+"."+strconv.Quote(word), "the value is %s, not a code: want the whole number Mallcoo gave for %q, such as 12 (without quotes)", tomlType(table[word]), word)
-					}
-				}
-			}
+			t = f.Type
+		default:
+			return nil
 		}
 	}
-	return nil
+	return t
 }
 
-// checkKindTables checks the [kinds.<kind>] tables: a kind's name, and in
-// it only required, a list of that kind's field names.
-func checkKindTables(m map[string]any, cerr func(key, format string, a ...any) error) error {
-	for _, name := range sortedKeys(m) {
-		kind, err := crmsync.ParseKind(name)
-		if err != nil {
-			return cerr("kinds."+name, "no kind is called %s: want one of %s", name, crmsync.KindList())
-		}
-		table, ok := m[name].(map[string]any)
-		if !ok {
-			return cerr("kinds."+name, "want a table, such as [kinds.%s] then required = [\"TradeSerialNo\"]", name)
-		}
-		for _, key := range sortedKeys(table) {
-			if key == "columns" {
-				cm, ok := table[key].(map[string]any)
-				if !ok {
-					return cerr("kinds."+name+".columns", "want a table, such as [kinds.%s.columns] then \"会员卡号\" = \"ThirdPartyCardID\"", name)
-				}
-				if err := checkColumns("kinds."+name+".columns", kind, cm, cerr); err != nil {
-					return err
-				}
-				continue
-			}
-			if key != "required" {
-				return cerr("kinds."+name+"."+key, "unknown setting; [kinds.%s] takes required and columns", name)
-			}
-			list, ok := table[key].([]any)
-			if !ok {
-				return cerr("kinds."+name+".required", "the value is %s: want a list of field names, such as [\"TradeSerialNo\", \"PosID\"]", tomlType(table[key]))
-			}
-			names := make([]string, 0, len(list))
-			for _, e := range list {
-				f, ok := e.(string)
-				if !ok {
-					return cerr("kinds."+name+".required", "an item is %s, not a field name: want text in quotes, such as \"PosID\"", tomlType(e))
-				}
-				names = append(names, f)
-			}
-			if _, err := mallcoo.SpecFor(kind, names); err != nil {
-				return cerr("kinds."+name+".required", "%v", err)
-			}
+// typeWant is what the setting key takes when the file gives it a value
+// of TOML type is: "" when it fits, or the setting's type checks values
+// itself.
+func typeWant(key toml.Key, is string) string {
+	t := settingType(key)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || reflect.PointerTo(t).Implements(reflect.TypeFor[toml.Unmarshaler]()) ||
+		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		return ""
+	}
+	table := "a table, such as [" + key.String() + "] on a line of its own"
+	want := map[reflect.Kind][2]string{
+		reflect.Bool:   {"Bool", "true or false, without quotes"},
+		reflect.String: {"String", `text in quotes, such as "…"`},
+		reflect.Int:    {"Integer", "a whole number without quotes, such as 587"},
+		reflect.Slice:  {"Array", `a list, such as ["ops@example.com"]`},
+		reflect.Map:    {"Hash", table},
+		reflect.Struct: {"Hash", table},
+	}[t.Kind()]
+	if t == reflect.TypeFor[[]notify.Config]() {
+		want = [2]string{"ArrayHash", "a [[notify]] table per destination"}
+	}
+	if want[0] == "" || want[0] == is {
+		return ""
+	}
+	return want[1]
+}
+
+// settingNames lists the keys of the table of type t; nil unless t is a
+// table of settings (a struct).
+func settingNames(t reflect.Type) []string {
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice) {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("toml"); tag != "" {
+			names = append(names, tag)
 		}
 	}
-	return nil
+	sort.Strings(names)
+	return names
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("toml") == name {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// lineOf is the line where key (or, failing that, its table) is set.
+func lineOf(text string, key toml.Key) int {
+	for ; len(key) > 0; key = key[:len(key)-1] {
+		hint := cmp.Or(key[len(key)-1], `""`)
+		if n := firstLine(text, hint, func(md toml.MetaData, _ map[string]any) bool { return md.Type(key...) != "" }); n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// firstLine is the first line holding hint through which the text, as the
+// library parses it, holds what defined looks for; 0 if none. The library
+// keeps positions to itself; this runs on a mistake only.
+func firstLine(text, hint string, defined func(toml.MetaData, map[string]any) bool) int {
+	lines := strings.SplitAfter(text, "\n")
+	for n := 1; n <= len(lines); n++ {
+		var m map[string]any
+		if !strings.Contains(lines[n-1], hint) {
+			continue
+		}
+		if md, err := toml.Decode(strings.Join(lines[:n], ""), &m); err == nil && defined(md, m) {
+			return n
+		}
+	}
+	return 0
+}
+
+// syntaxError is a file that is not valid TOML, said by line and, when it
+// is a setting, key. The parser's own message is not shown: it quotes the
+// text it stumbled on, which may be a secret (a private key pasted over
+// several lines); so is a key that is no setting (it may be such a text).
+func syntaxError(path string, err error) error {
+	ce := &configError{Path: path, Problem: "not valid TOML; check the quotes, = and brackets there (text goes in double quotes on one line, or in \"\"\" … \"\"\" over several); the text is not shown, as it may hold a secret"}
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		ce.Line = pe.Position.Line
+		key := toml.Key(strings.Split(pe.LastKey, "."))
+		if pe.LastKey != "" && settingType(key) != nil && settingNames(settingType(key[:len(key)-1])) != nil {
+			ce.Key = pe.LastKey
+		}
+	}
+	return ce
+}
+
+// check checks what the settings' types cannot: notifications, and the
+// kinds, fields and enums of mallcoo.Spec.
+func (c *fileConfig) check(text string, at func(key toml.Key, format string, a ...any) error) error {
+	for i, n := range c.Notify {
+		if _, err := notify.New(n); err != nil {
+			e := &configError{Path: c.path, Key: "notify", Problem: fmt.Sprintf("[[notify]] number %d: %v", i+1, err)}
+			var fe *notify.FieldError
+			field := "" // "to" of "to[1]"
+			if errors.As(err, &fe) {
+				e.Key, e.Problem = "notify."+fe.Field, fmt.Sprintf("[[notify]] number %d: %s", i+1, fe.Problem)
+				field, _, _ = strings.Cut(fe.Field, "[")
+			}
+			// The line of the key in the table, else of the table.
+			e.Line = cmp.Or(firstLine(text, cmp.Or(field, "notify"), func(_ toml.MetaData, m map[string]any) bool {
+				list, _ := m["notify"].([]map[string]any)
+				return len(list) > i && list[i][field] != nil
+			}), firstLine(text, "notify", func(_ toml.MetaData, m map[string]any) bool {
+				list, _ := m["notify"].([]map[string]any)
+				return len(list) > i
+			}))
+			return e
+		}
+	}
+	for _, name := range sortedKeys(c.Kinds) {
+		kind, err := crmsync.ParseKind(name)
+		if err != nil {
+			return at(toml.Key{"kinds", name}, "no kind is called %s: want one of %s", name, crmsync.KindList())
+		}
+		if _, err := mallcoo.SpecFor(kind, c.Kinds[name].Required); err != nil {
+			return at(toml.Key{"kinds", name, "required"}, "%v", err)
+		}
+		if err := checkColumns(toml.Key{"kinds", name, "columns"}, kind, c.Kinds[name].Columns, at); err != nil {
+			return err
+		}
+	}
+	if err := checkColumns(toml.Key{"columns"}, "", c.Columns, at); err != nil {
+		return err
+	}
+	return c.checkMappings(at)
 }
 
 // checkColumns checks a [columns] table (kind "") or [kinds.<kind>.columns]:
 // each header names a field (by its API name) of that kind, or of some kind.
-func checkColumns(key string, kind crmsync.Kind, m map[string]any, cerr func(key, format string, a ...any) error) error {
+func checkColumns(key toml.Key, kind crmsync.Kind, m map[string]string, at func(toml.Key, string, ...any) error) error {
 	for _, header := range sortedKeys(m) {
-		k := key + "." + strconv.Quote(header)
-		field, ok := m[header].(string)
-		if !ok {
-			return cerr(k, "the value is %s: want a field name in quotes, such as \"ReturnTime\"", tomlType(m[header]))
-		}
-		found := false
+		field := m[header]
+		found := field == "EventID"
 		for _, kd := range crmsync.Kinds {
 			if (kind == "" || kd == kind) && mallcoo.SpecOf(kd).Field(field) != nil {
 				found = true
 			}
 		}
-		if !found && field != "EventID" {
+		if !found {
 			where := "any kind"
 			if kind != "" {
 				where = string(kind)
 			}
-			return cerr(k, "no field of %s is called %s: want a field's API name, as in the import template (e.g. ReturnTime)", where, field)
+			return at(append(key, header), "no field of %s is called %s: want a field's API name, as in the import template (e.g. ReturnTime)", where, field)
 		}
 	}
 	return nil
 }
 
-// columnAliases returns [columns] (under kind "") and each kind's
-// [kinds.<kind>.columns], for the reader; nil when none.
-func (c *fileConfig) columnAliases() map[crmsync.Kind]map[string]string {
-	out := map[crmsync.Kind]map[string]string{}
-	if len(c.Columns) > 0 {
-		out[""] = c.Columns
-	}
-	for name, k := range c.Kinds {
-		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Columns) > 0 {
-			out[kind] = k.Columns
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
-// requiredFields returns the [kinds] required lists by kind (nil when
-// none), for the reader.
-func (c *fileConfig) requiredFields() map[crmsync.Kind][]string {
-	if len(c.Kinds) == 0 {
-		return nil
-	}
-	out := map[crmsync.Kind][]string{}
-	for name, k := range c.Kinds {
-		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Required) > 0 {
-			out[kind] = k.Required
-		}
-	}
-	return out
-}
-
-// check checks the values of a file whose types are right.
-func (c *fileConfig) check(cerr func(key, format string, a ...any) error) error {
-	if c.BaseURL != "" {
-		if err := checkBaseURL(c.BaseURL); err != nil {
-			return cerr("base_url", "%v", err)
-		}
-	}
-	if c.Concurrency != nil {
-		if err := checkConcurrency(*c.Concurrency); err != nil {
-			return cerr("concurrency", "%v", err)
-		}
-	}
-	if c.Rate != nil {
-		if err := checkRate(*c.Rate); err != nil {
-			return cerr("rate", "%v", err)
-		}
-	}
-	if c.Retries != nil {
-		if err := checkRetries(*c.Retries); err != nil {
-			return cerr("retries", "%v", err)
-		}
-	}
-	if c.MaxRowsPerRun != nil && *c.MaxRowsPerRun < 1 {
-		return cerr("max_rows_per_run", "want 1 or more rows")
-	}
-	if c.Timeout != "" {
-		d, err := time.ParseDuration(c.Timeout)
-		if err == nil {
-			err = checkTimeout(d)
-		} else {
-			err = errors.New(`want a duration such as "10s" or "1m30s"`)
-		}
-		if err != nil {
-			return cerr("timeout", "%v", err)
-		}
-	}
-	if c.Lang != "" {
-		if err := checkLang(c.Lang); err != nil {
-			return cerr("lang", "%v", err)
-		}
-	}
-	if c.Encoding != "" {
-		if err := checkEncoding(c.Encoding); err != nil {
-			return cerr("encoding", "%v", err)
-		}
-	}
-	if c.Retention != "" {
-		if _, err := parseRetention(c.Retention); err != nil {
-			return cerr("retention", "%v", err)
-		}
-	}
-	if c.FileMode != "" {
-		if _, err := parseFileMode(c.FileMode); err != nil {
-			return cerr("file_mode", "%v", err)
-		}
-	}
-	if _, err := notify.NewAll(c.Notify); err != nil {
-		return cerr("notify", "%v", err)
-	}
-	if c.MaxRowsPerFile != nil && *c.MaxRowsPerFile < 1 {
-		return cerr("max_rows_per_file", "%d: want 1 or more data rows per file (the default is %d)", *c.MaxRowsPerFile, importer.DefaultMaxRowsPerFile)
-	}
-	if c.MaxCellBytes != nil && *c.MaxCellBytes < 1 {
-		return cerr("max_cell_bytes", "%d: want 1 or more bytes per cell (the default is %d)", *c.MaxCellBytes, importer.DefaultMaxCellBytes)
-	}
-	for _, code := range c.AlreadyDeliveredCodes {
-		if code == 1 {
-			return cerr("already_delivered_codes", "1 is Mallcoo's success already; list only other Codes")
-		}
-	}
-	for _, code := range c.SystemicCodes {
-		if code == 1 {
-			return cerr("systemic_codes", "1 is Mallcoo's success; list only Codes that mean the credentials or the setup are wrong")
-		}
-	}
-	return c.checkMappings(cerr)
-}
-
 // checkMappings checks that each table names an integer field of some
-// kind and that words are not empty, and gives each table its field's own
-// spelling (the reader matches names without regard to case).
-func (c *fileConfig) checkMappings(cerr func(key, format string, a ...any) error) error {
+// kind, that words are not empty nor repeated and codes are the field's,
+// and gives each table its field's own spelling (the reader matches names
+// without regard to case).
+func (c *fileConfig) checkMappings(at func(toml.Key, string, ...any) error) error {
 	if len(c.Mappings) == 0 {
 		return nil
 	}
 	fields := mappableFields()
-	out := map[string]map[string]int{}
+	out := map[string]map[string]code{}
 	for _, name := range sortedKeys(c.Mappings) {
 		f := fields[strings.ToLower(name)]
 		if f == nil {
-			return cerr("mappings."+name, "no integer field is called %s; mappings apply to %s", name, mappableNames())
+			var names []string
+			for _, f := range fields {
+				names = append(names, f.Name)
+			}
+			slices.Sort(names)
+			return at(toml.Key{"mappings", name}, "no integer field is called %s; mappings apply to %s", name, strings.Join(names, ", "))
 		}
 		if _, dup := out[f.Name]; dup {
-			return cerr("mappings."+name, "a second table for %s (field names ignore case): merge them", f.Name)
+			return at(toml.Key{"mappings", name}, "a second table for %s (field names ignore case): merge them", f.Name)
 		}
 		words := map[string]string{}
 		for _, word := range sortedKeys(c.Mappings[name]) {
-			code := c.Mappings[name][word]
-			key := "mappings." + name + "." + strconv.Quote(word)
+			key := toml.Key{"mappings", name, word}
 			w := strings.ToLower(strings.TrimSpace(word))
 			if w == "" {
-				return cerr(key, "an empty word maps nothing: remove it (an empty cell stays empty)")
+				return at(key, "an empty word maps nothing: remove it (an empty cell stays empty)")
 			}
 			if prev, dup := words[w]; dup {
-				return cerr(key, "the same word as %q (words ignore case and spaces): keep one", prev)
+				return at(key, "the same word as %q (words ignore case and spaces): keep one", prev)
 			}
 			words[w] = word
-			if f.Closed && !enumHas(f.Enum, code) {
-				return cerr(key, "not a code %s takes: it takes only %s", f.Name, enumText(f.Enum))
+			if n := int(c.Mappings[name][word]); f.Closed && !f.Enum.Has(n) {
+				return at(key, "not a code %s takes: it takes only %s", f.Name, f.Enum.Text("zh", ", "))
 			}
 		}
 		out[f.Name] = c.Mappings[name]
@@ -538,10 +568,8 @@ func mappableFields() map[string]*mallcoo.Field {
 	m := map[string]*mallcoo.Field{}
 	add := func(fs []mallcoo.Field) {
 		for i := range fs {
-			if fs[i].Type == mallcoo.Int {
-				if _, ok := m[strings.ToLower(fs[i].Name)]; !ok {
-					m[strings.ToLower(fs[i].Name)] = &fs[i]
-				}
+			if _, ok := m[strings.ToLower(fs[i].Name)]; !ok && fs[i].Type == mallcoo.Int {
+				m[strings.ToLower(fs[i].Name)] = &fs[i]
 			}
 		}
 	}
@@ -555,158 +583,35 @@ func mappableFields() map[string]*mallcoo.Field {
 	return m
 }
 
-func mappableNames() string {
-	var names []string
-	for _, f := range mappableFields() {
-		names = append(names, f.Name)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
-func enumHas(enum []mallcoo.EnumValue, code int) bool {
-	for _, e := range enum {
-		if e.Code == code {
-			return true
-		}
-	}
-	return false
-}
-
-func enumText(enum []mallcoo.EnumValue) string {
-	parts := make([]string, len(enum))
-	for i, e := range enum {
-		parts[i] = fmt.Sprintf("%d (%s)", e.Code, e.Label)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// The checks of single settings, shared by the file and the flags; each
-// error says what to write instead.
-
-func checkConcurrency(n int) error {
-	if n < 1 || n > 256 {
-		return errors.New("want 1 to 256 members sent in parallel")
-	}
-	return nil
-}
-
-func checkRate(r float64) error {
-	if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return errors.New("want 0 (unlimited) or more requests per second")
-	}
-	return nil
-}
-
-func checkRetries(n int) error {
-	if n < 0 {
-		return errors.New("want 0 (no retries) or more")
-	}
-	return nil
-}
-
-func checkTimeout(d time.Duration) error {
-	if d <= 0 {
-		return errors.New(`want a positive duration such as "10s"`)
-	}
-	return nil
-}
-
-func checkLang(s string) error {
-	if s != "zh" && s != "en" {
-		return errors.New(`want "zh" or "en"`)
-	}
-	return nil
-}
-
-func checkEncoding(s string) error {
-	switch s {
-	case "auto", "utf-8", "utf8", "gbk", "gb18030":
-		return nil
-	}
-	return errors.New(`want "auto", "utf-8", "gbk" or "gb18030"`)
-}
-
-func checkBaseURL(s string) error { return mallcoo.CheckBaseURL(s) }
+func checkEncoding(s string) error { return csvEncoding(s).check() }
+func checkLang(s string) error     { return lang(s).check() }
 
 // checkRunSettings checks the merged settings of a command that reads or
-// sends, naming the flags (a value from the file or the environment was
-// checked where it was read).
-func checkRunSettings(encoding, lang string, send *sendFlags) error {
-	if err := checkEncoding(encoding); err != nil {
-		return usagef("-encoding %q: %v", encoding, err)
-	}
-	if err := checkLang(lang); err != nil {
-		return usagef("-lang %q: %v", lang, err)
-	}
-	if err := checkConcurrency(send.concurrency); err != nil {
-		return usagef("-concurrency %d: %v", send.concurrency, err)
-	}
-	if err := checkRate(send.rate); err != nil {
-		return usagef("-rate %v: %v", send.rate, err)
-	}
-	if err := checkTimeout(send.timeout); err != nil {
-		return usagef("-timeout %v: %v", send.timeout, err)
-	}
-	if err := checkRetries(send.retries); err != nil {
-		return usagef("-retries %d: %v", send.retries, err)
-	}
-	if send.baseURL != "" {
-		if err := checkBaseURL(send.baseURL); err != nil {
-			return usagef("-base-url %q: %v", send.baseURL, err)
+// sends, naming the flags, with the checks the file's values passed.
+func checkRunSettings(encoding, language string, send *sendFlags) error {
+	for _, s := range []struct {
+		flag  string
+		value any
+		check func() error
+	}{
+		{"encoding", encoding, csvEncoding(encoding).check},
+		{"lang", language, lang(language).check},
+		{"concurrency", send.concurrency, concurrency(send.concurrency).check},
+		{"rate", send.rate, rate(send.rate).check},
+		{"timeout", send.timeout, timeout(send.timeout).check},
+		{"retries", send.retries, retries(send.retries).check},
+		{"base-url", send.baseURL, func() error {
+			if send.baseURL == "" {
+				return nil
+			}
+			return baseURL(send.baseURL).check()
+		}},
+	} {
+		if err := s.check(); err != nil {
+			return usagef("-%s %q: %v", s.flag, fmt.Sprint(s.value), err)
 		}
 	}
 	return nil
-}
-
-// syntaxError is a file that is not valid TOML, or not readable into the
-// settings, said by line and, when that line sets a known setting, key.
-// The parser's own message is not shown: it quotes the text it stumbled
-// on, which may be a secret (a private key pasted over several lines).
-func syntaxError(path string, lines []string, err error) error {
-	line := 0
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		line = pe.Position.Line
-	}
-	ce := &configError{Path: path, Line: line, Problem: "not valid TOML; check the quotes, = and brackets there (text goes in double quotes on one line, or in \"\"\" … \"\"\" over several); the text is not shown, as it may hold a secret"}
-	if line >= 1 && line <= len(lines) {
-		if k, _, ok := strings.Cut(lines[line-1], "="); ok {
-			key := normKey(k)
-			if table := tableAt(lines, line); table != "" {
-				key = table + "." + key
-			}
-			if knownKey(key) {
-				ce.Key = key
-			}
-		}
-	}
-	return ce
-}
-
-// tableAt is the [table] in force at line (1-based) of a TOML text.
-func tableAt(lines []string, line int) string {
-	for i := line - 2; i >= 0; i-- {
-		t := strings.TrimSpace(lines[i])
-		if strings.HasPrefix(t, "[") {
-			if j := strings.LastIndexByte(t, ']'); j > 0 {
-				return normKey(strings.Trim(t[:j], "[]"))
-			}
-		}
-	}
-	return ""
-}
-
-// knownKey reports whether key is a setting of the file (not a word a
-// person typed, which might be anything).
-func knownKey(key string) bool {
-	if _, ok := settings[key]; ok {
-		return true
-	}
-	if c, ok := strings.CutPrefix(key, "credentials."); ok {
-		return contains(credentialKeys, c)
-	}
-	return false
 }
 
 // pathless drops the path from a file error: a path set by mistake to the
@@ -719,70 +624,6 @@ func pathless(err error) error {
 	return err
 }
 
-// lineOf returns the line (1-based) where key is set in a TOML text, or 0:
-// a best effort for messages. key is dotted, words quoted as strconv.Quote
-// does ("mappings.PayType.\"微信\"").
-func lineOf(lines []string, key string) int {
-	want := normKey(key)
-	table, prefix := "", 0
-	for i, l := range lines {
-		t := strings.TrimSpace(l)
-		if t == "" || t[0] == '#' {
-			continue
-		}
-		if t[0] == '[' {
-			if j := strings.LastIndexByte(t, ']'); j > 0 {
-				table = normKey(strings.Trim(t[:j], "[]"))
-			}
-			if table == want {
-				return i + 1
-			}
-			if strings.HasPrefix(want, table+".") && prefix == 0 {
-				prefix = i + 1
-			}
-			continue
-		}
-		k, _, ok := strings.Cut(t, "=")
-		if !ok {
-			continue
-		}
-		full := normKey(k)
-		if table != "" {
-			full = table + "." + full
-		}
-		if full == want {
-			return i + 1
-		}
-		if strings.HasPrefix(want, full+".") {
-			prefix = i + 1 // an inline table holds it
-		}
-	}
-	return prefix
-}
-
-// normKey removes quotes and spaces from a dotted TOML key.
-func normKey(k string) string {
-	return strings.NewReplacer(`"`, "", "'", "", " ", "", "\t", "").Replace(k)
-}
-
-func tomlType(v any) string {
-	switch v.(type) {
-	case string:
-		return "text"
-	case int64:
-		return "a whole number"
-	case float64:
-		return "a number with a fraction"
-	case bool:
-		return "true/false"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a table"
-	}
-	return "a date/time"
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -792,39 +633,30 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
 // flagValues returns the settings of c as flag values, by flag name.
 func (c *fileConfig) flagValues() map[string]string {
 	v := map[string]string{}
-	put := func(name, val string) {
-		if val != "" {
+	put := func(name, val string, set bool) {
+		if set {
 			v[name] = val
 		}
 	}
-	put("base-url", c.BaseURL)
-	put("ledger", c.Ledger)
-	put("lang", c.Lang)
-	put("encoding", c.Encoding)
-	put("timeout", c.Timeout)
-	if c.AllowEmpty {
-		v["allow-empty"] = "true"
+	put("base-url", string(c.BaseURL), c.BaseURL != "")
+	put("ledger", c.Ledger, c.Ledger != "")
+	put("lang", string(c.Lang), c.Lang != "")
+	put("encoding", string(c.Encoding), c.Encoding != "")
+	put("allow-empty", "true", c.AllowEmpty)
+	if c.Timeout != nil && *c.Timeout != 0 {
+		v["timeout"] = time.Duration(*c.Timeout).String()
 	}
 	if c.Concurrency != nil {
-		v["concurrency"] = strconv.Itoa(*c.Concurrency)
+		v["concurrency"] = strconv.Itoa(int(*c.Concurrency))
 	}
 	if c.Rate != nil {
-		v["rate"] = strconv.FormatFloat(*c.Rate, 'f', -1, 64)
+		v["rate"] = strconv.FormatFloat(float64(*c.Rate), 'f', -1, 64)
 	}
 	if c.Retries != nil {
-		v["retries"] = strconv.Itoa(*c.Retries)
+		v["retries"] = strconv.Itoa(int(*c.Retries))
 	}
 	return v
 }
@@ -852,7 +684,7 @@ func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 		cfg.origin[n] = "config file"
 	}
 	if u := e.getenv("MALLCOO_BASE_URL"); u != "" {
-		if err := checkBaseURL(u); err != nil {
+		if err := baseURL(u).check(); err != nil {
 			return nil, fmt.Errorf("MALLCOO_BASE_URL: %v (the value is not shown)", err)
 		}
 		vals["base-url"] = u
@@ -892,6 +724,7 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 	if cfg == nil {
 		cfg = &fileConfig{}
 	}
+	file := cfg.Credentials
 	pick := func(name, fromFile, fileKey string, val, from *string) {
 		if v := strings.TrimSpace(e.getenv(name)); v != "" {
 			*val, *from = v, "env "+name
@@ -899,13 +732,13 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 			*val, *from = fromFile, "config file "+fileKey
 		}
 	}
-	pick("MALLCOO_APP_ID", cfg.Credentials.AppID, "app_id", &cr.AppID, &src.AppID)
-	pick("MALLCOO_PUBLIC_KEY", cfg.Credentials.PublicKey, "public_key", &cr.PublicKey, &src.PublicKey)
+	pick("MALLCOO_APP_ID", file.AppID, "app_id", &cr.AppID, &src.AppID)
+	pick("MALLCOO_PUBLIC_KEY", file.PublicKey, "public_key", &cr.PublicKey, &src.PublicKey)
 	key, err := e.secretFrom("MALLCOO_PRIVATE_KEY")
 	if err != nil {
 		return cr, src, err
 	}
-	if cfg.Credentials.PrivateKey != "" && cfg.Credentials.PrivateKeyFile != "" {
+	if file.PrivateKey != "" && file.PrivateKeyFile != "" {
 		return cr, src, errors.New("config: both private_key and private_key_file are set under [credentials]: keep one (better the file)")
 	}
 	switch {
@@ -913,10 +746,10 @@ func (e *env) resolveCredentials(cfg *fileConfig) (mallcoo.Credentials, credenti
 		cr.PrivateKey, src.PrivateKey = key, "MALLCOO_PRIVATE_KEY"
 	case key != "":
 		cr.PrivateKey, src.PrivateKey = key, "MALLCOO_PRIVATE_KEY_FILE"
-	case cfg.Credentials.PrivateKey != "":
-		cr.PrivateKey, src.PrivateKey = cfg.Credentials.PrivateKey, "config file private_key"
-	case cfg.Credentials.PrivateKeyFile != "":
-		k, err := e.readSecretFile(cfg.Credentials.PrivateKeyFile, "config private_key_file")
+	case file.PrivateKey != "":
+		cr.PrivateKey, src.PrivateKey = file.PrivateKey, "config file private_key"
+	case file.PrivateKeyFile != "":
+		k, err := e.readSecretFile(file.PrivateKeyFile, "config private_key_file")
 		if err != nil {
 			return cr, src, err
 		}
@@ -935,60 +768,65 @@ const defaultMaxRowsPerRun = 10_000_000
 // maxRowsPerRun is the row cap of a run.
 func (c *fileConfig) maxRowsPerRun() int {
 	if c.MaxRowsPerRun != nil {
-		return *c.MaxRowsPerRun
+		return int(*c.MaxRowsPerRun)
 	}
 	return defaultMaxRowsPerRun
 }
 
 // reader returns the importer's Reader for these settings.
 func (c *fileConfig) reader(encoding string, kind crmsync.Kind, allowEmpty bool) *importer.Reader {
-	r := &importer.Reader{Encoding: encoding, Kind: kind, Mappings: c.mappingTables(), Required: c.requiredFields(), StrictDateTime: c.StrictDateTime, AllowEmpty: allowEmpty, Columns: c.columnAliases()}
+	r := &importer.Reader{Encoding: encoding, Kind: kind, StrictDateTime: c.StrictDateTime, AllowEmpty: allowEmpty}
 	if c.MaxRowsPerFile != nil {
-		r.MaxRowsPerFile = *c.MaxRowsPerFile
+		r.MaxRowsPerFile = int(*c.MaxRowsPerFile)
 	}
 	if c.MaxCellBytes != nil {
-		r.MaxCellBytes = *c.MaxCellBytes
+		r.MaxCellBytes = int(*c.MaxCellBytes)
+	}
+	for field, m := range c.Mappings {
+		if r.Mappings == nil {
+			r.Mappings = map[string]map[string]string{}
+		}
+		r.Mappings[field] = map[string]string{}
+		for word, n := range m {
+			r.Mappings[field][strings.TrimSpace(word)] = strconv.Itoa(int(n))
+		}
+	}
+	r.Required, r.Columns = c.requiredFields(), map[crmsync.Kind]map[string]string{}
+	if len(c.Columns) > 0 {
+		r.Columns[""] = c.Columns
+	}
+	for name, k := range c.Kinds {
+		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Columns) > 0 {
+			r.Columns[kind] = k.Columns
+		}
+	}
+	if len(r.Columns) == 0 {
+		r.Columns = nil
 	}
 	return r
 }
 
-// mappingTables turns the config's word → code tables into the reader's
-// form (code text).
-func (c *fileConfig) mappingTables() map[string]map[string]string {
-	if len(c.Mappings) == 0 {
+// requiredFields returns the [kinds] required lists by kind (nil when
+// none), for the reader.
+func (c *fileConfig) requiredFields() map[crmsync.Kind][]string {
+	if len(c.Kinds) == 0 {
 		return nil
 	}
-	out := map[string]map[string]string{}
-	for field, m := range c.Mappings {
-		t := map[string]string{}
-		for word, code := range m {
-			t[strings.TrimSpace(word)] = strconv.Itoa(code)
+	out := map[crmsync.Kind][]string{}
+	for name, k := range c.Kinds {
+		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Required) > 0 {
+			out[kind] = k.Required
 		}
-		out[field] = t
 	}
 	return out
 }
 
-// parseFileMode reads file_mode: the files crmsync creates hold members'
-// personal data, so only the owner (0600) or the owner and a group of
-// operators (0640) may read them.
-func parseFileMode(s string) (os.FileMode, error) {
-	switch strings.TrimSpace(s) {
-	case "", "0600", "600":
-		return 0o600, nil
-	case "0640", "640":
-		return 0o640, nil
-	}
-	return 0, errors.New(`want "0600" (the owner only) or "0640" (and a group of operators): the files hold members' personal data`)
-}
-
 // fileMode is the mode of the files crmsync creates.
 func (c *fileConfig) fileMode() os.FileMode {
-	if c == nil {
+	if c == nil || c.FileMode == 0 {
 		return 0o600
 	}
-	m, _ := parseFileMode(c.FileMode) // checked when read
-	return m
+	return os.FileMode(c.FileMode)
 }
 
 // showPersonal says whether reports show card IDs and mobiles in full.

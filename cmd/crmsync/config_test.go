@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,68 +169,98 @@ func TestConfigCredentials(t *testing.T) {
 }
 
 // TestConfigValidation: each mistake in a config file stops the command
-// with exit 1 and a message naming the key, its line and what to write.
+// with exit 1 and an error naming the key and its line (0: none to name).
 func TestConfigValidation(t *testing.T) {
 	for _, tc := range []struct {
 		name, text string
-		want       []string
+		key        string
+		line       int
 	}{
-		{"unknown key", "concurrency = 4\nconcurency = 4\n", []string{"line 2", "concurency", "unknown setting", "concurrency"}},
-		{"unknown credential", "[credentials]\napp_id = \"a\"\nprivate = \"x\"\n", []string{"line 3", "credentials.private", "private_key_file"}},
-		{"wrong type", "lang = \"zh\"\n\nconcurrency = \"8\"\n", []string{"line 3", "concurrency", "is text", "whole number without quotes"}},
-		{"timeout not text", "timeout = 10\n", []string{"line 1", "timeout", "want text in quotes"}},
-		{"bad duration", "timeout = \"10\"\n", []string{"line 1", "timeout", `"10s"`}},
-		{"zero timeout", "timeout = \"0s\"\n", []string{"timeout", "positive duration"}},
-		{"negative concurrency", "concurrency = -1\n", []string{"line 1", "concurrency", "want 1 to 256"}},
-		{"too much concurrency", "concurrency = 1000\n", []string{"concurrency", "want 1 to 256"}},
-		{"negative rate", "rate = -0.5\n", []string{"rate", "want 0 (unlimited) or more"}},
-		{"negative retries", "retries = -1\n", []string{"retries", "want 0 (no retries) or more"}},
-		{"lang", "lang = \"fr\"\n", []string{"line 1", "lang", `want "zh" or "en"`}},
-		{"encoding", "encoding = \"latin1\"\n", []string{"encoding", `"gbk"`}},
-		{"base url", "base_url = \"openapi10.mallcoo.cn\"\n", []string{"base_url", "https://openapi10.mallcoo.cn"}},
-		{"codes not integers", "already_delivered_codes = [\"307\"]\n", []string{"already_delivered_codes", "an item is text", "whole numbers"}},
-		{"codes not a list", "systemic_codes = 401\n", []string{"systemic_codes", "a list of whole numbers"}},
-		{"success code", "already_delivered_codes = [1]\n", []string{"already_delivered_codes", "1 is Mallcoo's success"}},
-		{"mapping unknown field", "[mappings.PayTyp]\n\"微信\" = 12\n", []string{"line 1", "mappings.PayTyp", "PayType", "BonusAction", "PromotionType", "ChangeType"}},
-		{"mapping string field", "[mappings.CrmShopID]\n\"一楼\" = 12\n", []string{"mappings.CrmShopID", "no integer field"}},
-		{"mapping code text", "[mappings.PayType]\n\"支付宝\" = 6\n\"微信\" = \"12\"\n", []string{"line 3", `mappings.PayType."微信"`, "whole number", "without quotes"}},
-		{"mapping code fraction", "mappings.PayType = { \"微信\" = 1.5 }\n", []string{"line 1", "a number with a fraction, not a code"}},
-		{"mapping closed enum", "[mappings.ChangeType]\n\"升\" = 5\n", []string{"line 2", "it takes only 0 (升级), 1 (降级)"}},
-		{"mapping same word", "[mappings.PayType]\n\"微信\" = 12\n\" 微信 \" = 13\n", []string{"mappings.PayType", "same word"}},
-		{"mapping tables twice", "[mappings.PayType]\n\"微信\" = 12\n[mappings.paytype]\n\"现金\" = 1\n", []string{"second table for PayType"}},
-		{"syntax", "concurrency = \n", []string{"line 1", "concurrency", "not valid TOML"}},
-		{"bool as text", "lang = \"zh\"\nstrict_datetime = \"yes\"\n", []string{"line 2", "strict_datetime", "true or false"}},
-		{"resend as number", "score_resend_uncertain = 1\n", []string{"line 1", "score_resend_uncertain", "true or false"}},
-		{"required unknown kind", "[kinds.scores]\nrequired = [\"PosID\"]\n", []string{"line 1", "kinds.scores", "no kind is called scores", "score-v2"}},
-		{"required unknown field", "[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosNo\"]\n", []string{"line 2", "kinds.score.required", `"PosNo"`, "PosID"}},
-		{"required not a list", "[kinds.score]\nrequired = \"PosID\"\n", []string{"line 2", "kinds.score.required", "list of field names"}},
-		{"kinds unknown key", "[kinds.grade]\nrequire = [\"Remark\"]\n", []string{"line 2", "kinds.grade.require", "takes required"}},
-		{"retention not a period", "retention = \"soon\"\n", []string{"line 1", "retention", `"90d"`}},
-		{"retention zero", "lang = \"zh\"\nretention = \"0d\"\n", []string{"line 2", "retention", "more than 0"}},
-		{"retention too long", "retention = \"213504d\"\n", []string{"line 1", "retention", "at most"}},
-		{"retention overflows negative", "retention = \"1000000d\"\n", []string{"line 1", "retention", "at most"}},
+		{"unknown key", "concurrency = 4\nconcurency = 4\n", "concurency", 2},
+		{"key in another case", "concurrency = 4\nConcurrency = 200\n", "Concurrency", 2},
+		{"table in another case", "[Credentials]\napp_id = \"a\"\n", "Credentials", 1},
+		{"unknown credential", "[credentials]\napp_id = \"a\"\nprivate = \"x\"\n", "credentials.private", 3},
+		{"wrong type", "lang = \"zh\"\n\nconcurrency = \"8\"\n", "concurrency", 3},
+		{"timeout not text", "timeout = 10\n", "timeout", 1},
+		{"bad duration", "timeout = \"10\"\n", "timeout", 1},
+		{"zero timeout", "timeout = \"0s\"\n", "timeout", 1},
+		{"negative concurrency", "concurrency = -1\n", "concurrency", 1},
+		{"too much concurrency", "concurrency = 1000\n", "concurrency", 1},
+		{"negative rate", "rate = -0.5\n", "rate", 1},
+		{"rate as text", "rate = \"50\"\n", "rate", 1},
+		{"negative retries", "retries = -1\n", "retries", 1},
+		{"lang", "lang = \"fr\"\n", "lang", 1},
+		{"encoding", "encoding = \"latin1\"\n", "encoding", 1},
+		{"base url", "base_url = \"openapi10.mallcoo.cn\"\n", "base_url", 1},
+		{"file mode", "file_mode = \"0644\"\n", "file_mode", 1},
+		{"no rows per file", "max_rows_per_file = 0\n", "max_rows_per_file", 1},
+		{"codes not integers", "already_delivered_codes = [\"307\"]\n", "already_delivered_codes", 1},
+		{"codes not a list", "systemic_codes = 401\n", "systemic_codes", 1},
+		{"success code", "lang = \"zh\"\nalready_delivered_codes = [307, 1]\n", "already_delivered_codes", 2},
+		{"mappings not a table", "mappings = 5\n", "mappings", 1},
+		{"mapping not a table", "mappings.PayType = 5\n", "mappings.PayType", 1},
+		{"mapping unknown field", "[mappings.PayTyp]\n\"微信\" = 12\n", "mappings.PayTyp", 1},
+		{"mapping string field", "[mappings.CrmShopID]\n\"一楼\" = 12\n", "mappings.CrmShopID", 1},
+		{"mapping code text", "[mappings.PayType]\n\"支付宝\" = 6\n\"微信\" = \"12\"\n", `mappings.PayType."微信"`, 3},
+		{"mapping code fraction", "mappings.PayType = { \"微信\" = 1.5 }\n", `mappings.PayType."微信"`, 1},
+		{"mapping closed enum", "[mappings.ChangeType]\n\"升\" = 5\n", `mappings.ChangeType."升"`, 2},
+		{"mapping same word", "[mappings.PayType]\n\"微信\" = 12\n\" 微信 \" = 13\n", `mappings.PayType."微信"`, 2},
+		{"mapping tables twice", "[mappings.PayType]\n\"微信\" = 12\n[mappings.paytype]\n\"现金\" = 1\n", "mappings.paytype", 3},
+		{"syntax", "concurrency = \n", "concurrency", 1},
+		{"bool as text", "lang = \"zh\"\nstrict_datetime = \"yes\"\n", "strict_datetime", 2},
+		{"resend as number", "score_resend_uncertain = 1\n", "score_resend_uncertain", 1},
+		{"kinds not a table", "kinds = []\n", "kinds", 1},
+		{"required unknown kind", "[kinds.scores]\nrequired = [\"PosID\"]\n", "kinds.scores", 1},
+		{"required unknown field", "[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosNo\"]\n", "kinds.score.required", 2},
+		{"required not a list", "[kinds.score]\nrequired = \"PosID\"\n", "kinds.score.required", 2},
+		{"kinds unknown key", "[kinds.grade]\nrequire = [\"Remark\"]\n", "kinds.grade.require", 2},
+		{"column unknown field", "[kinds.score.columns]\n\"会员\" = \"Card\"\n", `kinds.score.columns."会员"`, 2},
+		{"column not text", "[columns]\n\"会员\" = 5\n", `columns."会员"`, 2},
+		{"notify unknown key", "[[notify]]\ntype = \"wecom\"\nwebhook = \"x\"\n", "notify.webhook", 3},
+		{"notify port as text", "[[notify]]\ntype = \"email\"\nsmtp_port = \"587\"\n", "notify.smtp_port", 3},
+		{"notify to not a list", "[[notify]]\ntype = \"email\"\nto = \"ops@example.com\"\n", "notify.to", 3},
+		{"notify a table", "[notify]\ntype = \"email\"\n", "notify", 1},
+		{"notify no url", "[[notify]]\ntype = \"wecom\"\n", "notify.url", 1},
+		{"notify second table", "[[notify]]\ntype = \"wecom\"\nurl = \"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\"\n[[notify]]\ntype = \"wecom\"\n", "notify.url", 4},
+		{"notify second address", "[[notify]]\ntype = \"wecom\"\nurl = \"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\"\n[[notify]]\ntype = \"email\"\nsmtp_host = \"h\"\nfrom = \"a@example.com\"\nto = [\"a@example.com\", \"x\"]\n", "notify.to[1]", 8},
+		{"notify an empty list", "notify = []\n", "notify", 1},
+		{"mappings a list of tables", "[[mappings]]\na = 1\n", "mappings", 1},
+		{"unknown dotted key", "lang = \"zh\"\nx.y = 1\n", "x", 2},
+		{"required item not text", "[kinds.score]\nrequired = [\"PosID\", 5]\n", "kinds.score.required", 2},
+		{"mask as text", "mask_personal = \"no\"\n", "mask_personal", 1},
+		{"retention not a period", "retention = \"soon\"\n", "retention", 1},
+		{"retention zero", "lang = \"zh\"\nretention = \"0d\"\n", "retention", 2},
+		{"retention too long", "retention = \"213504d\"\n", "retention", 1},
+		{"retention overflows negative", "retention = \"1000000d\"\n", "retention", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeConfig(t, tc.text)
-			code, stdout, stderr := cli(t, nil, "config", "-config", file)
-			if code != crmsync.ExitFailed {
-				t.Fatalf("crmsync config over %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", tc.text, code, crmsync.ExitFailed, stdout, stderr)
+			_, err := loadConfig(file)
+			var ce *configError
+			if !errors.As(err, &ce) || ce.Key != tc.key || ce.Line != tc.line || ce.Path != file || ce.Problem == "" {
+				t.Fatalf("loadConfig over %q = %#v, want a *configError on %s at line %d", tc.text, err, tc.key, tc.line)
 			}
-			for _, w := range append([]string{file}, tc.want...) {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("crmsync config over %q: stderr lacks %q:\n%s", tc.text, w, stderr)
-				}
+			code, stdout, stderr := cli(t, nil, "config", "-config", file)
+			if code != crmsync.ExitFailed || !strings.Contains(stderr, err.Error()) {
+				t.Fatalf("crmsync config over %q: exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", tc.text, code, crmsync.ExitFailed, err, stdout, stderr)
 			}
 			// run reads the file the same way and stops before touching
 			// the ledger.
 			db := filepath.Join(t.TempDir(), "l.db")
-			if code, _, stderr := cliNoInit(t, nil, "plan", "-config", file, "-ledger", db, samplesDir(t)); code != crmsync.ExitFailed || !strings.Contains(stderr, tc.want[0]) {
-				t.Errorf("crmsync plan -config over %q: exit %d, want %d with %q\n%s", tc.text, code, crmsync.ExitFailed, tc.want[0], stderr)
+			if code, _, stderr := cliNoInit(t, nil, "plan", "-config", file, "-ledger", db, samplesDir(t)); code != crmsync.ExitFailed || !strings.Contains(stderr, err.Error()) {
+				t.Errorf("crmsync plan -config over %q: exit %d, want %d with %q\n%s", tc.text, code, crmsync.ExitFailed, err, stderr)
 			}
 			if _, err := os.Stat(db); err == nil {
 				t.Errorf("crmsync plan with a bad config created the ledger")
 			}
 		})
+	}
+
+	// An item of the wrong type in a list of a [[notify]] table: the
+	// library names the line and key, in its words.
+	file := writeConfig(t, "[[notify]]\ntype = \"email\"\nto = [\"ops@example.com\", 7]\n")
+	if code, _, stderr := cli(t, nil, "config", "-config", file); code != crmsync.ExitFailed || !strings.Contains(stderr, "line 3") {
+		t.Errorf("crmsync config over a list with a number in to: exit %d, stderr %q: want 1 and line 3", code, stderr)
 	}
 
 	// A missing file says which path.
@@ -252,6 +283,19 @@ func TestConfigValidation(t *testing.T) {
 	} {
 		if code, _, _ := cli(t, nil, args...); code != crmsync.ExitUsage {
 			t.Errorf("crmsync %q: exit %d, want %d", args, code, crmsync.ExitUsage)
+		}
+	}
+}
+
+// TestConfigEncodings: the config and -encoding take every encoding the
+// reader takes, its aliases (cp936, gb2312) included.
+func TestConfigEncodings(t *testing.T) {
+	for _, enc := range []string{"cp936", "gb2312", "UTF-8"} {
+		if c := configJSON(t, nil, "-config", writeConfig(t, "encoding = \""+enc+"\"\n")); c.Encoding != enc || c.Sources["encoding"] != "config file" {
+			t.Errorf("config -json with encoding = %q: encoding %q from %q, want it from the config file", enc, c.Encoding, c.Sources["encoding"])
+		}
+		if c := configJSON(t, nil, "-encoding", enc); c.Encoding != enc {
+			t.Errorf("config -json -encoding %s: encoding %q", enc, c.Encoding)
 		}
 	}
 }
@@ -415,4 +459,27 @@ func TestRowSettings(t *testing.T) {
 	if !c.StrictDateTime || strings.Join(c.Required["score"], ",") != "TradeSerialNo,PosID" {
 		t.Errorf("config -json: strict_datetime %v, required %v; want true and score TradeSerialNo,PosID", c.StrictDateTime, c.Required)
 	}
+}
+
+// FuzzLoadConfig: whatever the file holds, loadConfig returns a config or
+// a *configError, and never panics.
+func FuzzLoadConfig(f *testing.F) {
+	for _, s := range []string{
+		"concurrency = 4\n", "[mappings.PayType]\n\"\" = 1\n", "x.y = 1\n", "[[notify]]\ntype = \"wecom\"\n",
+		"[kinds.score]\nrequired = [\"PosID\", 5]\n", "credentials = { private_key = 1 }\n", "[Credentials]\n",
+		"mappings.PayType = { \"微信\" = 1.5 }\n", "notify = []\n", "[[mappings]]\na = 1\n", "timeout = \"\"\n",
+	} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(dir, "c.toml")
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var ce *configError
+		if _, err := loadConfig(p); err != nil && !errors.As(err, &ce) {
+			t.Errorf("loadConfig(%q) = %v, want a *configError", text, err)
+		}
+	})
 }

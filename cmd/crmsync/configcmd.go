@@ -19,26 +19,26 @@ type configCommand struct{ *env }
 
 // effectiveConfig is what `crmsync config -json` prints.
 type effectiveConfig struct {
-	ConfigFile            string                    `json:"config_file"`
-	BaseURL               string                    `json:"base_url"`
-	Ledger                string                    `json:"ledger"`
-	Report                string                    `json:"report,omitempty"`
-	ReportDir             string                    `json:"report_dir"`
-	Concurrency           int                       `json:"concurrency"`
-	Rate                  float64                   `json:"rate"`
-	Timeout               string                    `json:"timeout"`
-	Retries               int                       `json:"retries"`
-	Lang                  string                    `json:"lang"`
-	Encoding              string                    `json:"encoding"`
-	MaxRowsPerFile        int                       `json:"max_rows_per_file"`
-	MaxCellBytes          int                       `json:"max_cell_bytes"`
-	AlreadyDeliveredCodes []int                     `json:"already_delivered_codes"`
-	SystemicCodes         []int                     `json:"systemic_codes"`
-	Mappings              map[string]map[string]int `json:"mappings"`
-	StrictDateTime        bool                      `json:"strict_datetime"`
-	ScoreResendUncertain  bool                      `json:"score_resend_uncertain"`
-	Required              map[string][]string       `json:"required"` // [kinds.<kind>] required, by kind
-	Credentials           effectiveCredentials      `json:"credentials"`
+	ConfigFile            string                     `json:"config_file"`
+	BaseURL               string                     `json:"base_url"`
+	Ledger                string                     `json:"ledger"`
+	Report                string                     `json:"report,omitempty"`
+	ReportDir             string                     `json:"report_dir"`
+	Concurrency           int                        `json:"concurrency"`
+	Rate                  float64                    `json:"rate"`
+	Timeout               string                     `json:"timeout"`
+	Retries               int                        `json:"retries"`
+	Lang                  string                     `json:"lang"`
+	Encoding              string                     `json:"encoding"`
+	MaxRowsPerFile        int                        `json:"max_rows_per_file"`
+	MaxCellBytes          int                        `json:"max_cell_bytes"`
+	AlreadyDeliveredCodes []int                      `json:"already_delivered_codes"`
+	SystemicCodes         []int                      `json:"systemic_codes"`
+	Mappings              map[string]map[string]code `json:"mappings"`
+	StrictDateTime        bool                       `json:"strict_datetime"`
+	ScoreResendUncertain  bool                       `json:"score_resend_uncertain"`
+	Required              map[string][]string        `json:"required"` // [kinds.<kind>] required, by kind
+	Credentials           effectiveCredentials       `json:"credentials"`
 	// Sources says where each setting came from: "flag -concurrency",
 	// "env MALLCOO_BASE_URL", "config file" or "default".
 	Sources map[string]string `json:"sources"`
@@ -93,78 +93,55 @@ holds a mistake, 2 for a bad flag.
 
 // effective assembles the settings of sc after applyConfig.
 func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveConfig {
-	source := func(flagName, dflt string) string {
-		if s, ok := cfg.origin[flagName]; ok {
-			return s
-		}
-		return dflt
-	}
 	out := &effectiveConfig{
-		ConfigFile:            cfg.path,
-		BaseURL:               sc.send.baseURL,
-		Ledger:                sc.ledgerPath,
-		Report:                sc.reportPath,
-		ReportDir:             cfg.ReportDir,
-		Concurrency:           sc.send.concurrency,
-		Rate:                  sc.send.rate,
-		Timeout:               sc.send.timeout.String(),
-		Retries:               sc.send.retries,
-		Lang:                  sc.lang,
-		Encoding:              sc.encoding,
-		MaxRowsPerFile:        importer.DefaultMaxRowsPerFile,
-		MaxCellBytes:          importer.DefaultMaxCellBytes,
-		AlreadyDeliveredCodes: nonNil(cfg.AlreadyDeliveredCodes),
-		SystemicCodes:         nonNil(cfg.SystemicCodes),
-		Mappings:              cfg.Mappings,
-		StrictDateTime:        cfg.StrictDateTime,
-		ScoreResendUncertain:  cfg.ScoreResendUncertain,
-		Required:              map[string][]string{},
-		Sources:               map[string]string{},
+		ConfigFile: cfg.path, BaseURL: sc.send.baseURL, Ledger: sc.ledgerPath, Report: sc.reportPath, ReportDir: cfg.ReportDir,
+		Concurrency: sc.send.concurrency, Rate: sc.send.rate, Timeout: sc.send.timeout.String(), Retries: sc.send.retries,
+		Lang: sc.lang, Encoding: sc.encoding, MaxRowsPerFile: importer.DefaultMaxRowsPerFile, MaxCellBytes: importer.DefaultMaxCellBytes,
+		AlreadyDeliveredCodes: append([]int{}, cfg.AlreadyDeliveredCodes...), SystemicCodes: append([]int{}, cfg.SystemicCodes...),
+		Mappings: map[string]map[string]code{}, StrictDateTime: cfg.StrictDateTime, ScoreResendUncertain: cfg.ScoreResendUncertain,
+		Required: map[string][]string{}, Sources: map[string]string{},
 	}
 	for k, fields := range cfg.requiredFields() {
 		out.Required[string(k)] = fields
 	}
-	if out.Mappings == nil {
-		out.Mappings = map[string]map[string]int{}
+	for field, m := range cfg.Mappings {
+		out.Mappings[field] = m
 	}
-	out.Sources["max_rows_per_file"], out.Sources["max_cell_bytes"] = "default", "default"
 	if cfg.MaxRowsPerFile != nil {
-		out.MaxRowsPerFile, out.Sources["max_rows_per_file"] = *cfg.MaxRowsPerFile, "config file"
+		out.MaxRowsPerFile = int(*cfg.MaxRowsPerFile)
 	}
 	if cfg.MaxCellBytes != nil {
-		out.MaxCellBytes, out.Sources["max_cell_bytes"] = *cfg.MaxCellBytes, "config file"
+		out.MaxCellBytes = int(*cfg.MaxCellBytes)
 	}
 	for key, flagName := range map[string]string{
 		"base_url": "base-url", "ledger": "ledger", "concurrency": "concurrency", "rate": "rate",
 		"timeout": "timeout", "retries": "retries", "lang": "lang", "encoding": "encoding",
 	} {
-		out.Sources[key] = source(flagName, "default")
-	}
-	if out.BaseURL == "" {
-		out.BaseURL = mallcoo.DefaultBaseURL
-	}
-	switch {
-	case sc.reportPath != "":
-		out.Sources["report"] = "flag -report"
-		out.Sources["report_dir"] = "unused (flag -report)"
-	case cfg.ReportDir != "":
-		out.Sources["report_dir"] = "config file"
-	default:
-		out.ReportDir = "reports"
-		out.Sources["report_dir"] = "default"
+		if out.Sources[key] = cfg.origin[flagName]; out.Sources[key] == "" {
+			out.Sources[key] = "default"
+		}
 	}
 	for key, set := range map[string]bool{
+		"max_rows_per_file":       cfg.MaxRowsPerFile != nil,
+		"max_cell_bytes":          cfg.MaxCellBytes != nil,
 		"already_delivered_codes": len(cfg.AlreadyDeliveredCodes) > 0,
 		"systemic_codes":          len(cfg.SystemicCodes) > 0,
 		"mappings":                len(cfg.Mappings) > 0,
 		"strict_datetime":         cfg.StrictDateTime,
 		"score_resend_uncertain":  cfg.ScoreResendUncertain,
 		"required":                len(out.Required) > 0,
+		"report_dir":              cfg.ReportDir != "",
 	} {
-		out.Sources[key] = "default"
-		if set {
-			out.Sources[key] = "config file"
-		}
+		out.Sources[key] = map[bool]string{false: "default", true: "config file"}[set]
+	}
+	if out.BaseURL == "" {
+		out.BaseURL = mallcoo.DefaultBaseURL
+	}
+	switch {
+	case sc.reportPath != "":
+		out.Sources["report"], out.Sources["report_dir"] = "flag -report", "unused (flag -report)"
+	case out.ReportDir == "":
+		out.ReportDir = "reports"
 	}
 	if sc.send.sandbox {
 		out.BaseURL = "the fake Mallcoo API, in-process (-sandbox)"
@@ -219,29 +196,23 @@ func (c *configCommand) printConfig(o *effectiveConfig) {
 		file = "none (-config FILE or $CRMSYNC_CONFIG)"
 	}
 	row("config file", file, "")
-	row("base_url", o.BaseURL, o.Sources["base_url"])
-	row("ledger", o.Ledger, o.Sources["ledger"])
-	if o.Report != "" {
-		row("report", o.Report, o.Sources["report"])
-	} else {
-		row("report_dir", o.ReportDir, o.Sources["report_dir"])
-	}
-	row("concurrency", fmt.Sprint(o.Concurrency), o.Sources["concurrency"])
 	rate := fmt.Sprintf("%v requests/s", o.Rate)
 	if o.Rate == 0 {
 		rate = "0 (unlimited)"
 	}
-	row("rate", rate, o.Sources["rate"])
-	row("timeout", o.Timeout, o.Sources["timeout"])
-	row("retries", fmt.Sprint(o.Retries), o.Sources["retries"])
-	row("lang", o.Lang, o.Sources["lang"])
-	row("encoding", o.Encoding, o.Sources["encoding"])
-	row("max_rows_per_file", fmt.Sprint(o.MaxRowsPerFile), o.Sources["max_rows_per_file"])
-	row("max_cell_bytes", fmt.Sprint(o.MaxCellBytes), o.Sources["max_cell_bytes"])
-	row("already_delivered_codes", fmt.Sprint(o.AlreadyDeliveredCodes), o.Sources["already_delivered_codes"])
-	row("systemic_codes", fmt.Sprint(o.SystemicCodes), o.Sources["systemic_codes"])
-	row("strict_datetime", fmt.Sprint(o.StrictDateTime), o.Sources["strict_datetime"])
-	row("score_resend_uncertain", fmt.Sprint(o.ScoreResendUncertain), o.Sources["score_resend_uncertain"])
+	report := [2]string{"report_dir", o.ReportDir}
+	if o.Report != "" {
+		report = [2]string{"report", o.Report}
+	}
+	for _, kv := range [][2]string{
+		{"base_url", o.BaseURL}, {"ledger", o.Ledger}, report, {"concurrency", fmt.Sprint(o.Concurrency)},
+		{"rate", rate}, {"timeout", o.Timeout}, {"retries", fmt.Sprint(o.Retries)}, {"lang", o.Lang},
+		{"encoding", o.Encoding}, {"max_rows_per_file", fmt.Sprint(o.MaxRowsPerFile)}, {"max_cell_bytes", fmt.Sprint(o.MaxCellBytes)},
+		{"already_delivered_codes", fmt.Sprint(o.AlreadyDeliveredCodes)}, {"systemic_codes", fmt.Sprint(o.SystemicCodes)},
+		{"strict_datetime", fmt.Sprint(o.StrictDateTime)}, {"score_resend_uncertain", fmt.Sprint(o.ScoreResendUncertain)},
+	} {
+		row(kv[0], kv[1], o.Sources[kv[0]])
+	}
 	for _, kind := range sortedKeys(o.Required) {
 		row("kinds."+kind+".required", strings.Join(o.Required[kind], ", "), "config file")
 	}
@@ -259,11 +230,4 @@ func (c *configCommand) printConfig(o *effectiveConfig) {
 	row("credentials.public_key", o.Credentials.PublicKey, o.Sources["credentials.public_key"])
 	row("credentials.private_key", o.Credentials.PrivateKey, "")
 	w.Flush()
-}
-
-func nonNil(codes []int) []int {
-	if codes == nil {
-		return []int{}
-	}
-	return codes
 }

@@ -35,7 +35,7 @@ func (e *env) lang() string {
 		return e.runLang
 	}
 	if e.cfg != nil && e.cfg.Lang != "" {
-		return e.cfg.Lang
+		return string(e.cfg.Lang)
 	}
 	return "zh"
 }

@@ -49,7 +49,7 @@ func (c *notifyCommand) Run(ctx context.Context, args []string) error {
 	}
 	l := *lang
 	if l == "" {
-		l = cfg.Lang
+		l = string(cfg.Lang)
 	}
 	n := notify.Test(cfg.Mall, l, time.Now())
 	failed := 0
@@ -80,7 +80,7 @@ func (e *env) announce(ctx context.Context, command string, cfg *fileConfig, s *
 		return
 	}
 	if lang == "" {
-		lang = cfg.Lang
+		lang = string(cfg.Lang)
 	}
 	mall := cfg.Mall
 	if s != nil && s.Mall != "" {

@@ -79,7 +79,7 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 	}
 	period := *keep
 	if period == "" {
-		period = cfg.Retention
+		period = string(cfg.Retention)
 	}
 	d, err := parseRetention(period)
 	if err != nil {
@@ -126,7 +126,7 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 // retention is the config's retention for the end of a run (0: none when
 // the setting cannot be read, which the config check refuses anyway).
 func (c *fileConfig) retention(log *slog.Logger) time.Duration {
-	d, err := parseRetention(c.Retention)
+	d, err := parseRetention(string(c.Retention))
 	if err != nil {
 		log.Warn("not pruned", "err", err)
 		return 0
