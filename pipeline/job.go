@@ -29,7 +29,7 @@ type Job struct {
 	// Sender delivers events; nil makes the job a plan: nothing is claimed
 	// or sent, and rows that would be sent end as new.
 	Sender      crmsync.Sender
-	Concurrency int // parallel lanes while sending, default 4
+	Concurrency int // requests out at once while sending (lanes in parallel), default 4
 	// Since and Until limit events by event time (Until exclusive); zero
 	// means no limit. Events outside are skipped.
 	Since, Until time.Time

@@ -76,10 +76,13 @@ type sender struct {
 	claims  *claimer
 	rec     *recorder
 	lanes   errgroup.Group
+	// slots bounds the requests out at once (Job.Concurrency); a lane
+	// takes one after its event's claim, for the request.
+	slots chan struct{}
 
 	mu      sync.Mutex
 	stopped string
-	unsent  []*crmsync.Event // claimed with their batch, never sent (guarded by mu)
+	unsent  []*crmsync.Event // claimed, never sent: interrupted (guarded by mu)
 	done    atomic.Int64
 	smu     sync.Mutex // guards summary
 
@@ -227,10 +230,34 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			sd.stop("账本写入失败 / ledger write failed")
 			continue
 		}
+		// The claim is durable: wait for a request slot. Lanes outnumber
+		// the slots (run), so claims commit while other requests are out.
+		if !sd.acquire() {
+			// Interrupted while waiting: its request never left. The
+			// claim is released at once, not after the requests out
+			// have finished: a second Ctrl-C quits without waiting, and
+			// the event would come back uncertain. If this fails it is
+			// tried again at the end.
+			if err := j.Ledger.Release(sd.sendCtx, sd.runID, []*crmsync.Event{ev}); err != nil {
+				sd.mu.Lock()
+				sd.unsent = append(sd.unsent, ev)
+				sd.mu.Unlock()
+			}
+			continue
+		}
+		if why := sd.isStopped(); why != "" {
+			// Claimed, never sent: recorded failed, sent again by retry
+			// or the next run.
+			<-sd.slots
+			r.Reason = "未发送:" + why + " / not sent: " + why
+			sd.finish(r, crmsync.OutcomeFailed)
+			continue
+		}
 		// Bodies queued by an older crmsync (a plan applied, a failed
 		// event retried) hold every empty field as null: they go out in
 		// the wire form too. WireBody leaves a wire-form body as it is.
 		reply, err := j.Sender.Send(sd.sendCtx, r.Kind, mallcoo.WireBody(r.Kind, r.Body))
+		<-sd.slots
 		r.Attempts = reply.Attempts
 		o := crmsync.OutcomeSent
 		switch {
@@ -273,6 +300,21 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 		}
 		sd.finish(r, o)
 	}
+}
+
+// acquire takes a request slot; it returns false, holding none, when the
+// run's ctx is cancelled first.
+func (sd *sender) acquire() bool {
+	select {
+	case sd.slots <- struct{}{}:
+	case <-sd.ctx.Done():
+		return false
+	}
+	if sd.ctx.Err() != nil {
+		<-sd.slots
+		return false
+	}
+	return true
 }
 
 // dispatch claims the pending lanes' events of safe kinds in one durable
@@ -326,10 +368,18 @@ func (sd *sender) run() error {
 	defer sd.claims.close()
 	sd.rec = newRecorder(j.Ledger, sd.runID)
 
-	// Lanes go out on at most Concurrency goroutines. The group has no
-	// context: a cancel stops new sends in sendLane, while the requests
-	// already claimed finish and are recorded.
-	sd.lanes.SetLimit(j.Concurrency)
+	// At most Concurrency requests are out at once (slots), and lanes go
+	// out on up to twice as many goroutines: while Concurrency requests
+	// are out, the other lanes' claims are committed together (claimer),
+	// so an event does not wait for its own commit once a slot frees. The
+	// price: a crash (kill -9, power cut) leaves up to Concurrency more
+	// events claimed whose requests never left; they come back uncertain
+	// like those that did (held for a person unless safe to resend), never
+	// sent twice. An interrupt releases them at once. The group has no context: a
+	// cancel stops new sends in sendLane, while the requests already out
+	// finish and are recorded.
+	sd.slots = make(chan struct{}, j.Concurrency)
+	sd.lanes.SetLimit(2 * j.Concurrency)
 	// The queue comes back ordered by lane: gather lanes, and hand each to
 	// a free slot of the group. Events of kinds that are safe to resend (score,
 	// member) are claimed in batches before their lanes go out: one durable
