@@ -30,14 +30,18 @@ measure() {
 
 # The fake Mallcoo runs as its own process (crmsync mock), as the real API
 # would: the run's peak RSS is then crmsync's alone.
-port=${PORT:-18932}
 # It accepts a repeated TransID, so the bare client posting the bodies the
-# run sent gets the same answers (Code 1).
-bin/crmsync mock -accept-duplicates -addr "127.0.0.1:$port" 2>/dev/null &
+# run sent gets the same answers (Code 1). It listens on a free port (PORT
+# to choose one): a fixed port may be another mock's, which has seen these
+# TransIDs and answers them 1001.
+mocklog=$(mktemp)
+bin/crmsync mock -accept-duplicates -addr "127.0.0.1:${PORT:-0}" 2>"$mocklog" &
 mock=$!
-trap 'kill $mock 2>/dev/null' EXIT
-export MALLCOO_BASE_URL=http://127.0.0.1:$port MALLCOO_APP_ID=sandbox MALLCOO_PUBLIC_KEY=1ULYkA MALLCOO_PRIVATE_KEY=e14c4430ac63f427
-sleep 1
+trap 'kill $mock 2>/dev/null; rm -f "$mocklog"' EXIT
+for _ in $(seq 100); do grep -q "fake Mallcoo API on" "$mocklog" && break; kill -0 $mock 2>/dev/null || break; sleep 0.1; done
+addr=$(sed -n 's/.*fake Mallcoo API on \(http[^ ]*\).*/\1/p' "$mocklog" | head -1)
+if [ -z "$addr" ]; then echo "bench/run.sh: crmsync mock did not start: $(cat "$mocklog")" >&2; exit 1; fi
+export MALLCOO_BASE_URL=$addr MALLCOO_APP_ID=sandbox MALLCOO_PUBLIC_KEY=1ULYkA MALLCOO_PRIVATE_KEY=e14c4430ac63f427
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(go version | cut -d' ' -f3), load $(cut -d' ' -f1 /proc/loadavg)"
 echo
