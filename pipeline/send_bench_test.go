@@ -118,17 +118,12 @@ func sendRun(b *testing.B, members, perMember, concurrency int, rate float64, la
 func bodies(b *testing.B, files []string) []bareclient.Body {
 	b.Helper()
 	var out []bareclient.Body
-	r := &importer.Reader{}
 	for _, f := range files {
-		_, err := r.ReadFile(context.Background(), f, func(row *crmsync.Row) error {
-			if row.Event != nil {
-				out = append(out, bareclient.Body{Kind: row.Kind, Body: mallcoo.WireBody(row.Kind, row.Event.Body)})
-			}
-			return nil
-		})
+		bs, err := bareclient.ReadBodies(context.Background(), f)
 		if err != nil {
 			b.Fatal(err)
 		}
+		out = append(out, bs...)
 	}
 	return out
 }

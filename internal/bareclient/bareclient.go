@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -25,6 +26,28 @@ import (
 type Body struct {
 	Kind crmsync.Kind
 	Body []byte
+}
+
+// ReadBodies reads path as crmsync run does (importer.Reader) and returns
+// the wire bodies of its valid rows, as the run sends them
+// (mallcoo.WireBody). A file problem is an error.
+func ReadBodies(ctx context.Context, path string) ([]Body, error) {
+	var bodies []Body
+	sums, err := (&importer.Reader{}).ReadFile(ctx, path, func(row *crmsync.Row) error {
+		if row.Event != nil {
+			bodies = append(bodies, Body{Kind: row.Kind, Body: mallcoo.WireBody(row.Kind, row.Event.Body)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sums {
+		if s.Problem != "" {
+			return nil, fmt.Errorf("read %s: %s", path, s.Problem)
+		}
+	}
+	return bodies, nil
 }
 
 // Post posts every body to baseURL on concurrency goroutines and returns

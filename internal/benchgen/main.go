@@ -23,8 +23,6 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/internal/bareclient"
 	"github.com/crmsync/crmsync/mallcoo"
 )
@@ -180,21 +178,9 @@ func xlsxFloor(path string) error {
 // sends), then posts them with the bare client; only the posting is timed.
 func barePost(path string, concurrency int) error {
 	ctx := context.Background()
-	var bodies []bareclient.Body
-	r := &importer.Reader{}
-	sums, err := r.ReadFile(ctx, path, func(row *crmsync.Row) error {
-		if row.Event != nil {
-			bodies = append(bodies, bareclient.Body{Kind: row.Kind, Body: mallcoo.WireBody(row.Kind, row.Event.Body)})
-		}
-		return nil
-	})
+	bodies, err := bareclient.ReadBodies(ctx, path)
 	if err != nil {
 		return err
-	}
-	for _, s := range sums {
-		if s.Problem != "" {
-			return fmt.Errorf("read %s: %s", path, s.Problem)
-		}
 	}
 	cr := mallcoo.Credentials{AppID: os.Getenv(mallcoo.EnvAppID), PublicKey: os.Getenv(mallcoo.EnvPublicKey), PrivateKey: os.Getenv(mallcoo.EnvPrivateKey)}
 	base := os.Getenv("MALLCOO_BASE_URL")
