@@ -375,9 +375,9 @@ func (sd *sender) run() error {
 	// price: a crash (kill -9, power cut) leaves up to Concurrency more
 	// events claimed whose requests never left; they come back uncertain
 	// like those that did (held for a person unless safe to resend), never
-	// sent twice. An interrupt releases them at once. The group has no context: a
-	// cancel stops new sends in sendLane, while the requests already out
-	// finish and are recorded.
+	// sent twice. An interrupt releases them at once. The group has no
+	// context: a cancel stops new sends in sendLane, while the requests
+	// already out finish and are recorded.
 	sd.slots = make(chan struct{}, j.Concurrency)
 	sd.lanes.SetLimit(2 * j.Concurrency)
 	// The queue comes back ordered by lane: gather lanes, and hand each to
