@@ -210,7 +210,7 @@ func NewClient(cfg Config) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.http == nil {
-		c.http = newHTTPClient(cfg.Concurrency)
+		c.http = NewHTTPClient(cfg.Concurrency)
 	}
 	if cfg.Rate > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1+int(cfg.Rate/20))
@@ -221,10 +221,12 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// newHTTPClient returns a client whose transport keeps a connection per
-// expected caller alive (the default keeps only 2 per host) and that does
-// not follow redirects: a POST redirected would lose its body.
-func newHTTPClient(concurrency int) *http.Client {
+// NewHTTPClient returns the HTTP client a Client uses unless
+// Config.HTTPClient replaces it: its transport keeps a connection per
+// expected caller alive (the default keeps only 2 per host), and it does
+// not follow redirects (a POST redirected would lose its body). The
+// benchmarks' bare client uses it too, so both have the same transport.
+func NewHTTPClient(concurrency int) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	n := max(concurrency, 2)
 	tr.MaxIdleConnsPerHost = n

@@ -1,15 +1,18 @@
 // Command benchgen writes large synthetic CRM exports for the benchmarks
 // (make bench) and measures the floors crmsync is compared with: a bare
 // encoding/csv read of the same file, and excelize's row iterator over an
-// XLSX.
+// XLSX, and a bare Go client posting the file's bodies to a Mallcoo server
+// (internal/bareclient: crmsync's transport and concurrency, no ledger).
 //
 //	go run ./internal/benchgen -rows 1000000 -out bench/data/score-1000000.csv
 //	go run ./internal/benchgen -floor bench/data/score-1000000.csv
 //	go run ./internal/benchgen -rows 200000 -xlsx -out bench/data/score-200000.xlsx
+//	MALLCOO_BASE_URL=… go run ./internal/benchgen -bare bench/data/score-300000.csv -concurrency 16
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"errors"
 	"flag"
@@ -19,6 +22,9 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/crmsync/crmsync/internal/bareclient"
+	"github.com/crmsync/crmsync/mallcoo"
 )
 
 func main() {
@@ -27,6 +33,8 @@ func main() {
 	asXLSX := flag.Bool("xlsx", false, "write an XLSX workbook instead of a CSV")
 	floor := flag.String("floor", "", "read this CSV with bare encoding/csv and print rows and seconds")
 	xfloor := flag.String("xfloor", "", "read this XLSX's first sheet with excelize Rows() and print rows and seconds")
+	bare := flag.String("bare", "", "read this file as crmsync does, then post its bodies with a bare client to $MALLCOO_BASE_URL (credentials from $MALLCOO_APP_ID, …) and print events and seconds of the posting")
+	concurrency := flag.Int("concurrency", 16, "requests at once (-bare)")
 	flag.Parse()
 	var err error
 	switch {
@@ -34,6 +42,8 @@ func main() {
 		err = csvFloor(*floor)
 	case *xfloor != "":
 		err = xlsxFloor(*xfloor)
+	case *bare != "":
+		err = barePost(*bare, *concurrency)
 	case *out == "":
 		err = errors.New("-out is required")
 	case *asXLSX:
@@ -162,4 +172,25 @@ func xlsxFloor(path string) error {
 	}
 	fmt.Printf("rows %d seconds %.3f\n", n-1, time.Since(start).Seconds())
 	return rows.Error()
+}
+
+// barePost reads path as crmsync run does (importer, the wire bodies it
+// sends), then posts them with the bare client; only the posting is timed.
+func barePost(path string, concurrency int) error {
+	ctx := context.Background()
+	bodies, err := bareclient.ReadBodies(ctx, path)
+	if err != nil {
+		return err
+	}
+	cr := mallcoo.Credentials{AppID: os.Getenv(mallcoo.EnvAppID), PublicKey: os.Getenv(mallcoo.EnvPublicKey), PrivateKey: os.Getenv(mallcoo.EnvPrivateKey)}
+	base := os.Getenv("MALLCOO_BASE_URL")
+	if base == "" {
+		return errors.New("set MALLCOO_BASE_URL to the server to post to")
+	}
+	took, ok, err := bareclient.Post(ctx, base, cr, concurrency, bodies)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("events %d seconds %.3f accepted %d\n", len(bodies), took.Seconds(), ok)
+	return nil
 }

@@ -1,0 +1,443 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo"
+	"golang.org/x/sync/errgroup"
+)
+
+// heldBefore returns a held event other than r itself at or before r's
+// event time: r must wait for it.
+func heldBefore(hs []crmsync.Held, r *crmsync.Result) (crmsync.Held, bool) {
+	for _, h := range hs {
+		if h.Key != r.Key && !h.Time.After(r.Time) {
+			return h, true
+		}
+	}
+	return crmsync.Held{}, false
+}
+
+// laneID names a lane within its kind: lane blocking is per kind (a failed
+// grade change holds back the member's later grade changes, not its sales).
+type laneID struct {
+	kind crmsync.Kind
+	lane string
+}
+
+// maxHeldRejections bounds the rejections held back while they may be the
+// setup's fault (above the client's default RejectStreak of 100).
+const maxHeldRejections = 1000
+
+// send delivers the run's queued rows, read back from the ledger in lane,
+// event-time order: lanes in parallel (bounded), each lane's events one at a
+// time; every event is claimed durably before its request leaves, and
+// results are recorded in batches. total is the number queued (progress).
+func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsync.Held, s *crmsync.Summary) error {
+	// Events of lane-blocking kinds that did not go through, in this run's
+	// files or not (a failed points change of last week), and this run's
+	// invalid rows of those kinds: later events of their kind and lane wait
+	// for them.
+	helds, err := j.Ledger.Held(ctx)
+	if err != nil {
+		return err
+	}
+	helds = append(helds, invalid...)
+	held := map[laneID][]crmsync.Held{}
+	for _, h := range helds {
+		k := laneID{h.Kind, h.Lane}
+		held[k] = append(held[k], h)
+	}
+	sd := &sender{job: j, ctx: ctx, runID: runID, total: total, summary: s, held: held}
+	return sd.run()
+}
+
+// sender is one run's send stage: it hands the queued lanes to a bounded
+// group of workers, claims each event durably before its request leaves,
+// classifies the answers and records them (group commits of claimer and
+// recorder). It is used once.
+type sender struct {
+	job     *Job
+	ctx     context.Context // the run's: a cancel stops new sends
+	runID   int64
+	total   int // events queued (progress)
+	summary *crmsync.Summary
+	held    map[laneID][]crmsync.Held
+
+	// sendCtx outlives a cancel of ctx: requests already claimed finish
+	// under it and are recorded.
+	sendCtx context.Context
+	claims  *claimer
+	rec     *recorder
+	lanes   errgroup.Group
+	// slots bounds the requests out at once (Job.Concurrency); a lane
+	// takes one after its event's claim, for the request.
+	slots chan struct{}
+
+	mu      sync.Mutex
+	stopped string
+	unsent  []*crmsync.Event // claimed, never sent: interrupted (guarded by mu)
+	done    atomic.Int64
+	smu     sync.Mutex // guards summary
+
+	// Rejections are held back while they may be the setup's fault rather
+	// than the rows': Mallcoo may answer refused credentials, a wrong mall
+	// or clock with HTTP 200 and a Code, and the client stops after a
+	// streak of them (mallcoo.Config OpenStreak, RejectStreak). An accepted
+	// answer or another Code releases them as rejected; a stop makes them
+	// failed, so they are sent again once the setup is fixed (a rejected
+	// event was not applied: sending it again is safe).
+	rmu      sync.Mutex
+	rejected []*crmsync.Result
+
+	fatal     error
+	fatalOnce sync.Once
+
+	// Lanes read from the queue, not yet handed to the group, and the
+	// events of safe kinds among them, claimed together (dispatch).
+	pending [][]*crmsync.Result
+	safe    []*crmsync.Event
+}
+
+// stop ends sending for reason why (the first reason stays).
+func (sd *sender) stop(why string) {
+	sd.mu.Lock()
+	if sd.stopped == "" {
+		sd.stopped = why
+	}
+	sd.mu.Unlock()
+}
+
+// isStopped returns why sending stopped, or "".
+func (sd *sender) isStopped() string {
+	sd.mu.Lock()
+	defer sd.mu.Unlock()
+	return sd.stopped
+}
+
+// setFatal keeps the first run-level error.
+func (sd *sender) setFatal(err error) {
+	sd.fatalOnce.Do(func() { sd.fatal = err })
+}
+
+// finish gives r its outcome o, counts it and queues it to be recorded.
+func (sd *sender) finish(r *crmsync.Result, o crmsync.Outcome) {
+	r.Outcome = o
+	sd.smu.Lock()
+	sd.summary.Move(r.Kind, crmsync.OutcomeNew, o)
+	sd.smu.Unlock()
+	sd.rec.add(r)
+	n := sd.done.Add(1)
+	if sd.job.Progress != nil {
+		sd.job.Progress("send", int(n), sd.total)
+	}
+}
+
+// release finishes the held-back rejections with outcome o; why is the
+// stop's reason when o is failed.
+func (sd *sender) release(o crmsync.Outcome, why string) {
+	sd.rmu.Lock()
+	rs := sd.rejected
+	sd.rejected = nil
+	sd.rmu.Unlock()
+	for _, r := range rs {
+		if o == crmsync.OutcomeFailed {
+			r.Reason = fmt.Sprintf("猫酷拒绝(Code %d),但发送因整体问题停止(%s),像是配置问题而非此行;修正后重新运行会重发 / rejected with Code %d, but sending stopped for a cause common to all rows (%s): the setup, not this row, looks wrong; sent again once fixed", r.Code, why, r.Code, why)
+		}
+		sd.finish(r, o)
+	}
+}
+
+// hold holds back rejection r; another Code or too many held release the
+// ones held before as rejected.
+func (sd *sender) hold(r *crmsync.Result) {
+	sd.rmu.Lock()
+	var out []*crmsync.Result
+	if len(sd.rejected) > 0 && (sd.rejected[0].Code != r.Code || len(sd.rejected) >= maxHeldRejections) {
+		out, sd.rejected = sd.rejected, nil
+	}
+	sd.rejected = append(sd.rejected, r)
+	sd.rmu.Unlock()
+	for _, r := range out {
+		sd.finish(r, crmsync.OutcomeRejected)
+	}
+}
+
+// sendLane sends one lane's events in order. preclaimed says the events of
+// safe kinds were claimed with their batch (dispatch).
+func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
+	j := sd.job
+	blocked := map[crmsync.Kind]string{}
+	// waiting holds this lane's held events (per kind) not yet sent in
+	// this run; one of them sent now stops holding the lane.
+	var waiting map[crmsync.Kind][]crmsync.Held
+	for _, r := range lane {
+		if hs := sd.held[laneID{r.Kind, r.Lane}]; len(hs) > 0 {
+			if waiting == nil {
+				waiting = map[crmsync.Kind][]crmsync.Held{}
+			}
+			if _, ok := waiting[r.Kind]; !ok {
+				waiting[r.Kind] = slices.Clone(hs)
+			}
+		}
+	}
+	for _, r := range lane {
+		ev := &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash}
+		if why := sd.isStopped(); why != "" {
+			r.Reason = "未发送:" + why + " / not sent: " + why
+			sd.finish(r, crmsync.OutcomeFailed)
+			continue
+		}
+		if sd.ctx.Err() != nil {
+			// Interrupted: not sent; it stays new in the results, and
+			// the next run sees it as new. One claimed with its batch
+			// is released below: its request never left.
+			if preclaimed && j.safe(r.Kind) {
+				sd.mu.Lock()
+				sd.unsent = append(sd.unsent, ev)
+				sd.mu.Unlock()
+			}
+			continue
+		}
+		if why, ok := blocked[r.Kind]; ok {
+			r.Reason = why
+			sd.finish(r, crmsync.OutcomeBlocked)
+			continue
+		}
+		if h, ok := heldBefore(waiting[r.Kind], r); ok {
+			r.Reason = fmt.Sprintf("同一会员更早的同类事件 %s 状态为%s,为保证顺序未发送;处理该事件后重新运行 / an earlier event of this member (%s) is %s; not sent, to keep the order: resolve it, then run again", h.Key, h.State, h.Key, h.State)
+			sd.finish(r, crmsync.OutcomeBlocked)
+			continue
+		}
+		if err := sd.rec.failed(); err != nil {
+			// Answers can no longer be recorded: sending on would leave
+			// every later event in flight (uncertain next run).
+			sd.setFatal(err)
+			sd.stop("账本写入失败 / the ledger could not record results")
+			r.Reason = "未发送:账本写入失败 / not sent: the ledger could not record results"
+			continue
+		}
+		if preclaimed && j.safe(r.Kind) {
+			// Claimed with its batch (see dispatch).
+		} else if err := sd.claims.claim(sd.sendCtx, ev); err != nil {
+			sd.setFatal(fmt.Errorf("claim %s %s: %w", r.Kind, r.Key, err))
+			sd.stop("账本写入失败 / ledger write failed")
+			continue
+		}
+		// The claim is durable: wait for a request slot. Lanes outnumber
+		// the slots (run), so claims commit while other requests are out.
+		if !sd.acquire() {
+			// Interrupted while waiting: its request never left. The
+			// claim is released at once, not after the requests out
+			// have finished: a second Ctrl-C quits without waiting, and
+			// the event would come back uncertain. If this fails it is
+			// tried again at the end.
+			if err := j.Ledger.Release(sd.sendCtx, sd.runID, []*crmsync.Event{ev}); err != nil {
+				sd.mu.Lock()
+				sd.unsent = append(sd.unsent, ev)
+				sd.mu.Unlock()
+			}
+			continue
+		}
+		if why := sd.isStopped(); why != "" {
+			// Claimed, never sent: recorded failed, sent again by retry
+			// or the next run.
+			<-sd.slots
+			r.Reason = "未发送:" + why + " / not sent: " + why
+			sd.finish(r, crmsync.OutcomeFailed)
+			continue
+		}
+		// Bodies queued by an older crmsync (a plan applied, a failed
+		// event retried) hold every empty field as null: they go out in
+		// the wire form too. WireBody leaves a wire-form body as it is.
+		reply, err := j.Sender.Send(sd.sendCtx, r.Kind, mallcoo.WireBody(r.Kind, r.Body))
+		<-sd.slots
+		r.Attempts = reply.Attempts
+		o := crmsync.OutcomeSent
+		switch {
+		case err != nil && !j.safe(r.Kind) && errors.Is(err, crmsync.ErrMaybeDelivered):
+			// The request may have been applied: resending a grade or
+			// points change could apply it twice.
+			o = crmsync.OutcomeUncertain
+			r.Reason = "请求可能已送达但未收到应答,为避免重复已暂停;确认后用 crmsync retry -uncertain 重发 / may have been delivered (no answer); held: check Mallcoo, then crmsync retry -uncertain: " + err.Error()
+		case err != nil:
+			o = crmsync.OutcomeFailed
+			r.Reason = "发送失败,下次运行将重试 / not delivered, retried next run: " + err.Error()
+			if reply.Code != 0 {
+				// An answer that completed a streak of rejections.
+				r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
+			}
+			if errors.Is(err, crmsync.ErrSystemic) {
+				sd.stop(err.Error())
+				sd.release(crmsync.OutcomeFailed, sd.isStopped())
+			}
+		case !reply.OK():
+			o = crmsync.OutcomeRejected
+			r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
+			r.Reason = "猫酷拒绝 / rejected by Mallcoo"
+		default:
+			r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
+		}
+		if o == crmsync.OutcomeSent && len(waiting[r.Kind]) > 0 {
+			// A held event that went through holds nothing back now.
+			waiting[r.Kind] = slices.DeleteFunc(waiting[r.Kind], func(h crmsync.Held) bool { return h.Key == r.Key })
+		}
+		if o != crmsync.OutcomeSent && r.Kind.BlocksLane() {
+			blocked[r.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", r.Key, r.Key)
+		}
+		switch o {
+		case crmsync.OutcomeRejected:
+			sd.hold(r)
+			continue
+		case crmsync.OutcomeSent:
+			sd.release(crmsync.OutcomeRejected, "")
+		}
+		sd.finish(r, o)
+	}
+}
+
+// acquire takes a request slot; it returns false, holding none, when the
+// run's ctx is cancelled first.
+func (sd *sender) acquire() bool {
+	select {
+	case sd.slots <- struct{}{}:
+	case <-sd.ctx.Done():
+		return false
+	}
+	if sd.ctx.Err() != nil {
+		<-sd.slots
+		return false
+	}
+	return true
+}
+
+// dispatch claims the pending lanes' events of safe kinds in one durable
+// commit and hands the lanes to the group.
+func (sd *sender) dispatch() error {
+	// After a stop, lanes still go to the workers, which record their
+	// events as failed (unclaimed) for retry or the next run.
+	if len(sd.safe) > 0 && sd.isStopped() == "" {
+		if err := sd.claims.claimBatch(sd.sendCtx, sd.safe); err != nil {
+			sd.setFatal(err)
+			sd.stop("账本写入失败 / ledger write failed")
+			return err
+		}
+	}
+	for _, rs := range sd.pending {
+		sd.lanes.Go(func() error {
+			sd.sendLane(rs, true)
+			return nil
+		})
+	}
+	sd.pending, sd.safe = sd.pending[:0], sd.safe[:0]
+	return nil
+}
+
+// push adds a lane read from the queue; a full batch is dispatched.
+func (sd *sender) push(rs []*crmsync.Result) error {
+	sd.pending = append(sd.pending, rs)
+	for _, r := range rs {
+		if sd.job.safe(r.Kind) {
+			sd.safe = append(sd.safe, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
+		}
+	}
+	if len(sd.safe) >= claimBatch || len(sd.pending) >= claimBatch {
+		return sd.dispatch()
+	}
+	return nil
+}
+
+// run sends every queued event of the run and records the answers; it
+// returns run-level trouble, errStopped after an early stop, or the run's
+// ctx.Err() after what was done is recorded.
+func (sd *sender) run() error {
+	j, ctx, s := sd.job, sd.ctx, sd.summary
+	// Cancelling ctx (Ctrl-C) stops new sends; requests already claimed
+	// finish under sendCtx and are recorded. (A second Ctrl-C makes cmd quit
+	// at once: claims are durable, so those come back uncertain.)
+	// A send still waiting for the rate limit gives up at Ctrl-C (it never
+	// left: failed, sent by the next run).
+	sd.sendCtx = mallcoo.WithInterrupt(context.WithoutCancel(ctx), ctx.Done())
+	sd.claims = newClaimer(j.Ledger, sd.runID)
+	defer sd.claims.close()
+	sd.rec = newRecorder(j.Ledger, sd.runID)
+
+	// At most Concurrency requests are out at once (slots), and lanes go
+	// out on up to twice as many goroutines: while Concurrency requests
+	// are out, the other lanes' claims are committed together (claimer),
+	// so an event does not wait for its own commit once a slot frees. The
+	// price: a crash (kill -9, power cut) leaves up to Concurrency more
+	// events claimed whose requests never left; they come back uncertain
+	// like those that did (held for a person unless safe to resend), never
+	// sent twice. An interrupt releases them at once. The group has no
+	// context: a cancel stops new sends in sendLane, while the requests
+	// already out finish and are recorded.
+	sd.slots = make(chan struct{}, j.Concurrency)
+	sd.lanes.SetLimit(2 * j.Concurrency)
+	// The queue comes back ordered by lane: gather lanes, and hand each to
+	// a free slot of the group. Events of kinds that are safe to resend (score,
+	// member) are claimed in batches before their lanes go out: one durable
+	// commit for many events, and a crash only makes the unsent ones
+	// uncertain, which are resent. Other kinds are claimed one by one just
+	// before their request, so none is held for a person needlessly.
+	var lane []*crmsync.Result
+	walkErr := j.Ledger.Queued(ctx, sd.runID, func(r *crmsync.Result) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if len(lane) > 0 && lane[0].Lane != r.Lane {
+			if err := sd.push(lane); err != nil {
+				return err
+			}
+			lane = nil
+		}
+		lane = append(lane, r)
+		return nil
+	})
+	if walkErr == nil && len(lane) > 0 {
+		walkErr = sd.push(lane)
+	}
+	if walkErr == nil {
+		walkErr = sd.dispatch()
+	}
+	sd.lanes.Wait()
+	if len(sd.unsent) > 0 {
+		// Only requests that may really have left stay in flight (and come
+		// back uncertain if the answer is not recorded).
+		if err := j.Ledger.Release(sd.sendCtx, sd.runID, sd.unsent); err != nil && sd.fatal == nil {
+			sd.fatal = fmt.Errorf("release %d unsent claims: %w", len(sd.unsent), err)
+		}
+	}
+	if why := sd.isStopped(); why != "" {
+		sd.release(crmsync.OutcomeFailed, why)
+	} else {
+		sd.release(crmsync.OutcomeRejected, "")
+	}
+	if err := sd.rec.close(ctx); err != nil && sd.fatal == nil {
+		sd.fatal = err
+	}
+	for _, r := range sd.rec.lost {
+		// Answered but not recorded: the ledger still has it in flight,
+		// and the next run holds it as uncertain; say so now.
+		if r.Attempts > 0 && r.Outcome != crmsync.OutcomeUncertain {
+			s.Move(r.Kind, r.Outcome, crmsync.OutcomeUncertain)
+		}
+	}
+	if sd.fatal != nil {
+		return sd.fatal
+	}
+	if walkErr != nil && ctx.Err() == nil {
+		return walkErr // the ledger's, naming the queue (errors of fn are fatal's)
+	}
+	if why := sd.isStopped(); why != "" {
+		s.Stopped = why
+		return fmt.Errorf("%w: %s", errStopped, why)
+	}
+	return ctx.Err()
+}
