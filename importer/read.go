@@ -15,6 +15,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -315,6 +316,8 @@ type sheet struct {
 	lists map[string]*listSource
 	// listsFor is called once the kind is known to be score-v2.
 	listsFor func() (map[string]*listSource, error)
+	// Scratch: the last row's body in the full form and the wire form.
+	full, wire []byte
 }
 
 // read streams a table's rows. empty reports a table without any non-empty
@@ -575,7 +578,11 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 	if probs != nil {
 		return invalidRow(out, probs...)
 	}
-	body, err := mallcoo.Marshal(b.body)
+	// The full form (every field, null when empty) is hashed and dropped;
+	// the wire form is what is stored and sent.
+	full, wire, err := mallcoo.AppendBody(sh.full[:0], sh.wire[:0], b.body)
+	sh.full, sh.wire = full, wire
+	body := bytes.Clone(wire)
 	if err != nil {
 		return invalidRow(out, crmsync.NewProblem("", crmsync.ReasonBuild, "", "无法生成请求: "+err.Error(), "cannot build the request: "+err.Error()))
 	}
@@ -590,10 +597,9 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 			key = t
 		}
 	}
-	// body is the full form (every field, null when empty): its hash is the
-	// content hash, the same as ledgers made before empty fields followed
-	// the vendor's examples. What is stored and sent is the wire form.
-	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: mallcoo.WireBody(hm.kind, body), Hash: crmsync.ContentHash(hm.kind, body)}
+	// The full form's hash is the content hash, the same as ledgers made
+	// before empty fields followed the vendor's examples.
+	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: body, Hash: crmsync.ContentHash(hm.kind, full)}
 	out.Warnings = b.warnings
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -308,29 +309,56 @@ func (t URLText) MarshalJSON() ([]byte, error) {
 // URLEncode encodes s as .NET's HttpUtility.UrlEncode does, which is what
 // Mallcoo decodes.
 func URLEncode(s string) string {
+	return string(appendURLEncoded(make([]byte, 0, len(s)), s))
+}
+
+func appendURLEncoded(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '-', c == '_', c == '.', c == '!', c == '*', c == '(', c == ')':
-			b.WriteByte(c)
+			b = append(b, c)
 		case c == ' ':
-			b.WriteByte('+')
+			b = append(b, '+')
 		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
+			b = append(b, '%', hex[c>>4], hex[c&15])
 		}
 	}
-	return b.String()
+	return b
 }
 
 // Marshal encodes a request body once. HTML characters are not escaped, so
 // Chinese text and symbols stay readable in logs and the ledger; these are
 // the bytes that are signed and sent.
+// A wire type (or a pointer to one) goes through its compiled plan (see
+// AppendBody), anything else through encoding/json.
 func Marshal(v any) ([]byte, error) {
+	if bodyType(v) {
+		full, _, err := AppendBody(nil, nil, v)
+		if err != nil {
+			return nil, err
+		}
+		return full, nil
+	}
+	return marshalJSON(v)
+}
+
+// bodyType reports whether v is a wire type or a pointer to one.
+func bodyType(v any) bool {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return false // encoding/json writes null
+		}
+		rv = rv.Elem()
+	}
+	return rv.IsValid() && plans[rv.Type()] != nil
+}
+
+// marshalJSON is Marshal by encoding/json.
+func marshalJSON(v any) ([]byte, error) {
 	e := encoders.Get().(*encoder)
 	defer encoders.Put(e)
 	e.buf.Reset()
