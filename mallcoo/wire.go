@@ -117,17 +117,20 @@ func ParseAmount(s string) (Amount, error) {
 	}
 	// t is now the unsigned number.
 	digits, frac, sep, pointSeen := 0, 0, "", false
-	var intPart, fracPart strings.Builder
-	groups := []int{0}
+	// On the stack for any amount of usual length: this runs for every
+	// amount not written canonically ("1280.50", "1,280").
+	var ib, fb [24]byte
+	var gb [8]int
+	intPart, fracPart, groups := ib[:0], fb[:0], append(gb[:0], 0)
 	for i := 0; i < len(t); {
 		c := t[i]
 		switch {
 		case c >= '0' && c <= '9':
 			if pointSeen {
-				fracPart.WriteByte(c)
+				fracPart = append(fracPart, c)
 				frac++
 			} else {
-				intPart.WriteByte(c)
+				intPart = append(intPart, c)
 				groups[len(groups)-1]++
 			}
 			digits++
@@ -181,7 +184,7 @@ func ParseAmount(s string) (Amount, error) {
 	}
 	if sep != "" {
 		// 1-3 digits, then groups of exactly three; no leading zero group.
-		if groups[0] < 1 || groups[0] > 3 || intPart.String()[0] == '0' {
+		if groups[0] < 1 || groups[0] > 3 || intPart[0] == '0' {
 			return fail(BadGrouping)
 		}
 		for _, g := range groups[1:] {
@@ -190,17 +193,19 @@ func ParseAmount(s string) (Amount, error) {
 			}
 		}
 	}
-	ip := strings.TrimLeft(intPart.String(), "0")
-	if ip == "" {
-		ip = "0"
+	ip := bytes.TrimLeft(intPart, "0")
+	if len(ip) == 0 {
+		ip = []byte{'0'}
 	}
-	fp := strings.TrimRight(fracPart.String(), "0")
-	out := ip
-	if fp != "" {
-		out += "." + fp
+	fp := bytes.TrimRight(fracPart, "0")
+	var ob [MaxAmountLen + 2]byte
+	out := ob[:0]
+	if neg && (len(ip) > 1 || ip[0] != '0' || len(fp) > 0) {
+		out = append(out, '-')
 	}
-	if neg && out != "0" {
-		out = "-" + out
+	out = append(out, ip...)
+	if len(fp) > 0 {
+		out = append(append(out, '.'), fp...)
 	}
 	if len(out) > MaxAmountLen {
 		return fail(TooLong)
