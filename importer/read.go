@@ -318,6 +318,7 @@ type sheet struct {
 	listsFor func() (map[string]*listSource, error)
 	// Scratch: the last row's body in the full form and the wire form.
 	full, wire []byte
+	parser     fieldParser
 }
 
 // read streams a table's rows. empty reports a table without any non-empty
@@ -566,7 +567,13 @@ func (sh *sheet) row(spec *mallcoo.Spec, hm *headerMap, cells []string, ct []cel
 		}
 	}
 	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
-	p := &fieldParser{fields: spec.Fields, vals: values, mappings: sh.s.mapping, strict: sh.s.r.StrictDateTime}
+	// One parser per sheet, reset for each row: its problems and warnings
+	// go to the row, fresh slices every time.
+	p := &sh.parser
+	*p = fieldParser{fields: spec.Fields, vals: values, strict: sh.s.r.StrictDateTime}
+	if sh.s.mappings != nil {
+		p.mappings = sh.s.mapping
+	}
 	if ct != nil {
 		p.types = make([]cellType, len(spec.Fields))
 		for i, c := range hm.cols {
