@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/crmsync/crmsync"
@@ -122,7 +123,7 @@ func encoderOf(t reflect.Type) valueEncoder {
 				return b, false
 			}
 			b = append(b, '"')
-			b = t.In(CST).AppendFormat(b, DateTimeLayout)
+			b = appendDateTime(b, t.Time)
 			return append(b, '"'), true
 		}
 	case typeURLText:
@@ -307,4 +308,23 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// appendDateTime appends t in China Standard Time as DateTimeLayout does,
+// digit by digit for the years 0–9999 (time.Format parses the layout each
+// time).
+func appendDateTime(b []byte, t time.Time) []byte {
+	t = t.In(CST)
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, DateTimeLayout)
+	}
+	h, mi, s := t.Clock()
+	two := func(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	b = two(two(b, y/100), y%100)
+	b = two(append(b, '-'), int(mo))
+	b = two(append(b, '-'), d)
+	b = two(append(b, ' '), h)
+	b = two(append(b, ':'), mi)
+	return two(append(b, ':'), s)
 }

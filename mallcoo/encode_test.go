@@ -35,6 +35,9 @@ func fill(v reflect.Value, bits uint64, strs []string, depth int) uint64 {
 				return // zero: Marshal refuses it
 			}
 			sec := int64(bits%(20*365*86400)) + 1.5e9
+			if next() == 7 {
+				sec = int64(bits>>1)%(1<<44) - 1<<43 // any year, BC and beyond 9999 too
+			}
 			f.Set(reflect.ValueOf(LocalTime{Time: time.Unix(sec, int64(next())*1e8).UTC()}))
 			return
 		case typeInt, typeInt64:
