@@ -3,7 +3,6 @@ package importer
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"path"
@@ -37,7 +36,8 @@ const maxSheetRows = 1 << 20
 // sheetRows reads the rows of one worksheet part.
 type sheetRows struct {
 	rc    io.Closer // nil when the part is read from memory
-	dec   *xml.Decoder
+	toks  tokenizer
+	tok   xtok
 	sst   []string
 	last  int  // the number of the last <row> read
 	ahead int  // the number of the row read ahead and not yet returned; 0: none
@@ -51,20 +51,27 @@ type sheetRows struct {
 // it holds it in memory, else from the package.
 func openSheetPart(f *excelize.File, zr *zip.Reader, part string, sst []string) (*sheetRows, error) {
 	s := &sheetRows{sst: sst}
-	var r io.Reader
+	r, rc, err := openPart(f, zr, part)
+	if err != nil {
+		return nil, err
+	}
+	s.rc = rc
+	s.toks = newTokenizer(r, f.CharsetReader)
+	return s, nil
+}
+
+// openPart opens a part of the package: from excelize's unzipped parts
+// when it holds it in memory (rc nil), else from the zip.
+func openPart(f *excelize.File, zr *zip.Reader, part string) (io.Reader, io.Closer, error) {
 	if b, ok := f.Pkg.Load(part); ok {
 		data, _ := b.([]byte)
-		r = bytes.NewReader(data)
-	} else {
-		rc, err := zr.Open(part)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", part, err)
-		}
-		s.rc, r = rc, rc
+		return bytes.NewReader(data), nil, nil
 	}
-	s.dec = xml.NewDecoder(r)
-	s.dec.CharsetReader = f.CharsetReader
-	return s, nil
+	rc, err := zr.Open(part)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", part, err)
+	}
+	return rc, rc, nil
 }
 
 func (s *sheetRows) Close() error {
@@ -106,8 +113,9 @@ func (s *sheetRows) readRow() error {
 		phonetic                               int
 		typ                                    string
 	)
+	t := &s.tok
 	for {
-		tok, err := s.dec.RawToken()
+		err := s.toks.next(t)
 		if err == io.EOF {
 			s.done = true
 			return nil
@@ -115,19 +123,17 @@ func (s *sheetRows) readRow() error {
 		if err != nil {
 			return err
 		}
-		switch el := tok.(type) {
-		case xml.StartElement:
-			switch el.Name.Local {
+		switch t.kind {
+		case tokStart:
+			switch string(t.name) {
 			case "row":
 				if inRow {
 					continue
 				}
 				inRow = true
 				n := s.last + 1
-				if v, ok := attr(el, "r"); ok {
-					if r, err := strconv.Atoi(v); err == nil && r > s.last {
-						n = r
-					}
+				if r, ok := atoi(t.r); ok && r > s.last {
+					n = r
 				}
 				if n > maxSheetRows {
 					return fmt.Errorf("row %d is beyond the %d rows a sheet holds", n, maxSheetRows)
@@ -138,19 +144,14 @@ func (s *sheetRows) readRow() error {
 					continue
 				}
 				col++
-				typ = ""
-				for _, a := range el.Attr {
-					switch a.Name.Local {
-					case "r":
-						if c, _, err := excelize.CellNameToCoordinates(a.Value); err == nil {
-							col = c
-						} else {
-							return fmt.Errorf("cell reference %q: %w", a.Value, err)
-						}
-					case "t":
-						typ = a.Value
+				if t.r != nil {
+					c, err := cellColumn(t.r)
+					if err != nil {
+						return err
 					}
+					col = c
 				}
+				typ = cellTypeName(t.t)
 				inCell, formula, value, inIS, phonetic = true, false, false, false, 0
 				s.text = s.text[:0]
 			case "f":
@@ -170,12 +171,12 @@ func (s *sheetRows) readRow() error {
 			case "t":
 				inT = inIS && phonetic == 0
 			}
-		case xml.CharData:
+		case tokText:
 			if inV || inT {
-				s.text = append(s.text, el...)
+				s.text = append(s.text, t.text...)
 			}
-		case xml.EndElement:
-			switch el.Name.Local {
+		case tokEnd:
+			switch string(t.name) {
 			case "v":
 				inV = false
 			case "t":
@@ -207,6 +208,62 @@ func (s *sheetRows) readRow() error {
 	}
 }
 
+// cellTypeName is a t attribute as a string, without allocating for the
+// types Excel writes.
+func cellTypeName(t []byte) string {
+	switch string(t) {
+	case "":
+		return ""
+	case "s":
+		return "s"
+	case "n":
+		return "n"
+	case "b":
+		return "b"
+	case "e":
+		return "e"
+	case "str":
+		return "str"
+	case "inlineStr":
+		return "inlineStr"
+	case "d":
+		return "d"
+	}
+	return string(t)
+}
+
+// atoi reads a row number.
+func atoi(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n > 0
+}
+
+// cellColumn returns the column (from 1) of a cell reference such as "C12".
+func cellColumn(ref []byte) (int, error) {
+	col, i := 0, 0
+	for i < len(ref) && ref[i] >= 'A' && ref[i] <= 'Z' && i < 3 {
+		col = col*26 + int(ref[i]-'A'+1)
+		i++
+	}
+	if _, ok := atoi(ref[i:]); ok && i > 0 && col <= excelize.MaxColumns {
+		return col, nil
+	}
+	c, _, err := excelize.CellNameToCoordinates(string(ref))
+	if err != nil {
+		return 0, fmt.Errorf("cell reference %q: %w", ref, err)
+	}
+	return c, nil
+}
+
 // cell places the cell just read at column col (from 1), as excelize's
 // iterator with RawCellValue gives it: a shared string looked up, an inline
 // string's runs joined, any other value as written; an empty cell without
@@ -236,15 +293,6 @@ func (s *sheetRows) cell(col int, typ string, formula, value bool) {
 	s.cells[col-1], s.types[col-1] = v, typ
 }
 
-func attr(el xml.StartElement, name string) (string, bool) {
-	for _, a := range el.Attr {
-		if a.Name.Local == name {
-			return a.Value, true
-		}
-	}
-	return "", false
-}
-
 // sharedStrings reads a workbook's shared strings table: each <si>'s text,
 // its rich-text runs joined, phonetic runs left out, _xHHHH_ escapes
 // decoded, as excelize reads them. A workbook without one has none.
@@ -260,38 +308,33 @@ func sharedStrings(f *excelize.File, zr *zip.Reader) ([]string, error) {
 			}
 		}
 	}
-	var r io.Reader
-	if b, ok := f.Pkg.Load(part); ok {
-		data, _ := b.([]byte)
-		r = bytes.NewReader(data)
-	} else {
-		rc, err := zr.Open(part)
-		if err != nil {
-			return nil, nil // no shared strings
-		}
-		defer rc.Close()
-		r = rc
+	r, rc, err := openPart(f, zr, part)
+	if err != nil {
+		return nil, nil // no shared strings
 	}
-	dec := xml.NewDecoder(r)
-	dec.CharsetReader = f.CharsetReader
+	if rc != nil {
+		defer rc.Close()
+	}
+	toks := newTokenizer(r, f.CharsetReader)
 	var (
 		out      []string
 		text     []byte
 		inSI     bool
 		inT      bool
 		phonetic int
+		t        xtok
 	)
 	for {
-		tok, err := dec.RawToken()
+		err := toks.next(&t)
 		if err == io.EOF {
 			return out, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("shared strings: %w", err)
 		}
-		switch el := tok.(type) {
-		case xml.StartElement:
-			switch el.Name.Local {
+		switch t.kind {
+		case tokStart:
+			switch string(t.name) {
 			case "si":
 				inSI, phonetic = true, 0
 				text = text[:0]
@@ -300,12 +343,12 @@ func sharedStrings(f *excelize.File, zr *zip.Reader) ([]string, error) {
 			case "t":
 				inT = inSI && phonetic == 0
 			}
-		case xml.CharData:
+		case tokText:
 			if inT {
-				text = append(text, el...)
+				text = append(text, t.text...)
 			}
-		case xml.EndElement:
-			switch el.Name.Local {
+		case tokEnd:
+			switch string(t.name) {
 			case "si":
 				if inSI {
 					out = append(out, bstrUnescape(string(text)))
