@@ -131,12 +131,12 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 		}
 		if !sstRead {
 			var err error
-			if sst, err = sharedStrings(f, &zf.Reader); err != nil {
+			if sst, err = sharedStrings(f, &zf.Reader, r.maxCellBytes()); err != nil {
 				return nil, err
 			}
 			sstRead = true
 		}
-		return openSheetPart(f, &zf.Reader, part, sst)
+		return openSheetPart(f, &zf.Reader, part, sst, r.maxCellBytes())
 	}
 	fileKind, _ := kindFromName(baseName(path))
 	var date1904 bool

@@ -45,18 +45,20 @@ type sheetRows struct {
 	cells []string
 	types []string
 	text  []byte // the text of the current <v> or inline string
+	max   int    // of text, the bytes beyond max+1 are dropped (0: none)
 }
 
 // openSheetPart opens a worksheet part: from excelize's unzipped parts when
 // it holds it in memory, else from the package.
-func openSheetPart(f *excelize.File, zr *zip.Reader, part string, sst []string) (*sheetRows, error) {
-	s := &sheetRows{sst: sst}
+// max bounds the text held of one cell (see newTokenizer).
+func openSheetPart(f *excelize.File, zr *zip.Reader, part string, sst []string, max int) (*sheetRows, error) {
+	s := &sheetRows{sst: sst, max: max}
 	r, rc, err := openPart(f, zr, part)
 	if err != nil {
 		return nil, err
 	}
 	s.rc = rc
-	s.toks = newTokenizer(r, f.CharsetReader)
+	s.toks = newTokenizer(r, f.CharsetReader, max)
 	return s, nil
 }
 
@@ -173,7 +175,7 @@ func (s *sheetRows) readRow() error {
 			}
 		case tokText:
 			if inV || inT {
-				s.text = append(s.text, t.text...)
+				s.text = appendMax(s.text, t.text, s.max)
 			}
 		case tokEnd:
 			switch string(t.name) {
@@ -296,7 +298,7 @@ func (s *sheetRows) cell(col int, typ string, formula, value bool) {
 // sharedStrings reads a workbook's shared strings table: each <si>'s text,
 // its rich-text runs joined, phonetic runs left out, _xHHHH_ escapes
 // decoded, as excelize reads them. A workbook without one has none.
-func sharedStrings(f *excelize.File, zr *zip.Reader) ([]string, error) {
+func sharedStrings(f *excelize.File, zr *zip.Reader, max int) ([]string, error) {
 	part := "xl/sharedStrings.xml"
 	if rels, err := readRels(zr, "xl/_rels/workbook.xml.rels"); err == nil {
 		for _, r := range rels {
@@ -315,7 +317,7 @@ func sharedStrings(f *excelize.File, zr *zip.Reader) ([]string, error) {
 	if rc != nil {
 		defer rc.Close()
 	}
-	toks := newTokenizer(r, f.CharsetReader)
+	toks := newTokenizer(r, f.CharsetReader, max)
 	var (
 		out      []string
 		text     []byte
@@ -345,7 +347,7 @@ func sharedStrings(f *excelize.File, zr *zip.Reader) ([]string, error) {
 			}
 		case tokText:
 			if inT {
-				text = append(text, t.text...)
+				text = appendMax(text, t.text, max)
 			}
 		case tokEnd:
 			switch string(t.name) {
@@ -363,6 +365,18 @@ func sharedStrings(f *excelize.File, zr *zip.Reader) ([]string, error) {
 			}
 		}
 	}
+}
+
+// appendMax appends b to text up to max+1 bytes (max 0: all): a text
+// longer than max is still seen to be, and never held whole.
+func appendMax(text, b []byte, max int) []byte {
+	if max > 0 && len(text)+len(b) > max+1 {
+		if room := max + 1 - len(text); room > 0 {
+			return append(text, b[:room]...)
+		}
+		return text
+	}
+	return append(text, b...)
 }
 
 // bstrUnescape decodes the _xHHHH_ escapes OOXML writes for characters

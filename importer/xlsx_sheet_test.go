@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -87,11 +88,11 @@ func sheetValues(t *testing.T, path, sheet string) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sst, err := sharedStrings(f, &zf.Reader)
+	sst, err := sharedStrings(f, &zf.Reader, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr, err := openSheetPart(f, &zf.Reader, parts[sheet], sst)
+	sr, err := openSheetPart(f, &zf.Reader, parts[sheet], sst, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +171,34 @@ func TestSheetOnePassWriters(t *testing.T) {
 			if diff := cmp.Diff(excelizeRows(t, p, sh), sheetValues(t, p, sh)); diff != "" {
 				t.Errorf("%s[%s]: sheetRows values differ from excelize Rows() (-want +got):\n%s", p, sh, diff)
 			}
+		}
+	}
+}
+
+// TestXLSXCellOverCap: a cell longer than max_cell_bytes, inline, shared
+// or in CDATA, ends the sheet with a file problem after the rows before it,
+// and the scanner holds no more of it than the cap.
+func TestXLSXCellOverCap(t *testing.T) {
+	long := strings.Repeat("x&amp;", 40<<10)
+	for name, cell := range map[string]string{
+		"inline": `<c t="inlineStr"><is><t>` + long + `</t></is></c>`,
+		"shared": `<c t="s"><v>8</v></c>`,
+		"cdata":  `<c t="inlineStr"><is><t><![CDATA[` + long + `]]></t></is></c>`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sheet := strings.Replace(hostileSheet, `<row><c r="A4"`, `<row r="4"><c r="A4" t="inlineStr"><is><t>0201710000002</t></is></c><c t="s"><v>7</v></c><c t="s"><v>7</v></c><c><v>0</v></c><c><v>45597.5</v></c>`+cell+`</row><row><c r="A5"`, 1)
+			p := writeParts(t, t.TempDir(), sheet, hostileSST+`<si><t>`+long+`</t></si>`)
+			rows, sums := readAll(t, &Reader{MaxCellBytes: 1000}, p)
+			if len(rows) != 1 || rows[0].Source.Row != 3 || len(sums) != 1 || sums[0].Code != ProblemCellTooBig {
+				t.Errorf("ReadFile = %d rows, summaries %+v; want row 3, then %s", len(rows), sums, ProblemCellTooBig)
+			}
+		})
+	}
+	sc := &xmlScanner{br: newBufioReader(strings.NewReader("<v>" + long + "</v>")), max: 100}
+	var tok xtok
+	for sc.next(&tok) == nil {
+		if tok.kind == tokText && len(tok.text) != 101 {
+			t.Errorf("scanner with max 100 held %d bytes of a text, want 101", len(tok.text))
 		}
 	}
 }

@@ -43,7 +43,12 @@ type tokenizer interface {
 
 // newTokenizer returns the scanner for r, or encoding/xml's tokens when the
 // part declares an encoding other than UTF-8.
-func newTokenizer(r io.Reader, charset func(string, io.Reader) (io.Reader, error)) tokenizer {
+//
+// max (0: none) bounds what the scanner holds of one text: the bytes of a
+// text beyond max+1 are read and dropped, so a text longer than max is
+// still seen to be, and a runaway cell is never held whole; a tag longer
+// than maxTag is a syntax error.
+func newTokenizer(r io.Reader, charset func(string, io.Reader) (io.Reader, error), max int) tokenizer {
 	br := bufio.NewReaderSize(r, 256<<10)
 	head, _ := br.Peek(256)
 	if enc := declaredEncoding(head); enc != "" && !bytes.EqualFold([]byte(enc), []byte("utf-8")) && !bytes.EqualFold([]byte(enc), []byte("utf8")) {
@@ -51,8 +56,12 @@ func newTokenizer(r io.Reader, charset func(string, io.Reader) (io.Reader, error
 		dec.CharsetReader = charset
 		return &rawTokens{dec: dec}
 	}
-	return &xmlScanner{br: br}
+	return &xmlScanner{br: br, max: max}
 }
+
+// maxTag is the longest tag the scanner reads: a worksheet's tags are
+// short, whatever their cells hold.
+const maxTag = 1 << 20
 
 // declaredEncoding returns the encoding an XML declaration at the start of
 // head names, "" when none.
@@ -122,6 +131,7 @@ type xmlScanner struct {
 	r, t    []byte
 	rbuf    []byte // r and t decoded
 	tbuf    []byte
+	max     int  // see newTokenizer
 	pending bool // a self-closing element's end is due
 	inTag   bool // the '<' of a tag was read with the text before it
 }
@@ -144,11 +154,11 @@ func (s *xmlScanner) next(t *xtok) error {
 			for {
 				b, err := s.br.ReadSlice('<')
 				if err == nil {
-					s.text = append(s.text, b[:len(b)-1]...)
+					s.text = s.keep(s.text, b[:len(b)-1])
 					s.inTag = true
 					break
 				}
-				s.text = append(s.text, b...)
+				s.text = s.keep(s.text, b)
 				if err == bufio.ErrBufferFull {
 					continue
 				}
@@ -157,6 +167,12 @@ func (s *xmlScanner) next(t *xtok) error {
 					break
 				}
 				return err
+			}
+			if s.max > 0 && len(s.text) > s.max {
+				// Cut short: too long to be a cell, and an entity may be
+				// cut in two.
+				*t = xtok{kind: tokText, text: s.text}
+				return nil
 			}
 			if len(s.text) > 0 {
 				text, err := decodeText(s.text[:0], s.text)
@@ -237,6 +253,9 @@ func (s *xmlScanner) readTag() error {
 			}
 		}
 		s.tag = append(s.tag, b...)
+		if len(s.tag) > maxTag {
+			return syntaxErr(fmt.Sprintf("a tag longer than %d bytes", maxTag))
+		}
 		if err == nil && quote == 0 {
 			s.tag = s.tag[:len(s.tag)-1]
 			return nil
@@ -329,14 +348,19 @@ func (s *xmlScanner) special(t *xtok) (ok bool, err error) {
 	if err == nil && string(head) == "[CDATA[" {
 		s.br.Discard(7)
 		s.text = s.text[:0]
+		var tail []byte
 		for {
 			b, err := s.br.ReadSlice('>')
 			if err != nil && err != bufio.ErrBufferFull {
 				return false, syntaxErr("a CDATA section that does not end")
 			}
-			s.text = append(s.text, b...)
-			if err == nil && bytes.HasSuffix(s.text, []byte("]]>")) {
-				s.text = normalizeLineEnds(s.text[:len(s.text)-3])
+			tail = append(tail, b...)
+			if len(tail) > 3 {
+				s.text = s.keep(s.text, tail[:len(tail)-3])
+				tail = append(tail[:0], tail[len(tail)-3:]...)
+			}
+			if err == nil && string(tail) == "]]>" {
+				s.text = normalizeLineEnds(s.text)
 				*t = xtok{kind: tokText, text: s.text}
 				return true, nil
 			}
@@ -409,6 +433,9 @@ func (s *xmlScanner) skipTo(end string) error {
 		}
 	}
 }
+
+// keep appends b to text up to the scanner's max+1 bytes.
+func (s *xmlScanner) keep(text, b []byte) []byte { return appendMax(text, b, s.max) }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
