@@ -3,8 +3,9 @@
 // reads: package pipeline drives the runs that diff and send the rows.
 //
 // Reading streams: a CSV goes through encoding/csv over a 1 MiB buffer, a
-// workbook through excelize's row iterator, so memory stays flat whatever the
-// file's size; caps on rows and cell size bound a hostile file. A CSV's
+// worksheet through one pass over its XML (values and cell types together;
+// excelize opens the package), so memory stays flat whatever the file's
+// size; caps on rows and cell size bound a hostile file. A CSV's
 // encoding is decided on the evidence of all its bytes before its first row
 // is read, and only regular files are opened. Each sheet's kind comes from
 // -kind, else from the sheet or file name (a kind name or the endpoint's

@@ -12,18 +12,19 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// A worksheet is read in one pass over its XML, with encoding/xml's
-// RawToken: each cell's value and its type (the t attribute: b boolean, e
-// error, s/str/inlineStr text, d date, none or n number) come from the same
-// <c> element, so values are read by their type. excelize's row iterator
-// gives the value without the type (a TRUE cell reads "1", a text cell
-// "12345678901234567.89" like a number), and reading the XML a second time
-// beside it for the types cost a quarter of the time; decoding every cell
-// into a struct as it does costs several times this pass. Values are raw,
-// as excelize gives them with RawCellValue: numbers keep all their digits
-// and dates come as serials. excelize still opens the package (and keeps
-// the parts it unzipped in memory, which are read from there), lists the
-// sheets and reads the workbook's properties. One row is held in memory.
+// A worksheet is read in one pass over its XML (xmlScanner): each cell's
+// value and its type (the t attribute: b boolean, e error, s/str/inlineStr
+// text, d date, none or n number) come from the same <c> element, so values
+// are read by their type. excelize's row iterator gives the value without
+// the type (a TRUE cell reads "1", a text cell "12345678901234567.89" like a
+// number); reading the XML a second time beside it for the types cost a
+// quarter of the time, and its decoding of every cell into a struct costs
+// more than this whole pass. Values are raw, as excelize gives them with
+// RawCellValue: numbers keep all their digits and dates come as serials.
+// excelize still opens the package (and keeps the parts it unzipped in
+// memory, which are read from there), lists the sheets and reads the
+// workbook's properties. One row is held in memory, and of a cell at most
+// max_cell_bytes + 1 bytes.
 
 // typeNoValue is the type given to a formula cell without a computed value
 // (an <f> and no <v>): a workbook a program wrote and Excel never
