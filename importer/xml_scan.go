@@ -208,9 +208,17 @@ func (s *xmlScanner) next(t *xtok) error {
 			if err := s.readTag(); err != nil {
 				return err
 			}
-			name := bytes.TrimRight(s.tag, " \t\r\n")
-			if len(name) == 0 || bytes.ContainsAny(name, " \t\r\n<") {
+			name := s.tag
+			for len(name) > 0 && isSpace(name[len(name)-1]) {
+				name = name[:len(name)-1]
+			}
+			if len(name) == 0 {
 				return syntaxErr("bad end tag")
+			}
+			for _, c := range name { // readTag refused a '<'
+				if isSpace(c) {
+					return syntaxErr("bad end tag")
+				}
 			}
 			s.name = localName(name)
 			*t = xtok{kind: tokEnd, name: s.name}
