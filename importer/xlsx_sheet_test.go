@@ -202,3 +202,27 @@ func TestXLSXCellOverCap(t *testing.T) {
 		}
 	}
 }
+
+// TestXLSXBytesXMLForbids: a sheet holding bytes XML does not allow
+// (encoding/xml refused the whole sheet) reads them into their row, which
+// is invalid in that column: not UTF-8 is damaged text, a control character
+// has no place in an ID.
+func TestXLSXBytesXMLForbids(t *testing.T) {
+	for _, tc := range []struct{ name, card, remark, column, code string }{
+		{"not UTF-8", "0201710000001", "年度\xff升级", "Remark", crmsync.ReasonDamaged},
+		{"control character", "02017\x0100001", "年度", "ThirdPartyCardID", crmsync.ReasonIDFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sheet := `<row r="1"><c t="s"><v>0</v></c><c t="s"><v>1</v></c><c t="s"><v>2</v></c><c t="s"><v>3</v></c><c t="s"><v>4</v></c><c t="s"><v>5</v></c></row>` +
+				`<row r="2"><c t="inlineStr"><is><t>` + tc.card + `</t></is></c><c t="inlineStr"><is><t>普卡</t></is></c><c t="inlineStr"><is><t>金卡</t></is></c><c><v>0</v></c><c><v>45597.42</v></c><c t="inlineStr"><is><t>` + tc.remark + `</t></is></c></row>`
+			p := writeParts(t, t.TempDir(), sheet, hostileSST)
+			rows, sums := readAll(t, &Reader{}, p)
+			if len(rows) != 1 || len(sums) != 1 || sums[0].Problem != "" {
+				t.Fatalf("ReadFile = %d rows, summaries %+v; want one row", len(rows), sums)
+			}
+			if p := mustProblem(t, rows[0]); p.Column != tc.column || p.Code != tc.code {
+				t.Errorf("problem %+v, want %s in %s", p, tc.code, tc.column)
+			}
+		})
+	}
+}
