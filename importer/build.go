@@ -451,7 +451,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 		if v.GradeChangeID != nil {
 			key = *v.GradeChangeID
 		}
-		b = &built{body: v, key: key, lane: v.ThirdPartyCardID, time: v.ChangeTime.Time}
+		b = &built{body: &v, key: key, lane: v.ThirdPartyCardID, time: v.ChangeTime.Time}
 	case crmsync.KindScore:
 		v := mallcoo.ScoreInform{
 			TransID:          p.id("TransID"),
@@ -468,7 +468,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 			PayType:          p.optInt("PayType"),
 		}
 		checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
-		b = &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
+		b = &built{body: &v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
 	case crmsync.KindScoreV2:
 		b = buildScoreV2(in)
 	case crmsync.KindOverLimit:
@@ -489,7 +489,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 		if v.BonusAction != nil {
 			action = fmt.Sprint(*v.BonusAction)
 		}
-		b = &built{body: v, key: v.RefID + "|" + action, lane: v.RefID}
+		b = &built{body: &v, key: v.RefID + "|" + action, lane: v.RefID}
 	case crmsync.KindBonus:
 		v := mallcoo.BonusChange{
 			ThirdPartyCardID: p.id("ThirdPartyCardID"),
@@ -500,7 +500,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 			CreateTime:       p.time("CreateTime"),
 			Desc:             p.optURLText("Desc"),
 		}
-		b = &built{body: v, key: v.RefID + "|" + v.ThirdPartyCardID, lane: v.ThirdPartyCardID, time: v.CreateTime.Time}
+		b = &built{body: &v, key: v.RefID + "|" + v.ThirdPartyCardID, lane: v.ThirdPartyCardID, time: v.CreateTime.Time}
 	case crmsync.KindVerify:
 		v := mallcoo.VerifyInform{
 			RefID:             p.id("RefID"),
@@ -511,14 +511,14 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 			BonusVerifyTime:   p.time("BonusVerifyTime"),
 			Desc:              p.optURLText("Desc"),
 		}
-		b = &built{body: v, key: v.RefID, lane: v.RefID, time: v.BonusVerifyTime.Time}
+		b = &built{body: &v, key: v.RefID, lane: v.RefID, time: v.BonusVerifyTime.Time}
 	case crmsync.KindInvalid:
 		v := mallcoo.InvalidInform{
 			RefID:       p.id("RefID"),
 			BonusAction: p.enum("BonusAction"),
 			Desc:        p.optURLText("Desc"),
 		}
-		b = &built{body: v, key: v.RefID, lane: v.RefID}
+		b = &built{body: &v, key: v.RefID, lane: v.RefID}
 	default:
 		panic("importer: no builder for kind " + string(k))
 	}
@@ -576,7 +576,7 @@ func buildMember(in *rowInput) *built {
 		day = in.now().In(mallcoo.CST)
 	}
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, mallcoo.CST)
-	return &built{body: v, key: lane + "|" + day.Format("2006-01-02"), lane: lane, time: day}
+	return &built{body: &v, key: lane + "|" + day.Format("2006-01-02"), lane: lane, time: day}
 }
 
 // checkScore applies the rules of the score kinds (mallcoo.CheckScore) to
@@ -626,7 +626,7 @@ func buildScoreV2(in *rowInput) *built {
 		v.ConsumePayList = readList[mallcoo.Payment](in, "ConsumePayList", v.TransID)
 	}
 	checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
-	b := &built{body: v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
+	b := &built{body: &v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
 	if !p.failed() && v.TotalAmount != nil {
 		promo := mallcoo.Amount("0")
 		if v.PromotionAmount != nil {

@@ -26,6 +26,13 @@ func FuzzCleanID(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, ct uint8) {
 		in := trimCell(s)
 		typ := cellType(ct % 5)
+		if s != "" && printableASCII(s) {
+			for _, forced := range []bool{false, true} {
+				if a, b := cleanASCII(s, forced, typ, 20), cleanAny(s, forced, typ, 20); a != b {
+					t.Fatalf("cleanASCII(%q, %v, %d) = %d, cleanAny = %d", s, forced, typ, a, b)
+				}
+			}
+		}
 		got, fault := cleanID(in, typ, mallcoo.MaxIDLen)
 		if fault != idOK {
 			return

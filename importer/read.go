@@ -3,8 +3,9 @@
 // reads: package pipeline drives the runs that diff and send the rows.
 //
 // Reading streams: a CSV goes through encoding/csv over a 1 MiB buffer, a
-// workbook through excelize's row iterator, so memory stays flat whatever the
-// file's size; caps on rows and cell size bound a hostile file. A CSV's
+// worksheet through one pass over its XML (values and cell types together;
+// excelize opens the package), so memory stays flat whatever the file's
+// size; caps on rows and cell size bound a hostile file. A CSV's
 // encoding is decided on the evidence of all its bytes before its first row
 // is read, and only regular files are opened. Each sheet's kind comes from
 // -kind, else from the sheet or file name (a kind name or the endpoint's
@@ -15,6 +16,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -315,6 +317,9 @@ type sheet struct {
 	lists map[string]*listSource
 	// listsFor is called once the kind is known to be score-v2.
 	listsFor func() (map[string]*listSource, error)
+	// Scratch: the last row's body in the full form and the wire form.
+	full, wire []byte
+	parser     fieldParser
 }
 
 // read streams a table's rows. empty reports a table without any non-empty
@@ -571,7 +576,13 @@ func (sh *sheet) validRow(spec *mallcoo.Spec, hm *headerMap, cells []string, ct 
 		}
 	}
 	out := &crmsync.Row{Source: ref, Kind: hm.kind, Values: values}
-	p := &fieldParser{fields: spec.Fields, vals: values, mappings: sh.s.mapping, strict: sh.s.r.StrictDateTime}
+	// One parser per sheet, reset for each row: its problems and warnings
+	// go to the row, fresh slices every time.
+	p := &sh.parser
+	*p = fieldParser{fields: spec.Fields, vals: values, strict: sh.s.r.StrictDateTime}
+	if sh.s.mappings != nil {
+		p.mappings = sh.s.mapping
+	}
 	if ct != nil {
 		p.types = make([]cellType, len(spec.Fields))
 		for i, c := range hm.cols {
@@ -583,7 +594,11 @@ func (sh *sheet) validRow(spec *mallcoo.Spec, hm *headerMap, cells []string, ct 
 	if probs != nil {
 		return invalidRow(out, probs...)
 	}
-	body, err := mallcoo.Marshal(b.body)
+	// The full form (every field, null when empty) is hashed and dropped;
+	// the wire form is what is stored and sent.
+	full, wire, err := mallcoo.AppendBody(sh.full[:0], sh.wire[:0], b.body)
+	sh.full, sh.wire = full, wire
+	body := bytes.Clone(wire)
 	if err != nil {
 		return invalidRow(out, crmsync.NewProblem("", crmsync.ReasonBuild, "", "无法生成请求: "+err.Error(), "cannot build the request: "+err.Error()))
 	}
@@ -598,10 +613,9 @@ func (sh *sheet) validRow(spec *mallcoo.Spec, hm *headerMap, cells []string, ct 
 			key = t
 		}
 	}
-	// body is the full form (every field, null when empty): its hash is the
-	// content hash, the same as ledgers made before empty fields followed
-	// the vendor's examples. What is stored and sent is the wire form.
-	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: mallcoo.WireBody(hm.kind, body), Hash: crmsync.ContentHash(hm.kind, body)}
+	// The full form's hash is the content hash, the same as ledgers made
+	// before empty fields followed the vendor's examples.
+	out.Event = &crmsync.Event{Kind: hm.kind, Key: key, Lane: b.lane, Time: b.time, Body: body, Hash: crmsync.ContentHash(hm.kind, full)}
 	out.Warnings = b.warnings
 	return out
 }

@@ -16,34 +16,27 @@ import (
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
-// xlsxTable reads one worksheet through excelize's row iterator, with raw
-// cell values: numbers keep all their digits and dates come as serials.
+// xlsxTable reads one worksheet in one pass over its XML (see sheetRows),
+// with raw cell values: numbers keep all their digits and dates come as
+// serials.
 type xlsxTable struct {
-	rows     *excelize.Rows
+	rows     *sheetRows
 	path     string
 	sheet    string
 	row      int
-	date1904 bool // the workbook counts dates from 1904 (old Mac Excel)
-	ts       *typeScanner
+	date1904 bool       // the workbook counts dates from 1904 (old Mac Excel)
 	types    []cellType // of the row last returned, by column
 }
 
 func (t *xlsxTable) next() ([]string, error) {
-	if !t.rows.Next() {
-		if err := t.rows.Error(); err != nil {
-			return nil, brokenSheet(t.row+1, err)
-		}
+	cells, ts, eof, err := t.rows.row(t.row + 1)
+	if err != nil {
+		return nil, brokenSheet(t.row+1, err)
+	}
+	if eof {
 		return nil, io.EOF
 	}
 	t.row++
-	cells, err := t.rows.Columns(excelize.Options{RawCellValue: true})
-	if err != nil {
-		return nil, brokenSheet(t.row, err)
-	}
-	ts, err := t.ts.rowTypes(t.row)
-	if err != nil {
-		return nil, brokenSheet(t.row, err)
-	}
 	t.types = typedCells(cells, ts, t.types)
 	return cells, nil
 }
@@ -116,7 +109,7 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 			fmt.Sprintf("cannot open it as XLSX (%v); save it again as .xlsx in Excel", err))}}, nil
 	}
 	defer f.Close()
-	// The cell types come from the package itself (see typeScanner).
+	// The sheets are read from the package itself (see sheetRows).
 	zf, err := zip.OpenReader(path)
 	if err != nil {
 		return []crmsync.FileSummary{{Path: path, Kind: r.Kind, Problem: reason(
@@ -125,25 +118,25 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 	}
 	defer zf.Close()
 	parts, partsErr := workbookParts(&zf.Reader)
-	// openSheet opens a sheet's row iterator and its type scanner.
-	openSheet := func(name string) (*excelize.Rows, *typeScanner, error) {
+	var sst []string
+	sstRead := false
+	// openSheet opens a sheet's rows.
+	openSheet := func(name string) (*sheetRows, error) {
 		part, ok := parts[name]
 		if partsErr != nil || !ok {
 			if partsErr == nil {
 				partsErr = fmt.Errorf("no worksheet part for sheet %q", name)
 			}
-			return nil, nil, fmt.Errorf("cell types: %w", partsErr)
+			return nil, fmt.Errorf("sheet part: %w", partsErr)
 		}
-		ts, err := openTypes(&zf.Reader, part)
-		if err != nil {
-			return nil, nil, err
+		if !sstRead {
+			var err error
+			if sst, err = sharedStrings(f, &zf.Reader, r.maxCellBytes()); err != nil {
+				return nil, err
+			}
+			sstRead = true
 		}
-		rows, err := f.Rows(name)
-		if err != nil {
-			ts.Close()
-			return nil, nil, err
-		}
-		return rows, ts, nil
+		return openSheetPart(f, &zf.Reader, part, sst, r.maxCellBytes())
 	}
 	fileKind, _ := kindFromName(baseName(path))
 	var date1904 bool
@@ -169,15 +162,14 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 	// skipped, unless it holds a data table (then it is a problem: its
 	// rows are not sent from a sheet named like instructions).
 	for _, name := range notes {
-		rows, ts, err := openSheet(name)
+		rows, err := openSheet(name)
 		if err != nil {
 			out = append(out, crmsync.FileSummary{Path: path, Sheet: name, Problem: reason(
 				fmt.Sprintf("无法读取工作表(%v)", err), fmt.Sprintf("cannot read the sheet (%v)", err))})
 			continue
 		}
-		data, err := holdsTable(&xlsxTable{rows: rows, path: path, sheet: name, ts: ts})
+		data, err := holdsTable(&xlsxTable{rows: rows, path: path, sheet: name})
 		rows.Close()
-		ts.Close()
 		if err != nil {
 			return out, fmt.Errorf("read %s[%s]: %w", path, name, err)
 		}
@@ -199,15 +191,14 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 		}
 		loaded = map[string]map[string]*listSource{}
 		for _, ls := range listSheets {
-			rows, ts, err := openSheet(ls.name)
+			rows, err := openSheet(ls.name)
 			if err != nil {
 				out = append(out, crmsync.FileSummary{Path: path, Sheet: ls.name, Kind: crmsync.KindScoreV2, Problem: reason(
 					fmt.Sprintf("无法读取工作表(%v)", err), fmt.Sprintf("cannot read the sheet (%v)", err))})
 				continue
 			}
-			src, problem, err := loadList(ls.field, &xlsxTable{rows: rows, path: path, sheet: ls.name, ts: ts})
+			src, problem, err := loadList(ls.field, &xlsxTable{rows: rows, path: path, sheet: ls.name})
 			rows.Close()
-			ts.Close()
 			if err != nil {
 				return fmt.Errorf("read %s[%s]: %w", path, ls.name, err)
 			}
@@ -244,14 +235,14 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 				kind = fileKind
 			}
 		}
-		rows, ts, err := openSheet(name)
+		rows, err := openSheet(name)
 		if err != nil {
 			out = append(out, crmsync.FileSummary{Path: path, Sheet: name, Kind: kind, Problem: reason(
 				fmt.Sprintf("无法读取工作表(%v)", err), fmt.Sprintf("cannot read the sheet (%v)", err))})
 			continue
 		}
 		sheetName := name
-		sh := &sheet{s: s, t: &xlsxTable{rows: rows, path: path, sheet: name, date1904: date1904, ts: ts}, name: name, kind: kind}
+		sh := &sheet{s: s, t: &xlsxTable{rows: rows, path: path, sheet: name, date1904: date1904}, name: name, kind: kind}
 		sh.listsFor = func() (map[string]*listSource, error) {
 			if err := loadLists(); err != nil {
 				return nil, err
@@ -279,7 +270,6 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 		}
 		sum, empty, err := sh.read(ctx, emit)
 		rows.Close()
-		ts.Close()
 		if err != nil {
 			return out, err
 		}

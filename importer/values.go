@@ -107,30 +107,83 @@ func cleanID(s string, ct cellType, maxLen int) (string, idFault) {
 	if isExcelError(t) {
 		return t, idError
 	}
+	if printableASCII(t) {
+		return t, cleanASCII(t, forced, ct, maxLen)
+	}
+	return t, cleanAny(t, forced, ct, maxLen)
+}
+
+// cleanAny checks the text t of an ID cell (forced: written as text) for
+// what Excel mangled and for characters that do not belong in an ID.
+func cleanAny(t string, forced bool, ct cellType, maxLen int) idFault {
 	if !forced && (strings.EqualFold(t, "TRUE") || strings.EqualFold(t, "FALSE")) {
-		return t, idBool // a boolean cell, as a CSV export or the problems workbook writes it
+		return idBool // a boolean cell, as a CSV export or the problems workbook writes it
 	}
 	// A value forced to text ('00E1, ="1.50") was never a number in Excel:
 	// it is as the CRM wrote it.
 	if !forced && strings.ContainsAny(t, "eE") && sciRE.MatchString(t) {
-		return t, idScientific
+		return idScientific
 	}
 	if !forced && strings.ContainsAny(t, ",，") && groupedRE.MatchString(t) {
-		return t, idGrouped
+		return idGrouped
 	}
 	if !forced && isFraction(t) {
-		return t, idFraction
+		return idFraction
 	}
 	if ct == cellNumber && numberDigits(t) > 15 {
-		return t, idLongNumber
+		return idLongNumber
 	}
 	if f := idChars(t); f != idOK {
-		return t, f
+		return f
 	}
 	if maxLen > 0 && utf8.RuneCountInString(t) > maxLen {
-		return t, idTooLong
+		return idTooLong
 	}
-	return t, idOK
+	return idOK
+}
+
+// printableASCII reports whether t holds printable ASCII only, as nearly
+// every ID does.
+func printableASCII(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i] < 0x20 || t[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanASCII is the rest of cleanID for an ID of printable ASCII: the same
+// checks in the same order, each run only when the characters it looks
+// for are there (ASCII has no other spaces, full-width digits or symbols
+// idChars refuses, and one byte is one character).
+func cleanASCII(t string, forced bool, ct cellType, maxLen int) idFault {
+	var e, comma, dot bool
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case 'e', 'E':
+			e = true
+		case ',':
+			comma = true
+		case '.':
+			dot = true
+		}
+	}
+	switch {
+	case !forced && (len(t) == 4 || len(t) == 5) && (strings.EqualFold(t, "TRUE") || strings.EqualFold(t, "FALSE")):
+		return idBool // a boolean cell, as a CSV export or the problems workbook writes it
+	case !forced && e && sciRE.MatchString(t):
+		return idScientific
+	case !forced && comma && groupedRE.MatchString(t):
+		return idGrouped
+	case !forced && (dot || comma) && isFraction(t):
+		return idFraction
+	case ct == cellNumber && numberDigits(t) > 15:
+		return idLongNumber
+	case maxLen > 0 && len(t) > maxLen:
+		return idTooLong
+	}
+	return idOK
 }
 
 // isFraction reports a number with a decimal point: [+-]digits.digits.

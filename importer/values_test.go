@@ -205,3 +205,19 @@ func TestFileDate(t *testing.T) {
 		t.Errorf("fileDate(member.csv) = %v, want none", got)
 	}
 }
+
+// TestCleanASCII: the path of IDs in printable ASCII finds what the
+// general one finds.
+func TestCleanASCII(t *testing.T) {
+	for _, s := range []string{"0201710000001", "TRUE", "false", "TrUe1", "1.23457E+11", "1e5", "E1", "00E1", "201,710,000,009", "1,280.50",
+		"201710000009.0", "201710000009,0", "-5.5", "+1", ".5", "5.", "12345678901234567", "1234567890123456", "a b", "x,y", "#N/A",
+		"C1-2_3", "T0000000001", "12345678901234567890123"} {
+		for ct := cellType(0); ct < 5; ct++ {
+			for _, forced := range []bool{false, true} {
+				if a, b := cleanASCII(s, forced, ct, 20), cleanAny(s, forced, ct, 20); a != b {
+					t.Errorf("cleanASCII(%q, %v, %d) = %d, cleanAny = %d", s, forced, ct, a, b)
+				}
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -116,17 +117,20 @@ func ParseAmount(s string) (Amount, error) {
 	}
 	// t is now the unsigned number.
 	digits, frac, sep, pointSeen := 0, 0, "", false
-	var intPart, fracPart strings.Builder
-	groups := []int{0}
+	// On the stack for any amount of usual length: this runs for every
+	// amount not written canonically ("1280.50", "1,280").
+	var ib, fb [24]byte
+	var gb [8]int
+	intPart, fracPart, groups := ib[:0], fb[:0], append(gb[:0], 0)
 	for i := 0; i < len(t); {
 		c := t[i]
 		switch {
 		case c >= '0' && c <= '9':
 			if pointSeen {
-				fracPart.WriteByte(c)
+				fracPart = append(fracPart, c)
 				frac++
 			} else {
-				intPart.WriteByte(c)
+				intPart = append(intPart, c)
 				groups[len(groups)-1]++
 			}
 			digits++
@@ -180,7 +184,7 @@ func ParseAmount(s string) (Amount, error) {
 	}
 	if sep != "" {
 		// 1-3 digits, then groups of exactly three; no leading zero group.
-		if groups[0] < 1 || groups[0] > 3 || intPart.String()[0] == '0' {
+		if groups[0] < 1 || groups[0] > 3 || intPart[0] == '0' {
 			return fail(BadGrouping)
 		}
 		for _, g := range groups[1:] {
@@ -189,17 +193,19 @@ func ParseAmount(s string) (Amount, error) {
 			}
 		}
 	}
-	ip := strings.TrimLeft(intPart.String(), "0")
-	if ip == "" {
-		ip = "0"
+	ip := bytes.TrimLeft(intPart, "0")
+	if len(ip) == 0 {
+		ip = []byte{'0'}
 	}
-	fp := strings.TrimRight(fracPart.String(), "0")
-	out := ip
-	if fp != "" {
-		out += "." + fp
+	fp := bytes.TrimRight(fracPart, "0")
+	var ob [MaxAmountLen + 2]byte
+	out := ob[:0]
+	if neg && (len(ip) > 1 || ip[0] != '0' || len(fp) > 0) {
+		out = append(out, '-')
 	}
-	if neg && out != "0" {
-		out = "-" + out
+	out = append(out, ip...)
+	if len(fp) > 0 {
+		out = append(append(out, '.'), fp...)
 	}
 	if len(out) > MaxAmountLen {
 		return fail(TooLong)
@@ -308,29 +314,56 @@ func (t URLText) MarshalJSON() ([]byte, error) {
 // URLEncode encodes s as .NET's HttpUtility.UrlEncode does, which is what
 // Mallcoo decodes.
 func URLEncode(s string) string {
+	return string(appendURLEncoded(make([]byte, 0, len(s)), s))
+}
+
+func appendURLEncoded(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '-', c == '_', c == '.', c == '!', c == '*', c == '(', c == ')':
-			b.WriteByte(c)
+			b = append(b, c)
 		case c == ' ':
-			b.WriteByte('+')
+			b = append(b, '+')
 		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
+			b = append(b, '%', hex[c>>4], hex[c&15])
 		}
 	}
-	return b.String()
+	return b
 }
 
 // Marshal encodes a request body once. HTML characters are not escaped, so
 // Chinese text and symbols stay readable in logs and the ledger; these are
 // the bytes that are signed and sent.
+// A wire type (or a pointer to one) goes through its compiled plan (see
+// AppendBody), anything else through encoding/json.
 func Marshal(v any) ([]byte, error) {
+	if bodyType(v) {
+		full, _, err := AppendBody(nil, nil, v)
+		if err != nil {
+			return nil, err
+		}
+		return full, nil
+	}
+	return marshalJSON(v)
+}
+
+// bodyType reports whether v is a wire type or a pointer to one.
+func bodyType(v any) bool {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return false // encoding/json writes null
+		}
+		rv = rv.Elem()
+	}
+	return rv.IsValid() && plans[rv.Type()] != nil
+}
+
+// marshalJSON is Marshal by encoding/json.
+func marshalJSON(v any) ([]byte, error) {
 	e := encoders.Get().(*encoder)
 	defer encoders.Put(e)
 	e.buf.Reset()
