@@ -253,6 +253,10 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 	repCtx, cancel := graceContext(ctx, opt.ReportGrace)
 	ro := opt.ReportOptions
 	ro.Lang, ro.Progress = opt.Lang, opt.Progress
+	// The results CSV asked for, or beside the report when the report
+	// lists only the rows that need a person (report_rows): written in the
+	// report's pass over the results.
+	ro.Results = report.ResultsPath(s.Report, s, report.Options{Results: ResultsPath(opt.Results, opt.ResultsDir, s), ReportRows: ro.ReportRows})
 	problems, repErr := report.Write(repCtx, s.Report, s, l, ro)
 	cancel()
 	if opt.ProgressDone != nil {
@@ -268,15 +272,16 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 		s.Report = ""
 	}
 	s.Problems = problems
-	if path := ResultsPath(opt.Results, opt.ResultsDir, s); path != "" {
-		resCtx, cancel := graceContext(ctx, opt.ReportGrace)
-		err := report.WriteResults(resCtx, path, s, l, ro)
-		cancel()
+	if path := ro.Results; path != "" {
+		var err error
+		if repErr != nil {
+			// The report failed: the results CSV on its own.
+			resCtx, cancel := graceContext(ctx, opt.ReportGrace)
+			err = report.WriteResults(resCtx, path, s, l, ro)
+			cancel()
+		}
 		if err != nil {
 			opt.Logger.Error("results not written", "results", path, "err", err)
-			if repErr == nil {
-				repErr = &ReportError{Path: path, Err: err}
-			}
 		} else {
 			opt.Logger.Info("results written", "results", path)
 		}

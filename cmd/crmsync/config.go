@@ -37,6 +37,7 @@ import (
 //	max_cell_bytes    = 65536     # bytes in one cell (a CSV row: 64 such cells)
 //	already_delivered_codes = []  # business Codes that mean "already delivered"
 //	max_rows_per_run = 10000000   # rows over all files; more ends the run before sending
+//	report_rows = 200000          # rows a report lists in full; above: the rows that need a person, every row in the results CSV; 0 = no limit
 //	systemic_codes = []           # business Codes that mean credentials refused: stop
 //
 //	[credentials]                 # prefer the environment; never put keys in flags
@@ -69,6 +70,7 @@ type fileConfig struct {
 	AlreadyDeliveredCodes []int                     `toml:"already_delivered_codes"`
 	SystemicCodes         []int                     `toml:"systemic_codes"`
 	MaxRowsPerRun         *int                      `toml:"max_rows_per_run"`
+	ReportRows            *int                      `toml:"report_rows"`
 	Credentials           configCredentials         `toml:"credentials"`
 	Mappings              map[string]map[string]int `toml:"mappings"`
 	StrictDateTime        bool                      `toml:"strict_datetime"`
@@ -150,7 +152,7 @@ var settings = map[string]settingType{
 	"base_url": tString, "ledger": tString, "report_dir": tString, "timeout": tString,
 	"lang": tString, "encoding": tString, "results_dir": tString,
 	"concurrency": tInt, "retries": tInt, "rate": tNumber, "max_rows_per_run": tInt,
-	"max_rows_per_file": tInt, "max_cell_bytes": tInt,
+	"max_rows_per_file": tInt, "max_cell_bytes": tInt, "report_rows": tInt,
 	"already_delivered_codes": tCodes, "systemic_codes": tCodes,
 	"credentials": tTable, "mappings": tTable, "kinds": tTable, "columns": tTable,
 	"strict_datetime": tBool, "score_resend_uncertain": tBool,
@@ -1014,7 +1016,15 @@ func (c *fileConfig) resolvePaths(dir string) {
 	}
 }
 
-// reportOptions are the report settings of the file: masking and file mode.
+// reportOptions are the report settings of the file: masking, file mode
+// and report_rows (unset: report.DefaultReportRows; 0 or less: no limit).
 func (c *fileConfig) reportOptions() report.Options {
-	return report.Options{ShowPersonal: c.showPersonal(), FileMode: c.fileMode()}
+	o := report.Options{ShowPersonal: c.showPersonal(), FileMode: c.fileMode()}
+	if c.ReportRows != nil {
+		o.ReportRows = max(*c.ReportRows, -1)
+		if o.ReportRows == 0 {
+			o.ReportRows = -1
+		}
+	}
+	return o
 }
