@@ -88,7 +88,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: newKeySet(j.tempDir(), j.MaxRows), sheets: map[crmsync.SourceRef]uint64{}, hash: fnv.New128a()}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: newKeySet(j.tempDir(), j.keyCapacity()), sheets: map[crmsync.SourceRef]uint64{}, hash: fnv.New128a()}
 	defer d.seen.close()
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {

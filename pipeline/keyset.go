@@ -218,3 +218,15 @@ func (j *Job) tempDir() string {
 	}
 	return ""
 }
+
+// keyCapacity is how many keys the run may meet, for the keySet's Bloom
+// filter: the row limit, else the rows counted, else 10,000,000.
+func (j *Job) keyCapacity() int {
+	switch {
+	case j.MaxRows > 0:
+		return j.MaxRows
+	case j.Rows > 0:
+		return j.Rows
+	}
+	return 10_000_000
+}
