@@ -108,7 +108,14 @@ func (p *peakHeap) end() (heap, live float64) {
 	return float64(p.peak) / (1 << 20), float64(p.live) / (1 << 20)
 }
 
-var benchSizes = []int{100_000, 1_000_000}
+// benchSizes are the rows of the benchmarks' reports: 100,000 and
+// 1,000,000, or the one $CRMSYNC_BENCH_ROWS says (bench/run.sh).
+var benchSizes = func() []int {
+	if n, err := strconv.Atoi(os.Getenv("CRMSYNC_BENCH_ROWS")); err == nil && n > 0 {
+		return []int{n}
+	}
+	return []int{100_000, 1_000_000}
+}()
 
 // BenchmarkWrite writes the report (and problems workbook) of an n-row score
 // run, and in the same iteration the floor: a bare excelize StreamWriter
