@@ -183,8 +183,9 @@ type writer struct {
 	opt      Options
 	// cut: the kind sheets hold only the rows that need a person, and
 	// every row's outcome is in results.
-	cut     bool
-	results string
+	cut         bool
+	results     string
+	resultsName string // results as the report names it: beside the report, its name alone
 }
 
 func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src Source) (string, error) {
@@ -225,6 +226,10 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	}()
 	w.cut = Cut(s, w.opt)
 	w.results = ResultsPath(path, s, w.opt)
+	w.resultsName = w.results
+	if rel, err := filepath.Rel(filepath.Dir(path), w.results); err == nil && !strings.HasPrefix(rel, "..") {
+		w.resultsName = rel
+	}
 	var res *resultsFile
 	if w.results != "" {
 		if res, err = createResults(w.results, w.opt); err != nil {
@@ -372,7 +377,7 @@ func (w *writer) listingText() string {
 		limit = DefaultReportRows
 	}
 	if w.lang == "en" {
-		return fmt.Sprintf("The run has more than %d rows (report_rows): the kind sheets list only the rows that need a person. Every row's outcome is in %s.", limit, filepath.Base(w.results))
+		return fmt.Sprintf("The run has more than %d rows (report_rows): the kind sheets list only the rows that need a person. Every row's outcome is in %s.", limit, w.resultsName)
 	}
-	return fmt.Sprintf("本次运行超过 %d 行(report_rows):各类型工作表只列出需要人工处理的行。每一行的结果见 %s。", limit, filepath.Base(w.results))
+	return fmt.Sprintf("本次运行超过 %d 行(report_rows):各类型工作表只列出需要人工处理的行。每一行的结果见 %s。", limit, w.resultsName)
 }

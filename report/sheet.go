@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -205,9 +204,9 @@ func (w *writer) cutNote(k crmsync.Kind, s *crmsync.Summary) string {
 		}
 	}
 	if w.lang == "en" {
-		return fmt.Sprintf("This sheet lists only the %d rows that need a person, of %d (the run has more rows than report_rows); every row's outcome is in %s", needs, all, filepath.Base(w.results))
+		return fmt.Sprintf("This sheet lists only the %d rows that need a person, of %d (the run has more rows than report_rows); every row's outcome is in %s", needs, all, w.resultsName)
 	}
-	return fmt.Sprintf("本表只列出需要人工处理的 %d 行(本类型共 %d 行,本次运行超过 report_rows 行);每一行的结果见 %s", needs, all, filepath.Base(w.results))
+	return fmt.Sprintf("本表只列出需要人工处理的 %d 行(本类型共 %d 行,本次运行超过 report_rows 行);每一行的结果见 %s", needs, all, w.resultsName)
 }
 
 // start begins the sheet before its first row: a cut sheet of a kind with
