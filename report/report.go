@@ -111,10 +111,12 @@ func ResultsPath(path string, s *crmsync.Summary, opt Options) string {
 			p = fmt.Sprintf("%s-%d.csv", base, i)
 		}
 		fi, err := os.Stat(p)
-		if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			return p
-		}
-		if err == nil && fi.Mode().IsRegular() {
+		case err != nil:
+			return p // writing it says what is wrong (a folder that cannot be read)
+		case fi.Mode().IsRegular():
 			if ours, _ := ResultsOwned(p); ours {
 				return p
 			}
