@@ -235,7 +235,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	var res *resultsFile
 	if w.results != "" {
 		if res, err = createResults(w.results, w.opt); err != nil {
-			return "", err
+			return "", &ResultsError{Path: w.results, Err: err}
 		}
 		defer res.abort()
 	}
@@ -268,7 +268,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			}
 			if res != nil {
 				if err := res.add(k, r); err != nil {
-					return fmt.Errorf("results %s: %w", w.results, err)
+					return &ResultsError{Path: w.results, Err: fmt.Errorf("write results %s: %w", w.results, err)}
 				}
 			}
 			fin.add(k, r)
@@ -361,7 +361,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	// The results CSV before the report that points at it.
 	if res != nil {
 		if err := res.commit(); err != nil {
-			return "", err
+			return "", &ResultsError{Path: w.results, Err: err}
 		}
 	}
 	if err := os.Rename(repTmp, path); err != nil {

@@ -95,6 +95,16 @@ func WriteResults(ctx context.Context, path string, s *crmsync.Summary, src Sour
 	return rf.commit()
 }
 
+// ResultsError is a results CSV Write could not write (Options.Results);
+// the report is then not written either. Err names the file.
+type ResultsError struct {
+	Path string
+	Err  error
+}
+
+func (e *ResultsError) Error() string { return e.Err.Error() }
+func (e *ResultsError) Unwrap() error { return e.Err }
+
 // resultsFile is a results CSV being written to a temporary file.
 type resultsFile struct {
 	path string

@@ -343,3 +343,34 @@ func TestReportRows(t *testing.T) {
 	}
 	check(again, filepath.Join(dir, "again-results.csv"))
 }
+
+// TestReportRowsResultsUnwritable: when the results CSV cannot be written,
+// the report is still written, listing every row (report_rows or not), and
+// the run says the results were not written.
+func TestReportRowsResultsUnwritable(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "2024-11-01_score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,PayType\n"+
+		"T1,0201710000001,1,2024-11-01 10:00:00,10,S1,10,\n"+
+		"T2,0201710000002,1,2024-11-01 10:00:00,abc,S1,20,微信\n"+
+		"T3,0201710000003,1,2024-11-01 10:00:00,30,S1,30,\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "afile"), nil, 0o644)
+	cfg := writeConfig(t, "report_rows = 2\n")
+	rep := filepath.Join(dir, "r.xlsx")
+	code, _, stderr := cli(t, sandboxEnv(srv), "run", "-config", cfg, "-ledger", filepath.Join(dir, "l.db"), "-report", rep,
+		"-results", filepath.Join(dir, "afile", "results.csv"), in)
+	if code == 0 || code == crmsync.ExitNeedsPerson || !strings.Contains(stderr, "results not written") {
+		t.Errorf("run with an unwritable -results: exit %d, want a failure saying the results were not written\n%s", code, stderr)
+	}
+	f, err := excelize.OpenFile(rep)
+	if err != nil {
+		t.Fatalf("no report: %v", err)
+	}
+	defer f.Close()
+	rs, _ := f.GetRows("score")
+	if len(rs) != 4 {
+		t.Errorf("score sheet has %d rows, want the header and all 3: %q", len(rs), rs)
+	}
+}
