@@ -19,10 +19,11 @@ type differ struct {
 	summary *crmsync.Summary
 	seq     int64
 	batch   []*crmsync.Row
-	// seen holds the keys met in this run's input (a 128-bit hash of each,
-	// ~30 bytes a row) with where each was first met, packed as
-	// sheet index << 32 | row; sheets numbers the (file, sheet) pairs.
-	seen      map[[16]byte]uint64
+	// seen holds the keys met in this run's input (a 128-bit hash of each)
+	// with where each was first met, packed as sheet index << 32 | row;
+	// sheets numbers the (file, sheet) pairs. Beyond a few hundred
+	// thousand keys it keeps them in temporary files (keySet).
+	seen      *keySet
 	sheets    map[crmsync.SourceRef]uint64
 	sheetRefs []crmsync.SourceRef
 	// invalid are this run's invalid rows of lane-blocking kinds whose
@@ -129,16 +130,19 @@ func (d *differ) flush(ctx context.Context) error {
 			continue
 		}
 		id := keyID(d.hash, ev)
-		if at, dup := d.seen[id]; dup {
+		if at, dup := d.seen.get(id); dup {
 			first := d.sheetRefs[at>>32]
 			first.Row = int(at & 0xffffffff)
 			res.Outcome = crmsync.OutcomeDuplicate
 			res.Reason = crmsync.DuplicateReason(first)
 			continue
 		}
-		d.seen[id] = d.sheetIndex(r.Source)<<32 | uint64(uint32(r.Source.Row))
+		d.seen.put(id, d.sheetIndex(r.Source)<<32|uint64(uint32(r.Source.Row)))
 		lookup = append(lookup, ev)
 		lookupIdx = append(lookupIdx, i)
+	}
+	if d.seen.err != nil {
+		return d.seen.err // a duplicate may have passed for a new row
 	}
 	if len(lookup) > 0 {
 		priors, err := j.Ledger.Lookup(ctx, lookup)

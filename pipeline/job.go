@@ -83,7 +83,8 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: map[[16]byte]uint64{}, sheets: map[crmsync.SourceRef]uint64{}, hash: fnv.New128a()}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: newKeySet(j.tempDir(), j.keyCapacity()), sheets: map[crmsync.SourceRef]uint64{}, hash: fnv.New128a()}
+	defer d.seen.close()
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -110,6 +111,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 			return err
 		}
 	}
+	d.seen.close() // the keys' memory and files are not needed to send
 	if j.Sender == nil || d.queued == 0 {
 		return nil
 	}
@@ -122,10 +124,13 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 // run from the source "ledger".
 func (d *differ) backlog(ctx context.Context, l BacklogLedger) error {
 	inInput := func(k crmsync.Kind, key string) bool {
-		_, ok := d.seen[keyID(d.hash, &crmsync.Event{Kind: k, Key: key})]
+		_, ok := d.seen.get(keyID(d.hash, &crmsync.Event{Kind: k, Key: key}))
 		return ok
 	}
 	evs, _, err := Sendable(ctx, l, []crmsync.State{crmsync.StateBlocked}, inInput)
+	if err == nil {
+		err = d.seen.err
+	}
 	if err != nil {
 		return fmt.Errorf("read the backlog: %w", err)
 	}
@@ -142,6 +147,9 @@ func (d *differ) backlog(ctx context.Context, l BacklogLedger) error {
 		})
 		d.summary.Add(ev.Kind, crmsync.OutcomeNew)
 		d.queued++
+	}
+	if d.seen.err != nil {
+		return fmt.Errorf("read the backlog: %w", d.seen.err)
 	}
 	for i := 0; i < len(rs); i += 1000 {
 		if err := d.job.Ledger.Record(ctx, d.runID, rs[i:min(i+1000, len(rs))]); err != nil {

@@ -263,7 +263,19 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 	repCtx, cancel := graceContext(ctx, opt.ReportGrace)
 	ro := opt.ReportOptions
 	ro.Lang, ro.Progress = opt.Lang, opt.Progress
+	// The results CSV asked for, or beside the report when the report
+	// lists only the rows that need a person (report_rows): written in the
+	// report's pass over the results.
+	ro.Results = report.ResultsPath(s.Report, s, report.Options{Results: ResultsPath(opt.Results, opt.ResultsDir, s), ReportRows: ro.ReportRows})
+	results := ro.Results
 	problems, repErr := report.Write(repCtx, s.Report, s, l, ro)
+	var resErr *report.ResultsError
+	if errors.As(repErr, &resErr) {
+		// Only the results CSV failed: the report again without it, with
+		// every row listed, so no row is left without a listing.
+		ro.Results, ro.ReportRows = "", -1
+		problems, repErr = report.Write(repCtx, s.Report, s, l, ro)
+	}
 	cancel()
 	if opt.ProgressDone != nil {
 		opt.ProgressDone()
@@ -278,18 +290,24 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 		s.Report = ""
 	}
 	s.Problems = problems
-	if path := ResultsPath(opt.Results, opt.ResultsDir, s); path != "" {
+	switch {
+	case resErr != nil:
+		opt.Logger.Error("results not written", "results", results, "err", resErr.Err)
+		if repErr == nil {
+			repErr = &ReportError{Path: results, Err: resErr}
+		}
+	case results != "" && repErr != nil:
+		// The report failed: the results CSV on its own.
 		resCtx, cancel := graceContext(ctx, opt.ReportGrace)
-		err := report.WriteResults(resCtx, path, s, l, ro)
+		err := report.WriteResults(resCtx, results, s, l, ro)
 		cancel()
 		if err != nil {
-			opt.Logger.Error("results not written", "results", path, "err", err)
-			if repErr == nil {
-				repErr = &ReportError{Path: path, Err: err}
-			}
+			opt.Logger.Error("results not written", "results", results, "err", err)
 		} else {
-			opt.Logger.Info("results written", "results", path)
+			opt.Logger.Info("results written", "results", results)
 		}
+	case results != "":
+		opt.Logger.Info("results written", "results", results)
 	}
 	status, why := ledger.RunDone, ""
 	switch {

@@ -36,6 +36,7 @@ var words = map[string]word{
 	"stopped":       {"提前停止原因", "Stopped early because"},
 	"needsPerson":   {"需要人工处理", "Needs a person"},
 	"problemsFile":  {"待处理文件", "Problems workbook"},
+	"listing":       {"逐行结果", "Every row's outcome"},
 	"files":         {"输入文件", "Input files"},
 	"path":          {"文件", "File"},
 	"sheet":         {"工作表", "Sheet"},

@@ -53,6 +53,75 @@ type Options struct {
 	// when zero (0640 for a group of operators). A folder created for them
 	// gets 0700 (0750).
 	FileMode os.FileMode
+	// ReportRows is how many rows (all kinds together) the report's kind
+	// sheets list in full: 0 is DefaultReportRows, negative no limit. The
+	// sheets of a run with more rows list only the rows that need a person
+	// (all of them), and they and the summary say where every row's outcome
+	// is: the results CSV (ResultsPath).
+	ReportRows int
+	// Results, when set, is the results CSV (see WriteResults) Write writes
+	// in the same pass over the results as the report.
+	Results string
+}
+
+// DefaultReportRows is the default of Options.ReportRows: a report of up to
+// 200,000 rows lists every row.
+const DefaultReportRows = 200_000
+
+// Cut reports whether the report of run s lists on its kind sheets only the
+// rows that need a person: the run has more rows than opt.ReportRows.
+func Cut(s *crmsync.Summary, opt Options) bool {
+	limit := opt.ReportRows
+	if limit == 0 {
+		limit = DefaultReportRows
+	}
+	return limit > 0 && s != nil && resultRows(s) > limit
+}
+
+// kindRows is the number of per-row results of kind k in run s.
+func kindRows(s *crmsync.Summary, k crmsync.Kind) int {
+	n := 0
+	for _, c := range s.ByKind[k] {
+		n += c
+	}
+	return n
+}
+
+// resultRows is the number of per-row results of run s.
+func resultRows(s *crmsync.Summary) int {
+	n := 0
+	for k := range s.ByKind {
+		n += kindRows(s, k)
+	}
+	return n
+}
+
+// ResultsPath is the results CSV Write writes with the report at path:
+// opt.Results, else, when the listing is cut (Cut), one beside the report
+// ("out/run-7.xlsx" → "out/run-7-results.csv", "-results-2.csv", … when
+// that name is a file crmsync did not write), else "" (none).
+func ResultsPath(path string, s *crmsync.Summary, opt Options) string {
+	if opt.Results != "" || !Cut(s, opt) {
+		return opt.Results
+	}
+	base := strings.TrimSuffix(path, filepath.Ext(path)) + "-results"
+	for i := 1; ; i++ {
+		p := base + ".csv"
+		if i > 1 {
+			p = fmt.Sprintf("%s-%d.csv", base, i)
+		}
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return p
+		case err != nil:
+			return p // writing it says what is wrong (a folder that cannot be read)
+		case fi.Mode().IsRegular():
+			if ours, _ := ResultsOwned(p); ours {
+				return p
+			}
+		}
+	}
 }
 
 // fileMode is the mode files are written with.
@@ -87,7 +156,8 @@ func ProblemsPath(report string) string {
 // does not belong to). It creates the directory if needed. Each
 // workbook is written to a temporary file in the same directory and renamed,
 // so a half-written report never has the final name. Write reads each kind's
-// results once from src.
+// results once from src, and writes the results CSV ResultsPath names (if
+// any) in the same pass.
 func Write(ctx context.Context, path string, s *crmsync.Summary, src Source, opt Options) (problems string, err error) {
 	w := &writer{lang: parseLang(opt.Lang), maxRows: excelize.TotalRows, progress: opt.Progress, show: opt.ShowPersonal, opt: opt}
 	return w.write(ctx, path, s, src)
@@ -113,6 +183,11 @@ type writer struct {
 	progress func(stage string, done, total int)
 	show     bool // Options.ShowPersonal
 	opt      Options
+	// cut: the kind sheets hold only the rows that need a person, and
+	// every row's outcome is in results.
+	cut         bool
+	results     string
+	resultsName string // results as the report names it: beside the report, its name alone
 }
 
 func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src Source) (string, error) {
@@ -151,6 +226,19 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			prob.close()
 		}
 	}()
+	w.cut = Cut(s, w.opt)
+	w.results = ResultsPath(path, s, w.opt)
+	w.resultsName = w.results
+	if rel, err := filepath.Rel(filepath.Dir(path), w.results); err == nil && !strings.HasPrefix(rel, "..") {
+		w.resultsName = rel
+	}
+	var res *resultsFile
+	if w.results != "" {
+		if res, err = createResults(w.results, w.opt); err != nil {
+			return "", &ResultsError{Path: w.results, Err: err}
+		}
+		defer res.abort()
+	}
 
 	fin := newFinance()
 	causes := newCauses(w.lang)
@@ -160,6 +248,11 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			return "", fmt.Errorf("write report %s: %w", path, err)
 		}
 		ks := newKindSheet(rep, k, s, w)
+		if w.cut && kindRows(s, k) > 0 {
+			if err := ks.start(); err != nil {
+				return "", fmt.Errorf("write report %s: %s sheet: %w", path, k, err)
+			}
+		}
 		var ps *problemSheet
 		n := 0
 		err := src.Results(ctx, s.RunID, k, func(r *crmsync.Result) error {
@@ -173,12 +266,20 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			if w.progress != nil && written%4096 == 0 {
 				w.progress("report", written, s.Rows)
 			}
-			if err := ks.add(r); err != nil {
-				return err
+			if res != nil {
+				if err := res.add(k, r); err != nil {
+					return &ResultsError{Path: w.results, Err: fmt.Errorf("write results %s: %w", w.results, err)}
+				}
 			}
 			fin.add(k, r)
 			if !r.Outcome.NeedsPerson() {
-				return nil
+				if w.cut {
+					return nil
+				}
+				return ks.add(r)
+			}
+			if err := ks.add(r); err != nil {
+				return err
 			}
 			causes.add(k, r)
 			if ps == nil {
@@ -223,7 +324,11 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 		problemsName = filepath.Base(problems)
 	}
 	s.Causes = causes.top(crmsync.MaxCauses)
-	if err := writeSummary(rep, summarySheet, s, fin, problemsName, w.lang); err != nil {
+	listing := "" // shown in the summary when the kind sheets are cut
+	if w.cut {
+		listing = w.listingText()
+	}
+	if err := writeSummary(rep, summarySheet, s, fin, problemsName, listing, w.lang); err != nil {
 		return "", fmt.Errorf("write report %s: summary: %w", path, err)
 	}
 	// The summary is the default first sheet, which is the active one.
@@ -253,9 +358,28 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 		// unsaved output).
 		return "", fmt.Errorf("remove the earlier problems workbook %s: %w", ProblemsPath(path), err)
 	}
+	// The results CSV before the report that points at it.
+	if res != nil {
+		if err := res.commit(); err != nil {
+			return "", &ResultsError{Path: w.results, Err: err}
+		}
+	}
 	if err := os.Rename(repTmp, path); err != nil {
 		return "", fmt.Errorf("write report %s: %w", path, err)
 	}
 	renamed = true
 	return problems, nil
+}
+
+// listingText says where every row's outcome is when the kind sheets list
+// only the rows that need a person: the results CSV beside the report.
+func (w *writer) listingText() string {
+	limit := w.opt.ReportRows
+	if limit == 0 {
+		limit = DefaultReportRows
+	}
+	if w.lang == "en" {
+		return fmt.Sprintf("The run has more than %d rows (report_rows): the kind sheets list only the rows that need a person. Every row's outcome is in %s.", limit, w.resultsName)
+	}
+	return fmt.Sprintf("本次运行超过 %d 行(report_rows):各类型工作表只列出需要人工处理的行。每一行的结果见 %s。", limit, w.resultsName)
 }

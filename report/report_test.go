@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -646,5 +647,95 @@ func TestWriteRemovesStaleProblems(t *testing.T) {
 	}
 	if _, err := os.Stat(problems); !os.IsNotExist(err) {
 		t.Errorf("run 7's problems workbook %s still beside run 8's report (stat: %v)", problems, err)
+	}
+}
+
+// TestWriteCutsListingAboveReportRows: a run of more rows than report_rows
+// lists on its kind sheets only the rows that need a person (all of them);
+// the sheets and the summary name the results CSV written beside the report
+// in the same pass, with every row. At the limit every row is listed and no
+// CSV is written unless asked for.
+func TestWriteCutsListingAboveReportRows(t *testing.T) {
+	s, src := testRun() // 8 rows: 3 sent or unchanged, 5 need a person
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run-7.xlsx")
+	// A file of someone else's where the CSV would go: the next name.
+	if err := os.WriteFile(filepath.Join(dir, "run-7-results.csv"), []byte("mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(context.Background(), path, s, src, Options{ShowPersonal: true, ReportRows: 7}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	f := open(t, path)
+	if diff := cmp.Diff([]string{"汇总", "member", "score", "score-v2", "bonus"}, f.GetSheetList()); diff != "" {
+		t.Errorf("sheets (-want +got):\n%s", diff)
+	}
+	for sheet, want := range map[string][]string{"member": nil, "score": {"T3", "T4"}, "score-v2": {"V1"}, "bonus": {"R2|C1"}} {
+		rs := rows(t, f, sheet)
+		note := rs[0][len(rs[0])-1]
+		if !strings.Contains(note, "run-7-results-2.csv") || !strings.Contains(note, "report_rows") {
+			t.Errorf("%s: the header's last cell does not say where every row is: %q", sheet, note)
+		}
+		var keys []string
+		for _, r := range rs[1:] {
+			keys = append(keys, r[3])
+		}
+		if diff := cmp.Diff(want, keys); diff != "" {
+			t.Errorf("%s keys (-want +got):\n%s", sheet, diff)
+		}
+	}
+	if r := findRow(rows(t, f, "汇总"), "逐行结果"); r == nil || !strings.Contains(r[1], "run-7-results-2.csv") {
+		t.Errorf("the summary does not say where every row is: %q", r)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "run-7-results-2.csv"))
+	if err != nil {
+		t.Fatalf("results CSV beside the report: %v", err)
+	}
+	if lines := strings.Split(strings.TrimSuffix(string(b), "\r\n"), "\r\n"); len(lines) != 9 || lines[0] != "\ufeff"+ResultsHeader() {
+		t.Errorf("results CSV: want the header and 8 rows, got %d lines:\n%s", len(lines), b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "run-7-results.csv")); string(b) != "mine\n" {
+		t.Errorf("another's file was overwritten: %q", b)
+	}
+
+	// At the limit, and with no limit: every row, no CSV beside.
+	for _, limit := range []int{8, -1} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "run-7.xlsx")
+		if _, err := Write(context.Background(), path, s, src, Options{ShowPersonal: true, ReportRows: limit}); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		f := open(t, path)
+		if n := len(rows(t, f, "score")); n != 5 {
+			t.Errorf("report_rows %d: score sheet has %d rows, want the header and 4", limit, n)
+		}
+		if r := findRow(rows(t, f, "汇总"), "逐行结果"); r != nil {
+			t.Errorf("report_rows %d: summary says the listing is cut: %q", limit, r)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "run-7-results.csv")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("report_rows %d: a results CSV was written unasked: %v", limit, err)
+		}
+	}
+}
+
+// TestWriteResultsInTheSamePass: Options.Results makes Write write the
+// results CSV too, the same bytes WriteResults writes.
+func TestWriteResultsInTheSamePass(t *testing.T) {
+	s, src := testRun()
+	dir := t.TempDir()
+	opt := Options{Results: filepath.Join(dir, "a.csv")}
+	if _, err := Write(context.Background(), filepath.Join(dir, "run.xlsx"), s, src, opt); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if err := WriteResults(context.Background(), filepath.Join(dir, "b.csv"), s, src, Options{}); err != nil {
+		t.Fatalf("WriteResults: %v", err)
+	}
+	a, err := os.ReadFile(filepath.Join(dir, "a.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "b.csv"))
+	if string(a) != string(b) || strings.Count(string(a), "\r\n") != 9 {
+		t.Errorf("Write's results CSV differs from WriteResults':\n%s\n---\n%s", a, b)
 	}
 }

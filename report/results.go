@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +11,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/gocarina/gocsv"
 
 	"github.com/crmsync/crmsync"
 )
@@ -67,98 +64,136 @@ func ResultsOwned(path string) (bool, error) {
 // input row in the order of the kinds and their rows. Rows are streamed
 // from src: a million rows cost no memory. Card IDs and mobile numbers are
 // masked as in the report unless opt.ShowPersonal. The file is written to a
-// temporary name and renamed.
-func WriteResults(ctx context.Context, path string, s *crmsync.Summary, src Source, opt Options) (err error) {
+// temporary name and renamed. Write writes the same file in its own pass
+// over the results when Options.Results names it.
+func WriteResults(ctx context.Context, path string, s *crmsync.Summary, src Source, opt Options) error {
 	if s == nil {
 		return fmt.Errorf("write results %s: no run summary", path)
 	}
-	l := parseLang(opt.Lang)
+	rf, err := createResults(path, opt)
+	if err != nil {
+		return err
+	}
+	defer rf.abort()
+	for _, k := range crmsync.Kinds {
+		n := 0
+		err := src.Results(ctx, s.RunID, k, func(r *crmsync.Result) error {
+			if n++; n&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			return rf.add(k, r)
+		})
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("write results %s: %w", path, err)
+		}
+	}
+	return rf.commit()
+}
+
+// ResultsError is a results CSV Write could not write (Options.Results);
+// the report is then not written either. Err names the file.
+type ResultsError struct {
+	Path string
+	Err  error
+}
+
+func (e *ResultsError) Error() string { return e.Err.Error() }
+func (e *ResultsError) Unwrap() error { return e.Err }
+
+// resultsFile is a results CSV being written to a temporary file.
+type resultsFile struct {
+	path string
+	f    *os.File
+	bw   *bufio.Writer
+	w    *csv.Writer
+	m    masker
+	l    lang
+	mode os.FileMode
+	rec  []string
+	done bool
+}
+
+// createResults starts the results CSV at path (its directory created if
+// need be): the BOM and the header are written.
+func createResults(path string, opt Options) (*resultsFile, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, opt.dirMode()); err != nil {
-		return fmt.Errorf("write results: %w", err)
+		return nil, fmt.Errorf("write results: %w", err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
 	if err != nil {
-		return fmt.Errorf("write results: %w", err)
+		return nil, fmt.Errorf("write results: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<16)
-	bw.WriteString("\ufeff")
-	w := csv.NewWriter(bw)
-	w.UseCRLF = true
-	cw := gocsv.NewSafeCSVWriter(w)
+	rf := &resultsFile{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<16), m: masker{show: opt.ShowPersonal},
+		l: parseLang(opt.Lang), mode: opt.fileMode()}
+	rf.bw.WriteString("\ufeff")
+	rf.w = csv.NewWriter(rf.bw)
+	rf.w.UseCRLF = true
+	if err := rf.w.Write(strings.Split(ResultsHeader(), ",")); err != nil {
+		rf.abort()
+		return nil, fmt.Errorf("write results %s: %w", path, err)
+	}
+	rf.rec = make([]string, reflect.TypeOf(resultLine{}).NumField())
+	return rf, nil
+}
 
-	lines := make(chan any, 256)
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	srcErr := make(chan error, 1)
-	go func() {
-		defer close(lines)
-		m := masker{show: opt.ShowPersonal}
-		for _, k := range crmsync.Kinds {
-			err := src.Results(sctx, s.RunID, k, func(r *crmsync.Result) error {
-				m.row(k, r.Values)
-				line := &resultLine{File: r.Source.File, Sheet: r.Source.Sheet, Row: r.Source.Row, Kind: string(k),
-					Key: m.text(r.Key), Outcome: string(r.Outcome), Column: r.Column, Reason: m.text(reasonText(k, r, l)),
-					MallcooMessage: m.text(r.Message), Attempts: r.Attempts}
-				if ps := r.Problems(); r.Outcome == crmsync.OutcomeInvalid && len(ps) > 0 && ps[0].Code != "" {
-					line.Cause = ps[0].Code
-				} else if r.Outcome.NeedsPerson() {
-					line.Cause = string(r.Outcome)
-				}
-				if r.HasCode {
-					line.MallcooCode = strconv.Itoa(r.Code)
-				}
-				select {
-				case lines <- line:
-					return nil
-				case <-sctx.Done():
-					return sctx.Err()
-				}
-			})
-			if err != nil {
-				srcErr <- err
-				return
-			}
-		}
-		srcErr <- nil
-	}()
-	merr := gocsv.MarshalChan(lines, cw)
-	cancel()
-	for range lines { // let the reader finish
+// add writes the line of one result of kind k.
+func (rf *resultsFile) add(k crmsync.Kind, r *crmsync.Result) error {
+	m := &rf.m
+	m.row(k, r.Values)
+	cause := ""
+	if ps := r.Problems(); r.Outcome == crmsync.OutcomeInvalid && len(ps) > 0 && ps[0].Code != "" {
+		cause = ps[0].Code
+	} else if r.Outcome.NeedsPerson() {
+		cause = string(r.Outcome)
 	}
-	serr := <-srcErr
-	if errors.Is(merr, gocsv.ErrChannelIsClosed) && serr == nil {
-		merr = gocsv.MarshalCSV([]resultLine{}, cw) // no rows: the header alone
+	code := ""
+	if r.HasCode {
+		code = strconv.Itoa(r.Code)
 	}
-	switch {
-	case serr != nil && !errors.Is(serr, context.Canceled):
-		return fmt.Errorf("write results %s: %w", path, serr)
-	case merr != nil:
-		return fmt.Errorf("write results %s: %w", path, merr)
-	case ctx.Err() != nil:
-		return fmt.Errorf("write results %s: %w", path, ctx.Err())
+	// In the order of resultLine's fields.
+	rec := rf.rec
+	rec[0], rec[1], rec[2], rec[3] = r.Source.File, r.Source.Sheet, strconv.Itoa(r.Source.Row), string(k)
+	rec[4], rec[5], rec[6], rec[7] = m.text(r.Key), string(r.Outcome), cause, r.Column
+	rec[8], rec[9], rec[10], rec[11] = m.text(reasonText(k, r, rf.l)), code, m.text(r.Message), strconv.Itoa(r.Attempts)
+	return rf.w.Write(rec)
+}
+
+// commit finishes the file and renames it into place.
+func (rf *resultsFile) commit() error {
+	rf.w.Flush()
+	err := rf.w.Error()
+	if err == nil {
+		err = rf.bw.Flush()
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write results %s: %w", path, err)
+	if err == nil {
+		err = rf.f.Chmod(rf.mode)
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write results %s: %w", path, err)
+	if err == nil {
+		err = rf.f.Close()
 	}
-	if err := f.Chmod(opt.fileMode()); err != nil {
-		return fmt.Errorf("write results %s: %w", path, err)
+	if err == nil {
+		err = os.Rename(rf.f.Name(), rf.path)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write results %s: %w", path, err)
+	if err != nil {
+		rf.abort()
+		return fmt.Errorf("write results %s: %w", rf.path, err)
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write results %s: %w", path, err)
-	}
+	rf.done = true
 	return nil
+}
+
+// abort drops the temporary file unless committed.
+func (rf *resultsFile) abort() {
+	if rf.done {
+		return
+	}
+	rf.done = true
+	_ = rf.f.Close()
+	_ = os.Remove(rf.f.Name())
 }

@@ -183,9 +183,39 @@ func newKindSheet(b *book, k crmsync.Kind, sum *crmsync.Summary, w *writer) *kin
 		ks.bodies = true
 		cols = append(cols, column{header: l.T("changes"), width: 60, style: b.st.wrap})
 	}
+	if w.cut {
+		// The header cell right of the columns says where the other rows
+		// are: it stays in view (frozen) above the rows that need a person.
+		cols = append(cols, column{header: w.cutNote(k, sum), width: 100})
+	}
 	ks.s = newStream(b, string(k), cols, w.maxRows)
 	ks.cells = make([]any, len(cols))
 	return ks
+}
+
+// cutNote is the note on a kind sheet that lists only the rows that need a
+// person.
+func (w *writer) cutNote(k crmsync.Kind, s *crmsync.Summary) string {
+	all, needs := 0, 0
+	for o, n := range s.ByKind[k] {
+		all += n
+		if o.NeedsPerson() {
+			needs += n
+		}
+	}
+	if w.lang == "en" {
+		return fmt.Sprintf("This sheet lists only the %d rows that need a person, of %d (the run has more rows than report_rows); every row's outcome is in %s", needs, all, w.resultsName)
+	}
+	return fmt.Sprintf("本表只列出需要人工处理的 %d 行(本类型共 %d 行,本次运行超过 report_rows 行);每一行的结果见 %s", needs, all, w.resultsName)
+}
+
+// start begins the sheet before its first row: a cut sheet of a kind with
+// rows, none of which needs a person, still says where they are.
+func (ks *kindSheet) start() error {
+	if ks.s.sw != nil {
+		return nil
+	}
+	return ks.s.next()
 }
 
 // templateColumn is the column of a template field in the report and the

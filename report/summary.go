@@ -70,7 +70,10 @@ func (w *summaryWriter) section(title string, header ...any) (int, error) {
 
 // writeSummary fills the summary sheet: the run, its files, the counts per
 // kind and outcome with a chart, and the finance totals.
-func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, problems string, l lang) error {
+//
+// listing, when set, says where every row's outcome is (the kind sheets are
+// cut to the rows that need a person).
+func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, problems, listing string, l lang) error {
 	w := &summaryWriter{b: b, sheet: sheet, l: l, row: 1}
 	f := b.f
 	if err := pageSetup(f, sheet); err != nil {
@@ -125,6 +128,9 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	kv = append(kv, [2]any{l.T("needsPerson"), needs})
 	if problems != "" {
 		kv = append(kv, [2]any{l.T("problemsFile"), problems})
+	}
+	if listing != "" {
+		kv = append(kv, [2]any{l.T("listing"), listing})
 	}
 	for _, p := range kv {
 		r, err := w.put(p[0], p[1])

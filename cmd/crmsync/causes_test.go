@@ -284,3 +284,93 @@ func TestSubcommandHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestReportRows: a run of more rows than report_rows lists on its kind
+// sheets only the rows that need a person and writes every row's outcome
+// beside the report (r-results.csv), which the summary names; crmsync
+// report RUN-ID does the same from the ledger.
+func TestReportRows(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "2024-11-01_score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,PayType\n"+
+		"T1,0201710000001,1,2024-11-01 10:00:00,10,S1,10,\n"+
+		"T2,0201710000002,1,2024-11-01 10:00:00,abc,S1,20,微信\n"+
+		"T3,0201710000003,1,2024-11-01 10:00:00,30,S1,30,\n"), 0o644)
+	cfg := writeConfig(t, "report_rows = 2\n")
+	rep := filepath.Join(dir, "r.xlsx")
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-config", cfg, "-ledger", filepath.Join(dir, "l.db"), "-report", rep, in)
+	if code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	check := func(rep, results string) {
+		t.Helper()
+		f, err := excelize.OpenFile(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rs, _ := f.GetRows("score")
+		if len(rs) != 2 || rs[1][3] != "T2" || !strings.Contains(rs[0][len(rs[0])-1], filepath.Base(results)) {
+			t.Errorf("%s: score sheet = %q, want the header naming %s and T2 alone", rep, rs, filepath.Base(results))
+		}
+		sum, _ := f.GetRows("汇总")
+		named := false
+		for _, r := range sum {
+			named = named || len(r) > 1 && r[0] == "逐行结果" && strings.Contains(r[1], filepath.Base(results))
+		}
+		if !named {
+			t.Errorf("%s: the summary does not name %s", rep, results)
+		}
+		b, err := os.ReadFile(results)
+		if err != nil {
+			t.Fatalf("results beside the report: %v", err)
+		}
+		if n := strings.Count(string(b), "\r\n"); n != 4 {
+			t.Errorf("%s has %d lines, want a header and 3 rows", results, n)
+		}
+	}
+	check(rep, filepath.Join(dir, "r-results.csv"))
+
+	var s struct {
+		RunID int64 `json:"run_id"`
+	}
+	json.Unmarshal([]byte(stdout), &s)
+	again := filepath.Join(dir, "again.xlsx")
+	if code, _, stderr := cli(t, nil, "report", "-config", cfg, "-ledger", filepath.Join(dir, "l.db"), "-report", again, strconv.FormatInt(s.RunID, 10)); code != 0 {
+		t.Fatalf("report: exit %d\n%s", code, stderr)
+	}
+	check(again, filepath.Join(dir, "again-results.csv"))
+}
+
+// TestReportRowsResultsUnwritable: when the results CSV cannot be written,
+// the report is still written, listing every row (report_rows or not), and
+// the run says the results were not written.
+func TestReportRowsResultsUnwritable(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "2024-11-01_score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,PayType\n"+
+		"T1,0201710000001,1,2024-11-01 10:00:00,10,S1,10,\n"+
+		"T2,0201710000002,1,2024-11-01 10:00:00,abc,S1,20,微信\n"+
+		"T3,0201710000003,1,2024-11-01 10:00:00,30,S1,30,\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "afile"), nil, 0o644)
+	cfg := writeConfig(t, "report_rows = 2\n")
+	rep := filepath.Join(dir, "r.xlsx")
+	code, _, stderr := cli(t, sandboxEnv(srv), "run", "-config", cfg, "-ledger", filepath.Join(dir, "l.db"), "-report", rep,
+		"-results", filepath.Join(dir, "afile", "results.csv"), in)
+	if code == 0 || code == crmsync.ExitNeedsPerson || !strings.Contains(stderr, "results not written") {
+		t.Errorf("run with an unwritable -results: exit %d, want a failure saying the results were not written\n%s", code, stderr)
+	}
+	f, err := excelize.OpenFile(rep)
+	if err != nil {
+		t.Fatalf("no report: %v", err)
+	}
+	defer f.Close()
+	rs, _ := f.GetRows("score")
+	if len(rs) != 4 {
+		t.Errorf("score sheet has %d rows, want the header and all 3: %q", len(rs), rs)
+	}
+}

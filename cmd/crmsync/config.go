@@ -46,6 +46,7 @@ type fileConfig struct {
 	MaxRowsPerFile        *atLeastOne                `toml:"max_rows_per_file"`
 	MaxCellBytes          *atLeastOne                `toml:"max_cell_bytes"`
 	MaxRowsPerRun         *atLeastOne                `toml:"max_rows_per_run"`
+	ReportRows            *reportRows                `toml:"report_rows"`
 	AlreadyDeliveredCodes businessCodes              `toml:"already_delivered_codes"`
 	SystemicCodes         businessCodes              `toml:"systemic_codes"`
 	Credentials           configCredentials          `toml:"credentials"`
@@ -116,6 +117,7 @@ type (
 	concurrency int           // members sent in parallel
 	retries     int           // retries of a request
 	atLeastOne  int           // a row or byte limit
+	reportRows  int           // rows a report lists in full; 0 is no limit
 	rate        float64       // requests per second; 0 is unlimited
 	code        int           // a Mallcoo code in a mapping table
 	timeout     time.Duration // of one request
@@ -138,6 +140,7 @@ func (n concurrency) check() error {
 }
 func (n retries) check() error    { return want(n >= 0, "want 0 (no retries) or more") }
 func (n atLeastOne) check() error { return want(n >= 1, "want 1 or more") }
+func (n reportRows) check() error { return want(n >= 0, "want 0 (no limit) or more") }
 func (n code) check() error       { return want(n == code(int32(n)), "not a code: too large") }
 func (r rate) check() error {
 	return want(r >= 0 && !math.IsInf(float64(r), 0), "want 0 (unlimited) or more requests per second")
@@ -151,6 +154,7 @@ func (r retention) check() error   { _, err := parseRetention(string(r)); return
 func (n *concurrency) UnmarshalTOML(v any) error    { return wholeNumber(v, n) }
 func (n *retries) UnmarshalTOML(v any) error        { return wholeNumber(v, n) }
 func (n *atLeastOne) UnmarshalTOML(v any) error     { return wholeNumber(v, n) }
+func (n *reportRows) UnmarshalTOML(v any) error     { return wholeNumber(v, n) }
 func (n *code) UnmarshalTOML(v any) error           { return wholeNumber(v, n) }
 func (l *lang) UnmarshalText(b []byte) error        { return setText(b, l) }
 func (e *csvEncoding) UnmarshalText(b []byte) error { return setText(b, e) }
@@ -853,6 +857,15 @@ func (c *fileConfig) resolvePaths(dir string) {
 }
 
 // reportOptions are the report settings of the file: masking and file mode.
+// reportOptions are the report settings of the file: masking, file mode
+// and report_rows (unset: report.DefaultReportRows; 0: no limit).
 func (c *fileConfig) reportOptions() report.Options {
-	return report.Options{ShowPersonal: c.showPersonal(), FileMode: c.fileMode()}
+	o := report.Options{ShowPersonal: c.showPersonal(), FileMode: c.fileMode()}
+	if c.ReportRows != nil {
+		o.ReportRows = int(*c.ReportRows)
+		if o.ReportRows == 0 {
+			o.ReportRows = -1
+		}
+	}
+	return o
 }

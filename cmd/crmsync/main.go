@@ -51,8 +51,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/crmsync/crmsync"
 )
@@ -79,6 +81,13 @@ func main() {
 			defer f.Close()
 		}
 	}
+	stopHeap := func() {}
+	if path := os.Getenv("CRMSYNC_HEAPPROFILE"); path != "" {
+		// For performance work: a heap profile at the command's peak live
+		// heap (rewritten whenever the live heap after a GC grows by a
+		// tenth).
+		stopHeap = heapProfile(path)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the garbage collector works harder rather than let
 		// a million-row run's memory grow (GOMEMLIMIT overrides it).
@@ -86,6 +95,38 @@ func main() {
 	}
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	pprof.StopCPUProfile()
+	stopHeap()
 	stop()
 	os.Exit(code)
+}
+
+// heapProfile writes a heap profile to path each time the live heap marked
+// by a GC has grown by a tenth over the last one written, until the
+// returned stop is called.
+func heapProfile(path string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		var written uint64
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			metrics.Read(sample)
+			if live := sample[0].Value.Uint64(); live > written+written/10 {
+				if f, err := os.Create(path); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					f.Close()
+					written = live
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

@@ -80,11 +80,17 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	s.Report = *out
-	problems, err := report.Write(ctx, *out, s, l, report.Options{Lang: *lang, ShowPersonal: cfg.showPersonal(), FileMode: cfg.fileMode()})
+	ro := cfg.reportOptions()
+	ro.Lang = *lang
+	results := report.ResultsPath(*out, s, ro) // every row's outcome, when the report lists only some
+	problems, err := report.Write(ctx, *out, s, l, ro)
 	if err != nil {
 		return err // report.Write's error names the file
 	}
 	fmt.Fprintf(c.stderr, tr(*lang, "报告:%s\n", "report:   %s\n"), *out)
+	if results != "" {
+		fmt.Fprintf(c.stderr, tr(*lang, "逐行结果:%s\n", "results:  %s\n"), results)
+	}
 	if problems != "" {
 		fmt.Fprintf(c.stderr, tr(*lang, "待处理文件:%s\n", "problems: %s\n"), problems)
 	}

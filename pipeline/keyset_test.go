@@ -1,0 +1,150 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/ledger"
+)
+
+// TestKeySetSpills: beyond memMax keys the set writes sorted runs to files
+// in its folder and still answers every key met with its value and every
+// other key "not met"; close removes the files.
+func TestKeySetSpills(t *testing.T) {
+	dir := t.TempDir()
+	s := newKeySet(dir, 5000)
+	s.memMax = 300 // 16 runs for 5,000 keys
+	ids := make([][16]byte, 5000)
+	for i := range ids {
+		rand.Read(ids[i][:])
+		if _, ok := s.get(ids[i]); ok {
+			t.Fatalf("key %d met before it was put", i)
+		}
+		s.put(ids[i], uint64(i)<<32|uint64(i+2))
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	if len(s.runs) != 16 || s.len() != 5000 {
+		t.Errorf("%d runs holding %d keys, want 16 runs and 5,000 keys", len(s.runs), s.len())
+	}
+	for i, id := range ids {
+		if v, ok := s.get(id); !ok || v != uint64(i)<<32|uint64(i+2) {
+			t.Fatalf("key %d: %x, %v; want %x", i, v, ok, uint64(i)<<32|uint64(i+2))
+		}
+	}
+	for i := 0; i < 5000; i++ {
+		var id [16]byte
+		rand.Read(id[:])
+		if _, ok := s.get(id); ok {
+			t.Fatalf("a key never put was met: %x", id)
+		}
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, keyRunPrefix+"*"))
+	if len(files) != 16 {
+		t.Errorf("%d run files in the folder, want 16", len(files))
+	}
+	s.close()
+	left, _ := os.ReadDir(dir)
+	for _, e := range left {
+		if strings.HasPrefix(e.Name(), keyRunPrefix) {
+			t.Errorf("close left %s", e.Name())
+		}
+	}
+}
+
+// TestKeySetReadError: a run's file that cannot be read is an error the
+// caller sees, not a key quietly "not met".
+func TestKeySetReadError(t *testing.T) {
+	s := newKeySet(t.TempDir(), 100)
+	s.memMax = 10
+	ids := make([][16]byte, 10)
+	for i := range ids {
+		rand.Read(ids[i][:])
+		s.put(ids[i], uint64(i))
+	}
+	s.runs[0].f.Close()
+	if _, ok := s.get(ids[3]); ok || s.err == nil {
+		t.Errorf("get after the file closed: met %v, err %v; want an error", ok, s.err)
+	}
+	s.close()
+}
+
+// TestDuplicateAfterSpill: a plan of more rows than the keys held in
+// memory still finds a key met thousands of rows before (in a run's file)
+// and names the row it was first met in; no temporary file is left beside
+// the ledger.
+func TestDuplicateAfterSpill(t *testing.T) {
+	defer func(n int) { keyMemMax = n }(keyMemMax)
+	keyMemMax = 50
+	dir := t.TempDir()
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, filepath.Join(dir, "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	lines := []string{"TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score"}
+	for i := 0; i < 1000; i++ {
+		id := fmt.Sprintf("T%d", i)
+		if i == 900 {
+			id = "T3" // the key of the file's 4th row, 18 runs before
+		}
+		lines = append(lines, fmt.Sprintf("%s,02017%08d,1,2024-11-01 10:00:00,%d,S1,%d", id, i, i+1, i+1))
+	}
+	in := filepath.Join(dir, "2024-11-01_score.csv")
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id, err := l.BeginRun(ctx, "plan", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := crmsync.NewSummary(id, "plan", time.Now())
+	j := &Job{Reader: &importer.Reader{}, Ledger: l, Batch: 10}
+	if err := j.Run(ctx, id, []string{in}, s); err != nil {
+		t.Fatalf("Job.Run() = %v", err)
+	}
+	if err := l.EndRun(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	var dups []*crmsync.Result
+	var first *crmsync.Result
+	l.Results(ctx, id, "", func(r *crmsync.Result) error {
+		if r.Outcome == crmsync.OutcomeDuplicate {
+			dups = append(dups, r)
+		}
+		if r.Key == "T3" && r.Outcome == crmsync.OutcomeNew {
+			first = r
+		}
+		return nil
+	})
+	if len(dups) != 1 || first == nil || dups[0].Source.Row != 902 || dups[0].Reason != crmsync.DuplicateReason(first.Source) {
+		t.Fatalf("duplicates %+v (first %+v); want row 902 a duplicate of row %d", dups, first, 5)
+	}
+	if s.Counts[crmsync.OutcomeNew] != 999 {
+		t.Errorf("counts %v, want 999 new", s.Counts)
+	}
+	left, _ := os.ReadDir(dir)
+	for _, e := range left {
+		if strings.HasPrefix(e.Name(), keyRunPrefix) {
+			t.Errorf("the run left %s", e.Name())
+		}
+	}
+}
