@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync"
+	"github.com/gocarina/gocsv"
 )
 
 // resultLine is one row of the results CSV: where the input row came from,
@@ -105,18 +106,23 @@ type ResultsError struct {
 func (e *ResultsError) Error() string { return e.Err.Error() }
 func (e *ResultsError) Unwrap() error { return e.Err }
 
-// resultsFile is a results CSV being written to a temporary file.
+// resultsFile is a results CSV being written to a temporary file. Lines
+// are marshalled by gocsv from resultLine's tags, a batch at a time (no
+// goroutine, so Write can feed it from its own pass over the results).
 type resultsFile struct {
-	path string
-	f    *os.File
-	bw   *bufio.Writer
-	w    *csv.Writer
-	m    masker
-	l    lang
-	mode os.FileMode
-	rec  []string
-	done bool
+	path  string
+	f     *os.File
+	bw    *bufio.Writer
+	w     *gocsv.SafeCSVWriter
+	m     masker
+	l     lang
+	mode  os.FileMode
+	batch []resultLine
+	done  bool
 }
+
+// resultsBatch is how many lines gocsv marshals at a time.
+const resultsBatch = 512
 
 // createResults starts the results CSV at path (its directory created if
 // need be): the BOM and the header are written.
@@ -132,13 +138,14 @@ func createResults(path string, opt Options) (*resultsFile, error) {
 	rf := &resultsFile{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<16), m: masker{show: opt.ShowPersonal},
 		l: parseLang(opt.Lang), mode: opt.fileMode()}
 	rf.bw.WriteString("\ufeff")
-	rf.w = csv.NewWriter(rf.bw)
-	rf.w.UseCRLF = true
-	if err := rf.w.Write(strings.Split(ResultsHeader(), ",")); err != nil {
+	w := csv.NewWriter(rf.bw)
+	w.UseCRLF = true
+	rf.w = gocsv.NewSafeCSVWriter(w)
+	if err := gocsv.MarshalCSV([]resultLine{}, rf.w); err != nil { // the header
 		rf.abort()
 		return nil, fmt.Errorf("write results %s: %w", path, err)
 	}
-	rf.rec = make([]string, reflect.TypeOf(resultLine{}).NumField())
+	rf.batch = make([]resultLine, 0, resultsBatch)
 	return rf, nil
 }
 
@@ -156,18 +163,32 @@ func (rf *resultsFile) add(k crmsync.Kind, r *crmsync.Result) error {
 	if r.HasCode {
 		code = strconv.Itoa(r.Code)
 	}
-	// In the order of resultLine's fields.
-	rec := rf.rec
-	rec[0], rec[1], rec[2], rec[3] = r.Source.File, r.Source.Sheet, strconv.Itoa(r.Source.Row), string(k)
-	rec[4], rec[5], rec[6], rec[7] = m.text(r.Key), string(r.Outcome), cause, r.Column
-	rec[8], rec[9], rec[10], rec[11] = m.text(reasonText(k, r, rf.l)), code, m.text(r.Message), strconv.Itoa(r.Attempts)
-	return rf.w.Write(rec)
+	rf.batch = append(rf.batch, resultLine{File: r.Source.File, Sheet: r.Source.Sheet, Row: r.Source.Row, Kind: string(k),
+		Key: m.text(r.Key), Outcome: string(r.Outcome), Cause: cause, Column: r.Column, Reason: m.text(reasonText(k, r, rf.l)),
+		MallcooCode: code, MallcooMessage: m.text(r.Message), Attempts: r.Attempts})
+	if len(rf.batch) == resultsBatch {
+		return rf.flush()
+	}
+	return nil
+}
+
+// flush marshals the batched lines.
+func (rf *resultsFile) flush() error {
+	if len(rf.batch) == 0 {
+		return nil
+	}
+	err := gocsv.MarshalCSVWithoutHeaders(rf.batch, rf.w)
+	rf.batch = rf.batch[:0]
+	return err
 }
 
 // commit finishes the file and renames it into place.
 func (rf *resultsFile) commit() error {
+	err := rf.flush()
 	rf.w.Flush()
-	err := rf.w.Error()
+	if err == nil {
+		err = rf.w.Error()
+	}
 	if err == nil {
 		err = rf.bw.Flush()
 	}
