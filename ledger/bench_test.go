@@ -25,14 +25,15 @@ var (
 	benchErr  error
 )
 
-// benchEvent is a score event of realistic size: a ~300-byte body.
+// benchEvent is a score event of realistic size and shape: the fields of
+// mallcoo.ScoreNotice, as a real score file's rows give them (~250 bytes).
 func benchEvent(i int) *crmsync.Event {
-	body := fmt.Sprintf(`{"TransID":"T%09d","McCardNo":"C%08d","TradeTime":"2026-11-24 10:%02d:%02d","TradeAmount":"%d.50","ShopCode":"S%03d","TradeType":1,"Score":%d,"Remark":"bench row %d of the nightly export, with the usual padding text"}`,
-		i, i%50_000, i/60%60, i%60, i%997, i%200, i%500, i)
+	body := fmt.Sprintf(`{"TransID":"T%09d","ThirdPartyCardID":"C%012d","ScoreEvent":1,"TradeTime":"2026-11-24 10:%02d:%02d","TradeAmount":%d.5,"CrmShopID":"S%04d","TradeSerialNo":"POS-%08d","PosID":"POS%02d","ReturnTime":"","ReturnAmount":null,"Score":%d}`,
+		i, i%50_000, i/60%60, i%60, i%997, i%200, i, i%20, i%997)
 	return &crmsync.Event{
 		Kind: crmsync.KindScore,
 		Key:  fmt.Sprintf("T%09d", i),
-		Lane: fmt.Sprintf("C%08d", i%50_000),
+		Lane: fmt.Sprintf("C%012d", i%50_000),
 		Time: t0.Add(time.Duration(i) * time.Second),
 		Body: []byte(body),
 		Hash: crmsync.ContentHash(crmsync.KindScore, []byte(body)),

@@ -199,7 +199,7 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 	for rows.Next() {
 		var (
 			id   int64
-			body []byte
+			body storedBody
 		)
 		if err := rows.Scan(&id, &body); err != nil {
 			return err
@@ -296,7 +296,7 @@ func (b *bodyIDs) id(ctx context.Context, k eventKey, hash string, body []byte) 
 		return r.bodyID, nil
 	}
 	b.next++
-	if err := b.ins.add(ctx, b.next, body); err != nil {
+	if err := b.ins.add(ctx, b.next, encodeBody(nil, body)); err != nil {
 		return nil, err
 	}
 	return b.next, nil
@@ -543,24 +543,49 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
-		var vbuf []byte
+		same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, file_id, sheet)`, 8,
+			`ON CONFLICT (run_id, seq) DO NOTHING`)
+		var vbuf, legacy []byte
 		for i, r := range rs {
 			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
 			if err != nil {
 				return err
 			}
-			vbuf = appendCells(vbuf[:0], r.Values)
+			if len(r.Body) > 0 {
+				vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time)
+			} else {
+				vbuf = appendCells(vbuf[:0], r.Values)
+			}
+			ref := bodies.refs[keys[i]]
 			cells, err := bodies.cellsID(ctx, keys[i], vbuf)
 			if err != nil {
 				return err
 			}
-			var prev any
-			if len(r.Previous) > 0 {
-				prev = r.Previous
-			}
 			var file any
 			if r.Source.File != "" {
 				file = files[r.Source.File]
+			}
+			if narrow(r) && id != nil {
+				if ref.cellsID != 0 && ref.cellsID != cells && len(ref.cells) > 0 && ref.cells[0] != headMark {
+					// The event's cells were stored before schema 8: it
+					// refers to these from now on, so the next re-run
+					// stores no cells again.
+					if legacy = appendCells(legacy[:0], r.Values); string(legacy) == string(ref.cells) {
+						if err := l.referCells(ctx, keys[i], ref.cellsID, cells); err != nil {
+							return err
+						}
+						ref.cellsID, ref.cells = cells, append([]byte(nil), vbuf...)
+						bodies.refs[keys[i]] = ref
+					}
+				}
+				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, file, r.Source.Sheet); err != nil {
+					return err
+				}
+				continue
+			}
+			var prev any
+			if len(r.Previous) > 0 {
+				prev = r.Previous
 			}
 			if err := results.add(ctx, runID, r.Seq, "", r.Source.Sheet, int64(r.Source.Row),
 				string(r.Kind), r.Key, r.Lane, nanos(r.Time), "", string(r.Outcome), r.Column, r.Reason,
@@ -587,7 +612,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				return err
 			}
 		}
-		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, events, open} {
+		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, same, events, open} {
 			if err := m.flush(ctx); err != nil {
 				return err
 			}
@@ -598,6 +623,25 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		return fmt.Errorf("record %d results of run %d in ledger %s: %w", len(rs), runID, l.path, err)
 	}
 	return nil
+}
+
+// narrow reports whether result r is stored in same rather than results
+// (given a body ID): an unchanged row with nothing of its own to say, whose
+// content hash is its body's.
+func narrow(r *crmsync.Result) bool {
+	return r.Outcome == crmsync.OutcomeUnchanged && r.Column == "" && r.Reason == "" && !r.HasCode && r.Code == 0 &&
+		r.Message == "" && r.Attempts == 0 && len(r.Previous) == 0 && len(r.Body) > 0 && r.Key != "" &&
+		storedHash(r) == ""
+}
+
+// referCells makes event k refer to cells to instead of from.
+func (l *Ledger) referCells(ctx context.Context, k eventKey, from, to int64) error {
+	st, err := l.prep(ctx, `UPDATE events SET cells_id = ? WHERE keyspace = ? AND key = ? AND cells_id = ?`)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, to, k.space, k.key, from)
+	return err
 }
 
 // Events calls fn for every event in one of states, ordered by lane and
@@ -628,7 +672,7 @@ ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 			t, code                     sql.NullInt64
 			attempts                    int
 		)
-		if err := rows.Scan(&key, &kind, &state, &hb, &body, &lane, &t, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&key, &kind, &state, &hb, (*storedBody)(&body), &lane, &t, &code, &msg, &attempts); err != nil {
 			return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
 		}
 		hash := hashText(hb)

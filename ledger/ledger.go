@@ -21,7 +21,10 @@
 // and re-reading an unchanged file store each body once. A row's values
 // are kept the same way in cells (a compact encoding, values.go) and its
 // source file's name once in files; content hashes are stored as their 32
-// bytes, and a result's not at all when it is its body's (schema 7).
+// bytes, and a result's not at all when it is its body's (schema 7). An
+// unchanged row (all of a re-run) is a reference in same to its cells,
+// whose head names its event, and its body; bodies are stored with their
+// JSON field names as tokens (schema 8, bodycodec.go).
 //
 // # Connections and pragmas
 //

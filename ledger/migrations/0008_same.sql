@@ -1,0 +1,25 @@
+-- 0008: unchanged rows stored narrow, bodies with their field names as
+-- tokens.
+--
+-- same holds the unchanged rows of a run (a re-run of a delivered file is
+-- all of them) as references: the cells (from this schema on, a row with
+-- an event has its key, lane and time at the head of its cells, see
+-- values.go), the body, and where the row was. Everything else of such a
+-- row is known: its outcome is unchanged, it has no reason, no answer,
+-- and its content hash is its body's. Other results stay in results.
+-- Results (the report), counts, prune and prune -member read both.
+--
+-- Bodies stored from this schema on are encoded (bodycodec.go: JSON field
+-- names as one- or two-byte tokens); older ones stay as they are and read
+-- as before.
+CREATE TABLE same (
+	run_id   INTEGER NOT NULL,           -- runs.id (no foreign key, as body_id: a probe per row)
+	seq      INTEGER NOT NULL,
+	kind     TEXT    NOT NULL,
+	row      INTEGER NOT NULL,
+	cells_id INTEGER NOT NULL,           -- cells.id
+	body_id  INTEGER NOT NULL,           -- bodies.id
+	file_id  INTEGER,                    -- files.id; NULL: no file
+	sheet    TEXT    NOT NULL DEFAULT '',
+	PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
