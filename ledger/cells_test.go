@@ -109,20 +109,23 @@ func TestRowStoredOnce(t *testing.T) {
 // time, whether they are among the values or not, and the values after it.
 func TestCellsHead(t *testing.T) {
 	at := time.Date(2026, 11, 24, 10, 0, 5, 0, time.UTC)
+	hash := crmsync.ContentHash(crmsync.KindScore, []byte("{}"))
 	for _, c := range []struct {
 		vals      []string
 		key, lane string
 		t         time.Time
+		hash      string
 	}{
-		{[]string{"T1", "C1", "x"}, "T1", "C1", at},
-		{[]string{"a", "b"}, "score-key", "", time.Time{}},
-		{[]string{"a\x1fb", "C1"}, "C1", "C1", at.Add(123 * time.Nanosecond)},
-		{[]string{"x"}, "", "x", time.Unix(-5, 0)},
+		{[]string{"T1", "C1", "x"}, "T1", "C1", at, ""},
+		{[]string{"a", "b"}, "score-key", "", time.Time{}, hash},
+		{[]string{"a\x1fb", "C1"}, "C1", "C1", at.Add(123 * time.Nanosecond), hash},
+		{[]string{"x"}, "", "x", time.Unix(-5, 0), ""},
 	} {
-		b := appendHeadCells(nil, c.vals, c.key, c.lane, c.t)
+		hb, _ := hashArg(c.hash).([]byte)
+		b := appendHeadCells(nil, c.vals, c.key, c.lane, c.t, hb)
 		h, _, vs, ok, err := splitHead(b, time.UTC)
-		if err != nil || !ok || h.key != c.key || h.lane != c.lane || !h.time.Equal(c.t) || !cmp.Equal(vs, c.vals) {
-			t.Errorf("splitHead(appendHeadCells(%q, %q, %q, %v)) = %+v, %q, %v, %v", c.vals, c.key, c.lane, c.t, h, vs, ok, err)
+		if err != nil || !ok || h.key != c.key || h.lane != c.lane || !h.time.Equal(c.t) || h.hash != c.hash || !cmp.Equal(vs, c.vals) {
+			t.Errorf("splitHead(appendHeadCells(%q, %q, %q, %v, %s)) = %+v, %q, %v, %v", c.vals, c.key, c.lane, c.t, c.hash, h, vs, ok, err)
 		}
 		if vs, err := parseValues(b); err != nil || !cmp.Equal(vs, c.vals) {
 			t.Errorf("parseValues of cells with a head = %q, %v; want %q", vs, err, c.vals)

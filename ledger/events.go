@@ -552,7 +552,11 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				return err
 			}
 			if len(r.Body) > 0 {
-				vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time)
+				var hash []byte
+				if crmsync.ContentHash(r.Kind, r.Body) != r.Hash {
+					hash, _ = hashArg(r.Hash).([]byte)
+				}
+				vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time, hash)
 			} else {
 				vbuf = appendCells(vbuf[:0], r.Values)
 			}
@@ -565,12 +569,12 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			if r.Source.File != "" {
 				file = files[r.Source.File]
 			}
-			if narrow(r) && id != nil {
-				if ref.cellsID != 0 && ref.cellsID != cells && len(ref.cells) > 0 && ref.cells[0] != headMark {
-					// The event's cells were stored before schema 8: it
-					// refers to these from now on, so the next re-run
-					// stores no cells again.
-					if legacy = appendCells(legacy[:0], r.Values); string(legacy) == string(ref.cells) {
+			if r.Outcome == crmsync.OutcomeUnchanged && id != nil {
+				if _, known := bodies.refs[keys[i]]; known && ref.cellsID != cells && (len(ref.cells) == 0 || ref.cells[0] != headMark) {
+					// The event's cells were stored before schema 8 (or
+					// none, before 7): it refers to these from now on, so
+					// the next re-run stores no cells again.
+					if legacy = appendCells(legacy[:0], r.Values); ref.cellsID == 0 || string(legacy) == string(ref.cells) {
 						if err := l.referCells(ctx, keys[i], ref.cellsID, cells); err != nil {
 							return err
 						}
@@ -578,6 +582,8 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 						bodies.refs[keys[i]] = ref
 					}
 				}
+			}
+			if narrow(r) && id != nil {
 				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, file, r.Source.Sheet); err != nil {
 					return err
 				}
@@ -627,16 +633,19 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 
 // narrow reports whether result r is stored in same rather than results
 // (given a body ID): an unchanged row with nothing of its own to say, whose
-// content hash is its body's.
+// content hash is its body's or a SHA-256 (which its cells' head holds).
 func narrow(r *crmsync.Result) bool {
-	return r.Outcome == crmsync.OutcomeUnchanged && r.Column == "" && r.Reason == "" && !r.HasCode && r.Code == 0 &&
-		r.Message == "" && r.Attempts == 0 && len(r.Previous) == 0 && len(r.Body) > 0 && r.Key != "" &&
-		storedHash(r) == ""
+	if r.Outcome != crmsync.OutcomeUnchanged || r.Column != "" || r.Reason != "" || r.HasCode || r.Code != 0 ||
+		r.Message != "" || r.Attempts != 0 || len(r.Previous) != 0 || len(r.Body) == 0 || r.Key == "" {
+		return false
+	}
+	_, hex := hashArg(r.Hash).([]byte)
+	return hex || storedHash(r) == ""
 }
 
-// referCells makes event k refer to cells to instead of from.
+// referCells makes event k refer to cells to instead of from (0: none).
 func (l *Ledger) referCells(ctx context.Context, k eventKey, from, to int64) error {
-	st, err := l.prep(ctx, `UPDATE events SET cells_id = ? WHERE keyspace = ? AND key = ? AND cells_id = ?`)
+	st, err := l.prep(ctx, `UPDATE events SET cells_id = ?1 WHERE keyspace = ?2 AND key = ?3 AND coalesce(cells_id, 0) = ?4`)
 	if err != nil {
 		return err
 	}

@@ -282,7 +282,7 @@ func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error)
 		r.Values = vs
 		if r.Key == "" { // a row of same: the head says which event
 			r.Key, r.Lane, r.Time = h.key, h.lane, h.time
-			t = sql.NullInt64{}
+			hb = []byte(h.hash)
 		}
 	default:
 		r.Values, err = parseValues(vals)

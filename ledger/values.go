@@ -79,33 +79,47 @@ func appendCells(b []byte, vs []string) []byte {
 }
 
 // headMark starts the cells of a row that has an event (schema 8): the
-// mark, the event's key, lane and time (the head), then the values as
+// mark, the event's key, lane, time and maybe hash (the head), then the values as
 // appendCells writes them. An unchanged row is then stored as a reference
 // to its cells (the same table), which give everything a report shows of
 // it but its source row. The key and the lane are most often one of the
 // values: they are stored as its index. The head:
 //
-//	ref(key) ref(lane) time
+//	ref(key) ref(lane) time [hash]
 //
 // ref is a uvarint: i+1 for the value vs[i], or 0 followed by the uvarint
-// length and the bytes. time is a uvarint tag, 0 for no time, 1 followed by
-// the zigzag varint of Unix seconds, 2 by that of Unix nanoseconds.
-const headMark = 0x02
+// length and the bytes. time is a tag byte, 0 for no time, 1 followed by
+// the zigzag varint of Unix seconds, 2 by that of Unix nanoseconds; with
+// headHash set in the tag, the 32 bytes of the content hash follow: it is
+// there when it is not the body's (a body whose wire form differs from
+// the one hashed, mallcoo.WireBody).
+const (
+	headMark = 0x02
+	headHash = 0x80
+)
 
-// appendHeadCells appends vs with the head of key, lane and t.
-func appendHeadCells(b []byte, vs []string, key, lane string, t time.Time) []byte {
+// appendHeadCells appends vs with the head of key, lane, t and hash (nil,
+// or the 32 bytes of a content hash that is not the body's).
+func appendHeadCells(b []byte, vs []string, key, lane string, t time.Time, hash []byte) []byte {
 	b = append(b, headMark)
 	b = appendRef(b, vs, key)
 	b = appendRef(b, vs, lane)
+	var flag byte
+	if len(hash) == sha256.Size {
+		flag = headHash
+	}
 	switch {
 	case t.IsZero():
-		b = append(b, 0)
+		b = append(b, flag)
 	case t.Nanosecond() == 0:
-		b = append(b, 1)
+		b = append(b, 1|flag)
 		b = binary.AppendVarint(b, t.Unix())
 	default:
-		b = append(b, 2)
+		b = append(b, 2|flag)
 		b = binary.AppendVarint(b, t.UnixNano())
+	}
+	if flag != 0 {
+		b = append(b, hash...)
 	}
 	return appendCells(b, vs)
 }
@@ -127,6 +141,7 @@ var errBadHead = errors.New("cells: bad head")
 type cellsHead struct {
 	key, lane string
 	time      time.Time
+	hash      string // "" when it is the body's
 }
 
 // splitHead returns the head of cells b and the values after it; ok is
@@ -158,17 +173,23 @@ func splitHead(b []byte, loc *time.Location) (h cellsHead, rest []byte, vs []str
 	}
 	tag := p[0]
 	p = p[1:]
-	if tag != 0 {
+	if tag&^headHash != 0 {
 		v, w := binary.Varint(p)
-		if w <= 0 || tag > 2 {
+		if w <= 0 || tag&^headHash > 2 {
 			return h, nil, nil, false, errBadHead
 		}
 		p = p[w:]
-		if tag == 1 {
+		if tag&^headHash == 1 {
 			h.time = time.Unix(v, 0).In(loc)
 		} else {
 			h.time = time.Unix(0, v).In(loc)
 		}
+	}
+	if tag&headHash != 0 {
+		if len(p) < sha256.Size {
+			return h, nil, nil, false, errBadHead
+		}
+		h.hash, p = hex.EncodeToString(p[:sha256.Size]), p[sha256.Size:]
 	}
 	if vs, err = parseValues(p); err != nil {
 		return h, nil, nil, false, err
