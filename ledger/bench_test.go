@@ -238,7 +238,10 @@ func BenchmarkRecord(b *testing.B) {
 	}
 	// Batches of 8 are what the job's group commits look like when
 	// answers trickle in: the fixed cost of a call shows.
-	for _, bb := range []bench{{"claim", batch}, {"record", batch}, {"record-fsync", batch}, {"claim", 8}, {"record", 8}} {
+	// plan: rows recorded new (a plan, or the first step of a run), as
+	// the diff records them; rerun: rows recorded unchanged against
+	// events sent before.
+	for _, bb := range []bench{{"plan", batch}, {"rerun", batch}, {"claim", batch}, {"record", batch}, {"record-fsync", batch}, {"claim", 8}, {"record", 8}} {
 		what, batch := bb.what, bb.batch
 		b.Run(fmt.Sprintf("%s/batch=%d", what, batch), func(b *testing.B) {
 			l := openLedger(b, filepath.Join(b.TempDir(), "crmsync.db"))
@@ -253,7 +256,29 @@ func BenchmarkRecord(b *testing.B) {
 					evs[j] = benchEvent(i + j)
 					rs[j] = benchResult(int64(i+j+1), evs[j])
 				}
-				if what != "claim" { // as in a run: claimed, sent, recorded
+				switch what {
+				case "plan", "rerun":
+					for _, r := range rs[:n] {
+						r.Outcome, r.HasCode, r.Code, r.Message, r.Attempts = crmsync.OutcomeNew, false, 0, "", 0
+					}
+					if what == "rerun" {
+						sent := make([]*crmsync.Result, n)
+						for j := range n {
+							sent[j] = benchResult(int64(i+j+1), evs[j])
+						}
+						if err := l.Claim(ctx, id, evs[:n]); err != nil {
+							b.Fatal(err)
+						}
+						if err := l.Record(ctx, id, sent); err != nil {
+							b.Fatal(err)
+						}
+						for _, r := range rs[:n] {
+							r.Seq += int64(b.N)
+							r.Outcome = crmsync.OutcomeUnchanged
+						}
+					}
+				case "claim":
+				default: // as in a run: claimed, sent, recorded
 					if err := l.Claim(ctx, id, evs[:n]); err != nil {
 						b.Fatal(err)
 					}
@@ -261,6 +286,8 @@ func BenchmarkRecord(b *testing.B) {
 				b.StartTimer()
 				var err error
 				switch what {
+				case "plan", "rerun":
+					err = l.Record(ctx, id, rs[:n])
 				case "claim":
 					err = l.Claim(ctx, id, evs[:n])
 				case "record":

@@ -479,14 +479,20 @@ func (l *Ledger) fileIDs(ctx context.Context, rs []*crmsync.Result) (map[string]
 	return ids, nil
 }
 
-// storedHash is the content hash results keeps for r: ” when it is the
-// hash of r's body (read back, it is computed again: see scanResult). A
-// changed row keeps its hash (resolve makes it the event's).
-func storedHash(r *crmsync.Result) string {
-	if len(r.Body) > 0 && r.Outcome != crmsync.OutcomeChanged && crmsync.ContentHash(r.Kind, r.Body) == r.Hash {
+// storedHash is the content hash results keeps for r: "" when it is the
+// hash of r's body (own: crmsync.ContentHash of its kind and body is its
+// Hash; read back, it is computed again: see scanResult). A changed row
+// keeps its hash (resolve makes it the event's).
+func storedHash(r *crmsync.Result, own bool) string {
+	if own && r.Outcome != crmsync.OutcomeChanged {
 		return ""
 	}
 	return r.Hash
+}
+
+// ownHash reports whether r's Hash is the content hash of its body.
+func ownHash(r *crmsync.Result) bool {
+	return len(r.Body) > 0 && crmsync.ContentHash(r.Kind, r.Body) == r.Hash
 }
 
 // Record stores the results of run runID in one transaction. For outcomes
@@ -525,8 +531,10 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
-		results := l.newMultiInsert(`INSERT INTO results
-	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`, 21,
+		// file and vals are '' from schema 7 on (file_id, cells_id).
+		results := l.newMultiInsertTuple(`INSERT INTO results
+	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`,
+			`(?,?,'',?,?,?,?,?,?,'',?,?,?,?,?,?,?,?,?,?,?)`,
 			`ON CONFLICT (run_id, seq) DO UPDATE SET
 	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
 	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
@@ -551,9 +559,10 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			if err != nil {
 				return err
 			}
+			own := ownHash(r)
 			if len(r.Body) > 0 {
 				var hash []byte
-				if crmsync.ContentHash(r.Kind, r.Body) != r.Hash {
+				if !own {
 					hash, _ = hashArg(r.Hash).([]byte)
 				}
 				vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time, hash)
@@ -583,7 +592,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 					}
 				}
 			}
-			if narrow(r) && id != nil {
+			if narrow(r, own) && id != nil {
 				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, file, r.Source.Sheet); err != nil {
 					return err
 				}
@@ -593,9 +602,9 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			if len(r.Previous) > 0 {
 				prev = r.Previous
 			}
-			if err := results.add(ctx, runID, r.Seq, "", r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), "", string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), hashArg(storedHash(r)), id, prev, cells, file); err != nil {
+			if err := results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
+				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), hashArg(storedHash(r, own)), id, prev, cells, file); err != nil {
 				return err
 			}
 			if opens(r.Outcome) {
@@ -634,13 +643,13 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 // narrow reports whether result r is stored in same rather than results
 // (given a body ID): an unchanged row with nothing of its own to say, whose
 // content hash is its body's or a SHA-256 (which its cells' head holds).
-func narrow(r *crmsync.Result) bool {
+func narrow(r *crmsync.Result, own bool) bool {
 	if r.Outcome != crmsync.OutcomeUnchanged || r.Column != "" || r.Reason != "" || r.HasCode || r.Code != 0 ||
 		r.Message != "" || r.Attempts != 0 || len(r.Previous) != 0 || len(r.Body) == 0 || r.Key == "" {
 		return false
 	}
 	_, hex := hashArg(r.Hash).([]byte)
-	return hex || storedHash(r) == ""
+	return hex || own
 }
 
 // referCells makes event k refer to cells to instead of from (0: none).

@@ -23,3 +23,8 @@ CREATE TABLE same (
 	sheet    TEXT    NOT NULL DEFAULT '',
 	PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+
+-- results_kind is dropped: Results reads a run's rows in Seq order from
+-- results' key (merged with same's), filtering the kind as it goes; the
+-- index cost every result row an entry for that.
+DROP INDEX results_kind;
