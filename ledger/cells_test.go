@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -288,5 +289,53 @@ func TestUnchangedStoredNarrow(t *testing.T) {
 		if want := benchEvent(0); ev.Key == want.Key && (string(ev.Body) != string(want.Body) || ev.Hash != want.Hash) {
 			t.Errorf("event %s after prune: body %q, hash %s; want %q, %s", ev.Key, ev.Body, ev.Hash, want.Body, want.Hash)
 		}
+	}
+}
+
+// TestLookupRefsForNextWrite: what Lookup read of the events' bodies and
+// cells serves the next write (Record after the diff's Lookup), and only
+// if no other write came between.
+func TestLookupRefsForNextWrite(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
+	id, unlock := lockAndBegin(t, l)
+	defer unlock()
+	sent, fresh := benchEvent(1), benchEvent(2)
+	if err := l.Claim(ctx, id, []*crmsync.Event{sent}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, id, []*crmsync.Result{benchResult(1, sent)}); err != nil {
+		t.Fatal(err)
+	}
+	keys := []eventKey{keyOf(sent.Kind, sent.Key), keyOf(fresh.Kind, fresh.Key)}
+	take := func() (refs map[eventKey]eventRef, missing []eventKey) {
+		err := l.write(ctx, false, func(*sql.Conn) error {
+			refs, missing = l.takeRefs(keys)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return refs, missing
+	}
+	if _, err := l.Lookup(ctx, []*crmsync.Event{sent, fresh}); err != nil {
+		t.Fatal(err)
+	}
+	refs, missing := take()
+	r, ok := refs[keys[0]]
+	if len(missing) != 0 || len(refs) != 1 || !ok || r.hash != sent.Hash || r.bodyID == 0 || r.cellsID == 0 || len(r.cells) == 0 {
+		t.Errorf("after Lookup: refs %+v, missing %v; want the sent event's and none missing (the other is known to be new)", refs, missing)
+	}
+	if refs, missing = take(); refs != nil || len(missing) != 2 {
+		t.Errorf("taken twice: refs %+v, missing %v; want none (each Lookup serves one write)", refs, missing)
+	}
+	if _, err := l.Lookup(ctx, []*crmsync.Event{sent, fresh}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(ctx, id, []*crmsync.Event{sent}); err != nil { // a write between (that reads no refs)
+		t.Fatal(err)
+	}
+	if refs, missing = take(); refs != nil || len(missing) != 2 {
+		t.Errorf("after a write between: refs %+v, missing %v; want none", refs, missing)
 	}
 }

@@ -84,9 +84,69 @@ func eachKeyBatch(ctx context.Context, q keyQuery, keys []eventKey, scan func(*s
 	return nil
 }
 
-// lookupQuery is Lookup's query, to be followed by the keys.
-const lookupQuery = `SELECT keyspace, key, state, kind, hash, body_id, code, message, attempts
-FROM events WHERE (keyspace, key) IN`
+// lookupQuery is Lookup's query, to be followed by the keys. It reads the
+// event's cells too (refCache).
+const lookupQuery = `SELECT e.keyspace, e.key, e.state, e.kind, e.hash, e.body_id, e.code, e.message, e.attempts, e.cells_id, c.vals
+FROM events e LEFT JOIN cells c ON c.id = e.cells_id WHERE (e.keyspace, e.key) IN`
+
+// refCache is what Lookup read of the events it was asked for: the
+// current hash, body and cells of each (none: no such event). The diff
+// looks a batch up, then records it; Record's write then needs the same
+// of the same keys (bodyIDs), and takes it from here instead of reading it
+// again, if no write came between (gen is what Ledger.gen was when read).
+type refCache struct {
+	gen  uint64
+	refs map[eventKey]cachedRef
+}
+
+type cachedRef struct {
+	eventRef
+	none bool // no such event
+}
+
+// maxRefCache bounds refCache: the keys of a few batches.
+const maxRefCache = 4 * lookupBatch * 8
+
+// cacheRefs keeps refs, read while Ledger.gen was gen, for the next write.
+// Only while this Ledger holds the run lock: every other process's writes
+// need it, so none can come between unseen.
+func (l *Ledger) cacheRefs(gen uint64, refs map[eventKey]cachedRef) {
+	if gen%2 != 0 || l.gen.Load() != gen || !l.holdsLock() {
+		return // a write ran meanwhile: what was read may be stale
+	}
+	l.rmu.Lock()
+	defer l.rmu.Unlock()
+	if l.refs.gen != gen || len(l.refs.refs)+len(refs) > maxRefCache {
+		l.refs = refCache{gen: gen, refs: make(map[eventKey]cachedRef, len(refs))}
+	}
+	for k, r := range refs {
+		l.refs.refs[k] = r
+	}
+}
+
+// takeRefs returns (and forgets) what Lookup read of keys, if no write
+// came after it but the one running (the caller's: gen is odd, one more
+// than when read); missing lists the keys it did not read.
+func (l *Ledger) takeRefs(keys []eventKey) (refs map[eventKey]eventRef, missing []eventKey) {
+	l.rmu.Lock()
+	c := l.refs
+	l.refs = refCache{}
+	l.rmu.Unlock()
+	if c.refs == nil || c.gen+1 != l.gen.Load() {
+		return nil, keys
+	}
+	refs = make(map[eventKey]eventRef, len(keys))
+	for _, k := range keys {
+		r, ok := c.refs[k]
+		switch {
+		case !ok:
+			missing = append(missing, k)
+		case !r.none:
+			refs[k] = r.eventRef
+		}
+	}
+	return refs, missing
+}
 
 // lookupRows runs Lookup's query for n keys on the pool, with a statement
 // prepared once per size.
@@ -149,18 +209,24 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 		idx[k] = append(idx[k], i)
 	}
 	var want map[int64][]int // body ID → positions that need it
+	gen := l.gen.Load()
+	refs := make(map[eventKey]cachedRef, len(keys))
+	for _, k := range keys {
+		refs[k] = cachedRef{none: true}
+	}
 	err := eachKeyBatch(ctx, l.lookupRows, keys, func(rows *sql.Rows) error {
 		var (
-			k                eventKey
-			state, kind, msg string
-			hb               []byte
-			bodyID, code     sql.NullInt64
-			attempts         int
+			k                   eventKey
+			state, kind, msg    string
+			hb, cv              []byte
+			bodyID, code, cells sql.NullInt64
+			attempts            int
 		)
-		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hb, &bodyID, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hb, &bodyID, &code, &msg, &attempts, &cells, &cv); err != nil {
 			return err
 		}
 		hash := hashText(hb)
+		refs[k] = cachedRef{eventRef: eventRef{hash: hash, bodyID: bodyID.Int64, cellsID: cells.Int64, cells: cv}}
 		p := crmsync.Prior{
 			State:    crmsync.State(state),
 			Kind:     crmsync.Kind(kind),
@@ -184,8 +250,12 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 		}
 		return nil
 	})
-	if err != nil || len(want) == 0 {
+	if err != nil {
 		return err
+	}
+	l.cacheRefs(gen, refs)
+	if len(want) == 0 {
+		return nil
 	}
 	ids := make([]any, 0, len(want))
 	for id := range want {
@@ -249,6 +319,10 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, err
 	}
 	if err := st.QueryRowContext(ctx).Scan(&b.nextCells); err != nil {
 		return nil, err
+	}
+	cached, keys := l.takeRefs(keys)
+	for k, r := range cached {
+		b.refs[k] = r
 	}
 	err = eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
 		var (

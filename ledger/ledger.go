@@ -122,6 +122,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -169,6 +170,10 @@ type Ledger struct {
 
 	qmu    sync.Mutex             // guards queued
 	queued map[queuedKey]eventRef // the body and cells of results Queued handed out, for Claim
+
+	gen  atomic.Uint64 // write transactions begun and ended: odd while one runs
+	rmu  sync.Mutex    // guards refs
+	refs refCache      // what Lookup read of events' bodies and cells, for the next write
 
 	file   *fileHandle // the file's descriptors and locks, shared in the process
 	lmu    sync.Mutex  // guards locked
@@ -520,6 +525,10 @@ func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(w *sql.Conn)
 			}
 		}()
 	}
+	// Odd while a write may be under way: Lookup keeps what it read for
+	// the next write only if no write came in between (refCache).
+	l.gen.Add(1)
+	defer l.gen.Add(1)
 	if err := l.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
