@@ -310,7 +310,11 @@ func TestLookupRefsForNextWrite(t *testing.T) {
 	keys := []eventKey{keyOf(sent.Kind, sent.Key), keyOf(fresh.Kind, fresh.Key)}
 	take := func() (refs map[eventKey]eventRef, missing []eventKey) {
 		err := l.write(ctx, false, func(*sql.Conn) error {
-			refs, missing = l.takeRefs(keys)
+			refs = map[eventKey]eventRef{}
+			var ok bool
+			if missing, ok = l.takeRefs(keys, refs); !ok {
+				refs = nil
+			}
 			return nil
 		})
 		if err != nil {

@@ -116,26 +116,27 @@ func (l *Ledger) cacheRefs(gen uint64, refs map[eventKey]cachedRef) {
 	}
 	l.rmu.Lock()
 	defer l.rmu.Unlock()
-	if l.refs.gen != gen || len(l.refs.refs)+len(refs) > maxRefCache {
-		l.refs = refCache{gen: gen, refs: make(map[eventKey]cachedRef, len(refs))}
+	if l.refs.gen != gen || l.refs.refs == nil || len(l.refs.refs)+len(refs) > maxRefCache {
+		l.refs = refCache{gen: gen, refs: refs} // the caller hands refs over
+		return
 	}
 	for k, r := range refs {
 		l.refs.refs[k] = r
 	}
 }
 
-// takeRefs returns (and forgets) what Lookup read of keys, if no write
-// came after it but the one running (the caller's: gen is odd, one more
-// than when read); missing lists the keys it did not read.
-func (l *Ledger) takeRefs(keys []eventKey) (refs map[eventKey]eventRef, missing []eventKey) {
+// takeRefs adds to refs (and forgets) what Lookup read of keys, if no
+// write came after it but the one running (the caller's: gen is odd, one
+// more than when read), and returns the keys it did not read. It reports
+// whether it had anything.
+func (l *Ledger) takeRefs(keys []eventKey, refs map[eventKey]eventRef) (missing []eventKey, ok bool) {
 	l.rmu.Lock()
 	c := l.refs
 	l.refs = refCache{}
 	l.rmu.Unlock()
 	if c.refs == nil || c.gen+1 != l.gen.Load() {
-		return nil, keys
+		return keys, false
 	}
-	refs = make(map[eventKey]eventRef, len(keys))
 	for _, k := range keys {
 		r, ok := c.refs[k]
 		switch {
@@ -145,7 +146,7 @@ func (l *Ledger) takeRefs(keys []eventKey) (refs map[eventKey]eventRef, missing 
 			refs[k] = r.eventRef
 		}
 	}
-	return refs, missing
+	return missing, true
 }
 
 // lookupRows runs Lookup's query for n keys on the pool, with a statement
@@ -320,10 +321,7 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, err
 	if err := st.QueryRowContext(ctx).Scan(&b.nextCells); err != nil {
 		return nil, err
 	}
-	cached, keys := l.takeRefs(keys)
-	for k, r := range cached {
-		b.refs[k] = r
-	}
+	keys, _ = l.takeRefs(keys, b.refs)
 	err = eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
 		var (
 			k         eventKey
@@ -722,8 +720,11 @@ func narrow(r *crmsync.Result, own bool) bool {
 		r.Message != "" || r.Attempts != 0 || len(r.Previous) != 0 || len(r.Body) == 0 || r.Key == "" {
 		return false
 	}
+	if own {
+		return true
+	}
 	_, hex := hashArg(r.Hash).([]byte)
-	return hex || own
+	return hex
 }
 
 // referCells makes event k refer to cells to instead of from (0: none).
