@@ -14,8 +14,9 @@
 // than misread.
 //
 // events holds one row per event key (clustered on keyspace and key);
-// results one row per input row per run (keyed by run and Seq, indexed by
-// run, kind and Seq for the report); runs and run_files the runs. Request
+// results one row per input row per run (keyed by run and Seq), but for
+// unchanged rows, kept narrow in same (schema 8); runs and run_files the
+// runs. Request
 // bodies are appended to bodies and referred to by ID: a result whose
 // content hash is its event's shares the event's body, so claiming, sending
 // and re-reading an unchanged file store each body once. A row's values
