@@ -573,8 +573,10 @@ func ownHash(r *crmsync.Result) bool {
 // event is inserted if it was never claimed. Recording a Seq of the run
 // again replaces its outcome, reason, Code, Message and attempts: a row to
 // be sent is recorded as new first (it is then in the send queue, see
-// Queued), and again with its final outcome. The commit survives a
-// process crash; see the package comment for power loss.
+// Queued), and again with its final outcome. An unchanged row with no
+// reason and no answer is kept narrow (same, schema 8): it is final, never
+// recorded again under its Seq. The commit survives a process crash; see
+// the package comment for power loss.
 func (l *Ledger) Record(ctx context.Context, runID int64, rs []*crmsync.Result) error {
 	return l.record(ctx, runID, rs, false)
 }
