@@ -55,6 +55,9 @@ var bodyByName = func() map[string]int {
 
 // encodeBody appends the stored form of body to dst.
 func encodeBody(dst, body []byte) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, len(body)+2) // one allocation: never longer than that
+	}
 	for _, c := range body {
 		if c < 0x20 {
 			if body[0] == bodyMark { // would read as encoded

@@ -343,3 +343,60 @@ func TestLookupRefsForNextWrite(t *testing.T) {
 		t.Errorf("after a write between: refs %+v, missing %v; want none", refs, missing)
 	}
 }
+
+// TestOlderEventsTakeCellsWithHead: events recorded before schema 8 (cells
+// without a head) or before 7 (no cells) refer, after their first
+// unchanged row, to cells with a head: the next re-run stores no cells.
+func TestOlderEventsTakeCellsWithHead(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
+	id, unlock := lockAndBegin(t, l)
+	defer unlock()
+	const n = 6
+	rows := func(o crmsync.Outcome, seq int64) []*crmsync.Result {
+		rs := make([]*crmsync.Result, n)
+		for i := range rs {
+			rs[i] = benchResult(seq+int64(i), benchEvent(i))
+			if o != crmsync.OutcomeSent {
+				rs[i].Outcome, rs[i].HasCode, rs[i].Code, rs[i].Message, rs[i].Attempts = o, false, 0, "", 0
+			}
+		}
+		return rs
+	}
+	if err := l.Record(ctx, id, rows(crmsync.OutcomeSent, 1)); err != nil {
+		t.Fatal(err)
+	}
+	// As older crmsyncs left them: half the events with cells in the
+	// schema 7 encoding, half with none.
+	for i, r := range rows(crmsync.OutcomeSent, 1) {
+		k := keyOf(r.Kind, r.Key)
+		if i%2 == 0 {
+			if _, err := l.db.ExecContext(ctx, `UPDATE cells SET vals = ? WHERE id = (SELECT cells_id FROM events WHERE keyspace = ? AND key = ?)`,
+				appendCells(nil, r.Values), k.space, k.key); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if _, err := l.db.ExecContext(ctx, `UPDATE events SET cells_id = NULL WHERE keyspace = ? AND key = ?`, k.space, k.key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := count(t, l, "cells")
+	if err := l.Record(ctx, id, rows(crmsync.OutcomeUnchanged, 101)); err != nil {
+		t.Fatal(err)
+	}
+	first := count(t, l, "cells")
+	if err := l.Record(ctx, id, rows(crmsync.OutcomeUnchanged, 201)); err != nil {
+		t.Fatal(err)
+	}
+	if again := count(t, l, "cells"); first != before+n || again != first {
+		t.Errorf("cells: %d before, %d after the first re-run, %d after the second; want %d, then no more", before, first, again, before+n)
+	}
+	var got []*crmsync.Result
+	if err := l.Results(ctx, id, "", func(r *crmsync.Result) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3*n || got[2*n].Key != benchEvent(0).Key || got[2*n].Values[1] != benchEvent(0).Lane {
+		t.Errorf("results: %d, want %d read back with their keys and values", len(got), 3*n)
+	}
+}
