@@ -213,8 +213,8 @@ func TestUnchangedStoredNarrow(t *testing.T) {
 	// whose event is the score's: other content, but recorded unchanged
 	// by the caller all the same).
 	wantSame := n - 4
-	if got := count(t, l, "same"); got != wantSame {
-		t.Errorf("%d rows in same, want %d", got, wantSame)
+	if got, src := count(t, l, "same"), count(t, l, "sources"); got != wantSame || src != 2 {
+		t.Errorf("%d rows in same, %d sources; want %d, and 2 (the file, and its Sheet1)", got, src, wantSame)
 	}
 	var inResults int
 	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM results WHERE run_id = ?`, again).Scan(&inResults); err != nil {
@@ -271,8 +271,8 @@ func TestUnchangedStoredNarrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := count(t, l, "same"); got != 0 || p.Results < wantSame-1 {
-		t.Errorf("after prune: %d rows in same, %+v", got, p)
+	if got, src := count(t, l, "same"), count(t, l, "sources"); got != 0 || src != 0 || p.Results < wantSame-1 {
+		t.Errorf("after prune: %d rows in same, %d sources, %+v; want none", got, src, p)
 	}
 	// The events keep their bodies and cells (40 of each), the changed
 	// row (outstanding) its body, the invalid one (outstanding) its cells;

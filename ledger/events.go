@@ -551,6 +551,36 @@ func (l *Ledger) fileIDs(ctx context.Context, rs []*crmsync.Result) (map[string]
 	return ids, nil
 }
 
+// sourceIDs returns the sources.id of the (file, sheet) of every row of rs
+// that is kept narrow, adding those not yet named. The caller is in a
+// write transaction.
+func (l *Ledger) sourceIDs(ctx context.Context, rs []*crmsync.Result) (map[crmsync.SourceRef]int64, error) {
+	ids := map[crmsync.SourceRef]int64{}
+	for _, r := range rs {
+		src := crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}
+		if _, ok := ids[src]; ok || r.Outcome != crmsync.OutcomeUnchanged {
+			continue
+		}
+		ins, err := l.prep(ctx, `INSERT INTO sources (path, sheet) VALUES (?, ?) ON CONFLICT (path, sheet) DO NOTHING`)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ins.ExecContext(ctx, src.File, src.Sheet); err != nil {
+			return nil, err
+		}
+		sel, err := l.prep(ctx, `SELECT id FROM sources WHERE path = ? AND sheet = ?`)
+		if err != nil {
+			return nil, err
+		}
+		var id int64
+		if err := sel.QueryRowContext(ctx, src.File, src.Sheet).Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[src] = id
+	}
+	return ids, nil
+}
+
 // storedHash is the content hash results keeps for r: "" when it is the
 // hash of r's body (own: crmsync.ContentHash of its kind and body is its
 // Hash; read back, it is computed again: see scanResult). A changed row
@@ -605,6 +635,10 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
+		sources, err := l.sourceIDs(ctx, rs)
+		if err != nil {
+			return err
+		}
 		// file and vals are '' from schema 7 on (file_id, cells_id).
 		results := l.newMultiInsertTuple(`INSERT INTO results
 	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`,
@@ -625,7 +659,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
-		same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, file_id, sheet)`, 8,
+		same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, 7,
 			`ON CONFLICT (run_id, seq) DO NOTHING`)
 		var vbuf, legacy []byte
 		for i, r := range rs {
@@ -667,7 +701,8 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				}
 			}
 			if narrow(r, own) && id != nil {
-				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, file, r.Source.Sheet); err != nil {
+				src := sources[crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}]
+				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
 					return err
 				}
 				continue

@@ -145,8 +145,9 @@ func dropUnreferenced(ctx context.Context, w *sql.Conn) (bodies int, err error) 
 	id NOT IN (SELECT cells_id FROM same)`); err != nil {
 		return 0, err
 	}
-	_, err = w.ExecContext(ctx, `DELETE FROM files WHERE
-	id NOT IN (SELECT file_id FROM results WHERE file_id IS NOT NULL) AND
-	id NOT IN (SELECT file_id FROM same WHERE file_id IS NOT NULL)`)
+	if _, err := w.ExecContext(ctx, `DELETE FROM files WHERE id NOT IN (SELECT file_id FROM results WHERE file_id IS NOT NULL)`); err != nil {
+		return 0, err
+	}
+	_, err = w.ExecContext(ctx, `DELETE FROM sources WHERE id NOT IN (SELECT src_id FROM same)`)
 	return int(n), err
 }

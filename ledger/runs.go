@@ -245,9 +245,9 @@ FROM results r LEFT JOIN bodies b ON b.id = r.body_id LEFT JOIN cells c ON c.id 
 // sameColumns selects the rows of same as resultColumns does those of
 // results: no key, lane or time (scanResult reads them from the cells'
 // head), no hash (it is the body's).
-const sameColumns = `SELECT s.seq, coalesce(f.path, ''), s.sheet, s.row, s.kind, '', '', NULL, c.vals, 'unchanged', '', '',
+const sameColumns = `SELECT s.seq, coalesce(src.path, ''), coalesce(src.sheet, ''), s.row, s.kind, '', '', NULL, c.vals, 'unchanged', '', '',
 	NULL, '', 0, NULL, b.body, NULL
-FROM same s JOIN cells c ON c.id = s.cells_id LEFT JOIN bodies b ON b.id = s.body_id LEFT JOIN files f ON f.id = s.file_id`
+FROM same s JOIN cells c ON c.id = s.cells_id LEFT JOIN bodies b ON b.id = s.body_id LEFT JOIN sources src ON src.id = s.src_id`
 
 // scanResult reads one row of a resultColumns (or sameColumns) query.
 // With ids (queueColumns), it also reads the body and cells IDs into the

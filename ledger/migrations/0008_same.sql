@@ -4,7 +4,8 @@
 -- same holds the unchanged rows of a run (a re-run of a delivered file is
 -- all of them) as references: the cells (from this schema on, a row with
 -- an event has its key, lane and time at the head of its cells, see
--- values.go), the body, and where the row was. Everything else of such a
+-- values.go), the body, and where the row was (its source, and the row).
+-- Everything else of such a
 -- row is known: its outcome is unchanged, it has no reason, no answer,
 -- and its content hash is its body's. Other results stay in results.
 -- Results (the report), counts, prune and prune -member read both.
@@ -19,10 +20,18 @@ CREATE TABLE same (
 	row      INTEGER NOT NULL,
 	cells_id INTEGER NOT NULL,           -- cells.id
 	body_id  INTEGER NOT NULL,           -- bodies.id
-	file_id  INTEGER,                    -- files.id; NULL: no file
-	sheet    TEXT    NOT NULL DEFAULT '',
+	src_id   INTEGER NOT NULL,           -- sources.id: the file and sheet
 	PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+
+-- sources names each (file, sheet) of same's rows once: a sheet's name
+-- is as long as a row's reference.
+CREATE TABLE sources (
+	id    INTEGER PRIMARY KEY,
+	path  TEXT NOT NULL,
+	sheet TEXT NOT NULL,
+	UNIQUE (path, sheet)
+);
 
 -- results_kind is dropped: Results reads a run's rows in Seq order from
 -- results' key (merged with same's), filtering the kind as it goes; the
