@@ -19,16 +19,24 @@ type multiInsert struct {
 	l     *Ledger
 	head  string
 	tail  string
-	width int // columns per row
+	tuple string // one row's values: "(?,?,…)", or with constants among them
+	width int    // parameters per row
 	args  []any
 }
 
 func (l *Ledger) newMultiInsert(head string, width int, tail string) *multiInsert {
-	return &multiInsert{l: l, head: head, tail: tail, width: width, args: make([]any, 0, width*rowsPerInsert)}
+	return l.newMultiInsertTuple(head, "(?"+strings.Repeat(",?", width-1)+")", tail)
+}
+
+// newMultiInsertTuple is newMultiInsert with a row's values written out:
+// constants in it cost no parameter to bind.
+func (l *Ledger) newMultiInsertTuple(head, tuple, tail string) *multiInsert {
+	width := strings.Count(tuple, "?")
+	return &multiInsert{l: l, head: head, tail: tail, tuple: tuple, width: width, args: make([]any, 0, width*rowsPerInsert)}
 }
 
 func (m *multiInsert) sql(rows int) string {
-	tuple := "(?" + strings.Repeat(",?", m.width-1) + ")"
+	tuple := m.tuple
 	var b strings.Builder
 	b.Grow(len(m.head) + len(m.tail) + rows*(len(tuple)+1) + 8)
 	b.WriteString(m.head)

@@ -84,9 +84,70 @@ func eachKeyBatch(ctx context.Context, q keyQuery, keys []eventKey, scan func(*s
 	return nil
 }
 
-// lookupQuery is Lookup's query, to be followed by the keys.
-const lookupQuery = `SELECT keyspace, key, state, kind, hash, body_id, code, message, attempts
-FROM events WHERE (keyspace, key) IN`
+// lookupQuery is Lookup's query, to be followed by the keys. It reads the
+// event's cells too (refCache).
+const lookupQuery = `SELECT e.keyspace, e.key, e.state, e.kind, e.hash, e.body_id, e.code, e.message, e.attempts, e.cells_id, c.vals
+FROM events e LEFT JOIN cells c ON c.id = e.cells_id WHERE (e.keyspace, e.key) IN`
+
+// refCache is what Lookup read of the events it was asked for: the
+// current hash, body and cells of each (none: no such event). The diff
+// looks a batch up, then records it; Record's write then needs the same
+// of the same keys (bodyIDs), and takes it from here instead of reading it
+// again, if no write came between (gen is what Ledger.gen was when read).
+type refCache struct {
+	gen  uint64
+	refs map[eventKey]cachedRef
+}
+
+type cachedRef struct {
+	eventRef
+	none bool // no such event
+}
+
+// maxRefCache bounds refCache: the keys of a few batches.
+const maxRefCache = 4 * lookupBatch * 8
+
+// cacheRefs keeps refs, read while Ledger.gen was gen, for the next write.
+// Only while this Ledger holds the run lock: every other process's writes
+// need it, so none can come between unseen.
+func (l *Ledger) cacheRefs(gen uint64, refs map[eventKey]cachedRef) {
+	if gen%2 != 0 || l.gen.Load() != gen || !l.holdsLock() {
+		return // a write ran meanwhile: what was read may be stale
+	}
+	l.rmu.Lock()
+	defer l.rmu.Unlock()
+	if l.refs.gen != gen || l.refs.refs == nil || len(l.refs.refs)+len(refs) > maxRefCache {
+		l.refs = refCache{gen: gen, refs: refs} // the caller hands refs over
+		return
+	}
+	for k, r := range refs {
+		l.refs.refs[k] = r
+	}
+}
+
+// takeRefs adds to refs (and forgets) what Lookup read of keys, if no
+// write came after it but the one running (the caller's: gen is odd, one
+// more than when read), and returns the keys it did not read. It reports
+// whether it had anything.
+func (l *Ledger) takeRefs(keys []eventKey, refs map[eventKey]eventRef) (missing []eventKey, ok bool) {
+	l.rmu.Lock()
+	c := l.refs
+	l.refs = refCache{}
+	l.rmu.Unlock()
+	if c.refs == nil || c.gen+1 != l.gen.Load() {
+		return keys, false
+	}
+	for _, k := range keys {
+		r, ok := c.refs[k]
+		switch {
+		case !ok:
+			missing = append(missing, k)
+		case !r.none:
+			refs[k] = r.eventRef
+		}
+	}
+	return missing, true
+}
 
 // lookupRows runs Lookup's query for n keys on the pool, with a statement
 // prepared once per size.
@@ -149,18 +210,24 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 		idx[k] = append(idx[k], i)
 	}
 	var want map[int64][]int // body ID → positions that need it
+	gen := l.gen.Load()
+	refs := make(map[eventKey]cachedRef, len(keys))
+	for _, k := range keys {
+		refs[k] = cachedRef{none: true}
+	}
 	err := eachKeyBatch(ctx, l.lookupRows, keys, func(rows *sql.Rows) error {
 		var (
-			k                eventKey
-			state, kind, msg string
-			hb               []byte
-			bodyID, code     sql.NullInt64
-			attempts         int
+			k                   eventKey
+			state, kind, msg    string
+			hb, cv              []byte
+			bodyID, code, cells sql.NullInt64
+			attempts            int
 		)
-		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hb, &bodyID, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hb, &bodyID, &code, &msg, &attempts, &cells, &cv); err != nil {
 			return err
 		}
 		hash := hashText(hb)
+		refs[k] = cachedRef{eventRef: eventRef{hash: hash, bodyID: bodyID.Int64, cellsID: cells.Int64, cells: cv}}
 		p := crmsync.Prior{
 			State:    crmsync.State(state),
 			Kind:     crmsync.Kind(kind),
@@ -184,8 +251,12 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 		}
 		return nil
 	})
-	if err != nil || len(want) == 0 {
+	if err != nil {
 		return err
+	}
+	l.cacheRefs(gen, refs)
+	if len(want) == 0 {
+		return nil
 	}
 	ids := make([]any, 0, len(want))
 	for id := range want {
@@ -199,7 +270,7 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 	for rows.Next() {
 		var (
 			id   int64
-			body []byte
+			body storedBody
 		)
 		if err := rows.Scan(&id, &body); err != nil {
 			return err
@@ -250,6 +321,7 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, err
 	if err := st.QueryRowContext(ctx).Scan(&b.nextCells); err != nil {
 		return nil, err
 	}
+	keys, _ = l.takeRefs(keys, b.refs)
 	err = eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
 		var (
 			k         eventKey
@@ -296,7 +368,7 @@ func (b *bodyIDs) id(ctx context.Context, k eventKey, hash string, body []byte) 
 		return r.bodyID, nil
 	}
 	b.next++
-	if err := b.ins.add(ctx, b.next, body); err != nil {
+	if err := b.ins.add(ctx, b.next, encodeBody(nil, body)); err != nil {
 		return nil, err
 	}
 	return b.next, nil
@@ -479,14 +551,50 @@ func (l *Ledger) fileIDs(ctx context.Context, rs []*crmsync.Result) (map[string]
 	return ids, nil
 }
 
-// storedHash is the content hash results keeps for r: ” when it is the
-// hash of r's body (read back, it is computed again: see scanResult). A
-// changed row keeps its hash (resolve makes it the event's).
-func storedHash(r *crmsync.Result) string {
-	if len(r.Body) > 0 && r.Outcome != crmsync.OutcomeChanged && crmsync.ContentHash(r.Kind, r.Body) == r.Hash {
+// sourceIDs returns the sources.id of the (file, sheet) of every row of rs
+// that is kept narrow, adding those not yet named. The caller is in a
+// write transaction.
+func (l *Ledger) sourceIDs(ctx context.Context, rs []*crmsync.Result) (map[crmsync.SourceRef]int64, error) {
+	ids := map[crmsync.SourceRef]int64{}
+	for _, r := range rs {
+		src := crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}
+		if _, ok := ids[src]; ok || r.Outcome != crmsync.OutcomeUnchanged {
+			continue
+		}
+		ins, err := l.prep(ctx, `INSERT INTO sources (path, sheet) VALUES (?, ?) ON CONFLICT (path, sheet) DO NOTHING`)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ins.ExecContext(ctx, src.File, src.Sheet); err != nil {
+			return nil, err
+		}
+		sel, err := l.prep(ctx, `SELECT id FROM sources WHERE path = ? AND sheet = ?`)
+		if err != nil {
+			return nil, err
+		}
+		var id int64
+		if err := sel.QueryRowContext(ctx, src.File, src.Sheet).Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[src] = id
+	}
+	return ids, nil
+}
+
+// storedHash is the content hash results keeps for r: "" when it is the
+// hash of r's body (own: crmsync.ContentHash of its kind and body is its
+// Hash; read back, it is computed again: see scanResult). A changed row
+// keeps its hash (resolve makes it the event's).
+func storedHash(r *crmsync.Result, own bool) string {
+	if own && r.Outcome != crmsync.OutcomeChanged {
 		return ""
 	}
 	return r.Hash
+}
+
+// ownHash reports whether r's Hash is the content hash of its body.
+func ownHash(r *crmsync.Result) bool {
+	return len(r.Body) > 0 && crmsync.ContentHash(r.Kind, r.Body) == r.Hash
 }
 
 // Record stores the results of run runID in one transaction. For outcomes
@@ -495,8 +603,10 @@ func storedHash(r *crmsync.Result) string {
 // event is inserted if it was never claimed. Recording a Seq of the run
 // again replaces its outcome, reason, Code, Message and attempts: a row to
 // be sent is recorded as new first (it is then in the send queue, see
-// Queued), and again with its final outcome. The commit survives a
-// process crash; see the package comment for power loss.
+// Queued), and again with its final outcome. An unchanged row with no
+// reason and no answer is kept narrow (same, schema 8): it is final, never
+// recorded again under its Seq. The commit survives a process crash; see
+// the package comment for power loss.
 func (l *Ledger) Record(ctx context.Context, runID int64, rs []*crmsync.Result) error {
 	return l.record(ctx, runID, rs, false)
 }
@@ -525,8 +635,14 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
-		results := l.newMultiInsert(`INSERT INTO results
-	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`, 21,
+		sources, err := l.sourceIDs(ctx, rs)
+		if err != nil {
+			return err
+		}
+		// file and vals are '' from schema 7 on (file_id, cells_id).
+		results := l.newMultiInsertTuple(`INSERT INTO results
+	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`,
+			`(?,?,'',?,?,?,?,?,?,'',?,?,?,?,?,?,?,?,?,?,?)`,
 			`ON CONFLICT (run_id, seq) DO UPDATE SET
 	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
 	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
@@ -544,28 +660,61 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
-		var vbuf []byte
+		same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, 7,
+			`ON CONFLICT (run_id, seq) DO NOTHING`)
+		var vbuf, legacy []byte
 		for i, r := range rs {
 			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
 			if err != nil {
 				return err
 			}
-			vbuf = appendCells(vbuf[:0], r.Values)
+			own := ownHash(r)
+			if len(r.Body) > 0 {
+				var hash []byte
+				if !own {
+					hash, _ = hashArg(r.Hash).([]byte)
+				}
+				vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time, hash)
+			} else {
+				vbuf = appendCells(vbuf[:0], r.Values)
+			}
+			ref := bodies.refs[keys[i]]
 			cells, err := bodies.cellsID(ctx, keys[i], vbuf)
 			if err != nil {
 				return err
-			}
-			var prev any
-			if len(r.Previous) > 0 {
-				prev = r.Previous
 			}
 			var file any
 			if r.Source.File != "" {
 				file = files[r.Source.File]
 			}
-			if err := results.add(ctx, runID, r.Seq, "", r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), "", string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), hashArg(storedHash(r)), id, prev, cells, file); err != nil {
+			if r.Outcome == crmsync.OutcomeUnchanged && id != nil {
+				if _, known := bodies.refs[keys[i]]; known && ref.cellsID != cells && (len(ref.cells) == 0 || ref.cells[0] != headMark) {
+					// The event's cells were stored before schema 8 (or
+					// none, before 7): it refers to these from now on, so
+					// the next re-run stores no cells again.
+					if legacy = appendCells(legacy[:0], r.Values); ref.cellsID == 0 || string(legacy) == string(ref.cells) {
+						if err := l.referCells(ctx, keys[i], ref.cellsID, cells); err != nil {
+							return err
+						}
+						ref.cellsID, ref.cells = cells, append([]byte(nil), vbuf...)
+						bodies.refs[keys[i]] = ref
+					}
+				}
+			}
+			if narrow(r, own) && id != nil {
+				src := sources[crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}]
+				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
+					return err
+				}
+				continue
+			}
+			var prev any
+			if len(r.Previous) > 0 {
+				prev = r.Previous
+			}
+			if err := results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
+				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), hashArg(storedHash(r, own)), id, prev, cells, file); err != nil {
 				return err
 			}
 			if opens(r.Outcome) {
@@ -588,7 +737,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				return err
 			}
 		}
-		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, events, open} {
+		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, same, events, open} {
 			if err := m.flush(ctx); err != nil {
 				return err
 			}
@@ -599,6 +748,31 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		return fmt.Errorf("record %d results of run %d in ledger %s: %w", len(rs), runID, l.path, err)
 	}
 	return nil
+}
+
+// narrow reports whether result r is stored in same rather than results
+// (given a body ID): an unchanged row with nothing of its own to say, whose
+// content hash is its body's or a SHA-256 (which its cells' head holds).
+func narrow(r *crmsync.Result, own bool) bool {
+	if r.Outcome != crmsync.OutcomeUnchanged || r.Column != "" || r.Reason != "" || r.HasCode || r.Code != 0 ||
+		r.Message != "" || r.Attempts != 0 || len(r.Previous) != 0 || len(r.Body) == 0 || r.Key == "" {
+		return false
+	}
+	if own {
+		return true
+	}
+	_, hex := hashArg(r.Hash).([]byte)
+	return hex
+}
+
+// referCells makes event k refer to cells to instead of from (0: none).
+func (l *Ledger) referCells(ctx context.Context, k eventKey, from, to int64) error {
+	st, err := l.prep(ctx, `UPDATE events SET cells_id = ?1 WHERE keyspace = ?2 AND key = ?3 AND coalesce(cells_id, 0) = ?4`)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, to, k.space, k.key, from)
+	return err
 }
 
 // Events calls fn for every event in one of states, ordered by lane and
@@ -629,7 +803,7 @@ ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 			t, code                     sql.NullInt64
 			attempts                    int
 		)
-		if err := rows.Scan(&key, &kind, &state, &hb, &body, &lane, &t, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&key, &kind, &state, &hb, (*storedBody)(&body), &lane, &t, &code, &msg, &attempts); err != nil {
 			return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
 		}
 		hash := hashText(hb)

@@ -14,14 +14,18 @@
 // than misread.
 //
 // events holds one row per event key (clustered on keyspace and key);
-// results one row per input row per run (keyed by run and Seq, indexed by
-// run, kind and Seq for the report); runs and run_files the runs. Request
+// results one row per input row per run (keyed by run and Seq), but for
+// unchanged rows, kept narrow in same (schema 8); runs and run_files the
+// runs. Request
 // bodies are appended to bodies and referred to by ID: a result whose
 // content hash is its event's shares the event's body, so claiming, sending
 // and re-reading an unchanged file store each body once. A row's values
 // are kept the same way in cells (a compact encoding, values.go) and its
 // source file's name once in files; content hashes are stored as their 32
-// bytes, and a result's not at all when it is its body's (schema 7).
+// bytes, and a result's not at all when it is its body's (schema 7). An
+// unchanged row (all of a re-run) is a reference in same to its cells,
+// whose head names its event, and its body; bodies are stored with their
+// JSON field names as tokens (schema 8, bodycodec.go).
 //
 // # Connections and pragmas
 //
@@ -119,6 +123,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -166,6 +171,10 @@ type Ledger struct {
 
 	qmu    sync.Mutex             // guards queued
 	queued map[queuedKey]eventRef // the body and cells of results Queued handed out, for Claim
+
+	gen  atomic.Uint64 // write transactions begun and ended: odd while one runs
+	rmu  sync.Mutex    // guards refs
+	refs refCache      // what Lookup read of events' bodies and cells, for the next write
 
 	file   *fileHandle // the file's descriptors and locks, shared in the process
 	lmu    sync.Mutex  // guards locked
@@ -517,6 +526,10 @@ func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(w *sql.Conn)
 			}
 		}()
 	}
+	// Odd while a write may be under way: Lookup keeps what it read for
+	// the next write only if no write came in between (refCache).
+	l.gen.Add(1)
+	defer l.gen.Add(1)
 	if err := l.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync"
 )
@@ -41,7 +42,13 @@ func (l *Ledger) PruneMember(ctx context.Context, card string) (PrunedMember, er
 	// cells (an invalid row, another kind's row naming the card). Cells
 	// are stored in an encoding SQL cannot read (values.go), so rows are
 	// matched here; prune -member is rare, a scan of results is fine.
-	keys, err := l.memberResults(ctx, card)
+	keys, err := l.memberResults(ctx, card, `SELECT r.run_id, r.seq, r.lane, r.vals, c.vals
+FROM results r LEFT JOIN cells c ON c.id = r.cells_id`)
+	if err != nil {
+		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
+	}
+	same, err := l.memberResults(ctx, card, `SELECT s.run_id, s.seq, '', '', c.vals
+FROM same s JOIN cells c ON c.id = s.cells_id`)
 	if err != nil {
 		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
 	}
@@ -67,6 +74,18 @@ func (l *Ledger) PruneMember(ctx context.Context, card string) (PrunedMember, er
 			p.Results += int(n)
 		}
 		p.Kept = len(keys) - p.Results
+		// Unchanged rows (same) show no outstanding item.
+		sst, err := w.PrepareContext(ctx, `DELETE FROM same WHERE run_id = ? AND seq = ?`)
+		if err != nil {
+			return err
+		}
+		defer sst.Close()
+		for _, k := range same {
+			if _, err := sst.ExecContext(ctx, k[0], k[1]); err != nil {
+				return err
+			}
+		}
+		p.Results += len(same)
 		if p.Results == 0 {
 			return nil
 		}
@@ -81,9 +100,9 @@ func (l *Ledger) PruneMember(ctx context.Context, card string) (PrunedMember, er
 
 // memberResults returns the (run, seq) of every result of the member with
 // this card: its lane, or one of its cells.
-func (l *Ledger) memberResults(ctx context.Context, card string) ([][2]int64, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT r.run_id, r.seq, r.lane, r.vals, c.vals
-FROM results r LEFT JOIN cells c ON c.id = r.cells_id`)
+// query selects run, seq, lane, and the values in two columns.
+func (l *Ledger) memberResults(ctx context.Context, card, query string) ([][2]int64, error) {
+	rows, err := l.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +120,14 @@ FROM results r LEFT JOIN cells c ON c.id = r.cells_id`)
 			if hit || len(b) == 0 {
 				continue
 			}
-			vs, err := parseValues(b)
+			h, _, vs, head, err := splitHead(b, time.UTC)
+			if !head {
+				vs, err = parseValues(b)
+			}
 			if err != nil {
 				continue // not a list of cells: nothing of the member's to find
 			}
-			hit = slices.Contains(vs, card)
+			hit = h.lane == card && head || slices.Contains(vs, card)
 		}
 		if hit {
 			out = append(out, [2]int64{run, seq})

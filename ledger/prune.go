@@ -72,6 +72,15 @@ AND NOT EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHE
 				return err
 			}
 			p.Results += int(n)
+			// Unchanged rows (same) show no outstanding item: their event
+			// was delivered with this content.
+			if res, err = w.ExecContext(ctx, `DELETE FROM same WHERE run_id = ?`, id); err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return err
+			}
+			p.Results += int(n)
 			var kept int
 			if err := w.QueryRowContext(ctx, `SELECT count(*) FROM results WHERE run_id = ?`, id).Scan(&kept); err != nil {
 				return err
@@ -121,7 +130,8 @@ func (l *Ledger) RunPruned(ctx context.Context, runID int64) (time.Time, error) 
 func dropUnreferenced(ctx context.Context, w *sql.Conn) (bodies int, err error) {
 	res, err := w.ExecContext(ctx, `DELETE FROM bodies WHERE
 	id NOT IN (SELECT body_id FROM events WHERE body_id IS NOT NULL) AND
-	id NOT IN (SELECT body_id FROM results WHERE body_id IS NOT NULL)`)
+	id NOT IN (SELECT body_id FROM results WHERE body_id IS NOT NULL) AND
+	id NOT IN (SELECT body_id FROM same)`)
 	if err != nil {
 		return 0, err
 	}
@@ -131,9 +141,13 @@ func dropUnreferenced(ctx context.Context, w *sql.Conn) (bodies int, err error) 
 	}
 	if _, err := w.ExecContext(ctx, `DELETE FROM cells WHERE
 	id NOT IN (SELECT cells_id FROM events WHERE cells_id IS NOT NULL) AND
-	id NOT IN (SELECT cells_id FROM results WHERE cells_id IS NOT NULL)`); err != nil {
+	id NOT IN (SELECT cells_id FROM results WHERE cells_id IS NOT NULL) AND
+	id NOT IN (SELECT cells_id FROM same)`); err != nil {
 		return 0, err
 	}
-	_, err = w.ExecContext(ctx, `DELETE FROM files WHERE id NOT IN (SELECT file_id FROM results WHERE file_id IS NOT NULL)`)
+	if _, err := w.ExecContext(ctx, `DELETE FROM files WHERE id NOT IN (SELECT file_id FROM results WHERE file_id IS NOT NULL)`); err != nil {
+		return 0, err
+	}
+	_, err = w.ExecContext(ctx, `DELETE FROM sources WHERE id NOT IN (SELECT src_id FROM same)`)
 	return int(n), err
 }

@@ -566,7 +566,7 @@ func (r *Reconciliation) bodies(ctx context.Context, want map[int64][]*ledgerEve
 		for rows.Next() {
 			var (
 				id   int64
-				body []byte
+				body storedBody
 			)
 			if err := rows.Scan(&id, &body); err != nil {
 				rows.Close()
@@ -662,7 +662,7 @@ ORDER BY e.time, e.key`, string(w.Kind), string(crmsync.StateSent), w.Since.Unix
 			kind    string
 			t, code sql.NullInt64
 		)
-		if err := rows.Scan(&e.Key, &kind, &t, &code, &e.Message, &e.LedgerBody); err != nil {
+		if err := rows.Scan(&e.Key, &kind, &t, &code, &e.Message, (*storedBody)(&e.LedgerBody)); err != nil {
 			return err
 		}
 		e.Category = Orphan

@@ -165,7 +165,8 @@ func (l *Ledger) Summary(ctx context.Context, runID int64) (*crmsync.Summary, er
 // counts calls fn with the number of results of run runID per kind and
 // outcome.
 func (l *Ledger) counts(ctx context.Context, runID int64, fn func(crmsync.Kind, crmsync.Outcome, int)) error {
-	rows, err := l.db.QueryContext(ctx, `SELECT kind, outcome, count(*) FROM results WHERE run_id = ? GROUP BY kind, outcome`, runID)
+	rows, err := l.db.QueryContext(ctx, `SELECT kind, outcome, count(*) FROM results WHERE run_id = ?1 GROUP BY kind, outcome
+UNION ALL SELECT kind, 'unchanged', count(*) FROM same WHERE run_id = ?1 GROUP BY kind`, runID)
 	if err != nil {
 		return err
 	}
@@ -201,14 +202,22 @@ func (l *Ledger) LastRun(ctx context.Context) (int64, error) {
 // does not grow with the run. An error from fn stops the walk and is
 // returned as is.
 func (l *Ledger) Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
+	// results and same, merged in Seq order (each side is read in that
+	// order from its key: SQLite merges, it does not sort).
 	q := resultColumns + `
-WHERE r.run_id = ?`
+WHERE r.run_id = ?1`
+	qs := sameColumns + `
+WHERE s.run_id = ?1`
 	args := []any{runID}
 	if kind != "" {
-		q += ` AND r.kind = ?`
+		q += ` AND r.kind = ?2`
+		qs += ` AND s.kind = ?2`
 		args = append(args, string(kind))
 	}
-	rows, err := l.db.QueryContext(ctx, q+` ORDER BY r.seq`, args...)
+	rows, err := l.db.QueryContext(ctx, q+`
+UNION ALL
+`+qs+`
+ORDER BY 1`, args...)
 	if err != nil {
 		return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
 	}
@@ -233,7 +242,14 @@ const resultColumns = `SELECT r.seq, coalesce(f.path, r.file), r.sheet, r.row, r
 	r.code, r.message, r.attempts, r.hash, b.body, r.previous
 FROM results r LEFT JOIN bodies b ON b.id = r.body_id LEFT JOIN cells c ON c.id = r.cells_id LEFT JOIN files f ON f.id = r.file_id`
 
-// scanResult reads one row of a resultColumns query.
+// sameColumns selects the rows of same as resultColumns does those of
+// results: no key, lane or time (scanResult reads them from the cells'
+// head), no hash (it is the body's).
+const sameColumns = `SELECT s.seq, coalesce(src.path, ''), coalesce(src.sheet, ''), s.row, s.kind, '', '', NULL, c.vals, 'unchanged', '', '',
+	NULL, '', 0, NULL, b.body, NULL
+FROM same s JOIN cells c ON c.id = s.cells_id LEFT JOIN bodies b ON b.id = s.body_id LEFT JOIN sources src ON src.id = s.src_id`
+
+// scanResult reads one row of a resultColumns (or sameColumns) query.
 // With ids (queueColumns), it also reads the body and cells IDs into the
 // *int64 and the cells into the *[]byte.
 func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error) {
@@ -248,7 +264,7 @@ func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error)
 		cv      []byte
 	)
 	dest := []any{&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &k, &r.Key, &r.Lane, &t, &vals,
-		&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &hb, &r.Body, &r.Previous}
+		&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &hb, (*storedBody)(&r.Body), &r.Previous}
 	if len(ids) == 3 {
 		dest = append(dest, &body, &cells, &cv)
 	}
@@ -258,16 +274,29 @@ func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error)
 	if len(ids) == 3 {
 		*ids[0].(*int64), *ids[1].(*int64), *ids[2].(*[]byte) = body.Int64, cells.Int64, cv
 	}
-	var err error
-	if r.Values, err = parseValues(vals); err != nil {
+	r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)
+	h, _, vs, head, err := splitHead(vals, l.Location)
+	switch {
+	case err != nil:
+	case head:
+		r.Values = vs
+		if r.Key == "" { // a row of same: the head says which event
+			r.Key, r.Lane, r.Time = h.key, h.lane, h.time
+			hb = []byte(h.hash)
+		}
+	default:
+		r.Values, err = parseValues(vals)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("seq %d values: %w", r.Seq, err)
 	}
-	r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)
 	r.Hash = hashText(hb)
 	if r.Hash == "" && len(r.Body) > 0 { // stored once, in the body (storedHash)
 		r.Hash = crmsync.ContentHash(r.Kind, r.Body)
 	}
-	r.Time = timeIn(t, l.Location)
+	if t.Valid {
+		r.Time = timeIn(t, l.Location)
+	}
 	r.HasCode, r.Code = code.Valid, int(code.Int64)
 	return &r, nil
 }

@@ -2,9 +2,12 @@ package ledger
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -75,8 +78,144 @@ func appendCells(b []byte, vs []string) []byte {
 	return b
 }
 
-// parseValues is the inverse of appendValues and appendCells.
+// headMark starts the cells of a row that has an event (schema 8): the
+// mark, the event's key, lane, time and maybe hash (the head), then the values as
+// appendCells writes them. An unchanged row is then stored as a reference
+// to its cells (the same table), which give everything a report shows of
+// it but its source row. The key and the lane are most often one of the
+// values: they are stored as its index. The head:
+//
+//	ref(key) ref(lane) time [hash]
+//
+// ref is a uvarint: i+1 for the value vs[i], or 0 followed by the uvarint
+// length and the bytes. time is a tag byte, 0 for no time, 1 followed by
+// the zigzag varint of Unix seconds, 2 by that of Unix nanoseconds; with
+// headHash set in the tag, the 32 bytes of the content hash follow: it is
+// there when it is not the body's (a body whose wire form differs from
+// the one hashed, mallcoo.WireBody).
+const (
+	headMark = 0x02
+	headHash = 0x80
+)
+
+// appendHeadCells appends vs with the head of key, lane, t and hash (nil,
+// or the 32 bytes of a content hash that is not the body's).
+func appendHeadCells(b []byte, vs []string, key, lane string, t time.Time, hash []byte) []byte {
+	b = append(b, headMark)
+	b = appendRef(b, vs, key)
+	b = appendRef(b, vs, lane)
+	var flag byte
+	if len(hash) == sha256.Size {
+		flag = headHash
+	}
+	switch {
+	case t.IsZero():
+		b = append(b, flag)
+	case t.Nanosecond() == 0:
+		b = append(b, 1|flag)
+		b = binary.AppendVarint(b, t.Unix())
+	default:
+		b = append(b, 2|flag)
+		b = binary.AppendVarint(b, t.UnixNano())
+	}
+	if flag != 0 {
+		b = append(b, hash...)
+	}
+	return appendCells(b, vs)
+}
+
+func appendRef(b []byte, vs []string, s string) []byte {
+	for i, v := range vs {
+		if v == s {
+			return binary.AppendUvarint(b, uint64(i+1))
+		}
+	}
+	b = append(b, 0)
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errBadHead = errors.New("cells: bad head")
+
+// cellsHead is what the head of a row's cells holds.
+type cellsHead struct {
+	key, lane string
+	time      time.Time
+	hash      string // "" when it is the body's
+}
+
+// splitHead returns the head of cells b and the values after it; ok is
+// false when b has no head (cells stored before schema 8, or of a row with
+// no event).
+func splitHead(b []byte, loc *time.Location) (h cellsHead, rest []byte, vs []string, ok bool, err error) {
+	if len(b) == 0 || b[0] != headMark {
+		return h, b, nil, false, nil
+	}
+	p := b[1:]
+	refs := [2]uint64{}
+	lits := [2][]byte{}
+	for i := range refs {
+		n, w := binary.Uvarint(p)
+		if w <= 0 {
+			return h, nil, nil, false, errBadHead
+		}
+		p, refs[i] = p[w:], n
+		if n == 0 {
+			l, w := binary.Uvarint(p)
+			if w <= 0 || uint64(len(p)-w) < l {
+				return h, nil, nil, false, errBadHead
+			}
+			lits[i], p = p[w:w+int(l)], p[w+int(l):]
+		}
+	}
+	if len(p) == 0 {
+		return h, nil, nil, false, errBadHead
+	}
+	tag := p[0]
+	p = p[1:]
+	if tag&^headHash != 0 {
+		v, w := binary.Varint(p)
+		if w <= 0 || tag&^headHash > 2 {
+			return h, nil, nil, false, errBadHead
+		}
+		p = p[w:]
+		if tag&^headHash == 1 {
+			h.time = time.Unix(v, 0).In(loc)
+		} else {
+			h.time = time.Unix(0, v).In(loc)
+		}
+	}
+	if tag&headHash != 0 {
+		if len(p) < sha256.Size {
+			return h, nil, nil, false, errBadHead
+		}
+		h.hash, p = hex.EncodeToString(p[:sha256.Size]), p[sha256.Size:]
+	}
+	if vs, err = parseValues(p); err != nil {
+		return h, nil, nil, false, err
+	}
+	out := [2]string{}
+	for i, n := range refs {
+		switch {
+		case n == 0:
+			out[i] = string(lits[i])
+		case n <= uint64(len(vs)):
+			out[i] = vs[n-1]
+		default:
+			return h, nil, nil, false, errBadHead
+		}
+	}
+	h.key, h.lane = out[0], out[1]
+	return h, p, vs, true, nil
+}
+
+// parseValues is the inverse of appendValues, appendCells and
+// appendHeadCells (whose head it skips).
 func parseValues(b []byte) ([]string, error) {
+	if len(b) > 0 && b[0] == headMark {
+		_, _, vs, _, err := splitHead(b, time.UTC)
+		return vs, err
+	}
 	if len(b) > 0 && b[0] == cellsMark {
 		return strings.Split(string(b[1:]), string(rune(cellsSep))), nil
 	}
