@@ -100,6 +100,21 @@ func EncodeProblems(ps []Problem) string {
 // EncodeProblems writes them.
 func HasProblems(reason string) bool { return strings.HasPrefix(reason, problemsPrefix) }
 
+// ProblemsIn returns the problems encoded in a reason (EncodeProblems),
+// also after a "Column: " prefix as the backlog keeps them; false when it
+// holds none.
+func ProblemsIn(reason string) ([]Problem, bool) {
+	i := strings.Index(reason, problemsPrefix)
+	if i < 0 {
+		return nil, false
+	}
+	var ps []Problem
+	if err := json.Unmarshal([]byte(reason[i+len(problemsPrefix):]), &ps); err != nil || len(ps) == 0 {
+		return nil, false
+	}
+	return ps, true
+}
+
 // Problems returns the problems of a result: those EncodeProblems put in
 // its Reason, else (a reason from an older ledger, or of an outcome other
 // than invalid) one problem of its Column and Reason, with no code; none

@@ -39,8 +39,11 @@ type OutstandingItem struct {
 	Key    string       `json:"key"`
 	State  string       `json:"state"`
 	Reason string       `json:"reason"`
-	Since  time.Time    `json:"since"` // when it became outstanding: a later run meeting it again keeps it
-	Run    int64        `json:"run"`   // the last run that touched it
+	// Problems are an invalid row's problems (column, code, value), when
+	// its reason holds them (crmsync.EncodeProblems): the reason's data.
+	Problems []crmsync.Problem `json:"problems,omitempty"`
+	Since    time.Time         `json:"since"` // when it became outstanding: a later run meeting it again keeps it
+	Run      int64             `json:"run"`   // the last run that touched it
 }
 
 // Outstanding returns the backlog's counts and its oldest items (at most
@@ -111,6 +114,9 @@ ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
 		it.Kind, it.Since = crmsync.Kind(kind), time.Unix(0, since).In(l.Location)
 		if it.Reason == "" {
 			it.Reason = defaultReason(it.State, it.Run)
+		}
+		if ps, ok := crmsync.ProblemsIn(it.Reason); ok {
+			it.Reason, it.Problems = crmsync.EncodeProblems(ps), ps
 		}
 		o.Items = append(o.Items, it)
 	}

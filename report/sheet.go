@@ -312,6 +312,12 @@ func str(s string) any {
 
 // reasonText is the reason of a result in the report's language, each
 // problem with the column it concerns: "支付方式(PayType): …; 积分事件(ScoreEvent): …".
+// ReasonText is result r's reason as a person reads it in lang ("zh" or
+// "en"), each problem after its column's name: what the report shows.
+func ReasonText(k crmsync.Kind, r *crmsync.Result, lang string) string {
+	return reasonText(k, r, parseLang(lang))
+}
+
 func reasonText(k crmsync.Kind, r *crmsync.Result, l lang) string {
 	if !crmsync.HasProblems(r.Reason) { // a reason of one text, as kept
 		if r.Column == "" {

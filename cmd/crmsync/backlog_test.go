@@ -29,11 +29,12 @@ type statusJSON struct {
 		Total   int            `json:"total"`
 		ByState map[string]int `json:"by_state"`
 		Items   []struct {
-			Kind   crmsync.Kind `json:"kind"`
-			Key    string       `json:"key"`
-			State  string       `json:"state"`
-			Reason string       `json:"reason"`
-			Since  time.Time    `json:"since"`
+			Kind     crmsync.Kind      `json:"kind"`
+			Key      string            `json:"key"`
+			State    string            `json:"state"`
+			Reason   string            `json:"reason"`
+			Since    time.Time         `json:"since"`
+			Problems []crmsync.Problem `json:"problems"`
 		} `json:"items"`
 	} `json:"outstanding"`
 }
@@ -72,9 +73,14 @@ func TestStatusOutstanding(t *testing.T) {
 	if it.Kind != crmsync.KindScore || it.Key != f+":3" || it.State != "invalid" || !strings.Contains(it.Reason, "Score") || it.Since.IsZero() {
 		t.Errorf("outstanding item %+v, want score %s:3 invalid, its reason naming Score, and a time", it, f)
 	}
+	// The reason is for a person (the rule broken, after the column's
+	// name), its data for programs: never the encoding the ledger keeps.
+	if len(it.Problems) != 1 || it.Problems[0].Code != "rule" || it.Problems[0].Column != "Score" || strings.Contains(it.Reason, "crmsync-problems") {
+		t.Errorf("outstanding item reason %q problems %+v, want a readable reason and the problem with code rule on Score", it.Reason, it.Problems)
+	}
 	_, text, _ := cli(t, nil, "status", "-ledger", db)
-	if !strings.Contains(text, "outstanding: 1") || !strings.Contains(text, f+":3") {
-		t.Errorf("status text does not list the outstanding row:\n%s", text)
+	if !strings.Contains(text, "outstanding: 1") || !strings.Contains(text, f+":3") || !strings.Contains(text, "积分值(Score): ") || strings.Contains(text, "crmsync-problems") {
+		t.Errorf("status text does not list the outstanding row with its reason as a person reads it:\n%s", text)
 	}
 }
 

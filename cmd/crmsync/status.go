@@ -11,6 +11,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/report"
 )
 
 // heldEvent is an event waiting for a person, as status lists it.
@@ -65,6 +66,12 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	out, err := l.Outstanding(ctx, *listMax)
+	if out != nil {
+		for i := range out.Items { // reasons as a person reads them
+			it := &out.Items[i]
+			it.Reason = report.ReasonText(it.Kind, &crmsync.Result{Reason: it.Reason}, c.lang())
+		}
+	}
 	if err != nil {
 		return err
 	}
