@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -482,4 +483,29 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Errorf("loadConfig(%q) = %v, want a *configError", text, err)
 		}
 	})
+}
+
+// TestConfigEverySetting: crmsync config's text and -json output, over a
+// file with every setting, with the environment and flags over it, and
+// with none, are those of testdata/config-every-setting.golden.
+func TestConfigEverySetting(t *testing.T) {
+	const file = "testdata/every-setting.toml"
+	var out strings.Builder
+	for _, c := range []struct {
+		vars map[string]string
+		args []string
+	}{
+		{nil, []string{"-config", file}},
+		{map[string]string{"MALLCOO_BASE_URL": "https://env.example", "MALLCOO_APP_ID": "app-env", "MALLCOO_PRIVATE_KEY": "PRIVATE-never-shown"},
+			[]string{"-config", file, "-concurrency", "2", "-rate", "0", "-timeout", "1m30s", "-retries", "0", "-lang", "zh", "-encoding", "cp936", "-ledger", "flag.db", "-report", "r.xlsx"}},
+		{map[string]string{"CRMSYNC_CONFIG": file}, []string{"-sandbox"}},
+		{nil, nil},
+	} {
+		for _, mode := range [][]string{nil, {"-json"}} {
+			args := append(append([]string{"config"}, mode...), c.args...)
+			code, stdout, stderr := cli(t, c.vars, args...)
+			fmt.Fprintf(&out, "$ %v crmsync %s\nexit %d\n%s%s\n", sortedKeys(c.vars), strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
+	golden(t, "testdata/config-every-setting.golden", out.String())
 }
