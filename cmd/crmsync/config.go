@@ -108,9 +108,10 @@ func (e *configError) Error() string {
 }
 
 // The settings with a range or a form. Each check is the only statement of
-// its rule: the file's value passes it when decoded, the flag's in
-// checkRunSettings. No error quotes the value (it may be a secret set by
-// mistake), but retention's, as prune's -keep always did.
+// its rule: the file's value passes it when decoded, the flag's when set
+// (the flags of these names are of these types). No error quotes the value
+// (it may be a secret set by mistake), but retention's, as prune's -keep
+// always did.
 
 type (
 	concurrency int           // members sent in parallel
@@ -156,6 +157,32 @@ func (l *lang) UnmarshalText(b []byte) error        { return setText(b, l) }
 func (e *csvEncoding) UnmarshalText(b []byte) error { return setText(b, e) }
 func (u *baseURL) UnmarshalText(b []byte) error     { return setText(b, u) }
 func (r *retention) UnmarshalText(b []byte) error   { return setText(b, r) }
+
+// As flags (flag.Value) the same types check the same way; a flag's empty
+// value is refused, where the file's leaves the setting unset.
+func (n *concurrency) Set(s string) error { return setInt(s, n) }
+func (n *retries) Set(s string) error     { return setInt(s, n) }
+func (d *timeout) Set(s string) error {
+	return cmp.Or(want(s != "", `want a duration such as "10s" or "1m30s"`), d.UnmarshalText([]byte(s)))
+}
+func (l *lang) Set(s string) error        { return setFlag(s, l) }
+func (e *csvEncoding) Set(s string) error { return setFlag(s, e) }
+func (u *baseURL) Set(s string) error     { return setText([]byte(s), u) } // "": the default
+func (r *rate) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("want a number such as 50 or 0.5")
+	}
+	return r.UnmarshalTOML(f)
+}
+
+func (n concurrency) String() string { return strconv.Itoa(int(n)) }
+func (n retries) String() string     { return strconv.Itoa(int(n)) }
+func (r rate) String() string        { return strconv.FormatFloat(float64(r), 'g', -1, 64) }
+func (d timeout) String() string     { return time.Duration(d).String() }
+func (l lang) String() string        { return string(l) }
+func (e csvEncoding) String() string { return string(e) }
+func (u baseURL) String() string     { return string(u) }
 
 func (r *rate) UnmarshalTOML(v any) error {
 	n, ok := v.(float64)
@@ -229,6 +256,25 @@ func wholeNumber[T interface {
 		return wantType(v, "a whole number without quotes, such as 8")
 	}
 	*p = T(n)
+	return (*p).check()
+}
+
+func setInt[T interface {
+	~int
+	check() error
+}](s string, p *T) error {
+	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
+	if err != nil {
+		return errors.New("want a whole number such as 8")
+	}
+	return wholeNumber(n, p)
+}
+
+func setFlag[T interface {
+	~string
+	check() error
+}](s string, p *T) error {
+	*p = T(s)
 	return (*p).check()
 }
 
@@ -581,37 +627,6 @@ func mappableFields() map[string]*mallcoo.Field {
 		}
 	}
 	return m
-}
-
-func checkEncoding(s string) error { return csvEncoding(s).check() }
-func checkLang(s string) error     { return lang(s).check() }
-
-// checkRunSettings checks the merged settings of a command that reads or
-// sends, naming the flags, with the checks the file's values passed.
-func checkRunSettings(encoding, language string, send *sendFlags) error {
-	for _, s := range []struct {
-		flag  string
-		value any
-		check func() error
-	}{
-		{"encoding", encoding, csvEncoding(encoding).check},
-		{"lang", language, lang(language).check},
-		{"concurrency", send.concurrency, concurrency(send.concurrency).check},
-		{"rate", send.rate, rate(send.rate).check},
-		{"timeout", send.timeout, timeout(send.timeout).check},
-		{"retries", send.retries, retries(send.retries).check},
-		{"base-url", send.baseURL, func() error {
-			if send.baseURL == "" {
-				return nil
-			}
-			return baseURL(send.baseURL).check()
-		}},
-	} {
-		if err := s.check(); err != nil {
-			return usagef("-%s %q: %v", s.flag, fmt.Sprint(s.value), err)
-		}
-	}
-	return nil
 }
 
 // pathless drops the path from a file error: a path set by mistake to the

@@ -280,10 +280,16 @@ func TestConfigValidation(t *testing.T) {
 		{"config", "-lang", "fr"},
 		{"config", "-encoding", "latin1"},
 		{"config", "-base-url", "nope"},
+		{"config", "-timeout", ""},
 		{"config", "samples/"},
+		{"run", "-rate", "NaN", "samples/"},
+		{"plan", "-lang", "", "samples/"},
+		{"retry", "-retries", "-1"},
+		{"apply", "-timeout", "0s", "1"},
+		{"reconcile", "-encoding", "latin1", "samples/"},
 	} {
-		if code, _, _ := cli(t, nil, args...); code != crmsync.ExitUsage {
-			t.Errorf("crmsync %q: exit %d, want %d", args, code, crmsync.ExitUsage)
+		if code, _, stderr := cli(t, nil, args...); code != crmsync.ExitUsage || !strings.Contains(stderr, args[1]+": want") && args[1] != "samples/" {
+			t.Errorf("crmsync %q: exit %d, stderr %q: want %d naming the flag and what it takes", args, code, stderr, crmsync.ExitUsage)
 		}
 	}
 }

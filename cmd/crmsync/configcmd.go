@@ -65,7 +65,7 @@ key only as set or missing. Exit 1 when the config file or the environment
 holds a mistake, 2 for a bad flag.
 
 `)
-		fs.PrintDefaults()
+		plainFlags(fs).PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -75,9 +75,6 @@ holds a mistake, 2 for a bad flag.
 	}
 	cfg, err := c.applyConfig(fs, sc.config)
 	if err != nil {
-		return err
-	}
-	if err := checkRunSettings(sc.encoding, sc.lang, &sc.send); err != nil {
 		return err
 	}
 	out := c.effective(sc, cfg)
@@ -94,9 +91,9 @@ holds a mistake, 2 for a bad flag.
 // effective assembles the settings of sc after applyConfig.
 func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveConfig {
 	out := &effectiveConfig{
-		ConfigFile: cfg.path, BaseURL: sc.send.baseURL, Ledger: sc.ledgerPath, Report: sc.reportPath, ReportDir: cfg.ReportDir,
-		Concurrency: sc.send.concurrency, Rate: sc.send.rate, Timeout: sc.send.timeout.String(), Retries: sc.send.retries,
-		Lang: sc.lang, Encoding: sc.encoding, MaxRowsPerFile: importer.DefaultMaxRowsPerFile, MaxCellBytes: importer.DefaultMaxCellBytes,
+		ConfigFile: cfg.path, BaseURL: string(sc.send.baseURL), Ledger: sc.ledgerPath, Report: sc.reportPath, ReportDir: cfg.ReportDir,
+		Concurrency: int(sc.send.concurrency), Rate: float64(sc.send.rate), Timeout: sc.send.timeout.String(), Retries: int(sc.send.retries),
+		Lang: string(sc.lang), Encoding: string(sc.encoding), MaxRowsPerFile: importer.DefaultMaxRowsPerFile, MaxCellBytes: importer.DefaultMaxCellBytes,
 		AlreadyDeliveredCodes: append([]int{}, cfg.AlreadyDeliveredCodes...), SystemicCodes: append([]int{}, cfg.SystemicCodes...),
 		Mappings: map[string]map[string]code{}, StrictDateTime: cfg.StrictDateTime, ScoreResendUncertain: cfg.ScoreResendUncertain,
 		Required: map[string][]string{}, Sources: map[string]string{},
