@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ type fileConfig struct {
 	ReportDir             string                     `toml:"report_dir"`
 	Concurrency           *concurrency               `toml:"concurrency"`
 	Rate                  *rate                      `toml:"rate"`
-	Timeout               *timeout                   `toml:"timeout"`
+	Timeout               timeout                    `toml:"timeout"`
 	Retries               *retries                   `toml:"retries"`
 	Lang                  lang                       `toml:"lang"`
 	Encoding              csvEncoding                `toml:"encoding"`
@@ -67,8 +68,8 @@ type fileConfig struct {
 	Columns      map[string]string `toml:"columns"` // a mall's header → field, every kind
 	ResultsDir   string            `toml:"results_dir"`
 
-	// path is the file read ("" when none); origin says, by flag name,
-	// where applyConfig took each setting from (for `crmsync config`).
+	// path is the file read ("" when none); origin says, by key, where
+	// applyConfig took each setting from (for `crmsync config`).
 	path   string
 	origin map[string]string
 }
@@ -639,39 +640,22 @@ func pathless(err error) error {
 	return err
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-// flagValues returns the settings of c as flag values, by flag name.
-func (c *fileConfig) flagValues() map[string]string {
+// settings returns, by key, the top-level settings the file sets, as text
+// a flag of the same name (- for _) takes.
+func (c *fileConfig) settings() map[string]string {
 	v := map[string]string{}
-	put := func(name, val string, set bool) {
-		if set {
-			v[name] = val
+	rv := reflect.ValueOf(*c)
+	for i := range rv.NumField() {
+		f, key := rv.Field(i), rv.Type().Field(i).Tag.Get("toml")
+		set := !f.IsZero()
+		if k := f.Kind(); k == reflect.Map || k == reflect.Slice {
+			set = f.Len() > 0
 		}
-	}
-	put("base-url", string(c.BaseURL), c.BaseURL != "")
-	put("ledger", c.Ledger, c.Ledger != "")
-	put("lang", string(c.Lang), c.Lang != "")
-	put("encoding", string(c.Encoding), c.Encoding != "")
-	put("allow-empty", "true", c.AllowEmpty)
-	if c.Timeout != nil && *c.Timeout != 0 {
-		v["timeout"] = time.Duration(*c.Timeout).String()
-	}
-	if c.Concurrency != nil {
-		v["concurrency"] = strconv.Itoa(int(*c.Concurrency))
-	}
-	if c.Rate != nil {
-		v["rate"] = strconv.FormatFloat(float64(*c.Rate), 'f', -1, 64)
-	}
-	if c.Retries != nil {
-		v["retries"] = strconv.Itoa(int(*c.Retries))
+		if key != "" && set {
+			v[key] = fmt.Sprint(reflect.Indirect(f).Interface())
+		}
 	}
 	return v
 }
@@ -682,9 +666,7 @@ func (c *fileConfig) flagValues() map[string]string {
 func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if path == "" {
-		path = e.getenv("CRMSYNC_CONFIG")
-	}
+	path = cmp.Or(path, e.getenv("CRMSYNC_CONFIG"))
 	cfg := &fileConfig{}
 	if path != "" {
 		c, err := loadConfig(path)
@@ -693,32 +675,25 @@ func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 		}
 		cfg = c
 	}
+	vals := cfg.settings()
 	cfg.origin = map[string]string{}
-	vals := cfg.flagValues()
-	for n := range vals {
-		cfg.origin[n] = "config file"
+	for key := range vals {
+		cfg.origin[key] = "config file"
 	}
 	if u := e.getenv("MALLCOO_BASE_URL"); u != "" {
 		if err := baseURL(u).check(); err != nil {
 			return nil, fmt.Errorf("MALLCOO_BASE_URL: %v (the value is not shown)", err)
 		}
-		vals["base-url"] = u
-		cfg.origin["base-url"] = "env MALLCOO_BASE_URL"
+		vals["base_url"], cfg.origin["base_url"] = u, "env MALLCOO_BASE_URL"
 	}
-	for _, name := range sortedKeys(vals) {
-		if fs.Lookup(name) == nil {
-			continue
-		}
-		if set[name] {
-			cfg.origin[name] = "flag -" + name
-			continue
-		}
-		if err := fs.Set(name, vals[name]); err != nil {
+	for _, key := range sortedKeys(vals) {
+		name := strings.ReplaceAll(key, "_", "-")
+		if fs.Lookup(name) != nil && !set[name] && fs.Set(name, vals[key]) != nil {
 			return nil, &configError{Path: path, Key: name, Problem: "not a value -" + name + " takes (the value is not shown)"}
 		}
 	}
 	for name := range set {
-		cfg.origin[name] = "flag -" + name
+		cfg.origin[strings.ReplaceAll(name, "-", "_")] = "flag -" + name
 	}
 	e.cfg = cfg
 	return cfg, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -110,27 +111,11 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 	if cfg.MaxCellBytes != nil {
 		out.MaxCellBytes = int(*cfg.MaxCellBytes)
 	}
-	for key, flagName := range map[string]string{
-		"base_url": "base-url", "ledger": "ledger", "concurrency": "concurrency", "rate": "rate",
-		"timeout": "timeout", "retries": "retries", "lang": "lang", "encoding": "encoding",
-	} {
-		if out.Sources[key] = cfg.origin[flagName]; out.Sources[key] == "" {
-			out.Sources[key] = "default"
-		}
+	for _, key := range []string{"base_url", "ledger", "report_dir", "concurrency", "rate", "timeout", "retries", "lang", "encoding", "max_rows_per_file",
+		"max_cell_bytes", "already_delivered_codes", "systemic_codes", "mappings", "strict_datetime", "score_resend_uncertain"} {
+		out.Sources[key] = cmp.Or(cfg.origin[key], "default")
 	}
-	for key, set := range map[string]bool{
-		"max_rows_per_file":       cfg.MaxRowsPerFile != nil,
-		"max_cell_bytes":          cfg.MaxCellBytes != nil,
-		"already_delivered_codes": len(cfg.AlreadyDeliveredCodes) > 0,
-		"systemic_codes":          len(cfg.SystemicCodes) > 0,
-		"mappings":                len(cfg.Mappings) > 0,
-		"strict_datetime":         cfg.StrictDateTime,
-		"score_resend_uncertain":  cfg.ScoreResendUncertain,
-		"required":                len(out.Required) > 0,
-		"report_dir":              cfg.ReportDir != "",
-	} {
-		out.Sources[key] = map[bool]string{false: "default", true: "config file"}[set]
-	}
+	out.Sources["required"] = map[bool]string{false: "default", true: "config file"}[len(out.Required) > 0]
 	if out.BaseURL == "" {
 		out.BaseURL = mallcoo.DefaultBaseURL
 	}
