@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"maps"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 
@@ -102,19 +105,17 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 	for k, fields := range cfg.requiredFields() {
 		out.Required[string(k)] = fields
 	}
-	for field, m := range cfg.Mappings {
-		out.Mappings[field] = m
-	}
+	maps.Copy(out.Mappings, cfg.Mappings)
 	if cfg.MaxRowsPerFile != nil {
 		out.MaxRowsPerFile = int(*cfg.MaxRowsPerFile)
 	}
 	if cfg.MaxCellBytes != nil {
 		out.MaxCellBytes = int(*cfg.MaxCellBytes)
 	}
-	for _, key := range []string{"base_url", "ledger", "report_dir", "concurrency", "rate", "timeout", "retries", "lang", "encoding", "max_rows_per_file",
-		"max_cell_bytes", "already_delivered_codes", "systemic_codes", "mappings", "strict_datetime", "score_resend_uncertain"} {
+	for key := range out.settings() {
 		out.Sources[key] = cmp.Or(cfg.origin[key], "default")
 	}
+	out.Sources["mappings"] = cmp.Or(cfg.origin["mappings"], "default")
 	out.Sources["required"] = map[bool]string{false: "default", true: "config file"}[len(out.Required) > 0]
 	if out.BaseURL == "" {
 		out.BaseURL = mallcoo.DefaultBaseURL
@@ -165,6 +166,20 @@ func orMissing(source, name string) string {
 	return source
 }
 
+// settings yields the settings of o shown one to a row, by key, in order:
+// those of one value (not config_file, report, tables nor credentials).
+func (o *effectiveConfig) settings() iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		v := reflect.ValueOf(*o)
+		for i := range v.NumField() {
+			key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			if k := v.Field(i).Kind(); k != reflect.Map && k != reflect.Struct && key != "config_file" && key != "report" && !yield(key, v.Field(i).Interface()) {
+				return
+			}
+		}
+	}
+}
+
 func (c *configCommand) printConfig(o *effectiveConfig) {
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	row := func(key, value, source string) {
@@ -173,27 +188,17 @@ func (c *configCommand) printConfig(o *effectiveConfig) {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\n", key, value, source)
 	}
-	file := o.ConfigFile
-	if file == "" {
-		file = "none (-config FILE or $CRMSYNC_CONFIG)"
-	}
-	row("config file", file, "")
-	rate := fmt.Sprintf("%v requests/s", o.Rate)
-	if o.Rate == 0 {
-		rate = "0 (unlimited)"
-	}
-	report := [2]string{"report_dir", o.ReportDir}
-	if o.Report != "" {
-		report = [2]string{"report", o.Report}
-	}
-	for _, kv := range [][2]string{
-		{"base_url", o.BaseURL}, {"ledger", o.Ledger}, report, {"concurrency", fmt.Sprint(o.Concurrency)},
-		{"rate", rate}, {"timeout", o.Timeout}, {"retries", fmt.Sprint(o.Retries)}, {"lang", o.Lang},
-		{"encoding", o.Encoding}, {"max_rows_per_file", fmt.Sprint(o.MaxRowsPerFile)}, {"max_cell_bytes", fmt.Sprint(o.MaxCellBytes)},
-		{"already_delivered_codes", fmt.Sprint(o.AlreadyDeliveredCodes)}, {"systemic_codes", fmt.Sprint(o.SystemicCodes)},
-		{"strict_datetime", fmt.Sprint(o.StrictDateTime)}, {"score_resend_uncertain", fmt.Sprint(o.ScoreResendUncertain)},
-	} {
-		row(kv[0], kv[1], o.Sources[kv[0]])
+	row("config file", cmp.Or(o.ConfigFile, "none (-config FILE or $CRMSYNC_CONFIG)"), "")
+	for key, value := range o.settings() {
+		switch {
+		case key == "report_dir" && o.Report != "":
+			key, value = "report", o.Report
+		case key == "rate" && o.Rate == 0:
+			value = "0 (unlimited)"
+		case key == "rate":
+			value = fmt.Sprintf("%v requests/s", o.Rate)
+		}
+		row(key, fmt.Sprint(value), o.Sources[key])
 	}
 	for _, kind := range sortedKeys(o.Required) {
 		row("kinds."+kind+".required", strings.Join(o.Required[kind], ", "), "config file")
