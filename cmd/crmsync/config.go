@@ -335,7 +335,7 @@ func loadConfig(path string) (*fileConfig, error) {
 		return nil, &configError{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Problem: pe.Message}
 	}
 	at := func(key toml.Key, format string, a ...any) error {
-		return &configError{Path: path, Line: lineOf(string(text), key), Key: key.String(), Problem: fmt.Sprintf(format, a...)}
+		return &configError{Path: path, Line: lineOf(md, doc, key), Key: key.String(), Problem: fmt.Sprintf(format, a...)}
 	}
 	// An unknown key is one MetaData.Undecoded would list, or one the
 	// library took for a setting by ignoring case (Concurrency = 200 beside
@@ -351,7 +351,7 @@ func loadConfig(path string) (*fileConfig, error) {
 	for _, k := range md.Keys() {
 		for i := range k {
 			if settingType(k[:i+1]) == nil {
-				e := &configError{Path: path, Line: lineOf(string(text), k), Key: k[:i+1].String(), Problem: "unknown setting"}
+				e := &configError{Path: path, Line: lineOf(md, doc, k), Key: k[:i+1].String(), Problem: "unknown setting"}
 				if names := settingNames(settingType(k[:i])); names != nil {
 					e.Problem += "; the settings here are " + strings.Join(names, ", ")
 				}
@@ -457,20 +457,38 @@ func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// lineOf is the line where key (or, failing that, its table) is set.
-func lineOf(text string, key toml.Key) int {
-	for ; len(key) > 0; key = key[:len(key)-1] {
-		hint := cmp.Or(key[len(key)-1], `""`)
-		if n := firstLine(text, hint, func(md toml.MetaData, _ map[string]any) bool { return md.Type(key...) != "" }); n > 0 {
-			return n
+// lineOf is the line where key (or, failing that, its table) is set, as
+// the library knows it: it names a key's line in the toml.ParseError of a
+// value that refuses to be decoded there. In a list of tables ([[notify]])
+// it knows the last line of each key.
+func lineOf(md toml.MetaData, doc toml.Primitive, key toml.Key) int {
+	for _, part := range key {
+		var table map[string]toml.Primitive // empty for a value not a table
+		var tables []map[string]toml.Primitive
+		if md.PrimitiveDecode(doc, &tables) == nil && len(tables) > 0 {
+			table = tables[len(tables)-1]
+		} else if md.PrimitiveDecode(doc, &table) != nil {
+			break
 		}
+		next, ok := table[part]
+		if !ok {
+			break
+		}
+		doc = next
 	}
-	return 0
+	var pe toml.ParseError
+	errors.As(md.PrimitiveDecode(doc, new(refused)), &pe)
+	return pe.Position.Line
 }
 
+type refused struct{}
+
+func (*refused) UnmarshalTOML(any) error { return errors.New("refused") }
+
 // firstLine is the first line holding hint through which the text, as the
-// library parses it, holds what defined looks for; 0 if none. The library
-// keeps positions to itself; this runs on a mistake only.
+// library parses it, holds what defined looks for; 0 if none: the line of
+// the n-th [[notify]] table, of which the library keeps no position. This
+// runs on a mistake only.
 func firstLine(text, hint string, defined func(toml.MetaData, map[string]any) bool) int {
 	lines := strings.SplitAfter(text, "\n")
 	for n := 1; n <= len(lines); n++ {
