@@ -15,25 +15,13 @@ import (
 // crmsync apply [flags] RUN-ID. Exit codes as run.
 type applyCommand struct {
 	*env
-	ledgerPath string
-	reportPath string
-	json       bool
-	lang       lang
-	config     string
-	send       sendFlags
-	log        logFlags
+	runFlags
 }
 
 func (c *applyCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlags("apply")
-	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-apply-<run>.xlsx)")
-	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	c.lang.register(fs)
-	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
-	c.send.register(fs)
-	c.log.register(fs)
-	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
+	c.runFlags.register(fs, "reports/<mall>-apply-<run>.xlsx")
+	cfg, code, err := c.parseSending(fs, args, &c.runFlags)
 	if err != nil {
 		return code, err
 	}
@@ -67,7 +55,7 @@ func (c *applyCommand) Run(ctx context.Context, args []string) (int, error) {
 		Retention:     cfg.retention(c.logger),
 		Report:        c.reportPath,
 		ReportDir:     cfg.ReportDir,
-		Lang:          string(c.lang),
+		Lang:          string(c.language),
 		Requests:      func() int { return int(sender.Requests()) },
 	}, c.json)
 }

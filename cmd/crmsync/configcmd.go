@@ -97,7 +97,7 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 	out := &effectiveConfig{
 		ConfigFile: cfg.path, BaseURL: string(sc.send.baseURL), Ledger: sc.ledgerPath, Report: sc.reportPath, ReportDir: cfg.ReportDir,
 		Concurrency: int(sc.send.concurrency), Rate: float64(sc.send.rate), Timeout: sc.send.timeout.String(), Retries: int(sc.send.retries),
-		Lang: string(sc.lang), Encoding: string(sc.encoding), MaxRowsPerFile: importer.DefaultMaxRowsPerFile, MaxCellBytes: importer.DefaultMaxCellBytes,
+		Lang: string(sc.language), Encoding: string(sc.encoding), MaxRowsPerFile: importer.DefaultMaxRowsPerFile, MaxCellBytes: importer.DefaultMaxCellBytes,
 		AlreadyDeliveredCodes: append([]int{}, cfg.AlreadyDeliveredCodes...), SystemicCodes: append([]int{}, cfg.SystemicCodes...),
 		Mappings: map[string]map[string]code{}, StrictDateTime: cfg.StrictDateTime, ScoreResendUncertain: cfg.ScoreResendUncertain,
 		Required: map[string][]string{}, Sources: map[string]string{},

@@ -22,20 +22,37 @@ import (
 type syncCommand struct {
 	*env
 	name string // "run" or "plan"
+	runFlags
 
-	ledgerPath string
-	reportPath string
 	kind       string
 	encoding   csvEncoding
 	since      string
 	until      string
-	json       bool
-	allowEmpty bool // -allow-empty: no input file is not a problem
-	lang       lang
-	config     string
+	allowEmpty bool   // -allow-empty: no input file is not a problem
 	reportDir  string // from the config file
+}
+
+// runFlags are the flags of the commands that run the pipeline: run, plan,
+// retry and apply.
+type runFlags struct {
+	ledgerPath string
+	reportPath string
+	json       bool
+	language   lang
+	config     string
 	send       sendFlags
 	log        logFlags
+}
+
+// register registers f on fs; report says the -report default.
+func (f *runFlags) register(fs *flag.FlagSet, report string) {
+	fs.StringVar(&f.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
+	fs.StringVar(&f.reportPath, "report", "", "the report `file` (default "+report+")")
+	fs.BoolVar(&f.json, "json", false, "print the run summary as JSON on stdout")
+	f.language.register(fs)
+	fs.StringVar(&f.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
+	f.send.register(fs)
+	f.log.register(fs)
 }
 
 func (l *lang) register(fs *flag.FlagSet) {
@@ -71,18 +88,12 @@ func (f *sendFlags) register(fs *flag.FlagSet) {
 
 func (c *syncCommand) flags() *flag.FlagSet {
 	fs := c.newFlags(c.name)
-	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-<command>-<run>.xlsx; <mall>: the ledger file's name when no mall is set)")
+	c.runFlags.register(fs, "reports/<mall>-<command>-<run>.xlsx; <mall>: the ledger file's name when no mall is set")
 	fs.StringVar(&c.kind, "kind", "", "read every file as this `kind` ("+crmsync.KindList()+")")
 	c.encoding.register(fs)
 	fs.StringVar(&c.since, "since", "", "only events at or after this `date` (yyyy-mm-dd[ hh:mm:ss], China time)")
 	fs.StringVar(&c.until, "until", "", "only events before this `date`")
-	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
-	c.send.register(fs)
-	c.log.register(fs)
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "finding no input file is not a problem (exit 0, for setups with quiet nights)")
-	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	c.lang.register(fs)
 	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
 	return fs
 }
@@ -90,7 +101,7 @@ func (c *syncCommand) flags() *flag.FlagSet {
 // Run runs the command and returns its exit code; err is printed by main.
 func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.flags()
-	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
+	cfg, code, err := c.parseSending(fs, args, &c.runFlags)
 	if err != nil {
 		return code, err
 	}
@@ -159,7 +170,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		CountRows:  !c.json || c.terminal,
 		Report:     c.reportPath,
 		ReportDir:  c.reportDir,
-		Lang:       string(c.lang),
+		Lang:       string(c.language),
 	}
 	if c.name == "run" {
 		sender, closeAPI, err := c.send.client(c.env)
@@ -204,21 +215,21 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 	return s.ExitCode(), nil
 }
 
-// parseSending parses the flags of a command that sends, then applies its
-// log flags and the config file (*path, set by -config); code is the exit code
+// parseSending parses the flags of a command that runs the pipeline, then
+// applies its log flags and the config file (-config); code is the exit code
 // of err.
-func (e *env) parseSending(fs *flag.FlagSet, args []string, log *logFlags, send *sendFlags, path *string) (cfg *fileConfig, code int, err error) {
+func (e *env) parseSending(fs *flag.FlagSet, args []string, f *runFlags) (cfg *fileConfig, code int, err error) {
 	if err := parse(fs, args); err != nil {
 		return nil, crmsync.ExitUsage, err
 	}
-	if err := log.apply(e); err != nil {
+	if err := f.log.apply(e); err != nil {
 		return nil, crmsync.ExitUsage, err
 	}
-	cfg, err = e.applyConfig(fs, *path)
+	cfg, err = e.applyConfig(fs, f.config)
 	if err != nil {
 		return nil, crmsync.ExitFailed, err
 	}
-	send.cfg = cfg
+	f.send.cfg = cfg
 	return cfg, 0, nil
 }
 
