@@ -44,9 +44,9 @@ type fileConfig struct {
 	Retries               *retries                   `toml:"retries"`
 	Lang                  lang                       `toml:"lang"`
 	Encoding              csvEncoding                `toml:"encoding"`
-	MaxRowsPerFile        *atLeastOne                `toml:"max_rows_per_file"`
-	MaxCellBytes          *atLeastOne                `toml:"max_cell_bytes"`
-	MaxRowsPerRun         *atLeastOne                `toml:"max_rows_per_run"`
+	MaxRowsPerFile        atLeastOne                 `toml:"max_rows_per_file"` // 0: unset
+	MaxCellBytes          atLeastOne                 `toml:"max_cell_bytes"`
+	MaxRowsPerRun         atLeastOne                 `toml:"max_rows_per_run"`
 	AlreadyDeliveredCodes businessCodes              `toml:"already_delivered_codes"`
 	SystemicCodes         businessCodes              `toml:"systemic_codes"`
 	Credentials           configCredentials          `toml:"credentials"`
@@ -775,21 +775,13 @@ const defaultMaxRowsPerRun = 10_000_000
 
 // maxRowsPerRun is the row cap of a run.
 func (c *fileConfig) maxRowsPerRun() int {
-	if c.MaxRowsPerRun != nil {
-		return int(*c.MaxRowsPerRun)
-	}
-	return defaultMaxRowsPerRun
+	return cmp.Or(int(c.MaxRowsPerRun), defaultMaxRowsPerRun)
 }
 
 // reader returns the importer's Reader for these settings.
 func (c *fileConfig) reader(encoding string, kind crmsync.Kind, allowEmpty bool) *importer.Reader {
 	r := &importer.Reader{Encoding: encoding, Kind: kind, StrictDateTime: c.StrictDateTime, AllowEmpty: allowEmpty}
-	if c.MaxRowsPerFile != nil {
-		r.MaxRowsPerFile = int(*c.MaxRowsPerFile)
-	}
-	if c.MaxCellBytes != nil {
-		r.MaxCellBytes = int(*c.MaxCellBytes)
-	}
+	r.MaxRowsPerFile, r.MaxCellBytes = int(c.MaxRowsPerFile), int(c.MaxCellBytes) // 0: the reader's default
 	for field, m := range c.Mappings {
 		if r.Mappings == nil {
 			r.Mappings = map[string]map[string]string{}

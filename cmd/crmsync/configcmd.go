@@ -97,7 +97,8 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 	out := &effectiveConfig{
 		ConfigFile: cfg.path, BaseURL: string(sc.send.baseURL), Ledger: sc.ledgerPath, Report: sc.reportPath, ReportDir: cfg.ReportDir,
 		Concurrency: int(sc.send.concurrency), Rate: float64(sc.send.rate), Timeout: sc.send.timeout.String(), Retries: int(sc.send.retries),
-		Lang: string(sc.language), Encoding: string(sc.encoding), MaxRowsPerFile: importer.DefaultMaxRowsPerFile, MaxCellBytes: importer.DefaultMaxCellBytes,
+		Lang: string(sc.language), Encoding: string(sc.encoding), MaxRowsPerFile: cmp.Or(int(cfg.MaxRowsPerFile), importer.DefaultMaxRowsPerFile),
+		MaxCellBytes:          cmp.Or(int(cfg.MaxCellBytes), importer.DefaultMaxCellBytes),
 		AlreadyDeliveredCodes: append([]int{}, cfg.AlreadyDeliveredCodes...), SystemicCodes: append([]int{}, cfg.SystemicCodes...),
 		Mappings: map[string]map[string]code{}, StrictDateTime: cfg.StrictDateTime, ScoreResendUncertain: cfg.ScoreResendUncertain,
 		Required: map[string][]string{}, Sources: map[string]string{},
@@ -106,12 +107,6 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 		out.Required[string(k)] = fields
 	}
 	maps.Copy(out.Mappings, cfg.Mappings)
-	if cfg.MaxRowsPerFile != nil {
-		out.MaxRowsPerFile = int(*cfg.MaxRowsPerFile)
-	}
-	if cfg.MaxCellBytes != nil {
-		out.MaxCellBytes = int(*cfg.MaxCellBytes)
-	}
 	for key := range out.settings() {
 		out.Sources[key] = cmp.Or(cfg.origin[key], "default")
 	}
