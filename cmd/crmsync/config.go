@@ -543,11 +543,16 @@ func (c *fileConfig) check(text string, at func(key toml.Key, format string, a .
 			return e
 		}
 	}
+	kinds := map[string]kindSettings{} // by the kind's own name
 	for _, name := range sortedKeys(c.Kinds) {
 		kind, err := crmsync.ParseKind(name)
 		if err != nil {
 			return at(toml.Key{"kinds", name}, "no kind is called %s: want one of %s", name, crmsync.KindList())
 		}
+		if _, dup := kinds[string(kind)]; dup {
+			return at(toml.Key{"kinds", name}, "a second table for %s (kind names ignore case, and _ stands for -): merge them", kind)
+		}
+		kinds[string(kind)] = c.Kinds[name]
 		if _, err := mallcoo.SpecFor(kind, c.Kinds[name].Required); err != nil {
 			return at(toml.Key{"kinds", name, "required"}, "%v", err)
 		}
@@ -555,6 +560,7 @@ func (c *fileConfig) check(text string, at func(key toml.Key, format string, a .
 			return err
 		}
 	}
+	c.Kinds = kinds
 	if err := checkColumns(toml.Key{"columns"}, "", c.Columns, at); err != nil {
 		return err
 	}
@@ -796,8 +802,8 @@ func (c *fileConfig) reader(encoding string, kind crmsync.Kind, allowEmpty bool)
 		r.Columns[""] = c.Columns
 	}
 	for name, k := range c.Kinds {
-		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Columns) > 0 {
-			r.Columns[kind] = k.Columns
+		if len(k.Columns) > 0 {
+			r.Columns[crmsync.Kind(name)] = k.Columns
 		}
 	}
 	if len(r.Columns) == 0 {
@@ -814,8 +820,8 @@ func (c *fileConfig) requiredFields() map[crmsync.Kind][]string {
 	}
 	out := map[crmsync.Kind][]string{}
 	for name, k := range c.Kinds {
-		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Required) > 0 {
-			out[kind] = k.Required
+		if len(k.Required) > 0 {
+			out[crmsync.Kind(name)] = k.Required
 		}
 	}
 	return out

@@ -211,6 +211,7 @@ func TestConfigValidation(t *testing.T) {
 		{"bool as text", "lang = \"zh\"\nstrict_datetime = \"yes\"\n", "strict_datetime", 2},
 		{"resend as number", "score_resend_uncertain = 1\n", "score_resend_uncertain", 1},
 		{"kinds not a table", "kinds = []\n", "kinds", 1},
+		{"kind tables twice", "[kinds.Score]\nrequired = [\"PosID\"]\n[kinds.score]\nrequired = [\"TradeSerialNo\"]\n", "kinds.score", 3},
 		{"required unknown kind", "[kinds.scores]\nrequired = [\"PosID\"]\n", "kinds.scores", 1},
 		{"required unknown field", "[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosNo\"]\n", "kinds.score.required", 2},
 		{"required not a list", "[kinds.score]\nrequired = \"PosID\"\n", "kinds.score.required", 2},
