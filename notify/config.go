@@ -54,20 +54,20 @@ const (
 //	to = ["ops@example.com"]
 //	attach = true                    # attach the problems workbook (it holds the rows: member data)
 type Config struct {
-	Type   string `toml:"type"`
-	Name   string `toml:"name"` // optional label in errors and logs; default the type
-	URL    string `toml:"url"`
-	On     string `toml:"on"`
-	Secret string `toml:"secret"`
+	Type   string `toml:"type" json:"type"`
+	Name   string `toml:"name" json:"name,omitempty"` // optional label in errors and logs; default the type
+	URL    string `toml:"url" json:"url,omitempty"`
+	On     string `toml:"on" json:"on,omitempty"`
+	Secret string `toml:"secret" json:"secret,omitempty"`
 
-	SMTPHost     string   `toml:"smtp_host"`
-	SMTPPort     int      `toml:"smtp_port"`
-	TLS          string   `toml:"tls"`
-	Username     string   `toml:"username"`
-	PasswordFile string   `toml:"password_file"`
-	From         string   `toml:"from"`
-	To           []string `toml:"to"`
-	Attach       *bool    `toml:"attach"`
+	SMTPHost     string   `toml:"smtp_host" json:"smtp_host,omitempty"`
+	SMTPPort     int      `toml:"smtp_port" json:"smtp_port,omitempty"`
+	TLS          string   `toml:"tls" json:"tls,omitempty"`
+	Username     string   `toml:"username" json:"username,omitempty"`
+	PasswordFile string   `toml:"password_file" json:"password_file,omitempty"`
+	From         string   `toml:"from" json:"from,omitempty"`
+	To           []string `toml:"to" json:"to,omitempty"`
+	Attach       *bool    `toml:"attach" json:"attach,omitempty"`
 }
 
 // FieldError is a mistake in a [[notify]] table: the key and what is wrong,
@@ -352,22 +352,6 @@ func (c Config) LogValue() slog.Value {
 
 // MarshalJSON writes c with its secrets masked (e.g. for `crmsync config -json`).
 func (c Config) MarshalJSON() ([]byte, error) {
-	type plain struct {
-		Type         string   `json:"type"`
-		Name         string   `json:"name,omitempty"`
-		URL          string   `json:"url,omitempty"`
-		On           string   `json:"on,omitempty"`
-		Secret       string   `json:"secret,omitempty"`
-		SMTPHost     string   `json:"smtp_host,omitempty"`
-		SMTPPort     int      `json:"smtp_port,omitempty"`
-		TLS          string   `json:"tls,omitempty"`
-		Username     string   `json:"username,omitempty"`
-		PasswordFile string   `json:"password_file,omitempty"`
-		From         string   `json:"from,omitempty"`
-		To           []string `json:"to,omitempty"`
-		Attach       *bool    `json:"attach,omitempty"`
-	}
-	r := c.redacted()
-	return json.Marshal(plain{r.Type, r.Name, r.URL, r.On, r.Secret, r.SMTPHost, r.SMTPPort, r.TLS,
-		r.Username, r.PasswordFile, r.From, r.To, r.Attach})
+	type plain Config // without its methods
+	return json.Marshal(plain(c.redacted()))
 }

@@ -15,25 +15,13 @@ import (
 // crmsync apply [flags] RUN-ID. Exit codes as run.
 type applyCommand struct {
 	*env
-	ledgerPath string
-	reportPath string
-	json       bool
-	lang       string
-	config     string
-	send       sendFlags
-	log        logFlags
+	runFlags
 }
 
 func (c *applyCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlags("apply")
-	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-apply-<run>.xlsx)")
-	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
-	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
-	c.send.register(fs)
-	c.log.register(fs)
-	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
+	c.runFlags.register(fs, "reports/<mall>-apply-<run>.xlsx")
+	cfg, code, err := c.parseSending(fs, args, &c.runFlags)
 	if err != nil {
 		return code, err
 	}
@@ -43,9 +31,6 @@ func (c *applyCommand) Run(ctx context.Context, args []string) (int, error) {
 	planID, perr := strconv.ParseInt(fs.Arg(0), 10, 64)
 	if perr != nil || planID <= 0 {
 		return crmsync.ExitUsage, usagef("RUN-ID %q: want a run number (crmsync status lists recent runs)", fs.Arg(0))
-	}
-	if err := checkRunSettings("auto", c.lang, &c.send); err != nil {
-		return crmsync.ExitUsage, err
 	}
 	if err := checkReport(c.reportPath, true, append(ledgerFiles(c.ledgerPath), cfg.path)...); err != nil {
 		return crmsync.ExitUsage, err
@@ -65,12 +50,12 @@ func (c *applyCommand) Run(ctx context.Context, args []string) (int, error) {
 		LedgerOptions: c.ledgerOptions(false),
 		Mall:          cfg.Mall,
 		ReportOptions: cfg.reportOptions(),
-		Job:           &pipeline.Job{Sender: sender, Concurrency: c.send.concurrency, Logger: c.logger, ResendUncertainScores: cfg.ScoreResendUncertain},
+		Job:           &pipeline.Job{Sender: sender, Concurrency: int(c.send.concurrency), Logger: c.logger, ResendUncertainScores: cfg.ScoreResendUncertain},
 		Apply:         planID,
 		Retention:     cfg.retention(c.logger),
 		Report:        c.reportPath,
 		ReportDir:     cfg.ReportDir,
-		Lang:          c.lang,
+		Lang:          string(c.language),
 		Requests:      func() int { return int(sender.Requests()) },
 	}, c.json)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -39,13 +40,13 @@ type fileConfig struct {
 	ReportDir             string                     `toml:"report_dir"`
 	Concurrency           *concurrency               `toml:"concurrency"`
 	Rate                  *rate                      `toml:"rate"`
-	Timeout               *timeout                   `toml:"timeout"`
+	Timeout               timeout                    `toml:"timeout"`
 	Retries               *retries                   `toml:"retries"`
 	Lang                  lang                       `toml:"lang"`
 	Encoding              csvEncoding                `toml:"encoding"`
-	MaxRowsPerFile        *atLeastOne                `toml:"max_rows_per_file"`
-	MaxCellBytes          *atLeastOne                `toml:"max_cell_bytes"`
-	MaxRowsPerRun         *atLeastOne                `toml:"max_rows_per_run"`
+	MaxRowsPerFile        atLeastOne                 `toml:"max_rows_per_file"` // 0: unset
+	MaxCellBytes          atLeastOne                 `toml:"max_cell_bytes"`
+	MaxRowsPerRun         atLeastOne                 `toml:"max_rows_per_run"`
 	ReportRows            *reportRows                `toml:"report_rows"`
 	AlreadyDeliveredCodes businessCodes              `toml:"already_delivered_codes"`
 	SystemicCodes         businessCodes              `toml:"systemic_codes"`
@@ -68,8 +69,8 @@ type fileConfig struct {
 	Columns      map[string]string `toml:"columns"` // a mall's header → field, every kind
 	ResultsDir   string            `toml:"results_dir"`
 
-	// path is the file read ("" when none); origin says, by flag name,
-	// where applyConfig took each setting from (for `crmsync config`).
+	// path is the file read ("" when none); origin says, by key, where
+	// applyConfig took each setting from (for `crmsync config`).
 	path   string
 	origin map[string]string
 }
@@ -109,9 +110,10 @@ func (e *configError) Error() string {
 }
 
 // The settings with a range or a form. Each check is the only statement of
-// its rule: the file's value passes it when decoded, the flag's in
-// checkRunSettings. No error quotes the value (it may be a secret set by
-// mistake), but retention's, as prune's -keep always did.
+// its rule: the file's value passes it when decoded, the flag's when set
+// (the flags of these names are of these types). No error quotes the value
+// (it may be a secret set by mistake), but retention's, as prune's -keep
+// always did.
 
 type (
 	concurrency int           // members sent in parallel
@@ -160,6 +162,32 @@ func (l *lang) UnmarshalText(b []byte) error        { return setText(b, l) }
 func (e *csvEncoding) UnmarshalText(b []byte) error { return setText(b, e) }
 func (u *baseURL) UnmarshalText(b []byte) error     { return setText(b, u) }
 func (r *retention) UnmarshalText(b []byte) error   { return setText(b, r) }
+
+// As flags (flag.Value) the same types check the same way; a flag's empty
+// value is refused, where the file's leaves the setting unset.
+func (n *concurrency) Set(s string) error { return setInt(s, n) }
+func (n *retries) Set(s string) error     { return setInt(s, n) }
+func (d *timeout) Set(s string) error {
+	return cmp.Or(want(s != "", `want a duration such as "10s" or "1m30s"`), d.UnmarshalText([]byte(s)))
+}
+func (l *lang) Set(s string) error        { return setFlag(s, l) }
+func (e *csvEncoding) Set(s string) error { return setFlag(s, e) }
+func (u *baseURL) Set(s string) error     { return setText([]byte(s), u) } // "": the default
+func (r *rate) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("want a number such as 50 or 0.5")
+	}
+	return r.UnmarshalTOML(f)
+}
+
+func (n concurrency) String() string { return strconv.Itoa(int(n)) }
+func (n retries) String() string     { return strconv.Itoa(int(n)) }
+func (r rate) String() string        { return strconv.FormatFloat(float64(r), 'g', -1, 64) }
+func (d timeout) String() string     { return time.Duration(d).String() }
+func (l lang) String() string        { return string(l) }
+func (e csvEncoding) String() string { return string(e) }
+func (u baseURL) String() string     { return string(u) }
 
 func (r *rate) UnmarshalTOML(v any) error {
 	n, ok := v.(float64)
@@ -236,6 +264,25 @@ func wholeNumber[T interface {
 	return (*p).check()
 }
 
+func setInt[T interface {
+	~int
+	check() error
+}](s string, p *T) error {
+	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
+	if err != nil {
+		return errors.New("want a whole number such as 8")
+	}
+	return wholeNumber(n, p)
+}
+
+func setFlag[T interface {
+	~string
+	check() error
+}](s string, p *T) error {
+	*p = T(s)
+	return (*p).check()
+}
+
 // setText checks the text b as a T and sets *p; "" leaves the setting
 // unset.
 func setText[T interface {
@@ -292,7 +339,7 @@ func loadConfig(path string) (*fileConfig, error) {
 		return nil, &configError{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Problem: pe.Message}
 	}
 	at := func(key toml.Key, format string, a ...any) error {
-		return &configError{Path: path, Line: lineOf(string(text), key), Key: key.String(), Problem: fmt.Sprintf(format, a...)}
+		return &configError{Path: path, Line: lineOf(md, doc, key), Key: key.String(), Problem: fmt.Sprintf(format, a...)}
 	}
 	// An unknown key is one MetaData.Undecoded would list, or one the
 	// library took for a setting by ignoring case (Concurrency = 200 beside
@@ -308,7 +355,7 @@ func loadConfig(path string) (*fileConfig, error) {
 	for _, k := range md.Keys() {
 		for i := range k {
 			if settingType(k[:i+1]) == nil {
-				e := &configError{Path: path, Line: lineOf(string(text), k), Key: k[:i+1].String(), Problem: "unknown setting"}
+				e := &configError{Path: path, Line: lineOf(md, doc, k), Key: k[:i+1].String(), Problem: "unknown setting"}
 				if names := settingNames(settingType(k[:i])); names != nil {
 					e.Problem += "; the settings here are " + strings.Join(names, ", ")
 				}
@@ -414,20 +461,38 @@ func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// lineOf is the line where key (or, failing that, its table) is set.
-func lineOf(text string, key toml.Key) int {
-	for ; len(key) > 0; key = key[:len(key)-1] {
-		hint := cmp.Or(key[len(key)-1], `""`)
-		if n := firstLine(text, hint, func(md toml.MetaData, _ map[string]any) bool { return md.Type(key...) != "" }); n > 0 {
-			return n
+// lineOf is the line where key (or, failing that, its table) is set, as
+// the library knows it: it names a key's line in the toml.ParseError of a
+// value that refuses to be decoded there. In a list of tables ([[notify]])
+// it knows the last line of each key.
+func lineOf(md toml.MetaData, doc toml.Primitive, key toml.Key) int {
+	for _, part := range key {
+		var table map[string]toml.Primitive // empty for a value not a table
+		var tables []map[string]toml.Primitive
+		if md.PrimitiveDecode(doc, &tables) == nil && len(tables) > 0 {
+			table = tables[len(tables)-1]
+		} else if md.PrimitiveDecode(doc, &table) != nil {
+			break
 		}
+		next, ok := table[part]
+		if !ok {
+			break
+		}
+		doc = next
 	}
-	return 0
+	var pe toml.ParseError
+	errors.As(md.PrimitiveDecode(doc, new(refused)), &pe)
+	return pe.Position.Line
 }
 
+type refused struct{}
+
+func (*refused) UnmarshalTOML(any) error { return errors.New("refused") }
+
 // firstLine is the first line holding hint through which the text, as the
-// library parses it, holds what defined looks for; 0 if none. The library
-// keeps positions to itself; this runs on a mistake only.
+// library parses it, holds what defined looks for; 0 if none: the line of
+// the n-th [[notify]] table, of which the library keeps no position. This
+// runs on a mistake only.
 func firstLine(text, hint string, defined func(toml.MetaData, map[string]any) bool) int {
 	lines := strings.SplitAfter(text, "\n")
 	for n := 1; n <= len(lines); n++ {
@@ -482,11 +547,16 @@ func (c *fileConfig) check(text string, at func(key toml.Key, format string, a .
 			return e
 		}
 	}
+	kinds := map[string]kindSettings{} // by the kind's own name
 	for _, name := range sortedKeys(c.Kinds) {
 		kind, err := crmsync.ParseKind(name)
 		if err != nil {
 			return at(toml.Key{"kinds", name}, "no kind is called %s: want one of %s", name, crmsync.KindList())
 		}
+		if _, dup := kinds[string(kind)]; dup {
+			return at(toml.Key{"kinds", name}, "a second table for %s (kind names ignore case, and _ stands for -): merge them", kind)
+		}
+		kinds[string(kind)] = c.Kinds[name]
 		if _, err := mallcoo.SpecFor(kind, c.Kinds[name].Required); err != nil {
 			return at(toml.Key{"kinds", name, "required"}, "%v", err)
 		}
@@ -494,6 +564,7 @@ func (c *fileConfig) check(text string, at func(key toml.Key, format string, a .
 			return err
 		}
 	}
+	c.Kinds = kinds
 	if err := checkColumns(toml.Key{"columns"}, "", c.Columns, at); err != nil {
 		return err
 	}
@@ -587,37 +658,6 @@ func mappableFields() map[string]*mallcoo.Field {
 	return m
 }
 
-func checkEncoding(s string) error { return csvEncoding(s).check() }
-func checkLang(s string) error     { return lang(s).check() }
-
-// checkRunSettings checks the merged settings of a command that reads or
-// sends, naming the flags, with the checks the file's values passed.
-func checkRunSettings(encoding, language string, send *sendFlags) error {
-	for _, s := range []struct {
-		flag  string
-		value any
-		check func() error
-	}{
-		{"encoding", encoding, csvEncoding(encoding).check},
-		{"lang", language, lang(language).check},
-		{"concurrency", send.concurrency, concurrency(send.concurrency).check},
-		{"rate", send.rate, rate(send.rate).check},
-		{"timeout", send.timeout, timeout(send.timeout).check},
-		{"retries", send.retries, retries(send.retries).check},
-		{"base-url", send.baseURL, func() error {
-			if send.baseURL == "" {
-				return nil
-			}
-			return baseURL(send.baseURL).check()
-		}},
-	} {
-		if err := s.check(); err != nil {
-			return usagef("-%s %q: %v", s.flag, fmt.Sprint(s.value), err)
-		}
-	}
-	return nil
-}
-
 // pathless drops the path from a file error: a path set by mistake to the
 // key itself must not be shown.
 func pathless(err error) error {
@@ -628,39 +668,22 @@ func pathless(err error) error {
 	return err
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-// flagValues returns the settings of c as flag values, by flag name.
-func (c *fileConfig) flagValues() map[string]string {
+// settings returns, by key, the top-level settings the file sets, as text
+// a flag of the same name (- for _) takes.
+func (c *fileConfig) settings() map[string]string {
 	v := map[string]string{}
-	put := func(name, val string, set bool) {
-		if set {
-			v[name] = val
+	rv := reflect.ValueOf(*c)
+	for i := range rv.NumField() {
+		f, key := rv.Field(i), rv.Type().Field(i).Tag.Get("toml")
+		set := !f.IsZero()
+		if k := f.Kind(); k == reflect.Map || k == reflect.Slice {
+			set = f.Len() > 0
 		}
-	}
-	put("base-url", string(c.BaseURL), c.BaseURL != "")
-	put("ledger", c.Ledger, c.Ledger != "")
-	put("lang", string(c.Lang), c.Lang != "")
-	put("encoding", string(c.Encoding), c.Encoding != "")
-	put("allow-empty", "true", c.AllowEmpty)
-	if c.Timeout != nil && *c.Timeout != 0 {
-		v["timeout"] = time.Duration(*c.Timeout).String()
-	}
-	if c.Concurrency != nil {
-		v["concurrency"] = strconv.Itoa(int(*c.Concurrency))
-	}
-	if c.Rate != nil {
-		v["rate"] = strconv.FormatFloat(float64(*c.Rate), 'f', -1, 64)
-	}
-	if c.Retries != nil {
-		v["retries"] = strconv.Itoa(int(*c.Retries))
+		if key != "" && set {
+			v[key] = fmt.Sprint(reflect.Indirect(f).Interface())
+		}
 	}
 	return v
 }
@@ -671,9 +694,7 @@ func (c *fileConfig) flagValues() map[string]string {
 func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if path == "" {
-		path = e.getenv("CRMSYNC_CONFIG")
-	}
+	path = cmp.Or(path, e.getenv("CRMSYNC_CONFIG"))
 	cfg := &fileConfig{}
 	if path != "" {
 		c, err := loadConfig(path)
@@ -682,32 +703,25 @@ func (e *env) applyConfig(fs *flag.FlagSet, path string) (*fileConfig, error) {
 		}
 		cfg = c
 	}
+	vals := cfg.settings()
 	cfg.origin = map[string]string{}
-	vals := cfg.flagValues()
-	for n := range vals {
-		cfg.origin[n] = "config file"
+	for key := range vals {
+		cfg.origin[key] = "config file"
 	}
 	if u := e.getenv("MALLCOO_BASE_URL"); u != "" {
 		if err := baseURL(u).check(); err != nil {
 			return nil, fmt.Errorf("MALLCOO_BASE_URL: %v (the value is not shown)", err)
 		}
-		vals["base-url"] = u
-		cfg.origin["base-url"] = "env MALLCOO_BASE_URL"
+		vals["base_url"], cfg.origin["base_url"] = u, "env MALLCOO_BASE_URL"
 	}
-	for _, name := range sortedKeys(vals) {
-		if fs.Lookup(name) == nil {
-			continue
-		}
-		if set[name] {
-			cfg.origin[name] = "flag -" + name
-			continue
-		}
-		if err := fs.Set(name, vals[name]); err != nil {
+	for _, key := range sortedKeys(vals) {
+		name := strings.ReplaceAll(key, "_", "-")
+		if fs.Lookup(name) != nil && !set[name] && fs.Set(name, vals[key]) != nil {
 			return nil, &configError{Path: path, Key: name, Problem: "not a value -" + name + " takes (the value is not shown)"}
 		}
 	}
 	for name := range set {
-		cfg.origin[name] = "flag -" + name
+		cfg.origin[strings.ReplaceAll(name, "-", "_")] = "flag -" + name
 	}
 	e.cfg = cfg
 	return cfg, nil
@@ -771,21 +785,13 @@ const defaultMaxRowsPerRun = 10_000_000
 
 // maxRowsPerRun is the row cap of a run.
 func (c *fileConfig) maxRowsPerRun() int {
-	if c.MaxRowsPerRun != nil {
-		return int(*c.MaxRowsPerRun)
-	}
-	return defaultMaxRowsPerRun
+	return cmp.Or(int(c.MaxRowsPerRun), defaultMaxRowsPerRun)
 }
 
 // reader returns the importer's Reader for these settings.
 func (c *fileConfig) reader(encoding string, kind crmsync.Kind, allowEmpty bool) *importer.Reader {
 	r := &importer.Reader{Encoding: encoding, Kind: kind, StrictDateTime: c.StrictDateTime, AllowEmpty: allowEmpty}
-	if c.MaxRowsPerFile != nil {
-		r.MaxRowsPerFile = int(*c.MaxRowsPerFile)
-	}
-	if c.MaxCellBytes != nil {
-		r.MaxCellBytes = int(*c.MaxCellBytes)
-	}
+	r.MaxRowsPerFile, r.MaxCellBytes = int(c.MaxRowsPerFile), int(c.MaxCellBytes) // 0: the reader's default
 	for field, m := range c.Mappings {
 		if r.Mappings == nil {
 			r.Mappings = map[string]map[string]string{}
@@ -800,8 +806,8 @@ func (c *fileConfig) reader(encoding string, kind crmsync.Kind, allowEmpty bool)
 		r.Columns[""] = c.Columns
 	}
 	for name, k := range c.Kinds {
-		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Columns) > 0 {
-			r.Columns[kind] = k.Columns
+		if len(k.Columns) > 0 {
+			r.Columns[crmsync.Kind(name)] = k.Columns
 		}
 	}
 	if len(r.Columns) == 0 {
@@ -818,8 +824,8 @@ func (c *fileConfig) requiredFields() map[crmsync.Kind][]string {
 	}
 	out := map[crmsync.Kind][]string{}
 	for name, k := range c.Kinds {
-		if kind, err := crmsync.ParseKind(name); err == nil && len(k.Required) > 0 {
-			out[kind] = k.Required
+		if len(k.Required) > 0 {
+			out[crmsync.Kind(name)] = k.Required
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,6 +211,7 @@ func TestConfigValidation(t *testing.T) {
 		{"bool as text", "lang = \"zh\"\nstrict_datetime = \"yes\"\n", "strict_datetime", 2},
 		{"resend as number", "score_resend_uncertain = 1\n", "score_resend_uncertain", 1},
 		{"kinds not a table", "kinds = []\n", "kinds", 1},
+		{"kind tables twice", "[kinds.Score]\nrequired = [\"PosID\"]\n[kinds.score]\nrequired = [\"TradeSerialNo\"]\n", "kinds.score", 3},
 		{"required unknown kind", "[kinds.scores]\nrequired = [\"PosID\"]\n", "kinds.scores", 1},
 		{"required unknown field", "[kinds.score]\nrequired = [\"TradeSerialNo\", \"PosNo\"]\n", "kinds.score.required", 2},
 		{"required not a list", "[kinds.score]\nrequired = \"PosID\"\n", "kinds.score.required", 2},
@@ -279,10 +281,16 @@ func TestConfigValidation(t *testing.T) {
 		{"config", "-lang", "fr"},
 		{"config", "-encoding", "latin1"},
 		{"config", "-base-url", "nope"},
+		{"config", "-timeout", ""},
 		{"config", "samples/"},
+		{"run", "-rate", "NaN", "samples/"},
+		{"plan", "-lang", "", "samples/"},
+		{"retry", "-retries", "-1"},
+		{"apply", "-timeout", "0s", "1"},
+		{"reconcile", "-encoding", "latin1", "samples/"},
 	} {
-		if code, _, _ := cli(t, nil, args...); code != crmsync.ExitUsage {
-			t.Errorf("crmsync %q: exit %d, want %d", args, code, crmsync.ExitUsage)
+		if code, _, stderr := cli(t, nil, args...); code != crmsync.ExitUsage || !strings.Contains(stderr, args[1]+": want") && args[1] != "samples/" {
+			t.Errorf("crmsync %q: exit %d, stderr %q: want %d naming the flag and what it takes", args, code, stderr, crmsync.ExitUsage)
 		}
 	}
 }
@@ -482,4 +490,32 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Errorf("loadConfig(%q) = %v, want a *configError", text, err)
 		}
 	})
+}
+
+// TestConfigEverySetting: crmsync config's text and -json output, over a
+// file with every setting, with the environment and flags over it, and
+// with none, are those of testdata/config-every-setting.golden.
+func TestConfigEverySetting(t *testing.T) {
+	const file = "testdata/every-setting.toml"
+	var out strings.Builder
+	for _, c := range []struct {
+		vars map[string]string
+		args []string
+	}{
+		{nil, []string{"-config", file}},
+		{map[string]string{"MALLCOO_BASE_URL": "https://env.example", "MALLCOO_APP_ID": "app-env", "MALLCOO_PRIVATE_KEY": "PRIVATE-never-shown"},
+			[]string{"-config", file, "-concurrency", "2", "-rate", "0", "-timeout", "1m30s", "-retries", "0", "-lang", "zh", "-encoding", "cp936", "-ledger", "flag.db", "-report", "r.xlsx"}},
+		{map[string]string{"CRMSYNC_CONFIG": file}, []string{"-sandbox"}},
+		{nil, nil},
+	} {
+		for _, mode := range [][]string{nil, {"-json"}} {
+			args := append(append([]string{"config"}, mode...), c.args...)
+			code, stdout, stderr := cli(t, c.vars, args...)
+			if code == crmsync.ExitOK {
+				stderr = "" // warnings (a key file git checked out readable by others)
+			}
+			fmt.Fprintf(&out, "$ %v crmsync %s\nexit %d\n%s%s\n", sortedKeys(c.vars), strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
+	golden(t, "testdata/config-every-setting.golden", out.String())
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"maps"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 
@@ -65,7 +69,7 @@ key only as set or missing. Exit 1 when the config file or the environment
 holds a mistake, 2 for a bad flag.
 
 `)
-		fs.PrintDefaults()
+		plainFlags(fs).PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -75,9 +79,6 @@ holds a mistake, 2 for a bad flag.
 	}
 	cfg, err := c.applyConfig(fs, sc.config)
 	if err != nil {
-		return err
-	}
-	if err := checkRunSettings(sc.encoding, sc.lang, &sc.send); err != nil {
 		return err
 	}
 	out := c.effective(sc, cfg)
@@ -94,9 +95,10 @@ holds a mistake, 2 for a bad flag.
 // effective assembles the settings of sc after applyConfig.
 func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveConfig {
 	out := &effectiveConfig{
-		ConfigFile: cfg.path, BaseURL: sc.send.baseURL, Ledger: sc.ledgerPath, Report: sc.reportPath, ReportDir: cfg.ReportDir,
-		Concurrency: sc.send.concurrency, Rate: sc.send.rate, Timeout: sc.send.timeout.String(), Retries: sc.send.retries,
-		Lang: sc.lang, Encoding: sc.encoding, MaxRowsPerFile: importer.DefaultMaxRowsPerFile, MaxCellBytes: importer.DefaultMaxCellBytes,
+		ConfigFile: cfg.path, BaseURL: string(sc.send.baseURL), Ledger: sc.ledgerPath, Report: sc.reportPath, ReportDir: cfg.ReportDir,
+		Concurrency: int(sc.send.concurrency), Rate: float64(sc.send.rate), Timeout: sc.send.timeout.String(), Retries: int(sc.send.retries),
+		Lang: string(sc.language), Encoding: string(sc.encoding), MaxRowsPerFile: cmp.Or(int(cfg.MaxRowsPerFile), importer.DefaultMaxRowsPerFile),
+		MaxCellBytes:          cmp.Or(int(cfg.MaxCellBytes), importer.DefaultMaxCellBytes),
 		AlreadyDeliveredCodes: append([]int{}, cfg.AlreadyDeliveredCodes...), SystemicCodes: append([]int{}, cfg.SystemicCodes...),
 		Mappings: map[string]map[string]code{}, StrictDateTime: cfg.StrictDateTime, ScoreResendUncertain: cfg.ScoreResendUncertain,
 		Required: map[string][]string{}, Sources: map[string]string{},
@@ -104,36 +106,12 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 	for k, fields := range cfg.requiredFields() {
 		out.Required[string(k)] = fields
 	}
-	for field, m := range cfg.Mappings {
-		out.Mappings[field] = m
+	maps.Copy(out.Mappings, cfg.Mappings)
+	for key := range out.settings() {
+		out.Sources[key] = cmp.Or(cfg.origin[key], "default")
 	}
-	if cfg.MaxRowsPerFile != nil {
-		out.MaxRowsPerFile = int(*cfg.MaxRowsPerFile)
-	}
-	if cfg.MaxCellBytes != nil {
-		out.MaxCellBytes = int(*cfg.MaxCellBytes)
-	}
-	for key, flagName := range map[string]string{
-		"base_url": "base-url", "ledger": "ledger", "concurrency": "concurrency", "rate": "rate",
-		"timeout": "timeout", "retries": "retries", "lang": "lang", "encoding": "encoding",
-	} {
-		if out.Sources[key] = cfg.origin[flagName]; out.Sources[key] == "" {
-			out.Sources[key] = "default"
-		}
-	}
-	for key, set := range map[string]bool{
-		"max_rows_per_file":       cfg.MaxRowsPerFile != nil,
-		"max_cell_bytes":          cfg.MaxCellBytes != nil,
-		"already_delivered_codes": len(cfg.AlreadyDeliveredCodes) > 0,
-		"systemic_codes":          len(cfg.SystemicCodes) > 0,
-		"mappings":                len(cfg.Mappings) > 0,
-		"strict_datetime":         cfg.StrictDateTime,
-		"score_resend_uncertain":  cfg.ScoreResendUncertain,
-		"required":                len(out.Required) > 0,
-		"report_dir":              cfg.ReportDir != "",
-	} {
-		out.Sources[key] = map[bool]string{false: "default", true: "config file"}[set]
-	}
+	out.Sources["mappings"] = cmp.Or(cfg.origin["mappings"], "default")
+	out.Sources["required"] = map[bool]string{false: "default", true: "config file"}[len(out.Required) > 0]
 	if out.BaseURL == "" {
 		out.BaseURL = mallcoo.DefaultBaseURL
 	}
@@ -183,6 +161,20 @@ func orMissing(source, name string) string {
 	return source
 }
 
+// settings yields the settings of o shown one to a row, by key, in order:
+// those of one value (not config_file, report, tables nor credentials).
+func (o *effectiveConfig) settings() iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		v := reflect.ValueOf(*o)
+		for i := range v.NumField() {
+			key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			if k := v.Field(i).Kind(); k != reflect.Map && k != reflect.Struct && key != "config_file" && key != "report" && !yield(key, v.Field(i).Interface()) {
+				return
+			}
+		}
+	}
+}
+
 func (c *configCommand) printConfig(o *effectiveConfig) {
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	row := func(key, value, source string) {
@@ -191,27 +183,17 @@ func (c *configCommand) printConfig(o *effectiveConfig) {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\n", key, value, source)
 	}
-	file := o.ConfigFile
-	if file == "" {
-		file = "none (-config FILE or $CRMSYNC_CONFIG)"
-	}
-	row("config file", file, "")
-	rate := fmt.Sprintf("%v requests/s", o.Rate)
-	if o.Rate == 0 {
-		rate = "0 (unlimited)"
-	}
-	report := [2]string{"report_dir", o.ReportDir}
-	if o.Report != "" {
-		report = [2]string{"report", o.Report}
-	}
-	for _, kv := range [][2]string{
-		{"base_url", o.BaseURL}, {"ledger", o.Ledger}, report, {"concurrency", fmt.Sprint(o.Concurrency)},
-		{"rate", rate}, {"timeout", o.Timeout}, {"retries", fmt.Sprint(o.Retries)}, {"lang", o.Lang},
-		{"encoding", o.Encoding}, {"max_rows_per_file", fmt.Sprint(o.MaxRowsPerFile)}, {"max_cell_bytes", fmt.Sprint(o.MaxCellBytes)},
-		{"already_delivered_codes", fmt.Sprint(o.AlreadyDeliveredCodes)}, {"systemic_codes", fmt.Sprint(o.SystemicCodes)},
-		{"strict_datetime", fmt.Sprint(o.StrictDateTime)}, {"score_resend_uncertain", fmt.Sprint(o.ScoreResendUncertain)},
-	} {
-		row(kv[0], kv[1], o.Sources[kv[0]])
+	row("config file", cmp.Or(o.ConfigFile, "none (-config FILE or $CRMSYNC_CONFIG)"), "")
+	for key, value := range o.settings() {
+		switch {
+		case key == "report_dir" && o.Report != "":
+			key, value = "report", o.Report
+		case key == "rate" && o.Rate == 0:
+			value = "0 (unlimited)"
+		case key == "rate":
+			value = fmt.Sprintf("%v requests/s", o.Rate)
+		}
+		row(key, fmt.Sprint(value), o.Sources[key])
 	}
 	for _, kind := range sortedKeys(o.Required) {
 		row("kinds."+kind+".required", strings.Join(o.Required[kind], ", "), "config file")

@@ -87,6 +87,7 @@ var helps = map[string]help{
 // printHelp writes the -h text of subcommand name.
 func printHelp(w io.Writer, fs *flag.FlagSet, name string) {
 	h, ok := helps[name]
+	fs = plainFlags(fs)
 	if !ok {
 		fmt.Fprintf(w, "Usage of crmsync %s:\n", name)
 		fs.PrintDefaults()
@@ -126,4 +127,27 @@ func wrapText(text string, width int) string {
 		n += len(word)
 	}
 	return b.String()
+}
+
+// plainFlags is fs for its help: the flags of a setting's type (config.go)
+// as flags of the flag package's own types, which it names (-rate float).
+func plainFlags(fs *flag.FlagSet) *flag.FlagSet {
+	plain := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	plain.SetOutput(fs.Output())
+	fs.VisitAll(func(f *flag.Flag) {
+		switch f.Value.(type) {
+		case *concurrency, *retries:
+			plain.Int(f.Name, 0, f.Usage)
+		case *rate:
+			plain.Float64(f.Name, 0, f.Usage)
+		case *timeout:
+			plain.Duration(f.Name, 0, f.Usage)
+		case *lang, *csvEncoding:
+			plain.String(f.Name, "", f.Usage)
+		default:
+			plain.Var(f.Value, f.Name, f.Usage)
+		}
+		plain.Lookup(f.Name).DefValue = f.DefValue
+	})
+	return plain
 }

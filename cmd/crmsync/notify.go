@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -22,7 +23,8 @@ func (c *notifyCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlags("notify")
 	test := fs.Bool("test", false, "send a test message to every configured destination")
 	config := fs.String("config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
-	lang := fs.String("lang", "", "message language: zh or en (default: the config's lang, else zh)")
+	var language lang // "": the config's
+	fs.Var(&language, "lang", "message language: zh or en (default: the config's lang, else zh)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,11 +49,7 @@ func (c *notifyCommand) Run(ctx context.Context, args []string) error {
 	if len(dests) == 0 {
 		return fmt.Errorf("no [[notify]] destination in %s: add one (see the README, Notifications)", cfg.path)
 	}
-	l := *lang
-	if l == "" {
-		l = string(cfg.Lang)
-	}
-	n := notify.Test(cfg.Mall, l, time.Now())
+	n := notify.Test(cfg.Mall, string(cmp.Or(language, cfg.Lang)), time.Now())
 	failed := 0
 	for _, d := range dests {
 		if err := d.Send(ctx, n); err != nil {

@@ -143,6 +143,11 @@ func TestNotifyTest(t *testing.T) {
 	if code != 0 || len(a.messages()) != 1 || len(b.messages()) != 1 || !strings.Contains(a.messages()[0], "大悦城") {
 		t.Errorf("notify -test: exit %d, messages %q and %q\n%s", code, a.messages(), b.messages(), stderr)
 	}
+	// -lang takes what the config's lang takes: a test message in
+	// another language is refused before any is sent.
+	if code, _, stderr := cli(t, nil, "notify", "-test", "-lang", "fr", "-config", cfg); code != 2 || len(a.messages()) != 1 || !strings.Contains(stderr, "-lang: want") {
+		t.Errorf("notify -test -lang fr: exit %d, %d messages, want 2 and none sent\n%s", code, len(a.messages())-1, stderr)
+	}
 	if code, _, stderr := cli(t, nil, "notify", "-test", "-config", writeConfig(t, "mall = \"x\"\n")); code != 1 || !strings.Contains(stderr, "[[notify]]") {
 		t.Errorf("notify -test without destinations: exit %d\n%s", code, stderr)
 	}

@@ -25,11 +25,11 @@ type reconcileCommand struct {
 	ledgerPath string
 	reportPath string
 	kind       string
-	encoding   string
+	encoding   csvEncoding
 	since      string
 	until      string
 	json       bool
-	lang       string
+	lang       lang
 	config     string
 }
 
@@ -64,12 +64,12 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite), read only")
 	fs.StringVar(&c.reportPath, "report", "", "the reconciliation `file` (default reports/reconcile-<time>.xlsx)")
 	fs.StringVar(&c.kind, "kind", "", "read every file as this `kind` ("+crmsync.KindList()+")")
-	fs.StringVar(&c.encoding, "encoding", "auto", "CSV encoding: auto, utf-8, gbk or gb18030")
+	c.encoding.register(fs)
 	fs.StringVar(&c.since, "since", "", "compare events at or after this `date` (default: the files' first day, China time)")
 	fs.StringVar(&c.until, "until", "", "compare events before this `date` (default: the day after the files' last)")
 	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	fs.BoolVar(&c.json, "json", false, "print the counts and totals as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
+	c.lang.register(fs)
 	if err := parse(fs, args); err != nil {
 		return crmsync.ExitUsage, err
 	}
@@ -87,13 +87,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 			return crmsync.ExitUsage, usagef("-kind: %v", err)
 		}
 	}
-	if err := checkEncoding(c.encoding); err != nil {
-		return crmsync.ExitUsage, usagef("-encoding %q: %v", c.encoding, err)
-	}
-	if err := checkLang(c.lang); err != nil {
-		return crmsync.ExitUsage, usagef("-lang %q: %v", c.lang, err)
-	}
-	c.runLang = c.lang
+	c.runLang = string(c.lang)
 	since, err := parseDate(c.since)
 	if err != nil {
 		return crmsync.ExitUsage, usagef("-since: %v", err)
@@ -118,13 +112,13 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	rec, err := pipeline.Reconcile(ctx, pipeline.ReconcileOptions{
 		Ledger:        c.ledgerPath,
 		Mall:          cfg.Mall,
-		Reader:        cfg.reader(c.encoding, kind, cfg.AllowEmpty),
+		Reader:        cfg.reader(string(c.encoding), kind, cfg.AllowEmpty),
 		Files:         files,
 		Since:         since,
 		Until:         until,
 		Report:        c.reportPath,
 		ReportDir:     cfg.ReportDir,
-		Lang:          c.lang,
+		Lang:          string(c.lang),
 		ReportOptions: cfg.reportOptions(),
 		Logger:        c.logger,
 	})

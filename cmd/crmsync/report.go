@@ -17,7 +17,8 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlags("report")
 	path := fs.String("ledger", "crmsync.db", "the ledger `file` (SQLite)")
 	out := fs.String("report", "", "the report `file` (default reports/<mall>-<command>-<run>-again.xlsx)")
-	lang := fs.String("lang", "zh", "language of the report and the terminal messages: zh or en")
+	var language lang
+	language.register(fs)
 	config := fs.String("config", "", "settings `file` (TOML) for the ledger path; default $CRMSYNC_CONFIG")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -29,10 +30,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("name one RUN-ID (crmsync status lists recent runs)")
 	}
-	if *lang != "zh" && *lang != "en" {
-		return usagef("-lang %q: want zh or en", *lang)
-	}
-	c.runLang = *lang
+	c.runLang = string(language)
 	runID, perr := strconv.ParseInt(fs.Arg(0), 10, 64)
 	if perr != nil || runID <= 0 {
 		return usagef("RUN-ID %q: want a run number (crmsync status lists recent runs)", fs.Arg(0))
@@ -81,18 +79,18 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	}
 	s.Report = *out
 	ro := cfg.reportOptions()
-	ro.Lang = *lang
+	ro.Lang = string(language)
 	results := report.ResultsPath(*out, s, ro) // every row's outcome, when the report lists only some
 	problems, err := report.Write(ctx, *out, s, l, ro)
 	if err != nil {
 		return err // report.Write's error names the file
 	}
-	fmt.Fprintf(c.stderr, tr(*lang, "报告:%s\n", "report:   %s\n"), *out)
+	fmt.Fprintf(c.stderr, tr(string(language), "报告:%s\n", "report:   %s\n"), *out)
 	if results != "" {
-		fmt.Fprintf(c.stderr, tr(*lang, "逐行结果:%s\n", "results:  %s\n"), results)
+		fmt.Fprintf(c.stderr, tr(string(language), "逐行结果:%s\n", "results:  %s\n"), results)
 	}
 	if problems != "" {
-		fmt.Fprintf(c.stderr, tr(*lang, "待处理文件:%s\n", "problems: %s\n"), problems)
+		fmt.Fprintf(c.stderr, tr(string(language), "待处理文件:%s\n", "problems: %s\n"), problems)
 	}
 	return nil
 }

@@ -15,28 +15,16 @@ import (
 // -uncertain, those held as uncertain once a person has checked Mallcoo.
 type retryCommand struct {
 	*env
-	ledgerPath string
-	reportPath string
-	uncertain  bool
-	json       bool
-	lang       string
-	config     string
-	send       sendFlags
-	log        logFlags
+	runFlags
+	uncertain bool
 }
 
 func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.newFlags("retry")
-	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-retry-<run>.xlsx)")
+	c.runFlags.register(fs, "reports/<mall>-retry-<run>.xlsx")
 	fs.BoolVar(&c.uncertain, "uncertain", false, "also resend events held as uncertain (only after checking Mallcoo did not get them)")
-	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
-	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
 	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
-	c.send.register(fs)
-	c.log.register(fs)
-	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
+	cfg, code, err := c.parseSending(fs, args, &c.runFlags)
 	if err != nil {
 		return code, err
 	}
@@ -45,9 +33,6 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	}
 	if fs.NArg() > 0 {
 		return crmsync.ExitUsage, usagef("retry takes no files (it resends from the ledger); use run for files")
-	}
-	if err := checkRunSettings("auto", c.lang, &c.send); err != nil {
-		return crmsync.ExitUsage, err
 	}
 	if err := checkReport(c.reportPath, true, append(ledgerFiles(c.ledgerPath), cfg.path)...); err != nil {
 		return crmsync.ExitUsage, err
@@ -67,12 +52,12 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 		LedgerOptions: c.ledgerOptions(c.send.sandbox),
 		Mall:          cfg.Mall,
 		ReportOptions: cfg.reportOptions(),
-		Job:           &pipeline.Job{Sender: sender, Concurrency: c.send.concurrency, Logger: c.logger, ResendUncertainScores: cfg.ScoreResendUncertain},
+		Job:           &pipeline.Job{Sender: sender, Concurrency: int(c.send.concurrency), Logger: c.logger, ResendUncertainScores: cfg.ScoreResendUncertain},
 		Retry:         true,
 		Uncertain:     c.uncertain,
 		Report:        c.reportPath,
 		ReportDir:     cfg.ReportDir,
-		Lang:          c.lang,
+		Lang:          string(c.language),
 		Requests:      func() int { return int(sender.Requests()) },
 	}, c.json)
 }

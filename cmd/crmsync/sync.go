@@ -22,56 +22,78 @@ import (
 type syncCommand struct {
 	*env
 	name string // "run" or "plan"
+	runFlags
 
-	ledgerPath string
-	reportPath string
 	kind       string
-	encoding   string
+	encoding   csvEncoding
 	since      string
 	until      string
-	json       bool
-	allowEmpty bool // -allow-empty: no input file is not a problem
-	lang       string
-	config     string
+	allowEmpty bool   // -allow-empty: no input file is not a problem
 	reportDir  string // from the config file
+}
+
+// runFlags are the flags of the commands that run the pipeline: run, plan,
+// retry and apply.
+type runFlags struct {
+	ledgerPath string
+	reportPath string
+	json       bool
+	language   lang
+	config     string
 	send       sendFlags
 	log        logFlags
+}
+
+// register registers f on fs; report says the -report default.
+func (f *runFlags) register(fs *flag.FlagSet, report string) {
+	fs.StringVar(&f.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
+	fs.StringVar(&f.reportPath, "report", "", "the report `file` (default "+report+")")
+	fs.BoolVar(&f.json, "json", false, "print the run summary as JSON on stdout")
+	f.language.register(fs)
+	fs.StringVar(&f.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
+	f.send.register(fs)
+	f.log.register(fs)
+}
+
+func (l *lang) register(fs *flag.FlagSet) {
+	*l = "zh"
+	fs.Var(l, "lang", "language of the report and the terminal messages: zh or en")
+}
+
+func (e *csvEncoding) register(fs *flag.FlagSet) {
+	*e = "auto"
+	fs.Var(e, "encoding", "CSV encoding: auto, utf-8, gbk or gb18030")
 }
 
 // sendFlags are the flags of commands that send.
 type sendFlags struct {
 	cfg         *fileConfig // set by applyConfig
-	concurrency int
-	rate        float64
-	timeout     time.Duration
-	retries     int
-	baseURL     string
+	concurrency concurrency
+	rate        rate
+	timeout     timeout
+	retries     retries
+	baseURL     baseURL
 	sandbox     bool
 }
 
 func (f *sendFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&f.concurrency, "concurrency", 8, "members sent in parallel")
-	fs.Float64Var(&f.rate, "rate", 0, "requests per second for all workers together (0: unlimited)")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one request")
-	fs.IntVar(&f.retries, "retries", 3, "retries of a request after a transient failure")
-	fs.StringVar(&f.baseURL, "base-url", "", "Mallcoo base `URL` (default $MALLCOO_BASE_URL or https://openapi10.mallcoo.cn)")
+	f.concurrency, f.timeout, f.retries = 8, timeout(10*time.Second), 3
+	fs.Var(&f.concurrency, "concurrency", "members sent in parallel")
+	fs.Var(&f.rate, "rate", "requests per second for all workers together (0: unlimited)")
+	fs.Var(&f.timeout, "timeout", "timeout of one request")
+	fs.Var(&f.retries, "retries", "retries of a request after a transient failure")
+	fs.Var(&f.baseURL, "base-url", "Mallcoo base `URL` (default $MALLCOO_BASE_URL or https://openapi10.mallcoo.cn)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "start the fake Mallcoo API in-process and send there (the demo)")
 }
 
 func (c *syncCommand) flags() *flag.FlagSet {
 	fs := c.newFlags(c.name)
-	fs.StringVar(&c.ledgerPath, "ledger", "crmsync.db", "the ledger `file` (SQLite)")
-	fs.StringVar(&c.reportPath, "report", "", "the report `file` (default reports/<mall>-<command>-<run>.xlsx; <mall>: the ledger file's name when no mall is set)")
+	c.runFlags.register(fs, "reports/<mall>-<command>-<run>.xlsx; <mall>: the ledger file's name when no mall is set")
 	fs.StringVar(&c.kind, "kind", "", "read every file as this `kind` ("+crmsync.KindList()+")")
-	fs.StringVar(&c.encoding, "encoding", "auto", "CSV encoding: auto, utf-8, gbk or gb18030")
+	c.encoding.register(fs)
 	fs.StringVar(&c.since, "since", "", "only events at or after this `date` (yyyy-mm-dd[ hh:mm:ss], China time)")
 	fs.StringVar(&c.until, "until", "", "only events before this `date`")
-	fs.StringVar(&c.config, "config", "", "settings `file` (TOML); default $CRMSYNC_CONFIG")
-	c.send.register(fs)
-	c.log.register(fs)
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "finding no input file is not a problem (exit 0, for setups with quiet nights)")
-	fs.BoolVar(&c.json, "json", false, "print the run summary as JSON on stdout")
-	fs.StringVar(&c.lang, "lang", "zh", "language of the report and the terminal messages: zh or en")
 	fs.StringVar(&c.resultsPath, "results", "", "also write every row's outcome to this CSV `file` (default: results_dir of the config, else none)")
 	return fs
 }
@@ -79,7 +101,7 @@ func (c *syncCommand) flags() *flag.FlagSet {
 // Run runs the command and returns its exit code; err is printed by main.
 func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	fs := c.flags()
-	cfg, code, err := c.parseSending(fs, args, &c.log, &c.send, &c.config)
+	cfg, code, err := c.parseSending(fs, args, &c.runFlags)
 	if err != nil {
 		return code, err
 	}
@@ -100,9 +122,6 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 			return crmsync.ExitUsage, usagef("-kind: %v", err)
 		}
 		kind = k
-	}
-	if err := checkRunSettings(c.encoding, c.lang, &c.send); err != nil {
-		return crmsync.ExitUsage, err
 	}
 	since, err := parseDate(c.since)
 	if err != nil {
@@ -133,8 +152,8 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		Mall:          cfg.Mall,
 		ReportOptions: cfg.reportOptions(),
 		Job: &pipeline.Job{
-			Reader:      cfg.reader(c.encoding, kind, c.allowEmpty),
-			Concurrency: c.send.concurrency,
+			Reader:      cfg.reader(string(c.encoding), kind, c.allowEmpty),
+			Concurrency: int(c.send.concurrency),
 			Since:       since,
 			Until:       until,
 			Logger:      c.logger,
@@ -151,7 +170,7 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		CountRows:  !c.json || c.terminal,
 		Report:     c.reportPath,
 		ReportDir:  c.reportDir,
-		Lang:       c.lang,
+		Lang:       string(c.language),
 	}
 	if c.name == "run" {
 		sender, closeAPI, err := c.send.client(c.env)
@@ -196,36 +215,36 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 	return s.ExitCode(), nil
 }
 
-// parseSending parses the flags of a command that sends, then applies its
-// log flags and the config file (*path, set by -config); code is the exit code
+// parseSending parses the flags of a command that runs the pipeline, then
+// applies its log flags and the config file (-config); code is the exit code
 // of err.
-func (e *env) parseSending(fs *flag.FlagSet, args []string, log *logFlags, send *sendFlags, path *string) (cfg *fileConfig, code int, err error) {
+func (e *env) parseSending(fs *flag.FlagSet, args []string, f *runFlags) (cfg *fileConfig, code int, err error) {
 	if err := parse(fs, args); err != nil {
 		return nil, crmsync.ExitUsage, err
 	}
-	if err := log.apply(e); err != nil {
+	if err := f.log.apply(e); err != nil {
 		return nil, crmsync.ExitUsage, err
 	}
-	cfg, err = e.applyConfig(fs, *path)
+	cfg, err = e.applyConfig(fs, f.config)
 	if err != nil {
 		return nil, crmsync.ExitFailed, err
 	}
-	send.cfg = cfg
+	f.send.cfg = cfg
 	return cfg, 0, nil
 }
 
 // client builds the Mallcoo client: the in-process fake with -sandbox, else
 // the real API with credentials from the environment.
 func (f *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
-	retries := f.retries
+	retries := int(f.retries)
 	if retries == 0 {
 		retries = -1 // mallcoo.Config: 0 is the default, -1 none
 	}
 	cfg := mallcoo.Config{
-		Timeout:     f.timeout,
+		Timeout:     time.Duration(f.timeout),
 		Retries:     retries,
-		Rate:        f.rate,
-		Concurrency: f.concurrency,
+		Rate:        float64(f.rate),
+		Concurrency: int(f.concurrency),
 		Logger:      e.logger,
 	}
 	if f.cfg != nil {
@@ -246,7 +265,7 @@ func (f *sendFlags) client(e *env) (*mallcoo.Client, func(), error) {
 			return nil, nil, err
 		}
 		cfg.Credentials = creds
-		cfg.BaseURL = f.baseURL
+		cfg.BaseURL = string(f.baseURL)
 	}
 	cl, err := mallcoo.NewClient(cfg)
 	if err != nil {

@@ -15,12 +15,10 @@ type templateCommand struct{ *env }
 func (c *templateCommand) Run(ctx context.Context, args []string) error {
 	fs := c.newFlags("template")
 	dir := fs.String("dir", "templates", "`directory` to write the templates to")
-	lang := fs.String("lang", "zh", "header language: zh or en")
+	language := lang("zh")
+	fs.Var(&language, "lang", "header language: zh or en")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if *lang != "zh" && *lang != "en" {
-		return usagef("-lang %q: want zh or en", *lang)
 	}
 	var kinds []crmsync.Kind
 	for _, a := range fs.Args() {
@@ -30,7 +28,7 @@ func (c *templateCommand) Run(ctx context.Context, args []string) error {
 		}
 		kinds = append(kinds, k)
 	}
-	paths, err := report.Templates(*dir, kinds, report.Options{Lang: *lang})
+	paths, err := report.Templates(*dir, kinds, report.Options{Lang: string(language)})
 	if err != nil {
 		return err
 	}
