@@ -29,7 +29,7 @@ func TestRecoveryEmptiesBacklog(t *testing.T) {
 	}
 	const gradeMembers, bonusMembers, kills = 60, 100, 5
 	bin := buildBinary(t)
-	srv := mallcootest.NewServer(mallcootest.Options{Latency: 4 * time.Millisecond, FailRate: 0.03, DropRate: 0.02, Seed: 11})
+	srv := mallcootest.NewServer(mallcootest.Options{Latency: 20 * time.Millisecond, FailRate: 0.03, DropRate: 0.02, Seed: 11})
 	defer srv.Close()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
@@ -65,7 +65,12 @@ func TestRecoveryEmptiesBacklog(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(30+rng.Intn(600)) * time.Millisecond)
+		// Killed while requests are out: after the server has met a few
+		// more requests (each held 20 ms), so events are in flight.
+		want := len(srv.Requests()) + 5 + rng.Intn(150)
+		for deadline := time.Now().Add(30 * time.Second); len(srv.Requests()) < want && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 	}
@@ -91,7 +96,7 @@ func TestRecoveryEmptiesBacklog(t *testing.T) {
 		return n
 	}
 
-	var resolved int
+	var resolved, resolvedDelivered int
 	for round := 0; ; round++ {
 		st := readStatusList(t, db)
 		if st.Outstanding.Total == 0 {
@@ -130,6 +135,9 @@ func TestRecoveryEmptiesBacklog(t *testing.T) {
 				t.Fatalf("resolve %s: exit %d\n%s", ka, code, stderr)
 			}
 			resolved += len(keys)
+			if as == "delivered" {
+				resolvedDelivered += len(keys)
+			}
 		}
 		if code, _, stderr := runBin("retry", "-config", conf, "-ledger", db, "-report", filepath.Join(dir, fmt.Sprintf("retry-%d.xlsx", round))); code != crmsync.ExitOK && code != crmsync.ExitNeedsPerson {
 			t.Fatalf("retry %d: exit %d\n%s", round, code, stderr)
@@ -146,7 +154,10 @@ func TestRecoveryEmptiesBacklog(t *testing.T) {
 		}
 	}
 	checkLaneOrder(t, append(srv.Delivered(crmsync.KindGrade), srv.Delivered(crmsync.KindBonus)...))
-	t.Logf("recovery: %d requests, %d uncertain events resolved by a person", len(srv.Requests()), resolved)
+	t.Logf("recovery: %d requests, %d uncertain events resolved by a person (%d as delivered)", len(srv.Requests()), resolved, resolvedDelivered)
+	if resolved == 0 {
+		t.Errorf("no kill left an event uncertain: the recovery by resolve was not exercised")
+	}
 }
 
 // readStatusList is readStatus listing every outstanding item.
