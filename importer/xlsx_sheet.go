@@ -112,9 +112,9 @@ func (s *sheetRows) readRow() error {
 	// a <v>, in an inline string's <t>, how deep in phonetic runs (<rPh>,
 	// not part of the text).
 	var (
-		inCell, formula, value, inV, inIS, inT bool
-		phonetic                               int
-		typ                                    string
+		inCell, formula, value, inV, inIS, inT, sawIS bool
+		phonetic                                      int
+		typ                                           string
 	)
 	t := &s.tok
 	for {
@@ -155,17 +155,21 @@ func (s *sheetRows) readRow() error {
 					col = c
 				}
 				typ = cellTypeName(t.t)
-				inCell, formula, value, inIS, phonetic = true, false, false, false, 0
+				inCell, formula, value, inIS, sawIS, phonetic = true, false, false, false, false, 0
 				s.text = s.text[:0]
 			case "f":
 				formula = formula || inCell
 			case "v":
-				if inCell && !inIS {
+				// A cell's last <v> is its value, and an inline string's
+				// <is> wins over a <v>, as excelize reads them.
+				if inCell && !inIS && !(typ == "inlineStr" && sawIS) {
 					inV, value = true, true
+					s.text = s.text[:0]
 				}
 			case "is":
 				if inCell {
-					inIS, value = true, true
+					inIS, value, sawIS = true, true, true
+					s.text = s.text[:0]
 				}
 			case "rPh":
 				if inIS {

@@ -226,3 +226,23 @@ func TestXLSXBytesXMLForbids(t *testing.T) {
 		})
 	}
 }
+
+// TestSheetCellOneValue: a cell written with two values (two <v>, or a
+// <v> beside an inline string) reads as excelize reads it, the last <v>
+// or the inline string, never the two run together into a value the
+// sheet does not hold (0201710000001 and 0201710000002 as one ID).
+func TestSheetCellOneValue(t *testing.T) {
+	sheet := `<row r="1"><c t="s"><v>0</v></c><c t="s"><v>1</v></c><c t="s"><v>2</v></c><c t="s"><v>3</v></c><c t="s"><v>4</v></c><c t="s"><v>5</v></c></row>` +
+		`<row r="2"><c t="str"><v>0201710000001</v><v>0201710000002</v></c><c t="inlineStr"><v>银卡</v><is><t>普卡</t></is></c><c t="inlineStr"><is><t>金卡</t></is><v>银卡</v></c><c><v>0</v></c><c><v>45597.42</v></c><c t="inlineStr"><is><t>年度</t></is></c></row>`
+	p := writeParts(t, t.TempDir(), sheet, hostileSST)
+	if diff := cmp.Diff(excelizeRows(t, p, "grade"), sheetValues(t, p, "grade")); diff != "" {
+		t.Errorf("sheetRows values differ from excelize Rows() (-want +got):\n%s", diff)
+	}
+	rows, _ := readAll(t, &Reader{}, p)
+	if len(rows) != 1 {
+		t.Fatalf("ReadFile gave %d rows, want 1", len(rows))
+	}
+	if v := rows[0].Values; v[0] != "0201710000002" || v[1] != "普卡" || v[2] != "金卡" {
+		t.Errorf("row 2 values %q; want 0201710000002, 普卡, 金卡", v)
+	}
+}
