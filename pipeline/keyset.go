@@ -122,6 +122,10 @@ func (s *keySet) spill() error {
 	if err != nil {
 		return err
 	}
+	// Out of the folder at once where an open file can be removed (Unix):
+	// it lives while open, and a run that is killed leaves no file of
+	// keys behind it. Elsewhere the removal fails and close removes it.
+	os.Remove(f.Name())
 	if s.bloom == nil {
 		blocks := max(s.capacity, 2*s.memMax) * bloomBits / 512
 		s.bloom = make([]uint64, 8*max(blocks, 1))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,8 @@ import (
 
 // TestKeySetSpills: beyond memMax keys the set writes sorted runs to files
 // in its folder and still answers every key met with its value and every
-// other key "not met"; close removes the files.
+// other key "not met"; the files are out of the folder as soon as they are
+// written (Linux), else close removes them.
 func TestKeySetSpills(t *testing.T) {
 	dir := t.TempDir()
 	s := newKeySet(dir, 5000)
@@ -51,9 +53,11 @@ func TestKeySetSpills(t *testing.T) {
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
+	// The runs' files are open but no longer in the folder (on Linux): a
+	// run killed now (kill -9, a crash) leaves none of them behind.
 	files, _ := filepath.Glob(filepath.Join(dir, keyRunPrefix+"*"))
-	if len(files) != 16 {
-		t.Errorf("%d run files in the folder, want 16", len(files))
+	if want := 0; runtime.GOOS == "linux" && len(files) != want {
+		t.Errorf("%d run files in the folder while the set is open, want %d: %q", len(files), want, files)
 	}
 	s.close()
 	left, _ := os.ReadDir(dir)
