@@ -2,6 +2,7 @@ package importer
 
 import (
 	"archive/zip"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -244,5 +245,63 @@ func TestSheetCellOneValue(t *testing.T) {
 	}
 	if v := rows[0].Values; v[0] != "0201710000002" || v[1] != "普卡" || v[2] != "金卡" {
 		t.Errorf("row 2 values %q; want 0201710000002, 普卡, 金卡", v)
+	}
+}
+
+// renameSheet copies the workbook at p (writeParts) to name beside it,
+// its sheet "grade" named sheet: the sheet's name gives its kind.
+func renameSheet(t *testing.T, p, name, sheet string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	out := filepath.Join(filepath.Dir(p), name)
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	for _, e := range zr.File {
+		r, err := e.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name == "xl/workbook.xml" {
+			b = []byte(strings.Replace(string(b), `name="grade"`, `name="`+sheet+`"`, 1))
+		}
+		w, err := zw.Create(e.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestXLSXHexNumber: a number cell written in Go's hexadecimal float
+// syntax (0x1p4), which strconv.ParseFloat reads as 16 and no spreadsheet
+// writes, is not a number: the amount is invalid, not sent as 16.
+func TestXLSXHexNumber(t *testing.T) {
+	h := func(s string) string { return `<c t="inlineStr"><is><t>` + s + `</t></is></c>` }
+	sheet := `<row r="1">` + h("TransID") + h("ThirdPartyCardID") + h("ScoreEvent") + h("TradeTime") + h("TradeAmount") + h("CrmShopID") + h("Score") + `</row>` +
+		`<row r="2">` + h("T1") + h("0201710000001") + `<c><v>1</v></c>` + h("2024-11-01 10:00:00") + `<c><v>0x1p4</v></c>` + h("S1") + `<c><v>16</v></c></row>`
+	p := renameSheet(t, writeParts(t, t.TempDir(), sheet, ""), "score.xlsx", "score")
+	rows, sums := readAll(t, &Reader{}, p)
+	if len(rows) != 1 || len(sums) != 1 || sums[0].Problem != "" {
+		t.Fatalf("ReadFile = %d rows, summaries %+v; want one row", len(rows), sums)
+	}
+	if p := mustProblem(t, rows[0]); p.Column != "TradeAmount" || p.Code != crmsync.ReasonAmount {
+		t.Errorf("problem %+v, want %s in TradeAmount", p, crmsync.ReasonAmount)
 	}
 }
