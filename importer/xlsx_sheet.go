@@ -196,7 +196,9 @@ func (s *sheetRows) readRow() error {
 				inIS = false
 			case "c":
 				if inCell {
-					s.cell(col, typ, formula, value)
+					if err := s.cell(col, typ, formula, value); err != nil {
+						return err
+					}
 				}
 				inCell, inV, inT = false, false, false
 			case "row":
@@ -274,12 +276,17 @@ func cellColumn(ref []byte) (int, error) {
 // cell places the cell just read at column col (from 1), as excelize's
 // iterator with RawCellValue gives it: a shared string looked up, an inline
 // string's runs joined, any other value as written; an empty cell without
-// a formula adds nothing.
-func (s *sheetRows) cell(col int, typ string, formula, value bool) {
+// a formula adds nothing. A shared string the workbook does not hold is
+// an error: the cell's value is not in the file.
+func (s *sheetRows) cell(col int, typ string, formula, value bool) error {
 	var v string
 	switch typ {
 	case "s":
-		if i, err := strconv.Atoi(strings.TrimSpace(string(s.text))); err == nil && i >= 0 && i < len(s.sst) {
+		if t := strings.TrimSpace(string(s.text)); t != "" {
+			i, err := strconv.Atoi(t)
+			if err != nil || i < 0 || i >= len(s.sst) {
+				return fmt.Errorf("a cell in column %d names shared string %q; the workbook holds %d", col, t, len(s.sst))
+			}
 			v = s.sst[i]
 		}
 	case "inlineStr":
@@ -291,13 +298,14 @@ func (s *sheetRows) cell(col int, typ string, formula, value bool) {
 		typ = typeNoValue
 	}
 	if v == "" && !formula || col < 1 {
-		return
+		return nil
 	}
 	for len(s.cells) < col {
 		s.cells = append(s.cells, "")
 		s.types = append(s.types, "")
 	}
 	s.cells[col-1], s.types[col-1] = v, typ
+	return nil
 }
 
 // sharedStrings reads a workbook's shared strings table: each <si>'s text,

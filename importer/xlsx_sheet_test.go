@@ -305,3 +305,22 @@ func TestXLSXHexNumber(t *testing.T) {
 		t.Errorf("problem %+v, want %s in TradeAmount", p, crmsync.ReasonAmount)
 	}
 }
+
+// TestXLSXSharedStringMissing: a cell naming a shared string the workbook
+// does not hold (index 99 of 8) is a damaged sheet from that row on, not
+// an empty cell: the remark or ID it held is not dropped without a word.
+func TestXLSXSharedStringMissing(t *testing.T) {
+	for name, cell := range map[string]string{
+		"out of range": `<c t="s"><v>99</v></c>`,
+		"not a number": `<c t="s"><v>x</v></c>`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sheet := strings.Replace(hostileSheet, `<row><c r="A4"`, `<row r="4"><c r="A4" t="inlineStr"><is><t>0201710000002</t></is></c><c t="s"><v>7</v></c><c t="s"><v>7</v></c><c><v>0</v></c><c><v>45597.5</v></c>`+cell+`<c t="inlineStr"><is><t>GC2</t></is></c></row><row><c r="A5"`, 1)
+			p := writeParts(t, t.TempDir(), sheet, hostileSST)
+			rows, sums := readAll(t, &Reader{}, p)
+			if len(rows) != 1 || rows[0].Source.Row != 3 || len(sums) != 1 || sums[0].Problem == "" || !strings.Contains(sums[0].Problem, "row 4") {
+				t.Errorf("ReadFile = %d rows, summaries %+v; want row 3, then the sheet damaged at row 4", len(rows), sums)
+			}
+		})
+	}
+}
