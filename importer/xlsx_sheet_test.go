@@ -3,6 +3,7 @@ package importer
 import (
 	"archive/zip"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -322,5 +323,23 @@ func TestXLSXSharedStringMissing(t *testing.T) {
 				t.Errorf("ReadFile = %d rows, summaries %+v; want row 3, then the sheet damaged at row 4", len(rows), sums)
 			}
 		})
+	}
+}
+
+// TestMaxCellBytesHuge: the largest max_cell_bytes the config takes
+// (math.MaxInt64) is no cap at all, not an overflow: an XLSX sheet read
+// every cell empty and was skipped as empty, a CSV got a row limit of -64
+// bytes.
+func TestMaxCellBytesHuge(t *testing.T) {
+	dir := t.TempDir()
+	c := filepath.Join(dir, "grade.csv")
+	if err := os.WriteFile(c, []byte("ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID\n0201710000001,普卡,金卡,0,2024-11-01 10:00:00,G1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{writeParts(t, dir, hostileSheet, hostileSST), c} {
+		rows, sums := readAll(t, &Reader{MaxCellBytes: math.MaxInt64}, p)
+		if len(rows) == 0 || len(sums) != 1 || sums[0].Problem != "" || sums[0].Skipped != "" {
+			t.Errorf("ReadFile(%s) with MaxCellBytes %d = %d rows, summaries %+v; want its rows", filepath.Base(p), math.MaxInt64, len(rows), sums)
+		}
 	}
 }
