@@ -152,3 +152,30 @@ func TestDuplicateAfterSpill(t *testing.T) {
 		}
 	}
 }
+
+// TestKeySetBloomBounded: a row limit set very high (max_rows_per_run =
+// 1,000,000,000 to mean "no limit") does not size the Bloom filter for it:
+// a run that spills once took 1.5 GB for it. Beyond keyCapacityMax keys the
+// filter answers with more false positives, never a wrong answer.
+func TestKeySetBloomBounded(t *testing.T) {
+	j := &Job{MaxRows: 1_000_000_000}
+	s := newKeySet(t.TempDir(), j.keyCapacity())
+	defer s.close()
+	s.memMax = 10
+	ids := make([][16]byte, 20)
+	for i := range ids {
+		rand.Read(ids[i][:])
+		s.put(ids[i], uint64(i))
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	if size, most := len(s.bloom)*8, 32<<20; size > most {
+		t.Errorf("Bloom filter of %d MB for a row limit of %d, want at most %d MB", size>>20, j.MaxRows, most>>20)
+	}
+	for i, id := range ids {
+		if v, ok := s.get(id); !ok || v != uint64(i) {
+			t.Fatalf("key %d: %d, %v; want %d", i, v, ok, i)
+		}
+	}
+}
