@@ -290,7 +290,7 @@ func (s *sheetRows) cell(col int, typ string, formula, value bool) error {
 			v = s.sst[i]
 		}
 	case "inlineStr":
-		v = bstrUnescape(string(s.text))
+		v = unescapeHeld(s.text, s.max)
 	default:
 		v = string(s.text)
 	}
@@ -366,7 +366,7 @@ func sharedStrings(f *excelize.File, zr *zip.Reader, max int) ([]string, error) 
 			switch string(t.name) {
 			case "si":
 				if inSI {
-					out = append(out, bstrUnescape(string(text)))
+					out = append(out, unescapeHeld(text, max))
 				}
 				inSI = false
 			case "rPh":
@@ -390,6 +390,17 @@ func appendMax(text, b []byte, max int) []byte {
 		return text
 	}
 	return append(text, b...)
+}
+
+// unescapeHeld is the text of a string held up to max+1 bytes (appendMax)
+// with its _xHHHH_ escapes decoded; one cut short is left as held, so
+// that it is still seen to be too long, not read whole from its first
+// max+1 bytes decoded into fewer.
+func unescapeHeld(text []byte, max int) string {
+	if max > 0 && len(text) > max {
+		return string(text)
+	}
+	return bstrUnescape(string(text))
 }
 
 // bstrUnescape decodes the _xHHHH_ escapes OOXML writes for characters
