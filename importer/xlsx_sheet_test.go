@@ -345,14 +345,16 @@ func TestMaxCellBytesHuge(t *testing.T) {
 }
 
 // TestXLSXEscapesOverCap: a cell whose text is longer than max_cell_bytes
-// as written, in _xHHHH_ escapes that decode to less, is a cell too big
-// (as one in entities is), not its first max_cell_bytes + 1 bytes decoded
-// and read as the whole value (143 underscores for 200).
+// as written, in _xHHHH_ escapes or CRLF line ends in CDATA that decode to
+// less, is a cell too big (as one in entities is), not its first
+// max_cell_bytes + 1 bytes decoded and read as the whole value (143
+// underscores for 200).
 func TestXLSXEscapesOverCap(t *testing.T) {
 	esc := strings.Repeat("_x005F_", 200)
 	for name, tc := range map[string]struct{ cell, sst string }{
 		"inline": {`<c t="inlineStr"><is><t>` + esc + `</t></is></c>`, hostileSST},
 		"shared": {`<c t="s"><v>8</v></c>`, hostileSST + `<si><t>` + esc + `</t></si>`},
+		"cdata":  {`<c t="inlineStr"><is><t><![CDATA[` + strings.Repeat("a\r\n", 400) + `]]></t></is></c>`, hostileSST},
 	} {
 		t.Run(name, func(t *testing.T) {
 			sheet := strings.Replace(hostileSheet, `<row><c r="A4"`, `<row r="4"><c r="A4" t="inlineStr"><is><t>0201710000002</t></is></c><c t="s"><v>7</v></c><c t="s"><v>7</v></c><c><v>0</v></c><c><v>45597.5</v></c>`+tc.cell+`<c t="inlineStr"><is><t>GC2</t></is></c></row><row><c r="A5"`, 1)
