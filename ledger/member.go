@@ -59,7 +59,9 @@ FROM same s JOIN cells c ON c.id = s.cells_id`)
 	if err != nil {
 		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
 	}
-	const needed = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq)
+	// A row a person decided on (dismissed, delivered) stays in open_rows
+	// but is not outstanding: it goes.
+	const needed = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq AND o.state IN ` + openStates + `)
 	OR EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
 		AND e.key = results.key AND e.state IN (?,?,?,?,?))
 	OR (? AND results.outcome = ?))`

@@ -98,3 +98,38 @@ func TestPruneMemberKeepsPlan(t *testing.T) {
 		t.Errorf("prune -member C0001 after apply: exit %d, %s %s; want none kept", code, stdout, stderr)
 	}
 }
+
+// TestPruneMemberDecidedRow: a member's changed row a person dismissed is
+// no longer outstanding, so prune -member deletes it like any other row:
+// it was kept as outstanding ("resolve them, then prune again") however
+// often it was resolved.
+func TestPruneMemberDecidedRow(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "grade.csv")
+	write := func(after string) {
+		csv := "ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID\n" +
+			"C0001,普卡," + after + ",0,2024-11-01 10:00:00,GC1\n"
+		if err := os.WriteFile(in, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(dir, "ledger.db")
+	vars := sandboxEnv(srv)
+	write("银卡")
+	if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, "r1.xlsx"), in); code != crmsync.ExitOK {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	write("金卡") // GC1 changed after it was delivered
+	if code, _, stderr := cli(t, vars, "run", "-ledger", db, "-report", filepath.Join(dir, "r2.xlsx"), in); code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run of the changed row: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "grade", "-as", "dismiss", "GC1"); code != crmsync.ExitOK {
+		t.Fatalf("resolve -as dismiss GC1: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, nil, "prune", "-ledger", db, "-member", "C0001", "-json")
+	if code != crmsync.ExitOK || !strings.Contains(stdout, `"kept": 0`) || !strings.Contains(stdout, `"results": 2`) {
+		t.Fatalf("prune -member C0001 after the dismissal: exit %d, %s %s; want both results deleted, none kept", code, stdout, stderr)
+	}
+}
