@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -83,10 +84,16 @@ func (r *Reader) maxRows() int {
 
 func (r *Reader) maxCellBytes() int {
 	if r.MaxCellBytes > 0 {
-		return r.MaxCellBytes
+		// Beyond maxMaxCellBytes a cap holds nothing back, and the
+		// readers' sums with it (max+1, rowCells × max) would overflow.
+		return min(r.MaxCellBytes, maxMaxCellBytes)
 	}
 	return DefaultMaxCellBytes
 }
+
+// maxMaxCellBytes is the largest cap on a cell that has an effect (2^56
+// bytes; 2^24 where an int has 32 bits).
+const maxMaxCellBytes = math.MaxInt / (2 * rowCells)
 
 // The codes of the file problems the reader finds (crmsync.FileSummary.Code),
 // for programs and tests; Problem says the same to a person.

@@ -304,6 +304,11 @@ func parseAmount(s string, ct cellType) (mallcoo.Amount, error) {
 // 12345678901234567.89, or 10000000000000001) cannot be held by Excel: it
 // comes back as cellLongNumber, with its text unchanged.
 func numberText(raw string) (string, cellType) {
+	if strings.ContainsAny(raw, "xX_") {
+		// Go's hexadecimal floats and digit separators (0x1p4 is 16 to
+		// ParseFloat), which no spreadsheet writes.
+		return raw, cellText
+	}
 	f, err := strconv.ParseFloat(raw, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return raw, cellText

@@ -112,9 +112,9 @@ func (s *sheetRows) readRow() error {
 	// a <v>, in an inline string's <t>, how deep in phonetic runs (<rPh>,
 	// not part of the text).
 	var (
-		inCell, formula, value, inV, inIS, inT bool
-		phonetic                               int
-		typ                                    string
+		inCell, formula, value, inV, inIS, inT, sawIS bool
+		phonetic                                      int
+		typ                                           string
 	)
 	t := &s.tok
 	for {
@@ -155,17 +155,21 @@ func (s *sheetRows) readRow() error {
 					col = c
 				}
 				typ = cellTypeName(t.t)
-				inCell, formula, value, inIS, phonetic = true, false, false, false, 0
+				inCell, formula, value, inIS, sawIS, phonetic = true, false, false, false, false, 0
 				s.text = s.text[:0]
 			case "f":
 				formula = formula || inCell
 			case "v":
-				if inCell && !inIS {
+				// A cell's last <v> is its value, and an inline string's
+				// <is> wins over a <v>, as excelize reads them.
+				if inCell && !inIS && !(typ == "inlineStr" && sawIS) {
 					inV, value = true, true
+					s.text = s.text[:0]
 				}
 			case "is":
 				if inCell {
-					inIS, value = true, true
+					inIS, value, sawIS = true, true, true
+					s.text = s.text[:0]
 				}
 			case "rPh":
 				if inIS {
@@ -192,7 +196,9 @@ func (s *sheetRows) readRow() error {
 				inIS = false
 			case "c":
 				if inCell {
-					s.cell(col, typ, formula, value)
+					if err := s.cell(col, typ, formula, value); err != nil {
+						return err
+					}
 				}
 				inCell, inV, inT = false, false, false
 			case "row":
@@ -270,16 +276,21 @@ func cellColumn(ref []byte) (int, error) {
 // cell places the cell just read at column col (from 1), as excelize's
 // iterator with RawCellValue gives it: a shared string looked up, an inline
 // string's runs joined, any other value as written; an empty cell without
-// a formula adds nothing.
-func (s *sheetRows) cell(col int, typ string, formula, value bool) {
+// a formula adds nothing. A shared string the workbook does not hold is
+// an error: the cell's value is not in the file.
+func (s *sheetRows) cell(col int, typ string, formula, value bool) error {
 	var v string
 	switch typ {
 	case "s":
-		if i, err := strconv.Atoi(strings.TrimSpace(string(s.text))); err == nil && i >= 0 && i < len(s.sst) {
+		if t := strings.TrimSpace(string(s.text)); t != "" {
+			i, err := strconv.Atoi(t)
+			if err != nil || i < 0 || i >= len(s.sst) {
+				return fmt.Errorf("a cell in column %d names shared string %q; the workbook holds %d", col, t, len(s.sst))
+			}
 			v = s.sst[i]
 		}
 	case "inlineStr":
-		v = bstrUnescape(string(s.text))
+		v = unescapeHeld(s.text, s.max)
 	default:
 		v = string(s.text)
 	}
@@ -287,13 +298,14 @@ func (s *sheetRows) cell(col int, typ string, formula, value bool) {
 		typ = typeNoValue
 	}
 	if v == "" && !formula || col < 1 {
-		return
+		return nil
 	}
 	for len(s.cells) < col {
 		s.cells = append(s.cells, "")
 		s.types = append(s.types, "")
 	}
 	s.cells[col-1], s.types[col-1] = v, typ
+	return nil
 }
 
 // sharedStrings reads a workbook's shared strings table: each <si>'s text,
@@ -354,7 +366,7 @@ func sharedStrings(f *excelize.File, zr *zip.Reader, max int) ([]string, error) 
 			switch string(t.name) {
 			case "si":
 				if inSI {
-					out = append(out, bstrUnescape(string(text)))
+					out = append(out, unescapeHeld(text, max))
 				}
 				inSI = false
 			case "rPh":
@@ -378,6 +390,17 @@ func appendMax(text, b []byte, max int) []byte {
 		return text
 	}
 	return append(text, b...)
+}
+
+// unescapeHeld is the text of a string held up to max+1 bytes (appendMax)
+// with its _xHHHH_ escapes decoded; one cut short is left as held, so
+// that it is still seen to be too long, not read whole from its first
+// max+1 bytes decoded into fewer.
+func unescapeHeld(text []byte, max int) string {
+	if max > 0 && len(text) > max {
+		return string(text)
+	}
+	return bstrUnescape(string(text))
 }
 
 // bstrUnescape decodes the _xHHHH_ escapes OOXML writes for characters

@@ -2,6 +2,8 @@ package importer
 
 import (
 	"archive/zip"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,6 +224,149 @@ func TestXLSXBytesXMLForbids(t *testing.T) {
 			}
 			if p := mustProblem(t, rows[0]); p.Column != tc.column || p.Code != tc.code {
 				t.Errorf("problem %+v, want %s in %s", p, tc.code, tc.column)
+			}
+		})
+	}
+}
+
+// TestSheetCellOneValue: a cell written with two values (two <v>, or a
+// <v> beside an inline string) reads as excelize reads it, the last <v>
+// or the inline string, never the two run together into a value the
+// sheet does not hold (0201710000001 and 0201710000002 as one ID).
+func TestSheetCellOneValue(t *testing.T) {
+	sheet := `<row r="1"><c t="s"><v>0</v></c><c t="s"><v>1</v></c><c t="s"><v>2</v></c><c t="s"><v>3</v></c><c t="s"><v>4</v></c><c t="s"><v>5</v></c></row>` +
+		`<row r="2"><c t="str"><v>0201710000001</v><v>0201710000002</v></c><c t="inlineStr"><v>银卡</v><is><t>普卡</t></is></c><c t="inlineStr"><is><t>金卡</t></is><v>银卡</v></c><c><v>0</v></c><c><v>45597.42</v></c><c t="inlineStr"><is><t>年度</t></is></c></row>`
+	p := writeParts(t, t.TempDir(), sheet, hostileSST)
+	if diff := cmp.Diff(excelizeRows(t, p, "grade"), sheetValues(t, p, "grade")); diff != "" {
+		t.Errorf("sheetRows values differ from excelize Rows() (-want +got):\n%s", diff)
+	}
+	rows, _ := readAll(t, &Reader{}, p)
+	if len(rows) != 1 {
+		t.Fatalf("ReadFile gave %d rows, want 1", len(rows))
+	}
+	if v := rows[0].Values; v[0] != "0201710000002" || v[1] != "普卡" || v[2] != "金卡" {
+		t.Errorf("row 2 values %q; want 0201710000002, 普卡, 金卡", v)
+	}
+}
+
+// renameSheet copies the workbook at p (writeParts) to name beside it,
+// its sheet "grade" named sheet: the sheet's name gives its kind.
+func renameSheet(t *testing.T, p, name, sheet string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	out := filepath.Join(filepath.Dir(p), name)
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	for _, e := range zr.File {
+		r, err := e.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name == "xl/workbook.xml" {
+			b = []byte(strings.Replace(string(b), `name="grade"`, `name="`+sheet+`"`, 1))
+		}
+		w, err := zw.Create(e.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestXLSXHexNumber: a number cell written in Go's hexadecimal float
+// syntax (0x1p4), which strconv.ParseFloat reads as 16 and no spreadsheet
+// writes, is not a number: the amount is invalid, not sent as 16.
+func TestXLSXHexNumber(t *testing.T) {
+	h := func(s string) string { return `<c t="inlineStr"><is><t>` + s + `</t></is></c>` }
+	sheet := `<row r="1">` + h("TransID") + h("ThirdPartyCardID") + h("ScoreEvent") + h("TradeTime") + h("TradeAmount") + h("CrmShopID") + h("Score") + `</row>` +
+		`<row r="2">` + h("T1") + h("0201710000001") + `<c><v>1</v></c>` + h("2024-11-01 10:00:00") + `<c><v>0x1p4</v></c>` + h("S1") + `<c><v>16</v></c></row>`
+	p := renameSheet(t, writeParts(t, t.TempDir(), sheet, ""), "score.xlsx", "score")
+	rows, sums := readAll(t, &Reader{}, p)
+	if len(rows) != 1 || len(sums) != 1 || sums[0].Problem != "" {
+		t.Fatalf("ReadFile = %d rows, summaries %+v; want one row", len(rows), sums)
+	}
+	if p := mustProblem(t, rows[0]); p.Column != "TradeAmount" || p.Code != crmsync.ReasonAmount {
+		t.Errorf("problem %+v, want %s in TradeAmount", p, crmsync.ReasonAmount)
+	}
+}
+
+// TestXLSXSharedStringMissing: a cell naming a shared string the workbook
+// does not hold (index 99 of 8) is a damaged sheet from that row on, not
+// an empty cell: the remark or ID it held is not dropped without a word.
+func TestXLSXSharedStringMissing(t *testing.T) {
+	for name, cell := range map[string]string{
+		"out of range": `<c t="s"><v>99</v></c>`,
+		"not a number": `<c t="s"><v>x</v></c>`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sheet := strings.Replace(hostileSheet, `<row><c r="A4"`, `<row r="4"><c r="A4" t="inlineStr"><is><t>0201710000002</t></is></c><c t="s"><v>7</v></c><c t="s"><v>7</v></c><c><v>0</v></c><c><v>45597.5</v></c>`+cell+`<c t="inlineStr"><is><t>GC2</t></is></c></row><row><c r="A5"`, 1)
+			p := writeParts(t, t.TempDir(), sheet, hostileSST)
+			rows, sums := readAll(t, &Reader{}, p)
+			if len(rows) != 1 || rows[0].Source.Row != 3 || len(sums) != 1 || sums[0].Problem == "" || !strings.Contains(sums[0].Problem, "row 4") {
+				t.Errorf("ReadFile = %d rows, summaries %+v; want row 3, then the sheet damaged at row 4", len(rows), sums)
+			}
+		})
+	}
+}
+
+// TestMaxCellBytesHuge: the largest max_cell_bytes the config takes
+// (math.MaxInt64) is no cap at all, not an overflow: an XLSX sheet read
+// every cell empty and was skipped as empty, a CSV got a row limit of -64
+// bytes.
+func TestMaxCellBytesHuge(t *testing.T) {
+	dir := t.TempDir()
+	c := filepath.Join(dir, "grade.csv")
+	if err := os.WriteFile(c, []byte("ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID\n0201710000001,普卡,金卡,0,2024-11-01 10:00:00,G1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{writeParts(t, dir, hostileSheet, hostileSST), c} {
+		rows, sums := readAll(t, &Reader{MaxCellBytes: math.MaxInt64}, p)
+		if len(rows) == 0 || len(sums) != 1 || sums[0].Problem != "" || sums[0].Skipped != "" {
+			t.Errorf("ReadFile(%s) with MaxCellBytes %d = %d rows, summaries %+v; want its rows", filepath.Base(p), math.MaxInt64, len(rows), sums)
+		}
+	}
+}
+
+// TestXLSXEscapesOverCap: a cell whose text is longer than max_cell_bytes
+// as written, in _xHHHH_ escapes or CRLF line ends in CDATA that decode to
+// less, is a cell too big (as one in entities is), not its first
+// max_cell_bytes + 1 bytes decoded and read as the whole value (143
+// underscores for 200).
+func TestXLSXEscapesOverCap(t *testing.T) {
+	esc := strings.Repeat("_x005F_", 200)
+	for name, tc := range map[string]struct{ cell, sst string }{
+		"inline": {`<c t="inlineStr"><is><t>` + esc + `</t></is></c>`, hostileSST},
+		"shared": {`<c t="s"><v>8</v></c>`, hostileSST + `<si><t>` + esc + `</t></si>`},
+		"cdata":  {`<c t="inlineStr"><is><t><![CDATA[` + strings.Repeat("a\r\n", 400) + `]]></t></is></c>`, hostileSST},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sheet := strings.Replace(hostileSheet, `<row><c r="A4"`, `<row r="4"><c r="A4" t="inlineStr"><is><t>0201710000002</t></is></c><c t="s"><v>7</v></c><c t="s"><v>7</v></c><c><v>0</v></c><c><v>45597.5</v></c>`+tc.cell+`<c t="inlineStr"><is><t>GC2</t></is></c></row><row><c r="A5"`, 1)
+			p := writeParts(t, t.TempDir(), sheet, tc.sst)
+			rows, sums := readAll(t, &Reader{MaxCellBytes: 1000}, p)
+			for _, r := range rows {
+				if r.Source.Row == 4 {
+					t.Errorf("row 4 read with remark of %d bytes; want the cell too big", len(r.Values[5]))
+				}
+			}
+			if len(sums) != 1 || sums[0].Code != ProblemCellTooBig {
+				t.Errorf("ReadFile summaries %+v; want %s", sums, ProblemCellTooBig)
 			}
 		})
 	}

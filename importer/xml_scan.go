@@ -368,7 +368,11 @@ func (s *xmlScanner) special(t *xtok) (ok bool, err error) {
 				tail = append(tail[:0], tail[len(tail)-3:]...)
 			}
 			if err == nil && string(tail) == "]]>" {
-				s.text = normalizeLineEnds(s.text)
+				// A text cut short stays as held, still too long (line
+				// ends normalised would make it shorter).
+				if s.max == 0 || len(s.text) <= s.max {
+					s.text = normalizeLineEnds(s.text)
+				}
 				*t = xtok{kind: tokText, text: s.text}
 				return true, nil
 			}

@@ -22,7 +22,8 @@ type PrunedMember struct {
 // in every run (a removal on request, 个人信息保护法): the results whose
 // lane is the card, and those with the card as one of their cells (an
 // invalid row, a kind whose lane is another ID). Like Prune it keeps what
-// an outstanding item needs (resolve those first), and it keeps every
+// an outstanding item needs (resolve those first; a plan's new rows until
+// it is applied), and it keeps every
 // event: its key and content hash are what prevent sending it twice.
 // Bodies no longer referred to are deleted. It must be called under the
 // run lock.
@@ -52,9 +53,18 @@ FROM same s JOIN cells c ON c.id = s.cells_id`)
 	if err != nil {
 		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
 	}
-	const needed = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq)
+	// A plan not yet applied to its end sends its new rows when it is
+	// applied: they are outstanding too.
+	pending, err := l.pendingPlans(ctx)
+	if err != nil {
+		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
+	}
+	// A row a person decided on (dismissed, delivered) stays in open_rows
+	// but is not outstanding: it goes.
+	const needed = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq AND o.state IN ` + openStates + `)
 	OR EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
-		AND e.key = results.key AND e.state IN (?,?,?,?,?)))`
+		AND e.key = results.key AND e.state IN (?,?,?,?,?))
+	OR (? AND results.outcome = ?))`
 	err = l.write(ctx, false, func(w *sql.Conn) error {
 		del := append([]any{string(crmsync.KindScoreV2), string(crmsync.KindScore)}, args...)
 		stmt, err := w.PrepareContext(ctx, `DELETE FROM results WHERE run_id = ? AND seq = ? AND NOT `+needed)
@@ -63,7 +73,7 @@ FROM same s JOIN cells c ON c.id = s.cells_id`)
 		}
 		defer stmt.Close()
 		for _, k := range keys {
-			res, err := stmt.ExecContext(ctx, append([]any{k[0], k[1]}, del...)...)
+			res, err := stmt.ExecContext(ctx, append(append([]any{k[0], k[1]}, del...), pending[k[0]], string(crmsync.OutcomeNew))...)
 			if err != nil {
 				return err
 			}
@@ -96,6 +106,31 @@ FROM same s JOIN cells c ON c.id = s.cells_id`)
 		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
 	}
 	return p, nil
+}
+
+// pendingPlans returns the plan runs whose results are not pruned and
+// that no apply run applied to their end (AppliedBy).
+func (l *Ledger) pendingPlans(ctx context.Context) (map[int64]bool, error) {
+	apps, err := l.applications(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT id FROM runs WHERE command = 'plan' AND pruned = 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if _, ok := AppliedBy(apps[id]); !ok {
+			out[id] = true
+		}
+	}
+	return out, rows.Err()
 }
 
 // memberResults returns the (run, seq) of every result of the member with

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
@@ -213,7 +214,9 @@ func NewClient(cfg Config) (*Client, error) {
 		c.http = NewHTTPClient(cfg.Concurrency)
 	}
 	if cfg.Rate > 0 {
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1+int(cfg.Rate/20))
+		// The burst is bounded: int() of a rate/20 beyond an int is
+		// negative, and a negative burst refuses every request.
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1+int(min(cfg.Rate/20, math.MaxInt32)))
 	}
 	if cfg.FailWindow > 0 {
 		c.ring = make([]bool, cfg.FailWindow)

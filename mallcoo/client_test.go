@@ -782,3 +782,16 @@ func TestSendInterruptedWaitingForRate(t *testing.T) {
 		t.Errorf("%d requests arrived, want 1 (the interrupted one never left)", n)
 	}
 }
+
+// TestRateHuge: the largest rate the config takes (1e300 requests per
+// second) is no limit, not a burst that overflows to a negative number,
+// which failed every request with the limiter's "exceeds burst".
+func TestRateHuge(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.Rate = 1e300 })
+	r, err := c.Send(context.Background(), crmsync.KindMember, vendorBody(t, crmsync.KindMember))
+	if err != nil || !r.OK() {
+		t.Fatalf("Send with Rate 1e300 = %+v, %v; want Code 1", r, err)
+	}
+}

@@ -122,6 +122,10 @@ func (s *keySet) spill() error {
 	if err != nil {
 		return err
 	}
+	// Out of the folder at once where an open file can be removed (Unix):
+	// it lives while open, and a run that is killed leaves no file of
+	// keys behind it. Elsewhere the removal fails and close removes it.
+	os.Remove(f.Name())
 	if s.bloom == nil {
 		blocks := max(s.capacity, 2*s.memMax) * bloomBits / 512
 		s.bloom = make([]uint64, 8*max(blocks, 1))
@@ -220,13 +224,18 @@ func (j *Job) tempDir() string {
 }
 
 // keyCapacity is how many keys the run may meet, for the keySet's Bloom
-// filter: the row limit, else the rows counted, else 10,000,000.
+// filter: the row limit, else the rows counted, else 10,000,000; never
+// more than keyCapacityMax (a row limit set to mean "none" sized the
+// filter for it).
 func (j *Job) keyCapacity() int {
 	switch {
 	case j.MaxRows > 0:
-		return j.MaxRows
+		return min(j.MaxRows, keyCapacityMax)
 	case j.Rows > 0:
-		return j.Rows
+		return min(j.Rows, keyCapacityMax)
 	}
 	return 10_000_000
 }
+
+// keyCapacityMax is the most keys a Bloom filter is sized for (30 MB).
+const keyCapacityMax = 20_000_000
