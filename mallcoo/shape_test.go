@@ -90,9 +90,36 @@ func TestEachMember(t *testing.T) {
 			t.Errorf("EachMember(%s) met %q, want %q", c.body, got, c.want)
 		}
 	}
-	for _, bad := range []string{``, `[1]`, `{"a":}`, `{"a":1`, `{"a" 1}`, `{"a":"x}`, `{"a":"x\"}`, `{"a":"x\\"`, `{"a":1}x`, `{a:1}`} {
+	for _, bad := range []string{``, `[1]`, `{"a":}`, `{"a":1`, `{"a" 1}`, `{"a":"x}`, `{"a":"x\"}`, `{"a":"x\\"`, `{"a":1}x`, `{a:1}`, `{"a":1,}`, `{"a":1 "b":2}`, `{,}`} {
 		if EachMember([]byte(bad), func(name, val []byte) bool { return true }) {
 			t.Errorf("EachMember(%q) = true, want false", bad)
+		}
+	}
+}
+
+func TestElements(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want []string
+	}{
+		{`[]`, nil},
+		{` [ 1 , "a]" ,{"b":[2]} ] `, []string{`1`, `"a]"`, `{"b":[2]}`}},
+	} {
+		var got []string
+		if !elements([]byte(c.body), func(val []byte) bool {
+			got = append(got, string(val))
+			return true
+		}) {
+			t.Errorf("elements(%s) = false, want true", c.body)
+			continue
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("elements(%s) met %q, want %q", c.body, got, c.want)
+		}
+	}
+	for _, bad := range []string{``, `{}`, `[1,]`, `[1 2]`, `[,]`, `[1`, `["a]`} {
+		if elements([]byte(bad), func(val []byte) bool { return true }) {
+			t.Errorf("elements(%q) = true, want false", bad)
 		}
 	}
 }
