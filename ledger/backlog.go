@@ -60,20 +60,8 @@ func (l *Ledger) outstanding(ctx context.Context, limit int) (*Outstanding, erro
 		states[i] = string(s)
 	}
 	const in = `(?,?,?,?,?)`
-	rows, err := l.db.QueryContext(ctx, `SELECT state, kind, count(*) FROM events WHERE state IN `+in+` GROUP BY state, kind
-UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			s, k string
-			n    int
-		)
-		if err := rows.Scan(&s, &k, &n); err != nil {
-			return nil, err
-		}
+	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events WHERE state IN `+in+` GROUP BY state, kind
+UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states, func(s, k string, n int) {
 		kind := crmsync.Kind(k)
 		o.Total += n
 		o.ByState[s] += n
@@ -81,11 +69,10 @@ UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openState
 			o.ByKind[kind] = map[string]int{}
 		}
 		o.ByKind[kind][s] += n
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	rows.Close()
 	if limit <= 0 || o.Total == 0 {
 		return o, nil
 	}
