@@ -293,6 +293,20 @@ type ledgerEvent struct {
 
 const reconcileLookup = `SELECT keyspace, key, kind, state, hash, body_id, time, code, message FROM events WHERE (keyspace, key) IN`
 
+// scanLedgerEvent reads a row of reconcileLookup.
+func scanLedgerEvent(rows *sql.Rows) (eventKey, *ledgerEvent, error) {
+	var (
+		k  eventKey
+		le ledgerEvent
+		hb []byte
+	)
+	if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+		return k, nil, err
+	}
+	le.hash = hashText(hb)
+	return k, &le, nil
+}
+
 const earlierKeys = `SELECT keyspace, key, file, row FROM temp.reconcile_keys WHERE fix = 0 AND (keyspace, key) IN`
 
 // flush compares the rows held.
@@ -421,15 +435,10 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 	found := make(map[eventKey]*ledgerEvent, len(keys))
 	var want map[int64][]*ledgerEvent
 	err = eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
-		var (
-			k  eventKey
-			le ledgerEvent
-		)
-		var hb []byte
-		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+		k, le, err := scanLedgerEvent(rows)
+		if err != nil {
 			return err
 		}
-		le.hash = hashText(hb)
 		ev := r.batch[first[k]].Event
 		switch {
 		case le.hash == ev.Hash:
@@ -438,9 +447,9 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 			if want == nil {
 				want = map[int64][]*ledgerEvent{}
 			}
-			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], &le)
+			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], le)
 		}
-		found[k] = &le
+		found[k] = le
 		return nil
 	})
 	if err != nil {
@@ -478,19 +487,14 @@ func (r *Reconciliation) settle(ctx context.Context, entries []Entry, fixes []in
 	found := make(map[eventKey]*ledgerEvent, len(keys))
 	want := map[int64][]*ledgerEvent{}
 	err := eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
-		var (
-			k  eventKey
-			le ledgerEvent
-		)
-		var hb []byte
-		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+		k, le, err := scanLedgerEvent(rows)
+		if err != nil {
 			return err
 		}
-		le.hash = hashText(hb)
 		if le.bodyID.Valid {
-			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], &le)
+			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], le)
 		}
-		found[k] = &le
+		found[k] = le
 		return nil
 	})
 	if err != nil {
