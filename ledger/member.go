@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/crmsync/crmsync"
 )
 
 // PrunedMember is what PruneMember removed.
@@ -34,10 +32,6 @@ func (l *Ledger) PruneMember(ctx context.Context, card string) (PrunedMember, er
 	if !l.holdsLock() {
 		return p, fmt.Errorf("prune member in ledger %s: the ledger is not locked (call Lock first)", l.path)
 	}
-	var args []any
-	for _, st := range backlogStates {
-		args = append(args, string(st))
-	}
 	// The member's results: its lane, or the card as one of the row's
 	// cells (an invalid row, another kind's row naming the card). Cells
 	// are stored in an encoding SQL cannot read (values.go), so rows are
@@ -52,12 +46,9 @@ FROM same s JOIN cells c ON c.id = s.cells_id`)
 	if err != nil {
 		return p, fmt.Errorf("prune member in ledger %s: %w", l.path, err)
 	}
-	const needed = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq)
-	OR EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
-		AND e.key = results.key AND e.state IN (?,?,?,?,?)))`
 	err = l.write(ctx, false, func(w *sql.Conn) error {
-		del := append([]any{string(crmsync.KindScoreV2), string(crmsync.KindScore)}, args...)
-		stmt, err := w.PrepareContext(ctx, `DELETE FROM results WHERE run_id = ? AND seq = ? AND NOT `+needed)
+		del := resultNeededArgs()
+		stmt, err := w.PrepareContext(ctx, `DELETE FROM results WHERE run_id = ? AND seq = ? AND NOT `+resultNeeded)
 		if err != nil {
 			return err
 		}
