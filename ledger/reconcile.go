@@ -69,7 +69,7 @@ type Reconciliation struct {
 	emit  func(*Entry) error
 	batch []*crmsync.Row
 
-	stmts   map[string]*sql.Stmt
+	stmts   stmtCache
 	files   map[crmsync.SourceRef]int64 // file+sheet (Row 0) → id in the temp table
 	refs    []crmsync.SourceRef         // by id
 	seen    map[crmsync.Kind][2]time.Time
@@ -123,7 +123,6 @@ func (l *Ledger) Reconcile(ctx context.Context, opt ReconcileOptions, emit func(
 	}
 	r := &Reconciliation{
 		l: l, ctx: ctx, conn: conn, opt: opt, emit: emit,
-		stmts:   map[string]*sql.Stmt{},
 		files:   map[crmsync.SourceRef]int64{},
 		seen:    map[crmsync.Kind][2]time.Time{},
 		kinds:   map[crmsync.Kind]bool{},
@@ -162,10 +161,7 @@ func (r *Reconciliation) Close() error {
 		return nil
 	}
 	ctx := context.WithoutCancel(r.ctx)
-	for _, st := range r.stmts {
-		st.Close()
-	}
-	r.stmts = nil
+	r.stmts.close()
 	_, err1 := r.conn.ExecContext(ctx, `ROLLBACK`)
 	_, err2 := r.conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.reconcile_keys`)
 	err3 := r.conn.Close()
@@ -251,15 +247,7 @@ func (r *Reconciliation) outside(t time.Time) bool {
 
 // stmt returns query prepared on the reconciliation's connection, once.
 func (r *Reconciliation) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st := r.stmts[query]; st != nil {
-		return st, nil
-	}
-	st, err := r.conn.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	r.stmts[query] = st
-	return st, nil
+	return r.stmts.prepare(ctx, r.conn, query)
 }
 
 func (r *Reconciliation) keyRows(query string) keyQuery {
