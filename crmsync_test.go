@@ -12,3 +12,23 @@ func TestEnglish(t *testing.T) {
 		t.Errorf("OutcomeSent.Word(EN) = %q, want sent", got)
 	}
 }
+
+func TestAnyNeedsPerson(t *testing.T) {
+	for _, c := range []struct {
+		counts map[Outcome]int
+		files  []FileSummary
+		want   bool
+	}{
+		{map[Outcome]int{OutcomeSent: 3, OutcomeUnchanged: 1}, []FileSummary{{Path: "a.csv"}}, false},
+		{map[Outcome]int{OutcomeSent: 3, OutcomeInvalid: 0}, nil, false},
+		{map[Outcome]int{OutcomeSent: 3, OutcomeInvalid: 1}, nil, true},
+		{map[Outcome]int{OutcomeSent: 3}, []FileSummary{{Path: "a.csv", Problem: "x"}}, true},
+	} {
+		if got := AnyNeedsPerson(c.counts, c.files); got != c.want {
+			t.Errorf("AnyNeedsPerson(%v, %v) = %v, want %v", c.counts, c.files, got, c.want)
+		}
+	}
+	if !AnyNeedsPerson(map[Category]int{CategoryMatched: 2, CategoryOrphan: 1}, nil) {
+		t.Errorf("AnyNeedsPerson(an orphan) = false, want true")
+	}
+}
