@@ -419,31 +419,13 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		start += c
 	}
 
-	// What the ledger holds of them.
-	found := make(map[eventKey]*ledgerEvent, len(keys))
-	var want map[int64][]*ledgerEvent
-	err = eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
-		k, le, err := scanLedgerEvent(rows)
-		if err != nil {
-			return err
-		}
+	// What the ledger holds of them; a body the row has (same hash) is not
+	// read again.
+	found, err := r.lookup(ctx, keys, func(k eventKey, le *ledgerEvent) ([]byte, bool) {
 		ev := r.batch[first[k]].Event
-		switch {
-		case le.hash == ev.Hash:
-			le.body = ev.Body
-		case le.bodyID.Valid:
-			if want == nil {
-				want = map[int64][]*ledgerEvent{}
-			}
-			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], le)
-		}
-		found[k] = le
-		return nil
+		return ev.Body, le.hash == ev.Hash
 	})
 	if err != nil {
-		return err
-	}
-	if err := r.bodies(ctx, want); err != nil {
 		return err
 	}
 	for _, k := range keys {
@@ -472,23 +454,8 @@ func (r *Reconciliation) settle(ctx context.Context, entries []Entry, fixes []in
 		}
 		at[k] = append(at[k], i)
 	}
-	found := make(map[eventKey]*ledgerEvent, len(keys))
-	want := map[int64][]*ledgerEvent{}
-	err := eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
-		k, le, err := scanLedgerEvent(rows)
-		if err != nil {
-			return err
-		}
-		if le.bodyID.Valid {
-			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], le)
-		}
-		found[k] = le
-		return nil
-	})
+	found, err := r.lookup(ctx, keys, nil)
 	if err != nil {
-		return err
-	}
-	if err := r.bodies(ctx, want); err != nil {
 		return err
 	}
 	var settled []eventKey
@@ -537,6 +504,42 @@ func (r *Reconciliation) settle(ctx context.Context, entries []Entry, fixes []in
 		}
 	}
 	return r.emitAll(entries)
+}
+
+// lookup returns what the ledger holds of keys (reconcileLookup), each
+// event with its body: known, when not nil, gives a body the caller
+// already has (true), else it is read from the ledger.
+func (r *Reconciliation) lookup(ctx context.Context, keys []eventKey, known func(eventKey, *ledgerEvent) ([]byte, bool)) (map[eventKey]*ledgerEvent, error) {
+	found := make(map[eventKey]*ledgerEvent, len(keys))
+	var want map[int64][]*ledgerEvent
+	err := eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
+		k, le, err := scanLedgerEvent(rows)
+		if err != nil {
+			return err
+		}
+		if known != nil {
+			if b, ok := known(k, le); ok {
+				le.body = b
+				found[k] = le
+				return nil
+			}
+		}
+		if le.bodyID.Valid {
+			if want == nil {
+				want = map[int64][]*ledgerEvent{}
+			}
+			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], le)
+		}
+		found[k] = le
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.bodies(ctx, want); err != nil {
+		return nil, err
+	}
+	return found, nil
 }
 
 // bodies reads the bodies wanted by ID.
