@@ -81,6 +81,26 @@ func beginRun(t testing.TB, l *Ledger) int64 {
 	return id
 }
 
+// recordRun records rs as a whole run of the locked l that started and
+// ended at at, and returns its ID.
+func recordRun(t testing.TB, l *Ledger, at time.Time, rs []*crmsync.Result) int64 {
+	t.Helper()
+	ctx := context.Background()
+	id, err := l.BeginRun(ctx, "run", nil, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, id, rs); err != nil {
+		t.Fatal(err)
+	}
+	s := crmsync.NewSummary(id, "run", at)
+	s.Ended, s.Rows = at, len(rs)
+	if err := l.EndRun(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // lockAndBegin locks l and begins a run, leaving the unlocking to the caller.
 func lockAndBegin(t testing.TB, l *Ledger) (int64, func() error) {
 	t.Helper()
