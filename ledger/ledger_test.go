@@ -1,13 +1,11 @@
 package ledger
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -381,22 +379,7 @@ func TestClaimThenCrashLeavesUncertain(t *testing.T) {
 func TestKilledRun(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crmsync.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashChild+"="+path)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || line != "claimed\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("child said %q, %v; want claimed", line, err)
-	}
+	cmd := startCrashChild(t, path)
 	l := openLedger(t, path)
 	var le *LockedError
 	if _, err := l.Lock("run"); !errors.As(err, &le) || le.PID != cmd.Process.Pid {
