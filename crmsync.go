@@ -127,6 +127,13 @@ var outcomeWords = map[Outcome][2]string{
 	OutcomeSkipped:   {"跳过", "skipped"},
 }
 
+// English reports whether lang, a language as a person gives it (-lang,
+// the config's lang: "en", "EN", "en-US"), asks for English; anything else
+// is Chinese, the default.
+func English(lang string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(lang)), "en")
+}
+
 // Word is the outcome as a person reads it in lang ("zh", the default, or
 // "en"): 已发送 for sent. An outcome this version does not know is its name.
 func (o Outcome) Word(lang string) string {
@@ -134,7 +141,7 @@ func (o Outcome) Word(lang string) string {
 	switch {
 	case !ok:
 		return string(o)
-	case strings.HasPrefix(strings.ToLower(strings.TrimSpace(lang)), "en"):
+	case English(lang):
 		return w[1]
 	}
 	return w[0]

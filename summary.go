@@ -126,13 +126,21 @@ func (s *Summary) Move(k Kind, from, to Outcome) {
 }
 
 // NeedsPerson reports whether any row or file of the run needs a person.
-func (s *Summary) NeedsPerson() bool {
-	for o, n := range s.Counts {
-		if n > 0 && o.NeedsPerson() {
+func (s *Summary) NeedsPerson() bool { return AnyNeedsPerson(s.Counts, s.Files) }
+
+// AnyNeedsPerson reports whether counts (of outcomes, or of a
+// reconciliation's categories) or files hold something a person must see:
+// a count of what needs one that is not zero, or a file with a problem.
+func AnyNeedsPerson[K interface {
+	comparable
+	NeedsPerson() bool
+}](counts map[K]int, files []FileSummary) bool {
+	for k, n := range counts {
+		if n > 0 && k.NeedsPerson() {
 			return true
 		}
 	}
-	for _, f := range s.Files {
+	for _, f := range files {
 		if f.Problem != "" {
 			return true
 		}

@@ -102,19 +102,20 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 		return []crmsync.FileSummary{{Path: path, Kind: r.Kind, Problem: reason(fmt.Sprintf("无法打开文件: %v", err),
 			fmt.Sprintf("cannot open the file: %v; check the path and permissions", err))}}, nil
 	}
-	f, err := excelize.OpenFile(path)
-	if err != nil {
+	notXLSX := func(err error) []crmsync.FileSummary {
 		return []crmsync.FileSummary{{Path: path, Kind: r.Kind, Problem: reason(
 			fmt.Sprintf("无法作为XLSX打开(%v),请在Excel中另存为.xlsx", err),
-			fmt.Sprintf("cannot open it as XLSX (%v); save it again as .xlsx in Excel", err))}}, nil
+			fmt.Sprintf("cannot open it as XLSX (%v); save it again as .xlsx in Excel", err))}}
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		return notXLSX(err), nil
 	}
 	defer f.Close()
 	// The sheets are read from the package itself (see sheetRows).
 	zf, err := zip.OpenReader(path)
 	if err != nil {
-		return []crmsync.FileSummary{{Path: path, Kind: r.Kind, Problem: reason(
-			fmt.Sprintf("无法作为XLSX打开(%v),请在Excel中另存为.xlsx", err),
-			fmt.Sprintf("cannot open it as XLSX (%v); save it again as .xlsx in Excel", err))}}, nil
+		return notXLSX(err), nil
 	}
 	defer zf.Close()
 	parts, partsErr := workbookParts(&zf.Reader)

@@ -34,25 +34,8 @@ func workbookParts(zr *zip.Reader) (map[string]string, error) {
 		}
 		targets[r.id] = t
 	}
-	f, err := zr.Open(wbPath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	out := map[string]string{}
-	dec := xml.NewDecoder(f)
-	for {
-		tok, err := dec.RawToken()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "sheet" {
-			continue
-		}
+	err = eachElement(zr, wbPath, "sheet", func(se xml.StartElement) {
 		var name, id string
 		for _, a := range se.Attr {
 			switch a.Name.Local {
@@ -65,42 +48,58 @@ func workbookParts(zr *zip.Reader) (map[string]string, error) {
 		if t, ok := targets[id]; ok && name != "" {
 			out[name] = t
 		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachElement calls fn with each start element named local (any
+// namespace) of the XML part name of the package.
+func eachElement(zr *zip.Reader, name, local string, fn func(xml.StartElement)) error {
+	f, err := zr.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dec := xml.NewDecoder(f)
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == local {
+			fn(se)
+		}
 	}
 }
 
 type rel struct{ id, typ, target string }
 
 func readRels(zr *zip.Reader, name string) ([]rel, error) {
-	f, err := zr.Open(name)
+	var out []rel
+	err := eachElement(zr, name, "Relationship", func(se xml.StartElement) {
+		var r rel
+		for _, a := range se.Attr {
+			switch a.Name.Local {
+			case "Id":
+				r.id = a.Value
+			case "Type":
+				r.typ = a.Value
+			case "Target":
+				r.target = a.Value
+			}
+		}
+		out = append(out, r)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var out []rel
-	dec := xml.NewDecoder(f)
-	for {
-		tok, err := dec.RawToken()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "Relationship" {
-			var r rel
-			for _, a := range se.Attr {
-				switch a.Name.Local {
-				case "Id":
-					r.id = a.Value
-				case "Type":
-					r.typ = a.Value
-				case "Target":
-					r.target = a.Value
-				}
-			}
-			out = append(out, r)
-		}
-	}
+	return out, nil
 }
 
 // typedCells applies cell types to a row's raw values: a number becomes

@@ -18,6 +18,31 @@ var backlogStates = []crmsync.State{
 	crmsync.StateFailed, crmsync.StateUncertain, crmsync.StateBlocked, crmsync.StateRejected, crmsync.StateInFlight,
 }
 
+// backlogArgs are backlogStates as the arguments of an IN (?,?,?,?,?).
+func backlogArgs() []any {
+	args := make([]any, len(backlogStates), len(backlogStates)+2)
+	for i, s := range backlogStates {
+		args[i] = string(s)
+	}
+	return args
+}
+
+// resultNeeded is the condition on a row of results that the backlog still
+// needs it: an open row of its own, or its event outstanding (a score-v2
+// result's event is in score's key space). Its arguments are
+// resultNeededArgs().
+const resultNeeded = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq)
+	OR ` + eventOutstanding + `)`
+
+// eventOutstanding is the condition on a row of results that its event is
+// outstanding; its arguments are resultNeededArgs().
+const eventOutstanding = `EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
+		AND e.key = results.key AND e.state IN (?,?,?,?,?))`
+
+func resultNeededArgs() []any {
+	return append([]any{string(crmsync.KindScoreV2), string(crmsync.KindScore)}, backlogArgs()...)
+}
+
 // Outstanding is the ledger's backlog: everything that still waits for a
 // retry or a person (failed, uncertain, blocked, rejected, in flight
 // events; changed and invalid rows), read from the ledger alone.
@@ -58,25 +83,10 @@ func (l *Ledger) Outstanding(ctx context.Context, limit int) (*Outstanding, erro
 
 func (l *Ledger) outstanding(ctx context.Context, limit int) (*Outstanding, error) {
 	o := &Outstanding{ByState: map[string]int{}, ByKind: map[crmsync.Kind]map[string]int{}, Items: []OutstandingItem{}}
-	states := make([]any, len(backlogStates))
-	for i, s := range backlogStates {
-		states[i] = string(s)
-	}
+	states := backlogArgs()
 	const in = `(?,?,?,?,?)`
-	rows, err := l.db.QueryContext(ctx, `SELECT state, kind, count(*) FROM events WHERE state IN `+in+` GROUP BY state, kind
-UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			s, k string
-			n    int
-		)
-		if err := rows.Scan(&s, &k, &n); err != nil {
-			return nil, err
-		}
+	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events WHERE state IN `+in+` GROUP BY state, kind
+UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states, func(s, k string, n int) {
 		kind := crmsync.Kind(k)
 		o.Total += n
 		o.ByState[s] += n
@@ -84,11 +94,10 @@ UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openState
 			o.ByKind[kind] = map[string]int{}
 		}
 		o.ByKind[kind][s] += n
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	rows.Close()
 	if limit <= 0 || o.Total == 0 {
 		return o, nil
 	}

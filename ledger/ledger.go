@@ -162,9 +162,9 @@ type Ledger struct {
 	path string
 	db   *sql.DB
 
-	wmu    sync.Mutex           // guards w and wstmts
-	w      *sql.Conn            // the one connection that writes
-	wstmts map[string]*sql.Stmt // statements prepared on w, by text
+	wmu    sync.Mutex // guards w and wstmts
+	w      *sql.Conn  // the one connection that writes
+	wstmts stmtCache  // statements prepared on w
 
 	smu         sync.Mutex        // guards lookupStmts
 	lookupStmts map[int]*sql.Stmt // Lookup's query by number of keys, on db
@@ -358,10 +358,7 @@ func (l *Ledger) open(ctx context.Context) error {
 func (l *Ledger) Close() error {
 	errs := []error{l.unlock()}
 	l.wmu.Lock()
-	for _, st := range l.wstmts {
-		errs = append(errs, st.Close())
-	}
-	l.wstmts = nil
+	errs = append(errs, l.wstmts.close())
 	if l.w != nil {
 		errs = append(errs, l.w.Close())
 		l.w = nil
@@ -571,18 +568,36 @@ func (l *Ledger) write(ctx context.Context, durable bool, fn func(w *sql.Conn) e
 // prep returns query prepared on the writer connection, preparing it the
 // first time. The caller holds l.wmu.
 func (l *Ledger) prep(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st := l.wstmts[query]; st != nil {
+	return l.wstmts.prepare(ctx, l.w, query)
+}
+
+// stmtCache holds the statements prepared on one connection, by text.
+type stmtCache map[string]*sql.Stmt
+
+// prepare returns query prepared on conn, preparing it the first time.
+func (c *stmtCache) prepare(ctx context.Context, conn *sql.Conn, query string) (*sql.Stmt, error) {
+	if st := (*c)[query]; st != nil {
 		return st, nil
 	}
-	st, err := l.w.PrepareContext(ctx, query)
+	st, err := conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if l.wstmts == nil {
-		l.wstmts = map[string]*sql.Stmt{}
+	if *c == nil {
+		*c = stmtCache{}
 	}
-	l.wstmts[query] = st
+	(*c)[query] = st
 	return st, nil
+}
+
+// close closes the statements and empties the cache.
+func (c *stmtCache) close() error {
+	var errs []error
+	for _, st := range *c {
+		errs = append(errs, st.Close())
+	}
+	*c = nil
+	return errors.Join(errs...)
 }
 
 // nanos stores t as Unix nanoseconds; the zero time is stored as NULL.

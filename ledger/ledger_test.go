@@ -1,13 +1,11 @@
 package ledger
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,6 +76,26 @@ func beginRun(t testing.TB, l *Ledger) int64 {
 	t.Helper()
 	id, unlock := lockAndBegin(t, l)
 	t.Cleanup(func() { unlock() })
+	return id
+}
+
+// recordRun records rs as a whole run of the locked l that started and
+// ended at at, and returns its ID.
+func recordRun(t testing.TB, l *Ledger, at time.Time, rs []*crmsync.Result) int64 {
+	t.Helper()
+	ctx := context.Background()
+	id, err := l.BeginRun(ctx, "run", nil, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, id, rs); err != nil {
+		t.Fatal(err)
+	}
+	s := crmsync.NewSummary(id, "run", at)
+	s.Ended, s.Rows = at, len(rs)
+	if err := l.EndRun(ctx, s); err != nil {
+		t.Fatal(err)
+	}
 	return id
 }
 
@@ -361,22 +379,7 @@ func TestClaimThenCrashLeavesUncertain(t *testing.T) {
 func TestKilledRun(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crmsync.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashChild+"="+path)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || line != "claimed\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("child said %q, %v; want claimed", line, err)
-	}
+	cmd := startCrashChild(t, path)
 	l := openLedger(t, path)
 	var le *LockedError
 	if _, err := l.Lock("run"); !errors.As(err, &le) || le.PID != cmd.Process.Pid {

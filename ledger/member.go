@@ -35,10 +35,6 @@ func (l *Ledger) PruneMember(ctx context.Context, card string) (PrunedMember, er
 	if !l.holdsLock() {
 		return p, fmt.Errorf("prune member in ledger %s: the ledger is not locked (call Lock first)", l.path)
 	}
-	var args []any
-	for _, st := range backlogStates {
-		args = append(args, string(st))
-	}
 	// The member's results: its lane, or the card as one of the row's
 	// cells (an invalid row, another kind's row naming the card). Cells
 	// are stored in an encoding SQL cannot read (values.go), so rows are
@@ -62,11 +58,10 @@ FROM same s JOIN cells c ON c.id = s.cells_id`)
 	// A row a person decided on (dismissed, delivered) stays in open_rows
 	// but is not outstanding: it goes.
 	const needed = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq AND o.state IN ` + openStates + `)
-	OR EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
-		AND e.key = results.key AND e.state IN (?,?,?,?,?))
+	OR ` + eventOutstanding + `
 	OR (? AND results.outcome = ?))`
 	err = l.write(ctx, false, func(w *sql.Conn) error {
-		del := append([]any{string(crmsync.KindScoreV2), string(crmsync.KindScore)}, args...)
+		del := resultNeededArgs()
 		stmt, err := w.PrepareContext(ctx, `DELETE FROM results WHERE run_id = ? AND seq = ? AND NOT `+needed)
 		if err != nil {
 			return err

@@ -32,21 +32,7 @@ func TestPruneMember(t *testing.T) {
 		}
 		return r
 	}
-	run := func(rs []*crmsync.Result) int64 {
-		id, err := l.BeginRun(ctx, "run", nil, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Record(ctx, id, rs); err != nil {
-			t.Fatal(err)
-		}
-		s := crmsync.NewSummary(id, "run", now)
-		s.Ended, s.Rows = now, len(rs)
-		if err := l.EndRun(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	run := func(rs []*crmsync.Result) int64 { return recordRun(t, l, now, rs) }
 	first := run([]*crmsync.Result{
 		res(1, "G1", "C0001", crmsync.OutcomeSent, `{"C":"C0001","G":1}`, "C0001", "1"),
 		res(2, "G2", "C0002", crmsync.OutcomeSent, `{"C":"C0002","G":1}`, "C0002", "1"),

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/crmsync/crmsync"
 )
 
 // ErrPruned is wrapped by the error of RunPruned's callers for a run whose
@@ -51,19 +49,12 @@ func (l *Ledger) Prune(ctx context.Context, before time.Time) (Pruned, error) {
 	if err := rows.Err(); err != nil {
 		return p, fmt.Errorf("prune ledger %s: %w", l.path, err)
 	}
-	states := []any{}
-	for _, s := range backlogStates {
-		states = append(states, string(s))
-	}
+	needed := resultNeededArgs()
 	now := l.Now().UnixNano()
 	for _, id := range ids {
 		// One transaction per run: the writer is never held for long.
 		err := l.write(ctx, false, func(w *sql.Conn) error {
-			res, err := w.ExecContext(ctx, `DELETE FROM results WHERE run_id = ?
-AND NOT EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = results.run_id AND o.seq = results.seq)
-AND NOT EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
-	AND e.key = results.key AND e.state IN (?,?,?,?,?))`,
-				append([]any{id, string(crmsync.KindScoreV2), string(crmsync.KindScore)}, states...)...)
+			res, err := w.ExecContext(ctx, `DELETE FROM results WHERE run_id = ? AND NOT `+resultNeeded, append([]any{id}, needed...)...)
 			if err != nil {
 				return err
 			}

@@ -25,21 +25,7 @@ func TestPrune(t *testing.T) {
 	unlock, _ := l.Lock("test")
 	defer unlock()
 	now := time.Now()
-	run := func(ended time.Time, rs []*crmsync.Result) int64 {
-		id, err := l.BeginRun(ctx, "run", nil, ended)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Record(ctx, id, rs); err != nil {
-			t.Fatal(err)
-		}
-		s := crmsync.NewSummary(id, "run", ended)
-		s.Ended, s.Rows = ended, len(rs)
-		if err := l.EndRun(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	run := func(ended time.Time, rs []*crmsync.Result) int64 { return recordRun(t, l, ended, rs) }
 	res := func(seq int64, key string, o crmsync.Outcome, body string) *crmsync.Result {
 		r := &crmsync.Result{Seq: seq, Kind: crmsync.KindScore, Key: key, Lane: "C1", Outcome: o, Source: crmsync.SourceRef{File: "s.csv", Row: int(seq) + 1}}
 		if body != "" {

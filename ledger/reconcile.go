@@ -69,7 +69,7 @@ type Reconciliation struct {
 	emit  func(*Entry) error
 	batch []*crmsync.Row
 
-	stmts   map[string]*sql.Stmt
+	stmts   stmtCache
 	files   map[crmsync.SourceRef]int64 // file+sheet (Row 0) → id in the temp table
 	refs    []crmsync.SourceRef         // by id
 	seen    map[crmsync.Kind][2]time.Time
@@ -123,7 +123,6 @@ func (l *Ledger) Reconcile(ctx context.Context, opt ReconcileOptions, emit func(
 	}
 	r := &Reconciliation{
 		l: l, ctx: ctx, conn: conn, opt: opt, emit: emit,
-		stmts:   map[string]*sql.Stmt{},
 		files:   map[crmsync.SourceRef]int64{},
 		seen:    map[crmsync.Kind][2]time.Time{},
 		kinds:   map[crmsync.Kind]bool{},
@@ -162,10 +161,7 @@ func (r *Reconciliation) Close() error {
 		return nil
 	}
 	ctx := context.WithoutCancel(r.ctx)
-	for _, st := range r.stmts {
-		st.Close()
-	}
-	r.stmts = nil
+	r.stmts.close()
 	_, err1 := r.conn.ExecContext(ctx, `ROLLBACK`)
 	_, err2 := r.conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.reconcile_keys`)
 	err3 := r.conn.Close()
@@ -251,15 +247,7 @@ func (r *Reconciliation) outside(t time.Time) bool {
 
 // stmt returns query prepared on the reconciliation's connection, once.
 func (r *Reconciliation) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st := r.stmts[query]; st != nil {
-		return st, nil
-	}
-	st, err := r.conn.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	r.stmts[query] = st
-	return st, nil
+	return r.stmts.prepare(ctx, r.conn, query)
 }
 
 func (r *Reconciliation) keyRows(query string) keyQuery {
@@ -292,6 +280,20 @@ type ledgerEvent struct {
 }
 
 const reconcileLookup = `SELECT keyspace, key, kind, state, hash, body_id, time, code, message FROM events WHERE (keyspace, key) IN`
+
+// scanLedgerEvent reads a row of reconcileLookup.
+func scanLedgerEvent(rows *sql.Rows) (eventKey, *ledgerEvent, error) {
+	var (
+		k  eventKey
+		le ledgerEvent
+		hb []byte
+	)
+	if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+		return k, nil, err
+	}
+	le.hash = hashText(hb)
+	return k, &le, nil
+}
 
 const earlierKeys = `SELECT keyspace, key, file, row FROM temp.reconcile_keys WHERE fix = 0 AND (keyspace, key) IN`
 
@@ -417,36 +419,13 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		start += c
 	}
 
-	// What the ledger holds of them.
-	found := make(map[eventKey]*ledgerEvent, len(keys))
-	var want map[int64][]*ledgerEvent
-	err = eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
-		var (
-			k  eventKey
-			le ledgerEvent
-		)
-		var hb []byte
-		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
-			return err
-		}
-		le.hash = hashText(hb)
+	// What the ledger holds of them; a body the row has (same hash) is not
+	// read again.
+	found, err := r.lookup(ctx, keys, func(k eventKey, le *ledgerEvent) ([]byte, bool) {
 		ev := r.batch[first[k]].Event
-		switch {
-		case le.hash == ev.Hash:
-			le.body = ev.Body
-		case le.bodyID.Valid:
-			if want == nil {
-				want = map[int64][]*ledgerEvent{}
-			}
-			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], &le)
-		}
-		found[k] = &le
-		return nil
+		return ev.Body, le.hash == ev.Hash
 	})
 	if err != nil {
-		return err
-	}
-	if err := r.bodies(ctx, want); err != nil {
 		return err
 	}
 	for _, k := range keys {
@@ -475,28 +454,8 @@ func (r *Reconciliation) settle(ctx context.Context, entries []Entry, fixes []in
 		}
 		at[k] = append(at[k], i)
 	}
-	found := make(map[eventKey]*ledgerEvent, len(keys))
-	want := map[int64][]*ledgerEvent{}
-	err := eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
-		var (
-			k  eventKey
-			le ledgerEvent
-		)
-		var hb []byte
-		if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
-			return err
-		}
-		le.hash = hashText(hb)
-		if le.bodyID.Valid {
-			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], &le)
-		}
-		found[k] = &le
-		return nil
-	})
+	found, err := r.lookup(ctx, keys, nil)
 	if err != nil {
-		return err
-	}
-	if err := r.bodies(ctx, want); err != nil {
 		return err
 	}
 	var settled []eventKey
@@ -545,6 +504,42 @@ func (r *Reconciliation) settle(ctx context.Context, entries []Entry, fixes []in
 		}
 	}
 	return r.emitAll(entries)
+}
+
+// lookup returns what the ledger holds of keys (reconcileLookup), each
+// event with its body: known, when not nil, gives a body the caller
+// already has (true), else it is read from the ledger.
+func (r *Reconciliation) lookup(ctx context.Context, keys []eventKey, known func(eventKey, *ledgerEvent) ([]byte, bool)) (map[eventKey]*ledgerEvent, error) {
+	found := make(map[eventKey]*ledgerEvent, len(keys))
+	var want map[int64][]*ledgerEvent
+	err := eachKeyBatch(ctx, r.keyRows(reconcileLookup), keys, func(rows *sql.Rows) error {
+		k, le, err := scanLedgerEvent(rows)
+		if err != nil {
+			return err
+		}
+		if known != nil {
+			if b, ok := known(k, le); ok {
+				le.body = b
+				found[k] = le
+				return nil
+			}
+		}
+		if le.bodyID.Valid {
+			if want == nil {
+				want = map[int64][]*ledgerEvent{}
+			}
+			want[le.bodyID.Int64] = append(want[le.bodyID.Int64], le)
+		}
+		found[k] = le
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.bodies(ctx, want); err != nil {
+		return nil, err
+	}
+	return found, nil
 }
 
 // bodies reads the bodies wanted by ID.

@@ -165,21 +165,29 @@ func (l *Ledger) Summary(ctx context.Context, runID int64) (*crmsync.Summary, er
 // counts calls fn with the number of results of run runID per kind and
 // outcome.
 func (l *Ledger) counts(ctx context.Context, runID int64, fn func(crmsync.Kind, crmsync.Outcome, int)) error {
-	rows, err := l.db.QueryContext(ctx, `SELECT kind, outcome, count(*) FROM results WHERE run_id = ?1 GROUP BY kind, outcome
-UNION ALL SELECT kind, 'unchanged', count(*) FROM same WHERE run_id = ?1 GROUP BY kind`, runID)
+	return l.eachCount(ctx, `SELECT kind, outcome, count(*) FROM results WHERE run_id = ?1 GROUP BY kind, outcome
+UNION ALL SELECT kind, 'unchanged', count(*) FROM same WHERE run_id = ?1 GROUP BY kind`, []any{runID}, func(k, o string, n int) {
+		fn(crmsync.Kind(k), crmsync.Outcome(o), n)
+	})
+}
+
+// eachCount runs query, whose rows are two texts and a count (a count
+// grouped by two columns), and calls fn with each row.
+func (l *Ledger) eachCount(ctx context.Context, query string, args []any, fn func(a, b string, n int)) error {
+	rows, err := l.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			k, o string
+			a, b string
 			n    int
 		)
-		if err := rows.Scan(&k, &o, &n); err != nil {
+		if err := rows.Scan(&a, &b, &n); err != nil {
 			return err
 		}
-		fn(crmsync.Kind(k), crmsync.Outcome(o), n)
+		fn(a, b, n)
 	}
 	return rows.Err()
 }
@@ -350,19 +358,7 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 		return nil, err
 	}
 	// GROUP BY in the index's order: the counts come from events_state alone.
-	rows, err := l.db.QueryContext(ctx, `SELECT state, kind, count(*) FROM events GROUP BY state, kind`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			s, k string
-			n    int
-		)
-		if err := rows.Scan(&s, &k, &n); err != nil {
-			return nil, err
-		}
+	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events GROUP BY state, kind`, nil, func(s, k string, n int) {
 		kind, state := crmsync.Kind(k), crmsync.State(s)
 		if st.Totals[kind] == nil {
 			st.Totals[kind] = map[crmsync.State]int{}
@@ -374,11 +370,10 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 		case state == crmsync.StateUncertain && !kind.SafeToResend():
 			st.Held += n
 		}
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	rows.Close()
 
 	self, other, err := l.lockHeld()
 	if err != nil {

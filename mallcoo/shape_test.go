@@ -1,6 +1,7 @@
 package mallcoo
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -63,6 +64,62 @@ func TestCanonicalSameContent(t *testing.T) {
 		n, err2 := Canonical(tc.kind, []byte(tc.new))
 		if err1 != nil || err2 != nil || string(o) != string(n) {
 			t.Errorf("Canonical(%s):\nold %s (%v)\nnew %s (%v)\nwant equal", tc.kind, o, err1, n, err2)
+		}
+	}
+}
+
+func TestEachMember(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want []string // name=value, in order
+	}{
+		{`{}`, nil},
+		{` { "a" : 1 , "b":"x" } `, []string{`"a"=1`, `"b"="x"`}},
+		{`{"a":"x\"y","b":"z\\","c":[1,{"d":"]"}],"e":null}`, []string{`"a"="x\"y"`, `"b"="z\\"`, `"c"=[1,{"d":"]"}]`, `"e"=null`}},
+		{`{"a\"":true}`, []string{`"a\""=true`}},
+	} {
+		var got []string
+		if !EachMember([]byte(c.body), func(name, val []byte) bool {
+			got = append(got, string(name)+"="+string(val))
+			return true
+		}) {
+			t.Errorf("EachMember(%s) = false, want true", c.body)
+			continue
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("EachMember(%s) met %q, want %q", c.body, got, c.want)
+		}
+	}
+	for _, bad := range []string{``, `[1]`, `{"a":}`, `{"a":1`, `{"a" 1}`, `{"a":"x}`, `{"a":"x\"}`, `{"a":"x\\"`, `{"a":1}x`, `{a:1}`, `{"a":1,}`, `{"a":1 "b":2}`, `{,}`} {
+		if EachMember([]byte(bad), func(name, val []byte) bool { return true }) {
+			t.Errorf("EachMember(%q) = true, want false", bad)
+		}
+	}
+}
+
+func TestElements(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want []string
+	}{
+		{`[]`, nil},
+		{` [ 1 , "a]" ,{"b":[2]} ] `, []string{`1`, `"a]"`, `{"b":[2]}`}},
+	} {
+		var got []string
+		if !elements([]byte(c.body), func(val []byte) bool {
+			got = append(got, string(val))
+			return true
+		}) {
+			t.Errorf("elements(%s) = false, want true", c.body)
+			continue
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("elements(%s) met %q, want %q", c.body, got, c.want)
+		}
+	}
+	for _, bad := range []string{``, `{}`, `[1,]`, `[1 2]`, `[,]`, `[1`, `["a]`} {
+		if elements([]byte(bad), func(val []byte) bool { return true }) {
+			t.Errorf("elements(%q) = true, want false", bad)
 		}
 	}
 }

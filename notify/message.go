@@ -76,7 +76,7 @@ const (
 )
 
 func parseLang(s string) lang {
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(s)), "en") {
+	if crmsync.English(s) {
 		return en
 	}
 	return zh

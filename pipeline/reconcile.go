@@ -51,19 +51,7 @@ type Reconciled struct {
 
 // TiesOut reports whether the files and the ledger agree: nothing
 // mismatched, missing, orphaned or invalid, and every file read.
-func (r *Reconciled) TiesOut() bool {
-	for c, n := range r.Counts {
-		if n > 0 && c.NeedsPerson() {
-			return false
-		}
-	}
-	for _, f := range r.Files {
-		if f.Problem != "" {
-			return false
-		}
-	}
-	return true
-}
+func (r *Reconciled) TiesOut() bool { return !crmsync.AnyNeedsPerson(r.Counts, r.Files) }
 
 // Reconcile compares the files with the ledger both ways, with finance
 // totals, and writes the reconciliation workbook. It opens the ledger

@@ -216,3 +216,17 @@ func BenchmarkFloorStreamWriter(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTopFields reads the finance totals' numbers from a score body,
+// as the report does once per row.
+func BenchmarkTopFields(b *testing.B) {
+	body := scoreBody("T20241101000101", "0201700000001", "1280.50", "1280")
+	names := []string{"TradeAmount", "ReturnAmount", "Score"}
+	out := make([]string, len(names))
+	for b.Loop() {
+		clear(out)
+		if !topFields(body, names, out) {
+			b.Fatal("topFields = false")
+		}
+	}
+}

@@ -1,8 +1,6 @@
 package report
 
 import (
-	"strings"
-
 	"github.com/crmsync/crmsync"
 )
 
@@ -112,7 +110,7 @@ var words = map[string]word{
 type lang string
 
 func parseLang(s string) lang {
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(s)), "en") {
+	if crmsync.English(s) {
 		return "en"
 	}
 	return "zh"

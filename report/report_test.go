@@ -535,7 +535,7 @@ func TestTopFields(t *testing.T) {
 			t.Errorf("topFields(%s) = %q, want %q", c.body, got, c.want)
 		}
 	}
-	for _, bad := range []string{``, `[1]`, `{"Score":}`, `{"Score":1`, `{"Score" 1}`, `{"a":"x}`} {
+	for _, bad := range []string{``, `[1]`, `{"Score":}`, `{"Score":1`, `{"Score" 1}`, `{"a":"x}`, `{"Score":1} x`, `{"Score":"1\u0030"}`} {
 		if topFields([]byte(bad), names, make([]string, 3)) {
 			t.Errorf("topFields(%q) = true, want false", bad)
 		}

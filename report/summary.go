@@ -32,6 +32,20 @@ func (w *summaryWriter) put(vals ...any) (int, error) {
 	return r, w.b.f.SetSheetRow(w.sheet, w.cell(1, r), &vals)
 }
 
+// pairs writes a row per label and value, the label in bold.
+func (w *summaryWriter) pairs(kv [][2]any) error {
+	for _, p := range kv {
+		r, err := w.put(p[0], p[1])
+		if err != nil {
+			return err
+		}
+		if err := w.style(1, r, 1, w.b.st.bold); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (w *summaryWriter) style(fromCol, row, toCol, style int) error {
 	return w.b.f.SetCellStyle(w.sheet, w.cell(fromCol, row), w.cell(toCol, row), style)
 }
@@ -132,14 +146,8 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	if listing != "" {
 		kv = append(kv, [2]any{l.T("listing"), listing})
 	}
-	for _, p := range kv {
-		r, err := w.put(p[0], p[1])
-		if err != nil {
-			return err
-		}
-		if err := w.style(1, r, 1, b.st.bold); err != nil {
-			return err
-		}
+	if err := w.pairs(kv); err != nil {
+		return err
 	}
 	if s.Stopped != "" {
 		r, err := w.put(l.T("stopped"), s.Stopped)
@@ -189,16 +197,7 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	if dur > 0 {
 		perf = append(perf, [2]any{l.T("reqPerSec"), round(float64(s.Requests)/dur, 1)})
 	}
-	for _, p := range perf {
-		r, err := w.put(p[0], p[1])
-		if err != nil {
-			return err
-		}
-		if err := w.style(1, r, 1, b.st.bold); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.pairs(perf)
 }
 
 // writeCauses writes the causes of the rows that need a person, most rows

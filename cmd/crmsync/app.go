@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -150,6 +151,15 @@ func (e *env) main(ctx context.Context, args []string) int {
 		}
 	}
 	return code
+}
+
+// printJSON writes v to w as indented JSON, the way every command's -json
+// prints (no HTML escaping: reasons and paths may hold < > &).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // newFlags returns a flag set that reports mistakes instead of exiting.

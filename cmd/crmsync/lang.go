@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 )
@@ -17,14 +18,10 @@ import (
 
 // tr returns zh, or en when lang is English.
 func tr(lang, zh, en string) string {
-	if isEnglish(lang) {
+	if crmsync.English(lang) {
 		return en
 	}
 	return zh
-}
-
-func isEnglish(lang string) bool {
-	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(lang)), "en")
 }
 
 // lang is the language of the command's terminal messages: the run's
@@ -45,7 +42,7 @@ func (e *env) lang() string {
 // another mall — in Chinese unless lang is English; every other error as
 // its package words it.
 func errorText(err error, lang string) string {
-	if isEnglish(lang) {
+	if crmsync.English(lang) {
 		return err.Error()
 	}
 	var le *ledger.LockedError

@@ -698,33 +698,8 @@ func TestLedgerOf75db61f(t *testing.T) {
 		t.Errorf("run on the 75db61f ledger sent %d requests, want 0", n)
 	}
 	sheets := func(id int64) map[string][][]string {
-		out := filepath.Join(dir, fmt.Sprintf("run%d.xlsx", id))
-		if code, _, stderr := cli(t, nil, "report", "-ledger", db, "-report", out, fmt.Sprint(id)); code != crmsync.ExitNeedsPerson && code != crmsync.ExitOK {
-			t.Fatalf("report %d: exit %d\n%s", id, code, stderr)
-		}
-		f, err := excelize.OpenFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		m := map[string][][]string{}
-		for i, name := range f.GetSheetList() {
-			if i == 0 {
-				continue // the summary: run ID and times differ
-			}
-			rows, err := f.GetRows(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, row := range rows {
-				for j, c := range row {
-					// 75db61f read the files from /tmp/fx/input.
-					row[j] = strings.NewReplacer("/tmp/fx/input", "INPUT", input, "INPUT").Replace(c)
-				}
-			}
-			m[name] = rows
-		}
-		return m
+		// 75db61f read the files from /tmp/fx/input.
+		return reportSheets(t, db, dir, id, strings.NewReplacer("/tmp/fx/input", "INPUT", input, "INPUT").Replace)
 	}
 	before, after := sheets(2), sheets(s.RunID) // run 2 of 75db61f was a re-run too
 	if len(before) == 0 {
@@ -733,4 +708,37 @@ func TestLedgerOf75db61f(t *testing.T) {
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("per-kind sheets of run 2 (recorded by 75db61f) and run %d (-old +new):\n%s", s.RunID, diff)
 	}
+}
+
+// reportSheets writes the report of run id of ledger db into dir with
+// crmsync report and returns its per-kind sheets (not the summary: run ID
+// and times differ), each cell passed through clean.
+func reportSheets(t *testing.T, db, dir string, id int64, clean func(string) string) map[string][][]string {
+	t.Helper()
+	out := filepath.Join(dir, fmt.Sprintf("run%d.xlsx", id))
+	if code, _, stderr := cli(t, nil, "report", "-ledger", db, "-report", out, fmt.Sprint(id)); code != crmsync.ExitNeedsPerson && code != crmsync.ExitOK {
+		t.Fatalf("report %d: exit %d\n%s", id, code, stderr)
+	}
+	f, err := excelize.OpenFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := map[string][][]string{}
+	for i, name := range f.GetSheetList() {
+		if i == 0 {
+			continue // the summary
+		}
+		rows, err := f.GetRows(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			for j, c := range row {
+				row[j] = clean(c)
+			}
+		}
+		m[name] = rows
+	}
+	return m
 }

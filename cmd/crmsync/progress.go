@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmsync/crmsync"
 )
 
 // progress shows how a run is going on stderr: a live line on a terminal,
@@ -83,7 +85,7 @@ var stageWords = map[string]string{"read": "读取", "send": "发送", "report":
 // progressLine is the live progress line in lang: "read: 500/1000 (50%),
 // 120/s, ETA 4s", or in Chinese "读取:500/1000(50%),每秒 120 行,预计还需 4s".
 func progressLine(lang, stage string, done, total int, rate float64) string {
-	en := isEnglish(lang)
+	en := crmsync.English(lang)
 	var b strings.Builder
 	if w, ok := stageWords[stage]; ok && !en {
 		stage = w

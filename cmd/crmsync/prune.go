@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -101,9 +100,7 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 			return crmsync.ExitFailed, err
 		}
 		if *jsonOut {
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return crmsync.ExitOK, enc.Encode(m)
+			return crmsync.ExitOK, printJSON(c.stdout, m)
 		}
 		fmt.Fprintf(c.stderr, "crmsync prune -member: %d per-row results deleted, %d kept (outstanding items: resolve them, then prune again), %d bodies deleted; the events that prevent sending twice stay\n",
 			m.Results, m.Kept, m.Bodies)
@@ -114,9 +111,7 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return crmsync.ExitOK, enc.Encode(p)
+		return crmsync.ExitOK, printJSON(c.stdout, p)
 	}
 	fmt.Fprintf(c.stderr, "crmsync prune: %d runs older than %s: %d per-row results deleted, %d kept (outstanding items), %d bodies deleted\n",
 		p.Runs, period, p.Results, p.Kept, p.Bodies)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/user"
@@ -70,10 +69,7 @@ func (c *resolveCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return crmsync.ExitOK, enc.Encode(ds)
+		return crmsync.ExitOK, printJSON(c.stdout, ds)
 	}
 	for _, d := range ds {
 		fmt.Fprintf(c.stderr, "%s %s (%s): %s, by %s\n", d.Kind, d.Key, d.State, d.Decision, d.User)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -80,10 +79,7 @@ func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) (int, err
 		for _, h := range held {
 			hs = append(hs, heldJSON{h.Kind, h.Key, h.State, h.Reason(), h.By, h.ByState})
 		}
-		enc := json.NewEncoder(c.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct {
+		printJSON(c.stdout, struct {
 			Nothing     bool                `json:"nothing_to_send"`
 			Held        []heldJSON          `json:"held"`
 			Outstanding *ledger.Outstanding `json:"outstanding"`

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -80,10 +79,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return printJSON(c.stdout, struct {
 			*ledger.Status
 			Mall        string              `json:"mall,omitempty"`
 			Uncertain   []heldEvent         `json:"uncertain_events"`

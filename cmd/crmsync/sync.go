@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -292,10 +291,7 @@ const termCauses = 5
 
 func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 	if jsonOut {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		enc.Encode(s)
+		printJSON(e.stdout, s)
 		return
 	}
 	if e.logJSON {
