@@ -115,7 +115,9 @@ func TestPrivateKeyNeverShown(t *testing.T) {
 				t.Errorf("run -v -log-format json: no debug lines on stderr:\n%s", stderr)
 			}
 
-			do([]int{crmsync.ExitOK, crmsync.ExitNeedsPerson}, append([]string{"retry", "-ledger", db, "-report", filepath.Join(reports, "retry.xlsx"), "-uncertain"}, runFlags...)...)
+			// When the retries above delivered everything, this one has
+			// nothing to send and writes no report (it says so).
+			retried := !strings.Contains(do([]int{crmsync.ExitOK, crmsync.ExitNeedsPerson}, append([]string{"retry", "-ledger", db, "-report", filepath.Join(reports, "retry.xlsx"), "-uncertain"}, runFlags...)...), `"nothing_to_send":true`)
 			do([]int{crmsync.ExitOK}, "status", "-json", "-ledger", db)
 			do([]int{crmsync.ExitOK}, "status", "-ledger", db)
 			do([]int{crmsync.ExitOK}, "report", "-ledger", db, "-report", filepath.Join(reports, "again.xlsx"), strconv.FormatInt(s.RunID, 10))
@@ -139,7 +141,7 @@ func TestPrivateKeyNeverShown(t *testing.T) {
 				t.Errorf("%s holds the private key", h)
 			}
 			for _, want := range []string{"ledger.db", "run.xlsx", "run-problems.xlsx", "again.xlsx", "retry.xlsx"} {
-				if !searched[want] {
+				if !searched[want] && (want != "retry.xlsx" || retried) {
 					t.Errorf("%s was not written, so not searched (searched %v)", want, searched)
 				}
 			}
