@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -450,7 +449,7 @@ func settingNames(t reflect.Type) []string {
 			names = append(names, tag)
 		}
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	return names
 }
 
@@ -741,7 +740,6 @@ func (c *fileConfig) resolvePaths(dir string) {
 	}
 }
 
-// reportOptions are the report settings of the file: masking and file mode.
 // reportOptions are the report settings of the file: masking, file mode
 // and report_rows (unset: report.DefaultReportRows; 0: no limit).
 func (c *fileConfig) reportOptions() report.Options {
