@@ -12,7 +12,9 @@
 // Chinese title), else from its headers. Headers are the API field names
 // (any case) or the vendor's Chinese labels. A row that fails validation is
 // data, not an error: it comes back with a crmsync.Problem naming the column
-// and the reason.
+// and the reason. A mall's own tables (column aliases, word → code mappings,
+// fields it requires) reach a Reader through NewReader, which checks them
+// against mallcoo.Spec and names a mistake by its config key.
 package importer
 
 import (

@@ -27,7 +27,7 @@ type KindTables struct {
 
 // TableError is a mistake in Tables: Key is the path of keys to it as the
 // config writes them (e.g. mappings, PayType, 微信), Problem what is wrong
-// and what to write instead. No Problem quotes a mall's word.
+// and what to write instead.
 type TableError struct {
 	Key     []string
 	Problem string
