@@ -12,7 +12,9 @@
 // Chinese title), else from its headers. Headers are the API field names
 // (any case) or the vendor's Chinese labels. A row that fails validation is
 // data, not an error: it comes back with a crmsync.Problem naming the column
-// and the reason.
+// and the reason. A mall's own tables (column aliases, word → code mappings,
+// fields it requires) reach a Reader through NewReader, which checks them
+// against mallcoo.Spec and names a mistake by its config key.
 package importer
 
 import (
@@ -24,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,10 +41,10 @@ type Reader struct {
 	Encoding string           // "auto" (default when ""), "utf-8", "gbk", "gb18030" for CSV
 	Kind     crmsync.Kind     // when set (-kind), every file/sheet is read as this kind
 	Now      func() time.Time // default time.Now; used for the member business-date fallback
-	// Mappings holds, per field name, a mall's own words and the code text
-	// they stand for, e.g. "PayType": {"微信": "12"}; applied before parsing
-	// enum and integer fields.
-	Mappings map[string]map[string]string
+	// Mappings holds, per field name, a mall's own words and the code
+	// they stand for, e.g. "PayType": {"微信": 12}; applied before parsing
+	// enum and integer fields. NewReader checks a config's tables.
+	Mappings map[string]map[string]int
 	// Required lists, per kind, the optional fields this mall requires
 	// (mallcoo.SpecFor), e.g. score TradeSerialNo and PosID: a row leaving
 	// one empty is invalid.
@@ -277,7 +280,7 @@ func (r *Reader) session(path string) *session {
 		for f, m := range r.Mappings {
 			lm := map[string]string{}
 			for w, c := range m {
-				lm[strings.ToLower(trimCell(w))] = trimCell(c)
+				lm[strings.ToLower(trimCell(w))] = strconv.Itoa(c)
 			}
 			s.mappings[strings.ToLower(f)] = lm
 		}

@@ -252,7 +252,7 @@ func TestMessyCells(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "score.csv", csvText(scoreHeader+",PosID,PayType",
 		`'0001,="0201710000001",消费积分,2024年11月1日 10:05:03," 1,280.50 ",S0012,+20,POS01,`,
 		`T2,0201710000002, 1 ,20241101100503,+7,S1,0,,微信`))
-	rows, _ := readAll(t, &Reader{Mappings: map[string]map[string]string{"paytype": {"微信": "12"}}}, p)
+	rows, _ := readAll(t, &Reader{Mappings: map[string]map[string]int{"paytype": {"微信": 12}}}, p)
 	want := []string{
 		`{"TransID":"0001","ThirdPartyCardID":"0201710000001","ScoreEvent":1,"TradeTime":"2024-11-01 10:05:03","TradeAmount":1280.5,"CrmShopID":"S0012","TradeSerialNo":"","PosID":"POS01","ReturnTime":"","ReturnAmount":null,"Score":20}`,
 		`{"TransID":"T2","ThirdPartyCardID":"0201710000002","ScoreEvent":1,"TradeTime":"2024-11-01 10:05:03","TradeAmount":7,"CrmShopID":"S1","TradeSerialNo":"","PosID":"","ReturnTime":"","ReturnAmount":null,"Score":0,"PayType":12}`,
@@ -330,7 +330,7 @@ func TestConcurrentReadFile(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		paths = append(paths, writeFile(t, dir, fmt.Sprintf("invalid-%d.csv", i), csvText("RefID,BonusAction", "R1,4", "R2,积分调整")))
 	}
-	r := &Reader{Now: fixedNow, Mappings: map[string]map[string]string{"BonusAction": {"调整": "4"}}}
+	r := &Reader{Now: fixedNow, Mappings: map[string]map[string]int{"BonusAction": {"调整": 4}}}
 	var wg sync.WaitGroup
 	for _, p := range paths {
 		wg.Add(1)

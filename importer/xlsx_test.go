@@ -128,7 +128,7 @@ func TestScoreV2FromSheets(t *testing.T) {
 			{"V3", "现金?", "P3", 10},
 		}},
 	)
-	r := &Reader{Mappings: map[string]map[string]string{"PayType": {"微信": "12"}}}
+	r := &Reader{Mappings: map[string]map[string]int{"PayType": {"微信": 12}}}
 	rows, sums := readAll(t, r, p)
 	if len(sums) != 1 || sums[0].Sheet != "score-v2" || sums[0].Rows != 3 || sums[0].Kind != crmsync.KindScoreV2 {
 		t.Errorf("summaries = %+v, want the score-v2 sheet only", sums)

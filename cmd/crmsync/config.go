@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -70,9 +69,11 @@ type fileConfig struct {
 	ResultsDir   string            `toml:"results_dir"`
 
 	// path is the file read ("" when none); origin says, by key, where
-	// applyConfig took each setting from (for `crmsync config`).
+	// applyConfig took each setting from (for `crmsync config`); tables
+	// holds the checked [columns], [kinds] and [mappings] (nil: none read).
 	path   string
 	origin map[string]string
+	tables *importer.Reader
 }
 
 // kindSettings are the settings of one kind, [kinds.<kind>].
@@ -448,7 +449,7 @@ func settingNames(t reflect.Type) []string {
 			names = append(names, tag)
 		}
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	return names
 }
 
@@ -524,8 +525,9 @@ func syntaxError(path string, err error) error {
 	return ce
 }
 
-// check checks what the settings' types cannot: notifications, and the
-// kinds, fields and enums of mallcoo.Spec.
+// check checks what the settings' types cannot: notifications (notify.New)
+// and the reader's tables (importer.NewReader: kinds, fields and enums of
+// mallcoo.Spec), which it keeps.
 func (c *fileConfig) check(text string, at func(key toml.Key, format string, a ...any) error) error {
 	for i, n := range c.Notify {
 		if _, err := notify.New(n); err != nil {
@@ -547,115 +549,23 @@ func (c *fileConfig) check(text string, at func(key toml.Key, format string, a .
 			return e
 		}
 	}
-	kinds := map[string]kindSettings{} // by the kind's own name
-	for _, name := range sortedKeys(c.Kinds) {
-		kind, err := crmsync.ParseKind(name)
-		if err != nil {
-			return at(toml.Key{"kinds", name}, "no kind is called %s: want one of %s", name, crmsync.KindList())
-		}
-		if _, dup := kinds[string(kind)]; dup {
-			return at(toml.Key{"kinds", name}, "a second table for %s (kind names ignore case, and _ stands for -): merge them", kind)
-		}
-		kinds[string(kind)] = c.Kinds[name]
-		if _, err := mallcoo.SpecFor(kind, c.Kinds[name].Required); err != nil {
-			return at(toml.Key{"kinds", name, "required"}, "%v", err)
-		}
-		if err := checkColumns(toml.Key{"kinds", name, "columns"}, kind, c.Kinds[name].Columns, at); err != nil {
-			return err
+	t := importer.Tables{Columns: c.Columns, Kinds: map[string]importer.KindTables{}, Mappings: map[string]map[string]int{}}
+	for name, k := range c.Kinds {
+		t.Kinds[name] = importer.KindTables{Required: k.Required, Columns: k.Columns}
+	}
+	for field, m := range c.Mappings {
+		t.Mappings[field] = map[string]int{}
+		for word, n := range m {
+			t.Mappings[field][word] = int(n)
 		}
 	}
-	c.Kinds = kinds
-	if err := checkColumns(toml.Key{"columns"}, "", c.Columns, at); err != nil {
-		return err
+	var err error
+	c.tables, err = importer.NewReader(t)
+	var te *importer.TableError
+	if errors.As(err, &te) {
+		return at(toml.Key(te.Key), "%s", te.Problem)
 	}
-	return c.checkMappings(at)
-}
-
-// checkColumns checks a [columns] table (kind "") or [kinds.<kind>.columns]:
-// each header names a field (by its API name) of that kind, or of some kind.
-func checkColumns(key toml.Key, kind crmsync.Kind, m map[string]string, at func(toml.Key, string, ...any) error) error {
-	for _, header := range sortedKeys(m) {
-		field := m[header]
-		found := field == "EventID"
-		for _, kd := range crmsync.Kinds {
-			if (kind == "" || kd == kind) && mallcoo.SpecOf(kd).Field(field) != nil {
-				found = true
-			}
-		}
-		if !found {
-			where := "any kind"
-			if kind != "" {
-				where = string(kind)
-			}
-			return at(append(key, header), "no field of %s is called %s: want a field's API name, as in the import template (e.g. ReturnTime)", where, field)
-		}
-	}
-	return nil
-}
-
-// checkMappings checks that each table names an integer field of some
-// kind, that words are not empty nor repeated and codes are the field's,
-// and gives each table its field's own spelling (the reader matches names
-// without regard to case).
-func (c *fileConfig) checkMappings(at func(toml.Key, string, ...any) error) error {
-	if len(c.Mappings) == 0 {
-		return nil
-	}
-	fields := mappableFields()
-	out := map[string]map[string]code{}
-	for _, name := range sortedKeys(c.Mappings) {
-		f := fields[strings.ToLower(name)]
-		if f == nil {
-			var names []string
-			for _, f := range fields {
-				names = append(names, f.Name)
-			}
-			slices.Sort(names)
-			return at(toml.Key{"mappings", name}, "no integer field is called %s; mappings apply to %s", name, strings.Join(names, ", "))
-		}
-		if _, dup := out[f.Name]; dup {
-			return at(toml.Key{"mappings", name}, "a second table for %s (field names ignore case): merge them", f.Name)
-		}
-		words := map[string]string{}
-		for _, word := range sortedKeys(c.Mappings[name]) {
-			key := toml.Key{"mappings", name, word}
-			w := strings.ToLower(strings.TrimSpace(word))
-			if w == "" {
-				return at(key, "an empty word maps nothing: remove it (an empty cell stays empty)")
-			}
-			if prev, dup := words[w]; dup {
-				return at(key, "the same word as %q (words ignore case and spaces): keep one", prev)
-			}
-			words[w] = word
-			if n := int(c.Mappings[name][word]); f.Closed && !f.Enum.Has(n) {
-				return at(key, "not a code %s takes: it takes only %s", f.Name, f.Enum.Text("zh", ", "))
-			}
-		}
-		out[f.Name] = c.Mappings[name]
-	}
-	c.Mappings = out
-	return nil
-}
-
-// mappableFields returns, by lower-case name, every integer field of every
-// kind, list items included: the fields a mapping table may feed.
-func mappableFields() map[string]*mallcoo.Field {
-	m := map[string]*mallcoo.Field{}
-	add := func(fs []mallcoo.Field) {
-		for i := range fs {
-			if _, ok := m[strings.ToLower(fs[i].Name)]; !ok && fs[i].Type == mallcoo.Int {
-				m[strings.ToLower(fs[i].Name)] = &fs[i]
-			}
-		}
-	}
-	for _, k := range crmsync.Kinds {
-		s := mallcoo.SpecOf(k)
-		add(s.Fields)
-		for _, name := range sortedKeys(s.Items) {
-			add(s.Items[name].Fields)
-		}
-	}
-	return m
+	return err
 }
 
 // pathless drops the path from a file error: a path set by mistake to the
@@ -790,45 +700,13 @@ func (c *fileConfig) maxRowsPerRun() int {
 
 // reader returns the importer's Reader for these settings.
 func (c *fileConfig) reader(encoding string, kind crmsync.Kind, allowEmpty bool) *importer.Reader {
-	r := &importer.Reader{Encoding: encoding, Kind: kind, StrictDateTime: c.StrictDateTime, AllowEmpty: allowEmpty}
+	r := &importer.Reader{}
+	if c.tables != nil {
+		*r = *c.tables
+	}
+	r.Encoding, r.Kind, r.StrictDateTime, r.AllowEmpty = encoding, kind, c.StrictDateTime, allowEmpty
 	r.MaxRowsPerFile, r.MaxCellBytes = int(c.MaxRowsPerFile), int(c.MaxCellBytes) // 0: the reader's default
-	for field, m := range c.Mappings {
-		if r.Mappings == nil {
-			r.Mappings = map[string]map[string]string{}
-		}
-		r.Mappings[field] = map[string]string{}
-		for word, n := range m {
-			r.Mappings[field][strings.TrimSpace(word)] = strconv.Itoa(int(n))
-		}
-	}
-	r.Required, r.Columns = c.requiredFields(), map[crmsync.Kind]map[string]string{}
-	if len(c.Columns) > 0 {
-		r.Columns[""] = c.Columns
-	}
-	for name, k := range c.Kinds {
-		if len(k.Columns) > 0 {
-			r.Columns[crmsync.Kind(name)] = k.Columns
-		}
-	}
-	if len(r.Columns) == 0 {
-		r.Columns = nil
-	}
 	return r
-}
-
-// requiredFields returns the [kinds] required lists by kind (nil when
-// none), for the reader.
-func (c *fileConfig) requiredFields() map[crmsync.Kind][]string {
-	if len(c.Kinds) == 0 {
-		return nil
-	}
-	out := map[crmsync.Kind][]string{}
-	for name, k := range c.Kinds {
-		if len(k.Required) > 0 {
-			out[crmsync.Kind(name)] = k.Required
-		}
-	}
-	return out
 }
 
 // fileMode is the mode of the files crmsync creates.
@@ -862,7 +740,6 @@ func (c *fileConfig) resolvePaths(dir string) {
 	}
 }
 
-// reportOptions are the report settings of the file: masking and file mode.
 // reportOptions are the report settings of the file: masking, file mode
 // and report_rows (unset: report.DefaultReportRows; 0: no limit).
 func (c *fileConfig) reportOptions() report.Options {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"maps"
 	"reflect"
 	"strings"
 	"text/tabwriter"
@@ -23,26 +22,26 @@ type configCommand struct{ *env }
 
 // effectiveConfig is what `crmsync config -json` prints.
 type effectiveConfig struct {
-	ConfigFile            string                     `json:"config_file"`
-	BaseURL               string                     `json:"base_url"`
-	Ledger                string                     `json:"ledger"`
-	Report                string                     `json:"report,omitempty"`
-	ReportDir             string                     `json:"report_dir"`
-	Concurrency           int                        `json:"concurrency"`
-	Rate                  float64                    `json:"rate"`
-	Timeout               string                     `json:"timeout"`
-	Retries               int                        `json:"retries"`
-	Lang                  string                     `json:"lang"`
-	Encoding              string                     `json:"encoding"`
-	MaxRowsPerFile        int                        `json:"max_rows_per_file"`
-	MaxCellBytes          int                        `json:"max_cell_bytes"`
-	AlreadyDeliveredCodes []int                      `json:"already_delivered_codes"`
-	SystemicCodes         []int                      `json:"systemic_codes"`
-	Mappings              map[string]map[string]code `json:"mappings"`
-	StrictDateTime        bool                       `json:"strict_datetime"`
-	ScoreResendUncertain  bool                       `json:"score_resend_uncertain"`
-	Required              map[string][]string        `json:"required"` // [kinds.<kind>] required, by kind
-	Credentials           effectiveCredentials       `json:"credentials"`
+	ConfigFile            string                    `json:"config_file"`
+	BaseURL               string                    `json:"base_url"`
+	Ledger                string                    `json:"ledger"`
+	Report                string                    `json:"report,omitempty"`
+	ReportDir             string                    `json:"report_dir"`
+	Concurrency           int                       `json:"concurrency"`
+	Rate                  float64                   `json:"rate"`
+	Timeout               string                    `json:"timeout"`
+	Retries               int                       `json:"retries"`
+	Lang                  string                    `json:"lang"`
+	Encoding              string                    `json:"encoding"`
+	MaxRowsPerFile        int                       `json:"max_rows_per_file"`
+	MaxCellBytes          int                       `json:"max_cell_bytes"`
+	AlreadyDeliveredCodes []int                     `json:"already_delivered_codes"`
+	SystemicCodes         []int                     `json:"systemic_codes"`
+	Mappings              map[string]map[string]int `json:"mappings"`
+	StrictDateTime        bool                      `json:"strict_datetime"`
+	ScoreResendUncertain  bool                      `json:"score_resend_uncertain"`
+	Required              map[string][]string       `json:"required"` // [kinds.<kind>] required, by kind
+	Credentials           effectiveCredentials      `json:"credentials"`
 	// Sources says where each setting came from: "flag -concurrency",
 	// "env MALLCOO_BASE_URL", "config file" or "default".
 	Sources map[string]string `json:"sources"`
@@ -100,13 +99,16 @@ func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveCo
 		Lang: string(sc.language), Encoding: string(sc.encoding), MaxRowsPerFile: cmp.Or(int(cfg.MaxRowsPerFile), importer.DefaultMaxRowsPerFile),
 		MaxCellBytes:          cmp.Or(int(cfg.MaxCellBytes), importer.DefaultMaxCellBytes),
 		AlreadyDeliveredCodes: append([]int{}, cfg.AlreadyDeliveredCodes...), SystemicCodes: append([]int{}, cfg.SystemicCodes...),
-		Mappings: map[string]map[string]code{}, StrictDateTime: cfg.StrictDateTime, ScoreResendUncertain: cfg.ScoreResendUncertain,
+		Mappings: map[string]map[string]int{}, StrictDateTime: cfg.StrictDateTime, ScoreResendUncertain: cfg.ScoreResendUncertain,
 		Required: map[string][]string{}, Sources: map[string]string{},
 	}
-	for k, fields := range cfg.requiredFields() {
+	r := cfg.reader("", "", false)
+	for k, fields := range r.Required {
 		out.Required[string(k)] = fields
 	}
-	maps.Copy(out.Mappings, cfg.Mappings)
+	if r.Mappings != nil {
+		out.Mappings = r.Mappings
+	}
 	for key := range out.settings() {
 		out.Sources[key] = cmp.Or(cfg.origin[key], "default")
 	}
