@@ -329,21 +329,38 @@ func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error)
 // resultScanner reads the rows of one resultColumns query: its
 // destinations are made once, not for every row (a report reads a million).
 type resultScanner struct {
-	r       crmsync.Result
-	k, o    string
-	t, code sql.NullInt64
-	vals    sql.RawBytes // parsed into strings of their own
-	hb      sql.RawBytes // copied by hashText
-	body    sql.NullInt64
-	cells   sql.NullInt64
-	cv      sql.RawBytes
-	dest    []any
+	r                  crmsync.Result
+	k, o               string
+	seq, row, attempts intColumn
+	t, code            intColumn
+	vals               sql.RawBytes // parsed into strings of their own
+	hb                 sql.RawBytes // copied by hashText
+	body, cells        intColumn
+	cv                 sql.RawBytes
+	dest               []any
 }
 
 func (sc *resultScanner) init() {
 	r := &sc.r
-	sc.dest = []any{&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &sc.k, &r.Key, &r.Lane, &sc.t, &sc.vals,
-		&sc.o, &r.Column, &r.Reason, &sc.code, &r.Message, &r.Attempts, &sc.hb, (*storedBody)(&r.Body), &r.Previous}
+	sc.dest = []any{&sc.seq, &r.Source.File, &r.Source.Sheet, &sc.row, &sc.k, &r.Key, &r.Lane, &sc.t, &sc.vals,
+		&sc.o, &r.Column, &r.Reason, &sc.code, &r.Message, &sc.attempts, &sc.hb, (*storedBody)(&r.Body), &r.Previous}
+}
+
+// intColumn scans an INTEGER column (or NULL) without the detour
+// database/sql takes for an *int or *int64 destination (the value
+// formatted as text and parsed again, an allocation each).
+type intColumn sql.NullInt64
+
+func (c *intColumn) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		c.Int64, c.Valid = v, true
+		return nil
+	case nil:
+		c.Int64, c.Valid = 0, false
+		return nil
+	}
+	return (*sql.NullInt64)(c).Scan(src)
 }
 
 // withIDs adds queueColumns' body and cells IDs and cells to the row.
@@ -365,6 +382,7 @@ func (sc *resultScanner) scan(l *Ledger, rows *sql.Rows) (*crmsync.Result, error
 	}
 	r := new(crmsync.Result)
 	*r = sc.r
+	r.Seq, r.Source.Row, r.Attempts = sc.seq.Int64, int(sc.row.Int64), int(sc.attempts.Int64)
 	hb := []byte(sc.hb)
 	r.Kind, r.Outcome = crmsync.Kind(sc.k), crmsync.Outcome(sc.o)
 	h, _, vs, head, err := splitHead(sc.vals, l.Location)
@@ -387,7 +405,7 @@ func (sc *resultScanner) scan(l *Ledger, rows *sql.Rows) (*crmsync.Result, error
 		r.Hash = crmsync.ContentHash(r.Kind, r.Body)
 	}
 	if sc.t.Valid {
-		r.Time = timeIn(sc.t, l.Location)
+		r.Time = timeIn(sql.NullInt64(sc.t), l.Location)
 	}
 	r.HasCode, r.Code = sc.code.Valid, int(sc.code.Int64)
 	return r, nil
