@@ -390,3 +390,42 @@ func benchJob(b *testing.B, claim int) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkResults measures reading a plan's results back as the report
+// does: Results once per kind of crmsync.Kinds, over a run of 50,000 new
+// score rows (one kind, as a backfill's file is). b.N counts rows read.
+func BenchmarkResults(b *testing.B) {
+	const rows = 50_000
+	ctx := context.Background()
+	l := openLedger(b, filepath.Join(b.TempDir(), "crmsync.db"))
+	id := beginRun(b, l)
+	rs := make([]*crmsync.Result, 0, 10_000)
+	for i := 0; i < rows; i++ {
+		r := benchResult(int64(i+1), benchEvent(i))
+		r.Outcome, r.HasCode, r.Code, r.Message, r.Attempts = crmsync.OutcomeNew, false, 0, "", 0
+		if rs = append(rs, r); len(rs) == cap(rs) {
+			if err := l.Record(ctx, id, rs); err != nil {
+				b.Fatal(err)
+			}
+			rs = rs[:0]
+		}
+	}
+	var cpu cpuClock
+	b.ResetTimer()
+	n := 0
+	for n < b.N {
+		cpu.start()
+		for _, k := range crmsync.Kinds {
+			err := l.Results(ctx, id, k, func(r *crmsync.Result) error {
+				n++
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.stop()
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(cpu.total.Microseconds())/float64(n), "cpu-µs/row")
+}

@@ -669,10 +669,14 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				return err
 			}
 			own := ownHash(r)
+			var ha any = "" // hashArg(r.Hash), made once where a column takes it
+			if !own || r.Outcome == crmsync.OutcomeChanged || settles(r.Outcome) {
+				ha = hashArg(r.Hash)
+			}
 			if len(r.Body) > 0 {
 				var hash []byte
 				if !own {
-					hash, _ = hashArg(r.Hash).([]byte)
+					hash, _ = ha.([]byte)
 				}
 				vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time, hash)
 			} else {
@@ -701,7 +705,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 					}
 				}
 			}
-			if narrow(r, own) && id != nil {
+			if narrow(r, own, ha) && id != nil {
 				src := sources[crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}]
 				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
 					return err
@@ -712,9 +716,13 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			if len(r.Previous) > 0 {
 				prev = r.Previous
 			}
+			stored := ha
+			if storedHash(r, own) == "" {
+				stored = ""
+			}
 			if err := results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
 				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), hashArg(storedHash(r, own)), id, prev, cells, file); err != nil {
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file); err != nil {
 				return err
 			}
 			if opens(r.Outcome) {
@@ -732,7 +740,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				}
 			}
 			bodies.settle(keys[i], r.Hash, id, cells, vbuf)
-			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), hashArg(r.Hash), id,
+			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), ha, id,
 				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
 				return err
 			}
@@ -752,8 +760,9 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 
 // narrow reports whether result r is stored in same rather than results
 // (given a body ID): an unchanged row with nothing of its own to say, whose
-// content hash is its body's or a SHA-256 (which its cells' head holds).
-func narrow(r *crmsync.Result, own bool) bool {
+// content hash is its body's or a SHA-256 (which its cells' head holds);
+// ha is hashArg(r.Hash).
+func narrow(r *crmsync.Result, own bool, ha any) bool {
 	if r.Outcome != crmsync.OutcomeUnchanged || r.Column != "" || r.Reason != "" || r.HasCode || r.Code != 0 ||
 		r.Message != "" || r.Attempts != 0 || len(r.Previous) != 0 || len(r.Body) == 0 || r.Key == "" {
 		return false
@@ -761,7 +770,7 @@ func narrow(r *crmsync.Result, own bool) bool {
 	if own {
 		return true
 	}
-	_, hex := hashArg(r.Hash).([]byte)
+	_, hex := ha.([]byte)
 	return hex
 }
 

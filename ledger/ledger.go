@@ -172,9 +172,11 @@ type Ledger struct {
 	qmu    sync.Mutex             // guards queued
 	queued map[queuedKey]eventRef // the body and cells of results Queued handed out, for Claim
 
-	gen  atomic.Uint64 // write transactions begun and ended: odd while one runs
-	rmu  sync.Mutex    // guards refs
-	refs refCache      // what Lookup read of events' bodies and cells, for the next write
+	gen   atomic.Uint64 // write transactions begun and ended: odd while one runs
+	rmu   sync.Mutex    // guards refs
+	refs  refCache      // what Lookup read of events' bodies and cells, for the next write
+	kmu   sync.Mutex    // guards kinds
+	kinds runKinds      // the kinds of the run Results last walked, for the next kind (runHasKind)
 
 	file   *fileHandle // the file's descriptors and locks, shared in the process
 	lmu    sync.Mutex  // guards locked

@@ -524,6 +524,53 @@ func TestResultsRoundTrip(t *testing.T) {
 
 }
 
+// TestResultsKindRecordedLater checks that Results, which remembers the
+// kinds of the run it walked (runHasKind), finds a kind recorded after.
+func TestResultsKindRecordedLater(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+	walk := func(k crmsync.Kind) []int64 {
+		t.Helper()
+		var seqs []int64
+		if err := l.Results(ctx, id, k, func(r *crmsync.Result) error { seqs = append(seqs, r.Seq); return nil }); err != nil {
+			t.Fatalf("Results(%s) = %v", k, err)
+		}
+		return seqs
+	}
+	score := event(crmsync.KindScore, "T1", `{"t":1}`)
+	if err := l.Record(ctx, id, []*crmsync.Result{result(1, score, crmsync.OutcomeNew, 0, 0)}); err != nil {
+		t.Fatalf("Record(score) = %v", err)
+	}
+	if got := walk(crmsync.KindScore); len(got) != 1 {
+		t.Fatalf("Results(score) seqs = %v, want [1]", got)
+	}
+	if got := walk(crmsync.KindBonus); len(got) != 0 {
+		t.Fatalf("Results(bonus) before = %v, want none", got)
+	}
+	bonus := event(crmsync.KindBonus, "B1", `{"b":1}`)
+	if err := l.Record(ctx, id, []*crmsync.Result{result(2, bonus, crmsync.OutcomeNew, 0, 0)}); err != nil {
+		t.Fatalf("Record(bonus) = %v", err)
+	}
+	if diff := cmp.Diff([]int64{2}, walk(crmsync.KindBonus)); diff != "" {
+		t.Errorf("Results(bonus) after Record mismatch (-want +got):\n%s", diff)
+	}
+	// A narrow row (same) of a third kind.
+	verify := event(crmsync.KindVerify, "V1", `{"v":1}`)
+	unchanged := result(3, verify, crmsync.OutcomeUnchanged, 0, 0)
+	unchanged.HasCode, unchanged.Message = false, ""
+	if err := l.Record(ctx, id, []*crmsync.Result{unchanged}); err != nil {
+		t.Fatalf("Record(verify) = %v", err)
+	}
+	var narrow int
+	if err := l.db.QueryRow("SELECT count(*) FROM same WHERE run_id = ?", id).Scan(&narrow); err != nil || narrow != 1 {
+		t.Fatalf("rows in same = %d, %v; want 1", narrow, err)
+	}
+	if diff := cmp.Diff([]int64{3}, walk(crmsync.KindVerify)); diff != "" {
+		t.Errorf("Results(verify) after Record mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestBodyStoredOnce(t *testing.T) {
 	ctx := context.Background()
 	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))

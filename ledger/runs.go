@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -218,6 +219,13 @@ WHERE r.run_id = ?1`
 WHERE s.run_id = ?1`
 	args := []any{runID}
 	if kind != "" {
+		has, err := l.runHasKind(ctx, runID, kind)
+		if err != nil {
+			return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
+		}
+		if !has {
+			return nil
+		}
 		q += ` AND r.kind = ?2`
 		qs += ` AND s.kind = ?2`
 		args = append(args, string(kind))
@@ -230,8 +238,9 @@ ORDER BY 1`, args...)
 		return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
 	}
 	defer rows.Close()
+	var sc resultScanner
 	for rows.Next() {
-		r, err := l.scanResult(rows)
+		r, err := sc.scan(l, rows)
 		if err != nil {
 			return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
 		}
@@ -243,6 +252,56 @@ ORDER BY 1`, args...)
 		return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)
 	}
 	return nil
+}
+
+// runKinds is the set of kinds run id has results of, as read while
+// Ledger.gen was gen.
+type runKinds struct {
+	id    int64
+	gen   uint64
+	kinds map[crmsync.Kind]bool
+}
+
+// runHasKind reports whether run runID has results of kind k. Results asks
+// it before walking a kind: the walk reads every row of the run to find
+// those of its kind, once for each of crmsync.Kinds, where the report of a
+// one-kind file needs one. The kinds are read in one scan and kept while
+// this Ledger holds the run lock and makes no write (as cacheRefs): no
+// other process can add results unseen. Without the lock nothing is kept.
+func (l *Ledger) runHasKind(ctx context.Context, runID int64, k crmsync.Kind) (bool, error) {
+	gen := l.gen.Load()
+	l.kmu.Lock()
+	c := l.kinds
+	l.kmu.Unlock()
+	if c.kinds != nil && c.id == runID && c.gen == gen && gen%2 == 0 {
+		return c.kinds[k], nil
+	}
+	if !l.holdsLock() {
+		return true, nil
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT DISTINCT kind FROM results WHERE run_id = ?1
+UNION SELECT DISTINCT kind FROM same WHERE run_id = ?1`, runID)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	kinds := map[crmsync.Kind]bool{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return false, err
+		}
+		kinds[crmsync.Kind(s)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if gen%2 == 0 && l.gen.Load() == gen {
+		l.kmu.Lock()
+		l.kinds = runKinds{id: runID, gen: gen, kinds: kinds}
+		l.kmu.Unlock()
+	}
+	return kinds[k], nil
 }
 
 // resultColumns selects what scanResult reads.
@@ -261,29 +320,80 @@ FROM same s JOIN cells c ON c.id = s.cells_id LEFT JOIN bodies b ON b.id = s.bod
 // With ids (queueColumns), it also reads the body and cells IDs into the
 // *int64 and the cells into the *[]byte.
 func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error) {
-	var (
-		r       crmsync.Result
-		k, o    string
-		t, code sql.NullInt64
-		vals    []byte
-		hb      []byte
-		body    sql.NullInt64
-		cells   sql.NullInt64
-		cv      []byte
-	)
-	dest := []any{&r.Seq, &r.Source.File, &r.Source.Sheet, &r.Source.Row, &k, &r.Key, &r.Lane, &t, &vals,
-		&o, &r.Column, &r.Reason, &code, &r.Message, &r.Attempts, &hb, (*storedBody)(&r.Body), &r.Previous}
+	var sc resultScanner
 	if len(ids) == 3 {
-		dest = append(dest, &body, &cells, &cv)
+		sc.withIDs()
 	}
-	if err := rows.Scan(dest...); err != nil {
+	r, err := sc.scan(l, rows)
+	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 3 {
-		*ids[0].(*int64), *ids[1].(*int64), *ids[2].(*[]byte) = body.Int64, cells.Int64, cv
+		*ids[0].(*int64), *ids[1].(*int64), *ids[2].(*[]byte) = sc.body.Int64, sc.cells.Int64, bytes.Clone(sc.cv)
 	}
-	r.Kind, r.Outcome = crmsync.Kind(k), crmsync.Outcome(o)
-	h, _, vs, head, err := splitHead(vals, l.Location)
+	return r, nil
+}
+
+// resultScanner reads the rows of one resultColumns query: its
+// destinations are made once, not for every row (a report reads a million).
+type resultScanner struct {
+	r                  crmsync.Result
+	k, o               string
+	seq, row, attempts intColumn
+	t, code            intColumn
+	vals               sql.RawBytes // parsed into strings of their own
+	hb                 sql.RawBytes // copied by hashText
+	body, cells        intColumn
+	cv                 sql.RawBytes
+	dest               []any
+}
+
+func (sc *resultScanner) init() {
+	r := &sc.r
+	sc.dest = []any{&sc.seq, &r.Source.File, &r.Source.Sheet, &sc.row, &sc.k, &r.Key, &r.Lane, &sc.t, &sc.vals,
+		&sc.o, &r.Column, &r.Reason, &sc.code, &r.Message, &sc.attempts, &sc.hb, (*storedBody)(&r.Body), &r.Previous}
+}
+
+// intColumn scans an INTEGER column (or NULL) without the detour
+// database/sql takes for an *int or *int64 destination (the value
+// formatted as text and parsed again, an allocation each).
+type intColumn sql.NullInt64
+
+func (c *intColumn) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		c.Int64, c.Valid = v, true
+		return nil
+	case nil:
+		c.Int64, c.Valid = 0, false
+		return nil
+	}
+	return (*sql.NullInt64)(c).Scan(src)
+}
+
+// withIDs adds queueColumns' body and cells IDs and cells to the row.
+func (sc *resultScanner) withIDs() {
+	if sc.dest == nil {
+		sc.init()
+	}
+	sc.dest = append(sc.dest, &sc.body, &sc.cells, &sc.cv)
+}
+
+// scan reads the current row into a new Result.
+func (sc *resultScanner) scan(l *Ledger, rows *sql.Rows) (*crmsync.Result, error) {
+	if sc.dest == nil {
+		sc.init()
+	}
+	sc.r = crmsync.Result{}
+	if err := rows.Scan(sc.dest...); err != nil {
+		return nil, err
+	}
+	r := new(crmsync.Result)
+	*r = sc.r
+	r.Seq, r.Source.Row, r.Attempts = sc.seq.Int64, int(sc.row.Int64), int(sc.attempts.Int64)
+	hb := []byte(sc.hb)
+	r.Kind, r.Outcome = crmsync.Kind(sc.k), crmsync.Outcome(sc.o)
+	h, _, vs, head, err := splitHead(sc.vals, l.Location)
 	switch {
 	case err != nil:
 	case head:
@@ -293,7 +403,7 @@ func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error)
 			hb = []byte(h.hash)
 		}
 	default:
-		r.Values, err = parseValues(vals)
+		r.Values, err = parseValues(sc.vals)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("seq %d values: %w", r.Seq, err)
@@ -302,11 +412,11 @@ func (l *Ledger) scanResult(rows *sql.Rows, ids ...any) (*crmsync.Result, error)
 	if r.Hash == "" && len(r.Body) > 0 { // stored once, in the body (storedHash)
 		r.Hash = crmsync.ContentHash(r.Kind, r.Body)
 	}
-	if t.Valid {
-		r.Time = timeIn(t, l.Location)
+	if sc.t.Valid {
+		r.Time = timeIn(sql.NullInt64(sc.t), l.Location)
 	}
-	r.HasCode, r.Code = code.Valid, int(code.Int64)
-	return &r, nil
+	r.HasCode, r.Code = sc.code.Valid, int(sc.code.Int64)
+	return r, nil
 }
 
 // Status is the state of a ledger as crmsync status shows it (its -json

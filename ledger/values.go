@@ -283,10 +283,25 @@ func hashArg(h string) any {
 		return h
 	}
 	b := make([]byte, sha256.Size)
-	if _, err := hex.Decode(b, []byte(h)); err != nil || hex.EncodeToString(b) != h {
-		return h // not lower-case hex: kept as it came
+	for i := range b {
+		hi, lo := lowerHex(h[2*i]), lowerHex(h[2*i+1])
+		if hi > 0xf || lo > 0xf {
+			return h // not lower-case hex: kept as it came
+		}
+		b[i] = hi<<4 | lo
 	}
 	return b
+}
+
+// lowerHex is the value of the lower-case hex digit c, or 0xff.
+func lowerHex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0xff
 }
 
 // hashText is the inverse of hashArg, for a hash column read into b

@@ -90,7 +90,7 @@ func TestHashRoundTrip(t *testing.T) {
 	if b, ok := hashArg(h).([]byte); !ok || len(b) != 32 {
 		t.Errorf("hashArg(%s) = %v, want 32 bytes", h, hashArg(h))
 	}
-	for _, s := range []string{h, "", "abc", strings.ToUpper(h), "z" + h[1:]} {
+	for _, s := range []string{h, "", "abc", strings.ToUpper(h), "z" + h[1:], h[:63] + "g", h[:63] + "F"} {
 		var b []byte
 		switch v := hashArg(s).(type) {
 		case []byte:

@@ -47,8 +47,11 @@ func isDigits(s string) bool {
 // stored. A masker with show set passes everything through.
 type masker struct {
 	show bool
-	// The personal values of the current row and their masked forms.
+	// The personal values of the current row, their masked forms ("" until
+	// text first finds the value: most texts hold none, and masking costs
+	// allocations on every row) and their kinds.
 	plain, masked []string
+	kinds         []mallcoo.Personal
 }
 
 // minMaskInText is the shortest personal value masked inside other text.
@@ -60,7 +63,7 @@ func (m *masker) row(k crmsync.Kind, values []string, bodies ...[]byte) {
 	if m.show {
 		return
 	}
-	m.plain, m.masked = m.plain[:0], m.masked[:0]
+	m.plain, m.masked, m.kinds = m.plain[:0], m.masked[:0], m.kinds[:0]
 	if k != "" {
 		for i, f := range mallcoo.SpecOf(k).Fields {
 			if i < len(values) {
@@ -86,16 +89,12 @@ func (m *masker) add(p mallcoo.Personal, v string) {
 			return
 		}
 	}
-	mv := MaskID(v)
-	if p == mallcoo.MobileNumber {
-		mv = MaskMobile(v)
-	}
 	// Longest first, so that a card ID holding a mobile is masked whole.
 	i := len(m.plain)
 	for i > 0 && len(m.plain[i-1]) < len(v) {
 		i--
 	}
-	m.plain, m.masked = slices.Insert(m.plain, i, v), slices.Insert(m.masked, i, mv)
+	m.plain, m.masked, m.kinds = slices.Insert(m.plain, i, v), slices.Insert(m.masked, i, ""), slices.Insert(m.kinds, i, p)
 }
 
 // value masks the cell of field name: the whole cell.
@@ -119,6 +118,12 @@ func (m *masker) text(s string) string {
 	}
 	for i, p := range m.plain {
 		if strings.Contains(s, p) {
+			if m.masked[i] == "" { // masked on first use
+				m.masked[i] = MaskID(p)
+				if m.kinds[i] == mallcoo.MobileNumber {
+					m.masked[i] = MaskMobile(p)
+				}
+			}
 			s = strings.ReplaceAll(s, p, m.masked[i])
 		}
 	}
