@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -117,7 +118,15 @@ func TestPrivateKeyNeverShown(t *testing.T) {
 
 			// When the retries above delivered everything, this one has
 			// nothing to send and writes no report (it says so).
-			retried := !strings.Contains(do([]int{crmsync.ExitOK, crmsync.ExitNeedsPerson}, append([]string{"retry", "-ledger", db, "-report", filepath.Join(reports, "retry.xlsx"), "-uncertain"}, runFlags...)...), `"nothing_to_send":true`)
+			code, rout, rerr := cli(t, vars, append([]string{"retry", "-ledger", db, "-report", filepath.Join(reports, "retry.xlsx"), "-uncertain"}, runFlags...)...)
+			printed.WriteString(rout + rerr)
+			var nothing struct {
+				Nothing bool `json:"nothing_to_send"`
+			}
+			if err := json.Unmarshal([]byte(rout), &nothing); (code != crmsync.ExitOK && code != crmsync.ExitNeedsPerson) || err != nil {
+				t.Fatalf("retry -uncertain: exit %d (%v)\n%s\n%s", code, err, rout, rerr)
+			}
+			retried := !nothing.Nothing
 			do([]int{crmsync.ExitOK}, "status", "-json", "-ledger", db)
 			do([]int{crmsync.ExitOK}, "status", "-ledger", db)
 			do([]int{crmsync.ExitOK}, "report", "-ledger", db, "-report", filepath.Join(reports, "again.xlsx"), strconv.FormatInt(s.RunID, 10))
