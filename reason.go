@@ -61,6 +61,7 @@ const (
 	ReasonText          = "text"           // a free-text cell with control characters or broken text
 	ReasonTextTooLong   = "text-too-long"  // a free-text cell longer than the field allows
 	ReasonAmount        = "amount"         // not an amount
+	ReasonAmountCents   = "amount-cents"   // money with more than two decimal places
 	ReasonDateTime      = "datetime"       // not a date and time
 	ReasonDateOnly      = "date-only"      // a date without a time (strict_datetime)
 	ReasonNotAllowed    = "enum-value"     // not one of a closed field's values

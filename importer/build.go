@@ -237,7 +237,7 @@ func (p *fieldParser) amount(name string) mallcoo.Amount {
 }
 
 func (p *fieldParser) optAmount(name string) *mallcoo.Amount {
-	_, v, ok := p.text(name)
+	f, v, ok := p.text(name)
 	if !ok {
 		return nil
 	}
@@ -248,7 +248,24 @@ func (p *fieldParser) optAmount(name string) *mallcoo.Amount {
 		p.fail(name, crmsync.ReasonAmount, v, zh, en)
 		return nil
 	}
+	if f.Cents && a.Decimals() > 2 {
+		zh, en := centsReason(v, ct)
+		p.fail(name, crmsync.ReasonAmountCents, v, zh, en)
+		return nil
+	}
 	return &a
+}
+
+// centsReason says that an amount of money has more decimal places than
+// fen allow, and where such a value comes from.
+func centsReason(v string, ct cellType) (zh, en string) {
+	sv, q := shown(v), fmt.Sprintf("%q", shown(v))
+	if ct == cellNumber {
+		return fmt.Sprintf("金额最多两位小数(分),单元格的值是 %s(表格里显示的可能是四舍五入后的值,如公式结果);请在CRM中把金额取整到分后重新导出", sv),
+			fmt.Sprintf("an amount of money has at most two decimal places (fen); the cell holds %s (the sheet may show it rounded, e.g. a formula's result); round it to fen in the CRM and export again", q)
+	}
+	return fmt.Sprintf("金额最多两位小数(分),不能是 %s;请在CRM中把金额取整到分后重新导出", sv),
+		fmt.Sprintf("an amount of money has at most two decimal places (fen), not %s; round it to fen in the CRM and export again", q)
 }
 
 // amountReason says what is wrong with an amount cell and what to write.

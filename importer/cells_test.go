@@ -216,7 +216,11 @@ func TestAmountCells(t *testing.T) {
 		{"number cell", num("1280.5"), "", "1280.5"},
 		{"number cell noise", num("100.09999999999999"), "", "100.1"},
 		{"number cell 0.1+0.2", num("0.30000000000000004"), "", "0.3"},
-		{"number cell exponent", num("1.5E-3"), "", "0.0015"},
+		{"number cell exponent", num("1.25E+2"), "", "125"},
+		{"number cell exponent beyond fen", num("1.5E-3"), "", ""},
+		{"number cell beyond fen (a formula shown as 333.33)", num("333.333333333333"), "", ""},
+		{"beyond fen", str("12.345"), "12.345", ""},
+		{"fen with trailing zeros", str("12.300"), "12.300", "12.3"},
 		{"number cell integer", num("1280"), "", "1280"},
 		{"number cell too precise", num("12345678901234567.89"), "", ""},
 		{"number cell 17 digits", num("10000000000000001"), "", ""},
@@ -572,5 +576,38 @@ func TestFreeTextCells(t *testing.T) {
 		if got := bodyField(t, mustEvent(t, r), "Desc"); got != tc.want {
 			t.Errorf("%s: Desc = %s, want %s", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestMoneyCents: every field of money in yuan (mallcoo.Field.Cents) takes
+// at most two decimal places, in every kind and inside list cells; points
+// are not money and keep theirs. A value beyond fen is invalid on its
+// column with code amount-cents, never rounded.
+func TestMoneyCents(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, head, row string
+		column                string // "" for a valid row
+	}{
+		{"sale amount", "score.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score", "T1,C1,1,2024-11-01 10:00:00,12.345,S1,12", "TradeAmount"},
+		{"return amount", "score.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score,ReturnTime,ReturnAmount",
+			"T1,C1,2101,2024-11-01 10:00:00,100,S1,-10,2024-11-02 10:00:00,10.005", "ReturnAmount"},
+		{"v2 pay amount", "score-v2.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score", "T1,C1,1,2024-11-01,0.001,S1,0", "PayAmount"},
+		{"v2 promotion", "score-v2.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score,PromotionAmount", "T1,C1,1,2024-11-01,10,S1,10,1.239", "PromotionAmount"},
+		{"v2 list item", "score-v2.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score,ConsumePayList",
+			`T1,C1,1,2024-11-01,10,S1,10,"[{""PayType"":12,""Amount"":""9.999""}]"`, "ConsumePayList"},
+		{"fen and trailing zeros", "score.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score", "T1,C1,1,2024-11-01 10:00:00,12.3400,S1,12", ""},
+		{"points keep decimals", "score.csv", "TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score", "T1,C1,1,2024-11-01 10:00:00,12.34,S1,12.345", ""},
+		{"bonus points keep decimals", "bonus.csv", "ThirdPartyCardID,BonusAction,GetBonus,AfterBonus,RefID,CreateTime", "C1,4,10.125,110.125,B1,2024-11-01 10:00:00", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			row := oneRow(t, &Reader{}, writeFile(t, t.TempDir(), tc.file, csvText(tc.head, tc.row)))
+			if tc.column == "" {
+				mustEvent(t, row)
+				return
+			}
+			if p := mustProblem(t, row); p.Column != tc.column || (p.Code != crmsync.ReasonAmountCents && tc.column != "ConsumePayList") {
+				t.Errorf("problem %+v, want %s on %s", p, crmsync.ReasonAmountCents, tc.column)
+			}
+		})
 	}
 }

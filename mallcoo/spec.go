@@ -104,6 +104,11 @@ type Field struct {
 	Rule    string // the rule in a person's words (Chinese), for templates
 	RuleEN  string // the same in English
 	Example string // an example value for templates
+	// Cents marks a Decimal field of money in yuan: at most two decimal
+	// places (fen). A value with more (an XLSX formula's 333.333333333333
+	// shown as 333.33) is invalid, never rounded: what finance reconciles
+	// is what the CRM shows.
+	Cents bool
 	// MaxLen is the longest value accepted, in characters (String fields:
 	// MaxIDLen for identifiers and codes, MaxTextLen for free text; set for
 	// every String field by init). A longer cell is invalid, never cut.
@@ -239,12 +244,12 @@ var scoreCommon = func(amountName, amountLabel string, emptyText Empty) []Field 
 		{Name: "ThirdPartyCardID", Label: "会员卡号ID", Type: String, Required: true, Rule: "必填", RuleEN: "required", Example: "0201710000001"},
 		{Name: "ScoreEvent", Label: "积分事件", Type: Int, Required: true, Enum: ScoreEvents, Closed: true, Rule: "必填;1 消费积分,2101 退货退积分", RuleEN: "required; 1 sale, 2101 return", Example: "1"},
 		{Name: "TradeTime", Label: "消费时间", Type: DateTime, Required: true, Rule: "必填;yyyy-MM-dd HH:mm:ss", RuleEN: "required; yyyy-MM-dd HH:mm:ss", Example: "2024-11-01 10:05:03"},
-		{Name: amountName, Label: amountLabel, Type: Decimal, Required: true, Rule: "必填;金额", RuleEN: "required; amount", Example: "1280.50"},
+		{Name: amountName, Label: amountLabel, Type: Decimal, Cents: true, Required: true, Rule: "必填;金额,最多两位小数", RuleEN: "required; amount, at most 2 decimal places", Example: "1280.50"},
 		{Name: "CrmShopID", Label: "消费商户", Type: String, Required: true, Rule: "必填;商户在商场CRM中的编号", RuleEN: "required; the shop's code in the mall CRM", Example: "S0012"},
 		{Name: "TradeSerialNo", Label: "交易流水号", Type: String, Empty: emptyText, Rule: "选填;退货时为原消费单号", RuleEN: "optional; for a return the original sale's number", Example: "POS-88812"},
 		{Name: "PosID", Label: "pos机编号", Type: String, Empty: emptyText, Rule: "选填", RuleEN: "optional", Example: "POS01"},
 		{Name: "ReturnTime", Label: "退货时间", Type: DateTime, Empty: emptyText, Rule: "退货(2101)必填", RuleEN: "required for a return (2101)", Example: ""},
-		{Name: "ReturnAmount", Label: "退货金额", Type: Decimal, Empty: Null, Rule: "退货(2101)必填;正数", RuleEN: "required for a return (2101); positive", Example: ""},
+		{Name: "ReturnAmount", Label: "退货金额", Type: Decimal, Cents: true, Empty: Null, Rule: "退货(2101)必填;正数", RuleEN: "required for a return (2101); positive", Example: ""},
 		{Name: "Score", Label: "积分值", Type: Decimal, Required: true, Rule: "必填;消费为正数,退货为负数(0会提示)", RuleEN: "required; positive for a sale, negative for a return (0 warns)", Example: "1280"},
 	}
 }
@@ -281,8 +286,8 @@ var specs = map[crmsync.Kind]*Spec{
 		Kind: crmsync.KindScoreV2, Path: "/Score/v2/Change/Inform/", Title: "消费积分变更通知V2",
 		Money: Money{Amount: "PayAmount", ReturnAmount: "ReturnAmount", Points: "Score", Shop: "CrmShopID"},
 		Fields: append(scoreCommon("PayAmount", "支付金额", Null),
-			Field{Name: "TotalAmount", Label: "订单总金额", Type: Decimal, Rule: "选填;=支付金额+优惠金额", RuleEN: "optional; PayAmount + PromotionAmount", Example: "1380.50"},
-			Field{Name: "PromotionAmount", Label: "优惠金额", Type: Decimal, Rule: "选填;默认0", RuleEN: "optional; default 0", Example: "100"},
+			Field{Name: "TotalAmount", Label: "订单总金额", Type: Decimal, Cents: true, Rule: "选填;=支付金额+优惠金额", RuleEN: "optional; PayAmount + PromotionAmount", Example: "1380.50"},
+			Field{Name: "PromotionAmount", Label: "优惠金额", Type: Decimal, Cents: true, Rule: "选填;默认0", RuleEN: "optional; default 0", Example: "100"},
 			Field{Name: "ConsumePromotionList", Label: "优惠明细", Type: List, Rule: "选填;见优惠明细表,或JSON数组", RuleEN: "optional; from the promotions sheet, or a JSON array", Example: ""},
 			Field{Name: "ConsumePayList", Label: "支付明细", Type: List, Rule: "选填;见支付明细表,或JSON数组", RuleEN: "optional; from the payments sheet, or a JSON array", Example: ""},
 		),
@@ -293,7 +298,7 @@ var specs = map[crmsync.Kind]*Spec{
 					{Name: "PromotionType", Label: "优惠类型", Type: Int, Rule: "猫酷优惠类型枚举", RuleEN: "Mallcoo PromotionType code", Example: "6"},
 					{Name: "RuleNo", Label: "优惠规则编号", Type: String, Example: "RNO123"},
 					{Name: "No", Label: "优惠码", Type: String, Example: "No123456"},
-					{Name: "Amount", Label: "优惠金额", Type: Decimal, Example: "100"},
+					{Name: "Amount", Label: "优惠金额", Type: Decimal, Cents: true, Example: "100"},
 					{Name: "Desc", Label: "优惠说明", Type: String, Example: "满减"},
 				},
 			},
@@ -302,7 +307,7 @@ var specs = map[crmsync.Kind]*Spec{
 				Fields: []Field{
 					{Name: "PayType", Label: "支付方式", Type: Int, Rule: "猫酷支付方式枚举", RuleEN: "Mallcoo PayType code", Example: "12"},
 					{Name: "PayNo", Label: "支付单号", Type: String, Example: "PNO123456"},
-					{Name: "Amount", Label: "支付金额", Type: Decimal, Example: "1280.50"},
+					{Name: "Amount", Label: "支付金额", Type: Decimal, Cents: true, Example: "1280.50"},
 				},
 			},
 		},

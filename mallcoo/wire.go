@@ -213,6 +213,16 @@ func ParseAmount(s string) (Amount, error) {
 	return Amount(out), nil
 }
 
+// Decimals returns how many decimal places the amount needs: its digits
+// after the point, trailing zeros not counted (12.300 needs 1).
+func (a Amount) Decimals() int {
+	_, frac, ok := strings.Cut(string(a), ".")
+	if !ok {
+		return 0
+	}
+	return len(strings.TrimRight(frac, "0"))
+}
+
 // Sign returns -1, 0 or 1.
 func (a Amount) Sign() int {
 	switch {
