@@ -398,6 +398,13 @@ func TestSinceUntil(t *testing.T) {
 			t.Errorf("sent a row outside the window: %s", r.Body)
 		}
 	}
+	// A window that ends before it starts would skip every row: refused, as
+	// reconcile refuses it, before anything is read.
+	for _, cmd := range []string{"run", "plan"} {
+		if code, _, stderr := cli(t, sandboxEnv(srv), cmd, "-since", "2024-11-02", "-until", "2024-11-01", "-ledger", filepath.Join(dir, "l.db"), in); code != crmsync.ExitUsage || !strings.Contains(stderr, "-until") {
+			t.Errorf("%s -since 2024-11-02 -until 2024-11-01: exit %d, want %d naming -until\n%s", cmd, code, crmsync.ExitUsage, stderr)
+		}
+	}
 }
 
 // TestSystemicStop: when every request fails, the run stops sending after a

@@ -88,16 +88,9 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 		}
 	}
 	c.runLang = string(c.lang)
-	since, err := parseDate(c.since)
+	since, until, err := parseWindow(c.since, c.until)
 	if err != nil {
-		return crmsync.ExitUsage, usagef("-since: %v", err)
-	}
-	until, err := parseDate(c.until)
-	if err != nil {
-		return crmsync.ExitUsage, usagef("-until: %v", err)
-	}
-	if !since.IsZero() && !until.IsZero() && !until.After(since) {
-		return crmsync.ExitUsage, usagef("-until %s is not after -since %s", c.until, c.since)
+		return crmsync.ExitUsage, err
 	}
 	files, err := importer.Expand(paths)
 	if err != nil {

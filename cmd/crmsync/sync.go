@@ -122,13 +122,9 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 		}
 		kind = k
 	}
-	since, err := parseDate(c.since)
+	since, until, err := parseWindow(c.since, c.until)
 	if err != nil {
-		return crmsync.ExitUsage, usagef("-since: %v", err)
-	}
-	until, err := parseDate(c.until)
-	if err != nil {
-		return crmsync.ExitUsage, usagef("-until: %v", err)
+		return crmsync.ExitUsage, err
 	}
 	files, err := importer.Expand(paths)
 	if err != nil {
@@ -355,6 +351,21 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 	if s.Problems != "" {
 		fmt.Fprintf(w, t("  待处理文件:%s\n", "  problems: %s\n"), s.Problems)
 	}
+}
+
+// parseWindow reads -since and -until (either may be empty); -until must
+// come after -since. Its error is a usage error naming the flag.
+func parseWindow(sinceFlag, untilFlag string) (since, until time.Time, err error) {
+	if since, err = parseDate(sinceFlag); err != nil {
+		return since, until, usagef("-since: %v", err)
+	}
+	if until, err = parseDate(untilFlag); err != nil {
+		return since, until, usagef("-until: %v", err)
+	}
+	if !since.IsZero() && !until.IsZero() && !until.After(since) {
+		return since, until, usagef("-until %s is not after -since %s", untilFlag, sinceFlag)
+	}
+	return since, until, nil
 }
 
 // parseDate reads a -since/-until value in China Standard Time.
