@@ -351,7 +351,14 @@ func TestSecondInterrupt(t *testing.T) {
 	// Requests from now on take 2 s: a first Ctrl-C alone would wait for
 	// them, then write the report. A second one must not wait.
 	srv.SetLatency(2 * time.Second)
-	time.Sleep(150 * time.Millisecond)
+	// The first Ctrl-C comes once a request held 2 s is out (under load the
+	// client may start none for a while; a Ctrl-C then has nothing to wait
+	// for and writes the report before the second one arrives).
+	held := len(srv.Requests()) + 1
+	for deadline := time.Now().Add(10 * time.Second); len(srv.Requests()) < held && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 	cmd.Process.Signal(os.Interrupt)
 	time.Sleep(20 * time.Millisecond)
 	cmd.Process.Signal(os.Interrupt)
