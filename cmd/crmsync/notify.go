@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/pipeline"
 )
@@ -62,20 +61,28 @@ func (c *notifyCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// announce tells every configured destination that wants it how a run
-// ended (pipeline.Announce).
-func (e *env) announce(ctx context.Context, command string, cfg *fileConfig, s *crmsync.Summary, code int, lang string, runErr error) {
-	if cfg == nil || len(cfg.Notify) == 0 {
-		return
+// notifiers are the config's [[notify]] destinations, for the pipeline to
+// tell how a run ended; none without a config.
+func (e *env) notifiers() []pipeline.Notifier {
+	if e.cfg == nil || len(e.cfg.Notify) == 0 {
+		return nil
 	}
-	dests, err := notify.NewAll(cfg.Notify)
+	dests, err := notify.NewAll(e.cfg.Notify)
 	if err != nil { // checked when the config was read; kept for safety
 		e.logger.Error("notifications not sent", "err", err)
-		return
+		return nil
 	}
 	ns := make([]pipeline.Notifier, len(dests))
 	for i, d := range dests {
 		ns[i] = d
 	}
-	pipeline.Announce(ctx, ns, cfg.Mall, cmp.Or(lang, string(cfg.Lang)), command, s, code, runErr, e.logger)
+	return ns
+}
+
+// announce tells the config's destinations that a run, plan, retry or
+// apply failed before it reached the pipeline (pipeline.Announce).
+func (e *env) announce(ctx context.Context, command string, code int, runErr error) {
+	if ns := e.notifiers(); len(ns) > 0 {
+		pipeline.Announce(ctx, ns, e.cfg.Mall, cmp.Or(e.runLang, string(e.cfg.Lang)), command, nil, code, runErr, e.logger)
+	}
 }
