@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,6 +84,12 @@ type Options struct {
 	// summary.
 	Requests func() int
 	Logger   *slog.Logger
+
+	// Notifiers are told how the run ended once it has (Announce), the run
+	// that never began too; NoticeLang is the notice's language when Lang
+	// is empty (the config's).
+	Notifiers  []Notifier
+	NoticeLang string
 }
 
 // ReportError is a run's report that could not be written; the run itself
@@ -101,11 +108,49 @@ func (e *ReportError) Unwrap() error { return e.Err }
 // needs the report most when something went wrong. The summary is nil only
 // when the run could not begin; otherwise it says what happened, and
 // Summary.Interrupt that ctx was cancelled. The error is the run-level
-// trouble, or a *ReportError when only the report failed.
+// trouble, or a *ReportError when only the report failed. Once the run has
+// ended in the ledger, opt.Notifiers are told, with ExitCode's exit code.
 func Run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	mall := opt.Mall // the config's
+	s, err := run(ctx, opt)
+	runErr := err
+	var nts *NothingToSend
+	if errors.As(err, &nts) || s != nil && s.Interrupt {
+		// Nothing to send is no failure; an interrupt is its own exit code.
+		runErr = nil
+	}
+	Announce(ctx, opt.Notifiers, mall, cmp.Or(opt.Lang, opt.NoticeLang), opt.Command, s, ExitCode(s, err), runErr, opt.Logger)
+	return s, err
+}
+
+// ExitCode is the exit code of a run, plan, retry or apply that Run ended
+// with s and err: ExitInterrupted when it was interrupted, ExitFailed when it
+// failed or never began, else the summary's (Summary.ExitCode). Retry with
+// nothing to send is ExitNeedsPerson while the backlog holds anything, else
+// ExitOK. The notice states it and the process exits with it.
+func ExitCode(s *crmsync.Summary, err error) int {
+	var nts *NothingToSend
+	switch {
+	case errors.As(err, &nts):
+		if nts.Outstanding != nil && nts.Outstanding.Total > 0 {
+			return crmsync.ExitNeedsPerson
+		}
+		return crmsync.ExitOK
+	case s == nil:
+		return crmsync.ExitFailed
+	case s.Interrupt:
+		return crmsync.ExitInterrupted
+	case err != nil:
+		return crmsync.ExitFailed
+	}
+	return s.ExitCode()
+}
+
+// run is Run without the notice.
+func run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 	l, err := ledger.OpenWith(ctx, opt.Ledger, opt.LedgerOptions)
 	if err != nil {
 		return nil, err

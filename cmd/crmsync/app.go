@@ -31,12 +31,13 @@ type env struct {
 	// reportGrace is how long a run's report may go on after an
 	// interrupt (0: defaultReportGrace).
 	reportGrace time.Duration
-	// cfg is the configuration a command applied (applyConfig), summary the
-	// run it finished and runLang its language: what the notification of a
-	// run, plan, retry or apply is built from once the command returns.
+	// cfg is the configuration a command applied (applyConfig) and runLang
+	// its run's language. ran is set once a run, plan, retry or apply
+	// reaches pipeline.Run, which notifies; before, the command's failure
+	// is announced once it returns.
 	cfg     *fileConfig
-	summary *crmsync.Summary
 	runLang string
+	ran     bool
 	// resultsPath (-results) or resultsDir (results_dir) ask for the
 	// per-row results CSV of a run; both "" for none.
 	resultsPath, resultsDir string
@@ -128,8 +129,8 @@ func (e *env) main(ctx context.Context, args []string) int {
 	}
 	switch cmd {
 	case "run", "plan", "retry", "apply":
-		if code != crmsync.ExitUsage && e.cfg != nil {
-			e.announce(ctx, cmd, e.cfg, e.summary, code, e.runLang, err)
+		if code != crmsync.ExitUsage && e.cfg != nil && !e.ran {
+			e.announce(ctx, cmd, code, err) // the run never reached the pipeline
 		}
 	}
 	var ue *usageError

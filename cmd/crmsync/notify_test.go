@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -180,4 +181,58 @@ func cellsOrParts(t *testing.T, path string) string {
 		b.Write(data)
 	}
 	return b.String()
+}
+
+// TestNotifyOncePerRun: every way a run, retry or apply ends notifies
+// exactly once, stating the exit code the process exits with — the run that
+// never began (no credentials; a missing ledger) with its command, and retry
+// with nothing to send. A usage error notifies nobody.
+func TestNotifyOncePerRun(t *testing.T) {
+	wecom := newWeCom(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "crmsync.toml")
+	os.WriteFile(cfg, []byte("mall = \"万象城\"\n[[notify]]\ntype = \"wecom\"\nurl = \""+wecom.URL+"/send?key=k\"\n"), 0o600)
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	db := filepath.Join(dir, "l.db")
+	for _, c := range []struct {
+		name    string
+		noInit  bool
+		vars    map[string]string
+		args    []string
+		command string
+	}{
+		{"no credentials", false, nil, []string{"run", "-ledger", db, samplesDir(t)}, "run"},
+		{"missing ledger", true, sandboxEnv(srv), []string{"run", "-ledger", filepath.Join(dir, "none.db"), samplesDir(t)}, "run"},
+		{"rows need a person", false, sandboxEnv(srv), []string{"run", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), samplesDir(t)}, "run"},
+		{"plan", false, sandboxEnv(srv), []string{"plan", "-ledger", db, "-report", filepath.Join(dir, "p.xlsx"), samplesDir(t)}, "plan"},
+		{"retry, nothing to send", false, sandboxEnv(srv), []string{"retry", "-ledger", db}, "retry"},
+		{"usage", false, sandboxEnv(srv), []string{"run", "-ledger", db, "-no-such-flag"}, ""},
+	} {
+		before := len(wecom.messages())
+		args := append([]string{c.args[0], "-config", cfg}, c.args[1:]...)
+		var code int
+		var stderr string
+		if c.noInit {
+			code, _, stderr = cliNoInit(t, c.vars, args...)
+		} else {
+			code, _, stderr = cli(t, c.vars, args...)
+		}
+		msgs := wecom.messages()[before:]
+		if c.command == "" {
+			if code != 2 || len(msgs) != 0 {
+				t.Errorf("%s: exit %d with %d messages, want 2 and none", c.name, code, len(msgs))
+			}
+			continue
+		}
+		if len(msgs) != 1 {
+			t.Errorf("%s: exit %d with %d messages, want 1\n%s", c.name, code, len(msgs), stderr)
+			continue
+		}
+		want := fmt.Sprintf("退出码 %d", code)
+		if !strings.Contains(msgs[0], want) || !strings.Contains(msgs[0], c.command) {
+			t.Errorf("%s: the process exits %d, the message lacks %q or %q:\n%s", c.name, code, want, c.command, msgs[0])
+		}
+		t.Logf("%s: exit %d", c.name, code)
+	}
 }

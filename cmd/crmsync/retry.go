@@ -62,9 +62,9 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 }
 
 // nothingToSend says that retry has nothing it can send, and what is still
-// held and why; no run is recorded and no report written. The exit code is
-// 3 while the backlog holds anything (it needs a person), else 0.
-func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) (int, error) {
+// held and why; no run is recorded and no report written (the exit code is
+// pipeline.ExitCode's: 3 while the backlog holds anything, else 0).
+func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) {
 	held, o := nts.Held, nts.Outstanding
 	if jsonOut {
 		type heldJSON struct {
@@ -105,10 +105,6 @@ func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) (int, err
 			fmt.Fprintln(w, tr(lang, "(crmsync status 列出它们;结果未知的:先在猫酷核实,再 crmsync retry -uncertain)", " (crmsync status lists them; uncertain ones: check Mallcoo, then crmsync retry -uncertain)"))
 		}
 	}
-	if o.Total > 0 {
-		return crmsync.ExitNeedsPerson, nil
-	}
-	return crmsync.ExitOK, nil
 }
 
 // asNothingToSend reports whether err says a retry had nothing to send.

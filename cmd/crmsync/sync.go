@@ -189,25 +189,28 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 	opt.Results, opt.ResultsDir = e.resultsPath, e.resultsDir
 	e.warnReadable(opt.Ledger, "the ledger", e.cfg.fileMode())
 	e.runLang = opt.Lang // the language of a refusal too (errorText)
+	opt.Notifiers = e.notifiers()
+	if e.cfg != nil {
+		opt.NoticeLang = string(e.cfg.Lang)
+	}
+	e.ran = true // the pipeline notifies from here on
 	s, err := pipeline.Run(ctx, opt)
+	code := pipeline.ExitCode(s, err)
 	if nts, ok := asNothingToSend(err); ok {
-		return e.nothingToSend(nts, jsonOut)
+		e.nothingToSend(nts, jsonOut)
+		return code, nil
 	}
 	if s == nil {
-		return crmsync.ExitFailed, err
+		return code, err
 	}
-	e.summary, e.runLang = s, opt.Lang
 	if s.Report != "" {
 		e.warnReadable(filepath.Dir(s.Report), "the report folder", e.cfg.fileMode())
 	}
 	e.printSummary(s, jsonOut, opt.Lang)
-	switch {
-	case s.Interrupt:
-		return crmsync.ExitInterrupted, nil
-	case err != nil:
-		return crmsync.ExitFailed, err
+	if s.Interrupt {
+		return code, nil
 	}
-	return s.ExitCode(), nil
+	return code, err
 }
 
 // parseSending parses the flags of a command that runs the pipeline, then
