@@ -2,9 +2,11 @@ package report
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync"
 )
@@ -119,5 +121,50 @@ func TestReconcileMasksPersonalData(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("only %d cells hold a masked card ID, want at least 3", n)
+	}
+}
+
+// TestMaskNormalisedMobileAndCard: the importer sends and keys a member by
+// the mobile and card ID it cleaned ("+86 138-0013-8000" → 13800138000,
+// '0201710000005 → 0201710000005), so the key differs from the cell. The
+// report and the results CSV mask the key as well as the cell.
+func TestMaskNormalisedMobileAndCard(t *testing.T) {
+	s := crmsync.NewSummary(7, "run", time.Now())
+	src := memSource{
+		{Seq: 1, Kind: crmsync.KindMember, Key: "m:13800138000|2024-11-01", Lane: "m:13800138000", Outcome: crmsync.OutcomeNew,
+			Source: crmsync.SourceRef{File: "in/member.csv", Row: 2}, Values: []string{"", "+86 138-0013-8000"},
+			Body: []byte(`{"ThirdPartyCardID":null,"Mobile":"13800138000"}`)},
+		{Seq: 2, Kind: crmsync.KindMember, Key: "0201710000005|2024-11-01", Lane: "0201710000005", Outcome: crmsync.OutcomeNew,
+			Source: crmsync.SourceRef{File: "in/member.csv", Row: 3}, Values: []string{"'0201710000005", ""},
+			Body: []byte(`{"ThirdPartyCardID":"0201710000005","Mobile":null}`)},
+	}
+	s.Add(crmsync.KindMember, crmsync.OutcomeNew)
+	s.Add(crmsync.KindMember, crmsync.OutcomeNew)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run-7.xlsx")
+	if _, err := Write(context.Background(), path, s, src, Options{Results: filepath.Join(dir, "run-7.csv")}); err != nil {
+		t.Fatal(err)
+	}
+	personal := []string{"13800138000", "0201710000005"}
+	f := open(t, path)
+	for _, sheet := range f.GetSheetList() {
+		for _, r := range rows(t, f, sheet) {
+			for _, c := range r {
+				for _, p := range personal {
+					if strings.Contains(c, p) {
+						t.Errorf("report sheet %s: cell %q shows %s in full", sheet, c, p)
+					}
+				}
+			}
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "run-7.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range personal {
+		if strings.Contains(string(csv), p) {
+			t.Errorf("results CSV shows %s in full:\n%s", p, csv)
+		}
 	}
 }
