@@ -138,7 +138,7 @@ func checkMappings(tables map[string]map[string]int) (map[string]map[string]int,
 		}
 		words := map[string]string{}
 		for _, word := range slices.Sorted(maps.Keys(tables[name])) {
-			w := strings.ToLower(strings.TrimSpace(word))
+			w := strings.ToLower(trimCell(word)) // as the reader matches cells (session)
 			if w == "" {
 				return nil, tableErr("an empty word maps nothing: remove it (an empty cell stays empty)", nil, "mappings", name, word)
 			}

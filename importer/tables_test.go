@@ -51,6 +51,12 @@ func TestNewReader(t *testing.T) {
 		{"mapping twice", Tables{Mappings: map[string]map[string]int{"PayType": {"a": 1}, "paytype": {"b": 1}}}, []string{"mappings", "paytype"}},
 		{"empty word", Tables{Mappings: map[string]map[string]int{"PayType": {" ": 1}}}, []string{"mappings", "PayType", " "}},
 		{"same word", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 12, " 微信 ": 13}}}, []string{"mappings", "PayType", "微信"}},
+		// The reader trims words as it trims cells (trimCell): a word with a
+		// zero-width space or BOM is the same word, and which of the two
+		// codes a cell got would be chance (map order).
+		{"same word but an invisible space", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 12, "微信\u200b": 13}}}, []string{"mappings", "PayType", "微信\u200b"}},
+		{"same word but a BOM", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 12, "\ufeff微信": 13}}}, []string{"mappings", "PayType", "\ufeff微信"}},
+		{"only an invisible space", Tables{Mappings: map[string]map[string]int{"PayType": {"\u200b": 1}}}, []string{"mappings", "PayType", "\u200b"}},
 		{"closed enum", Tables{Mappings: map[string]map[string]int{"ChangeType": {"升": 5}}}, []string{"mappings", "ChangeType", "升"}},
 	} {
 		r, err := NewReader(tc.t)
