@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync"
@@ -84,6 +85,27 @@ func (m *masker) add(p mallcoo.Personal, v string) {
 	if p == mallcoo.NotPersonal || len(v) < minMaskInText {
 		return
 	}
+	m.insert(p, v)
+	// An English reason quotes a cell with %q: a line break or a quote in
+	// it is escaped ("13800138000\n13900139000"), a spelling of its own.
+	if needsQuoting(v) {
+		q := strconv.Quote(v)
+		m.insert(p, q[1:len(q)-1])
+	}
+}
+
+// needsQuoting reports whether strconv.Quote escapes something in s.
+func needsQuoting(s string) bool {
+	for _, r := range s {
+		if r == '"' || r == '\\' || !strconv.IsPrint(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// insert adds personal value v of kind p, unless the row has it already.
+func (m *masker) insert(p mallcoo.Personal, v string) {
 	for _, s := range m.plain {
 		if s == v {
 			return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
 )
 
 func TestMask(t *testing.T) {
@@ -153,6 +154,70 @@ func TestMaskNormalisedMobileAndCard(t *testing.T) {
 				for _, p := range personal {
 					if strings.Contains(c, p) {
 						t.Errorf("report sheet %s: cell %q shows %s in full", sheet, c, p)
+					}
+				}
+			}
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "run-7.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range personal {
+		if strings.Contains(string(csv), p) {
+			t.Errorf("results CSV shows %s in full:\n%s", p, csv)
+		}
+	}
+}
+
+// TestMaskQuotedInReason: an English reason quotes a cell with %q, which
+// escapes a line break or a quote: a mobile cell holding two numbers on two
+// lines is "13800138000\n13900139000" in the reason, which holds neither
+// the cell nor a masked form. The report, the results CSV and the
+// reconciliation workbook (which shows both languages) mask it too.
+func TestMaskQuotedInReason(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "member_20241101.csv")
+	if err := os.WriteFile(in, []byte("ThirdPartyCardID,Mobile\n,\"13800138000\n13900139000\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var row *crmsync.Row
+	if _, err := (&importer.Reader{}).ReadFile(context.Background(), in, func(r *crmsync.Row) error { row = r; return nil }); err != nil || row == nil || row.Problem == nil {
+		t.Fatalf("ReadFile = %v, row %+v: want one invalid row", err, row)
+	}
+	personal := []string{"13800138000", "13900139000"}
+	if !strings.Contains(row.Problem.EN, `13800138000\n13900139000`) {
+		t.Fatalf("the importer's reason %q no longer quotes the cell with %%q: the test needs another value", row.Problem.EN)
+	}
+	res := &crmsync.Result{Seq: 1, Kind: row.Kind, Source: row.Source, Values: row.Values, Outcome: crmsync.OutcomeInvalid,
+		Column: row.Problem.Column, Reason: crmsync.EncodeProblems(row.Problems)}
+	s := crmsync.NewSummary(7, "run", time.Now())
+	s.Add(row.Kind, crmsync.OutcomeInvalid)
+	path := filepath.Join(dir, "run-7.xlsx")
+	if _, err := Write(context.Background(), path, s, memSource{res}, Options{Lang: "en", Results: filepath.Join(dir, "run-7.csv")}); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(dir, "rec.xlsx")
+	r, err := NewReconcile(rec, Options{Lang: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Add(&crmsync.ReconcileEntry{Category: crmsync.CategoryInvalid, Kind: row.Kind, Source: row.Source, Values: row.Values,
+		Column: row.Problem.Column, Reason: row.Problem.Reason}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(ReconcileInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, book := range []string{path, rec} {
+		f := open(t, book)
+		for _, sheet := range f.GetSheetList() {
+			for _, r := range rows(t, f, sheet) {
+				for _, c := range r {
+					for _, p := range personal {
+						if strings.Contains(c, p) {
+							t.Errorf("%s sheet %s: cell %q shows %s in full", filepath.Base(book), sheet, c, p)
+						}
 					}
 				}
 			}
