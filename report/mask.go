@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/mallcoo"
@@ -85,14 +86,25 @@ func (m *masker) add(p mallcoo.Personal, v string) {
 	if p == mallcoo.NotPersonal || len(v) < minMaskInText {
 		return
 	}
-	m.insert(p, v)
-	// An English reason quotes a cell with %q: a line break or a quote in
-	// it is escaped ("13800138000\n13900139000"), a spelling of its own.
-	if needsQuoting(v) {
-		q := strconv.Quote(v)
-		m.insert(p, q[1:len(q)-1])
+	forms := []string{v}
+	// A reason shows at most the first 40 characters of a cell (the
+	// importer's shown), then "…".
+	if utf8.RuneCountInString(v) > shownMax {
+		forms = append(forms, string([]rune(v)[:shownMax]))
+	}
+	for _, f := range forms {
+		m.insert(p, f)
+		// An English reason quotes a cell with %q: a line break or a quote
+		// in it is escaped ("13800138000\n13900139000"), a spelling of its own.
+		if needsQuoting(f) {
+			q := strconv.Quote(f)
+			m.insert(p, q[1:len(q)-1])
+		}
 	}
 }
+
+// shownMax is how many characters of a cell a reason shows at most.
+const shownMax = 40
 
 // needsQuoting reports whether strconv.Quote escapes something in s.
 func needsQuoting(s string) bool {

@@ -233,3 +233,48 @@ func TestMaskQuotedInReason(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskCutInReason: a reason shows at most 40 characters of a cell, then
+// "…": a mobile cell of four numbers showed the first three in full.
+func TestMaskCutInReason(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "member_20241101.csv")
+	if err := os.WriteFile(in, []byte("ThirdPartyCardID,Mobile\n,13800138000/13900139000/13700137000/13600136000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var row *crmsync.Row
+	if _, err := (&importer.Reader{}).ReadFile(context.Background(), in, func(r *crmsync.Row) error { row = r; return nil }); err != nil || row == nil || row.Problem == nil {
+		t.Fatalf("ReadFile = %v, row %+v: want one invalid row", err, row)
+	}
+	if !strings.Contains(row.Problem.ZH, "13800138000/13900139000/13700137000/1360…") {
+		t.Fatalf("the importer's reason %q no longer cuts the cell at 40 characters: the test needs another value", row.Problem.ZH)
+	}
+	res := &crmsync.Result{Seq: 1, Kind: row.Kind, Source: row.Source, Values: row.Values, Outcome: crmsync.OutcomeInvalid,
+		Column: row.Problem.Column, Reason: crmsync.EncodeProblems(row.Problems)}
+	s := crmsync.NewSummary(7, "run", time.Now())
+	s.Add(row.Kind, crmsync.OutcomeInvalid)
+	for _, lang := range []string{"zh", "en"} {
+		path := filepath.Join(dir, lang+".xlsx")
+		if _, err := Write(context.Background(), path, s, memSource{res}, Options{Lang: lang, Results: filepath.Join(dir, lang+".csv")}); err != nil {
+			t.Fatal(err)
+		}
+		f := open(t, path)
+		csv, err := os.ReadFile(filepath.Join(dir, lang+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := []string{string(csv)}
+		for _, sheet := range f.GetSheetList() {
+			for _, r := range rows(t, f, sheet) {
+				texts = append(texts, r...)
+			}
+		}
+		for _, c := range texts {
+			for _, p := range []string{"13800138000", "13900139000", "13700137000"} {
+				if strings.Contains(c, p) {
+					t.Errorf("%s: %q shows %s in full", lang, c, p)
+				}
+			}
+		}
+	}
+}
