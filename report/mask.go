@@ -108,6 +108,9 @@ const shownMax = 40
 
 // needsQuoting reports whether strconv.Quote escapes something in s.
 func needsQuoting(s string) bool {
+	if !utf8.ValidString(s) {
+		return true // bytes that are not UTF-8 are escaped as \xNN
+	}
 	for _, r := range s {
 		if r == '"' || r == '\\' || !strconv.IsPrint(r) {
 			return true

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,5 +277,16 @@ func TestMaskCutInReason(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMaskQuotedBadBytes: %q escapes a byte that is not UTF-8 (\xff), so
+// that spelling of a cell is masked too.
+func TestMaskQuotedBadBytes(t *testing.T) {
+	var m masker
+	cell := "13800138000\xff"
+	m.row(crmsync.KindMember, []string{"", cell})
+	if got := m.text(fmt.Sprintf("%q is not an 11-digit mainland mobile number", cell)); strings.Contains(got, "13800138000") {
+		t.Errorf("masker.text = %q: shows the mobile in full", got)
 	}
 }
