@@ -47,6 +47,12 @@ func TestNewReader(t *testing.T) {
 		{"required no field", Tables{Kinds: map[string]KindTables{"score": {Required: []string{"PosNo"}}}}, []string{"kinds", "score", "required"}},
 		{"kind column no field", Tables{Kinds: map[string]KindTables{"grade": {Columns: map[string]string{"积分": "Score"}}}}, []string{"kinds", "grade", "columns", "积分"}},
 		{"column no field", Tables{Columns: map[string]string{"会员": "Card"}}, []string{"columns", "会员"}},
+		// The reader matches headers ignoring case, spaces, _ and * (headerKey):
+		// two headers it takes for one, naming two fields, gave the column
+		// one of the two fields at random (map order).
+		{"same header, two fields", Tables{Columns: map[string]string{"会员 卡号": "ThirdPartyCardID", "会员卡号": "Mobile"}}, []string{"columns", "会员卡号"}},
+		{"kind's same header, two fields", Tables{Kinds: map[string]KindTables{"member": {Columns: map[string]string{"Card": "ThirdPartyCardID", "*card": "Mobile"}}}},
+			[]string{"kinds", "member", "columns", "Card"}},
 		{"mapping no int field", Tables{Mappings: map[string]map[string]int{"CrmShopID": {"一楼": 1}}}, []string{"mappings", "CrmShopID"}},
 		{"mapping twice", Tables{Mappings: map[string]map[string]int{"PayType": {"a": 1}, "paytype": {"b": 1}}}, []string{"mappings", "paytype"}},
 		{"empty word", Tables{Mappings: map[string]map[string]int{"PayType": {" ": 1}}}, []string{"mappings", "PayType", " "}},
