@@ -94,8 +94,15 @@ func setIn[K comparable, V any](m *map[K]V, k K, v V) {
 // checkColumns checks a [columns] table (kind "") or [kinds.<kind>.columns]:
 // each header names a field (by its API name) of that kind, or of some kind.
 func checkColumns(kind crmsync.Kind, m map[string]string, key ...string) error {
+	seen := map[string]string{} // headerKey → header
 	for _, header := range slices.Sorted(maps.Keys(m)) {
 		field := m[header]
+		// The reader matches headers as headerKey does: two headers it
+		// takes for one would give the column either field, by map order.
+		if prev, dup := seen[headerKey(header)]; dup && m[prev] != field {
+			return tableErr("the same header as %q (headers ignore case, spaces, _ and *), for another field: keep one", []any{prev}, append(key, header)...)
+		}
+		seen[headerKey(header)] = header
 		found := field == colEventID
 		for _, kd := range crmsync.Kinds {
 			if (kind == "" || kd == kind) && mallcoo.SpecOf(kd).Field(field) != nil {
@@ -138,7 +145,7 @@ func checkMappings(tables map[string]map[string]int) (map[string]map[string]int,
 		}
 		words := map[string]string{}
 		for _, word := range slices.Sorted(maps.Keys(tables[name])) {
-			w := strings.ToLower(strings.TrimSpace(word))
+			w := strings.ToLower(trimCell(word)) // as the reader matches cells (session)
 			if w == "" {
 				return nil, tableErr("an empty word maps nothing: remove it (an empty cell stays empty)", nil, "mappings", name, word)
 			}

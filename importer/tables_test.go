@@ -47,10 +47,22 @@ func TestNewReader(t *testing.T) {
 		{"required no field", Tables{Kinds: map[string]KindTables{"score": {Required: []string{"PosNo"}}}}, []string{"kinds", "score", "required"}},
 		{"kind column no field", Tables{Kinds: map[string]KindTables{"grade": {Columns: map[string]string{"积分": "Score"}}}}, []string{"kinds", "grade", "columns", "积分"}},
 		{"column no field", Tables{Columns: map[string]string{"会员": "Card"}}, []string{"columns", "会员"}},
+		// The reader matches headers ignoring case, spaces, _ and * (headerKey):
+		// two headers it takes for one, naming two fields, gave the column
+		// one of the two fields at random (map order).
+		{"same header, two fields", Tables{Columns: map[string]string{"会员 卡号": "ThirdPartyCardID", "会员卡号": "Mobile"}}, []string{"columns", "会员卡号"}},
+		{"kind's same header, two fields", Tables{Kinds: map[string]KindTables{"member": {Columns: map[string]string{"Card": "ThirdPartyCardID", "*card": "Mobile"}}}},
+			[]string{"kinds", "member", "columns", "Card"}},
 		{"mapping no int field", Tables{Mappings: map[string]map[string]int{"CrmShopID": {"一楼": 1}}}, []string{"mappings", "CrmShopID"}},
 		{"mapping twice", Tables{Mappings: map[string]map[string]int{"PayType": {"a": 1}, "paytype": {"b": 1}}}, []string{"mappings", "paytype"}},
 		{"empty word", Tables{Mappings: map[string]map[string]int{"PayType": {" ": 1}}}, []string{"mappings", "PayType", " "}},
 		{"same word", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 12, " 微信 ": 13}}}, []string{"mappings", "PayType", "微信"}},
+		// The reader trims words as it trims cells (trimCell): a word with a
+		// zero-width space or BOM is the same word, and which of the two
+		// codes a cell got would be chance (map order).
+		{"same word but an invisible space", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 12, "微信\u200b": 13}}}, []string{"mappings", "PayType", "微信\u200b"}},
+		{"same word but a BOM", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 12, "\ufeff微信": 13}}}, []string{"mappings", "PayType", "\ufeff微信"}},
+		{"only an invisible space", Tables{Mappings: map[string]map[string]int{"PayType": {"\u200b": 1}}}, []string{"mappings", "PayType", "\u200b"}},
 		{"closed enum", Tables{Mappings: map[string]map[string]int{"ChangeType": {"升": 5}}}, []string{"mappings", "ChangeType", "升"}},
 	} {
 		r, err := NewReader(tc.t)

@@ -157,11 +157,26 @@ func (l *Ledger) memberResults(ctx context.Context, card, query string) ([][2]in
 			if err != nil {
 				continue // not a list of cells: nothing of the member's to find
 			}
-			hit = h.lane == card && head || slices.Contains(vs, card)
+			hit = h.lane == card && head || slices.ContainsFunc(vs, func(v string) bool { return cardCell(v) == card })
 		}
 		if hit {
 			out = append(out, [2]int64{run, seq})
 		}
 	}
 	return out, rows.Err()
+}
+
+// cardCell is an ID cell as read without what forces it to text in Excel
+// ('C0001, ‘C0001, ="C0001"), as the importer reads an ID (cleanID): an
+// invalid row keeps the cell so.
+func cardCell(v string) string {
+	if len(v) >= 3 && strings.HasPrefix(v, `="`) && strings.HasSuffix(v, `"`) {
+		return strings.TrimSpace(v[2 : len(v)-1])
+	}
+	for _, q := range []string{"'", "‘", "’"} {
+		if t, ok := strings.CutPrefix(v, q); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return v
 }

@@ -77,3 +77,31 @@ func TestPruneMember(t *testing.T) {
 		t.Error("PruneMember of an empty card ID: no error")
 	}
 }
+
+// TestPruneMemberForcedTextCard: an invalid row holds its cells as read,
+// and Excel users force an ID to text ('C0001, ="C0001"): prune -member
+// C0001 finds those rows too (here kept: the invalid rows are open), where
+// it passed them by without a word, the card ID left in the ledger.
+func TestPruneMemberForcedTextCard(t *testing.T) {
+	ctx := context.Background()
+	l, err := Open(ctx, filepath.Join(t.TempDir(), "l.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	unlock, _ := l.Lock("test")
+	defer unlock()
+	var rs []*crmsync.Result
+	for i, card := range []string{"'C0001", "‘C0001", `="C0001"`, "C0001"} {
+		rs = append(rs, &crmsync.Result{Seq: int64(i + 1), Kind: crmsync.KindGrade, Outcome: crmsync.OutcomeInvalid, Values: []string{card, "x"},
+			Source: crmsync.SourceRef{File: "g.csv", Row: i + 2}})
+	}
+	recordRun(t, l, time.Now(), rs)
+	p, err := l.PruneMember(ctx, "C0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Kept != 4 {
+		t.Errorf("PruneMember = %+v, want the 4 invalid rows of C0001 kept (open) and counted", p)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/mallcoo"
@@ -84,6 +86,41 @@ func (m *masker) add(p mallcoo.Personal, v string) {
 	if p == mallcoo.NotPersonal || len(v) < minMaskInText {
 		return
 	}
+	forms := []string{v}
+	// A reason shows at most the first 40 characters of a cell (the
+	// importer's shown), then "…".
+	if utf8.RuneCountInString(v) > shownMax {
+		forms = append(forms, string([]rune(v)[:shownMax]))
+	}
+	for _, f := range forms {
+		m.insert(p, f)
+		// An English reason quotes a cell with %q: a line break or a quote
+		// in it is escaped ("13800138000\n13900139000"), a spelling of its own.
+		if needsQuoting(f) {
+			q := strconv.Quote(f)
+			m.insert(p, q[1:len(q)-1])
+		}
+	}
+}
+
+// shownMax is how many characters of a cell a reason shows at most.
+const shownMax = 40
+
+// needsQuoting reports whether strconv.Quote escapes something in s.
+func needsQuoting(s string) bool {
+	if !utf8.ValidString(s) {
+		return true // bytes that are not UTF-8 are escaped as \xNN
+	}
+	for _, r := range s {
+		if r == '"' || r == '\\' || !strconv.IsPrint(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// insert adds personal value v of kind p, unless the row has it already.
+func (m *masker) insert(p mallcoo.Personal, v string) {
 	for _, s := range m.plain {
 		if s == v {
 			return

@@ -2,11 +2,15 @@ package report
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/importer"
 )
 
 func TestMask(t *testing.T) {
@@ -119,5 +123,170 @@ func TestReconcileMasksPersonalData(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("only %d cells hold a masked card ID, want at least 3", n)
+	}
+}
+
+// TestMaskNormalisedMobileAndCard: the importer sends and keys a member by
+// the mobile and card ID it cleaned ("+86 138-0013-8000" → 13800138000,
+// '0201710000005 → 0201710000005), so the key differs from the cell. The
+// report and the results CSV mask the key as well as the cell.
+func TestMaskNormalisedMobileAndCard(t *testing.T) {
+	s := crmsync.NewSummary(7, "run", time.Now())
+	src := memSource{
+		{Seq: 1, Kind: crmsync.KindMember, Key: "m:13800138000|2024-11-01", Lane: "m:13800138000", Outcome: crmsync.OutcomeNew,
+			Source: crmsync.SourceRef{File: "in/member.csv", Row: 2}, Values: []string{"", "+86 138-0013-8000"},
+			Body: []byte(`{"ThirdPartyCardID":null,"Mobile":"13800138000"}`)},
+		{Seq: 2, Kind: crmsync.KindMember, Key: "0201710000005|2024-11-01", Lane: "0201710000005", Outcome: crmsync.OutcomeNew,
+			Source: crmsync.SourceRef{File: "in/member.csv", Row: 3}, Values: []string{"'0201710000005", ""},
+			Body: []byte(`{"ThirdPartyCardID":"0201710000005","Mobile":null}`)},
+	}
+	s.Add(crmsync.KindMember, crmsync.OutcomeNew)
+	s.Add(crmsync.KindMember, crmsync.OutcomeNew)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run-7.xlsx")
+	if _, err := Write(context.Background(), path, s, src, Options{Results: filepath.Join(dir, "run-7.csv")}); err != nil {
+		t.Fatal(err)
+	}
+	personal := []string{"13800138000", "0201710000005"}
+	f := open(t, path)
+	for _, sheet := range f.GetSheetList() {
+		for _, r := range rows(t, f, sheet) {
+			for _, c := range r {
+				for _, p := range personal {
+					if strings.Contains(c, p) {
+						t.Errorf("report sheet %s: cell %q shows %s in full", sheet, c, p)
+					}
+				}
+			}
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "run-7.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range personal {
+		if strings.Contains(string(csv), p) {
+			t.Errorf("results CSV shows %s in full:\n%s", p, csv)
+		}
+	}
+}
+
+// TestMaskQuotedInReason: an English reason quotes a cell with %q, which
+// escapes a line break or a quote: a mobile cell holding two numbers on two
+// lines is "13800138000\n13900139000" in the reason, which holds neither
+// the cell nor a masked form. The report, the results CSV and the
+// reconciliation workbook (which shows both languages) mask it too.
+func TestMaskQuotedInReason(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "member_20241101.csv")
+	if err := os.WriteFile(in, []byte("ThirdPartyCardID,Mobile\n,\"13800138000\n13900139000\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var row *crmsync.Row
+	if _, err := (&importer.Reader{}).ReadFile(context.Background(), in, func(r *crmsync.Row) error { row = r; return nil }); err != nil || row == nil || row.Problem == nil {
+		t.Fatalf("ReadFile = %v, row %+v: want one invalid row", err, row)
+	}
+	personal := []string{"13800138000", "13900139000"}
+	if !strings.Contains(row.Problem.EN, `13800138000\n13900139000`) {
+		t.Fatalf("the importer's reason %q no longer quotes the cell with %%q: the test needs another value", row.Problem.EN)
+	}
+	res := &crmsync.Result{Seq: 1, Kind: row.Kind, Source: row.Source, Values: row.Values, Outcome: crmsync.OutcomeInvalid,
+		Column: row.Problem.Column, Reason: crmsync.EncodeProblems(row.Problems)}
+	s := crmsync.NewSummary(7, "run", time.Now())
+	s.Add(row.Kind, crmsync.OutcomeInvalid)
+	path := filepath.Join(dir, "run-7.xlsx")
+	if _, err := Write(context.Background(), path, s, memSource{res}, Options{Lang: "en", Results: filepath.Join(dir, "run-7.csv")}); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(dir, "rec.xlsx")
+	r, err := NewReconcile(rec, Options{Lang: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Add(&crmsync.ReconcileEntry{Category: crmsync.CategoryInvalid, Kind: row.Kind, Source: row.Source, Values: row.Values,
+		Column: row.Problem.Column, Reason: row.Problem.Reason}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(ReconcileInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, book := range []string{path, rec} {
+		f := open(t, book)
+		for _, sheet := range f.GetSheetList() {
+			for _, r := range rows(t, f, sheet) {
+				for _, c := range r {
+					for _, p := range personal {
+						if strings.Contains(c, p) {
+							t.Errorf("%s sheet %s: cell %q shows %s in full", filepath.Base(book), sheet, c, p)
+						}
+					}
+				}
+			}
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "run-7.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range personal {
+		if strings.Contains(string(csv), p) {
+			t.Errorf("results CSV shows %s in full:\n%s", p, csv)
+		}
+	}
+}
+
+// TestMaskCutInReason: a reason shows at most 40 characters of a cell, then
+// "…": a mobile cell of four numbers showed the first three in full.
+func TestMaskCutInReason(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "member_20241101.csv")
+	if err := os.WriteFile(in, []byte("ThirdPartyCardID,Mobile\n,13800138000/13900139000/13700137000/13600136000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var row *crmsync.Row
+	if _, err := (&importer.Reader{}).ReadFile(context.Background(), in, func(r *crmsync.Row) error { row = r; return nil }); err != nil || row == nil || row.Problem == nil {
+		t.Fatalf("ReadFile = %v, row %+v: want one invalid row", err, row)
+	}
+	if !strings.Contains(row.Problem.ZH, "13800138000/13900139000/13700137000/1360…") {
+		t.Fatalf("the importer's reason %q no longer cuts the cell at 40 characters: the test needs another value", row.Problem.ZH)
+	}
+	res := &crmsync.Result{Seq: 1, Kind: row.Kind, Source: row.Source, Values: row.Values, Outcome: crmsync.OutcomeInvalid,
+		Column: row.Problem.Column, Reason: crmsync.EncodeProblems(row.Problems)}
+	s := crmsync.NewSummary(7, "run", time.Now())
+	s.Add(row.Kind, crmsync.OutcomeInvalid)
+	for _, lang := range []string{"zh", "en"} {
+		path := filepath.Join(dir, lang+".xlsx")
+		if _, err := Write(context.Background(), path, s, memSource{res}, Options{Lang: lang, Results: filepath.Join(dir, lang+".csv")}); err != nil {
+			t.Fatal(err)
+		}
+		f := open(t, path)
+		csv, err := os.ReadFile(filepath.Join(dir, lang+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := []string{string(csv)}
+		for _, sheet := range f.GetSheetList() {
+			for _, r := range rows(t, f, sheet) {
+				texts = append(texts, r...)
+			}
+		}
+		for _, c := range texts {
+			for _, p := range []string{"13800138000", "13900139000", "13700137000"} {
+				if strings.Contains(c, p) {
+					t.Errorf("%s: %q shows %s in full", lang, c, p)
+				}
+			}
+		}
+	}
+}
+
+// TestMaskQuotedBadBytes: %q escapes a byte that is not UTF-8 (\xff), so
+// that spelling of a cell is masked too.
+func TestMaskQuotedBadBytes(t *testing.T) {
+	var m masker
+	cell := "13800138000\xff"
+	m.row(crmsync.KindMember, []string{"", cell})
+	if got := m.text(fmt.Sprintf("%q is not an 11-digit mainland mobile number", cell)); strings.Contains(got, "13800138000") {
+		t.Errorf("masker.text = %q: shows the mobile in full", got)
 	}
 }

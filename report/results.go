@@ -152,7 +152,7 @@ func createResults(path string, opt Options) (*resultsFile, error) {
 // add writes the line of one result of kind k.
 func (rf *resultsFile) add(k crmsync.Kind, r *crmsync.Result) error {
 	m := &rf.m
-	m.row(k, r.Values)
+	m.row(k, r.Values, r.Body) // the body holds the card ID and mobile as cleaned, as keys use them
 	cause := ""
 	if ps := r.Problems(); r.Outcome == crmsync.OutcomeInvalid && len(ps) > 0 && ps[0].Code != "" {
 		cause = ps[0].Code

@@ -260,7 +260,7 @@ func (ks *kindSheet) add(r *crmsync.Result) error {
 	if changed {
 		m.row(ks.kind, r.Values, r.Previous, r.Body)
 	} else {
-		m.row(ks.kind, r.Values)
+		m.row(ks.kind, r.Values, r.Body) // the body holds the card ID and mobile as cleaned, as keys use them
 	}
 	c[0] = str(r.Source.File)
 	c[1] = str(r.Source.Sheet)
