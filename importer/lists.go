@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/crmsync/crmsync"
@@ -73,10 +74,26 @@ type listItem struct {
 // sheets are small next to their main sheet, so they are loaded whole.
 type listSource struct {
 	byTrans map[string][]listItem
+	// joined are the TransIDs an order row of the main sheet asked for;
+	// the items of any other TransID were sent with no order (orphans).
+	joined map[string]bool
 	// problem says why the list cannot be trusted (a row whose TransID is
 	// unusable, no TransID column): its orders are then invalid rather
 	// than sent with part of their payments or promotions.
 	problem string
+}
+
+// orphans returns how many TransIDs of the list no order row asked for,
+// and the first few of them, sorted.
+func (ls *listSource) orphans() (n int, first []string) {
+	for id := range ls.byTrans {
+		if !ls.joined[id] {
+			n++
+			first = append(first, id)
+		}
+	}
+	slices.Sort(first)
+	return n, first[:min(len(first), 3)]
 }
 
 func itemSpec(field string) *mallcoo.ItemSpec {
@@ -209,6 +226,10 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 			p.fail(field, crmsync.ReasonList, "", "明细表有问题(见文件问题),未发送", "its list sheet has a problem (see the file problems), not sent")
 			return nil
 		}
+		if src.joined == nil {
+			src.joined = map[string]bool{}
+		}
+		src.joined[transID] = true
 		for _, li := range src.byTrans[transID] {
 			items = append(items, li.vals)
 			types = append(types, li.types)

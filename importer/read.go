@@ -22,9 +22,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,6 +118,7 @@ const (
 	ProblemTooManyRows = "too-many-rows"    // more data rows than MaxRowsPerFile
 	ProblemCellTooBig  = "cell-too-big"     // a cell longer than MaxCellBytes
 	ProblemRowTooLong  = "row-too-long"     // a CSV row longer than rowCells × MaxCellBytes
+	ProblemOrphanItems = "orphan-items"     // score-v2 list items whose TransID no order row of the file has
 )
 
 // Expand turns FILE|DIR arguments into input files, sorted: a directory
@@ -448,12 +451,14 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		}
 	}
 	if len(top) < headerRows {
+		sh.orphanItems(&sum)
 		return sum, false, nil // the table ended among the top rows
 	}
 	for {
 		cells, err := next()
 		if err != nil {
 			if isEOF(err) {
+				sh.orphanItems(&sum)
 				return sum, false, nil
 			}
 			return sum, false, err
@@ -461,6 +466,31 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		if ok, err := one(cells, cellTypes(sh.t), sh.t.ref()); !ok || err != nil {
 			return sum, false, err
 		}
+	}
+}
+
+// orphanItems makes a file problem of score-v2 list items (payments,
+// promotions) whose TransID no order row of the sheet had, once the whole
+// sheet was read: they were sent with no order, so they would be lost
+// without a word.
+func (sh *sheet) orphanItems(sum *crmsync.FileSummary) {
+	if sum.Problem != "" {
+		return
+	}
+	for _, f := range slices.Sorted(maps.Keys(sh.lists)) {
+		ls := sh.lists[f]
+		if ls == nil || ls.problem != "" {
+			continue
+		}
+		n, first := ls.orphans()
+		if n == 0 {
+			continue
+		}
+		ids := strings.Join(first, ", ")
+		sum.Code, sum.Problem = ProblemOrphanItems, reason(
+			fmt.Sprintf("%s明细中有%d个交易ID在订单表中没有对应的行(如 %s),这些明细未发送;请检查明细表的交易ID,或把订单行补进订单表后重新导入", itemSpec(f).Titles[0], n, ids),
+			fmt.Sprintf("the %s list holds items of %d TransIDs that no order row has (e.g. %s): they were not sent; check the list's TransIDs, or add the orders and import again", itemSpec(f).Sheet, n, ids))
+		return
 	}
 }
 

@@ -133,6 +133,11 @@ func TestScoreV2FromSheets(t *testing.T) {
 	if len(sums) != 1 || sums[0].Sheet != "score-v2" || sums[0].Rows != 3 || sums[0].Kind != crmsync.KindScoreV2 {
 		t.Errorf("summaries = %+v, want the score-v2 sheet only", sums)
 	}
+	// V9's promotion joins no order: it is not sent, and said so (after
+	// every row was read), not dropped without a word.
+	if len(sums) == 1 && (sums[0].Code != ProblemOrphanItems || !strings.Contains(sums[0].Problem, "V9") || !strings.Contains(sums[0].Problem, "promotions")) {
+		t.Errorf("summary problem %q (%s), want %s naming V9 and the promotions list", sums[0].Problem, sums[0].Code, ProblemOrphanItems)
+	}
 	if len(rows) != 3 {
 		t.Fatalf("got %d rows, want 3", len(rows))
 	}
@@ -301,5 +306,26 @@ func TestXLSXFormulaWithoutValue(t *testing.T) {
 				t.Errorf("event key %q, want %q", got.Event.Key, tc.key)
 			}
 		})
+	}
+}
+
+// TestScoreV2OrphanItemsCSV: a payment in a sibling list file whose TransID
+// no order row of the main file has is not sent and is a file problem of the
+// main file, read to its end; the joined orders go as usual.
+func TestScoreV2OrphanItemsCSV(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "score-v2.csv", csvText(
+		"TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score",
+		"V1,C1,1,2024-11-01 10:00:00,100,S1,100", "V2,C2,1,2024-11-01 11:00:00,50,S1,50"))
+	writeFile(t, dir, "score-v2.payments.csv", csvText("TransID,PayType,PayNo,Amount", "V1,12,P1,100", "V7,12,P7,70", "V2,12,P2,50", "V8,12,P8,80"))
+	rows, sums := readAll(t, &Reader{}, p)
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(rows))
+	}
+	for _, r := range rows {
+		mustEvent(t, r)
+	}
+	if len(sums) != 1 || sums[0].Code != ProblemOrphanItems || !strings.Contains(sums[0].Problem, "V7, V8") || !strings.Contains(sums[0].Problem, " 2 ") {
+		t.Errorf("summaries %+v, want %s naming 2 TransIDs, V7 and V8", sums, ProblemOrphanItems)
 	}
 }
