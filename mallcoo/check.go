@@ -213,6 +213,9 @@ func checkValue(f Field, items map[string]*ItemSpec, path string, raw json.RawMe
 		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
 			return &FieldError{Field: path, Reason: fmt.Sprintf("must be a JSON number, got %s", snippet(raw))}
 		}
+		if f.Cents && Amount(raw).Decimals() > 2 {
+			return &FieldError{Field: path, Reason: fmt.Sprintf("money has at most two decimal places (fen), got %s", snippet(raw))}
+		}
 	case List:
 		var list []json.RawMessage
 		if raw[0] != '[' || json.Unmarshal(raw, &list) != nil {

@@ -72,6 +72,7 @@ func TestCheckBodyRejects(t *testing.T) {
 		{"grade datetime layout", crmsync.KindGrade, func(m map[string]any) { m["ChangeTime"] = "2018/09/10 12:13:34" }, "ChangeTime"},
 		{"grade datetime date only", crmsync.KindGrade, func(m map[string]any) { m["ChangeTime"] = "2018-09-10" }, "ChangeTime"},
 		{"score amount as string", crmsync.KindScore, func(m map[string]any) { m["TradeAmount"] = "100" }, "TradeAmount"},
+		{"score amount beyond fen", crmsync.KindScore, func(m map[string]any) { m["TradeAmount"] = num("12.345") }, "TradeAmount"},
 		{"score event not closed", crmsync.KindScore, func(m map[string]any) { m["ScoreEvent"] = num("2") }, "ScoreEvent"},
 		{"score sale negative", crmsync.KindScore, func(m map[string]any) { m["Score"] = num("-1") }, "Score"},
 		{"score return without time", crmsync.KindScore, func(m map[string]any) {
