@@ -636,6 +636,7 @@ func buildScoreV2(in *rowInput) *built {
 		TotalAmount:      p.optAmount("TotalAmount"),
 		PromotionAmount:  p.optAmount("PromotionAmount"),
 	}
+	joinLists(in, v.TransID)
 	if !p.failed() {
 		v.ConsumePromotionList = readList[mallcoo.Promotion](in, "ConsumePromotionList", v.TransID)
 	}

@@ -199,6 +199,21 @@ func loadList(field string, t table) (*listSource, string, error) {
 	return ls, "", nil
 }
 
+// joinLists marks transID as an order of the sheet in every sibling list,
+// whether or not its row is valid: the items of an invalid order are not
+// orphans (the order row says why it was not sent).
+func joinLists(in *rowInput, transID string) {
+	for _, src := range in.lists {
+		if src == nil || transID == "" {
+			continue
+		}
+		if src.joined == nil {
+			src.joined = map[string]bool{}
+		}
+		src.joined[transID] = true
+	}
+}
+
 // readList returns a score-v2 row's list: from the list cell when it holds
 // a JSON array, else from the sibling list joined on TransID. It sets the
 // row's value of the list column to the list as compact JSON.
@@ -226,10 +241,6 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 			p.fail(field, crmsync.ReasonList, "", "明细表有问题(见文件问题),未发送", "its list sheet has a problem (see the file problems), not sent")
 			return nil
 		}
-		if src.joined == nil {
-			src.joined = map[string]bool{}
-		}
-		src.joined[transID] = true
 		for _, li := range src.byTrans[transID] {
 			items = append(items, li.vals)
 			types = append(types, li.types)

@@ -318,6 +318,13 @@ func TestScoreV2OrphanItemsCSV(t *testing.T) {
 		"TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score",
 		"V1,C1,1,2024-11-01 10:00:00,100,S1,100", "V2,C2,1,2024-11-01 11:00:00,50,S1,50"))
 	writeFile(t, dir, "score-v2.payments.csv", csvText("TransID,PayType,PayNo,Amount", "V1,12,P1,100", "V7,12,P7,70", "V2,12,P2,50", "V8,12,P8,80"))
+	// An order row that is invalid still has its items: they are not orphans.
+	bad := writeFile(t, t.TempDir(), "score-v2.csv", csvText(
+		"TransID,ThirdPartyCardID,ScoreEvent,TradeTime,PayAmount,CrmShopID,Score", "V1,C1,1,2024-11-01 10:00:00,12.345,S1,100"))
+	writeFile(t, filepath.Dir(bad), "score-v2.payments.csv", csvText("TransID,PayType,PayNo,Amount", "V1,12,P1,100"))
+	if rows, sums := readAll(t, &Reader{}, bad); len(rows) != 1 || rows[0].Problem == nil || len(sums) != 1 || sums[0].Code == ProblemOrphanItems {
+		t.Errorf("an invalid order with its payment: rows %+v, summaries %+v; want the row invalid and no orphan-items", rows, sums)
+	}
 	rows, sums := readAll(t, &Reader{}, p)
 	if len(rows) != 2 {
 		t.Fatalf("%d rows, want 2", len(rows))
