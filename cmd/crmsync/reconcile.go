@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync"
-	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/report"
@@ -81,20 +80,10 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) (int, error) 
 	if len(paths) == 0 {
 		return crmsync.ExitUsage, usagef("name at least one FILE or DIR to reconcile")
 	}
-	var kind crmsync.Kind
-	if c.kind != "" {
-		if kind, err = crmsync.ParseKind(c.kind); err != nil {
-			return crmsync.ExitUsage, usagef("-kind: %v", err)
-		}
-	}
 	c.runLang = string(c.lang)
-	since, until, err := parseWindow(c.since, c.until)
+	kind, since, until, files, err := readInputs(c.kind, c.since, c.until, paths)
 	if err != nil {
 		return crmsync.ExitUsage, err
-	}
-	files, err := importer.Expand(paths)
-	if err != nil {
-		return crmsync.ExitUsage, usagef("%v", err)
 	}
 	if err := checkReport(c.reportPath, false, append(append(files, ledgerFiles(c.ledgerPath)...), cfg.path)...); err != nil {
 		return crmsync.ExitUsage, err

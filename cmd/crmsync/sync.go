@@ -114,21 +114,9 @@ func (c *syncCommand) Run(ctx context.Context, args []string) (int, error) {
 	if len(paths) == 0 {
 		return crmsync.ExitUsage, usagef("name at least one FILE or DIR to read")
 	}
-	var kind crmsync.Kind
-	if c.kind != "" {
-		k, err := crmsync.ParseKind(c.kind)
-		if err != nil {
-			return crmsync.ExitUsage, usagef("-kind: %v", err)
-		}
-		kind = k
-	}
-	since, until, err := parseWindow(c.since, c.until)
+	kind, since, until, files, err := readInputs(c.kind, c.since, c.until, paths)
 	if err != nil {
 		return crmsync.ExitUsage, err
-	}
-	files, err := importer.Expand(paths)
-	if err != nil {
-		return crmsync.ExitUsage, usagef("%v", err)
 	}
 	if err := checkReport(c.reportPath, true, append(append(files, ledgerFiles(c.ledgerPath)...), cfg.path)...); err != nil {
 		return crmsync.ExitUsage, err
@@ -354,6 +342,23 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 	if s.Problems != "" {
 		fmt.Fprintf(w, t("  待处理文件:%s\n", "  problems: %s\n"), s.Problems)
 	}
+}
+
+// readInputs reads the flags that choose what is read — -kind, -since,
+// -until — and expands the paths to files. Its error is a usage error.
+func readInputs(kindFlag, sinceFlag, untilFlag string, paths []string) (kind crmsync.Kind, since, until time.Time, files []string, err error) {
+	if kindFlag != "" {
+		if kind, err = crmsync.ParseKind(kindFlag); err != nil {
+			return kind, since, until, nil, usagef("-kind: %v", err)
+		}
+	}
+	if since, until, err = parseWindow(sinceFlag, untilFlag); err != nil {
+		return kind, since, until, nil, err
+	}
+	if files, err = importer.Expand(paths); err != nil {
+		return kind, since, until, nil, usagef("%v", err)
+	}
+	return kind, since, until, files, nil
 }
 
 // parseWindow reads -since and -until (either may be empty); -until must
