@@ -138,6 +138,17 @@ func (l lang) check() error        { return want(l == "zh" || l == "en", `want "
 func (e csvEncoding) check() error { return importer.CheckEncoding(string(e)) }
 func (u baseURL) check() error     { return mallcoo.CheckBaseURL(string(u)) }
 func (r retention) check() error   { _, err := parseRetention(string(r)); return err }
+func (c businessCodes) check() error {
+	for _, n := range c {
+		switch {
+		case n == 1:
+			return errors.New("1 is Mallcoo's success: list only other Codes")
+		case n != int(int32(n)):
+			return errors.New("an item: not a code: too large")
+		}
+	}
+	return nil
+}
 
 // As flags (flag.Value) the same types check the same way; a flag's empty
 // value is refused (but -base-url's, the default), where the file's
@@ -198,26 +209,6 @@ func (m *fileModeSetting) UnmarshalText(b []byte) error {
 	return want(*m != 0, `want "0600" (the owner only) or "0640" (and a group of operators): the files hold members' personal data`)
 }
 
-func (c *businessCodes) UnmarshalTOML(v any) error {
-	list, ok := v.([]any)
-	if !ok {
-		return wantType(v, "a list of whole numbers, such as [307, 30018]")
-	}
-	for _, e := range list {
-		n, ok := e.(int64)
-		switch {
-		case !ok:
-			return fmt.Errorf("an item: %w", wantType(e, "a whole number without quotes, such as 307"))
-		case n == 1:
-			return errors.New("1 is Mallcoo's success: list only other Codes")
-		case n != int64(int32(n)):
-			return errors.New("an item: not a code: too large")
-		}
-		*c = append(*c, int(n))
-	}
-	return nil
-}
-
 func want(ok bool, problem string) error {
 	if ok {
 		return nil
@@ -239,13 +230,13 @@ func wantType(v any, want string) error {
 
 // plainWant is what a setting of a plain Go kind takes: the TOML values
 // the library decodes into that kind (by their Go types, | between), and
-// what to write instead of another.
-var plainWant = map[reflect.Kind]struct{ is, want string }{
-	reflect.String:  {"string", `text in quotes, such as "…"`},
-	reflect.Bool:    {"bool", "true or false, without quotes"},
-	reflect.Int:     {"int64", "a whole number, without quotes"},
-	reflect.Float64: {"float64|int64", "a number without quotes, such as 50 or 0.5"},
-	reflect.Slice:   {"[]interface {}", `a list of texts in quotes, such as ["…"]`},
+// what to write instead of another, for one and for a list.
+var plainWant = map[reflect.Kind]struct{ is, one, list string }{
+	reflect.String:  {"string", `text in quotes, such as "…"`, `a list of texts in quotes, such as ["…"]`},
+	reflect.Bool:    {"bool", "true or false, without quotes", ""},
+	reflect.Int:     {"int64", "a whole number, without quotes", "a list of whole numbers, such as [307, 30018]"},
+	reflect.Float64: {"float64|int64", "a number without quotes, such as 50 or 0.5", ""},
+	reflect.Slice:   {"[]interface {}", "", ""},
 }
 
 // loadConfig reads a -config file strictly: an unknown key, a value of the
@@ -305,7 +296,7 @@ func (d *decoder) decode(key toml.Key, p toml.Primitive, v reflect.Value) error 
 		return d.at(key, u.UnmarshalTOML(raw))
 	case encoding.TextUnmarshaler: // as the library: a number's digits too
 		if k := reflect.ValueOf(raw).Kind(); k == reflect.Map || k == reflect.Slice {
-			return d.at(key, wantType(raw, plainWant[reflect.String].want))
+			return d.at(key, wantType(raw, plainWant[reflect.String].one))
 		}
 		return d.at(key, u.UnmarshalText([]byte(fmt.Sprint(raw))))
 	}
@@ -334,14 +325,17 @@ func (d *decoder) decode(key toml.Key, p toml.Primitive, v reflect.Value) error 
 		}
 		return nil
 	}
-	if w := plainWant[v.Kind()]; !slices.Contains(strings.Split(w.is, "|"), is) {
-		return d.at(key, wantType(raw, w.want))
+	w := plainWant[v.Kind()]
+	if v.Kind() == reflect.Slice { // a list of values of one plain kind
+		w.one = plainWant[v.Type().Elem().Kind()].list
 	}
-	if list, ok := raw.([]any); ok {
-		for _, e := range list {
-			if _, ok := e.(string); !ok {
-				return d.at(key, fmt.Errorf("an item: %w", wantType(e, plainWant[reflect.String].want)))
-			}
+	if !slices.Contains(strings.Split(w.is, "|"), is) {
+		return d.at(key, wantType(raw, w.one))
+	}
+	list, _ := raw.([]any)
+	for _, e := range list {
+		if w := plainWant[v.Type().Elem().Kind()]; !slices.Contains(strings.Split(w.is, "|"), fmt.Sprintf("%T", e)) {
+			return d.at(key, fmt.Errorf("an item: %w", wantType(e, w.one)))
 		}
 	}
 	if err := d.md.PrimitiveDecode(p, v.Addr().Interface()); err != nil {
