@@ -279,10 +279,10 @@ type decoder struct {
 
 // decode decodes p, the value of key, into the setting v: a struct is a
 // table of settings by their toml tags, a map a table of any keys (a
-// mall's words), a slice of structs a list of tables ([[notify]]). A type
-// of its own reads its value (toml.Unmarshaler, or TextUnmarshaler from
-// text); one of a plain kind takes a TOML value of that kind, then checks
-// it by its check method (text "" is unset).
+// mall's words), a slice of structs a list of tables ([[notify]]). A
+// TextUnmarshaler reads its value's text; a setting of a plain kind takes
+// a TOML value of that kind (a list, of its items' kind), then checks it
+// by its check method, if any (text "" is unset).
 func (d *decoder) decode(key toml.Key, p toml.Primitive, v reflect.Value) error {
 	var raw any
 	d.md.PrimitiveDecode(p, &raw)
@@ -291,10 +291,7 @@ func (d *decoder) decode(key toml.Key, p toml.Primitive, v reflect.Value) error 
 		v.Set(reflect.New(v.Type().Elem()))
 		v = v.Elem()
 	}
-	switch u := v.Addr().Interface().(type) {
-	case toml.Unmarshaler:
-		return d.at(key, u.UnmarshalTOML(raw))
-	case encoding.TextUnmarshaler: // as the library: a number's digits too
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok { // as the library: a number's digits too
 		if k := reflect.ValueOf(raw).Kind(); k == reflect.Map || k == reflect.Slice {
 			return d.at(key, wantType(raw, plainWant[reflect.String].one))
 		}
