@@ -14,15 +14,15 @@ import (
 // writes them ([columns], [kinds.<kind>], [mappings.<field>]). NewReader
 // checks them against mallcoo.Spec, the rules the reader applies them by.
 type Tables struct {
-	Columns  map[string]string         // header → field (API name), every kind
-	Kinds    map[string]KindTables     // by the kind's name as written
-	Mappings map[string]map[string]int // field → a mall's word → code
+	Columns  map[string]string         `toml:"columns"`  // header → field (API name), every kind
+	Kinds    map[string]KindTables     `toml:"kinds"`    // by the kind's name as written
+	Mappings map[string]map[string]int `toml:"mappings"` // field → a mall's word → code
 }
 
 // KindTables are the tables of one kind.
 type KindTables struct {
-	Required []string          // optional fields this mall requires
-	Columns  map[string]string // header → field of this kind
+	Required []string          `toml:"required"` // optional fields this mall requires
+	Columns  map[string]string `toml:"columns"`  // header → field of this kind
 }
 
 // TableError is a mistake in Tables: Key is the path of keys to it as the
@@ -153,7 +153,10 @@ func checkMappings(tables map[string]map[string]int) (map[string]map[string]int,
 				return nil, tableErr("the same word as %q (words ignore case and spaces): keep one", []any{prev}, "mappings", name, word)
 			}
 			words[w] = word
-			if n := tables[name][word]; f.Closed && !f.Enum.Has(n) {
+			switch n := tables[name][word]; {
+			case n != int(int32(n)):
+				return nil, tableErr("not a code: too large", nil, "mappings", name, word)
+			case f.Closed && !f.Enum.Has(n):
 				return nil, tableErr("not a code %s takes: it takes only %s", []any{f.Name, f.Enum.Text("zh", ", ")}, "mappings", name, word)
 			}
 		}

@@ -63,6 +63,7 @@ func TestNewReader(t *testing.T) {
 		{"same word but an invisible space", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 12, "微信\u200b": 13}}}, []string{"mappings", "PayType", "微信\u200b"}},
 		{"same word but a BOM", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 12, "\ufeff微信": 13}}}, []string{"mappings", "PayType", "\ufeff微信"}},
 		{"only an invisible space", Tables{Mappings: map[string]map[string]int{"PayType": {"\u200b": 1}}}, []string{"mappings", "PayType", "\u200b"}},
+		{"code too large", Tables{Mappings: map[string]map[string]int{"PayType": {"微信": 1 << 31}}}, []string{"mappings", "PayType", "微信"}},
 		{"closed enum", Tables{Mappings: map[string]map[string]int{"ChangeType": {"升": 5}}}, []string{"mappings", "ChangeType", "升"}},
 	} {
 		r, err := NewReader(tc.t)

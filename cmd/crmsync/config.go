@@ -29,32 +29,34 @@ import (
 // key is optional; flags beat the environment, which beats the file, which
 // beats the defaults.
 //
-// The TOML library checks the keys and types: a setting with a range or a
-// form has a type of its own below, whose check is the one the flag of the
-// same name passes too; a mistake comes back as a toml.ParseError with the
-// key and its line.
+// loadConfig decodes it by its toml tags, strictly: a key of no setting
+// (or of another case), a value of another TOML type or one the setting's
+// check refuses is a *configError naming the key and its line.
 type fileConfig struct {
-	BaseURL               baseURL                    `toml:"base_url"`
-	Ledger                string                     `toml:"ledger"`
-	ReportDir             string                     `toml:"report_dir"`
-	Concurrency           *concurrency               `toml:"concurrency"`
-	Rate                  *rate                      `toml:"rate"`
-	Timeout               timeout                    `toml:"timeout"`
-	Retries               *retries                   `toml:"retries"`
-	Lang                  lang                       `toml:"lang"`
-	Encoding              csvEncoding                `toml:"encoding"`
-	MaxRowsPerFile        atLeastOne                 `toml:"max_rows_per_file"` // 0: unset
-	MaxCellBytes          atLeastOne                 `toml:"max_cell_bytes"`
-	MaxRowsPerRun         atLeastOne                 `toml:"max_rows_per_run"`
-	ReportRows            *reportRows                `toml:"report_rows"`
-	AlreadyDeliveredCodes businessCodes              `toml:"already_delivered_codes"`
-	SystemicCodes         businessCodes              `toml:"systemic_codes"`
-	Credentials           configCredentials          `toml:"credentials"`
-	Mappings              map[string]map[string]code `toml:"mappings"`
-	StrictDateTime        bool                       `toml:"strict_datetime"`
-	ScoreResendUncertain  bool                       `toml:"score_resend_uncertain"`
-	Retention             retention                  `toml:"retention"` // see prune.go
-	Kinds                 map[string]kindSettings    `toml:"kinds"`
+	BaseURL               baseURL       `toml:"base_url"`
+	Ledger                string        `toml:"ledger"`
+	ReportDir             string        `toml:"report_dir"`
+	Concurrency           *concurrency  `toml:"concurrency"`
+	Rate                  *rate         `toml:"rate"`
+	Timeout               timeout       `toml:"timeout"`
+	Retries               *retries      `toml:"retries"`
+	Lang                  lang          `toml:"lang"`
+	Encoding              csvEncoding   `toml:"encoding"`
+	MaxRowsPerFile        atLeastOne    `toml:"max_rows_per_file"` // 0: unset
+	MaxCellBytes          atLeastOne    `toml:"max_cell_bytes"`
+	MaxRowsPerRun         atLeastOne    `toml:"max_rows_per_run"`
+	ReportRows            *reportRows   `toml:"report_rows"`
+	AlreadyDeliveredCodes businessCodes `toml:"already_delivered_codes"`
+	SystemicCodes         businessCodes `toml:"systemic_codes"`
+	Credentials           struct {
+		AppID          string `toml:"app_id"`
+		PublicKey      string `toml:"public_key"`
+		PrivateKey     string `toml:"private_key"`
+		PrivateKeyFile string `toml:"private_key_file"`
+	} `toml:"credentials"`
+	StrictDateTime       bool      `toml:"strict_datetime"`
+	ScoreResendUncertain bool      `toml:"score_resend_uncertain"`
+	Retention            retention `toml:"retention"` // see prune.go
 	// Mall names the mall this ledger serves: on every report, terminal
 	// summary and notification.
 	Mall string `toml:"mall"`
@@ -62,33 +64,19 @@ type fileConfig struct {
 	AllowEmpty bool `toml:"allow_empty"`
 	// MaskPersonal masks card IDs and mobiles in the reports that travel
 	// (default true).
-	MaskPersonal *bool             `toml:"mask_personal"`
-	FileMode     fileModeSetting   `toml:"file_mode"`
-	Notify       []notify.Config   `toml:"notify"`
-	Columns      map[string]string `toml:"columns"` // a mall's header → field, every kind
-	ResultsDir   string            `toml:"results_dir"`
+	MaskPersonal *bool           `toml:"mask_personal"`
+	FileMode     fileModeSetting `toml:"file_mode"`
+	Notify       []notify.Config `toml:"notify"`
+	ResultsDir   string          `toml:"results_dir"`
+	// Tables are [columns], [kinds.<kind>] and [mappings.<field>].
+	importer.Tables
 
 	// path is the file read ("" when none); origin says, by key, where
 	// applyConfig took each setting from (for `crmsync config`); tables
-	// holds the checked [columns], [kinds] and [mappings] (nil: none read).
+	// is the reader of the checked Tables (nil: none read).
 	path   string
 	origin map[string]string
 	tables *importer.Reader
-}
-
-// kindSettings are the settings of one kind, [kinds.<kind>].
-type kindSettings struct {
-	// Required lists the optional fields this mall requires.
-	Required fieldNames `toml:"required"`
-	// Columns maps this kind's headers in the mall's files to field names.
-	Columns map[string]string `toml:"columns"`
-}
-
-type configCredentials struct {
-	AppID          string `toml:"app_id"`
-	PublicKey      string `toml:"public_key"`
-	PrivateKey     string `toml:"private_key"`
-	PrivateKeyFile string `toml:"private_key_file"`
 }
 
 // configError is a mistake in a -config file: where it is and what to do.
@@ -122,7 +110,6 @@ type (
 	atLeastOne  int           // a row or byte limit
 	reportRows  int           // rows a report lists in full; 0 is no limit
 	rate        float64       // requests per second; 0 is unlimited
-	code        int           // a Mallcoo code in a mapping table
 	timeout     time.Duration // of one request
 	lang        string
 	csvEncoding string
@@ -135,7 +122,6 @@ type (
 	// businessCodes are business Codes of Mallcoo's answers, other than
 	// 1 (success).
 	businessCodes []int
-	fieldNames    []string
 )
 
 func (n concurrency) check() error {
@@ -144,7 +130,6 @@ func (n concurrency) check() error {
 func (n retries) check() error    { return want(n >= 0, "want 0 (no retries) or more") }
 func (n atLeastOne) check() error { return want(n >= 1, "want 1 or more") }
 func (n reportRows) check() error { return want(n >= 0, "want 0 (no limit) or more") }
-func (n code) check() error       { return want(n == code(int32(n)), "not a code: too large") }
 func (r rate) check() error {
 	return want(r >= 0 && !math.IsInf(float64(r), 0), "want 0 (unlimited) or more requests per second")
 }
@@ -153,33 +138,33 @@ func (l lang) check() error        { return want(l == "zh" || l == "en", `want "
 func (e csvEncoding) check() error { return importer.CheckEncoding(string(e)) }
 func (u baseURL) check() error     { return mallcoo.CheckBaseURL(string(u)) }
 func (r retention) check() error   { _, err := parseRetention(string(r)); return err }
-
-func (n *concurrency) UnmarshalTOML(v any) error    { return wholeNumber(v, n) }
-func (n *retries) UnmarshalTOML(v any) error        { return wholeNumber(v, n) }
-func (n *atLeastOne) UnmarshalTOML(v any) error     { return wholeNumber(v, n) }
-func (n *reportRows) UnmarshalTOML(v any) error     { return wholeNumber(v, n) }
-func (n *code) UnmarshalTOML(v any) error           { return wholeNumber(v, n) }
-func (l *lang) UnmarshalText(b []byte) error        { return setText(b, l) }
-func (e *csvEncoding) UnmarshalText(b []byte) error { return setText(b, e) }
-func (u *baseURL) UnmarshalText(b []byte) error     { return setText(b, u) }
-func (r *retention) UnmarshalText(b []byte) error   { return setText(b, r) }
+func (c businessCodes) check() error {
+	for _, n := range c {
+		switch {
+		case n == 1:
+			return errors.New("1 is Mallcoo's success: list only other Codes")
+		case n != int(int32(n)):
+			return errors.New("an item: not a code: too large")
+		}
+	}
+	return nil
+}
 
 // As flags (flag.Value) the same types check the same way; a flag's empty
-// value is refused, where the file's leaves the setting unset.
+// value is refused (but -base-url's, the default), where the file's
+// leaves the setting unset.
 func (n *concurrency) Set(s string) error { return setInt(s, n) }
 func (n *retries) Set(s string) error     { return setInt(s, n) }
 func (d *timeout) Set(s string) error {
 	return cmp.Or(want(s != "", `want a duration such as "10s" or "1m30s"`), d.UnmarshalText([]byte(s)))
 }
-func (l *lang) Set(s string) error        { return setFlag(s, l) }
-func (e *csvEncoding) Set(s string) error { return setFlag(s, e) }
-func (u *baseURL) Set(s string) error     { return setText([]byte(s), u) } // "": the default
+func (l *lang) Set(s string) error        { return setText(s, l, false) }
+func (e *csvEncoding) Set(s string) error { return setText(s, e, false) }
+func (u *baseURL) Set(s string) error     { return setText(s, u, true) }
 func (r *rate) Set(s string) error {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return errors.New("want a number such as 50 or 0.5")
-	}
-	return r.UnmarshalTOML(f)
+	*r = rate(f)
+	return cmp.Or(want(err == nil, "want a number such as 50 or 0.5"), r.check())
 }
 
 func (n concurrency) String() string { return strconv.Itoa(int(n)) }
@@ -190,16 +175,24 @@ func (l lang) String() string        { return string(l) }
 func (e csvEncoding) String() string { return string(e) }
 func (u baseURL) String() string     { return string(u) }
 
-func (r *rate) UnmarshalTOML(v any) error {
-	n, ok := v.(float64)
-	if i, isInt := v.(int64); isInt {
-		n, ok = float64(i), true
+func setInt[T interface {
+	~int
+	check() error
+}](s string, p *T) error {
+	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
+	*p = T(n)
+	return cmp.Or(want(err == nil, "want a whole number such as 8"), (*p).check())
+}
+
+// setText sets *p to s and checks it; "" stays unset if unsetOK.
+func setText[T interface {
+	~string
+	check() error
+}](s string, p *T, unsetOK bool) error {
+	if *p = T(s); s == "" && unsetOK {
+		return nil
 	}
-	if !ok {
-		return wantType(v, "a number without quotes, such as 50 or 0.5")
-	}
-	*r = rate(n)
-	return r.check()
+	return (*p).check()
 }
 
 func (d *timeout) UnmarshalText(b []byte) error {
@@ -207,93 +200,13 @@ func (d *timeout) UnmarshalText(b []byte) error {
 		return nil // unset
 	}
 	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return errors.New(`want a duration such as "10s" or "1m30s"`)
-	}
 	*d = timeout(v)
-	return d.check()
+	return cmp.Or(want(err == nil, `want a duration such as "10s" or "1m30s"`), d.check())
 }
 
 func (m *fileModeSetting) UnmarshalText(b []byte) error {
 	*m = map[string]fileModeSetting{"": 0o600, "0600": 0o600, "600": 0o600, "0640": 0o640, "640": 0o640}[strings.TrimSpace(string(b))]
 	return want(*m != 0, `want "0600" (the owner only) or "0640" (and a group of operators): the files hold members' personal data`)
-}
-
-func (c *businessCodes) UnmarshalTOML(v any) error {
-	list, ok := v.([]any)
-	if !ok {
-		return wantType(v, "a list of whole numbers, such as [307, 30018]")
-	}
-	for _, e := range list {
-		var n code
-		if err := n.UnmarshalTOML(e); err != nil {
-			return fmt.Errorf("an item: %w", err)
-		}
-		if n == 1 {
-			return errors.New("1 is Mallcoo's success: list only other Codes")
-		}
-		*c = append(*c, int(n))
-	}
-	return nil
-}
-
-func (l *fieldNames) UnmarshalTOML(v any) error {
-	list, ok := v.([]any)
-	if !ok {
-		return wantType(v, `a list of field names, such as ["TradeSerialNo", "PosID"]`)
-	}
-	for _, e := range list {
-		name, ok := e.(string)
-		if !ok {
-			return fmt.Errorf("an item: %w", wantType(e, `a field name in quotes, such as "PosID"`))
-		}
-		*l = append(*l, name)
-	}
-	return nil
-}
-
-// wholeNumber decodes a TOML integer into *p and checks it.
-func wholeNumber[T interface {
-	~int
-	check() error
-}](v any, p *T) error {
-	n, ok := v.(int64)
-	if !ok {
-		return wantType(v, "a whole number without quotes, such as 8")
-	}
-	*p = T(n)
-	return (*p).check()
-}
-
-func setInt[T interface {
-	~int
-	check() error
-}](s string, p *T) error {
-	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
-	if err != nil {
-		return errors.New("want a whole number such as 8")
-	}
-	return wholeNumber(n, p)
-}
-
-func setFlag[T interface {
-	~string
-	check() error
-}](s string, p *T) error {
-	*p = T(s)
-	return (*p).check()
-}
-
-// setText checks the text b as a T and sets *p; "" leaves the setting
-// unset.
-func setText[T interface {
-	~string
-	check() error
-}](b []byte, p *T) error {
-	if *p = T(b); *p == "" {
-		return nil
-	}
-	return (*p).check()
 }
 
 func want(ok bool, problem string) error {
@@ -304,17 +217,26 @@ func want(ok bool, problem string) error {
 }
 
 // typeWords names TOML types as a person reads them, by the Go type the
-// library decodes them into and by the name MetaData.Type gives.
+// library decodes them into.
 var typeWords = map[string]string{
 	"string": "text", "int64": "a whole number", "float64": "a number with a fraction", "bool": "true/false",
-	"[]interface {}": "a list", "map[string]interface {}": "a table",
-	"String": "text", "Integer": "a whole number", "Float": "a number with a fraction", "Bool": "true/false",
-	"Array": "a list", "Hash": "a table", "ArrayHash": "a list of tables",
+	"[]interface {}": "a list", "map[string]interface {}": "a table", "[]map[string]interface {}": "a list of tables",
 }
 
 // wantType says what a value of the wrong TOML type is, and what to write.
 func wantType(v any, want string) error {
 	return fmt.Errorf("the value is %s: want %s", cmp.Or(typeWords[fmt.Sprintf("%T", v)], "a date/time"), want)
+}
+
+// plainWant is what a setting of a plain Go kind takes: the TOML values
+// the library decodes into that kind (by their Go types, | between), and
+// what to write instead of another, for one and for a list.
+var plainWant = map[reflect.Kind]struct{ is, one, list string }{
+	reflect.String:  {"string", `text in quotes, such as "…"`, `a list of texts in quotes, such as ["…"]`},
+	reflect.Bool:    {"bool", "true or false, without quotes", ""},
+	reflect.Int:     {"int64", "a whole number, without quotes", "a list of whole numbers, such as [307, 30018]"},
+	reflect.Float64: {"float64|int64", "a number without quotes, such as 50 or 0.5", ""},
+	reflect.Slice:   {"[]interface {}", "", ""},
 }
 
 // loadConfig reads a -config file strictly: an unknown key, a value of the
@@ -326,163 +248,154 @@ func loadConfig(path string) (*fileConfig, error) {
 		return nil, fmt.Errorf("config: %w (check the -config path or $CRMSYNC_CONFIG)", err)
 	}
 	// The document is parsed first and decoded after, so that a syntax
-	// error (whose message may quote a secret) is told from a value the
-	// settings' own types refused (whose message never does).
+	// error (whose message may quote a secret) is told from a value a
+	// setting refused (whose message never does).
 	var doc toml.Primitive
 	md, err := toml.Decode(string(text), &doc)
 	if err != nil {
 		return nil, syntaxError(path, err)
 	}
-	c := fileConfig{path: path}
-	err = md.PrimitiveDecode(doc, &c)
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return nil, &configError{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Problem: pe.Message}
-	}
-	at := func(key toml.Key, format string, a ...any) error {
-		return &configError{Path: path, Line: lineOf(md, doc, key), Key: key.String(), Problem: fmt.Sprintf(format, a...)}
-	}
-	// An unknown key is one MetaData.Undecoded would list, or one the
-	// library took for a setting by ignoring case (Concurrency = 200 beside
-	// concurrency = 4 would win or lose at random). For a plain value of the
-	// wrong type the library says where in prose only (for a map, nothing:
-	// it leaves it empty), so the key is found by its TOML type.
-	tables := map[string]bool{} // keys that others extend (MetaData.Type errs for a table holding an "" key)
-	for _, k := range md.Keys() {
-		for i := 1; i < len(k); i++ {
-			tables[k[:i].String()] = true
-		}
-	}
-	for _, k := range md.Keys() {
-		for i := range k {
-			if settingType(k[:i+1]) == nil {
-				e := &configError{Path: path, Line: lineOf(md, doc, k), Key: k[:i+1].String(), Problem: "unknown setting"}
-				if names := settingNames(settingType(k[:i])); names != nil {
-					e.Problem += "; the settings here are " + strings.Join(names, ", ")
-				}
-				return nil, e
-			}
-		}
-		is := md.Type(k...)
-		if tables[k.String()] && is != "ArrayHash" {
-			is = "Hash"
-		}
-		if want := typeWant(k, is); want != "" {
-			return nil, at(k, "the value is %s: want %s", cmp.Or(typeWords[is], "a date/time"), want)
-		}
-	}
-	if err != nil {
-		return nil, &configError{Path: path, Problem: err.Error()} // names the line and key, never the value
-	}
-	c.resolvePaths(filepath.Dir(path))
-	if err := c.check(string(text), at); err != nil {
+	c := &fileConfig{path: path}
+	d := &decoder{md: md, path: path, values: map[string]toml.Primitive{}}
+	if err := d.decode(nil, doc, reflect.ValueOf(c).Elem()); err != nil {
 		return nil, err
 	}
-	return &c, nil
+	c.resolvePaths(filepath.Dir(path))
+	if err := c.check(string(text), d); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// settingType is the Go type that key decodes into, nil for no setting.
-func settingType(key toml.Key) reflect.Type {
-	t := reflect.TypeOf(fileConfig{})
-	for _, part := range key {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
+// decoder decodes a parsed -config file into its settings, where the
+// library alone would take a key of another case for a setting, leave a
+// table that is none empty, and name no key of a plain value of another
+// type.
+type decoder struct {
+	md     toml.MetaData
+	path   string
+	values map[string]toml.Primitive // by key, as decoded: for their lines
+}
+
+// decode decodes p, the value of key, into the setting v: a struct is a
+// table of settings by their toml tags, a map a table of any keys (a
+// mall's words), a slice of structs a list of tables ([[notify]]). A
+// TextUnmarshaler reads its value's text; a setting of a plain kind takes
+// a TOML value of that kind (a list, of its items' kind), then checks it
+// by its check method, if any (text "" is unset).
+func (d *decoder) decode(key toml.Key, p toml.Primitive, v reflect.Value) error {
+	var raw any
+	d.md.PrimitiveDecode(p, &raw)
+	is := fmt.Sprintf("%T", raw)
+	if v.Kind() == reflect.Pointer {
+		v.Set(reflect.New(v.Type().Elem()))
+		v = v.Elem()
+	}
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok { // as the library: a number's digits too
+		if k := reflect.ValueOf(raw).Kind(); k == reflect.Map || k == reflect.Slice {
+			return d.at(key, wantType(raw, plainWant[reflect.String].one))
 		}
-		switch t.Kind() {
-		case reflect.Map:
-			t = t.Elem()
-		case reflect.Struct:
-			f, ok := fieldByTag(t, part)
-			if !ok {
-				return nil
+		return d.at(key, u.UnmarshalText([]byte(fmt.Sprint(raw))))
+	}
+	switch {
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		var list []toml.Primitive
+		if is != "[]map[string]interface {}" || d.md.PrimitiveDecode(p, &list) != nil {
+			return d.at(key, wantType(raw, "a [["+key.String()+"]] table per destination"))
+		}
+		v.Set(reflect.MakeSlice(v.Type(), len(list), len(list)))
+		for i := range list {
+			if err := d.decode(key, list[i], v.Index(i)); err != nil {
+				return err
 			}
-			t = f.Type
-		default:
-			return nil
 		}
-	}
-	return t
-}
-
-// typeWant is what the setting key takes when the file gives it a value
-// of TOML type is: "" when it fits, or the setting's type checks values
-// itself.
-func typeWant(key toml.Key, is string) string {
-	t := settingType(key)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil || reflect.PointerTo(t).Implements(reflect.TypeFor[toml.Unmarshaler]()) ||
-		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
-		return ""
-	}
-	table := "a table, such as [" + key.String() + "] on a line of its own"
-	want := map[reflect.Kind][2]string{
-		reflect.Bool:   {"Bool", "true or false, without quotes"},
-		reflect.String: {"String", `text in quotes, such as "…"`},
-		reflect.Int:    {"Integer", "a whole number without quotes, such as 587"},
-		reflect.Slice:  {"Array", `a list, such as ["ops@example.com"]`},
-		reflect.Map:    {"Hash", table},
-		reflect.Struct: {"Hash", table},
-	}[t.Kind()]
-	if t == reflect.TypeFor[[]notify.Config]() {
-		want = [2]string{"ArrayHash", "a [[notify]] table per destination"}
-	}
-	if want[0] == "" || want[0] == is {
-		return ""
-	}
-	return want[1]
-}
-
-// settingNames lists the keys of the table of type t; nil unless t is a
-// table of settings (a struct).
-func settingNames(t reflect.Type) []string {
-	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice) {
-		t = t.Elem()
-	}
-	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	case v.Kind() == reflect.Struct || v.Kind() == reflect.Map:
+		var table map[string]toml.Primitive
+		if is != "map[string]interface {}" || d.md.PrimitiveDecode(p, &table) != nil {
+			return d.at(key, wantType(raw, "a table, such as ["+key.String()+"] on a line of its own"))
+		}
+		for _, k := range sortedKeys(table) {
+			if err := d.entry(append(slices.Clip(key), k), table[k], v); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
-	var names []string
-	for i := 0; i < t.NumField(); i++ {
-		if tag := t.Field(i).Tag.Get("toml"); tag != "" {
-			names = append(names, tag)
+	w := plainWant[v.Kind()]
+	if v.Kind() == reflect.Slice { // a list of values of one plain kind
+		w.one = plainWant[v.Type().Elem().Kind()].list
+	}
+	if !slices.Contains(strings.Split(w.is, "|"), is) {
+		return d.at(key, wantType(raw, w.one))
+	}
+	list, _ := raw.([]any)
+	for _, e := range list {
+		if w := plainWant[v.Type().Elem().Kind()]; !slices.Contains(strings.Split(w.is, "|"), fmt.Sprintf("%T", e)) {
+			return d.at(key, fmt.Errorf("an item: %w", wantType(e, w.one)))
 		}
 	}
-	slices.Sort(names)
-	return names
+	if err := d.md.PrimitiveDecode(p, v.Addr().Interface()); err != nil {
+		return d.at(key, err) // not met: the types agree
+	}
+	if c, ok := v.Interface().(interface{ check() error }); ok && (v.Kind() != reflect.String || v.Len() > 0) {
+		return d.at(key, c.check())
+	}
+	return nil
 }
 
-func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).Tag.Get("toml") == name {
-			return t.Field(i), true
+// entry decodes p, the value of key in the table v.
+func (d *decoder) entry(key toml.Key, p toml.Primitive, v reflect.Value) error {
+	d.values[key.String()] = p
+	name := key[len(key)-1]
+	if v.Kind() == reflect.Map {
+		e := reflect.New(v.Type().Elem()).Elem()
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
 		}
+		defer v.SetMapIndex(reflect.ValueOf(name), e)
+		return d.decode(key, p, e)
 	}
-	return reflect.StructField{}, false
+	f, ok := fields(v)[name]
+	if !ok {
+		return d.at(key, errors.New("unknown setting; the settings here are "+strings.Join(sortedKeys(fields(v)), ", ")))
+	}
+	return d.decode(key, p, f)
 }
 
-// lineOf is the line where key (or, failing that, its table) is set, as
-// the library knows it: it names a key's line in the toml.ParseError of a
-// value that refuses to be decoded there. In a list of tables ([[notify]])
-// it knows the last line of each key.
-func lineOf(md toml.MetaData, doc toml.Primitive, key toml.Key) int {
-	for _, part := range key {
-		var table map[string]toml.Primitive // empty for a value not a table
-		var tables []map[string]toml.Primitive
-		if md.PrimitiveDecode(doc, &tables) == nil && len(tables) > 0 {
-			table = tables[len(tables)-1]
-		} else if md.PrimitiveDecode(doc, &table) != nil {
-			break
+// fields are the settings of the table v (a struct), by their toml tags.
+func fields(v reflect.Value) map[string]reflect.Value {
+	m := map[string]reflect.Value{}
+	for i := range v.NumField() {
+		if f := v.Type().Field(i); f.Anonymous {
+			maps.Copy(m, fields(v.Field(i)))
+		} else if tag := f.Tag.Get("toml"); tag != "" {
+			m[tag] = v.Field(i)
 		}
-		next, ok := table[part]
-		if !ok {
-			break
-		}
-		doc = next
 	}
+	return m
+}
+
+// at is err, a mistake in the value of key, as a *configError with the
+// key's line.
+func (d *decoder) at(key toml.Key, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &configError{Path: d.path, Line: d.line(d.values[key.String()]), Key: key.String(), Problem: err.Error()}
+}
+
+// line is the line of the value p as the library knows it (in a list of
+// tables, that of the last table's key): in the error of a value refused
+// there. A table that only dotted keys define (x.y = 1) has none: that of
+// its first key, then.
+func (d *decoder) line(p toml.Primitive) int {
 	var pe toml.ParseError
-	errors.As(md.PrimitiveDecode(doc, new(refused)), &pe)
+	errors.As(d.md.PrimitiveDecode(p, new(refused)), &pe)
+	var table map[string]toml.Primitive
+	if pe.Position.Line == 0 && d.md.PrimitiveDecode(p, &table) == nil && len(table) > 0 {
+		return d.line(table[sortedKeys(table)[0]])
+	}
 	return pe.Position.Line
 }
 
@@ -490,19 +403,17 @@ type refused struct{}
 
 func (*refused) UnmarshalTOML(any) error { return errors.New("refused") }
 
-// firstLine is the first line holding hint through which the text, as the
-// library parses it, holds what defined looks for; 0 if none: the line of
-// the n-th [[notify]] table, of which the library keeps no position. This
-// runs on a mistake only.
-func firstLine(text, hint string, defined func(toml.MetaData, map[string]any) bool) int {
+// notifyLine is the line of key in the i-th [[notify]] table (of the table
+// itself for key ""), of which the library keeps the last only: the first
+// line that names it through which the text, parsed, holds it. This runs
+// on a mistake only.
+func notifyLine(text string, i int, key string) int {
 	lines := strings.SplitAfter(text, "\n")
-	for n := 1; n <= len(lines); n++ {
-		var m map[string]any
-		if !strings.Contains(lines[n-1], hint) {
-			continue
-		}
-		if md, err := toml.Decode(strings.Join(lines[:n], ""), &m); err == nil && defined(md, m) {
-			return n
+	for n := range lines {
+		var f struct{ Notify []map[string]any }
+		if strings.Contains(lines[n], cmp.Or(key, "notify")) && toml.Unmarshal([]byte(strings.Join(lines[:n+1], "")), &f) == nil &&
+			len(f.Notify) > i && (key == "" || f.Notify[i][key] != nil) {
+			return n + 1
 		}
 	}
 	return 0
@@ -517,53 +428,56 @@ func syntaxError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		ce.Line = pe.Position.Line
-		key := toml.Key(strings.Split(pe.LastKey, "."))
-		if pe.LastKey != "" && settingType(key) != nil && settingNames(settingType(key[:len(key)-1])) != nil {
+		if isSetting(strings.Split(pe.LastKey, ".")) {
 			ce.Key = pe.LastKey
 		}
 	}
 	return ce
 }
 
-// check checks what the settings' types cannot: notifications (notify.New)
-// and the reader's tables (importer.NewReader: kinds, fields and enums of
-// mallcoo.Spec), which it keeps.
-func (c *fileConfig) check(text string, at func(key toml.Key, format string, a ...any) error) error {
+// isSetting says whether key names a setting of a table of settings, not
+// a mall's word nor a text pasted by mistake.
+func isSetting(key []string) bool {
+	v := reflect.ValueOf(&fileConfig{}).Elem()
+	for _, part := range key {
+		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Slice {
+			v = reflect.New(v.Type().Elem()).Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			return false
+		}
+		var ok bool
+		if v, ok = fields(v)[part]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// check checks what the settings' own types cannot: notifications
+// (notify.New) and the reader's tables (importer.NewReader: kinds, fields
+// and enums of mallcoo.Spec), whose reader it keeps.
+func (c *fileConfig) check(text string, d *decoder) error {
 	for i, n := range c.Notify {
-		if _, err := notify.New(n); err != nil {
-			e := &configError{Path: c.path, Key: "notify", Problem: fmt.Sprintf("[[notify]] number %d: %v", i+1, err)}
-			var fe *notify.FieldError
-			field := "" // "to" of "to[1]"
-			if errors.As(err, &fe) {
-				e.Key, e.Problem = "notify."+fe.Field, fmt.Sprintf("[[notify]] number %d: %s", i+1, fe.Problem)
-				field, _, _ = strings.Cut(fe.Field, "[")
-			}
-			// The line of the key in the table, else of the table.
-			e.Line = cmp.Or(firstLine(text, cmp.Or(field, "notify"), func(_ toml.MetaData, m map[string]any) bool {
-				list, _ := m["notify"].([]map[string]any)
-				return len(list) > i && list[i][field] != nil
-			}), firstLine(text, "notify", func(_ toml.MetaData, m map[string]any) bool {
-				list, _ := m["notify"].([]map[string]any)
-				return len(list) > i
-			}))
-			return e
+		_, err := notify.New(n)
+		if err == nil {
+			continue
 		}
-	}
-	t := importer.Tables{Columns: c.Columns, Kinds: map[string]importer.KindTables{}, Mappings: map[string]map[string]int{}}
-	for name, k := range c.Kinds {
-		t.Kinds[name] = importer.KindTables{Required: k.Required, Columns: k.Columns}
-	}
-	for field, m := range c.Mappings {
-		t.Mappings[field] = map[string]int{}
-		for word, n := range m {
-			t.Mappings[field][word] = int(n)
+		e := &configError{Path: c.path, Key: "notify", Problem: fmt.Sprintf("[[notify]] number %d: %v", i+1, err)}
+		var fe *notify.FieldError
+		field := "" // "to" of "to[1]"
+		if errors.As(err, &fe) {
+			e.Key, e.Problem = "notify."+fe.Field, fmt.Sprintf("[[notify]] number %d: %s", i+1, fe.Problem)
+			field, _, _ = strings.Cut(fe.Field, "[")
 		}
+		e.Line = cmp.Or(notifyLine(text, i, field), notifyLine(text, i, ""))
+		return e
 	}
 	var err error
-	c.tables, err = importer.NewReader(t)
+	c.tables, err = importer.NewReader(c.Tables)
 	var te *importer.TableError
 	if errors.As(err, &te) {
-		return at(toml.Key(te.Key), "%s", te.Problem)
+		return d.at(te.Key, errors.New(te.Problem))
 	}
 	return err
 }
@@ -584,14 +498,8 @@ func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys
 // a flag of the same name (- for _) takes.
 func (c *fileConfig) settings() map[string]string {
 	v := map[string]string{}
-	rv := reflect.ValueOf(*c)
-	for i := range rv.NumField() {
-		f, key := rv.Field(i), rv.Type().Field(i).Tag.Get("toml")
-		set := !f.IsZero()
-		if k := f.Kind(); k == reflect.Map || k == reflect.Slice {
-			set = f.Len() > 0
-		}
-		if key != "" && set {
+	for key, f := range fields(reflect.ValueOf(c).Elem()) {
+		if k := f.Kind(); !f.IsZero() && (k != reflect.Map && k != reflect.Slice || f.Len() > 0) {
 			v[key] = fmt.Sprint(reflect.Indirect(f).Interface())
 		}
 	}
@@ -717,11 +625,6 @@ func (c *fileConfig) fileMode() os.FileMode {
 	return os.FileMode(c.FileMode)
 }
 
-// showPersonal says whether reports show card IDs and mobiles in full.
-func (c *fileConfig) showPersonal() bool {
-	return c != nil && c.MaskPersonal != nil && !*c.MaskPersonal
-}
-
 // resolvePaths makes the file's relative paths relative to the file's own
 // folder, not to wherever the command runs: `crmsync status -config
 // /etc/crmsync/crmsync.toml` from another folder must find the same ledger,
@@ -740,10 +643,11 @@ func (c *fileConfig) resolvePaths(dir string) {
 	}
 }
 
-// reportOptions are the report settings of the file: masking, file mode
-// and report_rows (unset: report.DefaultReportRows; 0: no limit).
+// reportOptions are the report settings of the file: masking (card IDs
+// and mobiles in full only if mask_personal = false), file mode and
+// report_rows (unset: report.DefaultReportRows; 0: no limit).
 func (c *fileConfig) reportOptions() report.Options {
-	o := report.Options{ShowPersonal: c.showPersonal(), FileMode: c.fileMode()}
+	o := report.Options{ShowPersonal: c.MaskPersonal != nil && !*c.MaskPersonal, FileMode: c.fileMode()}
 	if c.ReportRows != nil {
 		o.ReportRows = int(*c.ReportRows)
 		if o.ReportRows == 0 {

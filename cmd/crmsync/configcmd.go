@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"maps"
 	"reflect"
 	"strings"
 	"text/tabwriter"
@@ -94,74 +95,54 @@ holds a mistake, 2 for a bad flag.
 // effective assembles the settings of sc after applyConfig.
 func (c *configCommand) effective(sc *syncCommand, cfg *fileConfig) *effectiveConfig {
 	out := &effectiveConfig{
-		ConfigFile: cfg.path, BaseURL: string(sc.send.baseURL), Ledger: sc.ledgerPath, Report: sc.reportPath, ReportDir: cfg.ReportDir,
-		Concurrency: int(sc.send.concurrency), Rate: float64(sc.send.rate), Timeout: sc.send.timeout.String(), Retries: int(sc.send.retries),
-		Lang: string(sc.language), Encoding: string(sc.encoding), MaxRowsPerFile: cmp.Or(int(cfg.MaxRowsPerFile), importer.DefaultMaxRowsPerFile),
-		MaxCellBytes:          cmp.Or(int(cfg.MaxCellBytes), importer.DefaultMaxCellBytes),
+		ConfigFile: cfg.path, BaseURL: cmp.Or(string(sc.send.baseURL), mallcoo.DefaultBaseURL), Ledger: sc.ledgerPath, Report: sc.reportPath,
+		ReportDir: cfg.ReportDir, Concurrency: int(sc.send.concurrency), Rate: float64(sc.send.rate), Timeout: sc.send.timeout.String(),
+		Retries: int(sc.send.retries), Lang: string(sc.language), Encoding: string(sc.encoding),
+		MaxRowsPerFile: cmp.Or(int(cfg.MaxRowsPerFile), importer.DefaultMaxRowsPerFile), MaxCellBytes: cmp.Or(int(cfg.MaxCellBytes), importer.DefaultMaxCellBytes),
 		AlreadyDeliveredCodes: append([]int{}, cfg.AlreadyDeliveredCodes...), SystemicCodes: append([]int{}, cfg.SystemicCodes...),
 		Mappings: map[string]map[string]int{}, StrictDateTime: cfg.StrictDateTime, ScoreResendUncertain: cfg.ScoreResendUncertain,
 		Required: map[string][]string{}, Sources: map[string]string{},
 	}
 	r := cfg.reader("", "", false)
+	maps.Copy(out.Mappings, r.Mappings)
 	for k, fields := range r.Required {
 		out.Required[string(k)] = fields
-	}
-	if r.Mappings != nil {
-		out.Mappings = r.Mappings
 	}
 	for key := range out.settings() {
 		out.Sources[key] = cmp.Or(cfg.origin[key], "default")
 	}
 	out.Sources["mappings"] = cmp.Or(cfg.origin["mappings"], "default")
 	out.Sources["required"] = map[bool]string{false: "default", true: "config file"}[len(out.Required) > 0]
-	if out.BaseURL == "" {
-		out.BaseURL = mallcoo.DefaultBaseURL
-	}
-	switch {
-	case sc.reportPath != "":
+	if sc.reportPath != "" {
 		out.Sources["report"], out.Sources["report_dir"] = "flag -report", "unused (flag -report)"
-	case out.ReportDir == "":
-		out.ReportDir = "reports"
+	} else {
+		out.ReportDir = cmp.Or(out.ReportDir, "reports")
 	}
 	if sc.send.sandbox {
 		out.BaseURL = "the fake Mallcoo API, in-process (-sandbox)"
-		out.Sources["base_url"] = "flag -sandbox"
 		out.Credentials = effectiveCredentials{AppID: sandboxNote, PublicKey: sandboxNote, PrivateKey: sandboxNote}
-		for _, k := range []string{"app_id", "public_key", "private_key"} {
-			out.Sources["credentials."+k] = "flag -sandbox"
+		for _, k := range []string{"base_url", "credentials.app_id", "credentials.public_key", "credentials.private_key"} {
+			out.Sources[k] = "flag -sandbox"
 		}
 		return out
 	}
 	cr, src, err := c.resolveCredentials(cfg)
-	out.Credentials.AppID, out.Credentials.PublicKey = cr.AppID, cr.PublicKey
-	out.Sources["credentials.app_id"] = orMissing(src.AppID, "MALLCOO_APP_ID")
-	out.Sources["credentials.public_key"] = orMissing(src.PublicKey, "MALLCOO_PUBLIC_KEY")
+	out.Credentials = effectiveCredentials{AppID: cr.AppID, PublicKey: cr.PublicKey, PrivateKey: "set (from " + src.PrivateKey + ")"}
+	out.Sources["credentials.app_id"] = cmp.Or(src.AppID, "missing: set MALLCOO_APP_ID")
+	out.Sources["credentials.public_key"] = cmp.Or(src.PublicKey, "missing: set MALLCOO_PUBLIC_KEY")
+	out.Sources["credentials.private_key"] = src.PrivateKey
 	switch {
 	case err != nil:
-		out.Credentials.PrivateKey = "unreadable: " + err.Error()
-		out.Sources["credentials.private_key"] = "unreadable"
+		out.Credentials.PrivateKey, out.Sources["credentials.private_key"] = "unreadable: "+err.Error(), "unreadable"
 	case cr.PrivateKey == "":
-		out.Credentials.PrivateKey = "missing: set MALLCOO_PRIVATE_KEY_FILE (or MALLCOO_PRIVATE_KEY)"
-		out.Sources["credentials.private_key"] = "missing"
-	default:
-		out.Credentials.PrivateKey = "set (from " + src.PrivateKey + ")"
-		if src.PrivateKey == "config file private_key" {
-			out.Credentials.PrivateKey = "set (from config file private_key; prefer MALLCOO_PRIVATE_KEY_FILE)"
-		}
-		out.Sources["credentials.private_key"] = src.PrivateKey
+		out.Credentials.PrivateKey, out.Sources["credentials.private_key"] = "missing: set MALLCOO_PRIVATE_KEY_FILE (or MALLCOO_PRIVATE_KEY)", "missing"
+	case src.PrivateKey == "config file private_key":
+		out.Credentials.PrivateKey = "set (from config file private_key; prefer MALLCOO_PRIVATE_KEY_FILE)"
 	}
 	return out
 }
 
 const sandboxNote = "the public sample keys (-sandbox)"
-
-// orMissing returns source, or what to set when it is empty.
-func orMissing(source, name string) string {
-	if source == "" {
-		return "missing: set " + name
-	}
-	return source
-}
 
 // settings yields the settings of o shown one to a row, by key, in order:
 // those of one value (not config_file, report, tables nor credentials).
