@@ -316,3 +316,57 @@ func TestOpenEmptyFileBeingCreated(t *testing.T) {
 	}
 	l.Close()
 }
+
+// TestWALCutBackAfterLongReader: a reader holding a snapshot (a backup, a
+// sqlite3 shell) while a run writes makes the -wal file grow past
+// walSizeLimit; once the reader is gone the log is cut back to the limit
+// at its next restart by the ledger's own commits, not kept at its largest
+// size for good.
+func TestWALCutBackAfterLongReader(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l := openLedger(t, path)
+	beginRun(t, l)
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	reader, err := raw.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(ctx, "SELECT count(*) FROM runs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	walSize := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	// Another writer's megabytes (a raw connection is quicker than
+	// recording them) while the snapshot is held: none can be
+	// checkpointed, so the log grows.
+	for range walSizeLimit>>20 + 16 {
+		if _, err := raw.ExecContext(ctx, "INSERT INTO bodies (body) VALUES (zeroblob(1048576))"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := walSize(); got <= walSizeLimit {
+		t.Fatalf("with a reader holding its snapshot the -wal file is %d bytes; the test needs it past %d", got, walSizeLimit)
+	}
+	if err := reader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		ev := event(crmsync.KindGrade, fmt.Sprint("G", i), fmt.Sprintf(`{"g":%d}`, i))
+		recordRun(t, l, t0, []*crmsync.Result{result(1, ev, crmsync.OutcomeSent, 1, 1)})
+	}
+	if got := walSize(); got > walSizeLimit {
+		t.Errorf("-wal file %d bytes after the reader ended and the ledger committed again; want it cut back to at most %d", got, walSizeLimit)
+	}
+}

@@ -42,6 +42,9 @@
 //   - busy_timeout=10000: another process (crmsync status during a run)
 //     waits up to 10 s for a lock instead of failing at once;
 //   - foreign_keys=ON: results and events must name a run that exists;
+//   - journal_size_limit=64 MiB: the -wal file is cut back to it when it
+//     starts again after a checkpoint, so a long reader elsewhere leaves no
+//     log of gigabytes behind (walSizeLimit);
 //   - cache_size=-4096 (4 MiB per connection, at most 4 connections for
 //     reads and one for writes): memory stays bounded whatever the size of
 //     the ledger (a 1M-row run must stay under 100 MB in all) (temp_store stays the default, files,
@@ -196,6 +199,14 @@ var pragmas = []string{
 	"PRAGMA cache_size = -4096",
 }
 
+// walSizeLimit is the size the -wal file is cut back to when SQLite starts
+// it again after a checkpoint (journal_size_limit). Without it the file
+// keeps the largest size it ever reached: a reader holding a snapshot for
+// minutes (a backup, a sqlite3 shell, a slow status) while a run writes
+// lets the log grow by gigabytes, and that disk space (and the -shm index
+// the process maps) stayed taken for the ledger's life.
+const walSizeLimit = 64 << 20
+
 // execRetryBusy runs a pragma, trying again for up to the busy timeout
 // while SQLite answers SQLITE_BUSY without waiting: switching a new,
 // empty database to WAL needs an exclusive lock, and two connections both
@@ -217,7 +228,7 @@ func execRetryBusy(c *sqlite3.SQLiteConn, stmt string) error {
 func register() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			for _, p := range pragmas {
+			for _, p := range append(pragmas, fmt.Sprintf("PRAGMA journal_size_limit = %d", walSizeLimit)) {
 				if err := execRetryBusy(c, p); err != nil {
 					return fmt.Errorf("%s: %w", p, err)
 				}
