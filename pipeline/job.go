@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/mallcoo"
 )
 
 // Job drives one run over input files: read → validate → diff against the
@@ -140,11 +142,16 @@ func (d *differ) backlog(ctx context.Context, l BacklogLedger) error {
 			continue // its row in the files decides
 		}
 		d.seq++
-		rs = append(rs, &crmsync.Result{
+		r := &crmsync.Result{
 			Seq: d.seq, Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
 			Body: ev.Body, Hash: ev.Hash, Outcome: crmsync.OutcomeNew,
 			Source: crmsync.SourceRef{File: "ledger"},
-		})
+		}
+		rs = append(rs, r)
+		if refuseStored(r) {
+			d.summary.Add(ev.Kind, r.Outcome)
+			continue
+		}
 		d.summary.Add(ev.Kind, crmsync.OutcomeNew)
 		d.queued++
 	}
@@ -170,21 +177,54 @@ func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *c
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
 	rs := make([]*crmsync.Result, 0, len(evs))
+	queued := 0
 	for i, ev := range evs {
-		rs = append(rs, &crmsync.Result{
+		r := &crmsync.Result{
 			Seq: int64(i + 1), Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
 			Body: ev.Body, Hash: ev.Hash, Outcome: crmsync.OutcomeNew,
 			Source: crmsync.SourceRef{File: "ledger"},
-		})
-		s.Add(ev.Kind, crmsync.OutcomeNew)
+		}
+		rs = append(rs, r)
+		if !refuseStored(r) {
+			queued++
+		}
+		s.Add(ev.Kind, r.Outcome)
 	}
 	for i := 0; i < len(rs); i += 1000 {
 		if err := j.Ledger.Record(ctx, runID, rs[i:min(i+1000, len(rs))]); err != nil {
 			return err
 		}
 	}
-	if j.Sender == nil || len(rs) == 0 {
+	if j.Sender == nil || queued == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, len(rs), nil, s)
+	return j.send(ctx, runID, queued, nil, s)
+}
+
+// refuseStored makes r, about to be sent with a body the ledger kept
+// (retry, apply, a blocked event whose blocker cleared), invalid when the
+// body breaks a rule of today's crmsync, as it would go on the wire
+// (mallcoo.CheckBody of mallcoo.WireBody): an older crmsync may have stored
+// it before the rule existed (money with three decimals). Such a body is
+// never sent; the event keeps its state in the ledger (so later events of
+// its lane stay held behind it) until a fixed row of it is imported or a
+// person resolves it. It reports whether r was refused.
+func refuseStored(r *crmsync.Result) bool {
+	err := mallcoo.CheckBody(r.Kind, mallcoo.WireBody(r.Kind, r.Body))
+	if err == nil {
+		return false
+	}
+	field, why := "", err.Error()
+	var fe *mallcoo.FieldError
+	if errors.As(err, &fe) {
+		field, why = fe.Field, fe.Error()
+	}
+	// The column is the body's field; inside a list
+	// (ConsumePayList[0].Amount) the list's, the reason names the item.
+	column, _, _ := strings.Cut(field, "[")
+	p := crmsync.NewProblem(column, crmsync.ReasonStoredBody, "",
+		"账本中保存的请求体不符合现行规则("+why+"),未发送:请在CRM中修正此行后重新导入,或用 crmsync resolve 处理",
+		"the body kept in the ledger breaks a rule of this crmsync ("+why+"): not sent; fix the row in the CRM and import it again, or decide with crmsync resolve")
+	r.Outcome, r.Column, r.Reason = crmsync.OutcomeInvalid, column, crmsync.EncodeProblems([]crmsync.Problem{p})
+	return true
 }
