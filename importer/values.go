@@ -482,6 +482,9 @@ func civil(ys, mos, ds, hs, mis, ss, frac string) (time.Time, error) {
 	t, err := civilInts(atoi(ys), atoi(mos), atoi(ds), atoi(hs), atoi(mis), atoi(ss))
 	if err == nil && frac != "" && frac[0] >= '5' {
 		t = t.Add(time.Second) // Mallcoo takes whole seconds
+		if t.Year() > 9999 {
+			return time.Time{}, fmt.Errorf("beyond 9999-12-31 23:59:59 once rounded to the second")
+		}
 	}
 	return t, err
 }
