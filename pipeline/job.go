@@ -9,10 +9,12 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -232,5 +234,38 @@ func refuseStored(r *crmsync.Result) bool {
 		"账本中保存的请求体不符合现行规则("+why+"),未发送:请在CRM中修正此行后重新导入,或用 crmsync resolve 处理",
 		"the body kept in the ledger breaks a rule of this crmsync ("+why+"): not sent; fix the row in the CRM and import it again, or decide with crmsync resolve")
 	r.Outcome, r.Column, r.Reason = crmsync.OutcomeInvalid, column, crmsync.EncodeProblems([]crmsync.Problem{p})
+	if len(r.Values) == 0 {
+		r.Values = bodyValues(r.Kind, r.Body)
+	}
 	return true
+}
+
+// bodyValues are the cells of a body the ledger kept, in template order
+// (mallcoo.SpecOf(kind).Fields), as an import file would hold them: so the
+// report and the problems workbook show the row to fix. A string is its
+// text (URL-encoded text decoded), a number or list its JSON, null "".
+func bodyValues(kind crmsync.Kind, body []byte) []string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil {
+		return nil
+	}
+	fields := mallcoo.SpecOf(kind).Fields
+	vals := make([]string, len(fields))
+	for i, f := range fields {
+		raw := obj[f.Name]
+		var s string
+		switch {
+		case len(raw) == 0 || string(raw) == "null":
+		case raw[0] == '"' && json.Unmarshal(raw, &s) == nil:
+			if f.URLText {
+				if u, err := url.QueryUnescape(s); err == nil {
+					s = u
+				}
+			}
+			vals[i] = s
+		default:
+			vals[i] = string(raw)
+		}
+	}
+	return vals
 }

@@ -90,6 +90,11 @@ func TestRetryRefusesStoredBodyBreakingRule(t *testing.T) {
 
 	wantStored(t, rs, "T1", "TradeAmount")
 	wantStored(t, rs, "G1", "ChangeType")
+	// Its cells are the stored body's, in template order, so the problems
+	// workbook shows the row to fix, not an empty one.
+	if v := rs["T1"].Values; len(v) < 6 || v[0] != "T1" || v[1] != "C1" || v[4] != "12.345" || v[5] != "S1" {
+		t.Errorf("T1 cells %q, want those of its stored body (TradeAmount 12.345)", v)
+	}
 	wantOutcome(t, rs, "T2", crmsync.OutcomeSent)
 	wantOutcome(t, rs, "G2", crmsync.OutcomeBlocked)
 	for _, k := range []string{`"T1"`, `"G1"`, `"G2"`} {
