@@ -76,6 +76,7 @@ const (
 	ReasonExtraCells    = "extra-cells"    // a CSV row with more cells than its header: an unquoted comma shifted its cells
 	ReasonList          = "list"           // a list cell (score-v2) is no JSON array, or its list sheet has a problem
 	ReasonBuild         = "build"          // the request could not be made
+	ReasonStoredBody    = "stored-body"    // a body the ledger kept (retry, apply) breaks a rule of today's crmsync: not sent
 	ReasonUnknownColumn = "unknown-column" // a header that matches no field (a warning)
 )
 

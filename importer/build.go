@@ -319,6 +319,14 @@ func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
 	if !ok {
 		return nil
 	}
+	if p.typeOf(name) == cellDate && offsetRE.MatchString(v) {
+		// A t="d" cell with a time zone: what it shows depends on the
+		// program opening it (dateCellText).
+		v = shown(v)
+		p.fail(name, crmsync.ReasonDateTime, v, fmt.Sprintf("日期单元格带时区(%s),不同软件显示的时间不同,无法确定;请写成中国时间,不带时区,如 2024-11-01 10:05:03", v),
+			fmt.Sprintf("%q is a date cell with a time zone, which spreadsheet programs show differently (LibreOffice as UTC): write it as China time without a zone, e.g. 2024-11-01 10:05:03", v))
+		return nil
+	}
 	t, err := parseDateTime(v)
 	if err != nil {
 		v = shown(v)

@@ -175,7 +175,42 @@ func Expand(paths []string) ([]string, error) {
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return sameFileOnce(out), nil
+}
+
+// sameFileOnce keeps one name of each file that paths (sorted) reach
+// through several (a symbolic or hard link, a folder named by two paths):
+// read under each, its rows would be read twice, and a member notice sent
+// again under the business date of the other name. The name kept is the
+// first that is no symbolic link, else the first. A path that cannot be
+// stat'ed is kept: ReadFile reports it.
+func sameFileOnce(paths []string) []string {
+	type file struct {
+		fi   os.FileInfo
+		at   int // index in out
+		link bool
+	}
+	var files []file
+	out := paths[:0:0]
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			out = append(out, p)
+			continue
+		}
+		lfi, err := os.Lstat(p)
+		link := err == nil && lfi.Mode()&os.ModeSymlink != 0
+		i := slices.IndexFunc(files, func(f file) bool { return os.SameFile(f.fi, fi) })
+		switch {
+		case i < 0:
+			files = append(files, file{fi, len(out), link})
+			out = append(out, p)
+		case files[i].link && !link:
+			out[files[i].at], files[i].link = p, false
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // isListFile reports whether a path is a score-v2 list CSV.

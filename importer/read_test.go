@@ -323,6 +323,37 @@ func TestExpand(t *testing.T) {
 	}
 }
 
+// TestExpandSameFileOnce: a file reached through several names — a
+// symbolic link in the folder (2024-11-02_member.csv → the 11-01 file, whose
+// member notices would go again under another business date), a hard link,
+// the folder named twice by another path — is listed once, under a name
+// that is no symbolic link when it has one.
+func TestExpandSameFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	real := writeFile(t, dir, "2024-11-01_member.csv", "ThirdPartyCardID\n0201710000001\n")
+	if err := os.Symlink("2024-11-01_member.csv", filepath.Join(dir, "2024-11-02_member.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(dir, "0-first.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(real, filepath.Join(dir, "hard.csv")); err != nil {
+		t.Skipf("hard link: %v", err)
+	}
+	other := writeFile(t, dir, "score.csv", "")
+	alias := filepath.Join(t.TempDir(), "in")
+	if err := os.Symlink(dir, alias); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Expand([]string{dir, alias, filepath.Join(alias, "score.csv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{real, other}; !cmp.Equal(want, got) {
+		t.Errorf("Expand = %q, want %q", got, want)
+	}
+}
+
 // One Reader serves several files at once (run under -race).
 func TestConcurrentReadFile(t *testing.T) {
 	dir := t.TempDir()

@@ -44,7 +44,24 @@ const (
 	cellBool                       // XLSX boolean (TRUE/FALSE)
 	cellError                      // XLSX error (#N/A, #VALUE!, ...)
 	cellNoValue                    // XLSX formula never computed: its value reads as empty
+	cellDate                       // XLSX t="d": ISO 8601 text, a Z suffix dropped (see dateCellText)
 )
+
+// dateCellText is the text of an XLSX t="d" cell as a person sees it: ISO
+// 8601 whose Z (or +00:00) suffix does not mean UTC. SheetJS (cellDates)
+// writes the writing machine's wall-clock time with a Z, and LibreOffice
+// shows the digits as written; read as UTC they would be shifted 8 hours
+// to China time. The suffix is dropped, so the digits read as China time.
+// Another offset stays: optTime refuses it (programs show it differently,
+// LibreOffice converted to UTC).
+func dateCellText(s string) string {
+	for _, z := range []string{"Z", "z", "+00:00", "-00:00", "+0000", "-0000"} {
+		if t, ok := strings.CutSuffix(s, z); ok && strings.ContainsRune(t, 'T') {
+			return t
+		}
+	}
+	return s
+}
 
 // excelErrors are the error values Excel shows in a cell, and writes into
 // a CSV export as text.
@@ -465,6 +482,9 @@ func civil(ys, mos, ds, hs, mis, ss, frac string) (time.Time, error) {
 	t, err := civilInts(atoi(ys), atoi(mos), atoi(ds), atoi(hs), atoi(mis), atoi(ss))
 	if err == nil && frac != "" && frac[0] >= '5' {
 		t = t.Add(time.Second) // Mallcoo takes whole seconds
+		if t.Year() > 9999 {
+			return time.Time{}, fmt.Errorf("beyond 9999-12-31 23:59:59 once rounded to the second")
+		}
 	}
 	return t, err
 }

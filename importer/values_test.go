@@ -47,7 +47,8 @@ func TestParseDateTime(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"2024-02-30", "2023-02-29", "2024-13-45 10:00:00", "2024-11-01 24:00:00", "2024-11-01 10:60:00",
-		"yesterday", "11/01/2024", "2024-11", "60", "-5", "20241301", "2024", "25568"} {
+		"yesterday", "11/01/2024", "2024-11", "60", "-5", "20241301", "2024", "25568",
+		"9999-12-31 23:59:59.6"} { // rounded to the second: year 10000, no yyyy-MM-dd
 		if got, err := parseDateTime(in); err == nil {
 			t.Errorf("parseDateTime(%q) = %v, want an error", in, got)
 		}

@@ -1,11 +1,16 @@
 package importer
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/crmsync/crmsync"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -15,7 +20,9 @@ import (
 // value that reaches Mallcoo: IDs keep their leading zeros, amounts are the
 // decimals the cells show (no float noise), datetimes are China wall-clock
 // times, and an instructions sheet is not read as data. The files and how
-// they were made: testdata/writers/gen.js.
+// they were made: testdata/writers/gen.js. score-sheetjs-dates.xlsx holds
+// its datetimes as t="d" cells whose ISO text ends in Z: the digits are the
+// time a person sees (LibreOffice shows them as written), not UTC.
 func TestWorkbooksFromOtherWriters(t *testing.T) {
 	want := []map[string]any{
 		{"TransID": "T1001", "ThirdPartyCardID": "0201710000001", "ScoreEvent": "1", "TradeTime": "2024-11-01 10:05:03",
@@ -28,7 +35,7 @@ func TestWorkbooksFromOtherWriters(t *testing.T) {
 		{"TransID": "T1004", "ThirdPartyCardID": "201710000009", "ScoreEvent": "1", "TradeTime": "2024-11-03 00:00:01",
 			"TradeAmount": "0.07", "CrmShopID": "S0099", "Score": "0"},
 	}
-	for _, name := range []string{"score-exceljs.xlsx", "score-exceljs-1904.xlsx", "score-sheetjs.xlsx", "score-libreoffice.xlsx"} {
+	for _, name := range []string{"score-exceljs.xlsx", "score-exceljs-1904.xlsx", "score-sheetjs.xlsx", "score-sheetjs-dates.xlsx", "score-libreoffice.xlsx"} {
 		t.Run(name, func(t *testing.T) {
 			rows, sums := readAll(t, &Reader{}, filepath.Join("testdata", "writers", name))
 			for _, s := range sums {
@@ -72,4 +79,80 @@ func bodyFields(t *testing.T, body []byte) map[string]any {
 		}
 	}
 	return out
+}
+
+// TestDateCellWithOffset: a t="d" cell whose ISO text has a time zone
+// offset other than Z is shown differently by the programs a person may
+// open it with (LibreOffice converts it to UTC: 10:05:03+08:00 shows as
+// 02:05:03), so the row is refused with the column, never guessed; Z and
+// +00:00 are the digits as written.
+func TestDateCellWithOffset(t *testing.T) {
+	for _, tc := range []struct {
+		cell, want string // want: the TradeTime sent, "" for a refused row
+	}{
+		{"2024-11-01T10:05:03+08:00", ""},
+		{"2024-11-01T10:05:03-05:00", ""},
+		{"2024-11-01T10:05:03+00:00", "2024-11-01 10:05:03"},
+		{"2024-11-01T10:05:03Z", "2024-11-01 10:05:03"},
+		{"2024-11-01T10:05:03", "2024-11-01 10:05:03"},
+	} {
+		path := dateCellVariant(t, "2024-11-01T10:05:03.000Z", tc.cell)
+		rows, _ := readAll(t, &Reader{}, path)
+		if tc.want == "" {
+			p := mustProblem(t, rows[0])
+			if p.Column != "TradeTime" || p.Code != crmsync.ReasonDateTime {
+				t.Errorf("t=\"d\" cell %s: problem %+v, want a %s problem of TradeTime", tc.cell, p, crmsync.ReasonDateTime)
+			}
+			continue
+		}
+		if got := bodyFields(t, mustEvent(t, rows[0]).Body)["TradeTime"]; got != tc.want {
+			t.Errorf("t=\"d\" cell %s: TradeTime %v, want %s", tc.cell, got, tc.want)
+		}
+	}
+}
+
+// dateCellVariant copies testdata/writers/score-sheetjs-dates.xlsx with the
+// text of a t="d" cell replaced.
+func dateCellVariant(t *testing.T, from, to string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(filepath.Join("testdata", "writers", "score-sheetjs-dates.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	path := filepath.Join(t.TempDir(), "score.xlsx")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(zf.Name, "xl/worksheets/") {
+			if !bytes.Contains(b, []byte(from)) {
+				t.Fatalf("%s holds no %s", zf.Name, from)
+			}
+			b = bytes.ReplaceAll(b, []byte(from), []byte(to))
+		}
+		w, err := zw.Create(zf.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

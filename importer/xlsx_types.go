@@ -126,6 +126,9 @@ func typedCells(cells []string, ts []string, types []cellType) []cellType {
 			}
 		case "e":
 			ct = cellError
+		case "d":
+			ct = cellDate
+			cells[i] = dateCellText(cells[i])
 		case "", "n":
 			if cells[i] != "" {
 				cells[i], ct = numberText(cells[i])

@@ -152,6 +152,11 @@ WHERE keyspace = ? AND key = ? AND EXISTS (SELECT 1 FROM results WHERE run_id = 
 				state := map[string]crmsync.State{DecideDelivered: crmsync.StateSent, DecideResend: crmsync.StateFailed, DecideDismiss: crmsync.StateDismissed}[decision]
 				_, err = w.ExecContext(ctx, `UPDATE events SET state = ?, reason = ?, updated = ? WHERE keyspace = ? AND key = ?`,
 					string(state), why, now.UnixNano(), space, it.key)
+				if err == nil {
+					// Its stored body refused by retry (an invalid row of
+					// the event, keyed by it): decided with it.
+					_, err = w.ExecContext(ctx, `DELETE FROM open_rows WHERE kind = ? AND key = ? AND event = ? AND state = 'invalid'`, string(kind), it.key, it.key)
+				}
 			}
 			if err != nil {
 				return err

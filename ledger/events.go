@@ -505,9 +505,10 @@ func openReason(r *crmsync.Result) string {
 }
 
 // openKey is the key of result r in open_rows: its event key, or for an
-// invalid row its source row.
+// invalid row its source row. An invalid result with no source row (a body
+// the ledger kept, refused by retry: source "ledger") is its event's.
 func openKey(r *crmsync.Result) string {
-	if r.Key != "" && r.Outcome != crmsync.OutcomeInvalid {
+	if r.Key != "" && (r.Outcome != crmsync.OutcomeInvalid || r.Source.Row == 0) {
 		return r.Key
 	}
 	return r.Source.String()

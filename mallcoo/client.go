@@ -156,10 +156,10 @@ func NewClient(cfg Config) (*Client, error) {
 	switch {
 	case cfg.Timeout < 0:
 		return nil, fmt.Errorf("new mallcoo client: negative timeout %v", cfg.Timeout)
-	case cfg.Rate < 0:
-		return nil, fmt.Errorf("new mallcoo client: negative rate %v", cfg.Rate)
-	case cfg.Retries < -1:
-		return nil, fmt.Errorf("new mallcoo client: retries %d (want -1 for none, or more)", cfg.Retries)
+	case CheckRate(cfg.Rate) != nil:
+		return nil, fmt.Errorf("new mallcoo client: rate %v: %v", cfg.Rate, CheckRate(cfg.Rate))
+	case cfg.Retries != -1 && CheckRetries(cfg.Retries) != nil:
+		return nil, fmt.Errorf("new mallcoo client: retries %d: %v (or -1 for none)", cfg.Retries, CheckRetries(cfg.Retries))
 	case cfg.FailShare < 0 || cfg.FailShare > 1:
 		return nil, fmt.Errorf("new mallcoo client: fail share %v not between 0 and 1", cfg.FailShare)
 	}

@@ -758,11 +758,12 @@ func TestOpenStreakStops(t *testing.T) {
 // under a context that is never cancelled (a run's claimed sends outlive
 // Ctrl-C) gives up when the interrupt WithInterrupt carries comes: it never
 // left, so it is not "maybe delivered", and no request is made. (With rate
-// = 0.001 a run went on waiting 1,000 s per request after SIGTERM.)
+// = 0.001 a run went on waiting 1,000 s per request after SIGTERM; the
+// lowest rate taken now, MinRate, waits 60 s.)
 func TestSendInterruptedWaitingForRate(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{})
 	defer srv.Close()
-	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.Rate = 0.001 })
+	c, _ := newClient(t, srv, func(cfg *mallcoo.Config) { cfg.Rate = mallcoo.MinRate })
 	if _, err := c.Send(context.Background(), crmsync.KindMember, vendorBody(t, crmsync.KindMember)); err != nil {
 		t.Fatal(err) // the burst of one
 	}

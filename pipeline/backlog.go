@@ -105,9 +105,10 @@ func (j *Job) Apply(ctx context.Context, runID, planID int64, l PlanLedger, s *c
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
 	var (
-		batch  []*crmsync.Result
-		seq    int64
-		queued int
+		batch   []*crmsync.Result
+		seq     int64
+		queued  int
+		invalid []crmsync.Held // refused (refuseStored) events of lane-blocking kinds
 	)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -125,7 +126,15 @@ func (j *Job) Apply(ctx context.Context, runID, planID int64, l PlanLedger, s *c
 			probe := *r
 			if classify(&probe, evs[i], priors[i], j.ResendUncertainScores) {
 				r.Outcome = crmsync.OutcomeNew
-				queued++
+				if refuseStored(r) {
+					if r.Kind.BlocksLane() {
+						// Later events of its lane wait for it, as
+						// for an invalid row of a run.
+						invalid = append(invalid, crmsync.Held{Kind: r.Kind, Lane: r.Lane, Key: r.Key, Time: r.Time, State: crmsync.State(crmsync.OutcomeInvalid)})
+					}
+				} else {
+					queued++
+				}
 			} else {
 				r.Outcome = crmsync.OutcomeSkipped
 				r.HasCode, r.Code, r.Message = priors[i].HasCode, priors[i].Code, priors[i].Message
@@ -161,5 +170,5 @@ func (j *Job) Apply(ctx context.Context, runID, planID int64, l PlanLedger, s *c
 	if j.Sender == nil || queued == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, queued, nil, s)
+	return j.send(ctx, runID, queued, invalid, s)
 }

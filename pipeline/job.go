@@ -9,14 +9,18 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/mallcoo"
 )
 
 // Job drives one run over input files: read → validate → diff against the
@@ -98,8 +102,14 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 		}
 		for _, f := range sums {
 			s.Files = append(s.Files, f)
-			if f.Problem != "" {
-				j.Logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "problem", f.Problem)
+			switch {
+			case f.Problem != "" && f.Rows > 0:
+				// Its rows were read (and go as their outcomes say); the
+				// problem is about the rest (orphan-items: list items no
+				// order has, a file cut short).
+				j.Logger.Warn("file read with a problem", "file", f.Path, "sheet", f.Sheet, "rows", f.Rows, "code", f.Code, "problem", f.Problem)
+			case f.Problem != "":
+				j.Logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "code", f.Code, "problem", f.Problem)
 			}
 		}
 	}
@@ -140,11 +150,16 @@ func (d *differ) backlog(ctx context.Context, l BacklogLedger) error {
 			continue // its row in the files decides
 		}
 		d.seq++
-		rs = append(rs, &crmsync.Result{
+		r := &crmsync.Result{
 			Seq: d.seq, Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
 			Body: ev.Body, Hash: ev.Hash, Outcome: crmsync.OutcomeNew,
 			Source: crmsync.SourceRef{File: "ledger"},
-		})
+		}
+		rs = append(rs, r)
+		if refuseStored(r) {
+			d.summary.Add(ev.Kind, r.Outcome)
+			continue
+		}
 		d.summary.Add(ev.Kind, crmsync.OutcomeNew)
 		d.queued++
 	}
@@ -170,21 +185,87 @@ func (j *Job) Retry(ctx context.Context, runID int64, evs []*crmsync.Event, s *c
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
 	rs := make([]*crmsync.Result, 0, len(evs))
+	queued := 0
 	for i, ev := range evs {
-		rs = append(rs, &crmsync.Result{
+		r := &crmsync.Result{
 			Seq: int64(i + 1), Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
 			Body: ev.Body, Hash: ev.Hash, Outcome: crmsync.OutcomeNew,
 			Source: crmsync.SourceRef{File: "ledger"},
-		})
-		s.Add(ev.Kind, crmsync.OutcomeNew)
+		}
+		rs = append(rs, r)
+		if !refuseStored(r) {
+			queued++
+		}
+		s.Add(ev.Kind, r.Outcome)
 	}
 	for i := 0; i < len(rs); i += 1000 {
 		if err := j.Ledger.Record(ctx, runID, rs[i:min(i+1000, len(rs))]); err != nil {
 			return err
 		}
 	}
-	if j.Sender == nil || len(rs) == 0 {
+	if j.Sender == nil || queued == 0 {
 		return nil
 	}
-	return j.send(ctx, runID, len(rs), nil, s)
+	return j.send(ctx, runID, queued, nil, s)
+}
+
+// refuseStored makes r, about to be sent with a body the ledger kept
+// (retry, apply, a blocked event whose blocker cleared), invalid when the
+// body breaks a rule of today's crmsync, as it would go on the wire
+// (mallcoo.CheckBody of mallcoo.WireBody): an older crmsync may have stored
+// it before the rule existed (money with three decimals). Such a body is
+// never sent; the event keeps its state in the ledger (so later events of
+// its lane stay held behind it) until a fixed row of it is imported or a
+// person resolves it. It reports whether r was refused.
+func refuseStored(r *crmsync.Result) bool {
+	err := mallcoo.CheckBody(r.Kind, mallcoo.WireBody(r.Kind, r.Body))
+	if err == nil {
+		return false
+	}
+	field, why := "", err.Error()
+	var fe *mallcoo.FieldError
+	if errors.As(err, &fe) {
+		field, why = fe.Field, fe.Error()
+	}
+	// The column is the body's field; inside a list
+	// (ConsumePayList[0].Amount) the list's, the reason names the item.
+	column, _, _ := strings.Cut(field, "[")
+	p := crmsync.NewProblem(column, crmsync.ReasonStoredBody, "",
+		"账本中保存的请求体不符合现行规则("+why+"),未发送:请在CRM中修正此行后重新导入,或用 crmsync resolve 处理",
+		"the body kept in the ledger breaks a rule of this crmsync ("+why+"): not sent; fix the row in the CRM and import it again, or decide with crmsync resolve")
+	r.Outcome, r.Column, r.Reason = crmsync.OutcomeInvalid, column, crmsync.EncodeProblems([]crmsync.Problem{p})
+	if len(r.Values) == 0 {
+		r.Values = bodyValues(r.Kind, r.Body)
+	}
+	return true
+}
+
+// bodyValues are the cells of a body the ledger kept, in template order
+// (mallcoo.SpecOf(kind).Fields), as an import file would hold them: so the
+// report and the problems workbook show the row to fix. A string is its
+// text (URL-encoded text decoded), a number or list its JSON, null "".
+func bodyValues(kind crmsync.Kind, body []byte) []string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil {
+		return nil
+	}
+	fields := mallcoo.SpecOf(kind).Fields
+	vals := make([]string, len(fields))
+	for i, f := range fields {
+		raw := obj[f.Name]
+		var s string
+		switch {
+		case len(raw) == 0 || string(raw) == "null":
+		case raw[0] == '"' && json.Unmarshal(raw, &s) == nil:
+			if f.URLText {
+				if u, err := url.QueryUnescape(s); err == nil {
+					s = u
+				}
+			}
+			vals[i] = s
+		default:
+			vals[i] = string(raw)
+		}
+	}
+	return vals
 }

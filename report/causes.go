@@ -102,6 +102,7 @@ var codeWords = map[string]word{
 	crmsync.ReasonExtraCells:   {"单元格比表头多(未加引号的逗号使后面的列错位)", "more cells than the header (a comma without quotes shifted the columns)"},
 	crmsync.ReasonList:         {"明细列表有问题", "its item list has a problem"},
 	crmsync.ReasonBuild:        {"无法生成请求", "the request could not be made"},
+	crmsync.ReasonStoredBody:   {"账本中保存的请求不符合现行规则,未发送", "the body kept in the ledger breaks a rule of this crmsync: not sent"},
 }
 
 // text says what a cause is: "支付方式(PayType) “微信”: 无对应代码(配置中没有映射)",
@@ -195,6 +196,9 @@ func (c *causes) hint(k crmsync.Kind, cs *crmsync.Cause) string {
 	case crmsync.ReasonIDFormat:
 		return pick(fmt.Sprintf("在CRM或Excel中把%s列设为文本后重新导出", col),
 			fmt.Sprintf("format the %s column as text in the CRM or Excel and export again", col))
+	case crmsync.ReasonStoredBody:
+		return pick(fmt.Sprintf("在CRM中修正此事件的%s后重新导出并运行(修正后的行会发送);或用 crmsync resolve -as dismiss 放弃", col),
+			fmt.Sprintf("fix %s of this event in the CRM, export and run again (the fixed row is sent); or give it up with crmsync resolve -as dismiss", col))
 	case crmsync.ReasonDateOnly:
 		return pick("导出完整的日期时间(如 2024-11-01 10:05:03),或在配置中关闭 strict_datetime",
 			"export the full date and time (2024-11-01 10:05:03), or turn strict_datetime off in the config")

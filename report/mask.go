@@ -54,6 +54,11 @@ type masker struct {
 	// allocations on every row) and their kinds.
 	plain, masked []string
 	kinds         []mallcoo.Personal
+	// short are the row's personal values shorter than minMaskInText
+	// (shortKinds their kinds): masked in text only where they stand as a
+	// part of their own (see maskShort).
+	short      []string
+	shortKinds []mallcoo.Personal
 }
 
 // minMaskInText is the shortest personal value masked inside other text.
@@ -66,6 +71,7 @@ func (m *masker) row(k crmsync.Kind, values []string, bodies ...[]byte) {
 		return
 	}
 	m.plain, m.masked, m.kinds = m.plain[:0], m.masked[:0], m.kinds[:0]
+	m.short, m.shortKinds = m.short[:0], m.shortKinds[:0]
 	if k != "" {
 		for i, f := range mallcoo.SpecOf(k).Fields {
 			if i < len(values) {
@@ -81,9 +87,16 @@ func (m *masker) row(k crmsync.Kind, values []string, bodies ...[]byte) {
 
 func (m *masker) add(p mallcoo.Personal, v string) {
 	// A value shorter than six characters is masked where it is a cell of
-	// its own, but not looked for inside other text: "12" would mask the
-	// digits of every amount.
-	if p == mallcoo.NotPersonal || len(v) < minMaskInText {
+	// its own, or a part of its own in other text (maskShort), but not
+	// looked for anywhere inside it: "12" would mask the digits of every
+	// amount.
+	if p == mallcoo.NotPersonal || v == "" {
+		return
+	}
+	if len(v) < minMaskInText {
+		if !slices.Contains(m.short, v) {
+			m.short, m.shortKinds = append(m.short, v), append(m.shortKinds, p)
+		}
 		return
 	}
 	forms := []string{v}
@@ -164,7 +177,53 @@ func (m *masker) text(s string) string {
 			s = strings.ReplaceAll(s, p, m.masked[i])
 		}
 	}
+	for i, v := range m.short {
+		s = maskShort(s, v, m.shortKinds[i])
+	}
 	return s
+}
+
+// maskShort masks short personal value v (a card ID of a few characters)
+// where it stands as a part of its own in s: the whole of s (a lane), a
+// part of a key between '|' ("R1|C12", "C12|2024-11-01"), or quoted in a
+// reason ("C12", “C12”). Elsewhere it may be part of anything.
+func maskShort(s, v string, p mallcoo.Personal) string {
+	if !strings.Contains(s, v) {
+		return s
+	}
+	masked := MaskID(v)
+	if p == mallcoo.MobileNumber {
+		masked = MaskMobile(v)
+	}
+	var b strings.Builder
+	for rest := s; ; {
+		i := strings.Index(rest, v)
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		start := len(s) - len(rest) + i
+		end := start + len(v)
+		if ownPart(s[:start], s[end:]) {
+			b.WriteString(rest[:i])
+			b.WriteString(masked)
+		} else {
+			b.WriteString(rest[:i+len(v)])
+		}
+		rest = rest[i+len(v):]
+	}
+	return b.String()
+}
+
+// ownPart reports whether a value between before and after stands as a
+// part of its own: at the start or after '|' and at the end or before
+// '|', or quoted with "" or “”.
+func ownPart(before, after string) bool {
+	left := before == "" || strings.HasSuffix(before, "|")
+	right := after == "" || strings.HasPrefix(after, "|")
+	return left && right ||
+		strings.HasSuffix(before, `"`) && strings.HasPrefix(after, `"`) ||
+		strings.HasSuffix(before, "“") && strings.HasPrefix(after, "”")
 }
 
 // bodyField returns the string value of a top-level field of a request
@@ -192,4 +251,40 @@ func bodyField(body []byte, name string) string {
 		return s
 	}
 	return ""
+}
+
+// Masker hides members' card IDs and mobile numbers, as the report does, in
+// what crmsync shows of the ledger outside a report (crmsync status): one
+// event or row at a time, its personal values taken from its request body
+// and from the values of its problems. A Masker made with show passes
+// everything through (mask_personal = false).
+type Masker struct{ m masker }
+
+// NewMasker returns a Masker; show shows everything in full.
+func NewMasker(show bool) *Masker { return &Masker{m: masker{show: show}} }
+
+// Row starts the next event or row of kind k: its request body (of the
+// ledger; nil when it has none) and its problems.
+func (x *Masker) Row(k crmsync.Kind, body []byte, problems []crmsync.Problem) {
+	if x.m.show {
+		return
+	}
+	x.m.row("", nil, body)
+	for _, p := range problems {
+		x.m.add(mallcoo.PersonalField(p.Column), p.Value)
+	}
+}
+
+// Text masks the current row's personal values wherever they appear in s
+// (a key, a lane, a reason, Mallcoo's message).
+func (x *Masker) Text(s string) string { return x.m.text(s) }
+
+// Problems masks problems of the current row: a value of a personal field
+// whole, and its personal values in every text.
+func (x *Masker) Problems(ps []crmsync.Problem) {
+	for i := range ps {
+		p := &ps[i]
+		p.Value = x.m.value(p.Column, p.Value)
+		p.ZH, p.EN, p.Reason = x.m.text(p.ZH), x.m.text(p.EN), x.m.text(p.Reason)
+	}
 }

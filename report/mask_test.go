@@ -290,3 +290,62 @@ func TestMaskQuotedBadBytes(t *testing.T) {
 		t.Errorf("masker.text = %q: shows the mobile in full", got)
 	}
 }
+
+// TestMaskShortCardInKey: a card ID shorter than six characters is still a
+// member's: the report and the results CSV mask it inside the keys built
+// from it (a bonus's RefID|card, a grade change's card|time|grade, a
+// member notice's card|day) and where a reason quotes it, though not
+// inside other text, where "C12" could be part of anything.
+func TestMaskShortCardInKey(t *testing.T) {
+	s := crmsync.NewSummary(7, "run", time.Now())
+	src := memSource{
+		{Seq: 1, Kind: crmsync.KindBonus, Key: "R1|C12", Lane: "C12", Outcome: crmsync.OutcomeRejected, HasCode: true, Code: 3001, Message: "会员不存在",
+			Source: crmsync.SourceRef{File: "in/bonus.csv", Row: 2}, Values: []string{"C12", "4", "5", "115", "R1", "2024-11-01 10:00:00"},
+			Body: []byte(`{"ThirdPartyCardID":"C12","BonusAction":4,"GetBonus":5,"AfterBonus":115,"RefID":"R1","CreateTime":"2024-11-01 10:00:00"}`)},
+		{Seq: 2, Kind: crmsync.KindGrade, Key: "7788|2024-11-01 10:00:00|金卡", Lane: "7788", Outcome: crmsync.OutcomeRejected, HasCode: true, Code: 3001,
+			Source: crmsync.SourceRef{File: "in/grade.csv", Row: 2}, Values: []string{"7788", "普卡", "金卡", "0", "2024-11-01 10:00:00"},
+			Body: []byte(`{"ThirdPartyCardID":"7788","BeforeCardCode":"普卡","AfterCardCode":"金卡","ChangeType":0,"ChangeTime":"2024-11-01 10:00:00"}`)},
+		{Seq: 3, Kind: crmsync.KindMember, Key: "X9|2024-11-01", Lane: "X9", Outcome: crmsync.OutcomeRejected, HasCode: true, Code: 3001,
+			Message: `会员 "X9" 不存在`, Source: crmsync.SourceRef{File: "in/member.csv", Row: 2}, Values: []string{"X9", ""},
+			Body: []byte(`{"ThirdPartyCardID":"X9","Mobile":null}`)},
+	}
+	for _, r := range src {
+		s.Add(r.Kind, r.Outcome)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run-7.xlsx")
+	if _, err := Write(context.Background(), path, s, src, Options{Results: filepath.Join(dir, "run-7.csv")}); err != nil {
+		t.Fatal(err)
+	}
+	cells := map[string]bool{}
+	f := open(t, path)
+	for _, sheet := range f.GetSheetList() {
+		for _, r := range rows(t, f, sheet) {
+			for _, c := range r {
+				cells[c] = true
+			}
+		}
+	}
+	for _, want := range []string{"R1|***", "****|2024-11-01 10:00:00|金卡", "**|2024-11-01", `会员 "**" 不存在`} {
+		if !cells[want] {
+			t.Errorf("report has no cell %q", want)
+		}
+	}
+	for _, bad := range []string{"R1|C12", "7788|2024-11-01 10:00:00|金卡", "X9|2024-11-01"} {
+		if cells[bad] {
+			t.Errorf("report shows key %q in full", bad)
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "run-7.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"R1|C12", "7788|", "X9|"} {
+		if strings.Contains(string(csv), bad) {
+			t.Errorf("results CSV shows %s in full:\n%s", bad, csv)
+		}
+	}
+	if !strings.Contains(string(csv), "R1|***") {
+		t.Errorf("results CSV has no R1|***:\n%s", csv)
+	}
+}

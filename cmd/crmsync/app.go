@@ -247,8 +247,8 @@ func (e *env) openLedger(ctx context.Context, path string, create bool) (*ledger
 // allows, naming the chmod that fixes it.
 func (e *env) warnReadable(path, what string, mode os.FileMode) {
 	fi, err := os.Stat(path)
-	if err != nil {
-		return
+	if err != nil || !fi.Mode().IsRegular() && !fi.IsDir() {
+		return // a device or pipe is refused where it is opened: no chmod of /dev/null
 	}
 	want := mode.Perm()
 	if fi.IsDir() {

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -127,11 +126,11 @@ type (
 func (n concurrency) check() error {
 	return want(n >= 1 && n <= 256, "want 1 to 256 members sent in parallel")
 }
-func (n retries) check() error    { return want(n >= 0, "want 0 (no retries) or more") }
+func (n retries) check() error    { return mallcoo.CheckRetries(int(n)) }
 func (n atLeastOne) check() error { return want(n >= 1, "want 1 or more") }
 func (n reportRows) check() error { return want(n >= 0, "want 0 (no limit) or more") }
 func (r rate) check() error {
-	return want(r >= 0 && !math.IsInf(float64(r), 0), "want 0 (unlimited) or more requests per second")
+	return mallcoo.CheckRate(float64(r))
 }
 func (d timeout) check() error     { return want(d > 0, `want a positive duration such as "10s"`) }
 func (l lang) check() error        { return want(l == "zh" || l == "en", `want "zh" or "en"`) }

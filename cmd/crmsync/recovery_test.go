@@ -14,6 +14,7 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/crmsync/crmsync/report"
 )
 
 // TestRecoveryEmptiesBacklog kills the real binary (SIGKILL, several times,
@@ -84,7 +85,9 @@ func TestRecoveryEmptiesBacklog(t *testing.T) {
 		if r.Kind == crmsync.KindGrade {
 			return "grade " + m["GradeChangeID"].(string)
 		}
-		return "bonus " + m["RefID"].(string) + "|" + m["ThirdPartyCardID"].(string)
+		// As status shows it: the card ID masked. The person checks
+		// Mallcoo by the RefID.
+		return "bonus " + m["RefID"].(string) + "|" + report.MaskID(m["ThirdPartyCardID"].(string))
 	}
 	delivered := func() map[string]int {
 		n := map[string]int{}

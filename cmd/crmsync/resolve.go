@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/report"
 )
 
 // resolveCommand records a person's decision on outstanding items:
@@ -28,7 +29,8 @@ func (c *resolveCommand) Run(ctx context.Context, args []string) (int, error) {
 	if err := parse(fs, args); err != nil {
 		return crmsync.ExitUsage, err
 	}
-	if _, err := c.applyConfig(fs, *config); err != nil {
+	fc, err := c.applyConfig(fs, *config)
+	if err != nil {
 		return crmsync.ExitFailed, err
 	}
 	if *kindName == "" {
@@ -64,8 +66,15 @@ func (c *resolveCommand) Run(ctx context.Context, args []string) (int, error) {
 		return crmsync.ExitFailed, err
 	}
 	defer unlock()
+	if keys, err = unmaskKeys(ctx, l, kind, fc.showPersonal(), keys); err != nil {
+		return crmsync.ExitUsage, err
+	}
 	ds, err := l.Resolve(ctx, kind, keys, *as, c.osUser(), *reason)
 	if err != nil { // a *ledger.NotHeldError names the keys
+		return crmsync.ExitFailed, err
+	}
+	// Shown as status shows them.
+	if err := maskStatus(ctx, l, report.NewMasker(fc.showPersonal()), nil, nil, ds); err != nil {
 		return crmsync.ExitFailed, err
 	}
 	if *jsonOut {

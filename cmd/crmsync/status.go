@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,6 +23,49 @@ type heldEvent struct {
 	Lane     string       `json:"lane"`
 	Time     time.Time    `json:"time"`
 	Attempts int          `json:"attempts"`
+	body     []byte       // its request body: the personal values to mask
+}
+
+// maskStatus masks members' card IDs and mobiles in what status shows of
+// the ledger (keys, lanes, reasons, problems, decisions), as the report
+// does: each item's personal values are those of its event's body in the
+// ledger and of its problems.
+func maskStatus(ctx context.Context, l *ledger.Ledger, m *report.Masker, waiting []heldEvent, out *ledger.Outstanding, decisions []ledger.Decision) error {
+	var evs []*crmsync.Event
+	if out != nil {
+		for _, it := range out.Items {
+			evs = append(evs, &crmsync.Event{Kind: it.Kind, Key: it.Key})
+		}
+	}
+	for _, d := range decisions {
+		evs = append(evs, &crmsync.Event{Kind: d.Kind, Key: d.Key})
+	}
+	priors, err := l.Lookup(ctx, evs)
+	if err != nil {
+		return fmt.Errorf("look up the bodies of %d listed events: %w", len(evs), err)
+	}
+	for i := range waiting {
+		h := &waiting[i]
+		m.Row(h.Kind, h.body, nil)
+		h.Key, h.Lane = m.Text(h.Key), m.Text(h.Lane)
+	}
+	n := 0
+	if out != nil {
+		for i := range out.Items {
+			it := &out.Items[i]
+			it.Key = maskedKey(m, it, priors[n].Body)
+			n++
+			it.Reason = m.Text(it.Reason)
+			m.Problems(it.Problems)
+		}
+	}
+	for i := range decisions {
+		d := &decisions[i]
+		m.Row(d.Kind, priors[n].Body, nil)
+		n++
+		d.Key, d.Reason = m.Text(d.Key), m.Text(d.Reason)
+	}
+	return nil
 }
 
 // statusCommand shows what the ledger holds: totals by kind and state,
@@ -36,7 +82,8 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := c.applyConfig(fs, *config); err != nil {
+	fc, err := c.applyConfig(fs, *config)
+	if err != nil {
 		return err
 	}
 	l, err := c.openLedger(ctx, *path, false)
@@ -57,7 +104,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	var waiting []heldEvent
 	err = l.Events(ctx, []crmsync.State{crmsync.StateUncertain}, func(ev *crmsync.Event, p crmsync.Prior) error {
 		if !ev.Kind.SafeToResend() && len(waiting) < *listMax {
-			waiting = append(waiting, heldEvent{Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time, Attempts: p.Attempts})
+			waiting = append(waiting, heldEvent{Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time, Attempts: p.Attempts, body: ev.Body})
 		}
 		return nil
 	})
@@ -76,6 +123,9 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	}
 	decisions, err := l.Decisions(ctx, 10)
 	if err != nil {
+		return err
+	}
+	if err := maskStatus(ctx, l, report.NewMasker(fc.showPersonal()), waiting, out, decisions); err != nil {
 		return err
 	}
 	if *jsonOut {
@@ -204,4 +254,68 @@ func kindTable[S ~string](w io.Writer, states []S, counts func(crmsync.Kind) map
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// maskedKey starts item it (its event's body in the ledger) in m and
+// returns its key as status shows it.
+func maskedKey(m *report.Masker, it *ledger.OutstandingItem, body []byte) string {
+	m.Row(it.Kind, body, it.Problems)
+	if it.State == string(crmsync.OutcomeInvalid) && body == nil {
+		// Its source row (file[sheet]:row): a file name is the operator's
+		// own, shown as the report shows it.
+		return it.Key
+	}
+	return m.Text(it.Key)
+}
+
+// unmaskKeys returns keys with each key of kind as status shows it masked
+// (it holds '*' and is no outstanding key itself) replaced by the
+// outstanding key status shows so: the documented recovery (status, then
+// resolve of the keys it lists) works on masked keys. A masked key that
+// matches several outstanding keys is refused: name it in full (status
+// with mask_personal = false shows it). show: status masks nothing.
+func unmaskKeys(ctx context.Context, l *ledger.Ledger, kind crmsync.Kind, show bool, keys []string) ([]string, error) {
+	if show || !slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "*") }) {
+		return keys, nil
+	}
+	o, err := l.Outstanding(ctx, math.MaxInt32)
+	if err != nil {
+		return nil, err
+	}
+	var items []*ledger.OutstandingItem
+	var evs []*crmsync.Event
+	full := map[string]bool{}
+	for i := range o.Items {
+		if it := &o.Items[i]; it.Kind == kind {
+			items = append(items, it)
+			evs = append(evs, &crmsync.Event{Kind: it.Kind, Key: it.Key})
+			full[it.Key] = true
+		}
+	}
+	priors, err := l.Lookup(ctx, evs)
+	if err != nil {
+		return nil, fmt.Errorf("look up the bodies of %d outstanding events: %w", len(evs), err)
+	}
+	m := report.NewMasker(false)
+	shown := map[string][]string{}
+	for i, it := range items {
+		k := maskedKey(m, it, priors[i].Body)
+		if k != it.Key && !slices.Contains(shown[k], it.Key) {
+			shown[k] = append(shown[k], it.Key)
+		}
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k
+		if full[k] {
+			continue
+		}
+		switch ks := shown[k]; {
+		case len(ks) == 1:
+			out[i] = ks[0]
+		case len(ks) > 1:
+			return nil, usagef("%s key %s (masked) stands for %d outstanding keys: name it in full (crmsync status shows keys in full with mask_personal = false)", kind, k, len(ks))
+		}
+	}
+	return out, nil
 }

@@ -1,11 +1,23 @@
 // Writes the workbooks of importer/testdata/writers with npm's exceljs and
 // xlsx (SheetJS), so the reader is tested on files from writers we did not
 // write. Not run by CI; regenerate with:
-//   cd /tmp/x && npm install exceljs xlsx && NODE_PATH=/tmp/x/node_modules node gen.js
+//   cd /tmp/x && npm install exceljs xlsx && TZ=UTC NODE_PATH=/tmp/x/node_modules node gen.js
+// (xlsx 0.18.5, exceljs 4.4.0)
 // score-libreoffice.xlsx is a CSV of the same rows opened by LibreOffice Calc
 // (Debian) with typed columns and saved as XLSX:
 //   soffice --headless --infilter="CSV:44,34,76,1,1/2/2/2/3/1/4/5/5/1/6/2/7/2/8/2/9/5/10/1/11/1/12/1" \
 //     --convert-to xlsx:"Calc MS Excel 2007 XML" score-libreoffice.csv
+// score-sheetjs-dates.xlsx is the same rows by SheetJS with cellDates on
+// writing: its datetimes are t="d" cells, ISO 8601 text with a Z suffix that
+// holds the writing machine's wall-clock time, not UTC: the Date of local
+// 10:05:03 is written "2024-11-01T10:05:03.000Z" under TZ=Asia/Shanghai, and
+// the Date.UTC fields below are the wall time only under TZ=UTC, so run it
+// with TZ=UTC. SheetJS reads such a cell back as that local time; LibreOffice 7.4 (Debian) shows such a
+// cell as written, 10:05:03, whatever TZ (checked with
+//   libreoffice --headless --convert-to csv score-sheetjs-dates.xlsx
+// ); a cell with a non-zero offset (+08:00) it shows converted to UTC
+// (02:05:03), which is neither what was written nor China time. exceljs
+// writes no t="d" cells (a Date becomes a serial number, as above).
 // The expected values are in importer/writers_test.go.
 const ExcelJS = require('exceljs');
 const XLSX = require('xlsx');
@@ -41,8 +53,16 @@ function sheetjs(name) {
   XLSX.writeFile(wb, name, { bookSST: true, cellDates: false });
 }
 
+function sheetjsDates(name) {
+  const ws = XLSX.utils.aoa_to_sheet([header, ...rows], { cellDates: true, dateNF: 'yyyy-mm-dd hh:mm:ss', UTC: true });
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, ws, 'score');
+  XLSX.writeFile(wb, name, { bookSST: true, cellDates: true });
+}
+
 (async () => {
   await exceljs('score-exceljs.xlsx', false);
   await exceljs('score-exceljs-1904.xlsx', true);
   sheetjs('score-sheetjs.xlsx');
+  sheetjsDates('score-sheetjs-dates.xlsx');
 })();
