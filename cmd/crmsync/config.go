@@ -624,6 +624,12 @@ func (c *fileConfig) fileMode() os.FileMode {
 	return os.FileMode(c.FileMode)
 }
 
+// showPersonal says whether what crmsync shows (reports, status,
+// resolve) gives card IDs and mobiles in full.
+func (c *fileConfig) showPersonal() bool {
+	return c != nil && c.MaskPersonal != nil && !*c.MaskPersonal
+}
+
 // resolvePaths makes the file's relative paths relative to the file's own
 // folder, not to wherever the command runs: `crmsync status -config
 // /etc/crmsync/crmsync.toml` from another folder must find the same ledger,
@@ -646,7 +652,7 @@ func (c *fileConfig) resolvePaths(dir string) {
 // and mobiles in full only if mask_personal = false), file mode and
 // report_rows (unset: report.DefaultReportRows; 0: no limit).
 func (c *fileConfig) reportOptions() report.Options {
-	o := report.Options{ShowPersonal: c.MaskPersonal != nil && !*c.MaskPersonal, FileMode: c.fileMode()}
+	o := report.Options{ShowPersonal: c.showPersonal(), FileMode: c.fileMode()}
 	if c.ReportRows != nil {
 		o.ReportRows = int(*c.ReportRows)
 		if o.ReportRows == 0 {
