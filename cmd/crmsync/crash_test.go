@@ -348,10 +348,12 @@ func TestSecondInterrupt(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); len(srv.Requests()) < 8 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
-	// Requests from now on take 2 s: a first Ctrl-C alone would wait for
-	// them, then write the report. A second one must not wait.
-	srv.SetLatency(2 * time.Second)
-	// The first Ctrl-C comes once a request held 2 s is out (under load the
+	// Requests from now on take 5 s: a first Ctrl-C alone would wait for
+	// them, then write the report. A second one must not wait. (2 s was
+	// too short under a load of 12 on two cores: the two signals, 20 ms
+	// apart, reached the process more than the hold apart.)
+	srv.SetLatency(5 * time.Second)
+	// The first Ctrl-C comes once a request held 5 s is out (under load the
 	// client may start none for a while; a Ctrl-C then has nothing to wait
 	// for and writes the report before the second one arrives).
 	held := len(srv.Requests()) + 1
@@ -371,7 +373,7 @@ func TestSecondInterrupt(t *testing.T) {
 	}
 
 	srv.SetLatency(0)
-	time.Sleep(2500 * time.Millisecond) // let requests the dead process left finish on the server
+	time.Sleep(5500 * time.Millisecond) // let requests the dead process left finish on the server
 	cmd = exec.Command(bin, "run", "-json", "-config", conf, "-concurrency", "8", "-ledger", db, "-report", filepath.Join(dir, "rest.xlsx"), in)
 	cmd.Env = environ
 	out, _ := cmd.Output()
