@@ -24,8 +24,9 @@ printf 'max_rows_per_file = 20000000\nmax_rows_per_run = 20000000\n' >"$cfg"
 go build -o bin/crmsync ./cmd/crmsync
 go build -o bin/benchgen ./internal/benchgen
 
-# measure LABEL ROWS CMD...: runs CMD under /usr/bin/time -v and sets SECS
-# and RSS (MB); a command that fails is reported, never measured as fast.
+# measure LABEL ROWS CMD...: runs CMD under /usr/bin/time -v and sets SECS,
+# CPU (user + system seconds: what a loaded machine changes least) and RSS
+# (MB); a command that fails is reported, never measured as fast.
 measure() {
 	local label=$1 rows=$2; shift 2
 	local log; log=$(mktemp)
@@ -33,6 +34,7 @@ measure() {
 	/usr/bin/time -v "$@" >"$log.json" 2>"$log" || code=$?
 	SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
 	RSS=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$log")
+	CPU=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$log")
 	# Exit 3 is "some rows need a person": the benchmark files hold such rows on purpose.
 	if [ "$code" -ne 0 ] && [ "$code" -ne 3 ]; then
 		echo "bench: $label ($rows rows) exited $code:" >&2
@@ -63,7 +65,7 @@ row() {
 		ratio=$(awk "BEGIN {printf \"%.1f\", $SECS / $floor}")
 		[ -n "$goal" ] && verdict=$(awk "BEGIN {print ($SECS / $floor <= $goal) ? \"yes\" : \"no\"}")
 	fi
-	printf '| %s | %s | %.2f | %.0f | %s | %s | %s | %s | %s |\n' "$label" "$rows" "$SECS" "$(awk "BEGIN {print $rows / $SECS}")" \
+	printf '| %s | %s | %.2f | %s | %.0f | %s | %s | %s | %s | %s |\n' "$label" "$rows" "$SECS" "$CPU" "$(awk "BEGIN {print $rows / $SECS}")" \
 		"$RSS" "$size" "$ratio" "${goal:+≤ $goal×}" "$verdict"
 }
 
@@ -84,13 +86,13 @@ export MALLCOO_BASE_URL=$addr MALLCOO_APP_ID=sandbox MALLCOO_PUBLIC_KEY=1ULYkA M
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(go version | cut -d' ' -f3), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| step | rows | seconds | rows/s | peak RSS MB | ledger MB after | ratio to floor | goal | met |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| step | rows | seconds | CPU s | rows/s | peak RSS MB | ledger MB after | ratio to floor | goal | met |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for n in $SIZES; do
 	csv=$data/score-$n.csv
 	[ -f "$csv" ] || bin/benchgen -rows "$n" -out "$csv"
 	floor=$(bin/benchgen -floor "$csv" | awk '{print $4}')
-	printf '| encoding/csv floor | %s | %.2f | %.0f | | | 1.0 | | |\n' "$n" "$floor" "$(awk "BEGIN {print $n / $floor}")"
+	printf '| encoding/csv floor | %s | %.2f | | %.0f | | | 1.0 | | |\n' "$n" "$floor" "$(awk "BEGIN {print $n / $floor}")"
 	db=$data/ledger-$n.db
 	rm -f "$db" "$db-wal" "$db-shm" "$db.lock" "$data"/*-"$n"-results.csv
 	bin/crmsync init -ledger "$db" 2>/dev/null
@@ -105,8 +107,8 @@ for n in $SIZES; do
 	# server; the run's events/s over the bare client's, goal ≥ 0.9. The send
 	# stage alone is estimated as the run less the plan (read, diff, report).
 	bare=$(bin/benchgen -bare "$csv" -concurrency 16 | awk '{print $4}')
-	printf '| bare Go client floor (same bodies, concurrency 16, no ledger) | %s | %.2f | %.0f | | | 1.0 | | |\n' "$n" "$bare" "$(awk "BEGIN {print $n / $bare}")"
-	printf '| send vs the bare client: run, and send stage (run − plan) | %s | | | | | %.2f, %.2f | ≥ 0.9 | %s |\n' "$n" \
+	printf '| bare Go client floor (same bodies, concurrency 16, no ledger) | %s | %.2f | | %.0f | | | 1.0 | | |\n' "$n" "$bare" "$(awk "BEGIN {print $n / $bare}")"
+	printf '| send vs the bare client: run, and send stage (run − plan) | %s | | | | | | %.2f, %.2f | ≥ 0.9 | %s |\n' "$n" \
 		"$(awk "BEGIN {print $bare / $run_secs}")" "$(awk "BEGIN {d = $run_secs - $plan_secs; if (d <= 0) d = $run_secs; print $bare / d}")" \
 		"$(awk "BEGIN {print ($bare / $run_secs >= 0.9) ? \"yes\" : \"no\"}")"
 	measure "reconcile" "$n" bin/crmsync reconcile -json -config "$cfg" -ledger "$db" -report "$data/reconcile-$n.xlsx" "$csv"
@@ -120,7 +122,7 @@ done
 x=$data/score-$XLSX_ROWS.xlsx
 [ -f "$x" ] || bin/benchgen -rows "$XLSX_ROWS" -xlsx -out "$x"
 xfloor=$(bin/benchgen -xfloor "$x" | awk '{print $4}')
-printf '| excelize Rows() floor (XLSX) | %s | %.2f | %.0f | | | 1.0 | | |\n' "$XLSX_ROWS" "$xfloor" "$(awk "BEGIN {print $XLSX_ROWS / $xfloor}")"
+printf '| excelize Rows() floor (XLSX) | %s | %.2f | | %.0f | | | 1.0 | | |\n' "$XLSX_ROWS" "$xfloor" "$(awk "BEGIN {print $XLSX_ROWS / $xfloor}")"
 rm -f "$data/x.db"*
 bin/crmsync init -ledger "$data/x.db" 2>/dev/null
 measure "plan of an XLSX" "$XLSX_ROWS" bin/crmsync plan -json -config "$cfg" -ledger "$data/x.db" -report "$data/xplan.xlsx" "$x"
@@ -134,7 +136,7 @@ if [ "$REPORT_ROWS" != 0 ]; then
 	ratio=$(metric ratio)
 	if [ -n "$ratio" ]; then
 		secs=$(echo "$line" | awk '{printf "%.2f", $3 / 1e9}')
-		printf '| report vs a bare StreamWriter (BenchmarkWrite, peak heap %s MB) | %s | %s | %s | | | %.2f | ≤ 1.1× | %s |\n' \
+		printf '| report vs a bare StreamWriter (BenchmarkWrite, peak heap %s MB) | %s | %s | | %s | | | %.2f | ≤ 1.1× | %s |\n' \
 			"$(metric peak-heap-MB)" "$REPORT_ROWS" "$secs" "$(metric rows/s)" "$ratio" "$(awk "BEGIN {print ($ratio <= 1.1) ? \"yes\" : \"no\"}")"
 	else
 		echo "bench: BenchmarkWrite rows=$REPORT_ROWS gave no ratio" >&2

@@ -22,6 +22,9 @@ type multiInsert struct {
 	tuple string // one row's values: "(?,?,…)", or with constants among them
 	width int    // parameters per row
 	args  []any
+	// lead, when set, is the value of ?1, which the tuple may name: bound
+	// once per statement, not once per row (the run's ID).
+	lead []any
 }
 
 func (l *Ledger) newMultiInsert(head string, width int, tail string) *multiInsert {
@@ -33,6 +36,17 @@ func (l *Ledger) newMultiInsert(head string, width int, tail string) *multiInser
 func (l *Ledger) newMultiInsertTuple(head, tuple, tail string) *multiInsert {
 	width := strings.Count(tuple, "?")
 	return &multiInsert{l: l, head: head, tail: tail, tuple: tuple, width: width, args: make([]any, 0, width*rowsPerInsert)}
+}
+
+// newMultiInsertLead is newMultiInsertTuple where the tuple's ?1 is
+// lead, bound once per statement: SQLite numbers every "?" after it on
+// from the largest number given, so row i's parameters follow row i-1's
+// and ?1 names lead in every row.
+func (l *Ledger) newMultiInsertLead(head, tuple, tail string, lead any) *multiInsert {
+	m := l.newMultiInsertTuple(head, tuple, tail)
+	m.width -= strings.Count(tuple, "?1")
+	m.lead = []any{lead}
+	return m
 }
 
 func (m *multiInsert) sql(rows int) string {
@@ -76,7 +90,11 @@ func (m *multiInsert) flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := st.ExecContext(ctx, args[:n*m.width]...); err != nil {
+		vals := args[:n*m.width]
+		if m.lead != nil {
+			vals = append(append(make([]any, 0, len(vals)+len(m.lead)), m.lead...), vals...)
+		}
+		if _, err := st.ExecContext(ctx, vals...); err != nil {
 			return err
 		}
 		args = args[n*m.width:]

@@ -661,8 +661,13 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		if err != nil {
 			return err
 		}
-		same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, 7,
-			`ON CONFLICT (run_id, seq) DO NOTHING`)
+		// A row with nothing of its own to say (a plan's new row): the
+		// empty columns as constants, the run's ID bound once a statement.
+		plain := l.newMultiInsertLead(`INSERT INTO results
+	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`,
+			`(?1,?,'',?,?,?,?,?,?,'',?,'','',NULL,'',0,?,?,NULL,?,?)`, results.tail, runID)
+		same := l.newMultiInsertLead(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, `(?1,?,?,?,?,?,?)`,
+			`ON CONFLICT (run_id, seq) DO NOTHING`, runID)
 		var vbuf, legacy []byte
 		for i, r := range rs {
 			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
@@ -708,7 +713,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			}
 			if narrow(r, own, ha) && id != nil {
 				src := sources[crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}]
-				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
+				if err := same.add(ctx, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
 					return err
 				}
 				continue
@@ -721,9 +726,15 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			if storedHash(r, own) == "" {
 				stored = ""
 			}
-			if err := results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file); err != nil {
+			if plainRow(r) {
+				err = plain.add(ctx, r.Seq, r.Source.Sheet, int64(r.Source.Row),
+					string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), stored, id, cells, file)
+			} else {
+				err = results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
+					string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
+					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file)
+			}
+			if err != nil {
 				return err
 			}
 			if opens(r.Outcome) {
@@ -746,7 +757,7 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 				return err
 			}
 		}
-		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, same, events, open} {
+		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, plain, same, events, open} {
 			if err := m.flush(ctx); err != nil {
 				return err
 			}
@@ -757,6 +768,13 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 		return fmt.Errorf("record %d results of run %d in ledger %s: %w", len(rs), runID, l.path, err)
 	}
 	return nil
+}
+
+// plainRow reports whether result r has no column, reason, answer,
+// attempts or previous body: the columns plain (Record) writes as
+// constants.
+func plainRow(r *crmsync.Result) bool {
+	return r.Column == "" && r.Reason == "" && !r.HasCode && r.Code == 0 && r.Message == "" && r.Attempts == 0 && len(r.Previous) == 0
 }
 
 // narrow reports whether result r is stored in same rather than results

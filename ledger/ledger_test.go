@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -522,6 +523,109 @@ func TestResultsRoundTrip(t *testing.T) {
 		t.Errorf("Results(fn fails) = %v after %d rows, want the fn's error after 1", err, n)
 	}
 
+}
+
+// TestRecordPlainRows: rows with nothing of their own to say (a plan's new
+// rows, whose empty columns Record writes as constants, the run's ID bound
+// once a statement) are read back as recorded, over more than one
+// statement, each under its own run; recorded again with an answer, they
+// take it.
+func TestRecordPlainRows(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	first := beginRun(t, l)
+	second, err := l.BeginRun(ctx, "plan", nil, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := []int64{first, second}
+	want := map[int64][]*crmsync.Result{}
+	for n, id := range runs {
+		var rs []*crmsync.Result
+		for i := range rowsPerInsert + 3 {
+			r := result(int64(i+1), event(crmsync.KindScore, fmt.Sprintf("T%d-%d", n, i), fmt.Sprintf(`{"t":%d}`, i)), crmsync.OutcomeNew, 0, 0)
+			r.HasCode, r.Message, r.Values = false, "", []string{fmt.Sprintf("T%d-%d", n, i), "C1"}
+			rs = append(rs, r)
+		}
+		if err := l.Record(ctx, id, rs); err != nil {
+			t.Fatalf("Record(run %d) = %v", id, err)
+		}
+		want[id] = rs
+	}
+	var col, reason, msg string
+	var attempts int
+	var code sql.NullInt64
+	var prev []byte
+	if err := l.db.QueryRow(`SELECT col, reason, code, message, attempts, previous FROM results WHERE run_id = ? AND seq = 2`, runs[1]).Scan(&col, &reason, &code, &msg, &attempts, &prev); err != nil {
+		t.Fatal(err)
+	}
+	if col != "" || reason != "" || code.Valid || msg != "" || attempts != 0 || prev != nil {
+		t.Errorf("stored plain row: col %q reason %q code %v message %q attempts %d previous %q; want them empty, code and previous NULL", col, reason, code, msg, attempts, prev)
+	}
+	sent := *want[runs[0]][1]
+	sent.Outcome, sent.HasCode, sent.Code, sent.Message, sent.Attempts = crmsync.OutcomeSent, true, 1, "ok", 1
+	if err := l.Record(ctx, runs[0], []*crmsync.Result{&sent}); err != nil {
+		t.Fatalf("Record(sent) = %v", err)
+	}
+	want[runs[0]][1] = &sent
+	for _, id := range runs {
+		var got []*crmsync.Result
+		if err := l.Results(ctx, id, crmsync.KindScore, func(r *crmsync.Result) error { got = append(got, r); return nil }); err != nil {
+			t.Fatalf("Results(run %d) = %v", id, err)
+		}
+		if diff := cmp.Diff(want[id], got); diff != "" {
+			t.Errorf("Results(run %d) mismatch (-want +got):\n%s", id, diff)
+		}
+	}
+}
+
+// TestResultsNeedingPerson: ResultsNeedingPerson walks, in Seq order, the
+// rows of one kind of a run whose outcome needs a person, as Results reads
+// them, and no other (a narrow unchanged row of same neither).
+func TestResultsNeedingPerson(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	id := beginRun(t, l)
+	var rs []*crmsync.Result
+	for i, o := range append(slices.Clone(crmsync.Outcomes), crmsync.OutcomeInvalid, crmsync.OutcomeNew) {
+		r := result(int64(i+1), event(crmsync.KindScore, fmt.Sprintf("T%d", i), fmt.Sprintf(`{"t":%d}`, i)), o, 0, 0)
+		if o == crmsync.OutcomeUnchanged || o == crmsync.OutcomeNew || o == crmsync.OutcomeInvalid {
+			r.HasCode, r.Message = false, "" // unchanged: kept narrow (same)
+		}
+		if o == crmsync.OutcomeInvalid {
+			r.Key, r.Body, r.Hash, r.Column, r.Reason = "", nil, "", "TradeAmount", "not a number"
+		}
+		rs = append(rs, r)
+	}
+	other := result(int64(len(rs)+1), event(crmsync.KindBonus, "B1", `{"b":1}`), crmsync.OutcomeInvalid, 0, 0)
+	if err := l.Record(ctx, id, append(rs, other)); err != nil {
+		t.Fatalf("Record() = %v", err)
+	}
+	var narrow int
+	if err := l.db.QueryRow("SELECT count(*) FROM same WHERE run_id = ?", id).Scan(&narrow); err != nil || narrow != 1 {
+		t.Fatalf("narrow rows = %d (%v), want the unchanged one", narrow, err)
+	}
+	var want, got []*crmsync.Result
+	if err := l.Results(ctx, id, crmsync.KindScore, func(r *crmsync.Result) error {
+		if r.Outcome.NeedsPerson() {
+			want = append(want, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("Results() = %v", err)
+	}
+	if err := l.ResultsNeedingPerson(ctx, id, crmsync.KindScore, func(r *crmsync.Result) error {
+		got = append(got, r)
+		return nil
+	}); err != nil {
+		t.Fatalf("ResultsNeedingPerson() = %v", err)
+	}
+	if len(want) != 8 {
+		t.Fatalf("Results found %d rows needing a person, want 8", len(want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ResultsNeedingPerson mismatch (-Results' +got):\n%s", diff)
+	}
 }
 
 // TestResultsKindRecordedLater checks that Results, which remembers the

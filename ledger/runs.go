@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync"
@@ -211,6 +212,32 @@ func (l *Ledger) LastRun(ctx context.Context) (int64, error) {
 // does not grow with the run. An error from fn stops the walk and is
 // returned as is.
 func (l *Ledger) Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
+	return l.results(ctx, runID, kind, false, fn)
+}
+
+// ResultsNeedingPerson is Results for the results whose outcome needs a
+// person (crmsync.Outcome.NeedsPerson) alone: what a report that lists
+// only those reads (report.PersonSource). SQLite leaves the others out;
+// none of them is in same (unchanged rows).
+func (l *Ledger) ResultsNeedingPerson(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
+	return l.results(ctx, runID, kind, true, fn)
+}
+
+// needsPersonSQL lists the outcomes that need a person, for an IN clause.
+var needsPersonSQL = func() string {
+	var b strings.Builder
+	for _, o := range crmsync.Outcomes {
+		if o.NeedsPerson() {
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("'" + string(o) + "'")
+		}
+	}
+	return b.String()
+}()
+
+func (l *Ledger) results(ctx context.Context, runID int64, kind crmsync.Kind, person bool, fn func(*crmsync.Result) error) error {
 	// results and same, merged in Seq order (each side is read in that
 	// order from its key: SQLite merges, it does not sort).
 	q := resultColumns + `
@@ -230,9 +257,14 @@ WHERE s.run_id = ?1`
 		qs += ` AND s.kind = ?2`
 		args = append(args, string(kind))
 	}
-	rows, err := l.db.QueryContext(ctx, q+`
+	if person {
+		q += ` AND r.outcome IN (` + needsPersonSQL + `)`
+	} else {
+		q += `
 UNION ALL
-`+qs+`
+` + qs
+	}
+	rows, err := l.db.QueryContext(ctx, q+`
 ORDER BY 1`, args...)
 	if err != nil {
 		return fmt.Errorf("results of run %d in ledger %s: %w", runID, l.path, err)

@@ -189,6 +189,11 @@ func (d *differ) flush(ctx context.Context) error {
 	if err := j.Ledger.Record(ctx, d.runID, results); err != nil {
 		return err
 	}
+	if j.Sender != nil && d.queued > 0 {
+		j.Live.Drop() // the rows to send end otherwise
+	} else {
+		j.Live.Add(results)
+	}
 	d.read += len(d.batch)
 	if j.Progress != nil {
 		j.Progress("read", d.read, max(j.Rows, d.read))

@@ -21,6 +21,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/report"
 )
 
 // Job drives one run over input files: read → validate → diff against the
@@ -54,6 +55,11 @@ type Job struct {
 	// delivery is uncertain are then sent again without a person, and
 	// claimed in batches. Otherwise they are held like grade changes.
 	ResendUncertainScores bool
+	// Live, when set, is given every row Run records, once recorded, for
+	// the report (report.Live): a plan's rows, and a run's while it has
+	// nothing to send. Rows to send change their outcome as they go, so a
+	// run that queues one drops it (the report reads the ledger instead).
+	Live *report.Live
 }
 
 // RowLimitError ends a run whose files hold more than Job.MaxRows rows; At
@@ -165,6 +171,9 @@ func (d *differ) backlog(ctx context.Context, l BacklogLedger) error {
 	}
 	if d.seen.err != nil {
 		return fmt.Errorf("read the backlog: %w", d.seen.err)
+	}
+	if len(rs) > 0 {
+		d.job.Live.Drop() // they are sent next
 	}
 	for i := 0; i < len(rs); i += 1000 {
 		if err := d.job.Ledger.Record(ctx, d.runID, rs[i:min(i+1000, len(rs))]); err != nil {

@@ -41,7 +41,7 @@ type Reconciled struct {
 	Counts     map[crmsync.Category]int
 	Duplicates int // invalid rows that repeat a key met earlier in the files
 	Fixed      int // matched rows that are bad rows whose fixed version was delivered
-	Totals     []report.Total
+	Totals     *report.Totals
 	Windows    []crmsync.Window
 	Files      []crmsync.FileSummary
 	RunActive  bool // a run held the ledger: its events may be in flight

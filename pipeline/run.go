@@ -204,6 +204,15 @@ func run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 		job.Progress = opt.Progress
 	}
 	var runErr error
+	var live *report.Live
+	if opt.Apply == 0 && !opt.Retry {
+		// The report of a plan (or of a run that sends nothing) is fed its
+		// rows as they are recorded: a big one reads back only the rows
+		// that need a person.
+		live = report.NewLive(job.tempDir(), report.Options{ShowPersonal: opt.ReportOptions.ShowPersonal, Lang: opt.Lang})
+		defer live.Close()
+	}
+	job.Live = live
 	if opt.Apply > 0 {
 		runErr = job.Apply(ctx, runID, opt.Apply, l, s)
 	} else if opt.Retry {
@@ -213,6 +222,9 @@ func run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 			job.Rows = importer.CountRows(ctx, opt.Files)
 		}
 		runErr = job.Run(ctx, runID, opt.Files, s)
+		if runErr != nil || ctx.Err() != nil {
+			live.Drop() // what was recorded is read back
+		}
 		if len(opt.Files) == 0 {
 			if opt.AllowEmpty {
 				opt.Logger.Info("no CSV or XLSX files found (-allow-empty)", "paths", strings.Join(opt.Paths, " "))
@@ -228,7 +240,7 @@ func run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 	if opt.Requests != nil {
 		s.Requests = opt.Requests()
 	}
-	err = finish(ctx, l, s, &opt, runErr)
+	err = finish(ctx, l, s, &opt, live, runErr)
 	if opt.Retention > 0 && (opt.Command == "run" || opt.Command == "apply") {
 		prune(ctx, l, opt.Retention, opt.Logger)
 	}
@@ -299,7 +311,7 @@ func NoInput(paths []string) crmsync.FileSummary {
 
 // finish writes the run's report and records the end of the run. It
 // returns runErr, else the end's error, else a *ReportError.
-func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Options, runErr error) error {
+func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Options, live *report.Live, runErr error) error {
 	after := context.WithoutCancel(ctx)
 	s.Ended = time.Now().In(mallcoo.CST)
 	s.DurationS = s.Ended.Sub(s.Started).Seconds()
@@ -307,7 +319,7 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 	s.Report = ReportPath(opt.Report, opt.ReportDir, s)
 	repCtx, cancel := graceContext(ctx, opt.ReportGrace)
 	ro := opt.ReportOptions
-	ro.Lang, ro.Progress = opt.Lang, opt.Progress
+	ro.Lang, ro.Progress, ro.Live = opt.Lang, opt.Progress, live
 	// The results CSV asked for, or beside the report when the report
 	// lists only the rows that need a person (report_rows): written in the
 	// report's pass over the results.

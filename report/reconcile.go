@@ -133,17 +133,25 @@ type Reconcile struct {
 	mask       masker
 	opt        Options
 	redAmount  int     // style of differing amounts, once made
-	final      []Total // the totals once Totals was called
+	final      *Totals // the totals once Totals was called
 
-	// the last business day formatted, for the next row of the same day
-	lastY, lastD int
-	lastM        time.Month
-	lastDate     string
+	// Shops and kinds met, numbered for totalKey.
+	shopIDs map[string]uint32
+	shops   []string
+	kindIDs map[crmsync.Kind]uint8
+	kinds   []crmsync.Kind
 }
 
+// totalKey is a total's business day, shop and kind: the day as days since
+// 1970-01-01 (dated false: no event time), the shop and kind as their
+// numbers in Reconcile's shops and kinds. Twelve bytes, where the names
+// took 48 and a string of their own each: a backfill of a year over 300
+// shops makes 100,000 totals.
 type totalKey struct {
-	date, shop string
-	kind       crmsync.Kind
+	day   int32
+	dated bool
+	kind  uint8
+	shop  uint32
 }
 
 // stage of a total: as in the files, as sent, as confirmed.
@@ -180,16 +188,18 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 		return nil, fmt.Errorf("write reconciliation %s: %w", path, err)
 	}
 	return &Reconcile{
-		path:   path,
-		l:      l,
-		b:      b,
-		counts: map[crmsync.Category]int{},
-		totals: map[totalKey]*total{},
-		sheets: map[crmsync.Category]*stream{},
-		cells:  make([]any, len(entryColumns)),
-		vals:   make([]string, factCount),
-		mask:   masker{show: opt.ShowPersonal},
-		opt:    opt,
+		path:    path,
+		l:       l,
+		b:       b,
+		counts:  map[crmsync.Category]int{},
+		totals:  map[totalKey]*total{},
+		shopIDs: map[string]uint32{},
+		kindIDs: map[crmsync.Kind]uint8{},
+		sheets:  map[crmsync.Category]*stream{},
+		cells:   make([]any, len(entryColumns)),
+		vals:    make([]string, factCount),
+		mask:    masker{show: opt.ShowPersonal},
+		opt:     opt,
 	}, nil
 }
 
@@ -321,21 +331,18 @@ func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 			}
 		}
 	}
-	key := totalKey{kind: k}
+	key := totalKey{kind: r.kindID(k)}
 	if !t.IsZero() {
 		y, m, d := t.In(mallcoo.CST).Date()
-		if y == r.lastY && m == r.lastM && d == r.lastD {
-			key.date = r.lastDate
-		} else {
-			key.date = t.In(mallcoo.CST).Format("2006-01-02")
-			r.lastY, r.lastM, r.lastD, r.lastDate = y, m, d, key.date
-		}
+		key.day, key.dated = int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400), true
 	}
 	var f fact
 	if len(names) > 0 {
-		key.shop = v[factShop]
+		key.shop = r.shopID(v[factShop])
 		f.amount = mallcoo.ScoreMoney(v[factEvent], v[factAmount], v[factReturn])
 		f.score = v[factPoints]
+	} else {
+		key.shop = r.shopID("")
 	}
 	f.t = r.totals[key]
 	if f.t == nil {
@@ -345,15 +352,101 @@ func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 	return f
 }
 
+// shopID numbers shop.
+func (r *Reconcile) shopID(shop string) uint32 {
+	id, ok := r.shopIDs[shop]
+	if !ok {
+		id = uint32(len(r.shops))
+		r.shopIDs[shop] = id
+		r.shops = append(r.shops, shop)
+	}
+	return id
+}
+
+// kindID numbers kind k.
+func (r *Reconcile) kindID(k crmsync.Kind) uint8 {
+	id, ok := r.kindIDs[k]
+	if !ok {
+		id = uint8(len(r.kinds))
+		r.kindIDs[k] = id
+		r.kinds = append(r.kinds, k)
+	}
+	return id
+}
+
+// Totals are a reconciliation's totals sorted by date, shop and kind
+// (Reconcile.Totals). A line is made when asked for (At) from its sums: a
+// year of 300 shops is 100,000 lines, which are never all held at once.
+type Totals struct {
+	r      *Reconcile
+	keys   []namedKey
+	differ int
+}
+
+// namedKey is a total's key with its date written out.
+type namedKey struct {
+	totalKey
+	date string
+}
+
+// Len is the number of lines.
+func (ts *Totals) Len() int {
+	if ts == nil {
+		return 0
+	}
+	return len(ts.keys)
+}
+
+// Differ is the number of lines whose columns do not all agree.
+func (ts *Totals) Differ() int {
+	if ts == nil {
+		return 0
+	}
+	return ts.differ
+}
+
+// At returns line i.
+func (ts *Totals) At(i int) Total {
+	k, r := ts.keys[i], ts.r
+	t := r.totals[k.totalKey]
+	o := Total{
+		Date: k.date, Shop: r.shops[k.shop], Kind: r.kinds[k.kind],
+		FileRows: t.rows[inFile], SentRows: t.rows[asSent], ConfirmedRows: t.rows[asConfirmed],
+		FileAmount: t.amount[inFile].String(), SentAmount: t.amount[asSent].String(), ConfirmedAmount: t.amount[asConfirmed].String(),
+		FileScore: t.score[inFile].String(), SentScore: t.score[asSent].String(), ConfirmedScore: t.score[asConfirmed].String(),
+	}
+	o.Differs = o.FileRows != o.SentRows || o.SentRows != o.ConfirmedRows ||
+		o.FileAmount != o.SentAmount || o.SentAmount != o.ConfirmedAmount ||
+		o.FileScore != o.SentScore || o.SentScore != o.ConfirmedScore
+	return o
+}
+
+// All returns every line (for tests and small reconciliations).
+func (ts *Totals) All() []Total {
+	out := make([]Total, ts.Len())
+	for i := range out {
+		out[i] = ts.At(i)
+	}
+	return out
+}
+
 // Totals returns the totals sorted by date, shop and kind. After the first
 // call the totals are final: Add no longer takes entries.
-func (r *Reconcile) Totals() []Total {
+func (r *Reconcile) Totals() *Totals {
 	if r.final != nil {
 		return r.final
 	}
-	keys := make([]totalKey, 0, len(r.totals))
+	dates := map[int32]string{}
+	keys := make([]namedKey, 0, len(r.totals))
 	for k := range r.totals {
-		keys = append(keys, k)
+		n := namedKey{totalKey: k}
+		if k.dated {
+			if n.date = dates[k.day]; n.date == "" {
+				n.date = time.Unix(int64(k.day)*86400, 0).UTC().Format("2006-01-02")
+				dates[k.day] = n.date
+			}
+		}
+		keys = append(keys, n)
 	}
 	order := map[crmsync.Kind]int{}
 	for i, k := range crmsync.Kinds {
@@ -364,27 +457,19 @@ func (r *Reconcile) Totals() []Total {
 		if x.date != y.date {
 			return x.date < y.date
 		}
-		if x.shop != y.shop {
-			return x.shop < y.shop
+		if xs, ys := r.shops[x.shop], r.shops[y.shop]; xs != ys {
+			return xs < ys
 		}
-		return order[x.kind] < order[y.kind]
+		return order[r.kinds[x.kind]] < order[r.kinds[y.kind]]
 	})
-	out := make([]Total, len(keys))
-	for i, k := range keys {
-		t := r.totals[k]
-		out[i] = Total{
-			Date: k.date, Shop: k.shop, Kind: k.kind,
-			FileRows: t.rows[inFile], SentRows: t.rows[asSent], ConfirmedRows: t.rows[asConfirmed],
-			FileAmount: t.amount[inFile].String(), SentAmount: t.amount[asSent].String(), ConfirmedAmount: t.amount[asConfirmed].String(),
-			FileScore: t.score[inFile].String(), SentScore: t.score[asSent].String(), ConfirmedScore: t.score[asConfirmed].String(),
+	ts := &Totals{r: r, keys: keys}
+	for i := range keys {
+		if ts.At(i).Differs {
+			ts.differ++
 		}
-		o := &out[i]
-		o.Differs = o.FileRows != o.SentRows || o.SentRows != o.ConfirmedRows ||
-			o.FileAmount != o.SentAmount || o.SentAmount != o.ConfirmedAmount ||
-			o.FileScore != o.SentScore || o.SentScore != o.ConfirmedScore
 	}
-	r.final, r.totals = out, nil // the map's memory goes back
-	return out
+	r.final = ts
+	return ts
 }
 
 // row writes an entry to its category's sheet.
@@ -688,7 +773,9 @@ func (r *Reconcile) summary(info ReconcileInfo) error {
 	if err := put(hdr...); err != nil {
 		return err
 	}
-	for _, t := range r.Totals() {
+	ts := r.Totals()
+	for i := range ts.Len() {
+		t := ts.At(i)
 		style := st.amount
 		if t.Differs {
 			style = r.problemAmount()

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -94,7 +95,7 @@ func TestReconcileReport(t *testing.T) {
 			FileAmount: "57.00", SentAmount: "7.00", ConfirmedAmount: "0.00",
 			FileScore: "6.00", SentScore: "1.00", ConfirmedScore: "0.00", Differs: true},
 	}
-	if diff := cmp.Diff(wantTotals, r.Totals()); diff != "" {
+	if diff := cmp.Diff(wantTotals, r.Totals().All()); diff != "" {
 		t.Errorf("Totals() (-want +got):\n%s", diff)
 	}
 	info := ReconcileInfo{Ledger: "l.db", Generated: recDay, Windows: []crmsync.Window{{Kind: sk, Since: recDay, Until: recDay.AddDate(0, 0, 1)}}}
@@ -142,5 +143,56 @@ func TestReconcileReport(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("summary has no totals row for 2024-11-01 S1:\n%q", rows)
+	}
+}
+
+// TestReconcileTotalsOrder: the totals are lines per business day (in
+// Beijing time: 23:30 and 00:30 are two days), shop and kind, sorted by
+// date (none first), shop and the order of the kinds, whatever order the
+// entries came in; Differ counts the lines whose columns disagree.
+func TestReconcileTotalsOrder(t *testing.T) {
+	r, err := NewReconcile(filepath.Join(t.TempDir(), "rec.xlsx"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, v2 := crmsync.KindScore, crmsync.KindScoreV2
+	late := time.Date(2024, 11, 1, 23, 30, 0, 0, mallcoo.CST)
+	early := time.Date(2024, 11, 2, 0, 30, 0, 0, mallcoo.CST).UTC() // 16:30 UTC on 1 November
+	matched := func(k crmsync.Kind, at time.Time, shop, amount string) *crmsync.ReconcileEntry {
+		b := recScoreBody("T", shop, amount, "1")
+		return &crmsync.ReconcileEntry{Category: crmsync.CategoryMatched, Kind: k, Key: "T", Time: at, Body: b,
+			State: crmsync.StateSent, LedgerKind: k, LedgerTime: at, LedgerBody: b}
+	}
+	for _, e := range []*crmsync.ReconcileEntry{
+		matched(sk, early, "S2", "1"),
+		matched(v2, late, "S1", "2"),
+		matched(sk, late, "S2", "3"),
+		matched(sk, late, "S1", "4"),
+		{Category: crmsync.CategoryMatched, Kind: crmsync.KindMember, Key: "C1", State: crmsync.StateSent, LedgerKind: crmsync.KindMember},
+		{Category: crmsync.CategoryMissing, Kind: sk, Key: "T9", Time: early, Body: recScoreBody("T9", "S1", "5", "1")},
+		matched(sk, late, "S1", "6"),
+	} {
+		if err := r.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	ts := r.Totals()
+	for _, tot := range ts.All() {
+		got = append(got, fmt.Sprintf("%s %s %s %d %s %v", tot.Date, tot.Shop, tot.Kind, tot.FileRows, tot.FileAmount, tot.Differs))
+	}
+	want := []string{
+		"  member 1 0.00 true", // no body as sent
+		"2024-11-01 S1 score 2 10.00 false",
+		"2024-11-01 S1 score-v2 1 0.00 false", // not score's field names
+		"2024-11-01 S2 score 1 3.00 false",
+		"2024-11-02 S1 score 1 5.00 true",
+		"2024-11-02 S2 score 1 1.00 false",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("totals (-want +got):\n%s", diff)
+	}
+	if ts.Len() != len(want) || ts.Differ() != 2 {
+		t.Errorf("Len %d, Differ %d; want %d and 2", ts.Len(), ts.Differ(), len(want))
 	}
 }

@@ -62,6 +62,19 @@ type Options struct {
 	// Results, when set, is the results CSV (see WriteResults) Write writes
 	// in the same pass over the results as the report.
 	Results string
+	// Live, when set, holds what the run fed it of every row (NewLive):
+	// a report that lists only the rows that need a person then reads only
+	// those from its Source, and takes the results CSV's lines and the
+	// finance totals from Live. Unused when the run dropped it, or when it
+	// does not hold every row of the run.
+	Live *Live
+}
+
+// PersonSource is a Source that also streams only the results that need a
+// person (crmsync.Outcome.NeedsPerson); the ledger implements it. A report
+// that lists only those rows reads them so (Live).
+type PersonSource interface {
+	ResultsNeedingPerson(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error
 }
 
 // DefaultReportRows is the default of Options.ReportRows: a report of up to
@@ -232,6 +245,9 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	if rel, err := filepath.Rel(filepath.Dir(path), w.results); err == nil && !strings.HasPrefix(rel, "..") {
 		w.resultsName = rel
 	}
+	// With a Live, every row's line and amounts are known: only the rows
+	// that need a person are read.
+	live := w.cut && w.results != "" && w.opt.Live.usable(s, w.opt)
 	var res *resultsFile
 	if w.results != "" {
 		if res, err = createResults(w.results, w.opt); err != nil {
@@ -239,8 +255,15 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 		}
 		defer res.abort()
 	}
-
 	fin := newFinance()
+	walk := src.Results
+	if live {
+		if err := w.opt.Live.writeTo(res); err != nil {
+			return "", &ResultsError{Path: w.results, Err: err}
+		}
+		fin = w.opt.Live.fin
+		walk = needingPerson(src)
+	}
 	causes := newCauses(w.lang)
 	written := 0
 	for _, k := range crmsync.Kinds {
@@ -255,7 +278,7 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 		}
 		var ps *problemSheet
 		n := 0
-		err := src.Results(ctx, s.RunID, k, func(r *crmsync.Result) error {
+		err := walk(ctx, s.RunID, k, func(r *crmsync.Result) error {
 			n++
 			written++
 			if n&1023 == 0 {
@@ -266,12 +289,14 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 			if w.progress != nil && written%4096 == 0 {
 				w.progress("report", written, s.Rows)
 			}
-			if res != nil {
+			if res != nil && !live {
 				if err := res.add(k, r); err != nil {
 					return &ResultsError{Path: w.results, Err: fmt.Errorf("write results %s: %w", w.results, err)}
 				}
 			}
-			fin.add(k, r)
+			if !live {
+				fin.add(k, r)
+			}
 			if !r.Outcome.NeedsPerson() {
 				if w.cut {
 					return nil
@@ -369,6 +394,22 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 	}
 	renamed = true
 	return problems, nil
+}
+
+// needingPerson is src's walk of the results that need a person: its own
+// (PersonSource), else Results' with the others left out.
+func needingPerson(src Source) func(context.Context, int64, crmsync.Kind, func(*crmsync.Result) error) error {
+	if ps, ok := src.(PersonSource); ok {
+		return ps.ResultsNeedingPerson
+	}
+	return func(ctx context.Context, runID int64, k crmsync.Kind, fn func(*crmsync.Result) error) error {
+		return src.Results(ctx, runID, k, func(r *crmsync.Result) error {
+			if !r.Outcome.NeedsPerson() {
+				return nil
+			}
+			return fn(r)
+		})
+	}
 }
 
 // listingText says where every row's outcome is when the kind sheets list

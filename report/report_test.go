@@ -739,3 +739,76 @@ func TestWriteResultsInTheSamePass(t *testing.T) {
 		t.Errorf("Write's results CSV differs from WriteResults':\n%s\n---\n%s", a, b)
 	}
 }
+
+// personOnly is a Source that streams only the rows that need a person
+// (PersonSource); reading every row fails.
+type personOnly struct{ memSource }
+
+func (p personOnly) Results(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
+	return errors.New("every row read again")
+}
+
+func (p personOnly) ResultsNeedingPerson(ctx context.Context, runID int64, kind crmsync.Kind, fn func(*crmsync.Result) error) error {
+	return p.memSource.Results(ctx, runID, kind, func(r *crmsync.Result) error {
+		if !r.Outcome.NeedsPerson() {
+			return nil
+		}
+		return fn(r)
+	})
+}
+
+// TestWriteFromLive: a cut report given a Live fed every row of the run
+// reads back only the rows that need a person, and is the report (and the
+// results CSV, byte for byte) Write makes reading every row. A Live that
+// misses a row, or was dropped, is not used.
+func TestWriteFromLive(t *testing.T) {
+	s, src := testRun()
+	write := func(dir string, src Source, lv *Live) (string, string) {
+		t.Helper()
+		path := filepath.Join(dir, "run.xlsx")
+		if _, err := Write(context.Background(), path, s, src, Options{ReportRows: 7, Live: lv}); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "run-results.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cells strings.Builder
+		for _, p := range []string{path, ProblemsPath(path)} {
+			f := open(t, p)
+			for _, sh := range f.GetSheetList() {
+				fmt.Fprintf(&cells, "== %s\n%q\n", sh, rows(t, f, sh))
+			}
+		}
+		return string(b), cells.String()
+	}
+	wantCSV, want := write(t.TempDir(), src, nil)
+	seq := slices.Clone(src)
+	slices.SortFunc(seq, func(a, b *crmsync.Result) int { return int(a.Seq - b.Seq) })
+
+	lv := NewLive(t.TempDir(), Options{})
+	defer lv.Close()
+	lv.Add(seq)
+	gotCSV, got := write(t.TempDir(), personOnly{src}, lv)
+	if diff := cmp.Diff(wantCSV, gotCSV); diff != "" {
+		t.Errorf("results CSV from the Live (-read +live):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("report from the Live (-read +live):\n%s", diff)
+	}
+
+	short := NewLive(t.TempDir(), Options{})
+	defer short.Close()
+	short.Add(seq[1:])
+	dropped := NewLive(t.TempDir(), Options{})
+	dropped.Add(seq)
+	dropped.Drop()
+	for name, lv := range map[string]*Live{"a row short": short, "dropped": dropped} {
+		if _, err := Write(context.Background(), filepath.Join(t.TempDir(), "run.xlsx"), s, personOnly{src}, Options{ReportRows: 7, Live: lv}); err == nil {
+			t.Errorf("%s: Write used the Live", name)
+		}
+		if gotCSV, got := write(t.TempDir(), src, lv); gotCSV != wantCSV || got != want {
+			t.Errorf("%s: the report differs from the one read from the Source", name)
+		}
+	}
+}

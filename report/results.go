@@ -110,19 +110,33 @@ func (e *ResultsError) Unwrap() error { return e.Err }
 // are marshalled by gocsv from resultLine's tags, a batch at a time (no
 // goroutine, so Write can feed it from its own pass over the results).
 type resultsFile struct {
-	path  string
-	f     *os.File
-	bw    *bufio.Writer
+	lines
+	path string
+	f    *os.File
+	bw   *bufio.Writer
+	mode os.FileMode
+	done bool
+}
+
+// lines writes results CSV lines (resultLine) through gocsv, a batch at a
+// time: the results CSV's, or a kind's spool of them (Live).
+type lines struct {
 	w     *gocsv.SafeCSVWriter
 	m     masker
 	l     lang
-	mode  os.FileMode
 	batch []resultLine
-	done  bool
 }
 
 // resultsBatch is how many lines gocsv marshals at a time.
 const resultsBatch = 512
+
+// newLines writes lines to w (CRLF line ends), masked as opt says.
+func newLines(w io.Writer, opt Options) lines {
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	return lines{w: gocsv.NewSafeCSVWriter(cw), m: masker{show: opt.ShowPersonal}, l: parseLang(opt.Lang),
+		batch: make([]resultLine, 0, resultsBatch)}
+}
 
 // createResults starts the results CSV at path (its directory created if
 // need be): the BOM and the header are written.
@@ -135,22 +149,18 @@ func createResults(path string, opt Options) (*resultsFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write results: %w", err)
 	}
-	rf := &resultsFile{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<16), m: masker{show: opt.ShowPersonal},
-		l: parseLang(opt.Lang), mode: opt.fileMode()}
+	rf := &resultsFile{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<16), mode: opt.fileMode()}
 	rf.bw.WriteString("\ufeff")
-	w := csv.NewWriter(rf.bw)
-	w.UseCRLF = true
-	rf.w = gocsv.NewSafeCSVWriter(w)
+	rf.lines = newLines(rf.bw, opt)
 	if err := gocsv.MarshalCSV([]resultLine{}, rf.w); err != nil { // the header
 		rf.abort()
 		return nil, fmt.Errorf("write results %s: %w", path, err)
 	}
-	rf.batch = make([]resultLine, 0, resultsBatch)
 	return rf, nil
 }
 
 // add writes the line of one result of kind k.
-func (rf *resultsFile) add(k crmsync.Kind, r *crmsync.Result) error {
+func (rf *lines) add(k crmsync.Kind, r *crmsync.Result) error {
 	m := &rf.m
 	m.row(k, r.Values, r.Body) // the body holds the card ID and mobile as cleaned, as keys use them
 	cause := ""
@@ -173,7 +183,7 @@ func (rf *resultsFile) add(k crmsync.Kind, r *crmsync.Result) error {
 }
 
 // flush marshals the batched lines.
-func (rf *resultsFile) flush() error {
+func (rf *lines) flush() error {
 	if len(rf.batch) == 0 {
 		return nil
 	}
@@ -182,13 +192,29 @@ func (rf *resultsFile) flush() error {
 	return err
 }
 
-// commit finishes the file and renames it into place.
-func (rf *resultsFile) commit() error {
+// end marshals the batched lines and flushes the CSV writer.
+func (rf *lines) end() error {
 	err := rf.flush()
 	rf.w.Flush()
 	if err == nil {
 		err = rf.w.Error()
 	}
+	return err
+}
+
+// copyLines appends lines written elsewhere (a kind's spool) after those
+// written so far.
+func (rf *resultsFile) copyLines(r io.Reader) error {
+	if err := rf.end(); err != nil {
+		return err
+	}
+	_, err := io.Copy(rf.bw, r)
+	return err
+}
+
+// commit finishes the file and renames it into place.
+func (rf *resultsFile) commit() error {
+	err := rf.end()
 	if err == nil {
 		err = rf.bw.Flush()
 	}

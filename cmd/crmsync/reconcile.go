@@ -46,7 +46,7 @@ type reconcileJSON struct {
 	RunActive  bool                  `json:"run_active,omitempty"`
 	Windows    []reconcileWindow     `json:"windows"`
 	Files      []crmsync.FileSummary `json:"files"`
-	Totals     []report.Total        `json:"-"` // printed after the rest, one by one
+	Totals     *report.Totals        `json:"-"` // printed after the rest, one by one
 	Report     string                `json:"report"`
 	DurationS  float64               `json:"duration_s"`
 }
@@ -171,14 +171,8 @@ func (c *reconcileCommand) printReconcile(out *reconcileJSON) {
 	if out.Fixed > 0 {
 		fmt.Fprintf(w, "  (%d of the matched rows are bad rows whose fixed version was delivered)\n", out.Fixed)
 	}
-	differ := 0
-	for _, t := range out.Totals {
-		if t.Differs {
-			differ++
-		}
-	}
-	if differ > 0 {
-		fmt.Fprintf(w, "  totals differ on %d of %d day × shop × kind lines\n", differ, len(out.Totals))
+	if differ := out.Totals.Differ(); differ > 0 {
+		fmt.Fprintf(w, "  totals differ on %d of %d day × shop × kind lines\n", differ, out.Totals.Len())
 	}
 	for _, f := range out.Files {
 		if f.Problem != "" {
@@ -209,16 +203,17 @@ func (c *reconcileCommand) printReconcileJSON(out *reconcileJSON) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	for i := range out.Totals {
+	for i := range out.Totals.Len() {
 		if i > 0 {
 			w.WriteByte(',')
 		}
 		w.WriteString("\n    ")
 		buf.Reset()
-		enc.Encode(&out.Totals[i])
+		t := out.Totals.At(i)
+		enc.Encode(&t)
 		w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
 	}
-	if len(out.Totals) > 0 {
+	if out.Totals.Len() > 0 {
 		w.WriteString("\n  ")
 	}
 	w.WriteString("]\n}\n")
