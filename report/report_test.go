@@ -3,6 +3,7 @@ package report
 import (
 	"archive/zip"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -810,5 +811,46 @@ func TestWriteFromLive(t *testing.T) {
 		if gotCSV, got := write(t.TempDir(), src, lv); gotCSV != wantCSV || got != want {
 			t.Errorf("%s: the report differs from the one read from the Source", name)
 		}
+	}
+}
+
+// TestResultsCSVFormulaAsText: a text field of the results CSV that a
+// spreadsheet would take for a formula (= + - @ first: a key, a Mallcoo
+// message, a file name from outside) is written with a leading ', so
+// Excel and LibreOffice show it as text; other text and numbers are as
+// they were.
+func TestResultsCSVFormulaAsText(t *testing.T) {
+	s, _ := testRun()
+	src := memSource{
+		{Kind: crmsync.KindScore, Key: `=HYPERLINK("http://x","y")`, Outcome: crmsync.OutcomeRejected, HasCode: true, Code: 3001,
+			Message: "+cmd|' /C calc'!A0", Attempts: 1, Source: crmsync.SourceRef{File: "-in/day.csv", Row: 2}},
+		{Kind: crmsync.KindScore, Key: "@SUM(1)", Outcome: crmsync.OutcomeFailed, Message: "\tx", Source: crmsync.SourceRef{File: "in/day.csv", Sheet: "=s", Row: 3}},
+		{Kind: crmsync.KindScore, Key: "T-1=2", Outcome: crmsync.OutcomeSent, HasCode: true, Code: 1, Message: "成功", Source: crmsync.SourceRef{File: "in/day.csv", Row: 4}},
+	}
+	path := filepath.Join(t.TempDir(), "r.csv")
+	if err := WriteResults(context.Background(), path, s, src, Options{ShowPersonal: true}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type line struct{ file, sheet, row, key, code, message string }
+	var got []line
+	for _, r := range recs[1:] {
+		got = append(got, line{r[0], r[1], r[2], r[4], r[9], r[10]})
+	}
+	want := []line{
+		{"'-in/day.csv", "", "2", `'=HYPERLINK("http://x","y")`, "3001", "'+cmd|' /C calc'!A0"},
+		{"in/day.csv", "'=s", "3", "'@SUM(1)", "", "'\tx"},
+		{"in/day.csv", "", "4", "T-1=2", "1", "成功"},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(line{})); diff != "" {
+		t.Errorf("results CSV lines (-want +got):\n%s", diff)
 	}
 }

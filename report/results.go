@@ -173,13 +173,26 @@ func (rf *lines) add(k crmsync.Kind, r *crmsync.Result) error {
 	if r.HasCode {
 		code = strconv.Itoa(r.Code)
 	}
-	rf.batch = append(rf.batch, resultLine{File: r.Source.File, Sheet: r.Source.Sheet, Row: r.Source.Row, Kind: string(k),
-		Key: m.text(r.Key), Outcome: string(r.Outcome), Cause: cause, Column: r.Column, Reason: m.text(reasonText(k, r, rf.l)),
-		MallcooCode: code, MallcooMessage: m.text(r.Message), Attempts: r.Attempts})
+	rf.batch = append(rf.batch, resultLine{File: asText(r.Source.File), Sheet: asText(r.Source.Sheet), Row: r.Source.Row, Kind: string(k),
+		Key: asText(m.text(r.Key)), Outcome: string(r.Outcome), Cause: cause, Column: asText(r.Column),
+		Reason: asText(m.text(reasonText(k, r, rf.l))), MallcooCode: code, MallcooMessage: asText(m.text(r.Message)), Attempts: r.Attempts})
 	if len(rf.batch) == resultsBatch {
 		return rf.flush()
 	}
 	return nil
+}
+
+// asText is a text field of the results CSV as a spreadsheet must take
+// it: one that begins with = + - @ (or a tab or CR) would be a formula to
+// Excel, LibreOffice and WPS when a person opens the file (a key or a
+// Mallcoo message is text from outside: "=HYPERLINK(…)"), so it gets a
+// leading ' as OWASP's CSV-injection advice says; the spreadsheet shows
+// the text, a script sees the '.
+func asText(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // flush marshals the batched lines.
