@@ -390,53 +390,56 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 	if len(evs) == 0 {
 		return nil
 	}
+	err := l.write(ctx, true, func(*sql.Conn) error { return l.claimTx(ctx, runID, evs) })
+	if err != nil {
+		return fmt.Errorf("claim %d events for run %d in ledger %s: %w", len(evs), runID, l.path, err)
+	}
+	return nil
+}
+
+// claimTx is Claim's write; the caller is in a write transaction.
+func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event) error {
 	now := l.Now().UnixNano()
 	keys := make([]eventKey, len(evs))
 	for i, ev := range evs {
 		keys[i] = keyOf(ev.Kind, ev.Key)
 	}
-	err := l.write(ctx, true, func(*sql.Conn) error {
-		bodies, err := l.newBodyIDs(ctx, keys)
-		if err != nil {
-			return err
-		}
-		events := l.newMultiInsert(`INSERT INTO events
+	bodies, err := l.newBodyIDs(ctx, keys)
+	if err != nil {
+		return err
+	}
+	events := l.newMultiInsert(`INSERT INTO events
 	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated, cells_id)`, 12,
-			`ON CONFLICT (keyspace, key) DO UPDATE SET
+		`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated, reason = '',
 	cells_id = coalesce(excluded.cells_id, cells_id)`)
-		for i, ev := range evs {
-			r := bodies.refs[keys[i]] // a claim keeps the event's cells
-			if q, ok := l.takeQueued(runID, keys[i], ev.Hash); ok && (r.hash != ev.Hash || r.bodyID == 0) {
-				// The queued result of this run (Queued) holds the body:
-				// the event refers to it and to its cells.
-				bodies.refs[keys[i]] = q
-				r = q
-			}
-			id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
-			if err != nil {
-				return err
-			}
-			bodies.settle(keys[i], ev.Hash, id, r.cellsID, r.cells)
-			var cells any
-			if r.cellsID != 0 {
-				cells = r.cellsID
-			}
-			if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
-				ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
-				return err
-			}
+	for i, ev := range evs {
+		r := bodies.refs[keys[i]] // a claim keeps the event's cells
+		if q, ok := l.takeQueued(runID, keys[i], ev.Hash); ok && (r.hash != ev.Hash || r.bodyID == 0) {
+			// The queued result of this run (Queued) holds the body:
+			// the event refers to it and to its cells.
+			bodies.refs[keys[i]] = q
+			r = q
 		}
-		if err := bodies.ins.flush(ctx); err != nil {
+		id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
+		if err != nil {
 			return err
 		}
-		return events.flush(ctx)
-	})
-	if err != nil {
-		return fmt.Errorf("claim %d events for run %d in ledger %s: %w", len(evs), runID, l.path, err)
+		bodies.settle(keys[i], ev.Hash, id, r.cellsID, r.cells)
+		var cells any
+		if r.cellsID != 0 {
+			cells = r.cellsID
+		}
+		if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
+			ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
+			return err
+		}
 	}
-	return nil
+	if err := bodies.ins.flush(ctx); err != nil {
+		return err
+	}
+	return events.flush(ctx)
 }
 
 // ReasonReleased is the reason of an event whose claim was released: its
@@ -617,6 +620,15 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 	if len(rs) == 0 {
 		return nil
 	}
+	err := l.write(ctx, durable, func(*sql.Conn) error { return l.recordTx(ctx, runID, rs) })
+	if err != nil {
+		return fmt.Errorf("record %d results of run %d in ledger %s: %w", len(rs), runID, l.path, err)
+	}
+	return nil
+}
+
+// recordTx is Record's write; the caller is in a write transaction.
+func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result) error {
 	now := l.Now().UnixNano()
 	keys := make([]eventKey, len(rs))
 	withBody := make([]eventKey, 0, len(rs))
@@ -626,134 +638,128 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			withBody = append(withBody, keys[i])
 		}
 	}
-	err := l.write(ctx, durable, func(*sql.Conn) error {
-		bodies, err := l.newBodyIDs(ctx, withBody)
-		if err != nil {
-			return err
-		}
-		files, err := l.fileIDs(ctx, rs)
-		if err != nil {
-			return err
-		}
-		sources, err := l.sourceIDs(ctx, rs)
-		if err != nil {
-			return err
-		}
-		// file and vals are '' from schema 7 on (file_id, cells_id).
-		results := l.newMultiInsertTuple(`INSERT INTO results
+	bodies, err := l.newBodyIDs(ctx, withBody)
+	if err != nil {
+		return err
+	}
+	files, err := l.fileIDs(ctx, rs)
+	if err != nil {
+		return err
+	}
+	sources, err := l.sourceIDs(ctx, rs)
+	if err != nil {
+		return err
+	}
+	// file and vals are '' from schema 7 on (file_id, cells_id).
+	results := l.newMultiInsertTuple(`INSERT INTO results
 	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`,
-			`(?,?,'',?,?,?,?,?,?,'',?,?,?,?,?,?,?,?,?,?,?)`,
-			`ON CONFLICT (run_id, seq) DO UPDATE SET
+		`(?,?,'',?,?,?,?,?,?,'',?,?,?,?,?,?,?,?,?,?,?)`,
+		`ON CONFLICT (run_id, seq) DO UPDATE SET
 	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
 	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
-		events := l.newMultiInsert(`INSERT INTO events
+	events := l.newMultiInsert(`INSERT INTO events
 	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated, reason, cells_id)`, 16,
-			`ON CONFLICT (keyspace, key) DO UPDATE SET
+		`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
 	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason, cells_id = excluded.cells_id`)
-		open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
-			`ON CONFLICT (kind, key) DO UPDATE SET
+	open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
+		`ON CONFLICT (kind, key) DO UPDATE SET
 	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq, event = excluded.event,
 	since = CASE WHEN open_rows.state IN ('changed', 'invalid') THEN open_rows.since ELSE excluded.since END`)
-		fixed, err := l.prep(ctx, `DELETE FROM open_rows WHERE kind = ? AND event = ? AND event != '' AND state = 'invalid'`)
+	fixed, err := l.prep(ctx, `DELETE FROM open_rows WHERE kind = ? AND event = ? AND event != '' AND state = 'invalid'`)
+	if err != nil {
+		return err
+	}
+	same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, 7,
+		`ON CONFLICT (run_id, seq) DO NOTHING`)
+	var vbuf, legacy []byte
+	for i, r := range rs {
+		id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
 		if err != nil {
 			return err
 		}
-		same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, 7,
-			`ON CONFLICT (run_id, seq) DO NOTHING`)
-		var vbuf, legacy []byte
-		for i, r := range rs {
-			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
-			if err != nil {
-				return err
+		own := ownHash(r)
+		var ha any = "" // hashArg(r.Hash), made once where a column takes it
+		if !own || r.Outcome == crmsync.OutcomeChanged || settles(r.Outcome) {
+			ha = hashArg(r.Hash)
+		}
+		if len(r.Body) > 0 {
+			var hash []byte
+			if !own {
+				hash, _ = ha.([]byte)
 			}
-			own := ownHash(r)
-			var ha any = "" // hashArg(r.Hash), made once where a column takes it
-			if !own || r.Outcome == crmsync.OutcomeChanged || settles(r.Outcome) {
-				ha = hashArg(r.Hash)
-			}
-			if len(r.Body) > 0 {
-				var hash []byte
-				if !own {
-					hash, _ = ha.([]byte)
-				}
-				vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time, hash)
-			} else {
-				vbuf = appendCells(vbuf[:0], r.Values)
-			}
-			ref := bodies.refs[keys[i]]
-			cells, err := bodies.cellsID(ctx, keys[i], vbuf)
-			if err != nil {
-				return err
-			}
-			var file any
-			if r.Source.File != "" {
-				file = files[r.Source.File]
-			}
-			if r.Outcome == crmsync.OutcomeUnchanged && id != nil {
-				if _, known := bodies.refs[keys[i]]; known && ref.cellsID != cells && (len(ref.cells) == 0 || ref.cells[0] != headMark) {
-					// The event's cells were stored before schema 8 (or
-					// none, before 7): it refers to these from now on, so
-					// the next re-run stores no cells again.
-					if legacy = appendCells(legacy[:0], r.Values); ref.cellsID == 0 || string(legacy) == string(ref.cells) {
-						if err := l.referCells(ctx, keys[i], ref.cellsID, cells); err != nil {
-							return err
-						}
-						ref.cellsID, ref.cells = cells, append([]byte(nil), vbuf...)
-						bodies.refs[keys[i]] = ref
+			vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time, hash)
+		} else {
+			vbuf = appendCells(vbuf[:0], r.Values)
+		}
+		ref := bodies.refs[keys[i]]
+		cells, err := bodies.cellsID(ctx, keys[i], vbuf)
+		if err != nil {
+			return err
+		}
+		var file any
+		if r.Source.File != "" {
+			file = files[r.Source.File]
+		}
+		if r.Outcome == crmsync.OutcomeUnchanged && id != nil {
+			if _, known := bodies.refs[keys[i]]; known && ref.cellsID != cells && (len(ref.cells) == 0 || ref.cells[0] != headMark) {
+				// The event's cells were stored before schema 8 (or
+				// none, before 7): it refers to these from now on, so
+				// the next re-run stores no cells again.
+				if legacy = appendCells(legacy[:0], r.Values); ref.cellsID == 0 || string(legacy) == string(ref.cells) {
+					if err := l.referCells(ctx, keys[i], ref.cellsID, cells); err != nil {
+						return err
 					}
+					ref.cellsID, ref.cells = cells, append([]byte(nil), vbuf...)
+					bodies.refs[keys[i]] = ref
 				}
 			}
-			if narrow(r, own, ha) && id != nil {
-				src := sources[crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}]
-				if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
-					return err
-				}
-				continue
-			}
-			var prev any
-			if len(r.Previous) > 0 {
-				prev = r.Previous
-			}
-			stored := ha
-			if storedHash(r, own) == "" {
-				stored = ""
-			}
-			if err := results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
-				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file); err != nil {
+		}
+		if narrow(r, own, ha) && id != nil {
+			src := sources[crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}]
+			if err := same.add(ctx, runID, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
 				return err
 			}
-			if opens(r.Outcome) {
-				if err := open.add(ctx, string(r.Kind), openKey(r), string(r.Outcome), openReason(r), now, runID, r.Seq, openEvent(r)); err != nil {
-					return err
-				}
-			}
-			if !settles(r.Outcome) {
-				continue
-			}
-			if r.Outcome == crmsync.OutcomeSent {
-				// A fixed row delivered settles the invalid row it fixes.
-				if _, err := fixed.ExecContext(ctx, string(r.Kind), r.Key); err != nil {
-					return err
-				}
-			}
-			bodies.settle(keys[i], r.Hash, id, cells, vbuf)
-			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), ha, id,
-				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
+			continue
+		}
+		var prev any
+		if len(r.Previous) > 0 {
+			prev = r.Previous
+		}
+		stored := ha
+		if storedHash(r, own) == "" {
+			stored = ""
+		}
+		if err := results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
+			string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
+			code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file); err != nil {
+			return err
+		}
+		if opens(r.Outcome) {
+			if err := open.add(ctx, string(r.Kind), openKey(r), string(r.Outcome), openReason(r), now, runID, r.Seq, openEvent(r)); err != nil {
 				return err
 			}
 		}
-		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, same, events, open} {
-			if err := m.flush(ctx); err != nil {
+		if !settles(r.Outcome) {
+			continue
+		}
+		if r.Outcome == crmsync.OutcomeSent {
+			// A fixed row delivered settles the invalid row it fixes.
+			if _, err := fixed.ExecContext(ctx, string(r.Kind), r.Key); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record %d results of run %d in ledger %s: %w", len(rs), runID, l.path, err)
+		bodies.settle(keys[i], r.Hash, id, cells, vbuf)
+		if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), ha, id,
+			r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
+			return err
+		}
+	}
+	for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, same, events, open} {
+		if err := m.flush(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
