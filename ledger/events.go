@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -296,33 +297,32 @@ type eventRef struct {
 // the event's. So claiming an event, recording it sent and recording it
 // unchanged in later runs store its body and its row's values once.
 type bodyIDs struct {
+	l         *Ledger
 	refs      map[eventKey]eventRef
-	next      int64 // the last ID given out
+	next      int64 // the last ID given out; 0: not read yet
 	ins       *multiInsert
-	nextCells int64 // the last cells ID given out
+	nextCells int64 // the last cells ID given out; 0: not read yet
 	cellsIns  *multiInsert
 }
 
-// newBodyIDs reads the current body of every event of keys.
-func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, error) {
-	b := &bodyIDs{refs: make(map[eventKey]eventRef, len(keys))}
-	// Write transactions are BEGIN IMMEDIATE: no one else can add bodies
-	// until this one commits, so IDs can be handed out here.
-	st, err := l.prep(ctx, `SELECT coalesce(max(id), 0) FROM bodies`)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.QueryRowContext(ctx).Scan(&b.next); err != nil {
-		return nil, err
-	}
-	if st, err = l.prep(ctx, `SELECT coalesce(max(id), 0) FROM cells`); err != nil {
-		return nil, err
-	}
-	if err := st.QueryRowContext(ctx).Scan(&b.nextCells); err != nil {
-		return nil, err
+// newBodyIDs reads the current body of every event of keys; known holds
+// what is known of some of them already (what this Ledger's claims wrote:
+// takeClaimed), which are not read again.
+func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey, known map[eventKey]queuedRef) (*bodyIDs, error) {
+	b := &bodyIDs{l: l, refs: make(map[eventKey]eventRef, len(keys))}
+	if len(known) > 0 {
+		missing := make([]eventKey, 0, len(keys))
+		for _, k := range keys {
+			if c, ok := known[k]; ok {
+				b.refs[k] = c.eventRef
+			} else {
+				missing = append(missing, k)
+			}
+		}
+		keys = missing
 	}
 	keys, _ = l.takeRefs(keys, b.refs)
-	err = eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
+	err := eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
 		var (
 			k         eventKey
 			hb        []byte
@@ -343,12 +343,33 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, err
 	return b, nil
 }
 
+// lastID returns the largest ID of table (bodies or cells). Write
+// transactions are BEGIN IMMEDIATE: no one else can add rows until this
+// one commits, so IDs can be handed out from it; it is read only when a
+// row is added (most claims and answers add none).
+func (b *bodyIDs) lastID(ctx context.Context, table string) (int64, error) {
+	st, err := b.l.prep(ctx, `SELECT coalesce(max(id), 0) FROM `+table)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = st.QueryRowContext(ctx).Scan(&n)
+	return n, err
+}
+
 // cellsID returns the cells.id for vals (appendCells) of a row of event
 // k: the event's own cells if they are the same bytes, else a new row.
 // vals is copied when stored.
 func (b *bodyIDs) cellsID(ctx context.Context, k eventKey, vals []byte) (int64, error) {
 	if r, ok := b.refs[k]; ok && r.cellsID != 0 && string(r.cells) == string(vals) {
 		return r.cellsID, nil
+	}
+	if b.nextCells == 0 {
+		n, err := b.lastID(ctx, "cells")
+		if err != nil {
+			return 0, err
+		}
+		b.nextCells = n
 	}
 	b.nextCells++
 	if err := b.cellsIns.add(ctx, b.nextCells, string(vals)); err != nil {
@@ -366,6 +387,13 @@ func (b *bodyIDs) id(ctx context.Context, k eventKey, hash string, body []byte) 
 	}
 	if r, ok := b.refs[k]; ok && r.hash == hash && r.bodyID != 0 {
 		return r.bodyID, nil
+	}
+	if b.next == 0 {
+		n, err := b.lastID(ctx, "bodies")
+		if err != nil {
+			return nil, err
+		}
+		b.next = n
 	}
 	b.next++
 	if err := b.ins.add(ctx, b.next, encodeBody(nil, body)); err != nil {
@@ -390,24 +418,95 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 	if len(evs) == 0 {
 		return nil
 	}
-	err := l.write(ctx, true, func(*sql.Conn) error { return l.claimTx(ctx, runID, evs) })
+	var claimed []claimedEvent
+	err := l.write(ctx, true, func(*sql.Conn) error {
+		var err error
+		claimed, err = l.claimTx(ctx, runID, evs)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("claim %d events for run %d in ledger %s: %w", len(evs), runID, l.path, err)
 	}
+	l.noteClaimed(runID, claimed)
 	return nil
 }
 
-// claimTx is Claim's write; the caller is in a write transaction.
-func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event) error {
+// claimedEvent is what claimTx wrote of an event whose queued result it
+// took the body of (see noteClaimed).
+type claimedEvent struct {
+	key eventKey
+	ref queuedRef
+}
+
+// maxClaimed bounds Ledger.claimed: claims never recorded (a run that
+// stopped) are forgotten past it; Record then only takes the longer way.
+const maxClaimed = 1 << 16
+
+// noteClaimed remembers what committed claims of run runID wrote, so that
+// Record of their answers updates the rows in place (recordTx) instead of
+// reading the events back and writing every column again.
+func (l *Ledger) noteClaimed(runID int64, cs []claimedEvent) {
+	if len(cs) == 0 {
+		return
+	}
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	if l.claimed == nil || len(l.claimed)+len(cs) > maxClaimed {
+		l.claimed = make(map[queuedKey]queuedRef, len(cs))
+	}
+	for _, c := range cs {
+		l.claimed[queuedKey{runID, c.key}] = c.ref
+	}
+}
+
+// takeClaimed returns (and forgets) what noteClaimed remembered of the
+// events of keys in run runID.
+func (l *Ledger) takeClaimed(runID int64, keys []eventKey) map[eventKey]queuedRef {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	if len(l.claimed) == 0 {
+		return nil
+	}
+	var out map[eventKey]queuedRef
+	for _, k := range keys {
+		q := queuedKey{runID, k}
+		if c, ok := l.claimed[q]; ok {
+			if out == nil {
+				out = make(map[eventKey]queuedRef, len(keys))
+			}
+			out[k] = c
+			delete(l.claimed, q)
+		}
+	}
+	return out
+}
+
+// forgetClaimed forgets what noteClaimed remembered of evs in run runID.
+func (l *Ledger) forgetClaimed(runID int64, evs []*crmsync.Event) {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	for _, ev := range evs {
+		delete(l.claimed, queuedKey{runID, keyOf(ev.Kind, ev.Key)})
+	}
+}
+
+// claimTx is Claim's write; the caller is in a write transaction. It
+// returns what it wrote of the events whose queued result it took, for
+// noteClaimed once the transaction has committed.
+func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event) ([]claimedEvent, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
 	now := l.Now().UnixNano()
 	keys := make([]eventKey, len(evs))
 	for i, ev := range evs {
 		keys[i] = keyOf(ev.Kind, ev.Key)
 	}
-	bodies, err := l.newBodyIDs(ctx, keys)
+	bodies, err := l.newBodyIDs(ctx, keys, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var claimed []claimedEvent
 	events := l.newMultiInsert(`INSERT INTO events
 	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated, cells_id)`, 12,
 		`ON CONFLICT (keyspace, key) DO UPDATE SET
@@ -416,30 +515,34 @@ func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event)
 	cells_id = coalesce(excluded.cells_id, cells_id)`)
 	for i, ev := range evs {
 		r := bodies.refs[keys[i]] // a claim keeps the event's cells
-		if q, ok := l.takeQueued(runID, keys[i], ev.Hash); ok && (r.hash != ev.Hash || r.bodyID == 0) {
+		q, queued := l.takeQueued(runID, keys[i], ev.Hash)
+		if queued && (r.hash != ev.Hash || r.bodyID == 0) {
 			// The queued result of this run (Queued) holds the body:
 			// the event refers to it and to its cells.
-			bodies.refs[keys[i]] = q
-			r = q
+			bodies.refs[keys[i]] = q.eventRef
+			r = q.eventRef
 		}
 		id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		bodies.settle(keys[i], ev.Hash, id, r.cellsID, r.cells)
+		if n, ok := id.(int64); ok && queued {
+			claimed = append(claimed, claimedEvent{keys[i], queuedRef{eventRef{hash: ev.Hash, bodyID: n, cellsID: r.cellsID, cells: r.cells}, q.seq}})
+		}
 		var cells any
 		if r.cellsID != 0 {
 			cells = r.cellsID
 		}
 		if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
 			ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := bodies.ins.flush(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	return events.flush(ctx)
+	return claimed, events.flush(ctx)
 }
 
 // ReasonReleased is the reason of an event whose claim was released: its
@@ -456,6 +559,7 @@ func (l *Ledger) Release(ctx context.Context, runID int64, evs []*crmsync.Event)
 	if len(evs) == 0 {
 		return nil
 	}
+	l.forgetClaimed(runID, evs)
 	now := l.Now().UnixNano()
 	err := l.write(ctx, false, func(*sql.Conn) error {
 		del, err := l.prep(ctx, `DELETE FROM events WHERE keyspace = ? AND key = ? AND state = ? AND last_run = ? AND first_run = ?`)
@@ -614,13 +718,52 @@ func (l *Ledger) Record(ctx context.Context, runID int64, rs []*crmsync.Result) 
 	return l.record(ctx, runID, rs, false)
 }
 
+// ClaimRecord is Claim of evs and Record of rs in one transaction,
+// fsynced like Claim's: the send stage's group commit, where the answers
+// that came in meanwhile ride along with the next claims and cost no
+// commit of their own. The claims are written first: a result of an event
+// in evs is recorded after its claim. Either may be empty.
+func (l *Ledger) ClaimRecord(ctx context.Context, runID int64, evs []*crmsync.Event, rs []*crmsync.Result) error {
+	if len(evs) == 0 && len(rs) == 0 {
+		return nil
+	}
+	var claimed []claimedEvent
+	err := l.writeRetry(ctx, true, func(inPlace bool) error {
+		var err error
+		if claimed, err = l.claimTx(ctx, runID, evs); err != nil {
+			return err
+		}
+		return l.recordTx(ctx, runID, rs, inPlace)
+	})
+	if err != nil {
+		return fmt.Errorf("claim %d events and record %d results of run %d in ledger %s: %w", len(evs), len(rs), runID, l.path, err)
+	}
+	l.noteClaimed(runID, claimed)
+	return nil
+}
+
+// errNotInPlace says an answer recordTx meant to update in place was not
+// where noteClaimed said: the transaction is rolled back and written again
+// the long way (writeRetry).
+var errNotInPlace = errors.New("claimed rows not found in place")
+
+// writeRetry is write of fn(true), and if that fails with errNotInPlace
+// (rolled back) of fn(false).
+func (l *Ledger) writeRetry(ctx context.Context, durable bool, fn func(inPlace bool) error) error {
+	err := l.write(ctx, durable, func(*sql.Conn) error { return fn(true) })
+	if errors.Is(err, errNotInPlace) {
+		err = l.write(ctx, durable, func(*sql.Conn) error { return fn(false) })
+	}
+	return err
+}
+
 // record is Record, fsynced when durable (for the benchmark that prices
 // the choice).
 func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, durable bool) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	err := l.write(ctx, durable, func(*sql.Conn) error { return l.recordTx(ctx, runID, rs) })
+	err := l.writeRetry(ctx, durable, func(inPlace bool) error { return l.recordTx(ctx, runID, rs, inPlace) })
 	if err != nil {
 		return fmt.Errorf("record %d results of run %d in ledger %s: %w", len(rs), runID, l.path, err)
 	}
@@ -628,7 +771,18 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 }
 
 // recordTx is Record's write; the caller is in a write transaction.
-func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result) error {
+//
+// With inPlace, the answers to events this Ledger claimed for the run
+// (noteClaimed) whose result row and event row hold what the claim left
+// (the queued result's Seq, body and cells) are written as updates of the
+// columns an answer changes, several rows to a statement (UPDATE … FROM
+// (VALUES …)): the rest of both rows is as the long way would write it. If
+// a row is not found as expected the write fails with errNotInPlace, to
+// be rolled back and written again without inPlace.
+func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result, inPlace bool) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	now := l.Now().UnixNano()
 	keys := make([]eventKey, len(rs))
 	withBody := make([]eventKey, 0, len(rs))
@@ -638,7 +792,22 @@ func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result
 			withBody = append(withBody, keys[i])
 		}
 	}
-	bodies, err := l.newBodyIDs(ctx, withBody)
+	claimed := l.takeClaimed(runID, withBody)
+	if !inPlace {
+		claimed = nil
+	}
+	if len(claimed) > 0 {
+		// An event twice in rs takes the long way: its rows are
+		// written in order.
+		seen := make(map[eventKey]bool, len(rs))
+		for _, k := range keys {
+			if seen[k] {
+				delete(claimed, k)
+			}
+			seen[k] = true
+		}
+	}
+	bodies, err := l.newBodyIDs(ctx, withBody, claimed)
 	if err != nil {
 		return err
 	}
@@ -667,10 +836,21 @@ func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result
 		`ON CONFLICT (kind, key) DO UPDATE SET
 	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq, event = excluded.event,
 	since = CASE WHEN open_rows.state IN ('changed', 'invalid') THEN open_rows.since ELSE excluded.since END`)
-	fixed, err := l.prep(ctx, `DELETE FROM open_rows WHERE kind = ? AND event = ? AND event != '' AND state = 'invalid'`)
-	if err != nil {
-		return err
-	}
+	// A fixed row delivered settles the invalid row it fixes. (Without
+	// INDEXED BY SQLite walks every open row of the kind instead.)
+	fixed := l.newMultiInsertTuple(`DELETE FROM open_rows INDEXED BY open_rows_event
+WHERE event != '' AND state = 'invalid' AND (kind, event) IN (`, `(?,?)`, `)`)
+	// The answers updated in place (inPlace): the result row's columns
+	// that Record's upsert sets on conflict, and the event's that settle
+	// it (kind, hash, body and cells are the claim's already).
+	answers := l.newMultiInsertTuple(`UPDATE results SET
+	outcome = v.column3, col = v.column4, reason = v.column5, code = v.column6, message = v.column7, attempts = v.column8, previous = v.column9
+FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE results.run_id = v.column1 AND results.seq = v.column2`)
+	settled := l.newMultiInsertTuple(`UPDATE events SET
+	state = v.column4, code = v.column5, message = v.column6, attempts = attempts + v.column7, updated = v.column8, reason = v.column9
+FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE events.keyspace = v.column1 AND events.key = v.column2
+	AND events.state = '`+string(crmsync.StateInFlight)+`' AND events.last_run = v.column3`)
+	var nAnswers, nSettled int64
 	same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, 7,
 		`ON CONFLICT (run_id, seq) DO NOTHING`)
 	var vbuf, legacy []byte
@@ -727,6 +907,28 @@ func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result
 		if len(r.Previous) > 0 {
 			prev = r.Previous
 		}
+		if r.Outcome == crmsync.OutcomeSent {
+			if err := fixed.add(ctx, string(r.Kind), r.Key); err != nil {
+				return err
+			}
+		}
+		if c, ok := claimed[keys[i]]; ok && c.seq == r.Seq && id == any(c.bodyID) && cells == c.cellsID && cells != 0 && isAnswer(r.Outcome) {
+			// Answered after this Ledger's claim: in place.
+			if err := answers.add(ctx, runID, r.Seq, string(r.Outcome), r.Column, r.Reason,
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), prev); err != nil {
+				return err
+			}
+			nAnswers++
+			if settles(r.Outcome) {
+				bodies.settle(keys[i], r.Hash, id, cells, vbuf)
+				if err := settled.add(ctx, keys[i].space, r.Key, runID, string(r.Outcome),
+					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), now, r.Reason); err != nil {
+					return err
+				}
+				nSettled++
+			}
+			continue
+		}
 		stored := ha
 		if storedHash(r, own) == "" {
 			stored = ""
@@ -744,24 +946,28 @@ func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result
 		if !settles(r.Outcome) {
 			continue
 		}
-		if r.Outcome == crmsync.OutcomeSent {
-			// A fixed row delivered settles the invalid row it fixes.
-			if _, err := fixed.ExecContext(ctx, string(r.Kind), r.Key); err != nil {
-				return err
-			}
-		}
 		bodies.settle(keys[i], r.Hash, id, cells, vbuf)
 		if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), ha, id,
 			r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
 			return err
 		}
 	}
-	for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, same, events, open} {
+	for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, fixed, results, same, events, open, answers, settled} {
 		if err := m.flush(ctx); err != nil {
 			return err
 		}
 	}
+	if answers.affected != nAnswers || settled.affected != nSettled {
+		return errNotInPlace
+	}
+	l.inPlace.Add(nAnswers)
 	return nil
+}
+
+// isAnswer reports whether a result with outcome o is an answer to (or the
+// end of) a claim: what recordTx may write in place.
+func isAnswer(o crmsync.Outcome) bool {
+	return o == crmsync.OutcomeSent || o == crmsync.OutcomeRejected || o == crmsync.OutcomeFailed || o == crmsync.OutcomeUncertain
 }
 
 // narrow reports whether result r is stored in same rather than results

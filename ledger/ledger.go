@@ -169,8 +169,12 @@ type Ledger struct {
 	smu         sync.Mutex        // guards lookupStmts
 	lookupStmts map[int]*sql.Stmt // Lookup's query by number of keys, on db
 
-	qmu    sync.Mutex             // guards queued
-	queued map[queuedKey]eventRef // the body and cells of results Queued handed out, for Claim
+	qmu     sync.Mutex              // guards queued and claimed
+	queued  map[queuedKey]queuedRef // the body and cells of results Queued handed out, for Claim
+	claimed map[queuedKey]queuedRef // what Claim wrote of queued results' events, for Record
+	// inPlace counts the answers Record wrote in place (recordTx), for
+	// tests and benchmarks.
+	inPlace atomic.Int64
 
 	gen   atomic.Uint64 // write transactions begun and ended: odd while one runs
 	rmu   sync.Mutex    // guards refs
