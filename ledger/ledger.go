@@ -162,9 +162,10 @@ type Ledger struct {
 	path string
 	db   *sql.DB
 
-	wmu    sync.Mutex // guards w and wstmts
+	wmu    sync.Mutex // guards w, wstmts and full
 	w      *sql.Conn  // the one connection that writes
 	wstmts stmtCache  // statements prepared on w
+	full   bool       // w is at synchronous = FULL (else NORMAL)
 
 	smu         sync.Mutex        // guards lookupStmts
 	lookupStmts map[int]*sql.Stmt // Lookup's query by number of keys, on db
@@ -516,18 +517,18 @@ func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(w *sql.Conn)
 	}
 	// A read-only file or a full disk is said plainly, whatever wrote.
 	defer func() { err = fileErr(l.path, err) }()
-	if durable {
-		if err := l.exec(ctx, "PRAGMA synchronous = FULL"); err != nil {
+	if durable != l.full {
+		// The writer stays FULL after a durable commit until a commit
+		// that need not be comes: a run of claims (the send stage's group
+		// commits) pays no pragma per commit.
+		mode := "PRAGMA synchronous = NORMAL"
+		if durable {
+			mode = "PRAGMA synchronous = FULL"
+		}
+		if err := l.exec(context.WithoutCancel(ctx), mode); err != nil {
 			return err
 		}
-		defer func() {
-			// Back to NORMAL even when ctx is cancelled: the writer must
-			// not go on fsyncing every commit.
-			rerr := l.exec(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
-			if err == nil {
-				err = rerr
-			}
-		}()
+		l.full = durable
 	}
 	// Odd while a write may be under way: Lookup keeps what it read for
 	// the next write only if no write came in between (refCache).
