@@ -41,31 +41,37 @@ func keysSQL(query string, n int) string {
 // keyQuery runs a query over n keys (args holds 2n values).
 type keyQuery func(ctx context.Context, n int, args []any) (*sql.Rows, error)
 
-// chunk returns how many of n keys to ask for in one query: lookupBatch,
-// or else the largest power of two not above n. So a handful of statement
-// sizes serve every call, and each is prepared once.
+// chunk returns how many keys one query asks for when n are left:
+// lookupBatch, or else the smallest power of two not below n (the last key
+// repeated to fill it: IN finds it once). So a handful of statement sizes
+// serve every call, each prepared once, and a call makes one query per
+// lookupBatch keys.
 func chunk(n int) int {
 	if n >= lookupBatch {
 		return lookupBatch
 	}
 	c := 1
-	for c*2 <= n {
+	for c < n {
 		c *= 2
 	}
-	return c
+	return min(c, lookupBatch)
 }
 
 // eachKeyBatch runs q for keys, in chunks, and calls scan for every row
 // found.
 func eachKeyBatch(ctx context.Context, q keyQuery, keys []eventKey, scan func(*sql.Rows) error) error {
-	args := make([]any, 0, 2*min(len(keys), lookupBatch))
+	args := make([]any, 0, 2*min(chunk(len(keys)), lookupBatch))
 	for start := 0; start < len(keys); {
 		n := chunk(len(keys) - start)
 		args = args[:0]
-		for _, k := range keys[start : start+n] {
+		end := min(start+n, len(keys))
+		for _, k := range keys[start:end] {
 			args = append(args, k.space, k.key)
 		}
-		start += n
+		for last := keys[end-1]; len(args) < 2*n; {
+			args = append(args, last.space, last.key)
+		}
+		start = end
 		if err := func() error {
 			rows, err := q(ctx, n, args)
 			if err != nil {
