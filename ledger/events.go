@@ -857,6 +857,7 @@ FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE results.run_id = v.column1 AND res
 FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE events.keyspace = v.column1 AND events.key = v.column2
 	AND events.state = '`+string(crmsync.StateInFlight)+`' AND events.last_run = v.column3`)
 	var nAnswers, nSettled int64
+	var fixable *bool // whether an invalid row may be fixed (fixable), once asked
 	same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, 7,
 		`ON CONFLICT (run_id, seq) DO NOTHING`)
 	var vbuf, legacy []byte
@@ -914,8 +915,17 @@ FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE events.keyspace = v.column1 AND ev
 			prev = r.Previous
 		}
 		if r.Outcome == crmsync.OutcomeSent {
-			if err := fixed.add(ctx, string(r.Kind), r.Key); err != nil {
-				return err
+			if fixable == nil {
+				f, err := l.fixable(ctx, rs)
+				if err != nil {
+					return err
+				}
+				fixable = &f
+			}
+			if *fixable {
+				if err := fixed.add(ctx, string(r.Kind), r.Key); err != nil {
+					return err
+				}
 			}
 		}
 		if c, ok := claimed[keys[i]]; ok && c.seq == r.Seq && id == any(c.bodyID) && cells == c.cellsID && cells != 0 && isAnswer(r.Outcome) {
@@ -968,6 +978,24 @@ FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE events.keyspace = v.column1 AND ev
 	}
 	l.inPlace.Add(nAnswers)
 	return nil
+}
+
+// fixable reports whether a sent result may fix an invalid row (see
+// recordTx): the ledger holds an invalid row with an event key, or rs
+// does. Most runs have none, and their answers then delete nothing.
+func (l *Ledger) fixable(ctx context.Context, rs []*crmsync.Result) (bool, error) {
+	for _, r := range rs {
+		if openEvent(r) != "" {
+			return true, nil
+		}
+	}
+	st, err := l.prep(ctx, `SELECT EXISTS (SELECT 1 FROM open_rows INDEXED BY open_rows_event WHERE event != '' AND state = 'invalid')`)
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	err = st.QueryRowContext(ctx).Scan(&ok)
+	return ok, err
 }
 
 // isAnswer reports whether a result with outcome o is an answer to (or the
