@@ -22,9 +22,6 @@ type multiInsert struct {
 	tuple string // one row's values: "(?,?,…)", or with constants among them
 	width int    // parameters per row
 	args  []any
-	// affected counts the rows the statements executed changed (an
-	// UPDATE … FROM (VALUES …) checks it: see recordTx).
-	affected int64
 }
 
 func (l *Ledger) newMultiInsert(head string, width int, tail string) *multiInsert {
@@ -79,12 +76,8 @@ func (m *multiInsert) flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		res, err := st.ExecContext(ctx, args[:n*m.width]...)
-		if err != nil {
+		if _, err := st.ExecContext(ctx, args[:n*m.width]...); err != nil {
 			return err
-		}
-		if k, err := res.RowsAffected(); err == nil {
-			m.affected += k
 		}
 		args = args[n*m.width:]
 	}

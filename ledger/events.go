@@ -781,10 +781,9 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 // With inPlace, the answers to events this Ledger claimed for the run
 // (noteClaimed) whose result row and event row hold what the claim left
 // (the queued result's Seq, body and cells) are written as updates of the
-// columns an answer changes, several rows to a statement (UPDATE … FROM
-// (VALUES …)): the rest of both rows is as the long way would write it. If
-// a row is not found as expected the write fails with errNotInPlace, to
-// be rolled back and written again without inPlace.
+// columns an answer changes: the rest of both rows is as the long way
+// would write it. If a row is not found as expected the write fails with
+// errNotInPlace, to be rolled back and written again without inPlace.
 func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result, inPlace bool) error {
 	if len(rs) == 0 {
 		return nil
@@ -847,16 +846,33 @@ func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result
 	fixed := l.newMultiInsertTuple(`DELETE FROM open_rows INDEXED BY open_rows_event
 WHERE event != '' AND state = 'invalid' AND (kind, event) IN (`, `(?,?)`, `)`)
 	// The answers updated in place (inPlace): the result row's columns
-	// that Record's upsert sets on conflict, and the event's that settle
-	// it (kind, hash, body and cells are the claim's already).
-	answers := l.newMultiInsertTuple(`UPDATE results SET
-	outcome = v.column3, col = v.column4, reason = v.column5, code = v.column6, message = v.column7, attempts = v.column8, previous = v.column9
-FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE results.run_id = v.column1 AND results.seq = v.column2`)
-	settled := l.newMultiInsertTuple(`UPDATE events SET
-	state = v.column4, code = v.column5, message = v.column6, attempts = attempts + v.column7, updated = v.column8, reason = v.column9
-FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE events.keyspace = v.column1 AND events.key = v.column2
-	AND events.state = '`+string(crmsync.StateInFlight)+`' AND events.last_run = v.column3`)
-	var nAnswers, nSettled int64
+	// that the upsert of results sets on conflict, and the event's that
+	// settle it (kind, hash, body and cells are the claim's already). A
+	// prepared one-row UPDATE costs less than the upserts' multi-row
+	// statements, and less than UPDATE … FROM (VALUES …), which SQLite
+	// materialises first.
+	answer, err := l.prep(ctx, `UPDATE results SET outcome = ?3, col = ?4, reason = ?5, code = ?6, message = ?7, attempts = ?8, previous = ?9
+WHERE run_id = ?1 AND seq = ?2`)
+	if err != nil {
+		return err
+	}
+	settle, err := l.prep(ctx, `UPDATE events SET state = ?4, code = ?5, message = ?6, attempts = attempts + ?7, updated = ?8, reason = ?9
+WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`' AND last_run = ?3`)
+	if err != nil {
+		return err
+	}
+	// inPlace: answers written in place, and rows they changed.
+	var nAnswers, nSettled, changed int64
+	inPlaceExec := func(st *sql.Stmt, args ...any) error {
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		if k, err := res.RowsAffected(); err == nil {
+			changed += k
+		}
+		return nil
+	}
 	var fixable *bool // whether an invalid row may be fixed (fixable), once asked
 	same := l.newMultiInsert(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, 7,
 		`ON CONFLICT (run_id, seq) DO NOTHING`)
@@ -930,14 +946,14 @@ FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE events.keyspace = v.column1 AND ev
 		}
 		if c, ok := claimed[keys[i]]; ok && c.seq == r.Seq && id == any(c.bodyID) && cells == c.cellsID && cells != 0 && isAnswer(r.Outcome) {
 			// Answered after this Ledger's claim: in place.
-			if err := answers.add(ctx, runID, r.Seq, string(r.Outcome), r.Column, r.Reason,
+			if err := inPlaceExec(answer, runID, r.Seq, string(r.Outcome), r.Column, r.Reason,
 				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), prev); err != nil {
 				return err
 			}
 			nAnswers++
 			if settles(r.Outcome) {
 				bodies.settle(keys[i], r.Hash, id, cells, vbuf)
-				if err := settled.add(ctx, keys[i].space, r.Key, runID, string(r.Outcome),
+				if err := inPlaceExec(settle, keys[i].space, r.Key, runID, string(r.Outcome),
 					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), now, r.Reason); err != nil {
 					return err
 				}
@@ -968,12 +984,12 @@ FROM (`, `(?,?,?,?,?,?,?,?,?)`, `) AS v WHERE events.keyspace = v.column1 AND ev
 			return err
 		}
 	}
-	for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, fixed, results, same, events, open, answers, settled} {
+	for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, fixed, results, same, events, open} {
 		if err := m.flush(ctx); err != nil {
 			return err
 		}
 	}
-	if answers.affected != nAnswers || settled.affected != nSettled {
+	if changed != nAnswers+nSettled {
 		return errNotInPlace
 	}
 	l.inPlace.Add(nAnswers)
