@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -40,31 +41,37 @@ func keysSQL(query string, n int) string {
 // keyQuery runs a query over n keys (args holds 2n values).
 type keyQuery func(ctx context.Context, n int, args []any) (*sql.Rows, error)
 
-// chunk returns how many of n keys to ask for in one query: lookupBatch,
-// or else the largest power of two not above n. So a handful of statement
-// sizes serve every call, and each is prepared once.
+// chunk returns how many keys one query asks for when n are left:
+// lookupBatch, or else the smallest power of two not below n (the last key
+// repeated to fill it: IN finds it once). So a handful of statement sizes
+// serve every call, each prepared once, and a call makes one query per
+// lookupBatch keys.
 func chunk(n int) int {
 	if n >= lookupBatch {
 		return lookupBatch
 	}
 	c := 1
-	for c*2 <= n {
+	for c < n {
 		c *= 2
 	}
-	return c
+	return min(c, lookupBatch)
 }
 
 // eachKeyBatch runs q for keys, in chunks, and calls scan for every row
 // found.
 func eachKeyBatch(ctx context.Context, q keyQuery, keys []eventKey, scan func(*sql.Rows) error) error {
-	args := make([]any, 0, 2*min(len(keys), lookupBatch))
+	args := make([]any, 0, 2*min(chunk(len(keys)), lookupBatch))
 	for start := 0; start < len(keys); {
 		n := chunk(len(keys) - start)
 		args = args[:0]
-		for _, k := range keys[start : start+n] {
+		end := min(start+n, len(keys))
+		for _, k := range keys[start:end] {
 			args = append(args, k.space, k.key)
 		}
-		start += n
+		for last := keys[end-1]; len(args) < 2*n; {
+			args = append(args, last.space, last.key)
+		}
+		start = end
 		if err := func() error {
 			rows, err := q(ctx, n, args)
 			if err != nil {
@@ -296,33 +303,32 @@ type eventRef struct {
 // the event's. So claiming an event, recording it sent and recording it
 // unchanged in later runs store its body and its row's values once.
 type bodyIDs struct {
+	l         *Ledger
 	refs      map[eventKey]eventRef
-	next      int64 // the last ID given out
+	next      int64 // the last ID given out; 0: not read yet
 	ins       *multiInsert
-	nextCells int64 // the last cells ID given out
+	nextCells int64 // the last cells ID given out; 0: not read yet
 	cellsIns  *multiInsert
 }
 
-// newBodyIDs reads the current body of every event of keys.
-func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, error) {
-	b := &bodyIDs{refs: make(map[eventKey]eventRef, len(keys))}
-	// Write transactions are BEGIN IMMEDIATE: no one else can add bodies
-	// until this one commits, so IDs can be handed out here.
-	st, err := l.prep(ctx, `SELECT coalesce(max(id), 0) FROM bodies`)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.QueryRowContext(ctx).Scan(&b.next); err != nil {
-		return nil, err
-	}
-	if st, err = l.prep(ctx, `SELECT coalesce(max(id), 0) FROM cells`); err != nil {
-		return nil, err
-	}
-	if err := st.QueryRowContext(ctx).Scan(&b.nextCells); err != nil {
-		return nil, err
+// newBodyIDs reads the current body of every event of keys; known holds
+// what is known of some of them already (what this Ledger's claims wrote:
+// takeClaimed), which are not read again.
+func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey, known map[eventKey]queuedRef) (*bodyIDs, error) {
+	b := &bodyIDs{l: l, refs: make(map[eventKey]eventRef, len(keys))}
+	if len(known) > 0 {
+		missing := make([]eventKey, 0, len(keys))
+		for _, k := range keys {
+			if c, ok := known[k]; ok {
+				b.refs[k] = c.eventRef
+			} else {
+				missing = append(missing, k)
+			}
+		}
+		keys = missing
 	}
 	keys, _ = l.takeRefs(keys, b.refs)
-	err = eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
+	err := eachKeyBatch(ctx, l.refRows, keys, func(rows *sql.Rows) error {
 		var (
 			k         eventKey
 			hb        []byte
@@ -343,12 +349,33 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey) (*bodyIDs, err
 	return b, nil
 }
 
+// lastID returns the largest ID of table (bodies or cells). Write
+// transactions are BEGIN IMMEDIATE: no one else can add rows until this
+// one commits, so IDs can be handed out from it; it is read only when a
+// row is added (most claims and answers add none).
+func (b *bodyIDs) lastID(ctx context.Context, table string) (int64, error) {
+	st, err := b.l.prep(ctx, `SELECT coalesce(max(id), 0) FROM `+table)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = st.QueryRowContext(ctx).Scan(&n)
+	return n, err
+}
+
 // cellsID returns the cells.id for vals (appendCells) of a row of event
 // k: the event's own cells if they are the same bytes, else a new row.
 // vals is copied when stored.
 func (b *bodyIDs) cellsID(ctx context.Context, k eventKey, vals []byte) (int64, error) {
 	if r, ok := b.refs[k]; ok && r.cellsID != 0 && string(r.cells) == string(vals) {
 		return r.cellsID, nil
+	}
+	if b.nextCells == 0 {
+		n, err := b.lastID(ctx, "cells")
+		if err != nil {
+			return 0, err
+		}
+		b.nextCells = n
 	}
 	b.nextCells++
 	if err := b.cellsIns.add(ctx, b.nextCells, string(vals)); err != nil {
@@ -366,6 +393,13 @@ func (b *bodyIDs) id(ctx context.Context, k eventKey, hash string, body []byte) 
 	}
 	if r, ok := b.refs[k]; ok && r.hash == hash && r.bodyID != 0 {
 		return r.bodyID, nil
+	}
+	if b.next == 0 {
+		n, err := b.lastID(ctx, "bodies")
+		if err != nil {
+			return nil, err
+		}
+		b.next = n
 	}
 	b.next++
 	if err := b.ins.add(ctx, b.next, encodeBody(nil, body)); err != nil {
@@ -390,53 +424,131 @@ func (l *Ledger) Claim(ctx context.Context, runID int64, evs []*crmsync.Event) e
 	if len(evs) == 0 {
 		return nil
 	}
+	var claimed []claimedEvent
+	err := l.write(ctx, true, func(*sql.Conn) error {
+		var err error
+		claimed, err = l.claimTx(ctx, runID, evs)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("claim %d events for run %d in ledger %s: %w", len(evs), runID, l.path, err)
+	}
+	l.noteClaimed(runID, claimed)
+	return nil
+}
+
+// claimedEvent is what claimTx wrote of an event whose queued result it
+// took the body of (see noteClaimed).
+type claimedEvent struct {
+	key eventKey
+	ref queuedRef
+}
+
+// maxClaimed bounds Ledger.claimed: claims never recorded (a run that
+// stopped) are forgotten past it; Record then only takes the longer way.
+const maxClaimed = 1 << 16
+
+// noteClaimed remembers what committed claims of run runID wrote, so that
+// Record of their answers updates the rows in place (recordTx) instead of
+// reading the events back and writing every column again.
+func (l *Ledger) noteClaimed(runID int64, cs []claimedEvent) {
+	if len(cs) == 0 {
+		return
+	}
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	if l.claimed == nil || len(l.claimed)+len(cs) > maxClaimed {
+		l.claimed = make(map[queuedKey]queuedRef, len(cs))
+	}
+	for _, c := range cs {
+		l.claimed[queuedKey{runID, c.key}] = c.ref
+	}
+}
+
+// takeClaimed returns (and forgets) what noteClaimed remembered of the
+// events of keys in run runID.
+func (l *Ledger) takeClaimed(runID int64, keys []eventKey) map[eventKey]queuedRef {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	if len(l.claimed) == 0 {
+		return nil
+	}
+	var out map[eventKey]queuedRef
+	for _, k := range keys {
+		q := queuedKey{runID, k}
+		if c, ok := l.claimed[q]; ok {
+			if out == nil {
+				out = make(map[eventKey]queuedRef, len(keys))
+			}
+			out[k] = c
+			delete(l.claimed, q)
+		}
+	}
+	return out
+}
+
+// forgetClaimed forgets what noteClaimed remembered of evs in run runID.
+func (l *Ledger) forgetClaimed(runID int64, evs []*crmsync.Event) {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	for _, ev := range evs {
+		delete(l.claimed, queuedKey{runID, keyOf(ev.Kind, ev.Key)})
+	}
+}
+
+// claimTx is Claim's write; the caller is in a write transaction. It
+// returns what it wrote of the events whose queued result it took, for
+// noteClaimed once the transaction has committed.
+func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event) ([]claimedEvent, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
 	now := l.Now().UnixNano()
 	keys := make([]eventKey, len(evs))
 	for i, ev := range evs {
 		keys[i] = keyOf(ev.Kind, ev.Key)
 	}
-	err := l.write(ctx, true, func(*sql.Conn) error {
-		bodies, err := l.newBodyIDs(ctx, keys)
-		if err != nil {
-			return err
-		}
-		events := l.newMultiInsert(`INSERT INTO events
+	bodies, err := l.newBodyIDs(ctx, keys, nil)
+	if err != nil {
+		return nil, err
+	}
+	var claimed []claimedEvent
+	events := l.newMultiInsert(`INSERT INTO events
 	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated, cells_id)`, 12,
-			`ON CONFLICT (keyspace, key) DO UPDATE SET
+		`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	lane = excluded.lane, time = excluded.time, last_run = excluded.last_run, updated = excluded.updated, reason = '',
 	cells_id = coalesce(excluded.cells_id, cells_id)`)
-		for i, ev := range evs {
-			r := bodies.refs[keys[i]] // a claim keeps the event's cells
-			if q, ok := l.takeQueued(runID, keys[i], ev.Hash); ok && (r.hash != ev.Hash || r.bodyID == 0) {
-				// The queued result of this run (Queued) holds the body:
-				// the event refers to it and to its cells.
-				bodies.refs[keys[i]] = q
-				r = q
-			}
-			id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
-			if err != nil {
-				return err
-			}
-			bodies.settle(keys[i], ev.Hash, id, r.cellsID, r.cells)
-			var cells any
-			if r.cellsID != 0 {
-				cells = r.cellsID
-			}
-			if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
-				ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
-				return err
-			}
+	for i, ev := range evs {
+		r := bodies.refs[keys[i]] // a claim keeps the event's cells
+		q, queued := l.takeQueued(runID, keys[i], ev.Hash)
+		if queued && (r.hash != ev.Hash || r.bodyID == 0) {
+			// The queued result of this run (Queued) holds the body:
+			// the event refers to it and to its cells.
+			bodies.refs[keys[i]] = q.eventRef
+			r = q.eventRef
 		}
-		if err := bodies.ins.flush(ctx); err != nil {
-			return err
+		id, err := bodies.id(ctx, keys[i], ev.Hash, ev.Body)
+		if err != nil {
+			return nil, err
 		}
-		return events.flush(ctx)
-	})
-	if err != nil {
-		return fmt.Errorf("claim %d events for run %d in ledger %s: %w", len(evs), runID, l.path, err)
+		bodies.settle(keys[i], ev.Hash, id, r.cellsID, r.cells)
+		if n, ok := id.(int64); ok && queued {
+			claimed = append(claimed, claimedEvent{keys[i], queuedRef{eventRef{hash: ev.Hash, bodyID: n, cellsID: r.cellsID, cells: r.cells}, q.seq}})
+		}
+		var cells any
+		if r.cellsID != 0 {
+			cells = r.cellsID
+		}
+		if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
+			ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	if err := bodies.ins.flush(ctx); err != nil {
+		return nil, err
+	}
+	return claimed, events.flush(ctx)
 }
 
 // ReasonReleased is the reason of an event whose claim was released: its
@@ -453,6 +565,7 @@ func (l *Ledger) Release(ctx context.Context, runID int64, evs []*crmsync.Event)
 	if len(evs) == 0 {
 		return nil
 	}
+	l.forgetClaimed(runID, evs)
 	now := l.Now().UnixNano()
 	err := l.write(ctx, false, func(*sql.Conn) error {
 		del, err := l.prep(ctx, `DELETE FROM events WHERE keyspace = ? AND key = ? AND state = ? AND last_run = ? AND first_run = ?`)
@@ -612,9 +725,67 @@ func (l *Ledger) Record(ctx context.Context, runID int64, rs []*crmsync.Result) 
 	return l.record(ctx, runID, rs, false)
 }
 
+// ClaimRecord is Claim of evs and Record of rs in one transaction,
+// fsynced like Claim's: the send stage's group commit, where the answers
+// that came in meanwhile ride along with the next claims and cost no
+// commit of their own. The claims are written first: a result of an event
+// in evs is recorded after its claim. Either may be empty.
+func (l *Ledger) ClaimRecord(ctx context.Context, runID int64, evs []*crmsync.Event, rs []*crmsync.Result) error {
+	if len(evs) == 0 && len(rs) == 0 {
+		return nil
+	}
+	var claimed []claimedEvent
+	err := l.writeRetry(ctx, true, func(inPlace bool) error {
+		var err error
+		if claimed, err = l.claimTx(ctx, runID, evs); err != nil {
+			return err
+		}
+		return l.recordTx(ctx, runID, rs, inPlace)
+	})
+	if err != nil {
+		return fmt.Errorf("claim %d events and record %d results of run %d in ledger %s: %w", len(evs), len(rs), runID, l.path, err)
+	}
+	l.noteClaimed(runID, claimed)
+	return nil
+}
+
+// errNotInPlace says an answer recordTx meant to update in place was not
+// where noteClaimed said: the transaction is rolled back and written again
+// the long way (writeRetry).
+var errNotInPlace = errors.New("claimed rows not found in place")
+
+// writeRetry is write of fn(true), and if that fails with errNotInPlace
+// (rolled back) of fn(false).
+func (l *Ledger) writeRetry(ctx context.Context, durable bool, fn func(inPlace bool) error) error {
+	err := l.write(ctx, durable, func(*sql.Conn) error { return fn(true) })
+	if errors.Is(err, errNotInPlace) {
+		err = l.write(ctx, durable, func(*sql.Conn) error { return fn(false) })
+	}
+	return err
+}
+
 // record is Record, fsynced when durable (for the benchmark that prices
 // the choice).
 func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, durable bool) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	err := l.writeRetry(ctx, durable, func(inPlace bool) error { return l.recordTx(ctx, runID, rs, inPlace) })
+	if err != nil {
+		return fmt.Errorf("record %d results of run %d in ledger %s: %w", len(rs), runID, l.path, err)
+	}
+	return nil
+}
+
+// recordTx is Record's write; the caller is in a write transaction.
+//
+// With inPlace, the answers to events this Ledger claimed for the run
+// (noteClaimed) whose result row and event row hold what the claim left
+// (the queued result's Seq, body and cells) are written as updates of the
+// columns an answer changes: the rest of both rows is as the long way
+// would write it. If a row is not found as expected the write fails with
+// errNotInPlace, to be rolled back and written again without inPlace.
+func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result, inPlace bool) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -627,146 +798,213 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 			withBody = append(withBody, keys[i])
 		}
 	}
-	err := l.write(ctx, durable, func(*sql.Conn) error {
-		bodies, err := l.newBodyIDs(ctx, withBody)
-		if err != nil {
-			return err
+	claimed := l.takeClaimed(runID, withBody)
+	if !inPlace {
+		claimed = nil
+	}
+	if len(claimed) > 0 {
+		// An event twice in rs takes the long way: its rows are
+		// written in order.
+		seen := make(map[eventKey]bool, len(rs))
+		for _, k := range keys {
+			if seen[k] {
+				delete(claimed, k)
+			}
+			seen[k] = true
 		}
-		files, err := l.fileIDs(ctx, rs)
-		if err != nil {
-			return err
-		}
-		sources, err := l.sourceIDs(ctx, rs)
-		if err != nil {
-			return err
-		}
-		// file and vals are '' from schema 7 on (file_id, cells_id).
-		results := l.newMultiInsertTuple(`INSERT INTO results
+	}
+	bodies, err := l.newBodyIDs(ctx, withBody, claimed)
+	if err != nil {
+		return err
+	}
+	files, err := l.fileIDs(ctx, rs)
+	if err != nil {
+		return err
+	}
+	sources, err := l.sourceIDs(ctx, rs)
+	if err != nil {
+		return err
+	}
+	// file and vals are '' from schema 7 on (file_id, cells_id).
+	results := l.newMultiInsertTuple(`INSERT INTO results
 	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`,
-			`(?,?,'',?,?,?,?,?,?,'',?,?,?,?,?,?,?,?,?,?,?)`,
-			`ON CONFLICT (run_id, seq) DO UPDATE SET
+		`(?,?,'',?,?,?,?,?,?,'',?,?,?,?,?,?,?,?,?,?,?)`,
+		`ON CONFLICT (run_id, seq) DO UPDATE SET
 	outcome = excluded.outcome, col = excluded.col, reason = excluded.reason, code = excluded.code,
 	message = excluded.message, attempts = excluded.attempts, previous = excluded.previous`)
-		events := l.newMultiInsert(`INSERT INTO events
+	events := l.newMultiInsert(`INSERT INTO events
 	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated, reason, cells_id)`, 16,
-			`ON CONFLICT (keyspace, key) DO UPDATE SET
+		`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
 	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
 	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason, cells_id = excluded.cells_id`)
-		open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
-			`ON CONFLICT (kind, key) DO UPDATE SET
+	open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
+		`ON CONFLICT (kind, key) DO UPDATE SET
 	state = excluded.state, reason = excluded.reason, run_id = excluded.run_id, seq = excluded.seq, event = excluded.event,
 	since = CASE WHEN open_rows.state IN ('changed', 'invalid') THEN open_rows.since ELSE excluded.since END`)
-		fixed, err := l.prep(ctx, `DELETE FROM open_rows WHERE kind = ? AND event = ? AND event != '' AND state = 'invalid'`)
+	// A fixed row delivered settles the invalid row it fixes. (Without
+	// INDEXED BY SQLite walks every open row of the kind instead.)
+	fixed := l.newMultiInsertTuple(`DELETE FROM open_rows INDEXED BY open_rows_event
+WHERE event != '' AND state = 'invalid' AND (kind, event) IN (`, `(?,?)`, `)`)
+	// The answers updated in place (inPlace): the result row's columns
+	// that the upsert of results sets on conflict, and the event's that
+	// settle it (kind, hash, body and cells are the claim's already). A
+	// prepared one-row UPDATE costs less than the upserts' multi-row
+	// statements, and less than UPDATE … FROM (VALUES …), which SQLite
+	// materialises first.
+	answer, err := l.prep(ctx, `UPDATE results SET outcome = ?3, col = ?4, reason = ?5, code = ?6, message = ?7, attempts = ?8, previous = ?9
+WHERE run_id = ?1 AND seq = ?2`)
+	if err != nil {
+		return err
+	}
+	settle, err := l.prep(ctx, `UPDATE events SET state = ?4, code = ?5, message = ?6, attempts = attempts + ?7, updated = ?8, reason = ?9
+WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`' AND last_run = ?3`)
+	if err != nil {
+		return err
+	}
+	// inPlace: answers written in place, and rows they changed.
+	var nAnswers, nSettled, changed int64
+	inPlaceExec := func(st *sql.Stmt, args ...any) error {
+		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			return err
 		}
-		// A row with nothing of its own to say (a plan's new row): the
-		// empty columns as constants, the run's ID bound once a statement.
-		plain := l.newMultiInsertLead(`INSERT INTO results
-	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`,
-			`(?1,?,'',?,?,?,?,?,?,'',?,'','',NULL,'',0,?,?,NULL,?,?)`, results.tail, runID)
-		same := l.newMultiInsertLead(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, `(?1,?,?,?,?,?,?)`,
-			`ON CONFLICT (run_id, seq) DO NOTHING`, runID)
-		var vbuf, legacy []byte
-		for i, r := range rs {
-			id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
-			if err != nil {
-				return err
-			}
-			own := ownHash(r)
-			var ha any = "" // hashArg(r.Hash), made once where a column takes it
-			if !own || r.Outcome == crmsync.OutcomeChanged || settles(r.Outcome) {
-				ha = hashArg(r.Hash)
-			}
-			if len(r.Body) > 0 {
-				var hash []byte
-				if !own {
-					hash, _ = ha.([]byte)
-				}
-				vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time, hash)
-			} else {
-				vbuf = appendCells(vbuf[:0], r.Values)
-			}
-			ref := bodies.refs[keys[i]]
-			cells, err := bodies.cellsID(ctx, keys[i], vbuf)
-			if err != nil {
-				return err
-			}
-			var file any
-			if r.Source.File != "" {
-				file = files[r.Source.File]
-			}
-			if r.Outcome == crmsync.OutcomeUnchanged && id != nil {
-				if _, known := bodies.refs[keys[i]]; known && ref.cellsID != cells && (len(ref.cells) == 0 || ref.cells[0] != headMark) {
-					// The event's cells were stored before schema 8 (or
-					// none, before 7): it refers to these from now on, so
-					// the next re-run stores no cells again.
-					if legacy = appendCells(legacy[:0], r.Values); ref.cellsID == 0 || string(legacy) == string(ref.cells) {
-						if err := l.referCells(ctx, keys[i], ref.cellsID, cells); err != nil {
-							return err
-						}
-						ref.cellsID, ref.cells = cells, append([]byte(nil), vbuf...)
-						bodies.refs[keys[i]] = ref
-					}
-				}
-			}
-			if narrow(r, own, ha) && id != nil {
-				src := sources[crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}]
-				if err := same.add(ctx, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
-					return err
-				}
-				continue
-			}
-			var prev any
-			if len(r.Previous) > 0 {
-				prev = r.Previous
-			}
-			stored := ha
-			if storedHash(r, own) == "" {
-				stored = ""
-			}
-			if plainRow(r) {
-				err = plain.add(ctx, r.Seq, r.Source.Sheet, int64(r.Source.Row),
-					string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), stored, id, cells, file)
-			} else {
-				err = results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
-					string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
-					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file)
-			}
-			if err != nil {
-				return err
-			}
-			if opens(r.Outcome) {
-				if err := open.add(ctx, string(r.Kind), openKey(r), string(r.Outcome), openReason(r), now, runID, r.Seq, openEvent(r)); err != nil {
-					return err
-				}
-			}
-			if !settles(r.Outcome) {
-				continue
-			}
-			if r.Outcome == crmsync.OutcomeSent {
-				// A fixed row delivered settles the invalid row it fixes.
-				if _, err := fixed.ExecContext(ctx, string(r.Kind), r.Key); err != nil {
-					return err
-				}
-			}
-			bodies.settle(keys[i], r.Hash, id, cells, vbuf)
-			if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), ha, id,
-				r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
-				return err
-			}
-		}
-		for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, results, plain, same, events, open} {
-			if err := m.flush(ctx); err != nil {
-				return err
-			}
+		if k, err := res.RowsAffected(); err == nil {
+			changed += k
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record %d results of run %d in ledger %s: %w", len(rs), runID, l.path, err)
 	}
+	var fixable *bool // whether an invalid row may be fixed (fixable), once asked
+	// A row with nothing of its own to say (a plan's new row): the empty
+	// columns as constants, the run's ID bound once a statement.
+	plain := l.newMultiInsertLead(`INSERT INTO results
+	(run_id, seq, file, sheet, row, kind, key, lane, time, vals, outcome, col, reason, code, message, attempts, hash, body_id, previous, cells_id, file_id)`,
+		`(?1,?,'',?,?,?,?,?,?,'',?,'','',NULL,'',0,?,?,NULL,?,?)`, results.tail, runID)
+	same := l.newMultiInsertLead(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, `(?1,?,?,?,?,?,?)`,
+		`ON CONFLICT (run_id, seq) DO NOTHING`, runID)
+	var vbuf, legacy []byte
+	for i, r := range rs {
+		id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
+		if err != nil {
+			return err
+		}
+		own := ownHash(r)
+		var ha any = "" // hashArg(r.Hash), made once where a column takes it
+		if !own || r.Outcome == crmsync.OutcomeChanged || settles(r.Outcome) {
+			ha = hashArg(r.Hash)
+		}
+		if len(r.Body) > 0 {
+			var hash []byte
+			if !own {
+				hash, _ = ha.([]byte)
+			}
+			vbuf = appendHeadCells(vbuf[:0], r.Values, r.Key, r.Lane, r.Time, hash)
+		} else {
+			vbuf = appendCells(vbuf[:0], r.Values)
+		}
+		ref := bodies.refs[keys[i]]
+		cells, err := bodies.cellsID(ctx, keys[i], vbuf)
+		if err != nil {
+			return err
+		}
+		var file any
+		if r.Source.File != "" {
+			file = files[r.Source.File]
+		}
+		if r.Outcome == crmsync.OutcomeUnchanged && id != nil {
+			if _, known := bodies.refs[keys[i]]; known && ref.cellsID != cells && (len(ref.cells) == 0 || ref.cells[0] != headMark) {
+				// The event's cells were stored before schema 8 (or
+				// none, before 7): it refers to these from now on, so
+				// the next re-run stores no cells again.
+				if legacy = appendCells(legacy[:0], r.Values); ref.cellsID == 0 || string(legacy) == string(ref.cells) {
+					if err := l.referCells(ctx, keys[i], ref.cellsID, cells); err != nil {
+						return err
+					}
+					ref.cellsID, ref.cells = cells, append([]byte(nil), vbuf...)
+					bodies.refs[keys[i]] = ref
+				}
+			}
+		}
+		if narrow(r, own, ha) && id != nil {
+			src := sources[crmsync.SourceRef{File: r.Source.File, Sheet: r.Source.Sheet}]
+			if err := same.add(ctx, r.Seq, string(r.Kind), int64(r.Source.Row), cells, id, src); err != nil {
+				return err
+			}
+			continue
+		}
+		var prev any
+		if len(r.Previous) > 0 {
+			prev = r.Previous
+		}
+		if r.Outcome == crmsync.OutcomeSent {
+			if fixable == nil {
+				f, err := l.fixable(ctx, rs)
+				if err != nil {
+					return err
+				}
+				fixable = &f
+			}
+			if *fixable {
+				if err := fixed.add(ctx, string(r.Kind), r.Key); err != nil {
+					return err
+				}
+			}
+		}
+		if c, ok := claimed[keys[i]]; ok && c.seq == r.Seq && id == any(c.bodyID) && cells == c.cellsID && cells != 0 && isAnswer(r.Outcome) {
+			// Answered after this Ledger's claim: in place.
+			if err := inPlaceExec(answer, runID, r.Seq, string(r.Outcome), r.Column, r.Reason,
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), prev); err != nil {
+				return err
+			}
+			nAnswers++
+			if settles(r.Outcome) {
+				bodies.settle(keys[i], r.Hash, id, cells, vbuf)
+				if err := inPlaceExec(settle, keys[i].space, r.Key, runID, string(r.Outcome),
+					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), now, r.Reason); err != nil {
+					return err
+				}
+				nSettled++
+			}
+			continue
+		}
+		stored := ha
+		if storedHash(r, own) == "" {
+			stored = ""
+		}
+		if plainRow(r) {
+			err = plain.add(ctx, r.Seq, r.Source.Sheet, int64(r.Source.Row),
+				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), stored, id, cells, file)
+		} else {
+			err = results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
+				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file)
+		}
+		if err != nil {
+			return err
+		}
+		if opens(r.Outcome) {
+			if err := open.add(ctx, string(r.Kind), openKey(r), string(r.Outcome), openReason(r), now, runID, r.Seq, openEvent(r)); err != nil {
+				return err
+			}
+		}
+		if !settles(r.Outcome) {
+			continue
+		}
+		bodies.settle(keys[i], r.Hash, id, cells, vbuf)
+		if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), ha, id,
+			r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
+			return err
+		}
+	}
+	for _, m := range []*multiInsert{bodies.ins, bodies.cellsIns, fixed, results, plain, same, events, open} {
+		if err := m.flush(ctx); err != nil {
+			return err
+		}
+	}
+	if changed != nAnswers+nSettled {
+		return errNotInPlace
+	}
+	l.inPlace.Add(nAnswers)
 	return nil
 }
 
@@ -775,6 +1013,30 @@ func (l *Ledger) record(ctx context.Context, runID int64, rs []*crmsync.Result, 
 // constants.
 func plainRow(r *crmsync.Result) bool {
 	return r.Column == "" && r.Reason == "" && !r.HasCode && r.Code == 0 && r.Message == "" && r.Attempts == 0 && len(r.Previous) == 0
+}
+
+// fixable reports whether a sent result may fix an invalid row (see
+// recordTx): the ledger holds an invalid row with an event key, or rs
+// does. Most runs have none, and their answers then delete nothing.
+func (l *Ledger) fixable(ctx context.Context, rs []*crmsync.Result) (bool, error) {
+	for _, r := range rs {
+		if openEvent(r) != "" {
+			return true, nil
+		}
+	}
+	st, err := l.prep(ctx, `SELECT EXISTS (SELECT 1 FROM open_rows INDEXED BY open_rows_event WHERE event != '' AND state = 'invalid')`)
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	err = st.QueryRowContext(ctx).Scan(&ok)
+	return ok, err
+}
+
+// isAnswer reports whether a result with outcome o is an answer to (or the
+// end of) a claim: what recordTx may write in place.
+func isAnswer(o crmsync.Outcome) bool {
+	return o == crmsync.OutcomeSent || o == crmsync.OutcomeRejected || o == crmsync.OutcomeFailed || o == crmsync.OutcomeUncertain
 }
 
 // narrow reports whether result r is stored in same rather than results

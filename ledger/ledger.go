@@ -165,15 +165,20 @@ type Ledger struct {
 	path string
 	db   *sql.DB
 
-	wmu    sync.Mutex // guards w and wstmts
+	wmu    sync.Mutex // guards w, wstmts and full
 	w      *sql.Conn  // the one connection that writes
 	wstmts stmtCache  // statements prepared on w
+	full   bool       // w is at synchronous = FULL (else NORMAL)
 
 	smu         sync.Mutex        // guards lookupStmts
 	lookupStmts map[int]*sql.Stmt // Lookup's query by number of keys, on db
 
-	qmu    sync.Mutex             // guards queued
-	queued map[queuedKey]eventRef // the body and cells of results Queued handed out, for Claim
+	qmu     sync.Mutex              // guards queued and claimed
+	queued  map[queuedKey]queuedRef // the body and cells of results Queued handed out, for Claim
+	claimed map[queuedKey]queuedRef // what Claim wrote of queued results' events, for Record
+	// inPlace counts the answers Record wrote in place (recordTx), for
+	// tests and benchmarks.
+	inPlace atomic.Int64
 
 	gen   atomic.Uint64 // write transactions begun and ended: odd while one runs
 	rmu   sync.Mutex    // guards refs
@@ -523,18 +528,18 @@ func (l *Ledger) writeTx(ctx context.Context, durable bool, fn func(w *sql.Conn)
 	}
 	// A read-only file or a full disk is said plainly, whatever wrote.
 	defer func() { err = fileErr(l.path, err) }()
-	if durable {
-		if err := l.exec(ctx, "PRAGMA synchronous = FULL"); err != nil {
+	if durable != l.full {
+		// The writer stays FULL after a durable commit until a commit
+		// that need not be comes: a run of claims (the send stage's group
+		// commits) pays no pragma per commit.
+		mode := "PRAGMA synchronous = NORMAL"
+		if durable {
+			mode = "PRAGMA synchronous = FULL"
+		}
+		if err := l.exec(context.WithoutCancel(ctx), mode); err != nil {
 			return err
 		}
-		defer func() {
-			// Back to NORMAL even when ctx is cancelled: the writer must
-			// not go on fsyncing every commit.
-			rerr := l.exec(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
-			if err == nil {
-				err = rerr
-			}
-		}()
+		l.full = durable
 	}
 	// Odd while a write may be under way: Lookup keeps what it read for
 	// the next write only if no write came in between (refCache).

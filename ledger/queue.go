@@ -47,15 +47,15 @@ ORDER BY r.lane, r.time, r.seq LIMIT ?5`, runID, lane, t, seq, queuePage)
 		}
 		n := 0
 		var page []*crmsync.Result
-		var refs []eventRef
+		var refs []queuedRef
 		for rows.Next() {
-			var ref eventRef
+			var ref queuedRef
 			r, err := l.scanResult(rows, &ref.bodyID, &ref.cellsID, &ref.cells)
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("queue of run %d in ledger %s: %w", runID, l.path, err)
 			}
-			ref.hash = r.Hash
+			ref.hash, ref.seq = r.Hash, r.Seq
 			page = append(page, r)
 			refs = append(refs, ref)
 			n++
@@ -93,6 +93,14 @@ type queuedKey struct {
 	eventKey
 }
 
+// queuedRef is what the ledger holds of a queued result's event (noteQueued)
+// or of an event this Ledger claimed (claimed): the result's Seq and the
+// body and cells the event refers to.
+type queuedRef struct {
+	eventRef
+	seq int64
+}
+
 // maxQueued bounds Ledger.queued: rows queued but never claimed (held
 // back behind a blocked event) are forgotten past it, costing only a body
 // stored twice.
@@ -101,11 +109,11 @@ const maxQueued = 4 * queuePage
 // noteQueued remembers the body and cells of the queued results page, so
 // that Claim of their events refers to them instead of storing the body
 // and values again.
-func (l *Ledger) noteQueued(runID int64, page []*crmsync.Result, refs []eventRef) {
+func (l *Ledger) noteQueued(runID int64, page []*crmsync.Result, refs []queuedRef) {
 	l.qmu.Lock()
 	defer l.qmu.Unlock()
 	if l.queued == nil || len(l.queued) > maxQueued {
-		l.queued = make(map[queuedKey]eventRef, len(page))
+		l.queued = make(map[queuedKey]queuedRef, len(page))
 	}
 	for i, r := range page {
 		l.queued[queuedKey{runID, keyOf(r.Kind, r.Key)}] = refs[i]
@@ -114,7 +122,7 @@ func (l *Ledger) noteQueued(runID int64, page []*crmsync.Result, refs []eventRef
 
 // takeQueued returns (and forgets) what noteQueued remembered of event k
 // in run runID, if its content hash is hash.
-func (l *Ledger) takeQueued(runID int64, k eventKey, hash string) (eventRef, bool) {
+func (l *Ledger) takeQueued(runID int64, k eventKey, hash string) (queuedRef, bool) {
 	l.qmu.Lock()
 	defer l.qmu.Unlock()
 	q := queuedKey{runID, k}

@@ -2,163 +2,188 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync"
 )
 
-// claimer batches concurrent claims into one durable ledger commit (group
-// commit): a worker waits only for the commit that includes its event.
-type claimer struct {
-	ledger crmsync.Ledger
-	runID  int64
-	reqs   chan claimReq
-	done   chan struct{}
+// claimRecorder is a ledger that commits claims and results together in
+// one durable transaction (ledger.Ledger.ClaimRecord).
+type claimRecorder interface {
+	ClaimRecord(ctx context.Context, runID int64, evs []*crmsync.Event, rs []*crmsync.Result) error
 }
 
+// committer is the send stage's group commit: the claims that workers wait
+// for and the results they hand over go to the ledger through one
+// goroutine, in durable transactions (ClaimRecord): the claims waiting at
+// that moment, and every recordEvery (or recordBatch answers) the answers
+// too, so a batch of answers costs no commit of its own and a claim never
+// waits behind one in another transaction. A worker waits only for the
+// commit that holds its claim. An answer is on disk within about
+// recordEvery, so a crash leaves few delivered events uncertain (never
+// lost).
+type committer struct {
+	ledger crmsync.Ledger
+	both   claimRecorder // nil: Claim, then Record
+	runID  int64
+
+	mu      sync.Mutex
+	claims  []claimReq        // waiting for the next commit
+	results []*crmsync.Result // waiting to be recorded
+	closed  bool
+	err     error             // the first failed commit's: later commits are not tried
+	lost    []*crmsync.Result // not recorded: in a failed commit, or added after it
+
+	kick chan struct{} // something was added (capacity 1)
+	done chan struct{}
+}
+
+// errCommitterClosed is the error of a claim made after the send stage
+// ended.
+var errCommitterClosed = errors.New("claim after the send stage ended")
+
+// claimReq is a claim of evs; resp gets the commit's error.
 type claimReq struct {
-	ctx  context.Context
-	ev   *crmsync.Event
+	evs  []*crmsync.Event
 	resp chan error
 }
 
-func newClaimer(l crmsync.Ledger, runID int64) *claimer {
-	c := &claimer{ledger: l, runID: runID, reqs: make(chan claimReq, 256), done: make(chan struct{})}
+func newCommitter(l crmsync.Ledger, runID int64) *committer {
+	c := &committer{ledger: l, runID: runID, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c.both, _ = l.(claimRecorder)
 	go c.loop()
 	return c
 }
 
-func (c *claimer) loop() {
+// recordEvery is the longest a worker's answer waits to be committed when
+// no claim comes to carry it.
+const recordEvery = 20 * time.Millisecond
+
+func (c *committer) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// claim claims evs durably: it returns once the commit that holds them has,
+// with its error. The commit is not cancelled (ctx is the send stage's,
+// which outlives an interrupt).
+func (c *committer) claim(ctx context.Context, evs ...*crmsync.Event) error {
+	resp := make(chan error, 1)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errCommitterClosed
+	}
+	c.claims = append(c.claims, claimReq{evs: evs, resp: resp})
+	c.mu.Unlock()
+	c.wake()
+	return <-resp
+}
+
+// add queues a result to be recorded.
+func (c *committer) add(r *crmsync.Result) {
+	c.mu.Lock()
+	c.results = append(c.results, r)
+	c.mu.Unlock()
+	c.wake()
+}
+
+func (c *committer) loop() {
 	defer close(c.done)
-	for r := range c.reqs {
-		batch := []claimReq{r}
-	more:
-		for len(batch) < 256 {
-			select {
-			case r2, ok := <-c.reqs:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r2)
-			default:
-				break more
+	var last time.Time // the last commit that recorded results
+	for {
+		c.mu.Lock()
+		claims, results, closed := len(c.claims), len(c.results), c.closed
+		c.mu.Unlock()
+		due := results > 0 && (closed || results >= recordBatch || time.Since(last) >= recordEvery)
+		switch {
+		case claims == 0 && results == 0 && closed:
+			return
+		case claims > 0 || due:
+			c.commit(due)
+			if due {
+				last = time.Now()
 			}
-		}
-		evs := make([]*crmsync.Event, len(batch))
-		for i, b := range batch {
-			evs[i] = b.ev
-		}
-		err := c.ledger.Claim(batch[0].ctx, c.runID, evs)
-		for _, b := range batch {
-			b.resp <- err
+		case results > 0:
+			// Answers wait to be recorded in a batch, up to recordEvery
+			// after the last: a claim's commit carries them then.
+			t := time.NewTimer(recordEvery - time.Since(last))
+			select {
+			case <-c.kick:
+			case <-t.C:
+			}
+			t.Stop()
+		default:
+			<-c.kick
 		}
 	}
 }
 
-func (c *claimer) claim(ctx context.Context, ev *crmsync.Event) error {
-	resp := make(chan error, 1)
-	c.reqs <- claimReq{ctx: ctx, ev: ev, resp: resp}
-	return <-resp
+// recordBatch is how many answers are recorded at once at most before
+// recordEvery: bigger batches cost less per row (fewer statements).
+const recordBatch = 1024
+
+// commit writes what waits: every claim and, with results, every result,
+// in one transaction.
+func (c *committer) commit(results bool) {
+	c.mu.Lock()
+	reqs, failed := c.claims, c.err
+	c.claims = nil
+	var rs []*crmsync.Result
+	if results {
+		rs, c.results = c.results, nil
+	}
+	c.mu.Unlock()
+	var evs []*crmsync.Event
+	for _, q := range reqs {
+		evs = append(evs, q.evs...)
+	}
+	err := failed
+	if err == nil {
+		// The run's ctx may be cancelled by now; results must still be
+		// written.
+		ctx := context.Background()
+		if c.both != nil {
+			err = c.both.ClaimRecord(ctx, c.runID, evs, rs)
+		} else if err = c.ledger.Claim(ctx, c.runID, evs); err == nil {
+			err = c.ledger.Record(ctx, c.runID, rs)
+		}
+	}
+	if err != nil {
+		c.mu.Lock()
+		if c.err == nil {
+			c.err = err
+		}
+		c.lost = append(c.lost, rs...)
+		c.mu.Unlock()
+	}
+	for _, q := range reqs {
+		q.resp <- err
+	}
 }
 
-// claimBatch claims evs in one durable commit, bypassing the group commit.
-func (c *claimer) claimBatch(ctx context.Context, evs []*crmsync.Event) error {
-	return c.ledger.Claim(ctx, c.runID, evs)
+// failed returns the error that stopped the committer, if any: answers can
+// no longer be recorded.
+func (c *committer) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// close commits what is left and stops; it returns failed().
+func (c *committer) close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.wake()
+	<-c.done
+	return c.failed()
 }
 
 // claimBatch is how many events of safe kinds are claimed at once ahead of
 // their sends (and how many lanes wait to be handed out at most).
 const claimBatch = 256
-
-func (c *claimer) close() {
-	close(c.reqs)
-	<-c.done
-}
-
-// recorder writes results in batches in the background, so workers do not
-// wait for the ledger after each answer.
-type recorder struct {
-	ledger crmsync.Ledger
-	runID  int64
-	mu     sync.Mutex
-	buf    []*crmsync.Result
-	kick   chan struct{}
-	done   chan struct{}
-	err    error
-	lost   []*crmsync.Result // not recorded: in a failed batch, or added after it
-}
-
-func newRecorder(l crmsync.Ledger, runID int64) *recorder {
-	r := &recorder{ledger: l, runID: runID, kick: make(chan struct{}, 1), done: make(chan struct{})}
-	go r.loop()
-	return r
-}
-
-// add queues a result. The recorder commits whatever has queued in one
-// transaction (group commit), at most recordEvery apart: an answer is on
-// disk within about that, so a crash leaves few delivered events uncertain.
-func (r *recorder) add(res *crmsync.Result) {
-	r.mu.Lock()
-	r.buf = append(r.buf, res)
-	r.mu.Unlock()
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) loop() {
-	defer close(r.done)
-	var last time.Time
-	for range r.kick {
-		// Commit at most every recordEvery: bigger batches cost less per
-		// row, and a crash leaves at most that much of answers unrecorded
-		// (those events come back uncertain, never lost).
-		if wait := recordEvery - time.Since(last); wait > 0 {
-			time.Sleep(wait)
-		}
-		last = time.Now()
-		r.flush()
-	}
-	r.flush()
-}
-
-// recordEvery is the longest a worker's answer waits to be committed.
-const recordEvery = 20 * time.Millisecond
-
-func (r *recorder) flush() {
-	r.mu.Lock()
-	buf, failed := r.buf, r.err != nil
-	r.buf = nil
-	r.mu.Unlock()
-	if len(buf) == 0 {
-		return
-	}
-	if failed {
-		r.mu.Lock()
-		r.lost = append(r.lost, buf...)
-		r.mu.Unlock()
-		return
-	}
-	// The run's ctx may be cancelled by now; results must still be written.
-	if err := r.ledger.Record(context.Background(), r.runID, buf); err != nil {
-		r.mu.Lock()
-		r.err = err
-		r.lost = append(r.lost, buf...)
-		r.mu.Unlock()
-	}
-}
-
-// failed returns the error that stopped the recorder, if any.
-func (r *recorder) failed() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
-}
-
-func (r *recorder) close(ctx context.Context) error {
-	close(r.kick)
-	<-r.done
-	return r.failed()
-}

@@ -60,8 +60,8 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 
 // sender is one run's send stage: it hands the queued lanes to a bounded
 // group of workers, claims each event durably before its request leaves,
-// classifies the answers and records them (group commits of claimer and
-// recorder). It is used once.
+// classifies the answers and records them (the committer's group commits).
+// It is used once.
 type sender struct {
 	job     *Job
 	ctx     context.Context // the run's: a cancel stops new sends
@@ -73,8 +73,7 @@ type sender struct {
 	// sendCtx outlives a cancel of ctx: requests already claimed finish
 	// under it and are recorded.
 	sendCtx context.Context
-	claims  *claimer
-	rec     *recorder
+	commit  *committer
 	lanes   errgroup.Group
 	// slots bounds the requests out at once (Job.Concurrency); a lane
 	// takes one after its event's claim, for the request.
@@ -132,7 +131,7 @@ func (sd *sender) finish(r *crmsync.Result, o crmsync.Outcome) {
 	sd.smu.Lock()
 	sd.summary.Move(r.Kind, crmsync.OutcomeNew, o)
 	sd.smu.Unlock()
-	sd.rec.add(r)
+	sd.commit.add(r)
 	n := sd.done.Add(1)
 	if sd.job.Progress != nil {
 		sd.job.Progress("send", int(n), sd.total)
@@ -215,7 +214,7 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			sd.finish(r, crmsync.OutcomeBlocked)
 			continue
 		}
-		if err := sd.rec.failed(); err != nil {
+		if err := sd.commit.failed(); err != nil {
 			// Answers can no longer be recorded: sending on would leave
 			// every later event in flight (uncertain next run).
 			sd.setFatal(err)
@@ -225,7 +224,7 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 		}
 		if preclaimed && j.safe(r.Kind) {
 			// Claimed with its batch (see dispatch).
-		} else if err := sd.claims.claim(sd.sendCtx, ev); err != nil {
+		} else if err := sd.commit.claim(sd.sendCtx, ev); err != nil {
 			sd.setFatal(fmt.Errorf("claim %s %s: %w", r.Kind, r.Key, err))
 			sd.stop("账本写入失败 / ledger write failed")
 			continue
@@ -323,7 +322,7 @@ func (sd *sender) dispatch() error {
 	// After a stop, lanes still go to the workers, which record their
 	// events as failed (unclaimed) for retry or the next run.
 	if len(sd.safe) > 0 && sd.isStopped() == "" {
-		if err := sd.claims.claimBatch(sd.sendCtx, sd.safe); err != nil {
+		if err := sd.commit.claim(sd.sendCtx, sd.safe...); err != nil {
 			sd.setFatal(err)
 			sd.stop("账本写入失败 / ledger write failed")
 			return err
@@ -364,13 +363,11 @@ func (sd *sender) run() error {
 	// A send still waiting for the rate limit gives up at Ctrl-C (it never
 	// left: failed, sent by the next run).
 	sd.sendCtx = mallcoo.WithInterrupt(context.WithoutCancel(ctx), ctx.Done())
-	sd.claims = newClaimer(j.Ledger, sd.runID)
-	defer sd.claims.close()
-	sd.rec = newRecorder(j.Ledger, sd.runID)
+	sd.commit = newCommitter(j.Ledger, sd.runID)
 
 	// At most Concurrency requests are out at once (slots), and lanes go
 	// out on up to twice as many goroutines: while Concurrency requests
-	// are out, the other lanes' claims are committed together (claimer),
+	// are out, the other lanes' claims are committed together (committer),
 	// so an event does not wait for its own commit once a slot frees. The
 	// price: a crash (kill -9, power cut) leaves up to Concurrency more
 	// events claimed whose requests never left; they come back uncertain
@@ -419,10 +416,10 @@ func (sd *sender) run() error {
 	} else {
 		sd.release(crmsync.OutcomeRejected, "")
 	}
-	if err := sd.rec.close(ctx); err != nil && sd.fatal == nil {
+	if err := sd.commit.close(); err != nil && sd.fatal == nil {
 		sd.fatal = err
 	}
-	for _, r := range sd.rec.lost {
+	for _, r := range sd.commit.lost {
 		// Answered but not recorded: the ledger still has it in flight,
 		// and the next run holds it as uncertain; say so now.
 		if r.Attempts > 0 && r.Outcome != crmsync.OutcomeUncertain {

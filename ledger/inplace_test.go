@@ -1,0 +1,173 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/crmsync/crmsync"
+)
+
+// dumpTables returns every row of the tables a run's answers write, all
+// columns, in key order.
+func dumpTables(t *testing.T, l *Ledger) []string {
+	t.Helper()
+	var out []string
+	for _, q := range []string{
+		`SELECT * FROM events ORDER BY keyspace, key`,
+		`SELECT * FROM results ORDER BY run_id, seq`,
+		`SELECT * FROM open_rows ORDER BY kind, key`,
+		`SELECT * FROM bodies ORDER BY id`,
+		`SELECT * FROM cells ORDER BY id`,
+	} {
+		rows, err := l.db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			b.WriteString(q[len("SELECT * FROM "):strings.Index(q, " ORDER")])
+			for i, v := range vals {
+				fmt.Fprintf(&b, " %s=%v", cols[i], v)
+			}
+			out = append(out, b.String())
+		}
+		rows.Close()
+	}
+	return out
+}
+
+// sendSteps records a run's rows new, claims them from the queue, lets
+// tamper change the ledger between claim and answer, then records the
+// answers (sent, rejected, failed, uncertain in turn), as the job does. It
+// returns the answers written in place.
+func sendSteps(t *testing.T, l *Ledger, longWay bool, tamper func(*Ledger)) int64 {
+	t.Helper()
+	ctx := context.Background()
+	l.Now = func() time.Time { return t0 }
+	// A run before failed T000000000 after two attempts: its attempts add
+	// up.
+	prior := beginRun(t, l)
+	r0 := benchResult(1, benchEvent(0))
+	r0.Outcome, r0.HasCode, r0.Code, r0.Message, r0.Attempts, r0.Reason = crmsync.OutcomeFailed, false, 0, "", 2, "timeout"
+	if err := l.Claim(ctx, prior, []*crmsync.Event{benchEvent(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, prior, []*crmsync.Result{r0}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := l.BeginRun(ctx, "run", nil, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*crmsync.Result
+	for i := range 12 {
+		r := benchResult(int64(i+1), benchEvent(i))
+		r.Outcome, r.HasCode, r.Code, r.Message, r.Attempts = crmsync.OutcomeNew, false, 0, "", 0
+		if i == 3 {
+			r.Previous = []byte(`{"TransID":"old"}`)
+		}
+		rs = append(rs, r)
+	}
+	// A row invalid before, which the delivery of T000000004 fixes.
+	bad := &crmsync.Result{Seq: 100, Source: crmsync.SourceRef{File: "old.csv", Row: 9}, Kind: crmsync.KindScore,
+		Key: "T000000004", Outcome: crmsync.OutcomeInvalid, Column: "Score", Reason: "not a number", Values: []string{"x"}}
+	if err := l.Record(ctx, id, append(rs, bad)); err != nil {
+		t.Fatal(err)
+	}
+	var queued []*crmsync.Result
+	if err := l.Queued(ctx, id, func(r *crmsync.Result) error { queued = append(queued, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*crmsync.Event
+	for _, r := range queued {
+		evs = append(evs, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
+	}
+	if err := l.Claim(ctx, id, evs); err != nil {
+		t.Fatal(err)
+	}
+	if longWay {
+		l.claimed = nil
+	}
+	if tamper != nil {
+		tamper(l)
+	}
+	outcomes := []crmsync.Outcome{crmsync.OutcomeSent, crmsync.OutcomeRejected, crmsync.OutcomeFailed, crmsync.OutcomeUncertain}
+	for i, r := range queued {
+		r.Outcome = outcomes[i%len(outcomes)]
+		r.Attempts = 1 + i%2
+		switch r.Outcome {
+		case crmsync.OutcomeSent:
+			r.HasCode, r.Code, r.Message = true, 1, "成功"
+		case crmsync.OutcomeRejected:
+			r.HasCode, r.Code, r.Message, r.Reason = true, 1001, "重复", "猫酷拒绝 / rejected by Mallcoo"
+		default:
+			r.Reason = "发送失败 / not delivered: timeout"
+		}
+	}
+	before := l.inPlace.Load()
+	// Two batches, the second holding its event twice (the long way).
+	if err := l.Record(ctx, id, queued[:8]); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, id, append(queued[8:], queued[8])); err != nil {
+		t.Fatal(err)
+	}
+	return l.inPlace.Load() - before
+}
+
+// TestRecordInPlace: the answers to a run's claims, written in place
+// (recordTx), leave the ledger exactly as the long way does (every column
+// of events, results, open_rows, bodies and cells), including when an
+// event was changed between its claim and its answer (then the write is
+// rolled back and done the long way).
+func TestRecordInPlace(t *testing.T) {
+	t.Run("claimed", func(t *testing.T) {
+		fast := openLedger(t, filepath.Join(t.TempDir(), "fast.db"))
+		slow := openLedger(t, filepath.Join(t.TempDir(), "slow.db"))
+		if n := sendSteps(t, fast, false, nil); n != 11 {
+			t.Errorf("answers written in place: %d, want 11 (all but the event recorded twice)", n)
+		}
+		if n := sendSteps(t, slow, true, nil); n != 0 {
+			t.Errorf("answers written in place the long way: %d, want 0", n)
+		}
+		if d := cmp.Diff(dumpTables(t, slow), dumpTables(t, fast)); d != "" {
+			t.Errorf("ledger after answers in place (-long way +in place):\n%s", d)
+		}
+	})
+	t.Run("changed meanwhile", func(t *testing.T) {
+		// Another write changed an event after its claim: the answers
+		// are not where the claim left them.
+		tamper := func(l *Ledger) {
+			if _, err := l.db.Exec(`UPDATE events SET state = 'failed', reason = 'x' WHERE key = 'T000000001'`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.db.Exec(`DELETE FROM results WHERE seq = 6`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fast := openLedger(t, filepath.Join(t.TempDir(), "fast.db"))
+		slow := openLedger(t, filepath.Join(t.TempDir(), "slow.db"))
+		if n := sendSteps(t, fast, false, tamper); n != 3 {
+			t.Errorf("answers written in place: %d, want 3 (the first batch rolled back and written the long way)", n)
+		}
+		sendSteps(t, slow, true, tamper)
+		if d := cmp.Diff(dumpTables(t, slow), dumpTables(t, fast)); d != "" {
+			t.Errorf("ledger after answers (-long way +in place):\n%s", d)
+		}
+	})
+}
