@@ -243,6 +243,19 @@ func (e *env) openLedger(ctx context.Context, path string, create bool) (*ledger
 	return l, nil
 }
 
+// readLedger opens the existing ledger at path for a command that only
+// reads it (status, report RUN-ID): as openLedger, and where the file, its
+// folder or its disk is read-only (an auditor's copy) for reading only,
+// as reconcile reads it, rather than refused.
+func (e *env) readLedger(ctx context.Context, path string) (*ledger.Ledger, error) {
+	l, err := e.openLedger(ctx, path, false)
+	var fe *ledger.FileError
+	if errors.As(err, &fe) && fe.Problem == ledger.ProblemReadOnly {
+		return ledger.OpenReadOnly(ctx, path)
+	}
+	return l, err
+}
+
 // warnReadable warns when path can be read by more people than mode
 // allows, naming the chmod that fixes it.
 func (e *env) warnReadable(path, what string, mode os.FileMode) {

@@ -86,7 +86,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := c.openLedger(ctx, *path, false)
+	l, err := c.readLedger(ctx, *path)
 	if err != nil {
 		return err
 	}
