@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 )
 
 // personalLedger makes a ledger whose backlog, held events and decisions
@@ -111,5 +112,77 @@ func TestStatusMasksPersonalData(t *testing.T) {
 				t.Errorf("%s with mask_personal = false: no %s in full:\n%s", args, p, stdout)
 			}
 		}
+	}
+}
+
+// storedBodyLedger makes a ledger holding score T1 failed with a body an
+// older crmsync stored (money with three decimals, which today's rules
+// refuse), and returns its path.
+func storedBodyLedger(t *testing.T, dir string) string {
+	t.Helper()
+	ctx := context.Background()
+	db := filepath.Join(dir, "l.db")
+	l, err := ledger.Create(ctx, db, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	body := []byte(`{"TransID":"T1","ThirdPartyCardID":"0201710000001","ScoreEvent":1,"TradeTime":"2024-11-01 10:00:00","TradeAmount":12.345,"CrmShopID":"S1","Score":12}`)
+	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	r := &crmsync.Result{Seq: 1, Kind: crmsync.KindScore, Key: "T1", Lane: "0201710000001", Time: time.Date(2024, 11, 1, 2, 0, 0, 0, time.UTC),
+		Body: body, Hash: crmsync.ContentHash(crmsync.KindScore, body), Outcome: crmsync.OutcomeFailed,
+		Source: crmsync.SourceRef{File: "old.csv", Row: 2}, Reason: "发送失败 / not delivered: HTTP 503"}
+	if err := l.Record(ctx, id, []*crmsync.Result{r}); err != nil {
+		t.Fatal(err)
+	}
+	l.EndRun(ctx, crmsync.NewSummary(id, "run", time.Now()))
+	return db
+}
+
+// TestStatusStoredBodyOnce: an event whose stored body retry refused
+// (stored-body) is listed once in status, as invalid with the refusal and
+// what to do (fix the row and run it, or resolve -as dismiss); not also as
+// failed with its old reason, nor counted among the events "crmsync retry
+// resends". resolve -as dismiss then empties the backlog.
+func TestStatusStoredBodyOnce(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := storedBodyLedger(t, dir)
+	if code, _, stderr := cli(t, sandboxEnv(srv), "retry", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx")); code != crmsync.ExitNeedsPerson {
+		t.Fatalf("retry: exit %d, want %d\n%s", code, crmsync.ExitNeedsPerson, stderr)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Fatalf("retry posted %d requests, want none (the stored body is refused)", n)
+	}
+	st := readStatus(t, db)
+	if st.Outstanding.Total != 1 || len(st.Outstanding.Items) != 1 || st.Outstanding.ByState["failed"] != 0 {
+		t.Fatalf("status -json outstanding: total %d, by state %v, items %+v; want T1 once, as invalid",
+			st.Outstanding.Total, st.Outstanding.ByState, st.Outstanding.Items)
+	}
+	it := st.Outstanding.Items[0]
+	if it.Key != "T1" || it.State != "invalid" || len(it.Problems) != 1 || it.Problems[0].Code != crmsync.ReasonStoredBody {
+		t.Errorf("status -json item %+v; want T1 invalid with one %s problem", it, crmsync.ReasonStoredBody)
+	}
+	code, text, stderr := cli(t, nil, "status", "-ledger", db)
+	if code != crmsync.ExitOK {
+		t.Fatalf("status: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(text, "crmsync retry` (or the next run over their file) resends them") || strings.Contains(text, "HTTP 503") {
+		t.Errorf("status says retry resends the refused event, or shows its old reason:\n%s", text)
+	}
+	if !strings.Contains(text, "resolve -as dismiss") {
+		t.Errorf("status does not say what to do with the refused event (fix the row and run it, or resolve -as dismiss):\n%s", text)
+	}
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "dismiss", "T1"); code != crmsync.ExitOK {
+		t.Fatalf("resolve -as dismiss T1: exit %d\n%s", code, stderr)
+	}
+	if st := readStatus(t, db); st.Outstanding.Total != 0 {
+		t.Errorf("after resolve -as dismiss: outstanding %+v, want none", st.Outstanding)
 	}
 }
