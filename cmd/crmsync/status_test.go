@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,5 +185,53 @@ func TestStatusStoredBodyOnce(t *testing.T) {
 	}
 	if st := readStatus(t, db); st.Outstanding.Total != 0 {
 		t.Errorf("after resolve -as dismiss: outstanding %+v, want none", st.Outstanding)
+	}
+}
+
+// TestRunErrorMasked: a run stopped by trouble met on one event (its claim
+// could not be written: here a trigger refuses it, as a full disk would)
+// names the event's key with its card ID masked, as the rest of what
+// crmsync shows, in stderr and in the run's reason that status shows;
+// with mask_personal = false in full.
+func TestRunErrorMasked(t *testing.T) {
+	const card = "0201710000001"
+	for _, show := range []bool{false, true} {
+		srv := mallcootest.NewServer(mallcootest.Options{})
+		defer srv.Close()
+		dir := t.TempDir()
+		db := filepath.Join(dir, "l.db")
+		if code, _, stderr := cli(t, nil, "init", "-ledger", db); code != crmsync.ExitOK {
+			t.Fatalf("init: exit %d\n%s", code, stderr)
+		}
+		raw, err := sql.Open("sqlite3", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, op := range []string{"INSERT", "UPDATE"} {
+			if _, err := raw.Exec(`CREATE TRIGGER refuse_` + op + ` BEFORE ` + op + ` ON events WHEN NEW.key LIKE 'R1|%' BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		raw.Close()
+		in := filepath.Join(dir, "bonus.csv")
+		os.WriteFile(in, []byte("ThirdPartyCardID,BonusAction,GetBonus,AfterBonus,RefID,CreateTime\n"+card+",4,5,115,R1,2024-11-01 10:00:00\n"), 0o644)
+		args := []string{"run", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx")}
+		if show {
+			cfg := filepath.Join(dir, "crmsync.toml")
+			os.WriteFile(cfg, []byte("mask_personal = false\n"), 0o600)
+			args = append(args, "-config", cfg)
+		}
+		code, _, stderr := cli(t, sandboxEnv(srv), append(args, in)...)
+		if code != crmsync.ExitFailed || !strings.Contains(stderr, "claim bonus R1|") {
+			t.Fatalf("run whose claim fails (mask_personal = %v): exit %d, want %d and the claim named\n%s", !show, code, crmsync.ExitFailed, stderr)
+		}
+		st := readStatus(t, db)
+		if len(st.Runs) == 0 || !strings.Contains(st.Runs[0].Reason, "claim bonus R1|") {
+			t.Fatalf("runs %+v: want the run failed with the claim as its reason", st.Runs)
+		}
+		if got := strings.Contains(stderr, card) || strings.Contains(st.Runs[0].Reason, card); got != show {
+			t.Errorf("mask_personal = %v: card ID %s in stderr or the run's reason: %v, want %v\nstderr: %s\nreason: %s",
+				!show, card, got, show, stderr, st.Runs[0].Reason)
+		}
 	}
 }
