@@ -272,8 +272,10 @@ func maskedKey(m *report.Masker, it *ledger.OutstandingItem, body []byte) string
 // (it holds '*' and is no outstanding key itself) replaced by the
 // outstanding key status shows so: the documented recovery (status, then
 // resolve of the keys it lists) works on masked keys. A masked key that
-// matches several outstanding keys is refused: name it in full (status
-// with mask_personal = false shows it). show: status masks nothing.
+// matches several outstanding keys is refused — one of them may be that
+// very text (a card ID exported masked), and is refused too: status shows
+// them alike — name it in full (status with mask_personal = false shows
+// it). show: status masks nothing.
 func unmaskKeys(ctx context.Context, l *ledger.Ledger, kind crmsync.Kind, show bool, keys []string) ([]string, error) {
 	if show || !slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "*") }) {
 		return keys, nil
@@ -307,10 +309,13 @@ func unmaskKeys(ctx context.Context, l *ledger.Ledger, kind crmsync.Kind, show b
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k
-		if full[k] {
-			continue
+		ks := shown[k]
+		if full[k] && !slices.Contains(ks, k) {
+			// An outstanding key with '*' of its own (a card ID the CRM
+			// exported masked) that status also shows for others.
+			ks = append([]string{k}, ks...)
 		}
-		switch ks := shown[k]; {
+		switch {
 		case len(ks) == 1:
 			out[i] = ks[0]
 		case len(ks) > 1:

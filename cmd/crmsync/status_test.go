@@ -235,3 +235,70 @@ func TestRunErrorMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveMaskedKeyAmbiguous: status shows two outstanding bonus keys
+// alike — R1|0201710000001 masked, and R1|*********0001 itself (a CRM
+// that exported the card ID masked) — so resolve of what status shows
+// stands for both: it is refused (exit 2) and neither is settled, not the
+// one whose key is that text taken silently. Named in full, each is
+// settled alone; a masked key of another kind is not taken for it.
+func TestResolveMaskedKeyAmbiguous(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "l.db")
+	l, err := ledger.Create(ctx, db, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 11, 1, 2, 0, 0, 0, time.UTC)
+	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	var rs []*crmsync.Result
+	for i, card := range []string{"0201710000001", "*********0001"} {
+		body := []byte(`{"ThirdPartyCardID":"` + card + `","BonusAction":4,"GetBonus":5,"AfterBonus":115,"RefID":"R1","CreateTime":"2024-11-01 10:00:00"}`)
+		rs = append(rs, &crmsync.Result{Seq: int64(i + 1), Kind: crmsync.KindBonus, Key: "R1|" + card, Lane: card, Time: at,
+			Body: body, Hash: crmsync.ContentHash(crmsync.KindBonus, body), Outcome: crmsync.OutcomeFailed,
+			Source: crmsync.SourceRef{File: "in.csv", Row: i + 2}})
+	}
+	if err := l.Record(ctx, id, rs); err != nil {
+		t.Fatal(err)
+	}
+	l.EndRun(ctx, crmsync.NewSummary(id, "run", time.Now()))
+	unlock()
+	l.Close()
+
+	st := readStatus(t, db)
+	shown := map[string]int{}
+	for _, it := range st.Outstanding.Items {
+		shown[it.Key]++
+	}
+	if shown["R1|*********0001"] != 2 {
+		t.Fatalf("status shows keys %v; want R1|*********0001 twice", shown)
+	}
+	code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "bonus", "-as", "delivered", "R1|*********0001")
+	if code != crmsync.ExitUsage {
+		t.Errorf("resolve of a key status shows for two: exit %d, want %d\n%s", code, crmsync.ExitUsage, stderr)
+	}
+	if st := readStatus(t, db); st.Outstanding.Total != 2 {
+		t.Fatalf("after the refused resolve: %d outstanding, want both still", st.Outstanding.Total)
+	}
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "grade", "-as", "delivered", "R1|*********0001"); code == crmsync.ExitOK {
+		t.Errorf("resolve -kind grade of a bonus key: exit 0, want refused\n%s", stderr)
+	}
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "bonus", "-as", "delivered", "R1|0201710000001"); code != crmsync.ExitOK {
+		t.Fatalf("resolve of the full key: exit %d\n%s", code, stderr)
+	}
+	st = readStatus(t, db)
+	if st.Outstanding.Total != 1 {
+		t.Fatalf("after resolving R1|0201710000001: %d outstanding, want 1", st.Outstanding.Total)
+	}
+	// Now the masked text stands for one key only: its own.
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "bonus", "-as", "dismiss", "R1|*********0001"); code != crmsync.ExitOK {
+		t.Fatalf("resolve of R1|*********0001, the one key it now stands for: exit %d\n%s", code, stderr)
+	}
+	if st := readStatus(t, db); st.Outstanding.Total != 0 {
+		t.Errorf("after both resolved: %d outstanding, want none", st.Outstanding.Total)
+	}
+}
