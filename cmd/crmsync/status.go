@@ -176,6 +176,10 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		if st.Held > len(waiting) {
 			fmt.Fprintf(c.stdout, "(the first %d; -list N shows more)\n", len(waiting))
 		}
+		if !fc.showPersonal() {
+			// Looking an event up in Mallcoo needs its member in full.
+			fmt.Fprintln(c.stdout, "card IDs and mobiles are shown masked: with mask_personal = false in the config, status shows them in full, to look the events up in Mallcoo.")
+		}
 	}
 	if st.Failed > 0 {
 		fmt.Fprintf(c.stdout, "%d events failed to send: `crmsync retry` (or the next run over their file) resends them.\n", st.Failed)

@@ -95,6 +95,11 @@ func TestStatusMasksPersonalData(t *testing.T) {
 			}
 		}
 	}
+	// The held events must be looked up in Mallcoo: status says how to
+	// see their members in full.
+	if _, text, _ := cli(t, nil, "status", "-ledger", db); !strings.Contains(text, "mask_personal = false") {
+		t.Errorf("status lists held events masked without saying how to see their members in full:\n%s", text)
+	}
 	// The recovery works on what status shows: resolve takes a masked key
 	// of the list for the one outstanding key it stands for, and shows
 	// it masked.
