@@ -307,3 +307,56 @@ func TestResolveMaskedKeyAmbiguous(t *testing.T) {
 		t.Errorf("after both resolved: %d outstanding, want none", st.Outstanding.Total)
 	}
 }
+
+// TestResolveMaskedKeyTwoMembers: two members whose card IDs end alike
+// upgraded at the same time to the same grade (a nightly batch): their
+// keys are shown alike masked, so resolve of the masked key is refused for
+// -as delivered and -as resend alike and neither is settled; the keys in
+// full settle each one.
+func TestResolveMaskedKeyTwoMembers(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "l.db")
+	l, err := ledger.Create(ctx, db, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 10, 31, 16, 0, 0, 0, time.UTC)
+	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	cards := []string{"0201710000001", "0201720000001"}
+	var rs []*crmsync.Result
+	for i, card := range cards {
+		body := []byte(`{"ThirdPartyCardID":"` + card + `","BeforeCardCode":"普卡","AfterCardCode":"金卡","ChangeType":0,"ChangeTime":"2024-11-01 00:00:00"}`)
+		rs = append(rs, &crmsync.Result{Seq: int64(i + 1), Kind: crmsync.KindGrade, Key: card + "|2024-11-01 00:00:00|金卡", Lane: card, Time: at,
+			Body: body, Hash: crmsync.ContentHash(crmsync.KindGrade, body), Outcome: crmsync.OutcomeFailed,
+			Source: crmsync.SourceRef{File: "grade.csv", Row: i + 2}})
+	}
+	if err := l.Record(ctx, id, rs); err != nil {
+		t.Fatal(err)
+	}
+	l.EndRun(ctx, crmsync.NewSummary(id, "run", time.Now()))
+	unlock()
+	l.Close()
+
+	masked := "*********0001|2024-11-01 00:00:00|金卡"
+	for _, as := range []string{"delivered", "resend"} {
+		code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "grade", "-as", as, masked)
+		if code != crmsync.ExitUsage || !strings.Contains(stderr, "stands for 2 outstanding keys") {
+			t.Errorf("resolve -as %s of a masked key of two members: exit %d, want %d naming 2 keys\n%s", as, code, crmsync.ExitUsage, stderr)
+		}
+	}
+	if st := readStatus(t, db); st.Outstanding.Total != 2 {
+		t.Fatalf("after the refused resolves: %d outstanding, want both", st.Outstanding.Total)
+	}
+	for i, card := range cards {
+		if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "grade", "-as", "delivered", card+"|2024-11-01 00:00:00|金卡"); code != crmsync.ExitOK {
+			t.Fatalf("resolve of %s in full: exit %d\n%s", card, code, stderr)
+		}
+		if st := readStatus(t, db); st.Outstanding.Total != 1-i {
+			t.Errorf("after resolving %d in full: %d outstanding, want %d", i+1, st.Outstanding.Total, 1-i)
+		}
+	}
+}
