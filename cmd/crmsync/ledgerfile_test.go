@@ -198,6 +198,30 @@ func TestReadOnlyLedger(t *testing.T) {
 	}
 }
 
+// TestReadOnlyOlderLedger: status and report of a read-only ledger of an
+// older schema (which they cannot read as it is, and which cannot be taken
+// forward) are refused, saying read-only and older, not an SQL error.
+func TestReadOnlyOlderLedger(t *testing.T) {
+	disk := mountTmpfs(t, "8m")
+	db := filepath.Join(disk, "l.db")
+	b, err := os.ReadFile(filepath.Join("testdata", "ledger-75db61f", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("", disk, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("remount read-only: %v", err)
+	}
+	for _, args := range [][]string{{"status", "-ledger", db}, {"report", "-ledger", db, "-report", filepath.Join(t.TempDir(), "r.xlsx"), "1"}} {
+		code, _, stderr := cli(t, nil, args...)
+		if code != crmsync.ExitFailed || !strings.Contains(stderr, "ledger "+db+" is read-only") || !strings.Contains(stderr, "older than this crmsync's") {
+			t.Errorf("%s of a read-only ledger of an older schema: exit %d, want %d saying read-only and older:\n%s", args[0], code, crmsync.ExitFailed, stderr)
+		}
+	}
+}
+
 // TestSecondRunThroughOtherName: while a run sends, a second run on the
 // same ledger through a symlink, or through a hard link made meanwhile,
 // exits 1 at once; Mallcoo gets each grade change once.
