@@ -157,3 +157,22 @@ func defaultReason(state string, run int64) string {
 	}
 	return state
 }
+
+// RefusedBodies returns those of keys (events of kind) whose body, kept in
+// the ledger, retry, apply or a run's backlog refused (reason stored-body:
+// an invalid row of their own is open): resending them would be refused
+// again.
+func (l *Ledger) RefusedBodies(ctx context.Context, kind crmsync.Kind, keys []string) ([]string, error) {
+	var out []string
+	for _, k := range keys {
+		var n int
+		err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM open_rows WHERE kind = ? AND key = ? AND state = 'invalid' AND event = key`, string(kind), k).Scan(&n)
+		if err != nil {
+			return nil, fmt.Errorf("refused bodies in ledger %s: %w", l.path, err)
+		}
+		if n > 0 {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}

@@ -154,7 +154,8 @@ func storedBodyLedger(t *testing.T, dir string) string {
 // (stored-body) is listed once in status, as invalid with the refusal and
 // what to do (fix the row and run it, or resolve -as dismiss); not also as
 // failed with its old reason, nor counted among the events "crmsync retry
-// resends". resolve -as dismiss then empties the backlog.
+// resends". resolve -as resend, which would be refused again, is refused;
+// resolve -as dismiss empties the backlog.
 func TestStatusStoredBodyOnce(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{})
 	defer srv.Close()
@@ -184,6 +185,13 @@ func TestStatusStoredBodyOnce(t *testing.T) {
 	}
 	if !strings.Contains(text, "resolve -as dismiss") {
 		t.Errorf("status does not say what to do with the refused event (fix the row and run it, or resolve -as dismiss):\n%s", text)
+	}
+	// Resent, it would be refused again: resolve -as resend says so.
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "resend", "T1"); code != crmsync.ExitUsage || !strings.Contains(stderr, "stored-body") {
+		t.Errorf("resolve -as resend of the refused event: exit %d, want %d naming stored-body\n%s", code, crmsync.ExitUsage, stderr)
+	}
+	if st := readStatus(t, db); st.Outstanding.Total != 1 || st.Outstanding.Items[0].State != "invalid" {
+		t.Errorf("after resolve -as resend was refused: outstanding %+v, want T1 still invalid", st.Outstanding)
 	}
 	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "dismiss", "T1"); code != crmsync.ExitOK {
 		t.Fatalf("resolve -as dismiss T1: exit %d\n%s", code, stderr)
