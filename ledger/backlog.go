@@ -18,6 +18,14 @@ var backlogStates = []crmsync.State{
 	crmsync.StateFailed, crmsync.StateUncertain, crmsync.StateBlocked, crmsync.StateRejected, crmsync.StateInFlight,
 }
 
+// refusedBody is the condition on an event e that its body, kept in the
+// ledger, was refused by retry, apply or a run's backlog (reason
+// stored-body): an invalid row of its own in open_rows, keyed by the event.
+// The backlog lists it once, as that invalid row (what to do: fix the row,
+// or resolve -as dismiss), not also in the state it keeps (failed) with
+// its old reason.
+const refusedBody = `EXISTS (SELECT 1 FROM open_rows o WHERE o.kind = e.kind AND o.key = e.key AND o.state = 'invalid' AND o.event = e.key)`
+
 // backlogArgs are backlogStates as the arguments of an IN (?,?,?,?,?).
 func backlogArgs() []any {
 	args := make([]any, len(backlogStates), len(backlogStates)+2)
@@ -85,7 +93,7 @@ func (l *Ledger) outstanding(ctx context.Context, limit int) (*Outstanding, erro
 	o := &Outstanding{ByState: map[string]int{}, ByKind: map[crmsync.Kind]map[string]int{}, Items: []OutstandingItem{}}
 	states := backlogArgs()
 	const in = `(?,?,?,?,?)`
-	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events WHERE state IN `+in+` GROUP BY state, kind
+	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events e WHERE state IN `+in+` AND NOT `+refusedBody+` GROUP BY state, kind
 UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states, func(s, k string, n int) {
 		kind := crmsync.Kind(k)
 		o.Total += n
@@ -104,7 +112,7 @@ UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openState
 	// An event's since is the start of the run that first claimed or
 	// recorded it (the age of the problem), not its last update: each run
 	// that meets it again records it again.
-	irows, err := l.db.QueryContext(ctx, `SELECT e.kind, e.key, e.state, e.reason, COALESCE((SELECT r.started FROM runs r WHERE r.id = e.first_run), e.updated), e.last_run FROM events e WHERE e.state IN `+in+`
+	irows, err := l.db.QueryContext(ctx, `SELECT e.kind, e.key, e.state, e.reason, COALESCE((SELECT r.started FROM runs r WHERE r.id = e.first_run), e.updated), e.last_run FROM events e WHERE e.state IN `+in+` AND NOT `+refusedBody+`
 UNION ALL SELECT kind, key, state, reason, since, run_id FROM open_rows WHERE state IN `+openStates+`
 ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
 	if err != nil {
@@ -148,4 +156,23 @@ func defaultReason(state string, run int64) string {
 		return "同一会员更早的同类事件未成功,为保证顺序暂缓 / held back by an earlier event of its member"
 	}
 	return state
+}
+
+// RefusedBodies returns those of keys (events of kind) whose body, kept in
+// the ledger, retry, apply or a run's backlog refused (reason stored-body:
+// an invalid row of their own is open): resending them would be refused
+// again.
+func (l *Ledger) RefusedBodies(ctx context.Context, kind crmsync.Kind, keys []string) ([]string, error) {
+	var out []string
+	for _, k := range keys {
+		var n int
+		err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM open_rows WHERE kind = ? AND key = ? AND state = 'invalid' AND event = key`, string(kind), k).Scan(&n)
+		if err != nil {
+			return nil, fmt.Errorf("refused bodies in ledger %s: %w", l.path, err)
+		}
+		if n > 0 {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }

@@ -123,6 +123,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -319,11 +320,12 @@ func open(ctx context.Context, path string, readOnly bool, mode os.FileMode) (*L
 	if readOnly {
 		err = l.check(ctx)
 		var fe *FileError
-		if errors.As(err, &fe) && fe.Folder && noLog(h.name) {
-			// A read-only folder or mount, where SQLite cannot make the
-			// -shm file WAL mode reads need: nobody can write the file
-			// there either, and no log is left beside it, so the file
-			// is all there is and may be read as immutable.
+		if errors.As(err, &fe) && fe.Problem == ProblemReadOnly && !writable(filepath.Dir(h.name)) && noLog(h.name) {
+			// A folder or mount we cannot write (the file itself
+			// writable or not), where SQLite cannot make the -shm file
+			// WAL mode reads need, and no log is left beside it (a
+			// writer would leave one): the file is all there is and may
+			// be read as immutable.
 			db.Close()
 			db, err = sql.Open(driverName, dsn+"&immutable=1")
 			if err != nil {

@@ -89,6 +89,17 @@ func OpenReadOnly(ctx context.Context, path string) (*Ledger, error) {
 	return open(ctx, path, true, 0o600)
 }
 
+// Schema returns the schema version of the ledger's file: SchemaVersion()
+// once Open has taken it forward, maybe less for OpenReadOnly, which reads
+// a ledger as it is.
+func (l *Ledger) Schema(ctx context.Context) (int, error) {
+	var v int
+	if err := l.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("schema of ledger %s: %w", l.path, err)
+	}
+	return v, nil
+}
+
 // check is Open's migrate for a read-only ledger: it only looks.
 func (l *Ledger) check(ctx context.Context) error {
 	var have, appID int

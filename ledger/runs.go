@@ -463,7 +463,8 @@ type Status struct {
 	// Held counts uncertain events of kinds that are not safe to resend:
 	// a person must decide whether Mallcoo has them.
 	Held int `json:"held"`
-	// Failed counts events left failed: retry resends them.
+	// Failed counts events left failed that retry resends (not those
+	// whose stored body it refused: the backlog lists them as invalid).
 	Failed int `json:"failed"`
 }
 
@@ -515,6 +516,15 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if st.Failed > 0 {
+		// A failed event whose stored body was refused is not resent by
+		// retry: the backlog lists it as invalid.
+		var refused int
+		if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM events e WHERE state = ? AND `+refusedBody, string(crmsync.StateFailed)).Scan(&refused); err != nil {
+			return nil, err
+		}
+		st.Failed -= refused
 	}
 
 	self, other, err := l.lockHeld()

@@ -240,8 +240,8 @@ func refuseStored(r *crmsync.Result) bool {
 	// (ConsumePayList[0].Amount) the list's, the reason names the item.
 	column, _, _ := strings.Cut(field, "[")
 	p := crmsync.NewProblem(column, crmsync.ReasonStoredBody, "",
-		"账本中保存的请求体不符合现行规则("+why+"),未发送:请在CRM中修正此行后重新导入,或用 crmsync resolve 处理",
-		"the body kept in the ledger breaks a rule of this crmsync ("+why+"): not sent; fix the row in the CRM and import it again, or decide with crmsync resolve")
+		"账本中保存的请求体不符合现行规则("+why+"),未发送:请在CRM中修正此行,导出后运行(修正后的行会发送);或用 crmsync resolve -as dismiss 放弃",
+		"the body kept in the ledger breaks a rule of this crmsync ("+why+"): not sent; fix the row in the CRM, export it and run it (the fixed row is sent), or give it up with crmsync resolve -as dismiss")
 	r.Outcome, r.Column, r.Reason = crmsync.OutcomeInvalid, column, crmsync.EncodeProblems([]crmsync.Problem{p})
 	if len(r.Values) == 0 {
 		r.Values = bodyValues(r.Kind, r.Body)

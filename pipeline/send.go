@@ -225,7 +225,7 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 		if preclaimed && j.safe(r.Kind) {
 			// Claimed with its batch (see dispatch).
 		} else if err := sd.commit.claim(sd.sendCtx, ev); err != nil {
-			sd.setFatal(fmt.Errorf("claim %s %s: %w", r.Kind, r.Key, err))
+			sd.setFatal(&EventError{Op: "claim", Kind: r.Kind, Key: r.Key, Body: r.Body, Err: err})
 			sd.stop("账本写入失败 / ledger write failed")
 			continue
 		}

@@ -243,6 +243,33 @@ func (e *env) openLedger(ctx context.Context, path string, create bool) (*ledger
 	return l, nil
 }
 
+// readLedger opens the existing ledger at path for a command that only
+// reads it (status, report RUN-ID): as openLedger, and where the file, its
+// folder or its disk is read-only (an auditor's copy) for reading only,
+// as reconcile reads it, rather than refused. A read-only ledger of an
+// older schema, which they cannot read as it is (it cannot be taken
+// forward), is refused, saying so.
+func (e *env) readLedger(ctx context.Context, path string) (*ledger.Ledger, error) {
+	l, err := e.openLedger(ctx, path, false)
+	var fe *ledger.FileError
+	if !errors.As(err, &fe) || fe.Problem != ledger.ProblemReadOnly {
+		return l, err
+	}
+	ro, rerr := ledger.OpenReadOnly(ctx, path)
+	if rerr != nil {
+		return nil, rerr
+	}
+	have, rerr := ro.Schema(ctx)
+	if rerr == nil && have < ledger.SchemaVersion() {
+		rerr = fmt.Errorf("%w; it is of schema %d, older than this crmsync's %d, which only a writable ledger is taken forward to: open it once writable (any crmsync command), or read it with crmsync reconcile, which reads it as it is", err, have, ledger.SchemaVersion())
+	}
+	if rerr != nil {
+		ro.Close()
+		return nil, rerr
+	}
+	return ro, nil
+}
+
 // warnReadable warns when path can be read by more people than mode
 // allows, naming the chmod that fixes it.
 func (e *env) warnReadable(path, what string, mode os.FileMode) {

@@ -149,23 +149,26 @@ func TestDiskFullMidRun(t *testing.T) {
 }
 
 // TestReadOnlyLedger: a ledger on a read-only mount is said to be
-// read-only, for a run and for status; reconcile still reads it.
+// read-only for what writes (a plan, a prune); what only reads it works on
+// it: reconcile, status and report RUN-ID (an auditor's read-only copy).
 func TestReadOnlyLedger(t *testing.T) {
 	disk := mountTmpfs(t, "4m")
 	db := filepath.Join(disk, "l.db")
-	l, err := ledger.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	in := writeGrades(t, dir, 3)
+	if code, _, stderr := cli(t, nil, "init", "-ledger", db); code != crmsync.ExitOK {
+		t.Fatalf("init: exit %d\n%s", code, stderr)
 	}
-	l.Close()
+	if code, _, stderr := cli(t, nil, "plan", "-ledger", db, "-report", filepath.Join(dir, "p.xlsx"), in); code != crmsync.ExitOK {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
 	if err := syscall.Mount("", disk, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
 		t.Skipf("remount read-only: %v", err)
 	}
-	dir := t.TempDir()
-	in := writeGrades(t, dir, 3)
 	for _, args := range [][]string{
 		{"plan", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in},
-		{"status", "-ledger", db},
+		{"prune", "-ledger", db},
+		{"resolve", "-ledger", db, "-kind", "grade", "-as", "dismiss", "G00000"},
 	} {
 		code, _, stderr := cli(t, nil, args...)
 		if code != crmsync.ExitFailed || !strings.Contains(stderr, "ledger "+db+" is read-only") {
@@ -179,9 +182,43 @@ func TestReadOnlyLedger(t *testing.T) {
 	if code == crmsync.ExitFailed {
 		t.Errorf("reconcile on a read-only ledger: exit %d, want it to read the ledger:\n%s", code, stderr)
 	}
+	code, stdout, stderr := cli(t, nil, "status", "-ledger", db)
+	if code != crmsync.ExitOK || !strings.Contains(stdout, "plan") {
+		t.Errorf("status on a read-only ledger: exit %d, want 0 and the plan run listed:\n%s\n%s", code, stdout, stderr)
+	}
+	again := filepath.Join(dir, "again.xlsx")
+	if code, _, stderr := cli(t, nil, "report", "-ledger", db, "-report", again, "1"); code != crmsync.ExitOK {
+		t.Errorf("report 1 on a read-only ledger: exit %d, want 0:\n%s", code, stderr)
+	} else if _, err := os.Stat(again); err != nil {
+		t.Errorf("report 1 on a read-only ledger: %v", err)
+	}
 	var fe *ledger.FileError
 	if _, err := ledger.Open(context.Background(), db); !errors.As(err, &fe) || fe.Problem != ledger.ProblemReadOnly {
 		t.Errorf("ledger.Open(read-only mount) = %v, want *FileError ProblemReadOnly", err)
+	}
+}
+
+// TestReadOnlyOlderLedger: status and report of a read-only ledger of an
+// older schema (which they cannot read as it is, and which cannot be taken
+// forward) are refused, saying read-only and older, not an SQL error.
+func TestReadOnlyOlderLedger(t *testing.T) {
+	disk := mountTmpfs(t, "8m")
+	db := filepath.Join(disk, "l.db")
+	b, err := os.ReadFile(filepath.Join("testdata", "ledger-75db61f", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("", disk, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("remount read-only: %v", err)
+	}
+	for _, args := range [][]string{{"status", "-ledger", db}, {"report", "-ledger", db, "-report", filepath.Join(t.TempDir(), "r.xlsx"), "1"}} {
+		code, _, stderr := cli(t, nil, args...)
+		if code != crmsync.ExitFailed || !strings.Contains(stderr, "ledger "+db+" is read-only") || !strings.Contains(stderr, "older than this crmsync's") {
+			t.Errorf("%s of a read-only ledger of an older schema: exit %d, want %d saying read-only and older:\n%s", args[0], code, crmsync.ExitFailed, stderr)
+		}
 	}
 }
 
@@ -373,7 +410,8 @@ func TestOddLedgerSaidPlainly(t *testing.T) {
 }
 
 // TestReadOnlyLedgerModes: a ledger file without write permission, or in
-// a folder without it, is said to be read-only, not "no such file". The
+// a folder without it, is said to be read-only, not "no such file", by a
+// command that writes (prune); status, which only reads, shows it. The
 // binary runs as nobody (root may write anything), so it needs root.
 func TestReadOnlyLedgerModes(t *testing.T) {
 	if testing.Short() {
@@ -414,11 +452,18 @@ func TestReadOnlyLedgerModes(t *testing.T) {
 		fileRO:   "ledger " + fileRO + " is read-only: ",
 		folderRO: "ledger " + folderRO + " is read-only: its folder " + filepath.Dir(folderRO) + " is not writable",
 	} {
-		cmd := exec.Command(exe, "status", "-ledger", db)
+		// prune writes: refused, saying why. status only reads: it works.
+		cmd := exec.Command(exe, "prune", "-ledger", db)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		out, _ := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitFailed || !strings.Contains(string(out), want) {
-			t.Errorf("crmsync status on %s as nobody: exit %d, want %d and %q:\n%s", db, code, crmsync.ExitFailed, want, out)
+			t.Errorf("crmsync prune on %s as nobody: exit %d, want %d and %q:\n%s", db, code, crmsync.ExitFailed, want, out)
+		}
+		cmd = exec.Command(exe, "status", "-ledger", db)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, _ = cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitOK || !strings.Contains(string(out), "outstanding: 0") {
+			t.Errorf("crmsync status on %s as nobody: exit %d, want 0 and the ledger shown:\n%s", db, code, out)
 		}
 	}
 }

@@ -35,7 +35,7 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 	if perr != nil || runID <= 0 {
 		return usagef("RUN-ID %q: want a run number (crmsync status lists recent runs)", fs.Arg(0))
 	}
-	l, err := c.openLedger(ctx, *path, false)
+	l, err := c.readLedger(ctx, *path)
 	if err != nil {
 		return err
 	}

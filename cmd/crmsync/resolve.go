@@ -69,6 +69,18 @@ func (c *resolveCommand) Run(ctx context.Context, args []string) (int, error) {
 	if keys, err = unmaskKeys(ctx, l, kind, fc.showPersonal(), keys); err != nil {
 		return crmsync.ExitUsage, err
 	}
+	if *as == ledger.DecideResend {
+		// Resent, such a body would be refused again (and listed again).
+		refused, err := l.RefusedBodies(ctx, kind, keys)
+		if err != nil {
+			return crmsync.ExitFailed, err
+		}
+		if len(refused) > 0 {
+			m := report.NewMasker(fc.showPersonal())
+			shown, _ := maskedKeys(ctx, l, m, kind, refused)
+			return crmsync.ExitUsage, usagef("%s %s: its body kept in the ledger breaks a rule of this crmsync (stored-body), so -as resend would be refused again: fix the row in the CRM, export and run it, or -as dismiss (-as delivered if Mallcoo has it)", kind, strings.Join(shown, ", "))
+		}
+	}
 	ds, err := l.Resolve(ctx, kind, keys, *as, c.osUser(), *reason)
 	if err != nil { // a *ledger.NotHeldError names the keys
 		return crmsync.ExitFailed, err
@@ -118,4 +130,23 @@ func readKeys(path string) ([]string, error) {
 		keys = append(keys, k)
 	}
 	return keys, sc.Err()
+}
+
+// maskedKeys returns keys of kind as status shows them (masked by m with
+// their events' bodies).
+func maskedKeys(ctx context.Context, l *ledger.Ledger, m *report.Masker, kind crmsync.Kind, keys []string) ([]string, error) {
+	evs := make([]*crmsync.Event, len(keys))
+	for i, k := range keys {
+		evs[i] = &crmsync.Event{Kind: kind, Key: k}
+	}
+	priors, err := l.Lookup(ctx, evs)
+	if err != nil {
+		return keys, err
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		m.Row(kind, priors[i].Body, nil)
+		out[i] = m.Text(k)
+	}
+	return out, nil
 }

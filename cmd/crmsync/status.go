@@ -86,7 +86,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := c.openLedger(ctx, *path, false)
+	l, err := c.readLedger(ctx, *path)
 	if err != nil {
 		return err
 	}
@@ -175,6 +175,10 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		w.Flush()
 		if st.Held > len(waiting) {
 			fmt.Fprintf(c.stdout, "(the first %d; -list N shows more)\n", len(waiting))
+		}
+		if !fc.showPersonal() {
+			// Looking an event up in Mallcoo needs its member in full.
+			fmt.Fprintln(c.stdout, "card IDs and mobiles are shown masked: with mask_personal = false in the config, status shows them in full, to look the events up in Mallcoo.")
 		}
 	}
 	if st.Failed > 0 {
@@ -272,8 +276,10 @@ func maskedKey(m *report.Masker, it *ledger.OutstandingItem, body []byte) string
 // (it holds '*' and is no outstanding key itself) replaced by the
 // outstanding key status shows so: the documented recovery (status, then
 // resolve of the keys it lists) works on masked keys. A masked key that
-// matches several outstanding keys is refused: name it in full (status
-// with mask_personal = false shows it). show: status masks nothing.
+// matches several outstanding keys is refused — one of them may be that
+// very text (a card ID exported masked), and is refused too: status shows
+// them alike — name it in full (status with mask_personal = false shows
+// it). show: status masks nothing.
 func unmaskKeys(ctx context.Context, l *ledger.Ledger, kind crmsync.Kind, show bool, keys []string) ([]string, error) {
 	if show || !slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "*") }) {
 		return keys, nil
@@ -307,10 +313,13 @@ func unmaskKeys(ctx context.Context, l *ledger.Ledger, kind crmsync.Kind, show b
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k
-		if full[k] {
-			continue
+		ks := shown[k]
+		if full[k] && !slices.Contains(ks, k) {
+			// An outstanding key with '*' of its own (a card ID the CRM
+			// exported masked) that status also shows for others.
+			ks = append([]string{k}, ks...)
 		}
-		switch ks := shown[k]; {
+		switch {
 		case len(ks) == 1:
 			out[i] = ks[0]
 		case len(ks) > 1:
