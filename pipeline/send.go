@@ -256,7 +256,6 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 		// event retried) hold every empty field as null: they go out in
 		// the wire form too. WireBody leaves a wire-form body as it is.
 		reply, err := j.Sender.Send(sd.sendCtx, r.Kind, mallcoo.WireBody(r.Kind, r.Body))
-		<-sd.slots
 		r.Attempts = reply.Attempts
 		o := crmsync.OutcomeSent
 		switch {
@@ -290,13 +289,21 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 		if o != crmsync.OutcomeSent && r.Kind.BlocksLane() {
 			blocked[r.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", r.Key, r.Key)
 		}
+		// The slot is freed once the answer has been judged (a stop
+		// decided, a rejection held back or released): the lane that
+		// takes the slot next sees that, and answers are judged in the
+		// order their requests went (one at a time at -concurrency 1),
+		// not one request more after a streak, nor a rejection held
+		// behind a later one.
 		switch o {
 		case crmsync.OutcomeRejected:
 			sd.hold(r)
+			<-sd.slots
 			continue
 		case crmsync.OutcomeSent:
 			sd.release(crmsync.OutcomeRejected, "")
 		}
+		<-sd.slots
 		sd.finish(r, o)
 	}
 }
