@@ -19,9 +19,11 @@ package importer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"math"
 	"os"
@@ -119,6 +121,7 @@ const (
 	ProblemCellTooBig  = "cell-too-big"     // a cell longer than MaxCellBytes
 	ProblemRowTooLong  = "row-too-long"     // a CSV row longer than rowCells × MaxCellBytes
 	ProblemOrphanItems = "orphan-items"     // score-v2 list items whose TransID no order row of the file has
+	ProblemSameFile    = "same-file"        // the file another input name reaches too (a link): read under that one
 )
 
 // Expand turns FILE|DIR arguments into input files, sorted: a directory
@@ -178,39 +181,94 @@ func Expand(paths []string) ([]string, error) {
 	return sameFileOnce(out), nil
 }
 
-// sameFileOnce keeps one name of each file that paths (sorted) reach
-// through several (a symbolic or hard link, a folder named by two paths):
-// read under each, its rows would be read twice, and a member notice sent
-// again under the business date of the other name. The name kept is the
-// first that is no symbolic link, else the first. A path that cannot be
-// stat'ed is kept: ReadFile reports it.
+// sameFileOnce keeps one path of each file that paths (sorted) reach
+// under the same name through several folders (a folder named twice, once
+// through a symbolic link): read under each, its rows would be read twice.
+// A file reached under another name (a symbolic or hard link named
+// 2024-11-02_member.csv to the 11-01 export) is kept: ReadFiles reports it
+// as the file problem same-file rather than read it twice (a member notice
+// would be sent again under the other name's business date) or drop it
+// without a word. A path that cannot be stat'ed is kept: ReadFile reports
+// it.
 func sameFileOnce(paths []string) []string {
-	type file struct {
-		fi   os.FileInfo
-		at   int // index in out
-		link bool
-	}
-	var files []file
 	out := paths[:0:0]
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil || !fi.Mode().IsRegular() {
+	seen := map[[2]string]bool{} // the path read, and a name of it
+	for p, read := range sameFiles(paths) {
+		k := [2]string{cmp.Or(read, p), filepath.Base(p)}
+		if !seen[k] {
+			seen[k] = true
 			out = append(out, p)
-			continue
-		}
-		lfi, err := os.Lstat(p)
-		link := err == nil && lfi.Mode()&os.ModeSymlink != 0
-		i := slices.IndexFunc(files, func(f file) bool { return os.SameFile(f.fi, fi) })
-		switch {
-		case i < 0:
-			files = append(files, file{fi, len(out), link})
-			out = append(out, p)
-		case files[i].link && !link:
-			out[files[i].at], files[i].link = p, false
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sameFiles yields each of paths with the path of the same file read
+// under it ("" for none: it is read itself), in order. The one read is
+// the first that is no symbolic link, else the first.
+func sameFiles(paths []string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		type file struct {
+			fi   os.FileInfo
+			path string
+			link bool
+		}
+		var files []file
+		num := make([]int, len(paths)) // the file's number in files, from 1; 0: not stat'ed
+		for i, p := range paths {
+			fi, err := os.Stat(p)
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			lfi, err := os.Lstat(p)
+			link := err == nil && lfi.Mode()&os.ModeSymlink != 0
+			j := slices.IndexFunc(files, func(f file) bool { return os.SameFile(f.fi, fi) })
+			switch {
+			case j < 0:
+				files = append(files, file{fi, p, link})
+				j = len(files) - 1
+			case files[j].link && !link:
+				files[j].path, files[j].link = p, false
+			}
+			num[i] = j + 1
+		}
+		for i, p := range paths {
+			at := ""
+			if n := num[i]; n > 0 && files[n-1].path != p {
+				at = files[n-1].path
+			}
+			if !yield(p, at) {
+				return
+			}
+		}
+	}
+}
+
+// ReadFiles reads paths one after the other as ReadFile does, calling done
+// with each file's summaries when it has been read. A file a path reaches
+// that an earlier or a later one reaches too under another name (a link)
+// is read once, under the name sameFiles chooses; the other name gets the
+// file problem same-file and no rows.
+func (r *Reader) ReadFiles(ctx context.Context, paths []string, row func(*crmsync.Row) error, done func([]crmsync.FileSummary) error) error {
+	for path, same := range sameFiles(paths) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sums := []crmsync.FileSummary{{Path: path, Kind: r.Kind, Code: ProblemSameFile, Problem: reason(
+			"与 "+same+" 是同一个文件(链接),只在那个名字下读取一次;请删除多余的名字",
+			"the same file as "+same+" (a link): read once, under that name; remove the other name")}}
+		if same == "" {
+			var err error
+			if sums, err = r.ReadFile(ctx, path, row); err != nil {
+				return err
+			}
+		}
+		if err := done(sums); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isListFile reports whether a path is a score-v2 list CSV.

@@ -326,8 +326,10 @@ func TestExpand(t *testing.T) {
 // TestExpandSameFileOnce: a file reached through several names — a
 // symbolic link in the folder (2024-11-02_member.csv → the 11-01 file, whose
 // member notices would go again under another business date), a hard link,
-// the folder named twice by another path — is listed once, under a name
-// that is no symbolic link when it has one.
+// the folder named twice by another path — is read once, under a name that
+// is no symbolic link when it has one; the folder named twice gives each
+// name once, and every other name is the file problem same-file (not
+// dropped without a word).
 func TestExpandSameFileOnce(t *testing.T) {
 	dir := t.TempDir()
 	real := writeFile(t, dir, "2024-11-01_member.csv", "ThirdPartyCardID\n0201710000001\n")
@@ -349,8 +351,39 @@ func TestExpandSameFileOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{real, other}; !cmp.Equal(want, got) {
+	// The folder named twice gives each name once; the other names of
+	// the member file are kept, for ReadFiles to report.
+	at := func(name string) string { return filepath.Join(dir, name) }
+	want := []string{at("0-first.csv"), real, at("2024-11-02_member.csv"), at("hard.csv"), other}
+	if !cmp.Equal(want, got) {
 		t.Errorf("Expand = %q, want %q", got, want)
+	}
+
+	// ReadFiles reads the file once, under its own name (not a symbolic
+	// link), and says of every other name that it is the same file.
+	type sum struct{ path, code string }
+	var sums []sum
+	rows := 0
+	err = (&Reader{Now: fixedNow}).ReadFiles(context.Background(), got, func(*crmsync.Row) error { rows++; return nil },
+		func(fs []crmsync.FileSummary) error {
+			for _, f := range fs {
+				sums = append(sums, sum{f.Path, f.Code})
+				if f.Code == ProblemSameFile && (!strings.Contains(f.Problem, real) || f.Rows != 0) {
+					t.Errorf("%s: problem %q, %d rows; want it to name %s and no rows", f.Path, f.Problem, f.Rows, real)
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSums := []sum{{at("0-first.csv"), ProblemSameFile}, {real, ""}, {at("2024-11-02_member.csv"), ProblemSameFile},
+		{at("hard.csv"), ProblemSameFile}, {other, ProblemEmpty}}
+	if diff := cmp.Diff(wantSums, sums, cmp.AllowUnexported(sum{})); diff != "" {
+		t.Errorf("ReadFiles summaries (-want +got):\n%s", diff)
+	}
+	if rows != 1 {
+		t.Errorf("ReadFiles read %d rows, want the member file's 1 once", rows)
 	}
 }
 

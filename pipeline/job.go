@@ -95,14 +95,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	}
 	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: newKeySet(j.tempDir(), j.keyCapacity()), sheets: map[crmsync.SourceRef]uint64{}, hash: fnv.New128a()}
 	defer d.seen.close()
-	for _, path := range files {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		sums, err := j.Reader.ReadFile(ctx, path, d.add)
-		if err != nil {
-			return err
-		}
+	err := j.Reader.ReadFiles(ctx, files, d.add, func(sums []crmsync.FileSummary) error {
 		if err := d.flush(ctx); err != nil {
 			return err
 		}
@@ -118,6 +111,10 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 				j.Logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "code", f.Code, "problem", f.Problem)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := d.flush(ctx); err != nil {
 		return err

@@ -111,17 +111,17 @@ func Reconcile(ctx context.Context, opt ReconcileOptions) (*Reconciled, error) {
 		opt.Logger.Warn("a run holds the ledger: its events may still be in flight; reconcile again when it ends for final figures", "ledger", opt.Ledger)
 	}
 	var sums []crmsync.FileSummary
-	for _, path := range opt.Files {
-		fsum, err := opt.Reader.ReadFile(ctx, path, rec.Add)
-		if err != nil {
-			return nil, fmt.Errorf("reconcile %s: %w", path, err)
-		}
+	err = opt.Reader.ReadFiles(ctx, opt.Files, rec.Add, func(fsum []crmsync.FileSummary) error {
 		for _, f := range fsum {
 			if f.Problem != "" {
 				opt.Logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "problem", f.Problem)
 			}
 		}
 		sums = append(sums, fsum...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
 	}
 	windows, err := rec.Finish(ctx)
 	if err != nil {
