@@ -7,6 +7,7 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/importer"
+	"github.com/crmsync/crmsync/internal/numbering"
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
 )
@@ -23,9 +24,8 @@ type differ struct {
 	// with where each was first met, packed as sheet index << 32 | row;
 	// sheets numbers the (file, sheet) pairs. Beyond a few hundred
 	// thousand keys it keeps them in temporary files (keySet).
-	seen      *keySet
-	sheets    map[crmsync.SourceRef]uint64
-	sheetRefs []crmsync.SourceRef
+	seen   *keySet
+	sheets numbering.Of[crmsync.SourceRef, uint64]
 	// invalid are this run's invalid rows of lane-blocking kinds whose
 	// member is known: the member's later events of the kind wait for the
 	// fixed row.
@@ -64,13 +64,7 @@ func (d *differ) holdInvalid(r *crmsync.Row) {
 // sheetIndex numbers the (file, sheet) of ref.
 func (d *differ) sheetIndex(ref crmsync.SourceRef) uint64 {
 	ref.Row = 0
-	i, ok := d.sheets[ref]
-	if !ok {
-		i = uint64(len(d.sheetRefs))
-		d.sheets[ref] = i
-		d.sheetRefs = append(d.sheetRefs, ref)
-	}
-	return i
+	return d.sheets.ID(ref)
 }
 
 // keyID is the 128-bit FNV-1a hash of an event's key space and key. h is
@@ -131,7 +125,7 @@ func (d *differ) flush(ctx context.Context) error {
 		}
 		id := keyID(d.hash, ev)
 		if at, dup := d.seen.get(id); dup {
-			first := d.sheetRefs[at>>32]
+			first := d.sheets.Value(at >> 32)
 			first.Row = int(at & 0xffffffff)
 			res.Outcome = crmsync.OutcomeDuplicate
 			res.Reason = crmsync.DuplicateReason(first)

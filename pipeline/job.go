@@ -93,7 +93,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: newKeySet(j.tempDir(), j.keyCapacity()), sheets: map[crmsync.SourceRef]uint64{}, hash: fnv.New128a()}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: newKeySet(j.tempDir(), j.keyCapacity()), hash: fnv.New128a()}
 	defer d.seen.close()
 	err := j.Reader.ReadFiles(ctx, files, d.add, func(sums []crmsync.FileSummary) error {
 		if err := d.flush(ctx); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/internal/numbering"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -136,10 +137,8 @@ type Reconcile struct {
 	final      *Totals // the totals once Totals was called
 
 	// Shops and kinds met, numbered for totalKey.
-	shopIDs map[string]uint32
-	shops   []string
-	kindIDs map[crmsync.Kind]uint8
-	kinds   []crmsync.Kind
+	shops numbering.Of[string, uint32]
+	kinds numbering.Of[crmsync.Kind, uint8]
 }
 
 // totalKey is a total's business day, shop and kind: the day as days since
@@ -188,18 +187,16 @@ func NewReconcile(path string, opt Options) (*Reconcile, error) {
 		return nil, fmt.Errorf("write reconciliation %s: %w", path, err)
 	}
 	return &Reconcile{
-		path:    path,
-		l:       l,
-		b:       b,
-		counts:  map[crmsync.Category]int{},
-		totals:  map[totalKey]*total{},
-		shopIDs: map[string]uint32{},
-		kindIDs: map[crmsync.Kind]uint8{},
-		sheets:  map[crmsync.Category]*stream{},
-		cells:   make([]any, len(entryColumns)),
-		vals:    make([]string, factCount),
-		mask:    masker{show: opt.ShowPersonal},
-		opt:     opt,
+		path:   path,
+		l:      l,
+		b:      b,
+		counts: map[crmsync.Category]int{},
+		totals: map[totalKey]*total{},
+		sheets: map[crmsync.Category]*stream{},
+		cells:  make([]any, len(entryColumns)),
+		vals:   make([]string, factCount),
+		mask:   masker{show: opt.ShowPersonal},
+		opt:    opt,
 	}, nil
 }
 
@@ -331,18 +328,18 @@ func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 			}
 		}
 	}
-	key := totalKey{kind: r.kindID(k)}
+	key := totalKey{kind: r.kinds.ID(k)}
 	if !t.IsZero() {
 		y, m, d := t.In(mallcoo.CST).Date()
 		key.day, key.dated = int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400), true
 	}
 	var f fact
 	if len(names) > 0 {
-		key.shop = r.shopID(v[factShop])
+		key.shop = r.shops.ID(v[factShop])
 		f.amount = mallcoo.ScoreMoney(v[factEvent], v[factAmount], v[factReturn])
 		f.score = v[factPoints]
 	} else {
-		key.shop = r.shopID("")
+		key.shop = r.shops.ID("")
 	}
 	f.t = r.totals[key]
 	if f.t == nil {
@@ -350,28 +347,6 @@ func (r *Reconcile) facts(k crmsync.Kind, t time.Time, body []byte) fact {
 		r.totals[key] = f.t
 	}
 	return f
-}
-
-// shopID numbers shop.
-func (r *Reconcile) shopID(shop string) uint32 {
-	id, ok := r.shopIDs[shop]
-	if !ok {
-		id = uint32(len(r.shops))
-		r.shopIDs[shop] = id
-		r.shops = append(r.shops, shop)
-	}
-	return id
-}
-
-// kindID numbers kind k.
-func (r *Reconcile) kindID(k crmsync.Kind) uint8 {
-	id, ok := r.kindIDs[k]
-	if !ok {
-		id = uint8(len(r.kinds))
-		r.kindIDs[k] = id
-		r.kinds = append(r.kinds, k)
-	}
-	return id
 }
 
 // Totals are a reconciliation's totals sorted by date, shop and kind
@@ -410,7 +385,7 @@ func (ts *Totals) At(i int) Total {
 	k, r := ts.keys[i], ts.r
 	t := r.totals[k.totalKey]
 	o := Total{
-		Date: k.date, Shop: r.shops[k.shop], Kind: r.kinds[k.kind],
+		Date: k.date, Shop: r.shops.Value(k.shop), Kind: r.kinds.Value(k.kind),
 		FileRows: t.rows[inFile], SentRows: t.rows[asSent], ConfirmedRows: t.rows[asConfirmed],
 		FileAmount: t.amount[inFile].String(), SentAmount: t.amount[asSent].String(), ConfirmedAmount: t.amount[asConfirmed].String(),
 		FileScore: t.score[inFile].String(), SentScore: t.score[asSent].String(), ConfirmedScore: t.score[asConfirmed].String(),
@@ -457,10 +432,10 @@ func (r *Reconcile) Totals() *Totals {
 		if x.date != y.date {
 			return x.date < y.date
 		}
-		if xs, ys := r.shops[x.shop], r.shops[y.shop]; xs != ys {
+		if xs, ys := r.shops.Value(x.shop), r.shops.Value(y.shop); xs != ys {
 			return xs < ys
 		}
-		return order[r.kinds[x.kind]] < order[r.kinds[y.kind]]
+		return order[r.kinds.Value(x.kind)] < order[r.kinds.Value(y.kind)]
 	})
 	ts := &Totals{r: r, keys: keys}
 	for i := range keys {
