@@ -15,7 +15,10 @@ import (
 func CountRows(ctx context.Context, paths []string) int {
 	total := 0
 	buf := make([]byte, 1<<20)
-	for _, p := range paths {
+	for p, same := range sameFiles(paths) {
+		if same != "" {
+			continue // read under the other name (ReadFiles)
+		}
 		if !strings.EqualFold(filepath.Ext(p), ".csv") {
 			return 0
 		}

@@ -385,6 +385,9 @@ func TestExpandSameFileOnce(t *testing.T) {
 	if rows != 1 {
 		t.Errorf("ReadFiles read %d rows, want the member file's 1 once", rows)
 	}
+	if n := CountRows(context.Background(), got); n != 1 {
+		t.Errorf("CountRows = %d, want the member file's 1 once (the progress total)", n)
+	}
 }
 
 // One Reader serves several files at once (run under -race).
