@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/crmsync/crmsync"
@@ -10,32 +11,41 @@ import (
 // EventError is run-level trouble met on one event (its claim could not be
 // written): Op of Kind Key failed with Err. Its text names the key, which
 // may hold a member's card ID or mobile (a bonus's RefID|card): Run masks
-// them, as the report does, before the text is shown or stored as the
-// run's reason, unless the report shows personal data (ShowPersonal).
+// the run's error text (maskEventError), as the report does, before it is
+// shown or stored as the run's reason, unless the report shows personal
+// data (ShowPersonal).
 type EventError struct {
 	Op   string
 	Kind crmsync.Kind
 	Key  string
 	Body []byte // the event's request body: its personal values
 	Err  error
-
-	masked string // the text with its personal values masked (mask)
 }
 
-func (e *EventError) Error() string {
-	if e.masked != "" {
-		return e.masked
-	}
-	return e.text()
-}
+func (e *EventError) Error() string { return fmt.Sprintf("%s %s %s: %v", e.Op, e.Kind, e.Key, e.Err) }
 
 func (e *EventError) Unwrap() error { return e.Err }
 
-func (e *EventError) text() string { return fmt.Sprintf("%s %s %s: %v", e.Op, e.Kind, e.Key, e.Err) }
+// maskedError is an error whose text had personal values masked; errors.Is
+// and errors.As see the error it masks.
+type maskedError struct {
+	text string
+	err  error
+}
 
-// mask makes Error mask the event's personal values wherever they appear.
-func (e *EventError) mask() {
+func (e *maskedError) Error() string { return e.text }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// maskEventError masks the personal values of the event an *EventError in
+// err names, wherever they stand in err's whole text: a wrapper formatted
+// its text when it was made, so masking the EventError alone would leave
+// them in the wrapper's.
+func maskEventError(err error) error {
+	var ee *EventError
+	if !errors.As(err, &ee) {
+		return err
+	}
 	m := report.NewMasker(false)
-	m.Row(e.Kind, e.Body, nil)
-	e.masked = m.Text(e.text())
+	m.Row(ee.Kind, ee.Body, nil)
+	return &maskedError{text: m.Text(err.Error()), err: err}
 }

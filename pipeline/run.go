@@ -320,10 +320,10 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 	repCtx, cancel := graceContext(ctx, opt.ReportGrace)
 	ro := opt.ReportOptions
 	ro.Lang, ro.Progress, ro.Live = opt.Lang, opt.Progress, live
-	if ee := (*EventError)(nil); !ro.ShowPersonal && errors.As(runErr, &ee) {
+	if !ro.ShowPersonal {
 		// Masked before it is logged, stored as the run's reason, told
 		// (notify) and printed.
-		ee.mask()
+		runErr = maskEventError(runErr)
 	}
 	// The results CSV asked for, or beside the report when the report
 	// lists only the rows that need a person (report_rows): written in the
