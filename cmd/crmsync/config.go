@@ -155,7 +155,7 @@ func (c businessCodes) check() error {
 func (n *concurrency) Set(s string) error { return setInt(s, n) }
 func (n *retries) Set(s string) error     { return setInt(s, n) }
 func (d *timeout) Set(s string) error {
-	return cmp.Or(want(s != "", `want a duration such as "10s" or "1m30s"`), d.UnmarshalText([]byte(s)))
+	return cmp.Or(want(s != "", `want a duration such as "10s" or "1m30s"`), d.UnmarshalText([]byte(s)), d.check())
 }
 func (l *lang) Set(s string) error        { return setText(s, l, false) }
 func (e *csvEncoding) Set(s string) error { return setText(s, e, false) }
@@ -200,7 +200,7 @@ func (d *timeout) UnmarshalText(b []byte) error {
 	}
 	v, err := time.ParseDuration(string(b))
 	*d = timeout(v)
-	return cmp.Or(want(err == nil, `want a duration such as "10s" or "1m30s"`), d.check())
+	return want(err == nil, `want a duration such as "10s" or "1m30s"`)
 }
 
 func (m *fileModeSetting) UnmarshalText(b []byte) error {
@@ -215,29 +215,6 @@ func want(ok bool, problem string) error {
 	return errors.New(problem)
 }
 
-// typeWords names TOML types as a person reads them, by the Go type the
-// library decodes them into.
-var typeWords = map[string]string{
-	"string": "text", "int64": "a whole number", "float64": "a number with a fraction", "bool": "true/false",
-	"[]interface {}": "a list", "map[string]interface {}": "a table", "[]map[string]interface {}": "a list of tables",
-}
-
-// wantType says what a value of the wrong TOML type is, and what to write.
-func wantType(v any, want string) error {
-	return fmt.Errorf("the value is %s: want %s", cmp.Or(typeWords[fmt.Sprintf("%T", v)], "a date/time"), want)
-}
-
-// plainWant is what a setting of a plain Go kind takes: the TOML values
-// the library decodes into that kind (by their Go types, | between), and
-// what to write instead of another, for one and for a list.
-var plainWant = map[reflect.Kind]struct{ is, one, list string }{
-	reflect.String:  {"string", `text in quotes, such as "…"`, `a list of texts in quotes, such as ["…"]`},
-	reflect.Bool:    {"bool", "true or false, without quotes", ""},
-	reflect.Int:     {"int64", "a whole number, without quotes", "a list of whole numbers, such as [307, 30018]"},
-	reflect.Float64: {"float64|int64", "a number without quotes, such as 50 or 0.5", ""},
-	reflect.Slice:   {"[]interface {}", "", ""},
-}
-
 // loadConfig reads a -config file strictly: an unknown key, a value of the
 // wrong type or out of range is a mistake to report with its line, not to
 // ignore.
@@ -249,153 +226,160 @@ func loadConfig(path string) (*fileConfig, error) {
 	// The document is parsed first and decoded after, so that a syntax
 	// error (whose message may quote a secret) is told from a value a
 	// setting refused (whose message never does).
-	var doc toml.Primitive
-	md, err := toml.Decode(string(text), &doc)
-	if err != nil {
+	d := &doc{path: path, text: string(text)}
+	if d.md, err = toml.Decode(d.text, &d.root); err != nil {
 		return nil, syntaxError(path, err)
 	}
-	c := &fileConfig{path: path}
-	d := &decoder{md: md, path: path, values: map[string]toml.Primitive{}}
-	if err := d.decode(nil, doc, reflect.ValueOf(c).Elem()); err != nil {
+	if err := d.checkKeys(); err != nil {
 		return nil, err
 	}
+	c := &fileConfig{path: path}
+	if err := d.md.PrimitiveDecode(d.root, c); err != nil {
+		var pe toml.ParseError // a value an UnmarshalText refused
+		errors.As(err, &pe)
+		return nil, &configError{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Problem: cmp.Or(pe.Message, err.Error())}
+	}
 	c.resolvePaths(filepath.Dir(path))
-	if err := c.check(string(text), d); err != nil {
+	if err := c.check(d); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// decoder decodes a parsed -config file into its settings, where the
-// library alone would take a key of another case for a setting, leave a
-// table that is none empty, and name no key of a plain value of another
-// type.
-type decoder struct {
-	md     toml.MetaData
-	path   string
-	values map[string]toml.Primitive // by key, as decoded: for their lines
+// doc is a parsed -config file, for the lines of its mistakes.
+type doc struct {
+	path, text string
+	md         toml.MetaData
+	root       toml.Primitive
 }
 
-// decode decodes p, the value of key, into the setting v: a struct is a
-// table of settings by their toml tags, a map a table of any keys (a
-// mall's words), a slice of structs a list of tables ([[notify]]). A
-// TextUnmarshaler reads its value's text; a setting of a plain kind takes
-// a TOML value of that kind (a list, of its items' kind), then checks it
-// by its check method, if any (text "" is unset).
-func (d *decoder) decode(key toml.Key, p toml.Primitive, v reflect.Value) error {
+// checkKeys refuses, with its key and line, the first key of the file (in
+// its order) that names no setting exactly — the library would take a key
+// of another case for one — or whose value, or that of a table it is in, is
+// of another TOML type than the setting's. The library then decodes what
+// it can no longer take amiss.
+func (d *doc) checkKeys() error {
 	var raw any
-	d.md.PrimitiveDecode(p, &raw)
-	is := fmt.Sprintf("%T", raw)
-	if v.Kind() == reflect.Pointer {
-		v.Set(reflect.New(v.Type().Elem()))
-		v = v.Elem()
-	}
-	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok { // as the library: a number's digits too
-		if k := reflect.ValueOf(raw).Kind(); k == reflect.Map || k == reflect.Slice {
-			return d.at(key, wantType(raw, plainWant[reflect.String].one))
+	d.md.PrimitiveDecode(d.root, &raw)
+	n := -1 // the [[notify]] table of the key
+	for _, key := range d.md.Keys() {
+		if key.String() == "notify" {
+			n++
 		}
-		return d.at(key, u.UnmarshalText([]byte(fmt.Sprint(raw))))
-	}
-	switch {
-	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
-		var list []toml.Primitive
-		if is != "[]map[string]interface {}" || d.md.PrimitiveDecode(p, &list) != nil {
-			return d.at(key, wantType(raw, "a [["+key.String()+"]] table per destination"))
-		}
-		v.Set(reflect.MakeSlice(v.Type(), len(list), len(list)))
-		for i := range list {
-			if err := d.decode(key, list[i], v.Index(i)); err != nil {
-				return err
+		t, v := reflect.TypeOf(fileConfig{}), raw
+		for i, part := range key {
+			if list, ok := v.([]map[string]any); ok && n >= 0 && n < len(list) {
+				t, v = t.Elem(), list[n]
+			}
+			if t.Kind() == reflect.Map { // a mall's words
+				t = t.Elem()
+			} else if f, ok := fields(t)[part]; ok {
+				t = f.Type
+			} else {
+				return d.at(key[:i+1], n, errors.New("unknown setting; the settings here are "+strings.Join(sortedKeys(fields(t)), ", ")))
+			}
+			table, _ := v.(map[string]any)
+			v = table[part]
+			if err := wantType(key[:i+1].String(), t, v); err != nil {
+				return d.at(key[:i+1], n, err)
 			}
 		}
-		return nil
-	case v.Kind() == reflect.Struct || v.Kind() == reflect.Map:
-		var table map[string]toml.Primitive
-		if is != "map[string]interface {}" || d.md.PrimitiveDecode(p, &table) != nil {
-			return d.at(key, wantType(raw, "a table, such as ["+key.String()+"] on a line of its own"))
-		}
-		for _, k := range sortedKeys(table) {
-			if err := d.entry(append(slices.Clip(key), k), table[k], v); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	w := plainWant[v.Kind()]
-	if v.Kind() == reflect.Slice { // a list of values of one plain kind
-		w.one = plainWant[v.Type().Elem().Kind()].list
-	}
-	if !slices.Contains(strings.Split(w.is, "|"), is) {
-		return d.at(key, wantType(raw, w.one))
-	}
-	list, _ := raw.([]any)
-	for _, e := range list {
-		if w := plainWant[v.Type().Elem().Kind()]; !slices.Contains(strings.Split(w.is, "|"), fmt.Sprintf("%T", e)) {
-			return d.at(key, fmt.Errorf("an item: %w", wantType(e, w.one)))
-		}
-	}
-	if err := d.md.PrimitiveDecode(p, v.Addr().Interface()); err != nil {
-		return d.at(key, err) // not met: the types agree
-	}
-	if c, ok := v.Interface().(interface{ check() error }); ok && (v.Kind() != reflect.String || v.Len() > 0) {
-		return d.at(key, c.check())
 	}
 	return nil
 }
 
-// entry decodes p, the value of key in the table v.
-func (d *decoder) entry(key toml.Key, p toml.Primitive, v reflect.Value) error {
-	d.values[key.String()] = p
-	name := key[len(key)-1]
-	if v.Kind() == reflect.Map {
-		e := reflect.New(v.Type().Elem()).Elem()
-		if v.IsNil() {
-			v.Set(reflect.MakeMap(v.Type()))
-		}
-		defer v.SetMapIndex(reflect.ValueOf(name), e)
-		return d.decode(key, p, e)
-	}
-	f, ok := fields(v)[name]
-	if !ok {
-		return d.at(key, errors.New("unknown setting; the settings here are "+strings.Join(sortedKeys(fields(v)), ", ")))
-	}
-	return d.decode(key, p, f)
-}
-
-// fields are the settings of the table v (a struct), by their toml tags.
-func fields(v reflect.Value) map[string]reflect.Value {
-	m := map[string]reflect.Value{}
-	for i := range v.NumField() {
-		if f := v.Type().Field(i); f.Anonymous {
-			maps.Copy(m, fields(v.Field(i)))
-		} else if tag := f.Tag.Get("toml"); tag != "" {
-			m[tag] = v.Field(i)
+// fields are the settings of a table of Go type t (a struct), by their toml
+// tags, those of an embedded struct's fields included.
+func fields(t reflect.Type) map[string]reflect.StructField {
+	m := map[string]reflect.StructField{}
+	if t.Kind() == reflect.Struct {
+		for _, f := range reflect.VisibleFields(t) {
+			if tag := f.Tag.Get("toml"); tag != "" {
+				m[tag] = f
+			}
 		}
 	}
 	return m
 }
 
-// at is err, a mistake in the value of key, as a *configError with the
-// key's line.
-func (d *decoder) at(key toml.Key, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &configError{Path: d.path, Line: d.line(d.values[key.String()]), Key: key.String(), Problem: err.Error()}
+// tomlNames name TOML types, by the Go types the library parses them into,
+// as a person reads them.
+var tomlNames = map[string]string{
+	"string": "text", "int64": "a whole number", "float64": "a number with a fraction", "bool": "true/false",
+	"[]interface {}": "a list", "map[string]interface {}": "a table", "[]map[string]interface {}": "a list of tables",
 }
 
-// line is the line of the value p as the library knows it (in a list of
-// tables, that of the last table's key): in the error of a value refused
-// there. A table that only dotted keys define (x.y = 1) has none: that of
-// its first key, then.
-func (d *decoder) line(p toml.Primitive) int {
+// wants says what a setting of Go type t at key takes: the Go types the
+// library parses those TOML values into (| between), and how to write one.
+func wants(key string, t reflect.Type) (is, write string) {
+	switch k := t.Kind(); {
+	case reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()), k == reflect.String:
+		return "string", `text in quotes, such as "…"`
+	case k == reflect.Pointer:
+		return wants(key, t.Elem())
+	case k == reflect.Int:
+		return "int64", "a whole number, without quotes"
+	case k == reflect.Float64:
+		return "float64|int64", "a number without quotes, such as 50 or 0.5"
+	case k == reflect.Bool:
+		return "bool", "true or false, without quotes"
+	case k == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return "[]map[string]interface {}", "a [[" + key + "]] table per destination"
+	case k == reflect.Slice:
+		_, item := wants(key, t.Elem())
+		return "[]interface {}", "a list in [ ], each item " + item
+	}
+	return "map[string]interface {}", "a table, such as [" + key + "] on a line of its own"
+}
+
+// wantType says why v, a value as the library parsed it (a list, item by
+// item), is not one a setting of Go type t at key takes, and what to write
+// instead; nil if it is.
+func wantType(key string, t reflect.Type, v any) error {
+	is, write := wants(key, t)
+	if found := fmt.Sprintf("%T", v); !slices.Contains(strings.Split(is, "|"), found) {
+		return fmt.Errorf("the value is %s: want %s", cmp.Or(tomlNames[found], "a date/time"), write)
+	}
+	items, _ := v.([]any)
+	for _, item := range items {
+		if err := wantType(key, t.Elem(), item); err != nil {
+			return fmt.Errorf("an item: %w", err)
+		}
+	}
+	return nil
+}
+
+// at is err, a mistake in the value of key (in the n-th [[notify]] table),
+// as a *configError with the key's line.
+func (d *doc) at(key toml.Key, n int, err error) error {
+	return &configError{Path: d.path, Line: d.line(key, n), Key: key.String(), Problem: err.Error()}
+}
+
+// line is the line of key as the library knows it: in the error of a value
+// refused there. A table that only dotted keys define (x.y = 1) has none:
+// that of its first key, then. Of a key in the n-th [[notify]] table the
+// library knows the last table's line only: notifyLine finds it.
+func (d *doc) line(key toml.Key, n int) int {
+	if len(key) > 1 && key[0] == "notify" && n >= 0 {
+		return cmp.Or(notifyLine(d.text, n, key[1]), notifyLine(d.text, n, ""))
+	}
+	p := d.root
+	for _, k := range key {
+		p = d.table(p)[k]
+	}
 	var pe toml.ParseError
 	errors.As(d.md.PrimitiveDecode(p, new(refused)), &pe)
-	var table map[string]toml.Primitive
-	if pe.Position.Line == 0 && d.md.PrimitiveDecode(p, &table) == nil && len(table) > 0 {
-		return d.line(table[sortedKeys(table)[0]])
+	if t := d.table(p); pe.Position.Line == 0 && len(t) > 0 {
+		return d.line(append(slices.Clip(key), sortedKeys(t)[0]), n)
 	}
 	return pe.Position.Line
+}
+
+// table is the table p by key, nil if p is none.
+func (d *doc) table(p toml.Primitive) map[string]toml.Primitive {
+	var t map[string]toml.Primitive
+	d.md.PrimitiveDecode(p, &t)
+	return t
 }
 
 type refused struct{}
@@ -403,9 +387,8 @@ type refused struct{}
 func (*refused) UnmarshalTOML(any) error { return errors.New("refused") }
 
 // notifyLine is the line of key in the i-th [[notify]] table (of the table
-// itself for key ""), of which the library keeps the last only: the first
-// line that names it through which the text, parsed, holds it. This runs
-// on a mistake only.
+// itself for key ""): the first line that names it through which the text,
+// parsed, holds it. This runs on a mistake only.
 func notifyLine(text string, i int, key string) int {
 	lines := strings.SplitAfter(text, "\n")
 	for n := range lines {
@@ -437,26 +420,36 @@ func syntaxError(path string, err error) error {
 // isSetting says whether key names a setting of a table of settings, not
 // a mall's word nor a text pasted by mistake.
 func isSetting(key []string) bool {
-	v := reflect.ValueOf(&fileConfig{}).Elem()
+	t := reflect.TypeOf(fileConfig{})
 	for _, part := range key {
-		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Slice {
-			v = reflect.New(v.Type().Elem()).Elem()
-		}
-		if v.Kind() != reflect.Struct {
+		f, ok := fields(t)[part]
+		if !ok {
 			return false
 		}
-		var ok bool
-		if v, ok = fields(v)[part]; !ok {
-			return false
+		if t = f.Type; t.Kind() == reflect.Slice {
+			t = t.Elem()
 		}
 	}
 	return true
 }
 
-// check checks what the settings' own types cannot: notifications
-// (notify.New) and the reader's tables (importer.NewReader: kinds, fields
-// and enums of mallcoo.Spec), whose reader it keeps.
-func (c *fileConfig) check(text string, d *decoder) error {
+// check checks what the settings' TOML types cannot: each setting's own
+// rule (its check method; text "" is unset), notifications (notify.New)
+// and the reader's tables (importer.NewReader: kinds, fields and enums of
+// mallcoo.Spec), whose reader it keeps.
+func (c *fileConfig) check(d *doc) error {
+	v, settings := reflect.ValueOf(c).Elem(), fields(reflect.TypeOf(*c))
+	for _, key := range d.md.Keys() {
+		if len(key) > 1 {
+			continue
+		}
+		f := v.FieldByIndex(settings[key[0]].Index)
+		if r, ok := f.Interface().(interface{ check() error }); ok && (f.Kind() != reflect.String || f.Len() > 0) {
+			if err := r.check(); err != nil {
+				return d.at(key, -1, err)
+			}
+		}
+	}
 	for i, n := range c.Notify {
 		_, err := notify.New(n)
 		if err == nil {
@@ -469,14 +462,14 @@ func (c *fileConfig) check(text string, d *decoder) error {
 			e.Key, e.Problem = "notify."+fe.Field, fmt.Sprintf("[[notify]] number %d: %s", i+1, fe.Problem)
 			field, _, _ = strings.Cut(fe.Field, "[")
 		}
-		e.Line = cmp.Or(notifyLine(text, i, field), notifyLine(text, i, ""))
+		e.Line = d.line(toml.Key{"notify", field}, i)
 		return e
 	}
 	var err error
 	c.tables, err = importer.NewReader(c.Tables)
 	var te *importer.TableError
 	if errors.As(err, &te) {
-		return d.at(te.Key, errors.New(te.Problem))
+		return d.at(te.Key, -1, errors.New(te.Problem))
 	}
 	return err
 }
@@ -497,7 +490,8 @@ func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys
 // a flag of the same name (- for _) takes.
 func (c *fileConfig) settings() map[string]string {
 	v := map[string]string{}
-	for key, f := range fields(reflect.ValueOf(c).Elem()) {
+	for key, sf := range fields(reflect.TypeOf(*c)) {
+		f := reflect.ValueOf(c).Elem().FieldByIndex(sf.Index)
 		if k := f.Kind(); !f.IsZero() && (k != reflect.Map && k != reflect.Slice || f.Len() > 0) {
 			v[key] = fmt.Sprint(reflect.Indirect(f).Interface())
 		}
