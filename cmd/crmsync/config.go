@@ -132,7 +132,6 @@ func (n reportRows) check() error { return want(n >= 0, "want 0 (no limit) or mo
 func (r rate) check() error {
 	return mallcoo.CheckRate(float64(r))
 }
-func (d timeout) check() error     { return want(d > 0, `want a positive duration such as "10s"`) }
 func (l lang) check() error        { return want(l == "zh" || l == "en", `want "zh" or "en"`) }
 func (e csvEncoding) check() error { return importer.CheckEncoding(string(e)) }
 func (u baseURL) check() error     { return mallcoo.CheckBaseURL(string(u)) }
@@ -155,7 +154,7 @@ func (c businessCodes) check() error {
 func (n *concurrency) Set(s string) error { return setInt(s, n) }
 func (n *retries) Set(s string) error     { return setInt(s, n) }
 func (d *timeout) Set(s string) error {
-	return cmp.Or(want(s != "", `want a duration such as "10s" or "1m30s"`), d.UnmarshalText([]byte(s)), d.check())
+	return cmp.Or(want(s != "", `want a duration such as "10s" or "1m30s"`), d.UnmarshalText([]byte(s)))
 }
 func (l *lang) Set(s string) error        { return setText(s, l, false) }
 func (e *csvEncoding) Set(s string) error { return setText(s, e, false) }
@@ -200,7 +199,7 @@ func (d *timeout) UnmarshalText(b []byte) error {
 	}
 	v, err := time.ParseDuration(string(b))
 	*d = timeout(v)
-	return want(err == nil, `want a duration such as "10s" or "1m30s"`)
+	return cmp.Or(want(err == nil, `want a duration such as "10s" or "1m30s"`), want(v > 0, `want a positive duration such as "10s"`))
 }
 
 func (m *fileModeSetting) UnmarshalText(b []byte) error {
@@ -310,33 +309,37 @@ var tomlNames = map[string]string{
 }
 
 // wants says what a setting of Go type t at key takes: the Go types the
-// library parses those TOML values into (| between), and how to write one.
-func wants(key string, t reflect.Type) (is, write string) {
+// library parses those TOML values into (| between), and how to write one
+// and a list of them. A TextUnmarshaler reads, as the library does, the
+// text of any value but a table or list.
+func wants(key string, t reflect.Type) (is, one, list string) {
 	switch k := t.Kind(); {
-	case reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()), k == reflect.String:
-		return "string", `text in quotes, such as "…"`
+	case reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()):
+		return "string|int64|float64|bool|time.Time", `text in quotes, such as "…"`, ""
 	case k == reflect.Pointer:
 		return wants(key, t.Elem())
+	case k == reflect.String:
+		return "string", `text in quotes, such as "…"`, `a list of texts in quotes, such as ["…"]`
 	case k == reflect.Int:
-		return "int64", "a whole number, without quotes"
+		return "int64", "a whole number, without quotes", "a list of whole numbers, such as [307, 30018]"
 	case k == reflect.Float64:
-		return "float64|int64", "a number without quotes, such as 50 or 0.5"
+		return "float64|int64", "a number without quotes, such as 50 or 0.5", ""
 	case k == reflect.Bool:
-		return "bool", "true or false, without quotes"
+		return "bool", "true or false, without quotes", ""
 	case k == reflect.Slice && t.Elem().Kind() == reflect.Struct:
-		return "[]map[string]interface {}", "a [[" + key + "]] table per destination"
+		return "[]map[string]interface {}", "a [[" + key + "]] table per destination", ""
 	case k == reflect.Slice:
-		_, item := wants(key, t.Elem())
-		return "[]interface {}", "a list in [ ], each item " + item
+		_, _, list := wants(key, t.Elem())
+		return "[]interface {}", list, ""
 	}
-	return "map[string]interface {}", "a table, such as [" + key + "] on a line of its own"
+	return "map[string]interface {}", "a table, such as [" + key + "] on a line of its own", ""
 }
 
 // wantType says why v, a value as the library parsed it (a list, item by
 // item), is not one a setting of Go type t at key takes, and what to write
 // instead; nil if it is.
 func wantType(key string, t reflect.Type, v any) error {
-	is, write := wants(key, t)
+	is, write, _ := wants(key, t)
 	if found := fmt.Sprintf("%T", v); !slices.Contains(strings.Split(is, "|"), found) {
 		return fmt.Errorf("the value is %s: want %s", cmp.Or(tomlNames[found], "a date/time"), write)
 	}
