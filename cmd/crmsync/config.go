@@ -156,9 +156,14 @@ func (n *retries) Set(s string) error     { return setInt(s, n) }
 func (d *timeout) Set(s string) error {
 	return cmp.Or(want(s != "", `want a duration such as "10s" or "1m30s"`), d.UnmarshalText([]byte(s)))
 }
-func (l *lang) Set(s string) error        { return setText(s, l, false) }
-func (e *csvEncoding) Set(s string) error { return setText(s, e, false) }
-func (u *baseURL) Set(s string) error     { return setText(s, u, true) }
+func (l *lang) Set(s string) error        { *l = lang(s); return l.check() }
+func (e *csvEncoding) Set(s string) error { *e = csvEncoding(s); return e.check() }
+func (u *baseURL) Set(s string) error {
+	if *u = baseURL(s); s == "" {
+		return nil
+	}
+	return u.check()
+}
 func (r *rate) Set(s string) error {
 	f, err := strconv.ParseFloat(s, 64)
 	*r = rate(f)
@@ -180,17 +185,6 @@ func setInt[T interface {
 	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
 	*p = T(n)
 	return cmp.Or(want(err == nil, "want a whole number such as 8"), (*p).check())
-}
-
-// setText sets *p to s and checks it; "" stays unset if unsetOK.
-func setText[T interface {
-	~string
-	check() error
-}](s string, p *T, unsetOK bool) error {
-	if *p = T(s); s == "" && unsetOK {
-		return nil
-	}
-	return (*p).check()
 }
 
 func (d *timeout) UnmarshalText(b []byte) error {
