@@ -226,6 +226,8 @@ func TestConfigValidation(t *testing.T) {
 		{"notify second table", "[[notify]]\ntype = \"wecom\"\nurl = \"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\"\n[[notify]]\ntype = \"wecom\"\n", "notify.url", 4},
 		{"notify second address", "[[notify]]\ntype = \"wecom\"\nurl = \"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\"\n[[notify]]\ntype = \"email\"\nsmtp_host = \"h\"\nfrom = \"a@example.com\"\nto = [\"a@example.com\", \"x\"]\n", "notify.to[1]", 8},
 		{"notify an empty list", "notify = []\n", "notify", 1},
+		{"notify port as text in the first table", "[[notify]]\ntype = \"email\"\nsmtp_port = \"587\"\n[[notify]]\ntype = \"email\"\nsmtp_port = 25\n", "notify.smtp_port", 3},
+		{"notify dotted, not a table", "lang = \"zh\"\nnotify.type = \"wecom\"\n", "notify", 2},
 		{"mappings a list of tables", "[[mappings]]\na = 1\n", "mappings", 1},
 		{"unknown dotted key", "lang = \"zh\"\nx.y = 1\n", "x", 2},
 		{"required item not text", "[kinds.score]\nrequired = [\"PosID\", 5]\n", "kinds.score.required", 2},
