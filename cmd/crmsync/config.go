@@ -448,19 +448,13 @@ func (c *fileConfig) check(d *doc) error {
 		}
 	}
 	for i, n := range c.Notify {
-		_, err := notify.New(n)
-		if err == nil {
-			continue
-		}
-		e := &configError{Path: c.path, Key: "notify", Problem: fmt.Sprintf("[[notify]] number %d: %v", i+1, err)}
 		var fe *notify.FieldError
-		field := "" // "to" of "to[1]"
-		if errors.As(err, &fe) {
-			e.Key, e.Problem = "notify."+fe.Field, fmt.Sprintf("[[notify]] number %d: %s", i+1, fe.Problem)
-			field, _, _ = strings.Cut(fe.Field, "[")
+		if _, err := notify.New(n); errors.As(err, &fe) {
+			field, _, _ := strings.Cut(fe.Field, "[") // "to" of "to[1]"
+			return &configError{Path: c.path, Line: d.line(toml.Key{"notify", field}, i), Key: "notify." + fe.Field, Problem: fmt.Sprintf("[[notify]] number %d: %s", i+1, fe.Problem)}
+		} else if err != nil {
+			return &configError{Path: c.path, Line: d.line(toml.Key{"notify", ""}, i), Key: "notify", Problem: fmt.Sprintf("[[notify]] number %d: %v", i+1, err)}
 		}
-		e.Line = d.line(toml.Key{"notify", field}, i)
-		return e
 	}
 	var err error
 	c.tables, err = importer.NewReader(c.Tables)
