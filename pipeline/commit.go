@@ -17,13 +17,13 @@ type claimRecorder interface {
 
 // committer is the send stage's group commit: the claims that workers wait
 // for and the results they hand over go to the ledger through one
-// goroutine, in durable transactions (ClaimRecord): the claims waiting at
-// that moment, and every recordEvery (or recordBatch answers) the answers
-// too, so a batch of answers costs no commit of its own and a claim never
-// waits behind one in another transaction. A worker waits only for the
-// commit that holds its claim. An answer is on disk within about
-// recordEvery, so a crash leaves few delivered events uncertain (never
-// lost).
+// goroutine, in durable transactions (ClaimRecord). A commit holds the
+// claims waiting at that moment and every answer waiting; without claims,
+// answers are committed every recordEvery (or recordBatch answers), so
+// they cost no commit of their own. A worker waits only for the commit
+// that holds its claim. An answer is on disk by its worker's next claim,
+// or within about recordEvery, so a crash leaves few delivered events
+// uncertain (never lost): at most one a worker.
 type committer struct {
 	ledger crmsync.Ledger
 	both   claimRecorder // nil: Claim, then Record
@@ -104,8 +104,13 @@ func (c *committer) loop() {
 		case claims == 0 && results == 0 && closed:
 			return
 		case claims > 0 || due:
-			c.commit(due)
-			if due {
+			// A claim's commit carries every answer waiting, so a
+			// worker's last answer is on disk once its next claim is:
+			// each worker holds at most one event that a kill leaves
+			// uncertain (its request out, or its answer not yet
+			// recorded), not one of each.
+			c.commit(results > 0)
+			if results > 0 {
 				last = time.Now()
 			}
 		case results > 0:
