@@ -88,6 +88,11 @@ func main() {
 		// tenth).
 		stopHeap = heapProfile(path)
 	}
+	stopTrace := func() {}
+	if path := os.Getenv("CRMSYNC_MEMTRACE"); path != "" {
+		// For performance work: a line a second of where the memory is.
+		stopTrace = memTrace(path)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the garbage collector works harder rather than let
 		// a million-row run's memory grow (GOMEMLIMIT overrides it).
@@ -96,6 +101,7 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	pprof.StopCPUProfile()
 	stopHeap()
+	stopTrace()
 	stop()
 	os.Exit(code)
 }
