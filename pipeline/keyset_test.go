@@ -179,3 +179,53 @@ func TestKeySetBloomBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestKeySetBloomFollowsKeys: the Bloom filter is sized by the keys met,
+// not by the row limit (max_rows_per_run = 20,000,000 sized it at 30 MB for
+// a run of 300,000 rows), and grows with them, answering "not met" for
+// almost every key never put however many keys came.
+func TestKeySetBloomFollowsKeys(t *testing.T) {
+	j := &Job{MaxRows: 20_000_000}
+	s := newKeySet(t.TempDir(), j.keyCapacity())
+	defer s.close()
+	s.memMax = 1000
+	ids := make([][16]byte, 1001)
+	for i := range ids {
+		rand.Read(ids[i][:])
+		s.put(ids[i], uint64(i))
+	}
+	if size, most := len(s.bloom)*8, 8*1000*bloomBits; size > most {
+		t.Errorf("after one run of 1,000 keys: a Bloom filter of %d bytes for a row limit of %d, want at most %d", size, j.MaxRows, most)
+	}
+	for len(ids) < 50_000 {
+		var id [16]byte
+		rand.Read(id[:])
+		s.put(id, uint64(len(ids)))
+		ids = append(ids, id)
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	if bits, most := len(s.bloom)*64, 2*2*50_000*bloomBits; bits > most {
+		t.Errorf("a Bloom filter of %d bits for 50,000 keys, want at most %d", bits, most)
+	}
+	for i, id := range ids {
+		if v, ok := s.get(id); !ok || v != uint64(i) {
+			t.Fatalf("key %d: %d, %v; want %d", i, v, ok, i)
+		}
+	}
+	fp := 0
+	for i := 0; i < 10_000; i++ {
+		var id [16]byte
+		rand.Read(id[:])
+		if s.mayHold(id) {
+			fp++
+		}
+		if _, ok := s.get(id); ok {
+			t.Fatalf("a key never put was met: %x", id)
+		}
+	}
+	if fp > 200 {
+		t.Errorf("the Bloom filter may hold %d of 10,000 keys never put, want at most 200 (2%%)", fp)
+	}
+}
