@@ -14,7 +14,9 @@ import (
 
 // keySet holds the keys met in a run's input (128-bit hashes, see keyID)
 // with a value each (where the key was first met), in memory that does not
-// grow with the row count: the latest keys are in a map; when it holds
+// grow with the row count: the latest keys are in a table in memory (an
+// array of entries and an open-addressing index of them, ~32 bytes a key
+// where a Go map took ~50); when it holds
 // memMax keys they are sorted and written to a temporary file (a "run")
 // with a sparse index in memory. One Bloom filter over the keys in runs,
 // sized for the rows the run may read, answers "not met" for almost every
@@ -32,13 +34,20 @@ import (
 type keySet struct {
 	dir      string // for the runs' files; "" os.TempDir()
 	memMax   int
-	capacity int // keys the Bloom filter is sized for; grows with the keys in runs (bloomFor)
-	mem      map[[16]byte]uint64
+	capacity int      // keys the Bloom filter is sized for; grows with the keys in runs (bloomFor)
+	mem      []keyVal // the keys not yet in a run, in the order put
+	slots    []uint32 // open addressing over mem: index+1, 0 for none; a power of two ≥ 2·memMax
 	runs     []*keyRun
 	inRuns   int      // keys in runs
 	bloom    []uint64 // blocks of 8 words (512 bits, a cache line); nil until the first run
 	buf      []byte   // one block of a run
 	err      error
+}
+
+// keyVal is a key held in memory and its value.
+type keyVal struct {
+	id [16]byte
+	v  uint64
 }
 
 // keyRun is one sorted run of keys in a file: entries of keyEntry bytes,
@@ -65,7 +74,7 @@ var keyMemMax = 1 << 18
 // newKeySet holds keys in memory up to keyMemMax, then in files in dir;
 // capacity is the keys expected (the rows counted), 0 when not known.
 func newKeySet(dir string, capacity int) *keySet {
-	return &keySet{dir: dir, memMax: keyMemMax, capacity: capacity, mem: map[[16]byte]uint64{}}
+	return &keySet{dir: dir, memMax: keyMemMax, capacity: capacity}
 }
 
 // len is the number of keys held.
@@ -75,7 +84,7 @@ func (s *keySet) len() int {
 
 // get returns the value of id and whether it was met.
 func (s *keySet) get(id [16]byte) (uint64, bool) {
-	if v, ok := s.mem[id]; ok {
+	if v, ok := s.memGet(id); ok {
 		return v, true
 	}
 	if len(s.runs) == 0 || !s.mayHold(id) {
@@ -98,7 +107,7 @@ func (s *keySet) get(id [16]byte) (uint64, bool) {
 
 // put adds id (not met before) with its value.
 func (s *keySet) put(id [16]byte, v uint64) {
-	s.mem[id] = v
+	s.memPut(id, v)
 	if len(s.mem) >= s.memMax {
 		if err := s.spill(); err != nil && s.err == nil {
 			s.err = fmt.Errorf("write the run's keys to a temporary file in %s: %w", s.dirName(), err)
@@ -115,11 +124,8 @@ func (s *keySet) dirName() string {
 
 // spill writes the keys in memory to a new run and empties the map.
 func (s *keySet) spill() error {
-	ids := make([][16]byte, 0, len(s.mem))
-	for id := range s.mem {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
+	ids := s.mem
+	slices.SortFunc(ids, func(a, b keyVal) int { return bytes.Compare(a.id[:], b.id[:]) })
 	f, err := os.CreateTemp(s.dir, keyRunPrefix+"*")
 	if err != nil {
 		return err
@@ -135,13 +141,13 @@ func (s *keySet) spill() error {
 	r := &keyRun{f: f, n: len(ids)}
 	w := bufio.NewWriterSize(f, 1<<16)
 	var e [keyEntry]byte
-	for i, id := range ids {
+	for i, kv := range ids {
 		if i%keyBlock == 0 {
-			r.first = append(r.first, id)
+			r.first = append(r.first, kv.id)
 		}
-		s.add(id)
-		copy(e[:16], id[:])
-		binary.BigEndian.PutUint64(e[16:], s.mem[id])
+		s.add(kv.id)
+		copy(e[:16], kv.id[:])
+		binary.BigEndian.PutUint64(e[16:], kv.v)
 		w.Write(e[:])
 	}
 	if err := w.Flush(); err != nil {
@@ -151,8 +157,54 @@ func (s *keySet) spill() error {
 	}
 	s.runs = append(s.runs, r)
 	s.inRuns += r.n
-	clear(s.mem) // keeps its buckets for the next keys
+	s.mem = s.mem[:0] // keeps the memory for the next keys
+	clear(s.slots)
 	return nil
+}
+
+// slot is where the index of id's entry in mem is looked for first: the
+// id is a hash already; a multiplication spreads its first word over the
+// top bits.
+func (s *keySet) slot(id [16]byte) int {
+	h := binary.LittleEndian.Uint64(id[:8]) * 0x9e3779b97f4a7c15
+	return int(h >> 32 % uint64(len(s.slots)))
+}
+
+// memGet returns the value of id if it is held in memory.
+func (s *keySet) memGet(id [16]byte) (uint64, bool) {
+	if len(s.slots) == 0 {
+		return 0, false
+	}
+	mask := len(s.slots) - 1
+	for i := s.slot(id); ; i = (i + 1) & mask {
+		p := s.slots[i]
+		if p == 0 {
+			return 0, false
+		}
+		if kv := &s.mem[p-1]; kv.id == id {
+			return kv.v, true
+		}
+	}
+}
+
+// memPut adds id, not held, to the keys in memory; there are fewer than
+// memMax of them.
+func (s *keySet) memPut(id [16]byte, v uint64) {
+	if s.slots == nil {
+		n := 1
+		for n < 2*s.memMax {
+			n *= 2
+		}
+		s.slots = make([]uint32, n)
+		s.mem = make([]keyVal, 0, s.memMax)
+	}
+	mask := len(s.slots) - 1
+	i := s.slot(id)
+	for s.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	s.mem = append(s.mem, keyVal{id, v})
+	s.slots[i] = uint32(len(s.mem))
 }
 
 // bloomFor makes sure the Bloom filter is sized for n keys in runs: the
@@ -199,7 +251,7 @@ func (s *keySet) close() {
 		r.f.Close()
 		os.Remove(r.f.Name())
 	}
-	s.runs, s.mem, s.bloom, s.inRuns = nil, nil, nil, 0
+	s.runs, s.mem, s.slots, s.bloom, s.inRuns = nil, nil, nil, nil, 0
 }
 
 // block returns the Bloom filter block of id and the bits to probe in it:
