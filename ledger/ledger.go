@@ -45,10 +45,14 @@
 //   - journal_size_limit=64 MiB: the -wal file is cut back to it when it
 //     starts again after a checkpoint, so a long reader elsewhere leaves no
 //     log of gigabytes behind (walSizeLimit);
-//   - cache_size=-4096 (4 MiB per connection, at most 4 connections for
-//     reads and one for writes): memory stays bounded whatever the size of
-//     the ledger (a 1M-row run must stay under 100 MB in all) (temp_store stays the default, files,
-//     so a big sort spills to disk rather than to memory);
+//   - cache_size=-1024 (1 MiB) on a connection that reads, -4096 (4 MiB)
+//     on the writer (writerCache), and at most 4 connections in all:
+//     memory stays bounded whatever the size of the ledger (a
+//     10,000,000-row run must stay under 100 MB in all). A look-up of 500
+//     keys touches a few interior pages and a leaf or two per key, read
+//     once; what a reader would keep between batches the kernel's page
+//     cache holds as well (temp_store stays the default, files, so a big
+//     sort spills to disk rather than to memory);
 //   - write transactions start with BEGIN IMMEDIATE, so a writer takes the
 //     write lock up front and never fails half-way on a read-to-write
 //     upgrade.
@@ -202,8 +206,14 @@ var pragmas = []string{
 	"PRAGMA journal_mode = WAL",
 	"PRAGMA synchronous = NORMAL",
 	"PRAGMA foreign_keys = ON",
-	"PRAGMA cache_size = -4096",
+	"PRAGMA cache_size = -1024",
 }
+
+// writerCache is the writer connection's page cache (see the package
+// comment): the pages its transactions change and read again (the tables'
+// last leaves, the indexes' hot pages) stay in it from one commit to the
+// next.
+const writerCache = "PRAGMA cache_size = -4096"
 
 // walSizeLimit is the size the -wal file is cut back to when SQLite starts
 // it again after a checkpoint (journal_size_limit). Without it the file
@@ -368,6 +378,9 @@ func (l *Ledger) open(ctx context.Context) error {
 		return openErr(l.path, err)
 	}
 	l.w = w
+	if _, err := w.ExecContext(ctx, writerCache); err != nil {
+		return openErr(l.path, err)
+	}
 	if err := l.migrate(ctx); err != nil {
 		return err
 	}

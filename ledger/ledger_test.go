@@ -990,3 +990,41 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("sent score events = %d, want %d", got, workers*per)
 	}
 }
+
+// TestCacheByRole: the writer connection keeps a 4 MiB page cache, the
+// connections that read 1 MiB each, however many of them are open: the
+// readers' caches had filled to 4 MiB each as a 10 GB ledger was read.
+func TestCacheByRole(t *testing.T) {
+	ctx := context.Background()
+	l, err := Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var w int
+	if err := l.w.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&w); err != nil {
+		t.Fatal(err)
+	}
+	if w != -4096 {
+		t.Errorf("PRAGMA cache_size on the writer = %d, want -4096", w)
+	}
+	// Three readers at once, each its own connection.
+	var conns []*sql.Conn
+	for i := 0; i < 3; i++ {
+		c, err := l.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var r int
+		if err := c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&r); err != nil {
+			t.Fatal(err)
+		}
+		if r != -1024 {
+			t.Errorf("PRAGMA cache_size on reader %d = %d, want -1024", i, r)
+		}
+	}
+}

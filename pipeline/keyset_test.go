@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +179,92 @@ func TestKeySetBloomBounded(t *testing.T) {
 		if v, ok := s.get(id); !ok || v != uint64(i) {
 			t.Fatalf("key %d: %d, %v; want %d", i, v, ok, i)
 		}
+	}
+}
+
+// TestKeySetBloomFollowsKeys: the Bloom filter is sized by the keys met,
+// not by the row limit (max_rows_per_run = 20,000,000 sized it at 30 MB for
+// a run of 300,000 rows), and grows with them, answering "not met" for
+// almost every key never put however many keys came.
+func TestKeySetBloomFollowsKeys(t *testing.T) {
+	j := &Job{MaxRows: 20_000_000}
+	s := newKeySet(t.TempDir(), j.keyCapacity())
+	defer s.close()
+	s.memMax = 1000
+	ids := make([][16]byte, 1001)
+	for i := range ids {
+		rand.Read(ids[i][:])
+		s.put(ids[i], uint64(i))
+	}
+	if size, most := len(s.bloom)*8, 8*1000*bloomBits; size > most {
+		t.Errorf("after one run of 1,000 keys: a Bloom filter of %d bytes for a row limit of %d, want at most %d", size, j.MaxRows, most)
+	}
+	for len(ids) < 50_000 {
+		var id [16]byte
+		rand.Read(id[:])
+		s.put(id, uint64(len(ids)))
+		ids = append(ids, id)
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	if bits, most := len(s.bloom)*64, 2*2*50_000*bloomBits; bits > most {
+		t.Errorf("a Bloom filter of %d bits for 50,000 keys, want at most %d", bits, most)
+	}
+	for i, id := range ids {
+		if v, ok := s.get(id); !ok || v != uint64(i) {
+			t.Fatalf("key %d: %d, %v; want %d", i, v, ok, i)
+		}
+	}
+	fp := 0
+	for i := 0; i < 10_000; i++ {
+		var id [16]byte
+		rand.Read(id[:])
+		if s.mayHold(id) {
+			fp++
+		}
+		if _, ok := s.get(id); ok {
+			t.Fatalf("a key never put was met: %x", id)
+		}
+	}
+	if fp > 200 {
+		t.Errorf("the Bloom filter may hold %d of 10,000 keys never put, want at most 200 (2%%)", fp)
+	}
+}
+
+// BenchmarkKeySet puts 1,000,000 keys (or $CRMSYNC_BENCH_KEYS), the
+// keyIDs of score TransIDs, each looked up first, and looks up as many keys
+// never put: the heap the set holds at the end (heap-MB: the keys in memory,
+// the Bloom filter, the runs' index), which is what it takes in a plan of
+// that many rows; ns/op over the keys is the time of a key.
+func BenchmarkKeySet(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_BENCH_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	h := fnv.New128a()
+	id := func(i int) [16]byte {
+		return keyID(h, &crmsync.Event{Kind: crmsync.KindScore, Key: fmt.Sprintf("T%010d", i)})
+	}
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := newKeySet(b.TempDir(), 0)
+		for i := 0; i < n; i++ {
+			k := id(i)
+			if _, ok := s.get(k); ok {
+				b.Fatalf("key %d met before it was put", i)
+			}
+			s.put(k, uint64(i))
+			s.get(id(n + i))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MB")
+		if s.err != nil {
+			b.Fatal(s.err)
+		}
+		s.close()
 	}
 }

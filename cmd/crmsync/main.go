@@ -50,7 +50,6 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"syscall"
@@ -88,14 +87,22 @@ func main() {
 		// tenth).
 		stopHeap = heapProfile(path)
 	}
+	stopTrace := func() {}
+	if path := os.Getenv("CRMSYNC_MEMTRACE"); path != "" {
+		// For performance work: a line a second of where the memory is.
+		stopTrace = memTrace(path)
+	}
+	stopLimit := func() {}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the garbage collector works harder rather than let
-		// a million-row run's memory grow (GOMEMLIMIT overrides it).
-		debug.SetMemoryLimit(64 << 20)
+		// a ten-million-row run's memory grow (GOMEMLIMIT overrides it).
+		stopLimit = limitMemory()
 	}
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	pprof.StopCPUProfile()
 	stopHeap()
+	stopTrace()
+	stopLimit()
 	stop()
 	os.Exit(code)
 }
