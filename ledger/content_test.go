@@ -259,3 +259,47 @@ func TestPruneSharedBody(t *testing.T) {
 		t.Errorf("after prune -member: %d bodies, %d cells; want event 1's alone", b, c)
 	}
 }
+
+// TestResultHashInHead: a result whose content hash is not its body's
+// keeps it once, in the head of its cells, not in results as well (a
+// changed row keeps it there: resolve reads it); it reads back, from the
+// report and the queue, as recorded.
+func TestResultHashInHead(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	changed := wireResult(2, 2, crmsync.OutcomeChanged)
+	changed.Previous = []byte(`{"TransID":"old"}`)
+	rs := []*crmsync.Result{wireResult(1, 1, crmsync.OutcomeNew), changed}
+	id := recordRun(t, l, time.Now(), rs)
+	var kept []int
+	rows, err := l.db.QueryContext(ctx, `SELECT length(hash) FROM results WHERE run_id = ? ORDER BY seq`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, n)
+	}
+	if diff := cmp.Diff([]int{0, 32}, kept); diff != "" {
+		t.Errorf("bytes of results.hash (new, changed) mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(utc(rs), readResults(t, l, id)); diff != "" {
+		t.Errorf("Results(%d) mismatch (-want +got):\n%s", id, diff)
+	}
+	var queued []*crmsync.Result
+	if err := l.Queued(ctx, id, func(r *crmsync.Result) error { queued = append(queued, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 1 || queued[0].Hash != rs[0].Hash {
+		t.Errorf("Queued(%d) = %v, want the new row with hash %s", id, queued, rs[0].Hash)
+	}
+}

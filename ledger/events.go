@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -845,13 +846,25 @@ func (l *Ledger) sourceIDs(ctx context.Context, rs []*crmsync.Result) (map[crmsy
 
 // storedHash is the content hash results keeps for r: "" when it is the
 // hash of r's body (own: crmsync.ContentHash of its kind and body is its
-// Hash; read back, it is computed again: see scanResult). A changed row
-// keeps its hash (resolve makes it the event's).
+// Hash; read back, it is computed again: see scanResult), or when the head
+// of r's cells holds it (a row with a body whose hash is a SHA-256 but not
+// its body's, schema 9: read back from the head). A changed row keeps its
+// hash (resolve makes it the event's).
 func storedHash(r *crmsync.Result, own bool) string {
-	if own && r.Outcome != crmsync.OutcomeChanged {
+	if r.Outcome == crmsync.OutcomeChanged {
+		return r.Hash
+	}
+	if own || len(r.Body) > 0 && headHolds(r.Hash) {
 		return ""
 	}
 	return r.Hash
+}
+
+// headHolds reports whether the head of a row's cells holds its content
+// hash when it is not its body's (appendHeadCells): a SHA-256 in hex.
+func headHolds(hash string) bool {
+	b, ok := hashArg(hash).([]byte)
+	return ok && len(b) == sha256.Size
 }
 
 // ownHash reports whether r's Hash is the content hash of its body.

@@ -29,7 +29,9 @@
 // not its event's looks for its event's row in the latest plan's queue
 // (the plan's new rows, by lane and event time) and refers to that row's
 // body and cells when they are its bytes: a run after a plan of the same
-// file, or a second plan, stores no body or cells again.
+// file, or a second plan, stores no body or cells again. A result keeps
+// its content hash in its cells' head when that is not its body's hash,
+// not in results too (schema 9).
 //
 // # Connections and pragmas
 //
