@@ -243,13 +243,30 @@ func BenchmarkRecord(b *testing.B) {
 	// Batches of 8 are what the job's group commits look like when
 	// answers trickle in: the fixed cost of a call shows.
 	// plan: rows looked up and recorded new (a plan, or the first step of
-	// a run), as the diff does; rerun: rows looked up and recorded
-	// unchanged against events sent before.
-	for _, bb := range []bench{{"plan", batch}, {"rerun", batch}, {"claim", batch}, {"record", batch}, {"record-fsync", batch}, {"claim", 8}, {"record", 8}} {
+	// a run), as the diff does; afterplan: the same in a run after a plan
+	// of the same rows; rerun: rows looked up and recorded unchanged
+	// against events sent before.
+	for _, bb := range []bench{{"plan", batch}, {"afterplan", batch}, {"rerun", batch}, {"claim", batch}, {"record", batch}, {"record-fsync", batch}, {"claim", 8}, {"record", 8}} {
 		what, batch := bb.what, bb.batch
 		b.Run(fmt.Sprintf("%s/batch=%d", what, batch), func(b *testing.B) {
 			l := openLedger(b, filepath.Join(b.TempDir(), "crmsync.db"))
 			id := beginRun(b, l)
+			var plan int64 // afterplan: the plan before the run
+			switch what {
+			case "plan":
+				var err error
+				if id, err = l.BeginRun(ctx, "plan", nil, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			case "afterplan":
+				var err error
+				if plan, err = l.BeginRun(ctx, "plan", nil, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+				if id, err = l.BeginRun(ctx, "run", nil, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
 			evs := make([]*crmsync.Event, batch)
 			rs := make([]*crmsync.Result, batch)
 			var cpu cpuClock
@@ -262,9 +279,14 @@ func BenchmarkRecord(b *testing.B) {
 					rs[j] = benchResult(int64(i+j+1), evs[j])
 				}
 				switch what {
-				case "plan", "rerun":
+				case "plan", "rerun", "afterplan":
 					for _, r := range rs[:n] {
 						r.Outcome, r.HasCode, r.Code, r.Message, r.Attempts = crmsync.OutcomeNew, false, 0, "", 0
+					}
+					if what == "afterplan" {
+						if err := l.Record(ctx, plan, rs[:n]); err != nil {
+							b.Fatal(err)
+						}
 					}
 					if what == "rerun" {
 						sent := make([]*crmsync.Result, n)
@@ -292,7 +314,7 @@ func BenchmarkRecord(b *testing.B) {
 				cpu.start()
 				var err error
 				switch what {
-				case "plan", "rerun": // as the diff does: look up, then record
+				case "plan", "rerun", "afterplan": // as the diff does: look up, then record
 					if _, err = l.Lookup(ctx, evs[:n]); err == nil {
 						err = l.Record(ctx, id, rs[:n])
 					}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -309,6 +310,16 @@ type bodyIDs struct {
 	ins       *multiInsert
 	nextCells int64 // the last cells ID given out; 0: not read yet
 	cellsIns  *multiInsert
+	// planned is what lookPlan found of the events of this
+	// transaction's rows in a plan (nil: nothing).
+	planned map[eventKey]*plannedRef
+}
+
+// plannedRef is a plan's row: its body and cells IDs, and the bytes of
+// each as stored (encodeBody, appendHeadCells), for the full compare.
+type plannedRef struct {
+	bodyID, cellsID int64
+	body, cells     []byte
 }
 
 // newBodyIDs reads the current body of every event of keys; known holds
@@ -349,6 +360,131 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey, known map[even
 	return b, nil
 }
 
+// ownBody reports whether the row of event k with content hash refers to
+// its event's body (bodyIDs.id), so is not looked for in a plan.
+func (b *bodyIDs) ownBody(k eventKey, hash string) bool {
+	r, ok := b.refs[k]
+	return ok && r.hash == hash && r.bodyID != 0
+}
+
+// planned is a row to look for in a plan: its event, lane and event time.
+type planned struct {
+	k    eventKey
+	lane string
+	time int64
+}
+
+// planQuery reads the rows of plan ?1 still to be sent (its queue) with
+// the given lanes and event times, with their bodies and cells, to be
+// followed by the (lane, time) pairs. The queue's index (run, lane, time,
+// Seq) finds them: no index is kept for it.
+const planQuery = `SELECT r.kind, r.key, r.body_id, r.cells_id, b.body, c.vals
+FROM results r INDEXED BY results_queue JOIN bodies b ON b.id = r.body_id JOIN cells c ON c.id = r.cells_id
+WHERE r.run_id = ?1 AND r.outcome = 'new' AND (r.lane, r.time) IN`
+
+// lookPlan reads what plan run plan stored of the rows ps: the body and
+// cells of its row of the same event, lane and event time, if it has one
+// still to be sent (its new rows until it is applied), into b.planned.
+func (b *bodyIDs) lookPlan(ctx context.Context, plan int64, ps []planned) error {
+	if b.planned == nil {
+		b.planned = make(map[eventKey]*plannedRef, len(ps))
+	}
+	want := make(map[eventKey]bool, len(ps))
+	type lt struct {
+		lane string
+		time int64
+	}
+	var pairs []lt
+	seen := make(map[lt]bool, len(ps))
+	for _, p := range ps {
+		if _, ok := b.planned[p.k]; ok {
+			continue
+		}
+		b.planned[p.k] = nil
+		want[p.k] = true
+		if x := (lt{p.lane, p.time}); !seen[x] {
+			seen[x] = true
+			pairs = append(pairs, x)
+		}
+	}
+	args := make([]any, 0, 1+2*chunk(len(pairs)))
+	for start := 0; start < len(pairs); {
+		n := chunk(len(pairs) - start)
+		end := min(start+n, len(pairs))
+		args = append(args[:0], plan)
+		for _, x := range pairs[start:end] {
+			args = append(args, x.lane, x.time)
+		}
+		for last := pairs[end-1]; len(args) < 1+2*n; { // IN finds it once
+			args = append(args, last.lane, last.time)
+		}
+		start = end
+		st, err := b.l.prep(ctx, keysSQL(planQuery, n))
+		if err != nil {
+			return err
+		}
+		if err := func() error {
+			rows, err := st.QueryContext(ctx, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					kind, key string
+					c         plannedRef
+				)
+				if err := rows.Scan(&kind, &key, &c.bodyID, &c.cellsID, &c.body, &c.cells); err != nil {
+					return err
+				}
+				k := keyOf(crmsync.Kind(kind), key)
+				if _, ok := want[k]; ok && b.planned[k] == nil {
+					b.planned[k] = &c
+				}
+			}
+			return rows.Err()
+		}(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowIDs returns the body and cells IDs for a row of event k with content
+// hash, body and cells vals. A row whose body is its event's refers to it
+// (id, cellsID). Else, if the plan looked in (lookPlan) stored a row of
+// the event, the row refers to that row's body and cells when they are
+// its bytes (compared in full), and to new ones when not. So the run after
+// a plan of the same file (a plan makes no events: the run finds nothing
+// of the plan's by key), or a second plan, stores no body and no cells
+// again.
+func (b *bodyIDs) rowIDs(ctx context.Context, k eventKey, hash string, body, vals []byte) (any, int64, error) {
+	c := b.planned[k]
+	if len(body) == 0 || c == nil || b.ownBody(k, hash) {
+		id, err := b.id(ctx, k, hash, body)
+		if err != nil {
+			return nil, 0, err
+		}
+		cells, err := b.cellsID(ctx, k, vals, nil)
+		return id, cells, err
+	}
+	enc := encodeBody(nil, body)
+	var id int64
+	if string(c.body) == string(enc) {
+		id = c.bodyID
+	} else {
+		var err error
+		if id, err = b.newBody(ctx, enc); err != nil {
+			return nil, 0, err
+		}
+	}
+	cells, err := b.cellsID(ctx, k, vals, c)
+	if err != nil {
+		return nil, 0, err
+	}
+	return id, cells, nil
+}
+
 // lastID returns the largest ID of table (bodies or cells). Write
 // transactions are BEGIN IMMEDIATE: no one else can add rows until this
 // one commits, so IDs can be handed out from it; it is read only when a
@@ -364,11 +500,15 @@ func (b *bodyIDs) lastID(ctx context.Context, table string) (int64, error) {
 }
 
 // cellsID returns the cells.id for vals (appendCells) of a row of event
-// k: the event's own cells if they are the same bytes, else a new row.
-// vals is copied when stored.
-func (b *bodyIDs) cellsID(ctx context.Context, k eventKey, vals []byte) (int64, error) {
+// k: the event's own cells if they are the same bytes, else those of the
+// plan's row c (nil: none) if they are, else a new row. vals is copied
+// when stored.
+func (b *bodyIDs) cellsID(ctx context.Context, k eventKey, vals []byte, c *plannedRef) (int64, error) {
 	if r, ok := b.refs[k]; ok && r.cellsID != 0 && string(r.cells) == string(vals) {
 		return r.cellsID, nil
+	}
+	if c != nil && string(c.cells) == string(vals) {
+		return c.cellsID, nil
 	}
 	if b.nextCells == 0 {
 		n, err := b.lastID(ctx, "cells")
@@ -394,16 +534,25 @@ func (b *bodyIDs) id(ctx context.Context, k eventKey, hash string, body []byte) 
 	if r, ok := b.refs[k]; ok && r.hash == hash && r.bodyID != 0 {
 		return r.bodyID, nil
 	}
+	n, err := b.newBody(ctx, encodeBody(nil, body))
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// newBody stores a body in its stored form enc and returns its ID.
+func (b *bodyIDs) newBody(ctx context.Context, enc []byte) (int64, error) {
 	if b.next == 0 {
 		n, err := b.lastID(ctx, "bodies")
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		b.next = n
 	}
 	b.next++
-	if err := b.ins.add(ctx, b.next, encodeBody(nil, body)); err != nil {
-		return nil, err
+	if err := b.ins.add(ctx, b.next, enc); err != nil {
+		return 0, err
 	}
 	return b.next, nil
 }
@@ -697,13 +846,25 @@ func (l *Ledger) sourceIDs(ctx context.Context, rs []*crmsync.Result) (map[crmsy
 
 // storedHash is the content hash results keeps for r: "" when it is the
 // hash of r's body (own: crmsync.ContentHash of its kind and body is its
-// Hash; read back, it is computed again: see scanResult). A changed row
-// keeps its hash (resolve makes it the event's).
+// Hash; read back, it is computed again: see scanResult), or when the head
+// of r's cells holds it (a row with a body whose hash is a SHA-256 but not
+// its body's, schema 9: read back from the head). A changed row keeps its
+// hash (resolve makes it the event's).
 func storedHash(r *crmsync.Result, own bool) string {
-	if own && r.Outcome != crmsync.OutcomeChanged {
+	if r.Outcome == crmsync.OutcomeChanged {
+		return r.Hash
+	}
+	if own || len(r.Body) > 0 && headHolds(r.Hash) {
 		return ""
 	}
 	return r.Hash
+}
+
+// headHolds reports whether the head of a row's cells holds its content
+// hash when it is not its body's (appendHeadCells): a SHA-256 in hex.
+func headHolds(hash string) bool {
+	b, ok := hashArg(hash).([]byte)
+	return ok && len(b) == sha256.Size
 }
 
 // ownHash reports whether r's Hash is the content hash of its body.
@@ -882,12 +1043,13 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 		`(?1,?,'',?,?,?,?,?,?,'',?,'','',NULL,'',0,?,?,NULL,?,?)`, results.tail, runID)
 	same := l.newMultiInsertLead(`INSERT INTO same (run_id, seq, kind, row, cells_id, body_id, src_id)`, `(?1,?,?,?,?,?,?)`,
 		`ON CONFLICT (run_id, seq) DO NOTHING`, runID)
+	// The rows whose body is not their event's are looked for in the
+	// latest plan before this run, in a few queries.
+	if err := l.lookPlans(ctx, runID, rs, keys, bodies); err != nil {
+		return err
+	}
 	var vbuf, legacy []byte
 	for i, r := range rs {
-		id, err := bodies.id(ctx, keys[i], r.Hash, r.Body)
-		if err != nil {
-			return err
-		}
 		own := ownHash(r)
 		var ha any = "" // hashArg(r.Hash), made once where a column takes it
 		if !own || r.Outcome == crmsync.OutcomeChanged || settles(r.Outcome) {
@@ -903,7 +1065,7 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 			vbuf = appendCells(vbuf[:0], r.Values)
 		}
 		ref := bodies.refs[keys[i]]
-		cells, err := bodies.cellsID(ctx, keys[i], vbuf)
+		id, cells, err := bodies.rowIDs(ctx, keys[i], r.Hash, r.Body, vbuf)
 		if err != nil {
 			return err
 		}
@@ -1006,6 +1168,30 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 	}
 	l.inPlace.Add(nAnswers)
 	return nil
+}
+
+// lookPlans looks the rows of rs (of events keys) whose body is not their
+// event's up in the latest plan run before run runID whose results are
+// kept (bodies.lookPlan); none when there is no such plan.
+func (l *Ledger) lookPlans(ctx context.Context, runID int64, rs []*crmsync.Result, keys []eventKey, bodies *bodyIDs) error {
+	var ps []planned
+	for i, r := range rs {
+		if t, ok := nanos(r.Time).(int64); ok && len(r.Body) > 0 && !bodies.ownBody(keys[i], r.Hash) {
+			ps = append(ps, planned{keys[i], r.Lane, t})
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	st, err := l.prep(ctx, `SELECT coalesce(max(id), 0) FROM runs WHERE command = 'plan' AND pruned = 0 AND id < ?`)
+	if err != nil {
+		return err
+	}
+	var plan int64
+	if err := st.QueryRowContext(ctx, runID).Scan(&plan); err != nil || plan == 0 {
+		return err
+	}
+	return bodies.lookPlan(ctx, plan, ps)
 }
 
 // plainRow reports whether result r has no column, reason, answer,

@@ -25,7 +25,13 @@
 // bytes, and a result's not at all when it is its body's (schema 7). An
 // unchanged row (all of a re-run) is a reference in same to its cells,
 // whose head names its event, and its body; bodies are stored with their
-// JSON field names as tokens (schema 8, bodycodec.go).
+// JSON field names as tokens (schema 8, bodycodec.go). A row whose body is
+// not its event's looks for its event's row in the latest plan's queue
+// (the plan's new rows, by lane and event time) and refers to that row's
+// body and cells when they are its bytes: a run after a plan of the same
+// file, or a second plan, stores no body or cells again. A result keeps
+// its content hash in its cells' head when that is not its body's hash,
+// not in results too (schema 9).
 //
 // # Connections and pragmas
 //

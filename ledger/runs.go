@@ -433,6 +433,8 @@ func (sc *resultScanner) scan(l *Ledger, rows *sql.Rows) (*crmsync.Result, error
 		if r.Key == "" { // a row of same: the head says which event
 			r.Key, r.Lane, r.Time = h.key, h.lane, h.time
 			hb = []byte(h.hash)
+		} else if len(hb) == 0 && h.hash != "" { // kept in the head only (storedHash)
+			hb = []byte(h.hash)
 		}
 	default:
 		r.Values, err = parseValues(sc.vals)

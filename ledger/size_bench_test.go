@@ -26,8 +26,9 @@ func ledgerBytes(b *testing.B, l *Ledger) int64 {
 
 // BenchmarkLedgerSize measures the ledger's bytes per delivered event after
 // a run of sizeRows score rows (recorded new, claimed, recorded sent, as
-// the job does), and the bytes a re-run (all unchanged) and a plan (all
-// new, a fresh key range) add per input row. The bars (DESIGN.md): ≤ ~500
+// the job does), and the bytes a re-run (all unchanged), a plan (all new,
+// a fresh key range) and the run of the plan's rows after it add per
+// input row. The bars (DESIGN.md): ≤ ~500
 // bytes per event, ≤ ~64 bytes per re-run row.
 func BenchmarkLedgerSize(b *testing.B) {
 	const sizeRows = 20_000
@@ -80,12 +81,13 @@ func BenchmarkLedgerSize(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		run("run", func(id int64) {
-			batches(id, results(0, crmsync.OutcomeNew), false)
+		// send records rs new and sends them as the job does.
+		send := func(id int64, rs []*crmsync.Result) {
+			batches(id, rs, false)
 			// As the job sends: the queue read from the ledger, each batch
 			// claimed, then recorded sent.
 			var page []*crmsync.Result
-			send := func() {
+			flush := func() {
 				claim := make([]*crmsync.Event, len(page))
 				for i, r := range page {
 					claim[i] = &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash}
@@ -101,23 +103,29 @@ func BenchmarkLedgerSize(b *testing.B) {
 			}
 			err := l.Queued(ctx, id, func(r *crmsync.Result) error {
 				if page = append(page, r); len(page) == 1000 {
-					send()
+					flush()
 				}
 				return nil
 			})
 			if err != nil {
 				b.Fatal(err)
 			}
-			send()
-		})
+			flush()
+		}
+		run("run", func(id int64) { send(id, results(0, crmsync.OutcomeNew)) })
 		afterRun := ledgerBytes(b, l)
 		run("run", func(id int64) { batches(id, results(0, crmsync.OutcomeUnchanged), false) })
 		afterRerun := ledgerBytes(b, l)
 		run("plan", func(id int64) { batches(id, results(sizeRows, crmsync.OutcomeNew), false) })
 		afterPlan := ledgerBytes(b, l)
+		// The run after the plan, of the same rows: it finds the plan's
+		// bodies and cells (content, schema 9).
+		run("run", func(id int64) { send(id, results(sizeRows, crmsync.OutcomeNew)) })
+		afterPlanRun := ledgerBytes(b, l)
 		b.ReportMetric(float64(afterRun-empty)/sizeRows, "B/event")
 		b.ReportMetric(float64(afterRerun-afterRun)/sizeRows, "B/rerun-row")
 		b.ReportMetric(float64(afterPlan-afterRerun)/sizeRows, "B/plan-row")
+		b.ReportMetric(float64(afterPlanRun-afterPlan)/sizeRows, "B/run-after-plan-row")
 		unlock()
 		l.Close()
 	}
