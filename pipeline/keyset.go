@@ -3,9 +3,11 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,7 +30,7 @@ type keySet struct {
 	dir      string // for the runs' files; "" os.TempDir()
 	memMax   int
 	capacity int // keys the Bloom filter is sized for (more: more false positives, never a wrong answer)
-	mem      map[[16]byte]uint64
+	mem      keyTable
 	runs     []*keyRun
 	bloom    []uint64 // blocks of 8 words (512 bits, a cache line); nil until the first run
 	buf      []byte   // one block of a run
@@ -59,12 +61,134 @@ const (
 var keyMemMax = 1 << 18
 
 func newKeySet(dir string, capacity int) *keySet {
-	return &keySet{dir: dir, memMax: keyMemMax, capacity: capacity, mem: map[[16]byte]uint64{}}
+	return &keySet{dir: dir, memMax: keyMemMax, capacity: capacity}
+}
+
+// keyTable is the keys in memory: an open-addressing hash table of
+// (id, value) slots with linear probing: a key costs one cache miss
+// where a Go map took several, and a spill sorts the slots in place
+// instead of copying the keys out.
+type keyTable struct {
+	slots []keySlot // a power of two of them, at most half used; nil until the first put
+	n     int       // slots used
+	shift uint      // 64 - log2(len(slots))
+	// The all-zero id marks a free slot, so that id is held apart.
+	zero    bool
+	zeroVal uint64
+}
+
+type keySlot struct {
+	id [16]byte
+	v  uint64
+}
+
+// home is the slot where id's probe starts: both halves of the id mixed
+// by Fibonacci hashing, whose top bits are used. (An FNV-1a hash of keys
+// that differ in their last characters differs in few of its high bits.)
+func (t *keyTable) home(id [16]byte) int {
+	x := binary.LittleEndian.Uint64(id[:8]) ^ binary.LittleEndian.Uint64(id[8:])
+	return int((x * 0x9e3779b97f4a7c15) >> t.shift)
+}
+
+func (t *keyTable) get(id [16]byte) (uint64, bool) {
+	if id == ([16]byte{}) {
+		return t.zeroVal, t.zero
+	}
+	if t.slots == nil {
+		return 0, false
+	}
+	mask := len(t.slots) - 1
+	for i := t.home(id); ; i = (i + 1) & mask {
+		switch s := &t.slots[i]; s.id {
+		case id:
+			return s.v, true
+		case [16]byte{}:
+			return 0, false
+		}
+	}
+}
+
+// put sets id's value; id is not in the table.
+func (t *keyTable) put(id [16]byte, v uint64) {
+	if id == ([16]byte{}) {
+		t.zero, t.zeroVal = true, v
+		return
+	}
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+	}
+	mask := len(t.slots) - 1
+	i := t.home(id)
+	for t.slots[i].id != ([16]byte{}) {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = keySlot{id, v}
+	t.n++
+}
+
+// grow doubles the table (1,024 slots at first) and puts its keys again.
+func (t *keyTable) grow() {
+	old := t.slots
+	t.slots = make([]keySlot, max(2*len(old), 1024))
+	t.shift = uint(64 - bits.TrailingZeros(uint(len(t.slots))))
+	t.n = 0
+	zero, zv := t.zero, t.zeroVal
+	for _, s := range old {
+		if s.id != ([16]byte{}) {
+			t.put(s.id, s.v)
+		}
+	}
+	t.zero, t.zeroVal = zero, zv
+}
+
+// len is the number of keys held.
+func (t *keyTable) len() int {
+	if t.zero {
+		return t.n + 1
+	}
+	return t.n
+}
+
+// sorted moves the table's keys to the front of its slots, in id order
+// (bytes.Compare's), and returns them; the table is unusable until reset.
+func (t *keyTable) sorted() []keySlot {
+	out := t.slots[:0] // written behind the slots read
+	for i := range t.slots {
+		if s := t.slots[i]; s.id != ([16]byte{}) {
+			out = append(out, s)
+		}
+	}
+	if t.zero {
+		out = append(out, keySlot{v: t.zeroVal})
+	}
+	slices.SortFunc(out, func(a, b keySlot) int {
+		if c := cmp.Compare(binary.BigEndian.Uint64(a.id[:8]), binary.BigEndian.Uint64(b.id[:8])); c != 0 {
+			return c
+		}
+		return cmp.Compare(binary.BigEndian.Uint64(a.id[8:]), binary.BigEndian.Uint64(b.id[8:]))
+	})
+	return out
+}
+
+// refill makes a table of entries again (after sorted, when they could
+// not be written out).
+func (t *keyTable) refill(entries []keySlot) {
+	keep := slices.Clone(entries)
+	t.reset()
+	for _, e := range keep {
+		t.put(e.id, e.v)
+	}
+}
+
+// reset empties the table and keeps its slots for the next keys.
+func (t *keyTable) reset() {
+	clear(t.slots)
+	t.n, t.zero, t.zeroVal = 0, false, 0
 }
 
 // len is the number of keys held.
 func (s *keySet) len() int {
-	n := len(s.mem)
+	n := s.mem.len()
 	for _, r := range s.runs {
 		n += r.n
 	}
@@ -73,7 +197,7 @@ func (s *keySet) len() int {
 
 // get returns the value of id and whether it was met.
 func (s *keySet) get(id [16]byte) (uint64, bool) {
-	if v, ok := s.mem[id]; ok {
+	if v, ok := s.mem.get(id); ok {
 		return v, true
 	}
 	if len(s.runs) == 0 || !s.mayHold(id) {
@@ -96,8 +220,8 @@ func (s *keySet) get(id [16]byte) (uint64, bool) {
 
 // put adds id (not met before) with its value.
 func (s *keySet) put(id [16]byte, v uint64) {
-	s.mem[id] = v
-	if len(s.mem) >= s.memMax {
+	s.mem.put(id, v)
+	if s.mem.len() >= s.memMax {
 		if err := s.spill(); err != nil && s.err == nil {
 			s.err = fmt.Errorf("write the run's keys to a temporary file in %s: %w", s.dirName(), err)
 		}
@@ -113,13 +237,10 @@ func (s *keySet) dirName() string {
 
 // spill writes the keys in memory to a new run and empties the map.
 func (s *keySet) spill() error {
-	ids := make([][16]byte, 0, len(s.mem))
-	for id := range s.mem {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
+	entries := s.mem.sorted()
 	f, err := os.CreateTemp(s.dir, keyRunPrefix+"*")
 	if err != nil {
+		s.mem.refill(entries) // kept in memory, as before the spill
 		return err
 	}
 	// Out of the folder at once where an open file can be removed (Unix):
@@ -130,25 +251,26 @@ func (s *keySet) spill() error {
 		blocks := max(s.capacity, 2*s.memMax) * bloomBits / 512
 		s.bloom = make([]uint64, 8*max(blocks, 1))
 	}
-	r := &keyRun{f: f, n: len(ids)}
+	r := &keyRun{f: f, n: len(entries)}
 	w := bufio.NewWriterSize(f, 1<<16)
 	var e [keyEntry]byte
-	for i, id := range ids {
+	for i, en := range entries {
 		if i%keyBlock == 0 {
-			r.first = append(r.first, id)
+			r.first = append(r.first, en.id)
 		}
-		s.add(id)
-		copy(e[:16], id[:])
-		binary.BigEndian.PutUint64(e[16:], s.mem[id])
+		s.add(en.id)
+		copy(e[:16], en.id[:])
+		binary.BigEndian.PutUint64(e[16:], en.v)
 		w.Write(e[:])
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
 		os.Remove(f.Name())
+		s.mem.refill(entries)
 		return err
 	}
 	s.runs = append(s.runs, r)
-	clear(s.mem) // keeps its buckets for the next keys
+	s.mem.reset()
 	return nil
 }
 
@@ -159,7 +281,7 @@ func (s *keySet) close() {
 		r.f.Close()
 		os.Remove(r.f.Name())
 	}
-	s.runs, s.mem, s.bloom = nil, nil, nil
+	s.runs, s.mem, s.bloom = nil, keyTable{}, nil
 }
 
 // block returns the Bloom filter block of id and the bits to probe in it:

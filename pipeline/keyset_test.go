@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -178,4 +179,70 @@ func TestKeySetBloomBounded(t *testing.T) {
 			t.Fatalf("key %d: %d, %v; want %d", i, v, ok, i)
 		}
 	}
+}
+
+// TestKeySetZeroID: the all-zero id, which marks a free slot of the table
+// in memory, is held like any other, in memory and in a run's file.
+func TestKeySetZeroID(t *testing.T) {
+	s := newKeySet(t.TempDir(), 100)
+	defer s.close()
+	s.memMax = 10
+	var zero [16]byte
+	if _, ok := s.get(zero); ok {
+		t.Fatal("the zero id met before it was put")
+	}
+	s.put(zero, 7)
+	if v, ok := s.get(zero); !ok || v != 7 {
+		t.Fatalf("get(zero) = %d, %v; want 7, true", v, ok)
+	}
+	ids := make([][16]byte, 25)
+	for i := range ids {
+		rand.Read(ids[i][:])
+		s.put(ids[i], uint64(100+i))
+	}
+	if s.err != nil || len(s.runs) != 2 {
+		t.Fatalf("%d runs, err %v; want 2 runs", len(s.runs), s.err)
+	}
+	if v, ok := s.get(zero); !ok || v != 7 {
+		t.Errorf("get(zero) after a spill = %d, %v; want 7, true", v, ok)
+	}
+	for i, id := range ids {
+		if v, ok := s.get(id); !ok || v != uint64(100+i) {
+			t.Errorf("key %d: %d, %v; want %d", i, v, ok, 100+i)
+		}
+	}
+	if s.len() != 26 {
+		t.Errorf("len() = %d, want 26", s.len())
+	}
+}
+
+// BenchmarkKeySet is the differ's duplicate-key work for a run of
+// CRMSYNC_BENCH_KEYS distinct keys (default 600,000: two spills): each key
+// hashed (keyID), looked for (get) and put, as flush does.
+func BenchmarkKeySet(b *testing.B) {
+	n := 600_000
+	if v := os.Getenv("CRMSYNC_BENCH_KEYS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	evs := make([]crmsync.Event, n)
+	for i := range evs {
+		evs[i] = crmsync.Event{Kind: crmsync.KindScore, Key: fmt.Sprintf("T%010d", i)}
+	}
+	dir := b.TempDir()
+	h := fnv.New128a()
+	for b.Loop() {
+		s := newKeySet(dir, n)
+		for i := range evs {
+			id := keyID(h, &evs[i])
+			if _, dup := s.get(id); dup {
+				b.Fatalf("key %d met twice", i)
+			}
+			s.put(id, uint64(i))
+		}
+		if s.err != nil {
+			b.Fatal(s.err)
+		}
+		s.close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
 }
