@@ -216,6 +216,25 @@ func TestKeySetZeroID(t *testing.T) {
 	}
 }
 
+// TestKeyID: keyID is hash/fnv's 128-bit FNV-1a of the key space, a zero
+// byte and the key, for keys of every kind and of every byte.
+func TestKeyID(t *testing.T) {
+	keys := []string{"", "T0000000001", "T0000000002", "R1|2", "0201700000001|2024-11-01", "会员|\x00\xff", strings.Repeat("x", 300)}
+	for _, k := range crmsync.Kinds {
+		for _, key := range keys {
+			h := fnv.New128a()
+			h.Write([]byte(k.KeySpace()))
+			h.Write([]byte{0})
+			h.Write([]byte(key))
+			var want [16]byte
+			h.Sum(want[:0])
+			if got := keyID(&crmsync.Event{Kind: k, Key: key}); got != want {
+				t.Errorf("keyID(%s, %q) = %x, want %x", k, key, got, want)
+			}
+		}
+	}
+}
+
 // BenchmarkKeySet is the differ's duplicate-key work for a run of
 // CRMSYNC_BENCH_KEYS distinct keys (default 600,000: two spills): each key
 // hashed (keyID), looked for (get) and put, as flush does.
@@ -229,11 +248,10 @@ func BenchmarkKeySet(b *testing.B) {
 		evs[i] = crmsync.Event{Kind: crmsync.KindScore, Key: fmt.Sprintf("T%010d", i)}
 	}
 	dir := b.TempDir()
-	h := fnv.New128a()
 	for b.Loop() {
 		s := newKeySet(dir, n)
 		for i := range evs {
-			id := keyID(h, &evs[i])
+			id := keyID(&evs[i])
 			if _, dup := s.get(id); dup {
 				b.Fatalf("key %d met twice", i)
 			}
