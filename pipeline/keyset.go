@@ -57,8 +57,8 @@ const (
 // newKeySet holds keys in memory up to keyMemMax, then in files in dir;
 // capacity is the most keys expected (the run's row limit).
 // keyMemMax is how many keys a keySet holds in memory before it writes a
-// run (~8 MB); tests lower it.
-var keyMemMax = 1 << 18
+// run: three quarters of 2^18 slots of 24 bytes (6 MB); tests lower it.
+var keyMemMax = 3 << 16
 
 func newKeySet(dir string, capacity int) *keySet {
 	return &keySet{dir: dir, memMax: keyMemMax, capacity: capacity}
@@ -69,7 +69,7 @@ func newKeySet(dir string, capacity int) *keySet {
 // where a Go map took several, and a spill sorts the slots in place
 // instead of copying the keys out.
 type keyTable struct {
-	slots []keySlot // a power of two of them, at most half used; nil until the first put
+	slots []keySlot // a power of two of them, at most three quarters used; nil until the first put
 	n     int       // slots used
 	shift uint      // 64 - log2(len(slots))
 	// The all-zero id marks a free slot, so that id is held apart.
@@ -114,7 +114,7 @@ func (t *keyTable) put(id [16]byte, v uint64) {
 		t.zero, t.zeroVal = true, v
 		return
 	}
-	if 2*(t.n+1) > len(t.slots) {
+	if 4*(t.n+1) > 3*len(t.slots) {
 		t.grow()
 	}
 	mask := len(t.slots) - 1
