@@ -28,7 +28,61 @@ type fieldParser struct {
 	// than a warning (strict_datetime).
 	strict   bool
 	warnings []string
+	// arena holds the row's optional values (nil: each on the heap).
+	arena *valueArena
 }
+
+// valueArena holds the optional values of one row's body, those its wire
+// type points to (a field that may be left out), so that they cost no
+// allocation each: the body is encoded before the next row is read and not
+// kept. Reset for each row; beyond its room values go on the heap.
+type valueArena struct {
+	strs  slab[string]
+	urls  slab[mallcoo.URLText]
+	amts  slab[mallcoo.Amount]
+	times slab[mallcoo.LocalTime]
+	ints  slab[int]
+	longs slab[int64]
+}
+
+// slab is room for a few values of one type.
+type slab[T any] struct {
+	buf [8]T
+	n   int
+}
+
+func (s *slab[T]) put(v T) *T {
+	if s.n == len(s.buf) {
+		p := new(T)
+		*p = v
+		return p
+	}
+	s.buf[s.n] = v
+	s.n++
+	return &s.buf[s.n-1]
+}
+
+// reset makes the arena's room free for the next row.
+func (a *valueArena) reset() {
+	a.strs.n, a.urls.n, a.amts.n, a.times.n, a.ints.n, a.longs.n = 0, 0, 0, 0, 0, 0
+}
+
+// at returns a pointer to v, in the arena if there is one.
+func at[T any](a *valueArena, s func(*valueArena) *slab[T], v T) *T {
+	if a == nil {
+		p := new(T)
+		*p = v
+		return p
+	}
+	return s(a).put(v)
+}
+
+func strSlab(a *valueArena) *slab[string]             { return &a.strs }
+func urlSlab(a *valueArena) *slab[mallcoo.URLText]    { return &a.urls }
+func amountSlab(a *valueArena) *slab[mallcoo.Amount]  { return &a.amts }
+func timeSlab(a *valueArena) *slab[mallcoo.LocalTime] { return &a.times }
+func intSlab(a *valueArena) *slab[int]                { return &a.ints }
+func longSlab(a *valueArena) *slab[int64]             { return &a.longs }
 
 // warn adds a warning about field name: the row is sent, the report says
 // why a person may want to look.
@@ -177,7 +231,7 @@ func badRune(t string, fault idFault) (int, rune) {
 
 func (p *fieldParser) optID(name string) *string {
 	if t := p.id(name); t != "" {
-		return &t
+		return at(p.arena, strSlab, t)
 	}
 	return nil
 }
@@ -216,44 +270,49 @@ func (p *fieldParser) freeText(name string) (string, bool) {
 
 func (p *fieldParser) optText(name string) *string {
 	if v, ok := p.freeText(name); ok {
-		return &v
+		return at(p.arena, strSlab, v)
 	}
 	return nil
 }
 
 func (p *fieldParser) optURLText(name string) *mallcoo.URLText {
 	if v, ok := p.freeText(name); ok {
-		t := mallcoo.URLText(v)
-		return &t
+		return at(p.arena, urlSlab, mallcoo.URLText(v))
 	}
 	return nil
 }
 
 func (p *fieldParser) amount(name string) mallcoo.Amount {
-	if a := p.optAmount(name); a != nil {
-		return *a
-	}
-	return ""
+	a, _ := p.amountOf(name)
+	return a
 }
 
 func (p *fieldParser) optAmount(name string) *mallcoo.Amount {
+	if a, ok := p.amountOf(name); ok {
+		return at(p.arena, amountSlab, a)
+	}
+	return nil
+}
+
+// amountOf reads an amount field; false when it is empty or has a problem.
+func (p *fieldParser) amountOf(name string) (mallcoo.Amount, bool) {
 	f, v, ok := p.text(name)
 	if !ok {
-		return nil
+		return "", false
 	}
 	ct := p.typeOf(name)
 	a, err := parseAmount(v, ct)
 	if err != nil {
 		zh, en := amountReason(v, ct, err)
 		p.fail(name, crmsync.ReasonAmount, v, zh, en)
-		return nil
+		return "", false
 	}
 	if f.Cents && a.Decimals() > 2 {
 		zh, en := centsReason(v, ct)
 		p.fail(name, crmsync.ReasonAmountCents, v, zh, en)
-		return nil
+		return "", false
 	}
-	return &a
+	return a, true
 }
 
 // centsReason says that an amount of money has more decimal places than
@@ -308,16 +367,22 @@ func amountReason(v string, ct cellType, err error) (zh, en string) {
 }
 
 func (p *fieldParser) time(name string) mallcoo.LocalTime {
-	if t := p.optTime(name); t != nil {
-		return *t
-	}
-	return mallcoo.LocalTime{}
+	t, _ := p.timeOf(name)
+	return t
 }
 
 func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
+	if t, ok := p.timeOf(name); ok {
+		return at(p.arena, timeSlab, t)
+	}
+	return nil
+}
+
+// timeOf reads a date-time field; false when it is empty or has a problem.
+func (p *fieldParser) timeOf(name string) (mallcoo.LocalTime, bool) {
 	_, v, ok := p.text(name)
 	if !ok {
-		return nil
+		return mallcoo.LocalTime{}, false
 	}
 	if p.typeOf(name) == cellDate && offsetRE.MatchString(v) {
 		// A t="d" cell with a time zone: what it shows depends on the
@@ -325,14 +390,14 @@ func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
 		v = shown(v)
 		p.fail(name, crmsync.ReasonDateTime, v, fmt.Sprintf("日期单元格带时区(%s),不同软件显示的时间不同,无法确定;请写成中国时间,不带时区,如 2024-11-01 10:05:03", v),
 			fmt.Sprintf("%q is a date cell with a time zone, which spreadsheet programs show differently (LibreOffice as UTC): write it as China time without a zone, e.g. 2024-11-01 10:05:03", v))
-		return nil
+		return mallcoo.LocalTime{}, false
 	}
 	t, err := parseDateTime(v)
 	if err != nil {
 		v = shown(v)
 		p.fail(name, crmsync.ReasonDateTime, v, fmt.Sprintf("不是有效的日期时间(%s),请写成 2024-11-01 10:05:03", v),
 			fmt.Sprintf("%q is not a valid date and time; write it as 2024-11-01 10:05:03", v))
-		return nil
+		return mallcoo.LocalTime{}, false
 	}
 	if dateOnly(v, t) {
 		zh := fmt.Sprintf("只有日期没有时间(%s),按 00:00:00 发送;请导出完整的日期时间,如 2024-11-01 10:05:03", v)
@@ -341,11 +406,11 @@ func (p *fieldParser) optTime(name string) *mallcoo.LocalTime {
 			zh = fmt.Sprintf("只有日期没有时间(%s),请导出完整的日期时间,如 2024-11-01 10:05:03", v)
 			en = fmt.Sprintf("%q is a date without a time of day (strict_datetime); export the full date and time, e.g. 2024-11-01 10:05:03", v)
 			p.fail(name, crmsync.ReasonDateOnly, v, zh, en)
-			return nil
+			return mallcoo.LocalTime{}, false
 		}
 		p.warn(name, zh, en)
 	}
-	return &mallcoo.LocalTime{Time: t}
+	return mallcoo.LocalTime{Time: t}, true
 }
 
 // dateOnly reports whether the cell text s, read as t, holds a date alone:
@@ -377,8 +442,7 @@ func (p *fieldParser) optNumberText(name string) *string {
 		return nil
 	}
 	if a, err := mallcoo.ParseAmount(*v); err == nil {
-		t := string(a)
-		return &t
+		return at(p.arena, strSlab, string(a))
 	}
 	return v
 }
@@ -422,15 +486,14 @@ func (p *fieldParser) enum(name string) int {
 
 func (p *fieldParser) optInt(name string) *int {
 	if n, ok := p.integer(name); ok {
-		v := int(n)
-		return &v
+		return at(p.arena, intSlab, int(n))
 	}
 	return nil
 }
 
 func (p *fieldParser) optLong(name string) *int64 {
 	if n, ok := p.integer(name); ok {
-		return &n
+		return at(p.arena, longSlab, n)
 	}
 	return nil
 }
@@ -452,10 +515,41 @@ type rowInput struct {
 	now      func() time.Time
 	lists    map[string]*listSource // score-v2: sibling lists by list field
 	values   []string               // for list fields' display text
+	bodies   *bodies                // room for the body built; nil: the heap
+}
+
+// bodies is a sheet's room for the body of the row being built (one of each
+// wire type) and its built: the body is encoded before the next row is read
+// and not kept, so it costs no allocation.
+type bodies struct {
+	b         built
+	member    mallcoo.MemberNotice
+	grade     mallcoo.GradeInform
+	score     mallcoo.ScoreInform
+	scoreV2   mallcoo.ScoreInformV2
+	overLimit mallcoo.OverLimitInform
+	bonus     mallcoo.BonusChange
+	verify    mallcoo.VerifyInform
+	invalid   mallcoo.InvalidInform
+}
+
+// room returns in's room for a body.
+func (in *rowInput) room() *bodies {
+	if in.bodies == nil {
+		return new(bodies)
+	}
+	return in.bodies
+}
+
+// kept copies v to slot, its room, and returns slot.
+func kept[T any](slot *T, v T) *T {
+	*slot = v
+	return slot
 }
 
 func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 	p := in.p
+	room := in.room()
 	var b *built
 	switch k {
 	case crmsync.KindMember:
@@ -476,7 +570,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 		if v.GradeChangeID != nil {
 			key = *v.GradeChangeID
 		}
-		b = &built{body: &v, key: key, lane: v.ThirdPartyCardID, time: v.ChangeTime.Time}
+		b = kept(&room.b, built{body: kept(&room.grade, v), key: key, lane: v.ThirdPartyCardID, time: v.ChangeTime.Time})
 	case crmsync.KindScore:
 		v := mallcoo.ScoreInform{
 			TransID:          p.id("TransID"),
@@ -493,7 +587,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 			PayType:          p.optInt("PayType"),
 		}
 		checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
-		b = &built{body: &v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
+		b = kept(&room.b, built{body: kept(&room.score, v), key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)})
 	case crmsync.KindScoreV2:
 		b = buildScoreV2(in)
 	case crmsync.KindOverLimit:
@@ -514,7 +608,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 		if v.BonusAction != nil {
 			action = fmt.Sprint(*v.BonusAction)
 		}
-		b = &built{body: &v, key: v.RefID + "|" + action, lane: v.RefID}
+		b = kept(&room.b, built{body: kept(&room.overLimit, v), key: v.RefID + "|" + action, lane: v.RefID})
 	case crmsync.KindBonus:
 		v := mallcoo.BonusChange{
 			ThirdPartyCardID: p.id("ThirdPartyCardID"),
@@ -525,7 +619,7 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 			CreateTime:       p.time("CreateTime"),
 			Desc:             p.optURLText("Desc"),
 		}
-		b = &built{body: &v, key: v.RefID + "|" + v.ThirdPartyCardID, lane: v.ThirdPartyCardID, time: v.CreateTime.Time}
+		b = kept(&room.b, built{body: kept(&room.bonus, v), key: v.RefID + "|" + v.ThirdPartyCardID, lane: v.ThirdPartyCardID, time: v.CreateTime.Time})
 	case crmsync.KindVerify:
 		v := mallcoo.VerifyInform{
 			RefID:             p.id("RefID"),
@@ -536,14 +630,14 @@ func build(k crmsync.Kind, in *rowInput) (*built, []crmsync.Problem) {
 			BonusVerifyTime:   p.time("BonusVerifyTime"),
 			Desc:              p.optURLText("Desc"),
 		}
-		b = &built{body: &v, key: v.RefID, lane: v.RefID, time: v.BonusVerifyTime.Time}
+		b = kept(&room.b, built{body: kept(&room.verify, v), key: v.RefID, lane: v.RefID, time: v.BonusVerifyTime.Time})
 	case crmsync.KindInvalid:
 		v := mallcoo.InvalidInform{
 			RefID:       p.id("RefID"),
 			BonusAction: p.enum("BonusAction"),
 			Desc:        p.optURLText("Desc"),
 		}
-		b = &built{body: &v, key: v.RefID, lane: v.RefID}
+		b = kept(&room.b, built{body: kept(&room.invalid, v), key: v.RefID, lane: v.RefID})
 	default:
 		panic("importer: no builder for kind " + string(k))
 	}
@@ -564,7 +658,7 @@ func buildMember(in *rowInput) *built {
 	var v mallcoo.MemberNotice
 	lane := ""
 	if card != "" {
-		v.ThirdPartyCardID = &card
+		v.ThirdPartyCardID = at(p.arena, strSlab, card)
 		lane = card
 	}
 	if mob != "" {
@@ -573,7 +667,7 @@ func buildMember(in *rowInput) *built {
 			p.fail("Mobile", crmsync.ReasonMobile, mob, fmt.Sprintf("不是有效的11位手机号(%s)", shown(mob)), fmt.Sprintf("%q is not an 11-digit mainland mobile number", shown(mob)))
 			return nil
 		}
-		v.Mobile = &m
+		v.Mobile = at(p.arena, strSlab, m)
 		if lane == "" {
 			lane = "m:" + m
 		}
@@ -601,7 +695,8 @@ func buildMember(in *rowInput) *built {
 		day = in.now().In(mallcoo.CST)
 	}
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, mallcoo.CST)
-	return &built{body: &v, key: lane + "|" + day.Format("2006-01-02"), lane: lane, time: day}
+	room := in.room()
+	return kept(&room.b, built{body: kept(&room.member, v), key: lane + "|" + day.Format("2006-01-02"), lane: lane, time: day})
 }
 
 // checkScore applies the rules of the score kinds (mallcoo.CheckScore) to
@@ -652,7 +747,8 @@ func buildScoreV2(in *rowInput) *built {
 		v.ConsumePayList = readList[mallcoo.Payment](in, "ConsumePayList", v.TransID)
 	}
 	checkScore(p, v.ScoreEvent, &v.ReturnTime, &v.ReturnAmount, v.Score)
-	b := &built{body: &v, key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)}
+	room := in.room()
+	b := kept(&room.b, built{body: kept(&room.scoreV2, v), key: v.TransID, lane: v.ThirdPartyCardID, time: mallcoo.ScoreTime(v.ScoreEvent, v.TradeTime, v.ReturnTime)})
 	if !p.failed() && v.TotalAmount != nil {
 		promo := mallcoo.Amount("0")
 		if v.PromotionAmount != nil {

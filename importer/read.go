@@ -426,6 +426,9 @@ type sheet struct {
 	// Scratch: the last row's body in the full form and the wire form.
 	full, wire []byte
 	parser     fieldParser
+	// The room of the row being built: its optional values and its body.
+	arena  valueArena
+	bodies bodies
 }
 
 // read streams a table's rows. empty reports a table without any non-empty
@@ -712,7 +715,8 @@ func (sh *sheet) validRow(spec *mallcoo.Spec, hm *headerMap, cells []string, ct 
 	// One parser per sheet, reset for each row: its problems and warnings
 	// go to the row, fresh slices every time.
 	p := &sh.parser
-	*p = fieldParser{fields: spec.Fields, vals: values, strict: sh.s.r.StrictDateTime}
+	sh.arena.reset()
+	*p = fieldParser{fields: spec.Fields, vals: values, strict: sh.s.r.StrictDateTime, arena: &sh.arena}
 	if sh.s.mappings != nil {
 		p.mappings = sh.s.mapping
 	}
@@ -722,7 +726,7 @@ func (sh *sheet) validRow(spec *mallcoo.Spec, hm *headerMap, cells []string, ct 
 			p.types[i] = typeAt(ct, c)
 		}
 	}
-	in := &rowInput{p: p, bizDate: bizDate, fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values}
+	in := &rowInput{p: p, bizDate: bizDate, fileDate: sh.s.fileDate, now: sh.s.now, lists: sh.lists, values: values, bodies: &sh.bodies}
 	b, probs := build(hm.kind, in)
 	if probs != nil {
 		return invalidRow(out, probs...)

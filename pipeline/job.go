@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -93,7 +92,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: newKeySet(j.tempDir(), j.keyCapacity()), hash: fnv.New128a()}
+	d := &differ{ctx: ctx, job: j, runID: runID, summary: s, seen: newKeySet(j.tempDir(), j.keyCapacity())}
 	defer d.seen.close()
 	err := j.Reader.ReadFiles(ctx, files, d.add, func(sums []crmsync.FileSummary) error {
 		if err := d.flush(ctx); err != nil {
@@ -137,7 +136,7 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 // run from the source "ledger".
 func (d *differ) backlog(ctx context.Context, l BacklogLedger) error {
 	inInput := func(k crmsync.Kind, key string) bool {
-		_, ok := d.seen.get(keyID(d.hash, &crmsync.Event{Kind: k, Key: key}))
+		_, ok := d.seen.get(keyID(&crmsync.Event{Kind: k, Key: key}))
 		return ok
 	}
 	evs, _, err := Sendable(ctx, l, []crmsync.State{crmsync.StateBlocked}, inInput)

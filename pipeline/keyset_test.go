@@ -232,6 +232,60 @@ func TestKeySetBloomFollowsKeys(t *testing.T) {
 	}
 }
 
+// TestKeySetZeroID: the all-zero id, which marks a free slot of the table
+// in memory, is held like any other, in memory and in a run's file.
+func TestKeySetZeroID(t *testing.T) {
+	s := newKeySet(t.TempDir(), 100)
+	defer s.close()
+	s.memMax = 10
+	var zero [16]byte
+	if _, ok := s.get(zero); ok {
+		t.Fatal("the zero id met before it was put")
+	}
+	s.put(zero, 7)
+	if v, ok := s.get(zero); !ok || v != 7 {
+		t.Fatalf("get(zero) = %d, %v; want 7, true", v, ok)
+	}
+	ids := make([][16]byte, 25)
+	for i := range ids {
+		rand.Read(ids[i][:])
+		s.put(ids[i], uint64(100+i))
+	}
+	if s.err != nil || len(s.runs) != 2 {
+		t.Fatalf("%d runs, err %v; want 2 runs", len(s.runs), s.err)
+	}
+	if v, ok := s.get(zero); !ok || v != 7 {
+		t.Errorf("get(zero) after a spill = %d, %v; want 7, true", v, ok)
+	}
+	for i, id := range ids {
+		if v, ok := s.get(id); !ok || v != uint64(100+i) {
+			t.Errorf("key %d: %d, %v; want %d", i, v, ok, 100+i)
+		}
+	}
+	if s.len() != 26 {
+		t.Errorf("len() = %d, want 26", s.len())
+	}
+}
+
+// TestKeyID: keyID is hash/fnv's 128-bit FNV-1a of the key space, a zero
+// byte and the key, for keys of every kind and of every byte.
+func TestKeyID(t *testing.T) {
+	keys := []string{"", "T0000000001", "T0000000002", "R1|2", "0201700000001|2024-11-01", "会员|\x00\xff", strings.Repeat("x", 300)}
+	for _, k := range crmsync.Kinds {
+		for _, key := range keys {
+			h := fnv.New128a()
+			h.Write([]byte(k.KeySpace()))
+			h.Write([]byte{0})
+			h.Write([]byte(key))
+			var want [16]byte
+			h.Sum(want[:0])
+			if got := keyID(&crmsync.Event{Kind: k, Key: key}); got != want {
+				t.Errorf("keyID(%s, %q) = %x, want %x", k, key, got, want)
+			}
+		}
+	}
+}
+
 // BenchmarkKeySet puts 1,000,000 keys (or $CRMSYNC_BENCH_KEYS), the
 // keyIDs of score TransIDs, each looked up first, and looks up as many keys
 // never put: the heap the set holds at the end (heap-MB: the keys in memory,
@@ -242,9 +296,8 @@ func BenchmarkKeySet(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_BENCH_KEYS")); err == nil && v > 0 {
 		n = v
 	}
-	h := fnv.New128a()
 	id := func(i int) [16]byte {
-		return keyID(h, &crmsync.Event{Kind: crmsync.KindScore, Key: fmt.Sprintf("T%010d", i)})
+		return keyID(&crmsync.Event{Kind: crmsync.KindScore, Key: fmt.Sprintf("T%010d", i)})
 	}
 	for b.Loop() {
 		runtime.GC()

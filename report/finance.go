@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
-	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync"
@@ -206,9 +205,17 @@ func (d *decimal) add(s string) {
 	for len(fp) > int(d.scale) {
 		d.rescale(int8(len(fp)))
 	}
-	digitsStr := ip + fp + strings.Repeat("0", int(d.scale)-len(fp))
-	if len(digitsStr) <= 18 {
-		v, _ := strconv.ParseInt(digitsStr, 10, 64)
+	// The value in units of 10^-scale is the digits of ip, fp and
+	// scale-len(fp) zeros: at most 18 digits fit an int64.
+	if len(ip)+int(d.scale) <= 18 {
+		var v int64
+		for i := 0; i < len(ip); i++ {
+			v = v*10 + int64(ip[i]-'0')
+		}
+		for i := 0; i < len(fp); i++ {
+			v = v*10 + int64(fp[i]-'0')
+		}
+		v *= pow10s[int(d.scale)-len(fp)]
 		if neg {
 			v = -v
 		}
@@ -218,7 +225,7 @@ func (d *decimal) add(s string) {
 		d.units += v
 		return
 	}
-	n, _ := new(big.Int).SetString(digitsStr, 10)
+	n, _ := new(big.Int).SetString(ip+fp+strings.Repeat("0", int(d.scale)-len(fp)), 10)
 	if neg {
 		n.Neg(n)
 	}

@@ -80,8 +80,9 @@ func (m *masker) row(k crmsync.Kind, values []string, bodies ...[]byte) {
 		}
 	}
 	for _, b := range bodies {
-		m.add(mallcoo.CardID, bodyField(b, "ThirdPartyCardID"))
-		m.add(mallcoo.MobileNumber, bodyField(b, "Mobile"))
+		card, mobile := personalOf(b)
+		m.add(mallcoo.CardID, card)
+		m.add(mallcoo.MobileNumber, mobile)
 	}
 }
 
@@ -229,15 +230,40 @@ func ownPart(before, after string) bool {
 // bodyField returns the string value of a top-level field of a request
 // body, "" when absent or not a string.
 func bodyField(body []byte, name string) string {
-	if len(body) == 0 {
+	var kb [32]byte // `"name":`, on the stack for the names asked for
+	key := append(append(append(kb[:0], '"'), name...), '"', ':')
+	return fieldAt(body, bytes.Index(body, key), len(key), name)
+}
+
+// personalOf is bodyField(body, "ThirdPartyCardID") and bodyField(body,
+// "Mobile") in one pass over body: the first place each member's `"name":`
+// begins is one of the quotes of body.
+func personalOf(body []byte) (card, mobile string) {
+	const cardKey, mobileKey = `"ThirdPartyCardID":`, `"Mobile":`
+	ci, mi := -1, -1
+	for i := 0; i < len(body) && (ci < 0 || mi < 0); i++ {
+		j := bytes.IndexByte(body[i:], '"')
+		if j < 0 {
+			break
+		}
+		i += j
+		switch {
+		case ci < 0 && bytes.HasPrefix(body[i:], []byte(cardKey)):
+			ci = i
+		case mi < 0 && bytes.HasPrefix(body[i:], []byte(mobileKey)):
+			mi = i
+		}
+	}
+	return fieldAt(body, ci, len(cardKey), "ThirdPartyCardID"), fieldAt(body, mi, len(mobileKey), "Mobile")
+}
+
+// fieldAt is the text of the string member name whose `"name":` (klen
+// bytes) begins at body[i]; "" when i < 0 or the value is not a string.
+func fieldAt(body []byte, i, klen int, name string) string {
+	if len(body) == 0 || i < 0 {
 		return ""
 	}
-	key := `"` + name + `":`
-	i := bytes.Index(body, []byte(key))
-	if i < 0 {
-		return ""
-	}
-	rest := bytes.TrimLeft(body[i+len(key):], " ")
+	rest := bytes.TrimLeft(body[i+klen:], " ")
 	if len(rest) == 0 || rest[0] != '"' {
 		return ""
 	}

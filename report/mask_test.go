@@ -349,3 +349,26 @@ func TestMaskShortCardInKey(t *testing.T) {
 		t.Errorf("results CSV has no R1|***:\n%s", csv)
 	}
 }
+
+// FuzzPersonalOf: the one pass over a body finds what the two searches
+// (bodyField of each member) find, in bodies of every kind, with escapes,
+// spaces, nested and repeated members.
+func FuzzPersonalOf(f *testing.F) {
+	for _, b := range []string{
+		`{"TransID":"T1","ThirdPartyCardID":"02017000001","Score":"10"}`,
+		`{"ThirdPartyCardID":"02017000001","Mobile":"13800138000"}`,
+		`{"Mobile":"13800138000","ThirdPartyCardID":"0201\"7"}`,
+		`{"Desc":"x\"Mobile\":\"1\"","Mobile": "139","ThirdPartyCardID":null}`,
+		`{"List":[{"ThirdPartyCardID":"a"}],"ThirdPartyCardID":"b","Mobile":"c","Mobile":"d"}`,
+		`{"Mobile":"a","Mobile":"b","ThirdPartyCardID":"c"}`,
+		`{"ThirdPartyCardID":"\u0030201","Mobile":`, `"Mobile":"`, `""""`, ``,
+	} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		card, mobile := personalOf(body)
+		if wc, wm := bodyField(body, "ThirdPartyCardID"), bodyField(body, "Mobile"); card != wc || mobile != wm {
+			t.Errorf("personalOf(%q) = %q, %q; want %q, %q (bodyField)", body, card, mobile, wc, wm)
+		}
+	})
+}

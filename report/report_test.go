@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -853,4 +854,34 @@ func TestResultsCSVFormulaAsText(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(line{})); diff != "" {
 		t.Errorf("results CSV lines (-want +got):\n%s", diff)
 	}
+}
+
+// FuzzDecimalAdd: a decimal's sum of up to four values (each a decimal such
+// as "-1280.50", or ignored as add ignores it) is their exact sum, as
+// big.Rat adds them, at the scale of the most decimals met (at least two).
+func FuzzDecimalAdd(f *testing.F) {
+	f.Add("1280.50", "-0.5", "20", "0.125")
+	f.Add("999999999999999999", "999999999999999999", "0.001", "-1")
+	f.Add("12345678901234567.8", "0.00000000000000000001", "x", "1e3")
+	f.Add("-000123.4500", "", ".5", "5.")
+	f.Fuzz(func(t *testing.T, a, b, c, e string) {
+		var d decimal
+		sum, scale := new(big.Rat), 2
+		for _, s := range []string{a, b, c, e} {
+			d.add(s)
+			ip, fp, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+			if ip == "" || !digits(ip) || !digits(fp) || len(fp) > 30 {
+				continue // add ignores it
+			}
+			r, ok := new(big.Rat).SetString(strings.TrimSuffix(s, "."))
+			if !ok {
+				t.Fatalf("big.Rat cannot read %q", s)
+			}
+			sum.Add(sum, r)
+			scale = max(scale, len(strings.TrimRight(fp, "0")))
+		}
+		if got, want := d.String(), sum.FloatString(scale); got != want && !(want == "-"+got && sum.Sign() == 0) {
+			t.Errorf("sum of %q = %s, want %s", []string{a, b, c, e}, got, want)
+		}
+	})
 }

@@ -21,7 +21,7 @@ import (
 type resultLine struct {
 	File           string `csv:"file"`
 	Sheet          string `csv:"sheet"`
-	Row            int    `csv:"row"`
+	Row            string `csv:"row"` // a number, formatted here: gocsv formats an int with fmt.Sprintf
 	Kind           string `csv:"kind"`
 	Key            string `csv:"key"`
 	Outcome        string `csv:"outcome"`
@@ -30,7 +30,7 @@ type resultLine struct {
 	Reason         string `csv:"reason"`
 	MallcooCode    string `csv:"mallcoo_code"` // empty when Mallcoo gave no answer
 	MallcooMessage string `csv:"mallcoo_message"`
-	Attempts       int    `csv:"attempts"`
+	Attempts       string `csv:"attempts"` // a number, as Row
 }
 
 // ResultsHeader is the first line of a results CSV WriteResults writes
@@ -173,9 +173,9 @@ func (rf *lines) add(k crmsync.Kind, r *crmsync.Result) error {
 	if r.HasCode {
 		code = strconv.Itoa(r.Code)
 	}
-	rf.batch = append(rf.batch, resultLine{File: asText(r.Source.File), Sheet: asText(r.Source.Sheet), Row: r.Source.Row, Kind: string(k),
+	rf.batch = append(rf.batch, resultLine{File: asText(r.Source.File), Sheet: asText(r.Source.Sheet), Row: strconv.Itoa(r.Source.Row), Kind: string(k),
 		Key: asText(m.text(r.Key)), Outcome: string(r.Outcome), Cause: cause, Column: asText(r.Column),
-		Reason: asText(m.text(reasonText(k, r, rf.l))), MallcooCode: code, MallcooMessage: asText(m.text(r.Message)), Attempts: r.Attempts})
+		Reason: asText(m.text(reasonText(k, r, rf.l))), MallcooCode: code, MallcooMessage: asText(m.text(r.Message)), Attempts: strconv.Itoa(r.Attempts)})
 	if len(rf.batch) == resultsBatch {
 		return rf.flush()
 	}
