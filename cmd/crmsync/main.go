@@ -111,29 +111,16 @@ func main() {
 // by a GC has grown by a tenth over the last one written, until the
 // returned stop is called.
 func heapProfile(path string) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		var written uint64
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			metrics.Read(sample)
-			if live := sample[0].Value.Uint64(); live > written+written/10 {
-				if f, err := os.Create(path); err == nil {
-					_ = pprof.WriteHeapProfile(f)
-					f.Close()
-					written = live
-				}
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var written uint64
+	return every(200*time.Millisecond, func() {
+		metrics.Read(sample)
+		if live := sample[0].Value.Uint64(); live > written+written/10 {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+				written = live
 			}
 		}
-	}()
-	return func() { close(done); <-finished }
+	}, nil)
 }

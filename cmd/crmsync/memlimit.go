@@ -27,23 +27,34 @@ func memoryLimitFor(live uint64) int64 {
 func limitMemory() (stop func()) {
 	limit := memoryLimitFor(0)
 	debug.SetMemoryLimit(limit)
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	return every(time.Second, func() {
+		metrics.Read(sample)
+		if want := memoryLimitFor(sample[0].Value.Uint64()); want > limit || want < limit-memoryLimitRoom/4 {
+			limit = want
+			debug.SetMemoryLimit(limit)
+		}
+	}, nil)
+}
+
+// every calls f every d on a goroutine of its own until the returned stop
+// is called, and last (if any) once then; stop returns after that.
+func every(d time.Duration, f, last func()) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
+				if last != nil {
+					last()
+				}
 				return
 			case <-t.C:
-			}
-			metrics.Read(sample)
-			if want := memoryLimitFor(sample[0].Value.Uint64()); want > limit || want < limit-memoryLimitRoom/4 {
-				limit = want
-				debug.SetMemoryLimit(limit)
+				f()
 			}
 		}
 	}()

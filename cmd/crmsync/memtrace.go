@@ -46,24 +46,10 @@ func memTrace(path string) (stop func()) {
 			mb(0), mb(1), mb(2), mb(3), mb(4), mb(5), float64(used)/(1<<20), float64(most)/(1<<20), walDescriptors())
 		w.Flush()
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				line()
-				f.Close()
-				return
-			case <-t.C:
-				line()
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return every(time.Second, line, func() {
+		line()
+		f.Close()
+	})
 }
 
 // procStatus returns the kB figures of /proc/self/status by name.
