@@ -104,12 +104,12 @@ func (c *committer) loop() {
 		case claims == 0 && results == 0 && closed:
 			return
 		case claims > 0 || due:
-			// A claim's commit carries every answer waiting, so a
-			// worker's last answer is on disk once its next claim is:
-			// each worker holds at most one event that a kill leaves
-			// uncertain (its request out, or its answer not yet
+			// A claim's commit carries every answer waiting (commit),
+			// so a worker's last answer is on disk once its next claim
+			// is: each worker holds at most one event that a kill
+			// leaves uncertain (its request out, or its answer not yet
 			// recorded), not one of each.
-			c.commit(results > 0)
+			c.commit(due)
 			if results > 0 {
 				last = time.Now()
 			}
@@ -132,14 +132,16 @@ func (c *committer) loop() {
 // recordEvery: bigger batches cost less per row (fewer statements).
 const recordBatch = 1024
 
-// commit writes what waits: every claim and, with results, every result,
-// in one transaction.
+// commit writes what waits: every claim and, with claims or when results
+// says, every result, in one transaction. Both are taken under one lock:
+// an answer a worker added before its next claim is in that claim's
+// commit, however late both came.
 func (c *committer) commit(results bool) {
 	c.mu.Lock()
 	reqs, failed := c.claims, c.err
 	c.claims = nil
 	var rs []*crmsync.Result
-	if results {
+	if results || len(reqs) > 0 {
 		rs, c.results = c.results, nil
 	}
 	c.mu.Unlock()
