@@ -3,7 +3,6 @@ package mallcoo
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -564,12 +563,6 @@ type result struct {
 	hasRetryAfter bool
 }
 
-// answer is Mallcoo's JSON answer.
-type answer struct {
-	Code    *int    `json:"Code"`
-	Message *string `json:"Message"`
-}
-
 // attempt makes one signed HTTP request and classifies its result.
 func (c *Client) attempt(ctx context.Context, spec *Spec, body []byte, n int) (r result) {
 	start := time.Now()
@@ -618,17 +611,10 @@ func (c *Client) attempt(ctx context.Context, spec *Spec, body []byte, n int) (r
 		}
 		return result{class: classTransient, err: &APIError{HTTPStatus: resp.StatusCode, Err: c.cause(err)}, maybe: true}
 	}
-	var a answer
-	jsonErr := json.Unmarshal(raw, &a)
-	if jsonErr == nil && a.Code == nil {
-		jsonErr = errors.New("answer has no Code")
-	}
+	code, msg, jsonErr := decodeAnswer(raw)
 	apiErr := &APIError{HTTPStatus: resp.StatusCode}
 	if jsonErr == nil {
-		apiErr.Code = *a.Code
-		if a.Message != nil {
-			apiErr.Message = *a.Message
-		}
+		apiErr.Code, apiErr.Message = code, msg
 	}
 	st := resp.StatusCode
 	switch {
@@ -644,7 +630,6 @@ func (c *Client) attempt(ctx context.Context, spec *Spec, body []byte, n int) (r
 		apiErr.Err = fmt.Errorf("answer is not Mallcoo's JSON (%s): %w", snippet(raw), jsonErr)
 		return result{class: classTransient, err: apiErr, maybe: true}
 	}
-	code, msg := apiErr.Code, apiErr.Message
 	switch {
 	case c.systemic[code]:
 		return result{class: classSystemic, err: apiErr}
