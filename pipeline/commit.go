@@ -84,17 +84,27 @@ func (c *committer) claim(ctx context.Context, evs ...*crmsync.Event) error {
 	return <-resp
 }
 
-// add queues a result to be recorded.
+// add queues a result to be recorded. Only the first result waiting and a
+// full batch wake the committer: in between it sleeps until recordEvery
+// or a claim, not once an answer.
 func (c *committer) add(r *crmsync.Result) {
 	c.mu.Lock()
 	c.results = append(c.results, r)
+	n := len(c.results)
 	c.mu.Unlock()
-	c.wake()
+	if n == 1 || n >= recordBatch {
+		c.wake()
+	}
 }
 
 func (c *committer) loop() {
 	defer close(c.done)
 	var last time.Time // the last commit that recorded results
+	// One timer for every wait for recordEvery (a timer a wait cost an
+	// allocation an answer).
+	t := time.NewTimer(recordEvery)
+	t.Stop()
+	defer t.Stop()
 	for {
 		c.mu.Lock()
 		claims, results, closed := len(c.claims), len(c.results), c.closed
@@ -116,7 +126,7 @@ func (c *committer) loop() {
 		case results > 0:
 			// Answers wait to be recorded in a batch, up to recordEvery
 			// after the last: a claim's commit carries them then.
-			t := time.NewTimer(recordEvery - time.Since(last))
+			t.Reset(recordEvery - time.Since(last))
 			select {
 			case <-c.kick:
 			case <-t.C:
