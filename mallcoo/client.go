@@ -563,6 +563,9 @@ type result struct {
 	hasRetryAfter bool
 }
 
+// answerBufs holds the buffers answers are read into.
+var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // attempt makes one signed HTTP request and classifies its result.
 func (c *Client) attempt(ctx context.Context, spec *Spec, body []byte, n int) (r result) {
 	start := time.Now()
@@ -604,7 +607,18 @@ func (c *Client) attempt(ctx context.Context, spec *Spec, body []byte, n int) (r
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 		resp.Body.Close()
 	}()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	// Answers are read into buffers used again (an answer is a few dozen
+	// bytes; raw is not kept past this call: Code, Message and snippet
+	// copy what they need).
+	buf := answerBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			answerBufs.Put(buf)
+		}
+	}()
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	raw := buf.Bytes()
 	if err != nil {
 		if ctx.Err() != nil {
 			return result{class: classCanceled, maybe: true}
