@@ -87,3 +87,22 @@ func BenchmarkSendRate(b *testing.B) {
 	b.ReportMetric(float64(maxInWindow(srv.Requests(), time.Second)), "max/1s")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkSendOne: one Send at a time against a fast server in the same
+// process: the client's CPU and allocations per request (the server's are
+// in the figures too, the same for every client).
+func BenchmarkSendOne(b *testing.B) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	c, err := mallcoo.NewClient(mallcoo.Config{BaseURL: srv.URL, Credentials: mallcootest.Sandbox, Concurrency: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := vendorBody(b, crmsync.KindMember)
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, err := c.Send(context.Background(), crmsync.KindMember, body); err != nil || !r.OK() {
+			b.Fatalf("Send = %+v, %v", r, err)
+		}
+	}
+}
