@@ -118,9 +118,14 @@ type Config struct {
 // failures look systemic. It implements crmsync.Sender and is safe for
 // concurrent use.
 type Client struct {
-	cfg      Config
-	base     string
-	http     *http.Client
+	cfg  Config
+	base string
+	http *http.Client
+	// rt is the transport of the HTTP client NewHTTPClient built (nil for
+	// Config.HTTPClient): requests go to it directly. That client follows
+	// no redirect and has no timeout or cookie jar of its own, so Do would
+	// only copy every request's headers for redirects that never come.
+	rt       http.RoundTripper
 	log      *slog.Logger
 	limiter  *rate.Limiter // nil when unlimited
 	already  map[int]bool
@@ -211,6 +216,7 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if c.http == nil {
 		c.http = NewHTTPClient(cfg.Concurrency)
+		c.rt = c.http.Transport
 	}
 	if cfg.Rate > 0 {
 		// The burst is bounded: int() of a rate/20 beyond an int is
@@ -596,7 +602,12 @@ func (c *Client) attempt(ctx context.Context, spec *Spec, body []byte, n int) (r
 	req.Header["Sign"] = []string{Sign(c.cfg.Credentials.PublicKey, ts, body, c.cfg.Credentials.PrivateKey)}
 
 	c.requests.Add(1)
-	resp, err := c.http.Do(req)
+	var resp *http.Response
+	if c.rt != nil {
+		resp, err = c.rt.RoundTrip(req)
+	} else {
+		resp, err = c.http.Do(req)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return result{class: classCanceled, maybe: wrote.Load()}

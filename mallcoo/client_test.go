@@ -796,3 +796,37 @@ func TestRateHuge(t *testing.T) {
 		t.Fatalf("Send with Rate 1e300 = %+v, %v; want Code 1", r, err)
 	}
 }
+
+// TestSendRedirectNotFollowed: a redirect is an answer like any other 3xx
+// (not retried, not followed: a POST redirected would lose its body), with
+// the client's own transport and with a Config.HTTPClient.
+func TestSendRedirectNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			elsewhere.Add(1)
+			w.Write([]byte(`{"Code":1,"Message":"成功"}`))
+			return
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer srv.Close()
+	for _, own := range []bool{true, false} {
+		cfg := mallcoo.Config{BaseURL: srv.URL, Credentials: mallcootest.Sandbox, Retries: 3, Sleep: func(context.Context, time.Duration) error { return nil }}
+		if !own {
+			cfg.HTTPClient = mallcoo.NewHTTPClient(1)
+		}
+		c, err := mallcoo.NewClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Send(context.Background(), crmsync.KindMember, vendorBody(t, crmsync.KindMember))
+		var ae *mallcoo.APIError
+		if !errors.As(err, &ae) || ae.HTTPStatus != http.StatusFound || ae.Temporary() || r.Attempts != 1 {
+			t.Errorf("Send answered 302 (own transport %v) = %+v, %v; want a permanent *APIError with HTTP 302 after 1 attempt", own, r, err)
+		}
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times, want never", n)
+	}
+}
