@@ -93,7 +93,7 @@ func (l *Ledger) outstanding(ctx context.Context, limit int) (*Outstanding, erro
 	o := &Outstanding{ByState: map[string]int{}, ByKind: map[crmsync.Kind]map[string]int{}, Items: []OutstandingItem{}}
 	states := backlogArgs()
 	const in = `(?,?,?,?,?)`
-	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events e WHERE state IN `+in+` AND NOT `+refusedBody+` GROUP BY state, kind
+	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events e WHERE state IN `+in+` AND state <> 'sent' AND NOT `+refusedBody+` GROUP BY state, kind
 UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states, func(s, k string, n int) {
 		kind := crmsync.Kind(k)
 		o.Total += n
@@ -112,7 +112,7 @@ UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openState
 	// An event's since is the start of the run that first claimed or
 	// recorded it (the age of the problem), not its last update: each run
 	// that meets it again records it again.
-	irows, err := l.db.QueryContext(ctx, `SELECT e.kind, e.key, e.state, e.reason, COALESCE((SELECT r.started FROM runs r WHERE r.id = e.first_run), e.updated), e.last_run FROM events e WHERE e.state IN `+in+` AND NOT `+refusedBody+`
+	irows, err := l.db.QueryContext(ctx, `SELECT e.kind, e.key, e.state, e.reason, COALESCE((SELECT r.started FROM runs r WHERE r.id = e.first_run), e.updated), e.last_run FROM events e WHERE e.state IN `+in+` AND e.state <> 'sent' AND NOT `+refusedBody+`
 UNION ALL SELECT kind, key, state, reason, since, run_id FROM open_rows WHERE state IN `+openStates+`
 ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
 	if err != nil {

@@ -234,7 +234,7 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hb, &bodyID, &code, &msg, &attempts, &cells, &cv); err != nil {
 			return err
 		}
-		hash := hashText(hb)
+		hash := eventHash(hb, cv)
 		refs[k] = cachedRef{eventRef: eventRef{hash: hash, bodyID: bodyID.Int64, cellsID: cells.Int64, cells: cv}}
 		p := crmsync.Prior{
 			State:    crmsync.State(state),
@@ -349,7 +349,7 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey, known map[even
 		if err := rows.Scan(&k.space, &k.key, &hb, &id, &cells, &vals); err != nil {
 			return err
 		}
-		b.refs[k] = eventRef{hash: hashText(hb), bodyID: id.Int64, cellsID: cells.Int64, cells: vals}
+		b.refs[k] = eventRef{hash: eventHash(hb, vals), bodyID: id.Int64, cellsID: cells.Int64, cells: vals}
 		return nil
 	})
 	if err != nil {
@@ -689,7 +689,7 @@ func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event)
 		if r.cellsID != 0 {
 			cells = r.cellsID
 		}
-		if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
+		if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), eventHashArg(ev.Hash, r.cells), id,
 			ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
 			return nil, err
 		}
@@ -1153,7 +1153,11 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 			continue
 		}
 		bodies.settle(keys[i], r.Hash, id, cells, vbuf)
-		if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), ha, id,
+		eha := ha
+		if len(r.Body) > 0 {
+			eha = eventHashArg(r.Hash, vbuf) // the event refers to these cells
+		}
+		if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), eha, id,
 			r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
 			return err
 		}
@@ -1264,9 +1268,17 @@ func (l *Ledger) Events(ctx context.Context, states []crmsync.State, fn func(*cr
 	for i, s := range states {
 		args[i] = string(s)
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT e.key, e.kind, e.state, e.hash, b.body, e.lane, e.time, e.code, e.message, e.attempts
-FROM events e LEFT JOIN bodies b ON b.id = e.body_id
-WHERE e.state IN (?`+strings.Repeat(",?", len(states)-1)+`)
+	// events_state holds no sent event: without sent among states, the
+	// query says so and SQLite uses it.
+	notSent := " AND e.state <> 'sent'"
+	for _, s := range states {
+		if s == crmsync.StateSent {
+			notSent = ""
+		}
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT e.key, e.kind, e.state, e.hash, b.body, e.lane, e.time, e.code, e.message, e.attempts, c.vals
+FROM events e LEFT JOIN bodies b ON b.id = e.body_id LEFT JOIN cells c ON c.id = e.cells_id
+WHERE e.state IN (?`+strings.Repeat(",?", len(states)-1)+`)`+notSent+`
 ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 	if err != nil {
 		return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
@@ -1275,14 +1287,14 @@ ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 	for rows.Next() {
 		var (
 			key, kind, state, lane, msg string
-			body, hb                    []byte
+			body, hb, cv                []byte
 			t, code                     sql.NullInt64
 			attempts                    int
 		)
-		if err := rows.Scan(&key, &kind, &state, &hb, (*storedBody)(&body), &lane, &t, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&key, &kind, &state, &hb, (*storedBody)(&body), &lane, &t, &code, &msg, &attempts, &cv); err != nil {
 			return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
 		}
-		hash := hashText(hb)
+		hash := eventHash(hb, cv)
 		ev := &crmsync.Event{
 			Kind: crmsync.Kind(kind),
 			Key:  key,

@@ -137,6 +137,67 @@ func appendRef(b []byte, vs []string, s string) []byte {
 
 var errBadHead = errors.New("cells: bad head")
 
+// hashOfHead returns the content hash the head of cells b holds, as
+// crmsync.ContentHash writes it, or "" when b has none (no head, a head
+// without a hash, or not a head at all). It reads the head only, not the
+// values after it.
+func hashOfHead(b []byte) string {
+	if len(b) == 0 || b[0] != headMark {
+		return ""
+	}
+	p := b[1:]
+	for range 2 { // key, lane
+		n, w := binary.Uvarint(p)
+		if w <= 0 {
+			return ""
+		}
+		p = p[w:]
+		if n == 0 {
+			l, w := binary.Uvarint(p)
+			if w <= 0 || uint64(len(p)-w) < l {
+				return ""
+			}
+			p = p[w+int(l):]
+		}
+	}
+	if len(p) == 0 || p[0]&headHash == 0 {
+		return ""
+	}
+	tag := p[0]
+	p = p[1:]
+	if tag&^headHash != 0 {
+		_, w := binary.Varint(p)
+		if w <= 0 {
+			return ""
+		}
+		p = p[w:]
+	}
+	if len(p) < sha256.Size {
+		return ""
+	}
+	return hex.EncodeToString(p[:sha256.Size])
+}
+
+// eventHash is an event's content hash from its hash column (stored) and
+// its cells: from schema 10 on, an event whose cells' head holds its hash
+// has ” in the column (eventHashArg).
+func eventHash(stored, cells []byte) string {
+	if len(stored) == 0 {
+		return hashOfHead(cells)
+	}
+	return hashText(stored)
+}
+
+// eventHashArg is the hash column of an event with content hash h that
+// refers to cells: ” when their head holds h (eventHash reads it there),
+// else hashArg(h).
+func eventHashArg(h string, cells []byte) any {
+	if h != "" && len(h) == 2*sha256.Size && hashOfHead(cells) == h {
+		return ""
+	}
+	return hashArg(h)
+}
+
 // cellsHead is what the head of a row's cells holds.
 type cellsHead struct {
 	key, lane string
