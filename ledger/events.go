@@ -437,6 +437,9 @@ func (b *bodyIDs) lookPlan(ctx context.Context, plan int64, ps []planned) error 
 				if err := rows.Scan(&kind, &key, &c.bodyID, &c.cellsID, &c.body, &c.cells); err != nil {
 					return err
 				}
+				if key == "" { // in the head (schema 10)
+					key, _ = keyOfHead(c.cells)
+				}
 				k := keyOf(crmsync.Kind(kind), key)
 				if _, ok := want[k]; ok && b.planned[k] == nil {
 					b.planned[k] = &c
@@ -1133,12 +1136,18 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 		if storedHash(r, own) == "" {
 			stored = ""
 		}
+		// A row with a body has its key in its cells' head: not in
+		// results too (schema 10).
+		key := r.Key
+		if len(r.Body) > 0 {
+			key = ""
+		}
 		if plainRow(r) {
 			err = plain.add(ctx, r.Seq, r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), stored, id, cells, file)
+				string(r.Kind), key, r.Lane, nanos(r.Time), string(r.Outcome), stored, id, cells, file)
 		} else {
 			err = results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
+				string(r.Kind), key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
 				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file)
 		}
 		if err != nil {

@@ -255,6 +255,9 @@ func register() {
 					return fmt.Errorf("%s: %w", p, err)
 				}
 			}
+			if err := c.RegisterFunc("crmsync_head_key", headKey, true); err != nil {
+				return fmt.Errorf("register crmsync_head_key: %w", err)
+			}
 			return nil
 		},
 	})

@@ -430,9 +430,11 @@ func (sc *resultScanner) scan(l *Ledger, rows *sql.Rows) (*crmsync.Result, error
 	case err != nil:
 	case head:
 		r.Values = vs
-		if r.Key == "" { // a row of same: the head says which event
+		if r.Key == "" { // a row of same, or of results from schema 10: the head says which event
 			r.Key, r.Lane, r.Time = h.key, h.lane, h.time
-			hb = []byte(h.hash)
+			if len(hb) == 0 {
+				hb = []byte(h.hash)
+			}
 		} else if len(hb) == 0 && h.hash != "" { // kept in the head only (storedHash)
 			hb = []byte(h.hash)
 		}

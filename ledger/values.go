@@ -178,6 +178,48 @@ func hashOfHead(b []byte) string {
 	return hex.EncodeToString(p[:sha256.Size])
 }
 
+// keyOfHead returns the event key the head of cells b names; ok is false
+// when b has no head (or a bad one). It reads the values only as far as
+// the key's.
+func keyOfHead(b []byte) (key string, ok bool) {
+	if len(b) == 0 || b[0] != headMark {
+		return "", false
+	}
+	p := b[1:]
+	n, w := binary.Uvarint(p)
+	if w <= 0 {
+		return "", false
+	}
+	if n == 0 {
+		l, w2 := binary.Uvarint(p[w:])
+		if w2 <= 0 || uint64(len(p)-w-w2) < l {
+			return "", false
+		}
+		return string(p[w+w2 : w+w2+int(l)]), true
+	}
+	h, _, vs, ok, err := splitHead(b, time.UTC)
+	if err != nil || !ok {
+		return "", false
+	}
+	return h.key, n <= uint64(len(vs))
+}
+
+// headKey is keyOfHead as an SQL function (crmsync_head_key(cells.vals)):
+// ” for cells without a head. results.key is ” for a row whose cells'
+// head names its event (schema 10); SQL that matches a result to its event
+// reads the key with it.
+func headKey(v any) string {
+	var b []byte
+	switch x := v.(type) {
+	case []byte:
+		b = x
+	case string:
+		b = []byte(x)
+	}
+	k, _ := keyOfHead(b)
+	return k
+}
+
 // eventHash is an event's content hash from its hash column (stored) and
 // its cells: from schema 10 on, an event whose cells' head holds its hash
 // has ” in the column (eventHashArg).
