@@ -473,7 +473,7 @@ func (b *bodyIDs) rowIDs(ctx context.Context, k eventKey, hash string, body, val
 	}
 	enc := encodeBody(nil, body)
 	var id int64
-	if string(c.body) == string(enc) {
+	if string(c.body) == string(enc) || sameBody(c.body, body) {
 		id = c.bodyID
 	} else {
 		var err error
@@ -507,10 +507,10 @@ func (b *bodyIDs) lastID(ctx context.Context, table string) (int64, error) {
 // plan's row c (nil: none) if they are, else a new row. vals is copied
 // when stored.
 func (b *bodyIDs) cellsID(ctx context.Context, k eventKey, vals []byte, c *plannedRef) (int64, error) {
-	if r, ok := b.refs[k]; ok && r.cellsID != 0 && string(r.cells) == string(vals) {
+	if r, ok := b.refs[k]; ok && r.cellsID != 0 && sameCells(r.cells, vals) {
 		return r.cellsID, nil
 	}
-	if c != nil && string(c.cells) == string(vals) {
+	if c != nil && sameCells(c.cells, vals) {
 		return c.cellsID, nil
 	}
 	if b.nextCells == 0 {
