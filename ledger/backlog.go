@@ -43,8 +43,8 @@ const resultNeeded = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = result
 	OR ` + eventOutstanding + `)`
 
 // eventOutstanding is the condition on a row of results that its event is
-// outstanding; its arguments are resultNeededArgs(). A row whose key is ”
-// names its event in its cells' head (schema 10).
+// outstanding; its arguments are resultNeededArgs(). A row whose key is
+// empty names its event in its cells' head (schema 10).
 const eventOutstanding = `EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
 		AND e.key = (CASE results.key WHEN '' THEN crmsync_head_key((SELECT vals FROM cells WHERE id = results.cells_id)) ELSE results.key END)
 		AND e.state IN (?,?,?,?,?))`

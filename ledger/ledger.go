@@ -32,8 +32,8 @@
 // file, or a second plan, stores no body or cells again. A result keeps
 // its content hash in its cells' head when that is not its body's hash,
 // not in results too (schema 9). From schema 10 on, an event whose cells'
-// head holds its content hash keeps it there only (events.hash ”), a
-// result with a body its key (results.key ”), bodies and cells are stored
+// head holds its content hash keeps it there only (events.hash is empty), a
+// result with a body its key (results.key is empty), bodies and cells are stored
 // with date-times and long runs of digits packed (pack.go), and
 // events_state holds no sent event: status counts those in sent_events,
 // which triggers keep in the transaction that changes an event.

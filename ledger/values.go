@@ -347,8 +347,8 @@ func keyOfHead(b []byte) (key string, ok bool) {
 }
 
 // headKey is keyOfHead as an SQL function (crmsync_head_key(cells.vals)):
-// ” for cells without a head. results.key is ” for a row whose cells'
-// head names its event (schema 10); SQL that matches a result to its event
+// the empty string for cells without a head. results.key is empty for a
+// row whose cells' head names its event (schema 10); SQL that matches a result to its event
 // reads the key with it.
 func headKey(v any) string {
 	var b []byte
@@ -364,7 +364,7 @@ func headKey(v any) string {
 
 // eventHash is an event's content hash from its hash column (stored) and
 // its cells: from schema 10 on, an event whose cells' head holds its hash
-// has ” in the column (eventHashArg).
+// has an empty hash column (eventHashArg).
 func eventHash(stored, cells []byte) string {
 	if len(stored) == 0 {
 		return hashOfHead(cells)
@@ -373,8 +373,8 @@ func eventHash(stored, cells []byte) string {
 }
 
 // eventHashArg is the hash column of an event with content hash h that
-// refers to cells: ” when their head holds h (eventHash reads it there),
-// else hashArg(h).
+// refers to cells: empty when their head holds h (eventHash reads it
+// there), else hashArg(h).
 func eventHashArg(h string, cells []byte) any {
 	if h != "" && len(h) == 2*sha256.Size && hashOfHead(cells) == h {
 		return ""
