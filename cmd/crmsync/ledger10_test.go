@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,5 +188,76 @@ FROM events WHERE kind = 'score'`).Scan(&derived, &kept); err != nil {
 		if n := count(card); n != want {
 			t.Errorf("rows of %s after prune -member: %d, want %d", card, n, want)
 		}
+	}
+}
+
+// TestLedgerOf60ac47cDiskFull: taking the 60ac47c ledger to schema 10 on a
+// disk that fills up (no room at all, or room for opening it but not for
+// all of the migration's writes) fails, saying the disk is full, and
+// leaves the ledger as it was (schema 9, whole); once there is room the
+// migration goes through.
+func TestLedgerOf60ac47cDiskFull(t *testing.T) {
+	disk := mountTmpfs(t, "2m")
+	db := filepath.Join(disk, "crmsync.db")
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-60ac47c", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, wantSchema int, dsn string) {
+		t.Helper()
+		ldb, err := sql.Open("sqlite3", "file:"+db+dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ldb.Close()
+		var schema, events int
+		var ok string
+		if err := ldb.QueryRow(`SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM events), (SELECT integrity_check FROM pragma_integrity_check)`).Scan(&schema, &events, &ok); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if schema != wantSchema || events != 104 || ok != "ok" {
+			t.Errorf("%s: schema %d, %d events, integrity %q; want schema %d, 104 events, ok", when, schema, events, ok, wantSchema)
+		}
+	}
+	failed := 0
+	for _, room := range []int64{0, 4 << 10, 36 << 10, 40 << 10, 44 << 10, 48 << 10, 56 << 10, 64 << 10, 96 << 10} {
+		for _, f := range []string{db, db + "-wal", db + "-shm", db + ".lock"} {
+			os.Remove(f)
+		}
+		if err := os.WriteFile(db, old, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		filler := fillDisk(t, disk)
+		fi, err := os.Stat(filler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filler, max(0, fi.Size()-room)); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := cli(t, nil, "status", "-json", "-ledger", db)
+		t.Logf("%d KiB free: status exit %d %.300s", room>>10, code, stderr)
+		if code == crmsync.ExitOK || code == crmsync.ExitNeedsPerson {
+			check(fmt.Sprintf("migrated with %d KiB free", room>>10), ledger.SchemaVersion(), "?mode=ro&immutable=1")
+		} else {
+			failed++
+			if code != crmsync.ExitFailed || !strings.Contains(stderr, "disk full") {
+				t.Errorf("status of the 60ac47c ledger with %d KiB free: exit %d, want %d saying the disk is full\n%s", room>>10, code, crmsync.ExitFailed, stderr)
+			}
+			// Read as it is on disk (a reader of a WAL ledger needs
+			// room for its shared-memory file): nothing of the
+			// migration was committed, the ledger is whole.
+			check(fmt.Sprintf("after the migration failed with %d KiB free", room>>10), 9, "?mode=ro&immutable=1")
+		}
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, stderr := cli(t, nil, "status", "-json", "-ledger", db); code != crmsync.ExitOK && code != crmsync.ExitNeedsPerson {
+			t.Fatalf("status once there is room: exit %d\n%s", code, stderr)
+		}
+		check("after the migration once there is room", ledger.SchemaVersion(), "?mode=ro")
+	}
+	if failed == 0 {
+		t.Errorf("the migration never met a full disk")
 	}
 }
