@@ -1000,7 +1000,7 @@ func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result
 	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated, reason, cells_id)`, 16,
 		`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
-	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
+	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts, lane = excluded.lane,
 	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason, cells_id = excluded.cells_id`)
 	open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
 		`ON CONFLICT (kind, key) DO UPDATE SET
@@ -1021,7 +1021,10 @@ WHERE run_id = ?1 AND seq = ?2`)
 	if err != nil {
 		return err
 	}
-	settle, err := l.prep(ctx, `UPDATE events SET state = ?4, code = ?5, message = ?6, attempts = attempts + ?7, updated = ?8, reason = ?9
+	// A sent event whose cells' head holds its lane keeps it there only
+	// (schema 10): only events not sent are read by lane (Held, Events).
+	settle, err := l.prep(ctx, `UPDATE events SET state = ?4, code = ?5, message = ?6, attempts = attempts + ?7, updated = ?8, reason = ?9,
+	lane = CASE WHEN ?10 THEN '' ELSE lane END
 WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`' AND last_run = ?3`)
 	if err != nil {
 		return err
@@ -1125,7 +1128,7 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 			if settles(r.Outcome) {
 				bodies.settle(keys[i], r.Hash, id, cells, vbuf)
 				if err := inPlaceExec(settle, keys[i].space, r.Key, runID, string(r.Outcome),
-					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), now, r.Reason); err != nil {
+					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), now, r.Reason, laneInHead(r)); err != nil {
 					return err
 				}
 				nSettled++
@@ -1166,8 +1169,12 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 		if len(r.Body) > 0 {
 			eha = eventHashArg(r.Hash, vbuf) // the event refers to these cells
 		}
+		lane := r.Lane
+		if laneInHead(r) {
+			lane = ""
+		}
 		if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), eha, id,
-			r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
+			lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
 			return err
 		}
 	}
@@ -1205,6 +1212,14 @@ func (l *Ledger) lookPlans(ctx context.Context, runID int64, rs []*crmsync.Resul
 		return err
 	}
 	return bodies.lookPlan(ctx, plan, ps)
+}
+
+// laneInHead reports whether the event r settles keeps its lane in its
+// cells' head only (events.lane empty, schema 10): a sent event whose
+// cells are r's, which have a head (a row with a body). Held and retry
+// read events not sent; Events reads the lane from the head.
+func laneInHead(r *crmsync.Result) bool {
+	return r.Outcome == crmsync.OutcomeSent && len(r.Body) > 0
 }
 
 // plainRow reports whether result r has no column, reason, answer,
@@ -1304,6 +1319,11 @@ ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 			return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
 		}
 		hash := eventHash(hb, cv)
+		if lane == "" { // a sent event's, in its cells' head (laneInHead)
+			if h, _, _, ok, err := splitHead(cv, l.Location); err == nil && ok {
+				lane = h.lane
+			}
+		}
 		ev := &crmsync.Event{
 			Kind: crmsync.Kind(kind),
 			Key:  key,

@@ -188,3 +188,63 @@ func TestSentCounted(t *testing.T) {
 	}
 	check("deleted")
 }
+
+// TestSentLaneInHead: a sent event keeps its lane in its cells' head only
+// (schema 10); when it is no longer sent (a person has its changed row
+// resent) its lane is back in the column Held reads, so it holds back its
+// member's later events of its kind.
+func TestSentLaneInHead(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "crmsync.db"))
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	g := event(crmsync.KindGrade, "G1", `{"GradeChangeID":"G1","AfterCardCode":"银卡"}`)
+	sent := result(1, g, crmsync.OutcomeSent, 1, 1)
+	sent.Values = []string{"G1", g.Lane, "银卡"}
+	first, err := l.BeginRun(ctx, "run", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Claim(ctx, first, []*crmsync.Event{g}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, first, []*crmsync.Result{sent}); err != nil {
+		t.Fatal(err)
+	}
+	var lane string
+	if err := l.db.QueryRowContext(ctx, `SELECT lane FROM events WHERE key = 'G1'`).Scan(&lane); err != nil || lane != "" {
+		t.Errorf("lane column of a sent event = %q, %v; want it empty (in the head)", lane, err)
+	}
+	// The same change with other content: changed, resent by a person.
+	g2 := event(crmsync.KindGrade, "G1", `{"GradeChangeID":"G1","AfterCardCode":"金卡"}`)
+	changed := result(1, g2, crmsync.OutcomeChanged, 0, 0)
+	changed.HasCode, changed.Message, changed.Values = false, "", []string{"G1", g.Lane, "金卡"}
+	second, err := l.BeginRun(ctx, "run", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, second, []*crmsync.Result{changed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Resolve(ctx, crmsync.KindGrade, []string{"G1"}, DecideResend, "test", "resend"); err != nil {
+		t.Fatalf("Resolve(G1, resend) = %v", err)
+	}
+	hs, err := l.Held(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 1 || hs[0].Key != "G1" || hs[0].Lane != g.Lane {
+		t.Errorf("Held() = %+v, want G1 in lane %q", hs, g.Lane)
+	}
+	var got []string
+	err = l.Events(ctx, []crmsync.State{crmsync.StateFailed, crmsync.StateSent}, func(ev *crmsync.Event, p crmsync.Prior) error {
+		got = append(got, ev.Key+" "+ev.Lane+" "+string(p.State))
+		return nil
+	})
+	if err != nil || !slices.Equal(got, []string{"G1 " + g.Lane + " failed"}) {
+		t.Errorf("Events(failed, sent) = %q, %v; want G1 in its lane, failed", got, err)
+	}
+}

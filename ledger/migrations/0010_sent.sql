@@ -1,5 +1,5 @@
--- 0010: sent events counted, not indexed; an event's content hash kept
--- once.
+-- 0010: sent events counted, not indexed; an event's content hash, lane
+-- and a result's key kept once; date-times and IDs packed.
 --
 -- Most events of a ledger are sent and stay so: events_state, which serves
 -- retry, the backlog and Held (events in a few states), no longer holds
@@ -12,6 +12,12 @@
 -- has events.hash = '': it is read from the head (eventHash). A crmsync of
 -- schema 9 would read such an event as changed content; the schema number
 -- keeps it from opening the ledger. Events written before keep their hash.
+-- So does a sent event with its lane ('': only events not sent are read by
+-- lane), a result with a body with its key (results.key = ''; prune and
+-- prune -member read it with crmsync_head_key, an SQL function crmsync
+-- registers), and bodies and cells are stored with date-times and long
+-- runs of digits packed (pack.go). No row is rewritten: rows stored before
+-- read as they did.
 CREATE TABLE sent_events (
 	kind TEXT    NOT NULL PRIMARY KEY,
 	n    INTEGER NOT NULL
