@@ -33,7 +33,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // and the payload to dst and returns the bytes of src it stands for.
 // Else it returns n = 0, or with skip the length of a run of digits to
 // copy as it is (so that its tail is not taken for a run of its own).
-func packRun(dst, src []byte, i int, esc byte) (out []byte, n int, skip int) {
+func packRun[S ~string | ~[]byte](dst []byte, src S, i int, esc byte) (out []byte, n int, skip int) {
 	j := i
 	for j < len(src) && isDigit(src[j]) {
 		j++
@@ -46,18 +46,20 @@ func packRun(dst, src []byte, i int, esc byte) (out []byte, n int, skip int) {
 		}
 	}
 	if 8 <= run && run <= 19 && (j == len(src) || !isDigit(src[j])) {
-		v, err := strconv.ParseUint(string(src[i:j]), 10, 64)
-		if err == nil {
-			dst = append(dst, esc, packDigits, byte(run))
-			return binary.AppendUvarint(dst, v), run, 0
+		var v uint64 // 19 digits fit: 10^19 − 1 < 2^64
+		for k := i; k < j; k++ {
+			v = 10*v + uint64(src[k]-'0')
 		}
+		dst = append(dst, esc, packDigits, byte(run))
+		return binary.AppendUvarint(dst, v), run, 0
 	}
 	return dst, 0, run
 }
 
 // dateTimeValue packs b, "YYYY-MM-DD hh:mm:ss", as packDateTime says.
-func dateTimeValue(b []byte) (uint64, bool) {
-	for k, c := range b {
+func dateTimeValue[S ~string | ~[]byte](b S) (uint64, bool) {
+	for k := 0; k < len(b); k++ {
+		c := b[k]
 		switch k {
 		case 4, 7:
 			if c != '-' {
@@ -77,14 +79,14 @@ func dateTimeValue(b []byte) (uint64, bool) {
 			}
 		}
 	}
-	num := func(s []byte) uint64 {
+	num := func(from, to int) uint64 {
 		var v uint64
-		for _, c := range s {
-			v = 10*v + uint64(c-'0')
+		for k := from; k < to; k++ {
+			v = 10*v + uint64(b[k]-'0')
 		}
 		return v
 	}
-	y, mo, d, h, mi, s := num(b[0:4]), num(b[5:7]), num(b[8:10]), num(b[11:13]), num(b[14:16]), num(b[17:19])
+	y, mo, d, h, mi, s := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
 	if y < 1900 || y > 2155 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 {
 		return 0, false
 	}

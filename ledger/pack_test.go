@@ -74,6 +74,11 @@ func TestCellsPacked(t *testing.T) {
 		if k, ok := keyOfHead(b); !ok || k != vs[0] {
 			t.Errorf("keyOfHead(appendHeadCells(%q)) = %q, %v; want %q", vs, k, ok, vs[0])
 		}
+		for _, key := range vs { // the key as each value in turn (nthValue)
+			if k, ok := keyOfHead(appendHeadCells(nil, vs, key, "", at, hb)); !ok || k != key {
+				t.Errorf("keyOfHead(appendHeadCells(%q, key %q)) = %q, %v", vs, key, k, ok)
+			}
+		}
 		if got := hashOfHead(b); got != hash {
 			t.Errorf("hashOfHead(appendHeadCells(%q)) = %q, want %q", vs, got, hash)
 		}

@@ -148,7 +148,7 @@ func appendPackedCells(b []byte, vs []string) []byte {
 		if k > 0 {
 			b = append(b, cellsSep)
 		}
-		src := []byte(v)
+		src := v
 		for i := 0; i < len(src); {
 			if isDigit(src[i]) && (i == 0 || !isDigit(src[i-1])) {
 				var n, skip int
@@ -339,11 +339,60 @@ func keyOfHead(b []byte) (key string, ok bool) {
 		}
 		return string(p[w+w2 : w+w2+int(l)]), true
 	}
-	h, _, vs, ok, err := splitHead(b, time.UTC)
-	if err != nil || !ok {
+	at := headEnd(b)
+	if at < 0 {
 		return "", false
 	}
-	return h.key, n <= uint64(len(vs))
+	return nthValue(b[at:], int(n-1))
+}
+
+// nthValue returns value i of the values p (appendCells,
+// appendPackedCells, appendValues), decoding no other.
+func nthValue(p []byte, i int) (string, bool) {
+	if len(p) == 0 || p[0] != cellsMark && p[0] != cellsPacked {
+		vs, err := parseValues(p)
+		if err != nil || i >= len(vs) {
+			return "", false
+		}
+		return vs[i], true
+	}
+	packed := p[0] == cellsPacked
+	p = p[1:]
+	for k := 0; ; k++ {
+		end := 0 // the end of value k in p
+		for end < len(p) && p[end] != cellsSep {
+			if packed && p[end] == cellsEsc {
+				if end+1 >= len(p) {
+					return "", false
+				}
+				var scratch [24]byte
+				_, n, err := unpackRun(scratch[:0], p[end+1], p[end+2:])
+				if err != nil {
+					return "", false
+				}
+				end += 2 + n
+				continue
+			}
+			end++
+		}
+		if end > len(p) {
+			return "", false
+		}
+		if k == i {
+			if !packed {
+				return string(p[:end]), true
+			}
+			vs, err := parsePackedCells(p[:end])
+			if err != nil || len(vs) != 1 {
+				return "", false
+			}
+			return vs[0], true
+		}
+		if end >= len(p) {
+			return "", false
+		}
+		p = p[end+1:]
+	}
 }
 
 // headKey is keyOfHead as an SQL function (crmsync_head_key(cells.vals)):
