@@ -43,9 +43,11 @@ const resultNeeded = `(EXISTS (SELECT 1 FROM open_rows o WHERE o.run_id = result
 	OR ` + eventOutstanding + `)`
 
 // eventOutstanding is the condition on a row of results that its event is
-// outstanding; its arguments are resultNeededArgs().
+// outstanding; its arguments are resultNeededArgs(). A row whose key is
+// empty names its event in its cells' head (schema 10).
 const eventOutstanding = `EXISTS (SELECT 1 FROM events e WHERE e.keyspace = (CASE results.kind WHEN ? THEN ? ELSE results.kind END)
-		AND e.key = results.key AND e.state IN (?,?,?,?,?))`
+		AND e.key = (CASE results.key WHEN '' THEN crmsync_head_key((SELECT vals FROM cells WHERE id = results.cells_id)) ELSE results.key END)
+		AND e.state IN (?,?,?,?,?))`
 
 func resultNeededArgs() []any {
 	return append([]any{string(crmsync.KindScoreV2), string(crmsync.KindScore)}, backlogArgs()...)
@@ -93,7 +95,7 @@ func (l *Ledger) outstanding(ctx context.Context, limit int) (*Outstanding, erro
 	o := &Outstanding{ByState: map[string]int{}, ByKind: map[crmsync.Kind]map[string]int{}, Items: []OutstandingItem{}}
 	states := backlogArgs()
 	const in = `(?,?,?,?,?)`
-	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events e WHERE state IN `+in+` AND NOT `+refusedBody+` GROUP BY state, kind
+	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events e WHERE state IN `+in+` AND state <> 'sent' AND NOT `+refusedBody+` GROUP BY state, kind
 UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openStates+` GROUP BY state, kind`, states, func(s, k string, n int) {
 		kind := crmsync.Kind(k)
 		o.Total += n
@@ -112,7 +114,7 @@ UNION ALL SELECT state, kind, count(*) FROM open_rows WHERE state IN `+openState
 	// An event's since is the start of the run that first claimed or
 	// recorded it (the age of the problem), not its last update: each run
 	// that meets it again records it again.
-	irows, err := l.db.QueryContext(ctx, `SELECT e.kind, e.key, e.state, e.reason, COALESCE((SELECT r.started FROM runs r WHERE r.id = e.first_run), e.updated), e.last_run FROM events e WHERE e.state IN `+in+` AND NOT `+refusedBody+`
+	irows, err := l.db.QueryContext(ctx, `SELECT e.kind, e.key, e.state, e.reason, COALESCE((SELECT r.started FROM runs r WHERE r.id = e.first_run), e.updated), e.last_run FROM events e WHERE e.state IN `+in+` AND e.state <> 'sent' AND NOT `+refusedBody+`
 UNION ALL SELECT kind, key, state, reason, since, run_id FROM open_rows WHERE state IN `+openStates+`
 ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
 	if err != nil {

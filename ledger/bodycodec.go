@@ -15,7 +15,9 @@ import (
 // body stored before schema 8, or one the encoding cannot hold) is the body
 // as it is. In the encoded form a byte below 0x1f stands for
 // bodyFields[b-1], and bodyWide followed by a byte i for bodyFields[30+i];
-// every other byte is itself. A body holding a control byte (which JSON
+// every other byte is itself, but bodyWide followed by packDateTime or
+// packDigits, a packed date-time or run of digits (schema 10, pack.go).
+// A body holding a control byte (which JSON
 // never has outside whitespace, and Marshal writes none) is stored as it
 // is (behind two bodyMarks if it starts with one).
 const (
@@ -84,6 +86,18 @@ func encodeBody(dst, body []byte) []byte {
 				}
 			}
 		}
+		if isDigit(c) && (i == 0 || !isDigit(body[i-1])) {
+			// A date-time or a long run of digits, packed (pack.go).
+			var n, skip int
+			if dst, n, skip = packRun(dst, body, i, bodyWide); n > 0 {
+				i += n
+				continue
+			} else if skip > 0 {
+				dst = append(dst, body[i:i+skip]...)
+				i += skip
+				continue
+			}
+		}
 		dst = append(dst, c)
 		i++
 	}
@@ -102,6 +116,13 @@ func decodeBody(b []byte) ([]byte, error) {
 	for i := 1; i < len(b); i++ {
 		c := b[i]
 		switch {
+		case c == bodyWide && i+1 < len(b) && b[i+1] >= packDateTime:
+			var n int
+			var err error
+			if out, n, err = unpackRun(out, b[i+1], b[i+2:]); err != nil {
+				return nil, fmt.Errorf("stored body: %w at byte %d", err, i)
+			}
+			i += 1 + n
 		case c == bodyWide:
 			if i+1 >= len(b) || bodyNarrow+int(b[i+1]) >= len(bodyFields) {
 				return nil, fmt.Errorf("stored body: bad field token at byte %d", i)
@@ -144,4 +165,11 @@ func (s *storedBody) Scan(src any) error {
 		return err
 	}
 	return fmt.Errorf("stored body: cannot scan %T", src)
+}
+
+// sameBody reports whether stored (as stored, in any encoding an older
+// crmsync wrote) is body.
+func sameBody(stored, body []byte) bool {
+	b, err := decodeBody(stored)
+	return err == nil && bytes.Equal(b, body)
 }

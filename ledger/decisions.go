@@ -137,9 +137,10 @@ func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, 
 				}
 				_, err = w.ExecContext(ctx, `UPDATE events SET state = ?, reason = ?, updated = ?,
 	hash = (SELECT hash FROM results WHERE run_id = ? AND seq = ?), body_id = (SELECT body_id FROM results WHERE run_id = ? AND seq = ?),
-	cells_id = (SELECT cells_id FROM results WHERE run_id = ? AND seq = ?)
+	cells_id = (SELECT cells_id FROM results WHERE run_id = ? AND seq = ?),
+	lane = coalesce((SELECT lane FROM results WHERE run_id = ? AND seq = ?), lane)
 WHERE keyspace = ? AND key = ? AND EXISTS (SELECT 1 FROM results WHERE run_id = ? AND seq = ? AND body_id IS NOT NULL)`,
-					string(state), why, now.UnixNano(), it.run, it.seq, it.run, it.seq, it.run, it.seq, space, it.key, it.run, it.seq)
+					string(state), why, now.UnixNano(), it.run, it.seq, it.run, it.seq, it.run, it.seq, it.run, it.seq, space, it.key, it.run, it.seq)
 				if err == nil {
 					_, err = w.ExecContext(ctx, `DELETE FROM open_rows WHERE kind = ? AND key = ?`, string(kind), it.key)
 				}

@@ -234,7 +234,7 @@ func (l *Ledger) lookup(ctx context.Context, evs []*crmsync.Event, out []crmsync
 		if err := rows.Scan(&k.space, &k.key, &state, &kind, &hb, &bodyID, &code, &msg, &attempts, &cells, &cv); err != nil {
 			return err
 		}
-		hash := hashText(hb)
+		hash := eventHash(hb, cv)
 		refs[k] = cachedRef{eventRef: eventRef{hash: hash, bodyID: bodyID.Int64, cellsID: cells.Int64, cells: cv}}
 		p := crmsync.Prior{
 			State:    crmsync.State(state),
@@ -349,7 +349,7 @@ func (l *Ledger) newBodyIDs(ctx context.Context, keys []eventKey, known map[even
 		if err := rows.Scan(&k.space, &k.key, &hb, &id, &cells, &vals); err != nil {
 			return err
 		}
-		b.refs[k] = eventRef{hash: hashText(hb), bodyID: id.Int64, cellsID: cells.Int64, cells: vals}
+		b.refs[k] = eventRef{hash: eventHash(hb, vals), bodyID: id.Int64, cellsID: cells.Int64, cells: vals}
 		return nil
 	})
 	if err != nil {
@@ -437,6 +437,9 @@ func (b *bodyIDs) lookPlan(ctx context.Context, plan int64, ps []planned) error 
 				if err := rows.Scan(&kind, &key, &c.bodyID, &c.cellsID, &c.body, &c.cells); err != nil {
 					return err
 				}
+				if key == "" { // in the head (schema 10)
+					key, _ = keyOfHead(c.cells)
+				}
 				k := keyOf(crmsync.Kind(kind), key)
 				if _, ok := want[k]; ok && b.planned[k] == nil {
 					b.planned[k] = &c
@@ -470,7 +473,7 @@ func (b *bodyIDs) rowIDs(ctx context.Context, k eventKey, hash string, body, val
 	}
 	enc := encodeBody(nil, body)
 	var id int64
-	if string(c.body) == string(enc) {
+	if string(c.body) == string(enc) || sameBody(c.body, body) {
 		id = c.bodyID
 	} else {
 		var err error
@@ -504,10 +507,10 @@ func (b *bodyIDs) lastID(ctx context.Context, table string) (int64, error) {
 // plan's row c (nil: none) if they are, else a new row. vals is copied
 // when stored.
 func (b *bodyIDs) cellsID(ctx context.Context, k eventKey, vals []byte, c *plannedRef) (int64, error) {
-	if r, ok := b.refs[k]; ok && r.cellsID != 0 && string(r.cells) == string(vals) {
+	if r, ok := b.refs[k]; ok && r.cellsID != 0 && sameCells(r.cells, vals) {
 		return r.cellsID, nil
 	}
-	if c != nil && string(c.cells) == string(vals) {
+	if c != nil && sameCells(c.cells, vals) {
 		return c.cellsID, nil
 	}
 	if b.nextCells == 0 {
@@ -689,7 +692,7 @@ func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event)
 		if r.cellsID != 0 {
 			cells = r.cellsID
 		}
-		if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), hashArg(ev.Hash), id,
+		if err := events.add(ctx, keys[i].space, ev.Key, string(ev.Kind), string(crmsync.StateInFlight), eventHashArg(ev.Hash, r.cells), id,
 			ev.Lane, nanos(ev.Time), runID, runID, now, cells); err != nil {
 			return nil, err
 		}
@@ -997,7 +1000,7 @@ func (l *Ledger) recordTx(ctx context.Context, runID int64, rs []*crmsync.Result
 	(keyspace, key, kind, state, hash, body_id, lane, time, code, message, attempts, first_run, last_run, updated, reason, cells_id)`, 16,
 		`ON CONFLICT (keyspace, key) DO UPDATE SET
 	kind = excluded.kind, state = excluded.state, hash = excluded.hash, body_id = excluded.body_id,
-	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts,
+	code = excluded.code, message = excluded.message, attempts = attempts + excluded.attempts, lane = excluded.lane,
 	last_run = excluded.last_run, updated = excluded.updated, reason = excluded.reason, cells_id = excluded.cells_id`)
 	open := l.newMultiInsert(`INSERT INTO open_rows (kind, key, state, reason, since, run_id, seq, event)`, 8,
 		`ON CONFLICT (kind, key) DO UPDATE SET
@@ -1018,7 +1021,10 @@ WHERE run_id = ?1 AND seq = ?2`)
 	if err != nil {
 		return err
 	}
-	settle, err := l.prep(ctx, `UPDATE events SET state = ?4, code = ?5, message = ?6, attempts = attempts + ?7, updated = ?8, reason = ?9
+	// A sent event whose cells' head holds its lane keeps it there only
+	// (schema 10): only events not sent are read by lane (Held, Events).
+	settle, err := l.prep(ctx, `UPDATE events SET state = ?4, code = ?5, message = ?6, attempts = attempts + ?7, updated = ?8, reason = ?9,
+	lane = CASE WHEN ?10 THEN '' ELSE lane END
 WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`' AND last_run = ?3`)
 	if err != nil {
 		return err
@@ -1122,7 +1128,7 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 			if settles(r.Outcome) {
 				bodies.settle(keys[i], r.Hash, id, cells, vbuf)
 				if err := inPlaceExec(settle, keys[i].space, r.Key, runID, string(r.Outcome),
-					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), now, r.Reason); err != nil {
+					code(r.HasCode, r.Code), r.Message, int64(r.Attempts), now, r.Reason, laneInHead(r)); err != nil {
 					return err
 				}
 				nSettled++
@@ -1133,12 +1139,18 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 		if storedHash(r, own) == "" {
 			stored = ""
 		}
+		// A row with a body has its key in its cells' head: not in
+		// results too (schema 10).
+		key := r.Key
+		if len(r.Body) > 0 {
+			key = ""
+		}
 		if plainRow(r) {
 			err = plain.add(ctx, r.Seq, r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), stored, id, cells, file)
+				string(r.Kind), key, r.Lane, nanos(r.Time), string(r.Outcome), stored, id, cells, file)
 		} else {
 			err = results.add(ctx, runID, r.Seq, r.Source.Sheet, int64(r.Source.Row),
-				string(r.Kind), r.Key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
+				string(r.Kind), key, r.Lane, nanos(r.Time), string(r.Outcome), r.Column, r.Reason,
 				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), stored, id, prev, cells, file)
 		}
 		if err != nil {
@@ -1153,8 +1165,16 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 			continue
 		}
 		bodies.settle(keys[i], r.Hash, id, cells, vbuf)
-		if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), ha, id,
-			r.Lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
+		eha := ha
+		if len(r.Body) > 0 {
+			eha = eventHashArg(r.Hash, vbuf) // the event refers to these cells
+		}
+		lane := r.Lane
+		if laneInHead(r) {
+			lane = ""
+		}
+		if err := events.add(ctx, keys[i].space, r.Key, string(r.Kind), string(r.Outcome), eha, id,
+			lane, nanos(r.Time), code(r.HasCode, r.Code), r.Message, int64(r.Attempts), runID, runID, now, r.Reason, cells); err != nil {
 			return err
 		}
 	}
@@ -1192,6 +1212,14 @@ func (l *Ledger) lookPlans(ctx context.Context, runID int64, rs []*crmsync.Resul
 		return err
 	}
 	return bodies.lookPlan(ctx, plan, ps)
+}
+
+// laneInHead reports whether the event r settles keeps its lane in its
+// cells' head only (events.lane empty, schema 10): a sent event whose
+// cells are r's, which have a head (a row with a body). Held and retry
+// read events not sent; Events reads the lane from the head.
+func laneInHead(r *crmsync.Result) bool {
+	return r.Outcome == crmsync.OutcomeSent && len(r.Body) > 0
 }
 
 // plainRow reports whether result r has no column, reason, answer,
@@ -1264,9 +1292,17 @@ func (l *Ledger) Events(ctx context.Context, states []crmsync.State, fn func(*cr
 	for i, s := range states {
 		args[i] = string(s)
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT e.key, e.kind, e.state, e.hash, b.body, e.lane, e.time, e.code, e.message, e.attempts
-FROM events e LEFT JOIN bodies b ON b.id = e.body_id
-WHERE e.state IN (?`+strings.Repeat(",?", len(states)-1)+`)
+	// events_state holds no sent event: without sent among states, the
+	// query says so and SQLite uses it.
+	notSent := " AND e.state <> 'sent'"
+	for _, s := range states {
+		if s == crmsync.StateSent {
+			notSent = ""
+		}
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT e.key, e.kind, e.state, e.hash, b.body, e.lane, e.time, e.code, e.message, e.attempts, c.vals
+FROM events e LEFT JOIN bodies b ON b.id = e.body_id LEFT JOIN cells c ON c.id = e.cells_id
+WHERE e.state IN (?`+strings.Repeat(",?", len(states)-1)+`)`+notSent+`
 ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 	if err != nil {
 		return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
@@ -1275,14 +1311,19 @@ ORDER BY e.lane, e.time, e.keyspace, e.key`, args...)
 	for rows.Next() {
 		var (
 			key, kind, state, lane, msg string
-			body, hb                    []byte
+			body, hb, cv                []byte
 			t, code                     sql.NullInt64
 			attempts                    int
 		)
-		if err := rows.Scan(&key, &kind, &state, &hb, (*storedBody)(&body), &lane, &t, &code, &msg, &attempts); err != nil {
+		if err := rows.Scan(&key, &kind, &state, &hb, (*storedBody)(&body), &lane, &t, &code, &msg, &attempts, &cv); err != nil {
 			return fmt.Errorf("list events %v in ledger %s: %w", states, l.path, err)
 		}
-		hash := hashText(hb)
+		hash := eventHash(hb, cv)
+		if lane == "" { // a sent event's, in its cells' head (laneInHead)
+			if h, _, _, ok, err := splitHead(cv, l.Location); err == nil && ok {
+				lane = h.lane
+			}
+		}
 		ev := &crmsync.Event{
 			Kind: crmsync.Kind(kind),
 			Key:  key,

@@ -31,7 +31,12 @@
 // body and cells when they are its bytes: a run after a plan of the same
 // file, or a second plan, stores no body or cells again. A result keeps
 // its content hash in its cells' head when that is not its body's hash,
-// not in results too (schema 9).
+// not in results too (schema 9). From schema 10 on, an event whose cells'
+// head holds its content hash keeps it there only (events.hash is empty), a
+// result with a body its key (results.key is empty), bodies and cells are stored
+// with date-times and long runs of digits packed (pack.go), and
+// events_state holds no sent event: status counts those in sent_events,
+// which triggers keep in the transaction that changes an event.
 //
 // # Connections and pragmas
 //
@@ -65,7 +70,10 @@
 //
 // # Speed
 //
-// Nothing on the hot path costs a query or a commit per row. Lookup asks
+// Nothing on the hot path costs a query or a commit per row. (prune and
+// prune -member match a result to its event with crmsync_head_key, an SQL
+// function this package registers on every connection: a row's key is in
+// its cells' head.) Lookup asks
 // for 500 keys per query ((keyspace, key) IN (VALUES …), one B-tree descent
 // per key) and reads a stored body only when its hash differs from the
 // event's. Claim and Record are one transaction per call: they read the
@@ -254,6 +262,9 @@ func register() {
 				if err := execRetryBusy(c, p); err != nil {
 					return fmt.Errorf("%s: %w", p, err)
 				}
+			}
+			if err := c.RegisterFunc("crmsync_head_key", headKey, true); err != nil {
+				return fmt.Errorf("register crmsync_head_key: %w", err)
 			}
 			return nil
 		},

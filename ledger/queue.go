@@ -136,7 +136,8 @@ func (l *Ledger) takeQueued(runID int64, k eventKey, hash string) (queuedRef, bo
 // Held lists the events of lane-blocking kinds (crmsync.Kind.BlocksLane)
 // that did not go through — failed, uncertain, in flight, rejected or
 // blocked themselves — read
-// from the events_state index. The job holds back later events of their
+// from the events_state index (which holds no sent event: state <> 'sent'
+// lets SQLite use it). The job holds back later events of their
 // kind and lane until they are sent.
 func (l *Ledger) Held(ctx context.Context) ([]crmsync.Held, error) {
 	var kinds []any
@@ -147,7 +148,7 @@ func (l *Ledger) Held(ctx context.Context) ([]crmsync.Held, error) {
 	}
 	states := []any{string(crmsync.StateFailed), string(crmsync.StateUncertain), string(crmsync.StateInFlight), string(crmsync.StateRejected), string(crmsync.StateBlocked)}
 	q := `SELECT kind, lane, key, time, state FROM events
-WHERE state IN (?,?,?,?,?) AND kind IN (?` + strings.Repeat(",?", len(kinds)-1) + `)`
+WHERE state IN (?,?,?,?,?) AND state <> 'sent' AND kind IN (?` + strings.Repeat(",?", len(kinds)-1) + `)`
 	rows, err := l.db.QueryContext(ctx, q, append(states, kinds...)...)
 	if err != nil {
 		return nil, fmt.Errorf("held events in ledger %s: %w", l.path, err)

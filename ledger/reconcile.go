@@ -290,19 +290,20 @@ type ledgerEvent struct {
 	body                   []byte
 }
 
-const reconcileLookup = `SELECT keyspace, key, kind, state, hash, body_id, time, code, message FROM events WHERE (keyspace, key) IN`
+const reconcileLookup = `SELECT e.keyspace, e.key, e.kind, e.state, e.hash, e.body_id, e.time, e.code, e.message, c.vals
+FROM events e LEFT JOIN cells c ON c.id = e.cells_id WHERE (e.keyspace, e.key) IN`
 
 // scanLedgerEvent reads a row of reconcileLookup.
 func scanLedgerEvent(rows *sql.Rows) (eventKey, *ledgerEvent, error) {
 	var (
-		k  eventKey
-		le ledgerEvent
-		hb []byte
+		k      eventKey
+		le     ledgerEvent
+		hb, cv []byte
 	)
-	if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg); err != nil {
+	if err := rows.Scan(&k.space, &k.key, &le.kind, &le.state, &hb, &le.bodyID, &le.t, &le.code, &le.msg, &cv); err != nil {
 		return k, nil, err
 	}
-	le.hash = hashText(hb)
+	le.hash = eventHash(hb, cv)
 	return k, &le, nil
 }
 

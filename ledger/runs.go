@@ -430,9 +430,11 @@ func (sc *resultScanner) scan(l *Ledger, rows *sql.Rows) (*crmsync.Result, error
 	case err != nil:
 	case head:
 		r.Values = vs
-		if r.Key == "" { // a row of same: the head says which event
+		if r.Key == "" { // a row of same, or of results from schema 10: the head says which event
 			r.Key, r.Lane, r.Time = h.key, h.lane, h.time
-			hb = []byte(h.hash)
+			if len(hb) == 0 {
+				hb = []byte(h.hash)
+			}
 		} else if len(hb) == 0 && h.hash != "" { // kept in the head only (storedHash)
 			hb = []byte(h.hash)
 		}
@@ -502,8 +504,10 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 	if err := l.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&st.Schema); err != nil {
 		return nil, err
 	}
-	// GROUP BY in the index's order: the counts come from events_state alone.
-	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events GROUP BY state, kind`, nil, func(s, k string, n int) {
+	// Events not sent: GROUP BY in the index's order, the counts come from
+	// events_state alone; sent ones are counted in sent_events (schema 10).
+	err := l.eachCount(ctx, `SELECT state, kind, count(*) FROM events WHERE state <> 'sent' GROUP BY state, kind
+UNION ALL SELECT 'sent', kind, n FROM sent_events WHERE n > 0`, nil, func(s, k string, n int) {
 		kind, state := crmsync.Kind(k), crmsync.State(s)
 		if st.Totals[kind] == nil {
 			st.Totals[kind] = map[crmsync.State]int{}
@@ -523,7 +527,7 @@ func (l *Ledger) status(ctx context.Context, recent int) (*Status, error) {
 		// A failed event whose stored body was refused is not resent by
 		// retry: the backlog lists it as invalid.
 		var refused int
-		if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM events e WHERE state = ? AND `+refusedBody, string(crmsync.StateFailed)).Scan(&refused); err != nil {
+		if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM events e WHERE state = ? AND state <> 'sent' AND `+refusedBody, string(crmsync.StateFailed)).Scan(&refused); err != nil {
 			return nil, err
 		}
 		st.Failed -= refused

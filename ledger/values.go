@@ -121,7 +121,107 @@ func appendHeadCells(b []byte, vs []string, key, lane string, t time.Time, hash 
 	if flag != 0 {
 		b = append(b, hash...)
 	}
-	return appendCells(b, vs)
+	return appendPackedCells(b, vs)
+}
+
+// cellsPacked starts the values of a head's cells from schema 10 on: the
+// mark, then the values joined by cellsSep, with date-times and long runs
+// of digits packed behind cellsEsc (pack.go). Values holding cellsEsc or
+// cellsSep are written as appendCells does.
+const (
+	cellsPacked = 0x03
+	cellsEsc    = 0x1e // the ASCII record separator
+)
+
+// appendPackedCells appends vs as cellsPacked says.
+func appendPackedCells(b []byte, vs []string) []byte {
+	if len(vs) == 0 {
+		return appendCells(b, vs)
+	}
+	for _, v := range vs {
+		if strings.IndexByte(v, cellsSep) >= 0 || strings.IndexByte(v, cellsEsc) >= 0 {
+			return appendCells(b, vs)
+		}
+	}
+	b = append(b, cellsPacked)
+	for k, v := range vs {
+		if k > 0 {
+			b = append(b, cellsSep)
+		}
+		src := v
+		for i := 0; i < len(src); {
+			if isDigit(src[i]) && (i == 0 || !isDigit(src[i-1])) {
+				var n, skip int
+				if b, n, skip = packRun(b, src, i, cellsEsc); n > 0 {
+					i += n
+					continue
+				} else if skip > 0 {
+					b = append(b, src[i:i+skip]...)
+					i += skip
+					continue
+				}
+			}
+			b = append(b, src[i])
+			i++
+		}
+	}
+	return b
+}
+
+// parsePackedCells is the inverse of appendPackedCells after the mark.
+func parsePackedCells(p []byte) ([]string, error) {
+	var (
+		vs  []string
+		cur = make([]byte, 0, 2*len(p))
+		at  int // where the current value starts in cur
+	)
+	for i := 0; i < len(p); {
+		switch c := p[i]; c {
+		case cellsSep:
+			vs = append(vs, string(cur[at:]))
+			at = len(cur)
+			i++
+		case cellsEsc:
+			if i+1 >= len(p) {
+				return nil, errBadPack
+			}
+			var n int
+			var err error
+			if cur, n, err = unpackRun(cur, p[i+1], p[i+2:]); err != nil {
+				return nil, err
+			}
+			i += 2 + n
+		default:
+			cur = append(cur, c)
+			i++
+		}
+	}
+	return append(vs, string(cur[at:])), nil
+}
+
+// sameCells reports whether stored cells hold what vals (appendHeadCells)
+// does: the same bytes, or cells with a head stored before schema 10 (the
+// values not packed) that hold the same head and values. So a re-run of a
+// ledger made by an older crmsync refers to the cells it stored.
+func sameCells(stored, vals []byte) bool {
+	if string(stored) == string(vals) {
+		return true
+	}
+	if len(stored) == 0 || stored[0] != headMark || len(vals) == 0 || vals[0] != headMark {
+		return false
+	}
+	if at := headEnd(stored); at < 0 || at >= len(stored) || stored[at] == cellsPacked {
+		return false // packed already (or no values), and not the same bytes
+	}
+	h, _, vs, ok, err := splitHead(stored, time.UTC)
+	if err != nil || !ok {
+		return false
+	}
+	var hash []byte
+	if h.hash != "" {
+		hash, _ = hashArg(h.hash).([]byte)
+	}
+	return string(appendHeadCells(nil, vs, h.key, h.lane, h.time, hash)) == string(vals)
 }
 
 func appendRef(b []byte, vs []string, s string) []byte {
@@ -136,6 +236,200 @@ func appendRef(b []byte, vs []string, s string) []byte {
 }
 
 var errBadHead = errors.New("cells: bad head")
+
+// headEnd returns where the values of cells b start after its head, or
+// -1 when b has no head (or a bad one).
+func headEnd(b []byte) int {
+	if len(b) == 0 || b[0] != headMark {
+		return -1
+	}
+	i := 1
+	for range 2 { // key, lane
+		n, w := binary.Uvarint(b[i:])
+		if w <= 0 {
+			return -1
+		}
+		i += w
+		if n == 0 {
+			l, w := binary.Uvarint(b[i:])
+			if w <= 0 || uint64(len(b)-i-w) < l {
+				return -1
+			}
+			i += w + int(l)
+		}
+	}
+	if i >= len(b) {
+		return -1
+	}
+	tag := b[i]
+	i++
+	if tag&^headHash != 0 {
+		_, w := binary.Varint(b[i:])
+		if w <= 0 {
+			return -1
+		}
+		i += w
+	}
+	if tag&headHash != 0 {
+		i += sha256.Size
+	}
+	if i > len(b) {
+		return -1
+	}
+	return i
+}
+
+// hashOfHead returns the content hash the head of cells b holds, as
+// crmsync.ContentHash writes it, or "" when b has none (no head, a head
+// without a hash, or not a head at all). It reads the head only, not the
+// values after it.
+func hashOfHead(b []byte) string {
+	if len(b) == 0 || b[0] != headMark {
+		return ""
+	}
+	p := b[1:]
+	for range 2 { // key, lane
+		n, w := binary.Uvarint(p)
+		if w <= 0 {
+			return ""
+		}
+		p = p[w:]
+		if n == 0 {
+			l, w := binary.Uvarint(p)
+			if w <= 0 || uint64(len(p)-w) < l {
+				return ""
+			}
+			p = p[w+int(l):]
+		}
+	}
+	if len(p) == 0 || p[0]&headHash == 0 {
+		return ""
+	}
+	tag := p[0]
+	p = p[1:]
+	if tag&^headHash != 0 {
+		_, w := binary.Varint(p)
+		if w <= 0 {
+			return ""
+		}
+		p = p[w:]
+	}
+	if len(p) < sha256.Size {
+		return ""
+	}
+	return hex.EncodeToString(p[:sha256.Size])
+}
+
+// keyOfHead returns the event key the head of cells b names; ok is false
+// when b has no head (or a bad one). It reads the values only as far as
+// the key's.
+func keyOfHead(b []byte) (key string, ok bool) {
+	if len(b) == 0 || b[0] != headMark {
+		return "", false
+	}
+	p := b[1:]
+	n, w := binary.Uvarint(p)
+	if w <= 0 {
+		return "", false
+	}
+	if n == 0 {
+		l, w2 := binary.Uvarint(p[w:])
+		if w2 <= 0 || uint64(len(p)-w-w2) < l {
+			return "", false
+		}
+		return string(p[w+w2 : w+w2+int(l)]), true
+	}
+	at := headEnd(b)
+	if at < 0 {
+		return "", false
+	}
+	return nthValue(b[at:], int(n-1))
+}
+
+// nthValue returns value i of the values p (appendCells,
+// appendPackedCells, appendValues), decoding no other.
+func nthValue(p []byte, i int) (string, bool) {
+	if len(p) == 0 || p[0] != cellsMark && p[0] != cellsPacked {
+		vs, err := parseValues(p)
+		if err != nil || i >= len(vs) {
+			return "", false
+		}
+		return vs[i], true
+	}
+	packed := p[0] == cellsPacked
+	p = p[1:]
+	for k := 0; ; k++ {
+		end := 0 // the end of value k in p
+		for end < len(p) && p[end] != cellsSep {
+			if packed && p[end] == cellsEsc {
+				if end+1 >= len(p) {
+					return "", false
+				}
+				var scratch [24]byte
+				_, n, err := unpackRun(scratch[:0], p[end+1], p[end+2:])
+				if err != nil {
+					return "", false
+				}
+				end += 2 + n
+				continue
+			}
+			end++
+		}
+		if end > len(p) {
+			return "", false
+		}
+		if k == i {
+			if !packed {
+				return string(p[:end]), true
+			}
+			vs, err := parsePackedCells(p[:end])
+			if err != nil || len(vs) != 1 {
+				return "", false
+			}
+			return vs[0], true
+		}
+		if end >= len(p) {
+			return "", false
+		}
+		p = p[end+1:]
+	}
+}
+
+// headKey is keyOfHead as an SQL function (crmsync_head_key(cells.vals)):
+// the empty string for cells without a head. results.key is empty for a
+// row whose cells' head names its event (schema 10); SQL that matches a result to its event
+// reads the key with it.
+func headKey(v any) string {
+	var b []byte
+	switch x := v.(type) {
+	case []byte:
+		b = x
+	case string:
+		b = []byte(x)
+	}
+	k, _ := keyOfHead(b)
+	return k
+}
+
+// eventHash is an event's content hash from its hash column (stored) and
+// its cells: from schema 10 on, an event whose cells' head holds its hash
+// has an empty hash column (eventHashArg).
+func eventHash(stored, cells []byte) string {
+	if len(stored) == 0 {
+		return hashOfHead(cells)
+	}
+	return hashText(stored)
+}
+
+// eventHashArg is the hash column of an event with content hash h that
+// refers to cells: empty when their head holds h (eventHash reads it
+// there), else hashArg(h).
+func eventHashArg(h string, cells []byte) any {
+	if h != "" && len(h) == 2*sha256.Size && hashOfHead(cells) == h {
+		return ""
+	}
+	return hashArg(h)
+}
 
 // cellsHead is what the head of a row's cells holds.
 type cellsHead struct {
@@ -218,6 +512,9 @@ func parseValues(b []byte) ([]string, error) {
 	}
 	if len(b) > 0 && b[0] == cellsMark {
 		return strings.Split(string(b[1:]), string(rune(cellsSep))), nil
+	}
+	if len(b) > 0 && b[0] == cellsPacked {
+		return parsePackedCells(b[1:])
 	}
 	if vs, ok := parsePlain(b); ok {
 		return vs, nil
