@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync"
 	"github.com/google/go-cmp/cmp"
@@ -252,4 +254,76 @@ func TestSentLaneInHead(t *testing.T) {
 	if err != nil || !slices.Equal(got, []string{"G1 " + g.Lane + " failed"}) {
 		t.Errorf("Events(failed, sent) = %q, %v; want G1 in its lane, failed", got, err)
 	}
+}
+
+// FuzzBodyPack: any body, packed or stored as it is, decodes to its very
+// bytes, and is the same body (sameBody) as itself and no other.
+func FuzzBodyPack(f *testing.F) {
+	for _, v := range packCases {
+		f.Add([]byte(`{"TransID":"`+v+`","TradeTime":"`+v+`","Score":`+v+`}`), []byte(v))
+	}
+	f.Add([]byte("\x00\x1f\xf0"), []byte("\x1f\xf1\x08"))
+	f.Fuzz(func(t *testing.T, body, other []byte) {
+		stored := encodeBody(nil, body)
+		got, err := decodeBody(stored)
+		if err != nil || string(got) != string(body) {
+			t.Fatalf("decodeBody(encodeBody(%q)) = %q, %v", body, got, err)
+		}
+		if !sameBody(stored, body) {
+			t.Fatalf("sameBody(encodeBody(%q), itself) = false", body)
+		}
+		if string(other) != string(body) && sameBody(stored, other) {
+			t.Fatalf("sameBody(encodeBody(%q), %q) = true", body, other)
+		}
+		decodeBody(other) // never panics on bytes it did not write
+	})
+}
+
+// FuzzCellsPack: any row's values with any key, lane, time and hash read
+// back as they were (splitHead, parseValues, keyOfHead, hashOfHead), and
+// the cells are the same (sameCells) only as cells of the same row.
+func FuzzCellsPack(f *testing.F) {
+	for _, v := range packCases {
+		f.Add(v+"\x00T0000000009\x000201700000009", 0, "lane", int64(1672535079), true)
+	}
+	f.Add("with\x1eescape\x00with\x1fsep", 1, "", int64(0), false)
+	f.Fuzz(func(t *testing.T, joined string, keyAt int, lane string, unix int64, withHash bool) {
+		if !utf8.ValidString(joined) || !utf8.ValidString(lane) {
+			t.Skip("the reader refuses a cell that is not UTF-8 (importer/read_csv.go)")
+		}
+		vs := strings.Split(joined, "\x00")
+		key := lane + "k"
+		if keyAt >= 0 && keyAt < len(vs) {
+			key = vs[keyAt]
+		}
+		at := time.Unix(unix%(1<<40), 0).In(cst)
+		var hb []byte
+		hash := ""
+		if withHash {
+			hash = crmsync.ContentHash(crmsync.KindScore, []byte(joined))
+			hb, _ = hashArg(hash).([]byte)
+		}
+		b := appendHeadCells(nil, vs, key, lane, at, hb)
+		h, _, got, ok, err := splitHead(b, cst)
+		if err != nil || !ok || !slices.Equal(got, vs) || h.key != key || h.lane != lane || !h.time.Equal(at) || h.hash != hash {
+			t.Fatalf("splitHead(appendHeadCells(%q, %q, %q)) = %q %q %v %q, %q, %v, %v; want time %v hash %q", vs, key, lane, h.key, h.lane, h.time, h.hash, got, ok, err, at, hash)
+		}
+		if got, err := parseValues(b); err != nil || !slices.Equal(got, vs) {
+			t.Fatalf("parseValues(appendHeadCells(%q)) = %q, %v", vs, got, err)
+		}
+		if k, ok := keyOfHead(b); !ok || k != key {
+			t.Fatalf("keyOfHead(appendHeadCells(%q, key %q)) = %q, %v", vs, key, k, ok)
+		}
+		if got := hashOfHead(b); got != hash {
+			t.Fatalf("hashOfHead = %q, want %q", got, hash)
+		}
+		if !sameCells(b, b) {
+			t.Fatalf("sameCells(cells, themselves) = false")
+		}
+		other := slices.Clone(vs)
+		other[len(other)-1] += "0"
+		if sameCells(b, appendHeadCells(nil, other, key, lane, at, hb)) {
+			t.Fatalf("sameCells(cells of %q, of %q) = true", vs, other)
+		}
+	})
 }
