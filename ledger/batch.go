@@ -35,7 +35,11 @@ func (l *Ledger) newMultiInsert(head string, width int, tail string) *multiInser
 // constants in it cost no parameter to bind.
 func (l *Ledger) newMultiInsertTuple(head, tuple, tail string) *multiInsert {
 	width := strings.Count(tuple, "?")
-	return &multiInsert{l: l, head: head, tail: tail, tuple: tuple, width: width, args: make([]any, 0, width*rowsPerInsert)}
+	// args grow as rows come: most transactions of a run's send stage (a
+	// claim, an answer) insert a row or two, and room for rowsPerInsert
+	// rows made for each was ~7 KB an event (BENCHMARKS.md, "CPU per sent
+	// event").
+	return &multiInsert{l: l, head: head, tail: tail, tuple: tuple, width: width}
 }
 
 // newMultiInsertLead is newMultiInsertTuple where the tuple's ?1 is
