@@ -413,3 +413,31 @@ func TestLedgerOf60ac47cChangedResent(t *testing.T) {
 		t.Errorf("status -json: totals differ from the events (-events +status):\n%s", diff)
 	}
 }
+
+// TestLedgerOf60ac47cApplyOldPlan: the plan 60ac47c made of a/ (run 1,
+// 84 new rows, applied by none: a run of the same files sent them) is
+// applied after the migration to schema 10: its rows read back from the
+// stored rows of schema 9, and it sends none of them again.
+func TestLedgerOf60ac47cApplyOldPlan(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crmsync.db")
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-60ac47c", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "apply", "-json", "-ledger", db, "-report", filepath.Join(dir, "apply.xlsx"), "1")
+	if code != crmsync.ExitOK {
+		t.Fatalf("apply 1: exit %d\n%s", code, stderr)
+	}
+	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeSkipped] != 84 || s.Counts[crmsync.OutcomeSent] != 0 {
+		t.Errorf("apply 1: counts %v, want 84 skipped (sent by the run after the plan), none sent", s.Counts)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("apply of 60ac47c's plan sent %d requests, want none (a run sent its rows)", n)
+	}
+}
