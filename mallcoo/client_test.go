@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -828,5 +829,59 @@ func TestSendRedirectNotFollowed(t *testing.T) {
 	}
 	if n := elsewhere.Load(); n != 0 {
 		t.Errorf("the redirect was followed %d times, want never", n)
+	}
+}
+
+// TestSendCanceledInFlight: the caller's ctx ending while a request is out
+// (written, no answer yet) stops the send at once, not retried, as
+// canceled (not a transient failure) and maybe delivered, with the
+// client's own transport and with a Config.HTTPClient; the same when the
+// answer had begun (its headers and part of its body sent: the cancel
+// comes before or while the client reads it).
+func TestSendCanceledInFlight(t *testing.T) {
+	for _, headers := range []bool{false, true} {
+		for _, own := range []bool{true, false} {
+			arrived := make(chan struct{}, 4)
+			var hits atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				io.Copy(io.Discard, r.Body) // (the server sees the client go only once the body is read)
+				if headers {
+					w.WriteHeader(http.StatusOK)
+					w.Write([]byte(`{"Code":`))
+					w.(http.Flusher).Flush()
+				}
+				arrived <- struct{}{}
+				<-r.Context().Done() // until the client goes
+			}))
+			cfg := mallcoo.Config{BaseURL: srv.URL, Credentials: mallcootest.Sandbox, Retries: 3, Timeout: time.Hour,
+				Sleep: func(context.Context, time.Duration) error { return nil }}
+			if !own {
+				cfg.HTTPClient = mallcoo.NewHTTPClient(1)
+			}
+			c, err := mallcoo.NewClient(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				<-arrived
+				cancel()
+			}()
+			r, err := c.Send(ctx, crmsync.KindMember, vendorBody(t, crmsync.KindMember))
+			cancel()
+			srv.Close()
+			what := fmt.Sprintf("Send canceled in flight (own transport %v, answer started %v)", own, headers)
+			if !errors.Is(err, context.Canceled) || !errors.Is(err, crmsync.ErrMaybeDelivered) || errors.Is(err, crmsync.ErrSystemic) {
+				t.Errorf("%s = %v; want context.Canceled and ErrMaybeDelivered", what, err)
+			}
+			var ae *mallcoo.APIError
+			if errors.As(err, &ae) {
+				t.Errorf("%s = %v; want no *APIError (not Mallcoo's failure)", what, err)
+			}
+			if r.Attempts != 1 || hits.Load() != 1 {
+				t.Errorf("%s: %d attempts, %d requests; want 1, 1", what, r.Attempts, hits.Load())
+			}
+		}
 	}
 }

@@ -262,3 +262,182 @@ func TestLedgerOf60ac47cDiskFull(t *testing.T) {
 		t.Errorf("the migration never met a full disk")
 	}
 }
+
+// TestLedgerOf60ac47cChangedResent: rows 60ac47c sent (schema 9: their
+// events keep their own hash, their cells are stored unpacked) read again
+// with other content after the migration are changed; a person has them
+// resent; retry sends exactly the new content (a date-time at the packing's
+// edge, an amount, a 19-digit serial number with leading zeros, a 20-digit
+// one), once; re-runs of the new file send nothing and store nothing new,
+// a run of the old file finds them changed again, and status counts the
+// events as they are.
+func TestLedgerOf60ac47cChangedResent(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crmsync.db")
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-60ac47c", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	orig := filepath.Join("testdata", "ledger-60ac47c", "b", "score-b.csv")
+	rows, err := os.ReadFile(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.NewReplacer(
+		"T0000000004,0201700000004,1,2023-01-01 09:02:04,14.04,", "T0000000004,0201700000004,1,2155-12-31 23:59:59,14.05,",
+		"T0000000005,0201700000005,1,2023-01-01 09:02:35,15.05,S0005,,", "T0000000005,0201700000005,1,2023-01-01 09:02:35,15.05,S0005,0000000000000000001,",
+		"T0000000006,0201700000006,1,2023-01-01 09:03:06,16.06,S0006,,", "T0000000006,0201700000006,1,2023-01-01 09:03:06,16.06,S0006,12345678901234567890,",
+	).Replace(string(rows))
+	if strings.Count(changed, "\n") != strings.Count(string(rows), "\n") || changed == string(rows) {
+		t.Fatal("score-b.csv: the rows to change are not there")
+	}
+	b2 := filepath.Join(dir, "score-b2.csv")
+	if err := os.WriteFile(b2, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := sandboxEnv(srv)
+	step := func(what string, wantCode int, want map[crmsync.Outcome]int, wantRequests int, args ...string) []mallcootest.Request {
+		t.Helper()
+		before := len(srv.Requests())
+		code, stdout, stderr := cli(t, vars, args...)
+		if code != wantCode {
+			t.Fatalf("%s: exit %d, want %d\n%s", what, code, wantCode, stderr)
+		}
+		if want != nil {
+			s := decodeSummary(t, stdout)
+			for o, n := range want {
+				if s.Counts[o] != n {
+					t.Errorf("%s: counts %v, want %d %s", what, s.Counts, n, o)
+				}
+			}
+		}
+		got := srv.Requests()[before:]
+		if len(got) != wantRequests {
+			t.Errorf("%s sent %d requests, want %d", what, len(got), wantRequests)
+		}
+		return got
+	}
+	report := func(name string) string { return filepath.Join(dir, name+".xlsx") }
+	step("run of the changed file", crmsync.ExitNeedsPerson,
+		map[crmsync.Outcome]int{crmsync.OutcomeChanged: 3, crmsync.OutcomeUnchanged: 15, crmsync.OutcomeRejected: 2, crmsync.OutcomeSent: 0}, 0,
+		"run", "-json", "-ledger", db, "-report", report("b2"), b2)
+	if code, stdout, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "resend", "T0000000004", "T0000000005", "T0000000006"); code != crmsync.ExitOK {
+		t.Fatalf("resolve -as resend: exit %d\n%s%s", code, stdout, stderr)
+	}
+	sent := step("retry", crmsync.ExitOK, map[crmsync.Outcome]int{crmsync.OutcomeSent: 3}, 3,
+		"retry", "-json", "-ledger", db, "-report", report("retry"))
+	want := map[string][]string{
+		"T0000000004": {`"ThirdPartyCardID":"0201700000004"`, `"TradeTime":"2155-12-31 23:59:59"`, `"TradeAmount":14.05`, `"Score":14`},
+		"T0000000005": {`"ThirdPartyCardID":"0201700000005"`, `"TradeSerialNo":"0000000000000000001"`, `"TradeAmount":15.05`},
+		"T0000000006": {`"ThirdPartyCardID":"0201700000006"`, `"TradeSerialNo":"12345678901234567890"`, `"TradeAmount":16.06`},
+	}
+	for _, r := range sent {
+		var key string
+		for k := range want {
+			if strings.Contains(string(r.Body), `"TransID":"`+k+`"`) {
+				key = k
+			}
+		}
+		if key == "" {
+			t.Errorf("retry sent %s, not one of the rows resent", r.Body)
+			continue
+		}
+		for _, w := range want[key] {
+			if !strings.Contains(string(r.Body), w) {
+				t.Errorf("retry sent %s for %s: no %s", r.Body, key, w)
+			}
+		}
+		delete(want, key)
+	}
+	if len(want) > 0 {
+		t.Errorf("retry did not send %v", want)
+	}
+	ldb, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ldb.Close()
+	// (The cells are stored again by every re-run: retry's results have
+	// no values, and the event then refers to cells of its head alone.)
+	stored := func() (n int) {
+		t.Helper()
+		if err := ldb.QueryRow(`SELECT count(*) FROM bodies`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	n0 := stored()
+	step("re-run of the changed file", crmsync.ExitNeedsPerson,
+		map[crmsync.Outcome]int{crmsync.OutcomeUnchanged: 18, crmsync.OutcomeRejected: 2, crmsync.OutcomeSent: 0}, 0,
+		"run", "-json", "-ledger", db, "-report", report("b2-again"), b2)
+	if n := stored(); n != n0 {
+		t.Errorf("bodies: %d before the re-run, %d after; want none stored", n0, n)
+	}
+	step("run of the old file", crmsync.ExitNeedsPerson,
+		map[crmsync.Outcome]int{crmsync.OutcomeChanged: 3, crmsync.OutcomeUnchanged: 15, crmsync.OutcomeSent: 0}, 0,
+		"run", "-json", "-ledger", db, "-report", report("b-old"), orig)
+
+	code, stdout, stderr := cli(t, vars, "status", "-json", "-ledger", db)
+	if code != crmsync.ExitOK && code != crmsync.ExitNeedsPerson {
+		t.Fatalf("status: exit %d\n%s", code, stderr)
+	}
+	var st struct {
+		Totals map[crmsync.Kind]map[crmsync.State]int `json:"totals"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	counted := map[crmsync.Kind]map[crmsync.State]int{}
+	erows, err := ldb.Query(`SELECT kind, state, count(*) FROM events GROUP BY kind, state`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer erows.Close()
+	for erows.Next() {
+		var k, s string
+		var n int
+		if err := erows.Scan(&k, &s, &n); err != nil {
+			t.Fatal(err)
+		}
+		if counted[crmsync.Kind(k)] == nil {
+			counted[crmsync.Kind(k)] = map[crmsync.State]int{}
+		}
+		counted[crmsync.Kind(k)][crmsync.State(s)] = n
+	}
+	if diff := cmp.Diff(counted, st.Totals); diff != "" {
+		t.Errorf("status -json: totals differ from the events (-events +status):\n%s", diff)
+	}
+}
+
+// TestLedgerOf60ac47cApplyOldPlan: the plan 60ac47c made of a/ (run 1,
+// 84 new rows, applied by none: a run of the same files sent them) is
+// applied after the migration to schema 10: its rows read back from the
+// stored rows of schema 9, and it sends none of them again.
+func TestLedgerOf60ac47cApplyOldPlan(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crmsync.db")
+	old, err := os.ReadFile(filepath.Join("testdata", "ledger-60ac47c", "crmsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, sandboxEnv(srv), "apply", "-json", "-ledger", db, "-report", filepath.Join(dir, "apply.xlsx"), "1")
+	if code != crmsync.ExitOK {
+		t.Fatalf("apply 1: exit %d\n%s", code, stderr)
+	}
+	if s := decodeSummary(t, stdout); s.Counts[crmsync.OutcomeSkipped] != 84 || s.Counts[crmsync.OutcomeSent] != 0 {
+		t.Errorf("apply 1: counts %v, want 84 skipped (sent by the run after the plan), none sent", s.Counts)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("apply of 60ac47c's plan sent %d requests, want none (a run sent its rows)", n)
+	}
+}
