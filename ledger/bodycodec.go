@@ -86,17 +86,10 @@ func encodeBody(dst, body []byte) []byte {
 				}
 			}
 		}
-		if isDigit(c) && (i == 0 || !isDigit(body[i-1])) {
-			// A date-time or a long run of digits, packed (pack.go).
-			var n, skip int
-			if dst, n, skip = packRun(dst, body, i, bodyWide); n > 0 {
-				i += n
-				continue
-			} else if skip > 0 {
-				dst = append(dst, body[i:i+skip]...)
-				i += skip
-				continue
-			}
+		// A date-time or a long run of digits, packed (pack.go).
+		if d, n := packAt(dst, body, i, bodyWide); n > 0 {
+			dst, i = d, i+n
+			continue
 		}
 		dst = append(dst, c)
 		i++

@@ -28,6 +28,21 @@ const (
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
+// packAt appends src[i:]'s run of digits to dst when one starts at i
+// (src[i] is a digit, src[i-1] is not): packed if packRun packs it, else
+// as it is. It returns how many bytes of src it took (0: none starts at
+// i).
+func packAt[S ~string | ~[]byte](dst []byte, src S, i int, esc byte) ([]byte, int) {
+	if !isDigit(src[i]) || i > 0 && isDigit(src[i-1]) {
+		return dst, 0
+	}
+	dst, n, skip := packRun(dst, src, i, esc)
+	if n == 0 && skip > 0 {
+		dst, n = append(dst, src[i:i+skip]...), skip
+	}
+	return dst, n
+}
+
 // packRun reports whether src[i:] starts a run appendPacked packs
 // (src[i] is a digit, src[i-1] is not); if so it appends esc, the type
 // and the payload to dst and returns the bytes of src it stands for.

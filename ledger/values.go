@@ -150,16 +150,9 @@ func appendPackedCells(b []byte, vs []string) []byte {
 		}
 		src := v
 		for i := 0; i < len(src); {
-			if isDigit(src[i]) && (i == 0 || !isDigit(src[i-1])) {
-				var n, skip int
-				if b, n, skip = packRun(b, src, i, cellsEsc); n > 0 {
-					i += n
-					continue
-				} else if skip > 0 {
-					b = append(b, src[i:i+skip]...)
-					i += skip
-					continue
-				}
+			if d, n := packAt(b, src, i, cellsEsc); n > 0 {
+				b, i = d, i+n
+				continue
 			}
 			b = append(b, src[i])
 			i++
