@@ -63,24 +63,7 @@ func TestLedgerOf60ac47c(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &st); err != nil || st.Schema != ledger.SchemaVersion() || st.Schema < 10 {
 			t.Errorf("status -json %s: schema %d (%v), want %d", when, st.Schema, err, ledger.SchemaVersion())
 		}
-		counted := map[crmsync.Kind]map[crmsync.State]int{}
-		rows, err := ldb.Query(`SELECT kind, state, count(*) FROM events GROUP BY kind, state`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k, s string
-			var n int
-			if err := rows.Scan(&k, &s, &n); err != nil {
-				t.Fatal(err)
-			}
-			if counted[crmsync.Kind(k)] == nil {
-				counted[crmsync.Kind(k)] = map[crmsync.State]int{}
-			}
-			counted[crmsync.Kind(k)][crmsync.State(s)] = n
-		}
-		if diff := cmp.Diff(counted, st.Totals); diff != "" {
+		if diff := cmp.Diff(eventCounts(t, ldb), st.Totals); diff != "" {
 			t.Errorf("status -json %s: totals differ from the events (-events +status):\n%s", when, diff)
 		}
 		return st.Totals
@@ -392,24 +375,7 @@ func TestLedgerOf60ac47cChangedResent(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
 		t.Fatal(err)
 	}
-	counted := map[crmsync.Kind]map[crmsync.State]int{}
-	erows, err := ldb.Query(`SELECT kind, state, count(*) FROM events GROUP BY kind, state`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer erows.Close()
-	for erows.Next() {
-		var k, s string
-		var n int
-		if err := erows.Scan(&k, &s, &n); err != nil {
-			t.Fatal(err)
-		}
-		if counted[crmsync.Kind(k)] == nil {
-			counted[crmsync.Kind(k)] = map[crmsync.State]int{}
-		}
-		counted[crmsync.Kind(k)][crmsync.State(s)] = n
-	}
-	if diff := cmp.Diff(counted, st.Totals); diff != "" {
+	if diff := cmp.Diff(eventCounts(t, ldb), st.Totals); diff != "" {
 		t.Errorf("status -json: totals differ from the events (-events +status):\n%s", diff)
 	}
 }
@@ -440,4 +406,31 @@ func TestLedgerOf60ac47cApplyOldPlan(t *testing.T) {
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("apply of 60ac47c's plan sent %d requests, want none (a run sent its rows)", n)
 	}
+}
+
+// eventCounts counts the ledger's events by kind and state, straight from
+// the events table: what status -json's totals must say.
+func eventCounts(t *testing.T, ldb *sql.DB) map[crmsync.Kind]map[crmsync.State]int {
+	t.Helper()
+	counted := map[crmsync.Kind]map[crmsync.State]int{}
+	rows, err := ldb.Query(`SELECT kind, state, count(*) FROM events GROUP BY kind, state`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, s string
+		var n int
+		if err := rows.Scan(&k, &s, &n); err != nil {
+			t.Fatal(err)
+		}
+		if counted[crmsync.Kind(k)] == nil {
+			counted[crmsync.Kind(k)] = map[crmsync.State]int{}
+		}
+		counted[crmsync.Kind(k)][crmsync.State(s)] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return counted
 }
