@@ -315,9 +315,11 @@ type bodyIDs struct {
 	planned map[eventKey]*plannedRef
 }
 
-// plannedRef is a plan's row: its body and cells IDs, and the bytes of
-// each as stored (encodeBody, appendHeadCells), for the full compare.
+// plannedRef is a queued row (of a plan, or of the run itself): its Seq,
+// its body and cells IDs, and the bytes of each as stored (encodeBody,
+// appendHeadCells), for the full compare.
 type plannedRef struct {
+	seq             int64
 	bodyID, cellsID int64
 	body, cells     []byte
 }
@@ -378,13 +380,14 @@ type planned struct {
 // the given lanes and event times, with their bodies and cells, to be
 // followed by the (lane, time) pairs. The queue's index (run, lane, time,
 // Seq) finds them: no index is kept for it.
-const planQuery = `SELECT r.kind, r.key, r.body_id, r.cells_id, b.body, c.vals
+const planQuery = `SELECT r.seq, r.kind, r.key, r.body_id, r.cells_id, b.body, c.vals
 FROM results r INDEXED BY results_queue JOIN bodies b ON b.id = r.body_id JOIN cells c ON c.id = r.cells_id
 WHERE r.run_id = ?1 AND r.outcome = 'new' AND (r.lane, r.time) IN`
 
-// lookPlan reads what plan run plan stored of the rows ps: the body and
-// cells of its row of the same event, lane and event time, if it has one
-// still to be sent (its new rows until it is applied), into b.planned.
+// lookPlan reads what run plan stored of the rows ps: the body and cells
+// of its row of the same event, lane and event time, if it has one still
+// to be sent (a plan's new rows until it is applied; a run's queue), into
+// b.planned.
 func (b *bodyIDs) lookPlan(ctx context.Context, plan int64, ps []planned) error {
 	if b.planned == nil {
 		b.planned = make(map[eventKey]*plannedRef, len(ps))
@@ -434,7 +437,7 @@ func (b *bodyIDs) lookPlan(ctx context.Context, plan int64, ps []planned) error 
 					kind, key string
 					c         plannedRef
 				)
-				if err := rows.Scan(&kind, &key, &c.bodyID, &c.cellsID, &c.body, &c.cells); err != nil {
+				if err := rows.Scan(&c.seq, &kind, &key, &c.bodyID, &c.cellsID, &c.body, &c.cells); err != nil {
 					return err
 				}
 				if key == "" { // in the head (schema 10)
@@ -664,6 +667,10 @@ func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event)
 	if err != nil {
 		return nil, err
 	}
+	queued, err := l.claimedRows(ctx, runID, evs, keys, bodies)
+	if err != nil {
+		return nil, err
+	}
 	var claimed []claimedEvent
 	events := l.newMultiInsert(`INSERT INTO events
 	(keyspace, key, kind, state, hash, body_id, lane, time, first_run, last_run, updated, cells_id)`, 12,
@@ -673,7 +680,7 @@ func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event)
 	cells_id = coalesce(excluded.cells_id, cells_id)`)
 	for i, ev := range evs {
 		r := bodies.refs[keys[i]] // a claim keeps the event's cells
-		q, queued := l.takeQueued(runID, keys[i], ev.Hash)
+		q, queued := queued[i], queued[i].bodyID != 0
 		if queued && (r.hash != ev.Hash || r.bodyID == 0) {
 			// The queued result of this run (Queued) holds the body:
 			// the event refers to it and to its cells.
@@ -701,6 +708,54 @@ func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event)
 		return nil, err
 	}
 	return claimed, events.flush(ctx)
+}
+
+// claimedRows returns, for each of evs (of events keys) claimed in run
+// runID, what its queued row of the run holds when the claim is of that
+// row's content (bodyID 0: none): remembered from the queue's page
+// (takeQueued), or else read from the run's queue (bodies.lookPlan), as
+// the sender claims some events long after their page was read (it
+// gathers lanes while others are out). So the event refers to the row's
+// body and cells instead of storing them again, and its answer is written
+// in place. The queued row is taken only when its body is the claim's, in
+// full; its Seq lets the answer in place check it is the answer's row.
+func (l *Ledger) claimedRows(ctx context.Context, runID int64, evs []*crmsync.Event, keys []eventKey, bodies *bodyIDs) ([]queuedRef, error) {
+	out := make([]queuedRef, len(evs))
+	var look []planned
+	var at []int
+	for i, ev := range evs {
+		if q, ok := l.takeQueued(runID, keys[i], ev.Hash); ok {
+			out[i] = q
+			continue
+		}
+		if r := bodies.refs[keys[i]]; r.hash == ev.Hash && r.bodyID != 0 {
+			continue // the event's own body already
+		}
+		if t, ok := nanos(ev.Time).(int64); ok && len(ev.Body) > 0 {
+			look = append(look, planned{keys[i], ev.Lane, t})
+			at = append(at, i)
+		}
+	}
+	if len(look) == 0 {
+		return out, nil
+	}
+	if err := bodies.lookPlan(ctx, runID, look); err != nil {
+		return nil, err
+	}
+	for j, p := range look {
+		c := bodies.planned[p.k]
+		if c == nil {
+			continue
+		}
+		ev := evs[at[j]]
+		if string(c.body) != string(encodeBody(nil, ev.Body)) && !sameBody(c.body, ev.Body) {
+			continue
+		}
+		out[at[j]] = queuedRef{eventRef{hash: ev.Hash, bodyID: c.bodyID, cellsID: c.cellsID, cells: c.cells}, c.seq}
+	}
+	// The claim's own look-ups are not a plan's: recordTx makes its own.
+	bodies.planned = nil
+	return out, nil
 }
 
 // ReasonReleased is the reason of an event whose claim was released: its
