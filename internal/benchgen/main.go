@@ -35,7 +35,12 @@ func main() {
 	xfloor := flag.String("xfloor", "", "read this XLSX's first sheet with excelize Rows() and print rows and seconds")
 	bare := flag.String("bare", "", "read this file as crmsync does, then post its bodies with a bare client to $MALLCOO_BASE_URL (credentials from $MALLCOO_APP_ID, …) and print events and seconds of the posting")
 	concurrency := flag.Int("concurrency", 16, "requests at once (-bare)")
+	flag.IntVar(&members, "members", members, "members the rows are spread over (rows ÷ members is the length of a member's lane)")
 	flag.Parse()
+	if members < 1 {
+		fmt.Fprintln(os.Stderr, "benchgen: -members must be at least 1")
+		os.Exit(2)
+	}
 	var err error
 	switch {
 	case *floor != "":
@@ -59,10 +64,14 @@ func main() {
 
 var header = []string{"TransID", "ThirdPartyCardID", "ScoreEvent", "TradeTime", "TradeAmount", "CrmShopID", "TradeSerialNo", "PosID", "ReturnTime", "ReturnAmount", "Score", "PayType"}
 
-// row returns score row i: sales of 200,000 members over a year, every
-// tenth event a return of the sale before it.
+// members is how many members the rows are spread over (-members).
+var members = 200000
+
+// row returns score row i: sales of members members (200,000 unless
+// -members says) over a year, every tenth event a return of the sale
+// before it.
 func row(i int) []string {
-	member := i % 200000
+	member := i % members
 	card := fmt.Sprintf("0%012d", 201700000000+member)
 	t := time.Date(2023, 1, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * 31 * time.Second)
 	amount := fmt.Sprintf("%d.%02d", 10+i%5000, i%100)
