@@ -26,6 +26,16 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary buildBinary built (29 MB a test run, left in
+// the temporary directory otherwise).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // buildBinary builds crmsync once for the tests that need a real process.
 func buildBinary(t *testing.T) string {
 	t.Helper()
