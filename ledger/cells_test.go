@@ -30,12 +30,7 @@ func count(t *testing.T, l *Ledger, table string) int {
 // once.
 func TestRowStoredOnce(t *testing.T) {
 	ctx := context.Background()
-	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
-	unlock, err := l.Lock("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	l := lockedLedger(t)
 	const n = 30
 	rows := func(o crmsync.Outcome) []*crmsync.Result {
 		rs := make([]*crmsync.Result, n)
@@ -151,12 +146,7 @@ func TestCellsHead(t *testing.T) {
 // remove them and keep the bodies and cells events refer to.
 func TestUnchangedStoredNarrow(t *testing.T) {
 	ctx := context.Background()
-	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
-	unlock, err := l.Lock("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	l := lockedLedger(t)
 	const n = 40
 	rows := func(o crmsync.Outcome) []*crmsync.Result {
 		rs := make([]*crmsync.Result, n)

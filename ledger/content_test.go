@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +54,37 @@ func recordPlan(t testing.TB, l *Ledger, at time.Time, rs []*crmsync.Result) int
 	return id
 }
 
+// mixedRows returns n score results with outcome o, Seqs 1 to n: every
+// other one's content hash is not its body's (wireResult), the others'
+// is.
+func mixedRows(n int, o crmsync.Outcome) []*crmsync.Result {
+	rs := make([]*crmsync.Result, n)
+	for i := range rs {
+		if i%2 == 0 {
+			rs[i] = wireResult(int64(i+1), i, o)
+		} else { // the hash is the body's
+			rs[i] = benchResult(int64(i+1), benchEvent(i))
+			rs[i].Outcome, rs[i].HasCode, rs[i].Code, rs[i].Message, rs[i].Attempts = o, false, 0, "", 0
+		}
+	}
+	return rs
+}
+
+// queuedEvents returns the events of run id's queue (Queued), as the
+// sender claims them, and checks there are n.
+func queuedEvents(t testing.TB, l *Ledger, id int64, n int) []*crmsync.Event {
+	t.Helper()
+	var evs []*crmsync.Event
+	err := l.Queued(context.Background(), id, func(r *crmsync.Result) error {
+		evs = append(evs, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
+		return nil
+	})
+	if err != nil || len(evs) != n {
+		t.Fatalf("Queued(%d): %d rows, %v; want %d", id, len(evs), err, n)
+	}
+	return evs
+}
+
 func utc(rs []*crmsync.Result) []*crmsync.Result {
 	for _, r := range rs {
 		r.Time = r.Time.UTC()
@@ -69,25 +99,9 @@ func utc(rs []*crmsync.Result) []*crmsync.Result {
 // them stores nothing more. Every run reads back as recorded.
 func TestPlanThenRunStoresOnce(t *testing.T) {
 	ctx := context.Background()
-	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
-	unlock, err := l.Lock("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	l := lockedLedger(t)
 	const n = 40
-	rows := func(o crmsync.Outcome) []*crmsync.Result {
-		rs := make([]*crmsync.Result, n)
-		for i := range rs {
-			if i%2 == 0 {
-				rs[i] = wireResult(int64(i+1), i, o)
-			} else { // the hash is the body's
-				rs[i] = benchResult(int64(i+1), benchEvent(i))
-				rs[i].Outcome, rs[i].HasCode, rs[i].Code, rs[i].Message, rs[i].Attempts = o, false, 0, "", 0
-			}
-		}
-		return rs
-	}
+	rows := func(o crmsync.Outcome) []*crmsync.Result { return mixedRows(n, o) }
 	begin := func(command string) int64 {
 		t.Helper()
 		id, err := l.BeginRun(ctx, command, nil, time.Now())
@@ -117,14 +131,7 @@ func TestPlanThenRunStoresOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored("after the run's diff", n, n)
-	var claim []*crmsync.Event
-	err = l.Queued(ctx, run, func(r *crmsync.Result) error {
-		claim = append(claim, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
-		return nil
-	})
-	if err != nil || len(claim) != n {
-		t.Fatalf("Queued(%d): %d rows, %v; want %d", run, len(claim), err, n)
-	}
+	claim := queuedEvents(t, l, run, n)
 	if err := l.Claim(ctx, run, claim); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +152,7 @@ func TestPlanThenRunStoresOnce(t *testing.T) {
 		}
 	}
 	var evs []*crmsync.Event
-	err = l.Events(ctx, []crmsync.State{crmsync.StateSent}, func(ev *crmsync.Event, _ crmsync.Prior) error { evs = append(evs, ev); return nil })
+	err := l.Events(ctx, []crmsync.State{crmsync.StateSent}, func(ev *crmsync.Event, _ crmsync.Prior) error { evs = append(evs, ev); return nil })
 	if err != nil || len(evs) != n {
 		t.Fatalf("sent events: %d, %v; want %d", len(evs), err, n)
 	}
@@ -165,12 +172,7 @@ func TestPlanThenRunStoresOnce(t *testing.T) {
 // otherwise) gets its own; other cells of the same body get their own
 // cells; only the latest plan is looked in. Each reads back its own.
 func TestContentComparedInFull(t *testing.T) {
-	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
-	unlock, err := l.Lock("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	l := lockedLedger(t)
 	row := func(body string) *crmsync.Result {
 		r := wireResult(1, 1, crmsync.OutcomeNew)
 		r.Body = []byte(body)
@@ -212,12 +214,7 @@ func TestContentComparedInFull(t *testing.T) {
 // deletes the bodies, cells and content entries only its rows referred to.
 func TestPruneSharedBody(t *testing.T) {
 	ctx := context.Background()
-	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
-	unlock, err := l.Lock("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	l := lockedLedger(t)
 	day := func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
 	// The member of event 1 (failed in the second run: an event keeps its
 	// body), and of event 2 (new in both runs: no event refers to it).
@@ -266,12 +263,7 @@ func TestPruneSharedBody(t *testing.T) {
 // report and the queue, as recorded.
 func TestResultHashInHead(t *testing.T) {
 	ctx := context.Background()
-	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
-	unlock, err := l.Lock("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	l := lockedLedger(t)
 	changed := wireResult(2, 2, crmsync.OutcomeChanged)
 	changed.Previous = []byte(`{"TransID":"old"}`)
 	rs := []*crmsync.Result{wireResult(1, 1, crmsync.OutcomeNew), changed}
@@ -315,25 +307,9 @@ func TestResultHashInHead(t *testing.T) {
 // row's (it changed meanwhile) stores that body.
 func TestClaimFarBehindQueue(t *testing.T) {
 	ctx := context.Background()
-	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
-	unlock, err := l.Lock("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	l := lockedLedger(t)
 	n := 3*maxQueued + 17
-	rows := func(o crmsync.Outcome) []*crmsync.Result {
-		rs := make([]*crmsync.Result, n)
-		for i := range rs {
-			if i%3 == 0 {
-				rs[i] = wireResult(int64(i+1), i, o)
-			} else {
-				rs[i] = benchResult(int64(i+1), benchEvent(i))
-				rs[i].Outcome, rs[i].HasCode, rs[i].Code, rs[i].Message, rs[i].Attempts = o, false, 0, "", 0
-			}
-		}
-		return rs
-	}
+	rows := func(o crmsync.Outcome) []*crmsync.Result { return mixedRows(n, o) }
 	run, err := l.BeginRun(ctx, "run", nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -341,14 +317,7 @@ func TestClaimFarBehindQueue(t *testing.T) {
 	if err := l.Record(ctx, run, rows(crmsync.OutcomeNew)); err != nil {
 		t.Fatal(err)
 	}
-	var claim []*crmsync.Event
-	err = l.Queued(ctx, run, func(r *crmsync.Result) error {
-		claim = append(claim, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
-		return nil
-	})
-	if err != nil || len(claim) != n {
-		t.Fatalf("Queued(%d): %d rows, %v; want %d", run, len(claim), err, n)
-	}
+	claim := queuedEvents(t, l, run, n)
 	// One event's body changed between its queued row and its claim.
 	changed := claim[len(claim)/2]
 	changed.Body = append([]byte(nil), changed.Body...)

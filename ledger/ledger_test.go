@@ -72,6 +72,19 @@ func openLedger(t testing.TB, path string) *Ledger {
 	return l
 }
 
+// lockedLedger opens a new ledger in a temporary folder and locks it; the
+// lock is released and the ledger closed when the test ends.
+func lockedLedger(t testing.TB) *Ledger {
+	t.Helper()
+	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unlock() })
+	return l
+}
+
 // beginRun locks l and begins a run; the lock is released when the test ends.
 func beginRun(t testing.TB, l *Ledger) int64 {
 	t.Helper()
