@@ -174,7 +174,9 @@ func TestRecordInPlace(t *testing.T) {
 
 // claimSteps records a run's rows new (mixedRows: hashes the body's and
 // not), with events that a run before left failed (one with its body now,
-// one with another body, one of another kind of its key space), reads the
+// one with another body, one of another kind of its key space) and a plan
+// of some of them whose bodies are stored as they are (before schema 8),
+// reads the
 // queue, claims every event in two batches (forget: with what the ledger
 // remembered of the queue's pages forgotten first, as when the sender
 // claims long after it read them) and records the answers, but leaves the
@@ -208,12 +210,30 @@ func claimSteps(t *testing.T, l *Ledger, forget bool) {
 	if err := l.Record(ctx, prior, failed); err != nil {
 		t.Fatal(err)
 	}
+	// A plan of some of the rows, whose bodies are stored as they are
+	// (as before schema 8): the run's rows refer to them.
+	var plan []*crmsync.Result
+	for _, i := range []int{2, 3, 5, 10} {
+		r := *rows[i]
+		r.Seq = int64(len(plan) + 1)
+		plan = append(plan, &r)
+	}
+	planID := recordPlan(t, l, t0, plan)
+	for _, r := range plan {
+		if _, err := l.db.Exec(`UPDATE bodies SET body = ?1 WHERE id = (SELECT body_id FROM results WHERE run_id = ?2 AND seq = ?3)`, r.Body, planID, r.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
 	id, err := l.BeginRun(ctx, "run", nil, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Record(ctx, id, rows); err != nil {
 		t.Fatal(err)
+	}
+	var raw int
+	if err := l.db.QueryRow(`SELECT count(*) FROM results r JOIN bodies b ON b.id = r.body_id WHERE r.run_id = ?1 AND hex(substr(b.body, 1, 1)) = '7B'`, id).Scan(&raw); err != nil || raw != len(plan) {
+		t.Fatalf("rows of run %d referring to a body stored as it is: %d, %v; want %d", id, raw, err, len(plan))
 	}
 	var queued []*crmsync.Result
 	if err := l.Queued(ctx, id, func(r *crmsync.Result) error { queued = append(queued, r); return nil }); err != nil {
@@ -258,8 +278,9 @@ func claimSteps(t *testing.T, l *Ledger, forget bool) {
 // answer to it leave the ledger exactly as when the page is remembered:
 // every column of events, results, open_rows, bodies and cells, for
 // hashes the body's and not, events failed before with the same body,
-// with another, and of another kind of the key space, and an event left
-// in flight.
+// with another, and of another kind of the key space, rows referring to
+// a plan's body stored as it is (before schema 8), and an event left in
+// flight.
 func TestClaimLookedUpAsRemembered(t *testing.T) {
 	remembered := openLedger(t, filepath.Join(t.TempDir(), "remembered.db"))
 	looked := openLedger(t, filepath.Join(t.TempDir(), "looked.db"))
