@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -384,4 +385,82 @@ func TestClaimFarBehindQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestClaimOtherHashSameBody: a claim found in the run's queue by its
+// body (the ledger forgot the queue's page) whose content hash is not the
+// hash of the row it found — a full-form hash claimed against a row whose
+// hash is its body's, the body's own hash against a row with a full-form
+// hash, another kind of the key space, no hash — keeps its own kind, hash
+// and body, in flight (Events, Lookup) and once answered.
+func TestClaimOtherHashSameBody(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t, filepath.Join(t.TempDir(), "l.db"))
+	run := beginRun(t, l)
+	const n = 8
+	if err := l.Record(ctx, run, mixedRows(n, crmsync.OutcomeNew)); err != nil {
+		t.Fatal(err)
+	}
+	evs := queuedEvents(t, l, run, n)
+	l.qmu.Lock()
+	l.queued = nil
+	l.qmu.Unlock()
+	for i, ev := range evs { // even: a row whose hash is not its body's
+		switch i {
+		case 0:
+			ev.Hash = crmsync.ContentHash(ev.Kind, ev.Body)
+		case 1, 6:
+			ev.Hash = crmsync.ContentHash(ev.Kind, append([]byte("other "), ev.Body...))
+		case 2:
+			ev.Kind = crmsync.KindScoreV2
+			ev.Hash = crmsync.ContentHash(ev.Kind, append([]byte("full "), ev.Body...))
+		case 3, 4:
+			ev.Hash = ""
+		case 5:
+			ev.Kind = crmsync.KindScoreV2
+			ev.Hash = crmsync.ContentHash(ev.Kind, ev.Body)
+		}
+	}
+	if err := l.Claim(ctx, run, evs); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, state crmsync.State) {
+		t.Helper()
+		want := make(map[string]*crmsync.Event, n)
+		for _, ev := range evs {
+			want[ev.Key] = ev
+		}
+		seen := 0
+		err := l.Events(ctx, []crmsync.State{state}, func(ev *crmsync.Event, p crmsync.Prior) error {
+			seen++
+			w := want[ev.Key]
+			if w == nil || p.Kind != w.Kind || ev.Hash != w.Hash || string(ev.Body) != string(w.Body) {
+				t.Errorf("%s: event %s: kind %s, hash %q, body %s; want those claimed: %+v", when, ev.Key, p.Kind, ev.Hash, ev.Body, w)
+			}
+			return nil
+		})
+		if err != nil || seen != n {
+			t.Fatalf("%s: %d events %s, %v; want %d", when, seen, state, err, n)
+		}
+		priors, err := l.Lookup(ctx, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range priors {
+			if p.State != state || p.Kind != evs[i].Kind || p.Hash != evs[i].Hash || string(p.Body) != string(evs[i].Body) {
+				t.Errorf("%s: Lookup(%s) = %s, kind %s, hash %q, body %s; want %s and those claimed: %+v", when, evs[i].Key, p.State, p.Kind, p.Hash, p.Body, state, evs[i])
+			}
+		}
+	}
+	check("claimed", crmsync.StateInFlight)
+	var answers []*crmsync.Result
+	for i, ev := range evs {
+		answers = append(answers, &crmsync.Result{Seq: int64(i + 1), Kind: ev.Kind, Key: ev.Key, Lane: ev.Lane, Time: ev.Time,
+			Body: ev.Body, Hash: ev.Hash, Values: mixedRows(n, crmsync.OutcomeNew)[i].Values,
+			Outcome: crmsync.OutcomeSent, HasCode: true, Code: 1, Message: "成功", Attempts: 1})
+	}
+	if err := l.Record(ctx, run, answers); err != nil {
+		t.Fatal(err)
+	}
+	check("answered", crmsync.StateSent)
 }

@@ -316,12 +316,27 @@ type bodyIDs struct {
 }
 
 // plannedRef is a queued row (of a plan, or of the run itself): its Seq,
-// its body and cells IDs, and the bytes of each as stored (encodeBody,
-// appendHeadCells), for the full compare.
+// kind and hash column, its body and cells IDs, and the bytes of each as
+// stored (encodeBody, appendHeadCells), for the full compare.
 type plannedRef struct {
 	seq             int64
+	kind            crmsync.Kind
+	hash            []byte // results.hash: empty when the head or the body holds it (storedHash)
 	bodyID, cellsID int64
 	body, cells     []byte
+}
+
+// holds reports whether the row's content hash (as scanResult reads it:
+// its hash column, else its cells' head, else its body's, which is body)
+// is hash.
+func (c *plannedRef) holds(hash string, body []byte) bool {
+	switch {
+	case len(c.hash) > 0:
+		return hashText(c.hash) == hash
+	case hashOfHead(c.cells) != "":
+		return hashOfHead(c.cells) == hash
+	}
+	return hash != "" && crmsync.ContentHash(c.kind, body) == hash
 }
 
 // newBodyIDs reads the current body of every event of keys; known holds
@@ -380,7 +395,7 @@ type planned struct {
 // the given lanes and event times, with their bodies and cells, to be
 // followed by the (lane, time) pairs. The queue's index (run, lane, time,
 // Seq) finds them: no index is kept for it.
-const planQuery = `SELECT r.seq, r.kind, r.key, r.body_id, r.cells_id, b.body, c.vals
+const planQuery = `SELECT r.seq, r.kind, r.hash, r.key, r.body_id, r.cells_id, b.body, c.vals
 FROM results r INDEXED BY results_queue JOIN bodies b ON b.id = r.body_id JOIN cells c ON c.id = r.cells_id
 WHERE r.run_id = ?1 AND r.outcome = 'new' AND (r.lane, r.time) IN`
 
@@ -437,9 +452,10 @@ func (b *bodyIDs) lookPlan(ctx context.Context, plan int64, ps []planned) error 
 					kind, key string
 					c         plannedRef
 				)
-				if err := rows.Scan(&c.seq, &kind, &key, &c.bodyID, &c.cellsID, &c.body, &c.cells); err != nil {
+				if err := rows.Scan(&c.seq, &kind, &c.hash, &key, &c.bodyID, &c.cellsID, &c.body, &c.cells); err != nil {
 					return err
 				}
+				c.kind = crmsync.Kind(kind)
 				if key == "" { // in the head (schema 10)
 					key, _ = keyOfHead(c.cells)
 				}
@@ -718,7 +734,10 @@ func (l *Ledger) claimTx(ctx context.Context, runID int64, evs []*crmsync.Event)
 // gathers lanes while others are out). So the event refers to the row's
 // body and cells instead of storing them again, and its answer is written
 // in place. The queued row is taken only when its body is the claim's, in
-// full; its Seq lets the answer in place check it is the answer's row.
+// full, and its content hash too (as takeQueued: else the event, whose
+// hash column is empty when its cells' head holds its hash, could read
+// back the row's); its Seq lets the answer in place check it is the
+// answer's row.
 func (l *Ledger) claimedRows(ctx context.Context, runID int64, evs []*crmsync.Event, keys []eventKey, bodies *bodyIDs) ([]queuedRef, error) {
 	out := make([]queuedRef, len(evs))
 	var look []planned
@@ -748,7 +767,7 @@ func (l *Ledger) claimedRows(ctx context.Context, runID int64, evs []*crmsync.Ev
 			continue
 		}
 		ev := evs[at[j]]
-		if string(c.body) != string(encodeBody(nil, ev.Body)) && !sameBody(c.body, ev.Body) {
+		if string(c.body) != string(encodeBody(nil, ev.Body)) && !sameBody(c.body, ev.Body) || !c.holds(ev.Hash, ev.Body) {
 			continue
 		}
 		out[at[j]] = queuedRef{eventRef{hash: ev.Hash, bodyID: c.bodyID, cellsID: c.cellsID, cells: c.cells}, c.seq}

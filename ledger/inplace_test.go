@@ -171,3 +171,122 @@ func TestRecordInPlace(t *testing.T) {
 		}
 	})
 }
+
+// claimSteps records a run's rows new (mixedRows: hashes the body's and
+// not), with events that a run before left failed (one with its body now,
+// one with another body, one of another kind of its key space) and a plan
+// of some of them whose bodies are stored as they are (before schema 8),
+// reads the
+// queue, claims every event in two batches (forget: with what the ledger
+// remembered of the queue's pages forgotten first, as when the sender
+// claims long after it read them) and records the answers, but leaves the
+// last claim in flight.
+func claimSteps(t *testing.T, l *Ledger, forget bool) {
+	t.Helper()
+	ctx := context.Background()
+	l.Now = func() time.Time { return t0 }
+	const n = 12
+	rows := mixedRows(n, crmsync.OutcomeNew)
+	prior := beginRun(t, l)
+	var before []*crmsync.Event
+	var failed []*crmsync.Result
+	for _, i := range []int{0, 1, 4, 7} {
+		r := *rows[i]
+		switch i {
+		case 4: // another body before
+			r.Body = []byte(strings.Replace(string(r.Body), `"Score":`, `"Score":1`, 1))
+			r.Hash = crmsync.ContentHash(r.Kind, r.Body)
+		case 7: // score-v2 before: the same key space
+			r.Kind = crmsync.KindScoreV2
+			r.Hash = crmsync.ContentHash(r.Kind, r.Body)
+		}
+		r.Outcome, r.Attempts, r.Reason = crmsync.OutcomeFailed, 1, "timeout"
+		before = append(before, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
+		failed = append(failed, &r)
+	}
+	if err := l.Claim(ctx, prior, before); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, prior, failed); err != nil {
+		t.Fatal(err)
+	}
+	// A plan of some of the rows, whose bodies are stored as they are
+	// (as before schema 8): the run's rows refer to them.
+	var plan []*crmsync.Result
+	for _, i := range []int{2, 3, 5, 10} {
+		r := *rows[i]
+		r.Seq = int64(len(plan) + 1)
+		plan = append(plan, &r)
+	}
+	planID := recordPlan(t, l, t0, plan)
+	for _, r := range plan {
+		if _, err := l.db.Exec(`UPDATE bodies SET body = ?1 WHERE id = (SELECT body_id FROM results WHERE run_id = ?2 AND seq = ?3)`, r.Body, planID, r.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := l.BeginRun(ctx, "run", nil, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, id, rows); err != nil {
+		t.Fatal(err)
+	}
+	var raw int
+	if err := l.db.QueryRow(`SELECT count(*) FROM results r JOIN bodies b ON b.id = r.body_id WHERE r.run_id = ?1 AND hex(substr(b.body, 1, 1)) = '7B'`, id).Scan(&raw); err != nil || raw != len(plan) {
+		t.Fatalf("rows of run %d referring to a body stored as it is: %d, %v; want %d", id, raw, err, len(plan))
+	}
+	var queued []*crmsync.Result
+	if err := l.Queued(ctx, id, func(r *crmsync.Result) error { queued = append(queued, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != n {
+		t.Fatalf("Queued(%d): %d rows, want %d", id, len(queued), n)
+	}
+	if forget {
+		l.qmu.Lock()
+		l.queued = nil
+		l.qmu.Unlock()
+	}
+	var evs []*crmsync.Event
+	for _, r := range queued {
+		evs = append(evs, &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash})
+	}
+	for _, b := range [][]*crmsync.Event{evs[:5], evs[5:]} {
+		if err := l.Claim(ctx, id, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outcomes := []crmsync.Outcome{crmsync.OutcomeSent, crmsync.OutcomeRejected, crmsync.OutcomeFailed, crmsync.OutcomeUncertain}
+	for i, r := range queued {
+		r.Outcome, r.Attempts = outcomes[i%len(outcomes)], 1
+		switch r.Outcome {
+		case crmsync.OutcomeSent:
+			r.HasCode, r.Code, r.Message = true, 1, "成功"
+		case crmsync.OutcomeRejected:
+			r.HasCode, r.Code, r.Message, r.Reason = true, 1001, "重复", "猫酷拒绝 / rejected by Mallcoo"
+		default:
+			r.Reason = "发送失败 / not delivered: timeout"
+		}
+	}
+	if err := l.Record(ctx, id, queued[:n-1]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClaimLookedUpAsRemembered: a claim whose queue page the ledger no
+// longer remembers (it looks its row up in the run's queue) and the
+// answer to it leave the ledger exactly as when the page is remembered:
+// every column of events, results, open_rows, bodies and cells, for
+// hashes the body's and not, events failed before with the same body,
+// with another, and of another kind of the key space, rows referring to
+// a plan's body stored as it is (before schema 8), and an event left in
+// flight.
+func TestClaimLookedUpAsRemembered(t *testing.T) {
+	remembered := openLedger(t, filepath.Join(t.TempDir(), "remembered.db"))
+	looked := openLedger(t, filepath.Join(t.TempDir(), "looked.db"))
+	claimSteps(t, remembered, false)
+	claimSteps(t, looked, true)
+	if d := cmp.Diff(dumpTables(t, remembered), dumpTables(t, looked)); d != "" {
+		t.Errorf("ledger after claims looked up in the queue (-remembered +looked up):\n%s", d)
+	}
+}
