@@ -885,3 +885,39 @@ func FuzzDecimalAdd(f *testing.F) {
 		}
 	})
 }
+
+// TestSummarySumsFit: sums too wide for the summary's number columns (a
+// backfill's run to billions: LibreOffice and Excel show ### then) widen
+// them to the widest sum as shown; small sums leave them as they are.
+func TestSummarySumsFit(t *testing.T) {
+	for _, c := range []struct {
+		amount string
+		want   float64 // width of C to E
+	}{
+		{"1280.50", summaryNumberWidth},
+		{"25045000000.00", 19}, // "25,045,000,000.00": 17 + 2
+		{"-99999999999.99", 20}, // read: -99,999,999,999.69 (with T1's and T2's 0.30): 18 + 2
+	} {
+		s, src := testRun()
+		src[3].Values = scoreValues("T3", "0201710000003", c.amount, "1280")
+		src[3].Body = scoreBody("T3", "0201710000003", c.amount, "1280")
+		path := filepath.Join(t.TempDir(), "run-7.xlsx")
+		if _, err := Write(context.Background(), path, s, src, Options{ShowPersonal: true}); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		f := open(t, path)
+		for _, col := range []string{"C", "D", "E"} {
+			if w, err := f.GetColWidth("汇总", col); err != nil || w != c.want {
+				t.Errorf("amount %s: column %s width %v, %v; want %v", c.amount, col, w, err, c.want)
+			}
+		}
+		if got := findRow(rows(t, f, "汇总"), "消费积分变更通知", "消费金额(TradeAmount)"); len(got) < 3 || amountWidth(strings.ReplaceAll(got[2], ",", "")) > int(c.want)-2 {
+			t.Errorf("amount %s: read sum shown %q, wider than its column %v", c.amount, got, c.want)
+		}
+	}
+	for v, want := range map[string]int{"0": 4, "0.3": 4, "-10.50": 6, "1280.80": 8, "999": 6, "1000": 8, "-1000000": 13} {
+		if got := amountWidth(v); got != want {
+			t.Errorf("amountWidth(%q) = %d, want %d", v, got, want)
+		}
+	}
+}

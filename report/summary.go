@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -93,7 +94,7 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	if err := pageSetup(f, sheet); err != nil {
 		return err
 	}
-	for col, width := range map[string]float64{"A": 42, "B": 22, "C": 14, "D": 14, "E": 14} {
+	for col, width := range map[string]float64{"A": 42, "B": 22, "C": summaryNumberWidth, "D": summaryNumberWidth, "E": summaryNumberWidth} {
 		if err := f.SetColWidth(sheet, col, col, width); err != nil {
 			return err
 		}
@@ -378,6 +379,7 @@ func chartColor(o crmsync.Outcome) string {
 func writeFinance(w *summaryWriter, fin *finance) error {
 	l := w.l
 	started := false
+	widest := 0 // characters of the widest sum as shown (#,##0.00)
 	for _, k := range crmsync.Kinds {
 		fk := fin.kinds[k]
 		if fk == nil || fk.rows[stageRead] == 0 {
@@ -405,16 +407,38 @@ func writeFinance(w *summaryWriter, fin *finance) error {
 			for st := 0; st < stages; st++ {
 				c := w.cell(3+st, r)
 				// The exact decimal goes into the cell as a number.
-				if err := w.b.f.SetCellDefault(w.sheet, c, fk.sums[st][i].String()); err != nil {
+				v := fk.sums[st][i].String()
+				if err := w.b.f.SetCellDefault(w.sheet, c, v); err != nil {
 					return err
 				}
+				widest = max(widest, amountWidth(v))
 			}
 			if err := w.style(3, r, 3+stages-1, w.b.st.amount); err != nil {
 				return err
 			}
 		}
 	}
+	// A number wider than its column shows as ### (a backfill's sums
+	// run to billions): the sums' columns are widened to the widest.
+	if widest+2 > summaryNumberWidth {
+		return w.b.f.SetColWidth(w.sheet, "C", "E", float64(widest+2))
+	}
 	return nil
+}
+
+// summaryNumberWidth is the width of the summary's number columns (C to E).
+const summaryNumberWidth = 14
+
+// amountWidth is how many characters decimal v ("-1234567.5") takes shown
+// as #,##0.00 ("-1,234,567.50").
+func amountWidth(v string) int {
+	ip, _, _ := strings.Cut(strings.TrimPrefix(v, "-"), ".")
+	n := max(len(ip), 1)
+	w := n + (n-1)/3 + len(".00")
+	if strings.HasPrefix(v, "-") {
+		w++
+	}
+	return w
 }
 
 // clock formats a time in China Standard Time, as the files and Mallcoo
