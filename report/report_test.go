@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -895,7 +896,7 @@ func TestSummarySumsFit(t *testing.T) {
 		want   float64 // width of C to E
 	}{
 		{"1280.50", summaryNumberWidth},
-		{"25045000000.00", 19}, // "25,045,000,000.00": 17 + 2
+		{"25045000000.00", 19},  // "25,045,000,000.00": 17 + 2
 		{"-99999999999.99", 20}, // read: -99,999,999,999.69 (with T1's and T2's 0.30): 18 + 2
 	} {
 		s, src := testRun()
@@ -919,5 +920,33 @@ func TestSummarySumsFit(t *testing.T) {
 		if got := amountWidth(v); got != want {
 			t.Errorf("amountWidth(%q) = %d, want %d", v, got, want)
 		}
+	}
+}
+
+// TestChartBesideSums: the counts chart never covers the finance sums
+// below the count table (columns A to E), also when the count table is
+// narrow (one outcome: 类型, 已发送, 合计), where it hid the confirmed sums.
+func TestChartBesideSums(t *testing.T) {
+	s, all := testRun()
+	var src memSource
+	s = crmsync.NewSummary(7, "run in/", s.Started)
+	for _, r := range all {
+		if r.Kind == crmsync.KindScore && r.Outcome == crmsync.OutcomeSent {
+			src = append(src, r)
+			s.Add(r.Kind, r.Outcome)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "run-7.xlsx")
+	if _, err := Write(context.Background(), path, s, src, Options{ShowPersonal: true}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if got := findRow(rows(t, open(t, path), "汇总"), "类型"); len(got) != 3 {
+		t.Fatalf("count table header %q, want 3 columns (the narrow case)", got)
+	}
+	drawing := zipEntry(t, path, "xl/drawings/drawing1.xml")
+	_, from, ok := strings.Cut(drawing, "<xdr:from><xdr:col>")
+	col, _, _ := strings.Cut(from, "<")
+	if n, err := strconv.Atoi(col); !ok || err != nil || n < 5 {
+		t.Errorf("chart anchored at column %q (0-based), want F or right of it: the sums are in A to E", col)
 	}
 }

@@ -348,7 +348,10 @@ func writeCounts(w *summaryWriter, s *crmsync.Summary) error {
 		})
 	}
 	height := uint(160 + 40*len(kinds))
-	anchor := w.cell(len(header)+2, h)
+	// Right of the count table, and never over the finance table below
+	// it (columns A to 2+stages): a run of one outcome has a narrow
+	// count table, and the chart hid the confirmed sums.
+	anchor := w.cell(max(len(header), 2+stages)+2, h)
 	return w.b.f.AddChart(w.sheet, anchor, &excelize.Chart{
 		Type:      excelize.BarStacked,
 		Series:    series,
