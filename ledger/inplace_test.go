@@ -106,18 +106,8 @@ func sendSteps(t *testing.T, l *Ledger, longWay bool, tamper func(*Ledger)) int6
 	if tamper != nil {
 		tamper(l)
 	}
-	outcomes := []crmsync.Outcome{crmsync.OutcomeSent, crmsync.OutcomeRejected, crmsync.OutcomeFailed, crmsync.OutcomeUncertain}
 	for i, r := range queued {
-		r.Outcome = outcomes[i%len(outcomes)]
-		r.Attempts = 1 + i%2
-		switch r.Outcome {
-		case crmsync.OutcomeSent:
-			r.HasCode, r.Code, r.Message = true, 1, "成功"
-		case crmsync.OutcomeRejected:
-			r.HasCode, r.Code, r.Message, r.Reason = true, 1001, "重复", "猫酷拒绝 / rejected by Mallcoo"
-		default:
-			r.Reason = "发送失败 / not delivered: timeout"
-		}
+		answer(r, i, 1+i%2)
 	}
 	before := l.inPlace.Load()
 	// Two batches, the second holding its event twice (the long way).
@@ -256,17 +246,8 @@ func claimSteps(t *testing.T, l *Ledger, forget bool) {
 			t.Fatal(err)
 		}
 	}
-	outcomes := []crmsync.Outcome{crmsync.OutcomeSent, crmsync.OutcomeRejected, crmsync.OutcomeFailed, crmsync.OutcomeUncertain}
 	for i, r := range queued {
-		r.Outcome, r.Attempts = outcomes[i%len(outcomes)], 1
-		switch r.Outcome {
-		case crmsync.OutcomeSent:
-			r.HasCode, r.Code, r.Message = true, 1, "成功"
-		case crmsync.OutcomeRejected:
-			r.HasCode, r.Code, r.Message, r.Reason = true, 1001, "重复", "猫酷拒绝 / rejected by Mallcoo"
-		default:
-			r.Reason = "发送失败 / not delivered: timeout"
-		}
+		answer(r, i, 1)
 	}
 	if err := l.Record(ctx, id, queued[:n-1]); err != nil {
 		t.Fatal(err)
@@ -288,5 +269,20 @@ func TestClaimLookedUpAsRemembered(t *testing.T) {
 	claimSteps(t, looked, true)
 	if d := cmp.Diff(dumpTables(t, remembered), dumpTables(t, looked)); d != "" {
 		t.Errorf("ledger after claims looked up in the queue (-remembered +looked up):\n%s", d)
+	}
+}
+
+// answer makes queued result r the i-th answer of a run, in turn sent,
+// rejected, failed and uncertain, after attempts attempts.
+func answer(r *crmsync.Result, i, attempts int) {
+	outcomes := []crmsync.Outcome{crmsync.OutcomeSent, crmsync.OutcomeRejected, crmsync.OutcomeFailed, crmsync.OutcomeUncertain}
+	r.Outcome, r.Attempts = outcomes[i%len(outcomes)], attempts
+	switch r.Outcome {
+	case crmsync.OutcomeSent:
+		r.HasCode, r.Code, r.Message = true, 1, "成功"
+	case crmsync.OutcomeRejected:
+		r.HasCode, r.Code, r.Message, r.Reason = true, 1001, "重复", "猫酷拒绝 / rejected by Mallcoo"
+	default:
+		r.Reason = "发送失败 / not delivered: timeout"
 	}
 }
