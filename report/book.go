@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/flate"
@@ -236,4 +237,16 @@ func newStyles(f *excelize.File) (styles, error) {
 		st.outcome[o] = id
 	}
 	return st, nil
+}
+
+// amountWidth is how many characters decimal v ("-1234567.5") takes shown
+// as #,##0.00 ("-1,234,567.50").
+func amountWidth(v string) int {
+	ip, _, _ := strings.Cut(strings.TrimPrefix(v, "-"), ".")
+	n := max(len(ip), 1)
+	w := n + (n-1)/3 + len(".00")
+	if strings.HasPrefix(v, "-") {
+		w++
+	}
+	return w
 }

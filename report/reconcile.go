@@ -630,6 +630,15 @@ func (r *Reconcile) summary(info ReconcileInfo) error {
 		return err
 	}
 	widths := []float64{14, 14, 10, 10, 10, 12, 14, 14, 14, 12, 12, 12}
+	// The amount and score columns (G to L) fit the widest total as
+	// shown: a wider number shows as ###.
+	ts := r.Totals()
+	for i := range ts.Len() {
+		t := ts.At(i)
+		for j, v := range []string{t.FileAmount, t.SentAmount, t.ConfirmedAmount, t.FileScore, t.SentScore, t.ConfirmedScore} {
+			widths[6+j] = max(widths[6+j], float64(amountWidth(v)+2))
+		}
+	}
 	for i, w := range widths {
 		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
 			return err
@@ -748,7 +757,6 @@ func (r *Reconcile) summary(info ReconcileInfo) error {
 	if err := put(hdr...); err != nil {
 		return err
 	}
-	ts := r.Totals()
 	for i := range ts.Len() {
 		t := ts.At(i)
 		style := st.amount

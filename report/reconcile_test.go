@@ -196,3 +196,41 @@ func TestReconcileTotalsOrder(t *testing.T) {
 		t.Errorf("Len %d, Differ %d; want %d and 2", ts.Len(), ts.Differ(), len(want))
 	}
 }
+
+// TestReconcileTotalsFit: the summary's amount and score columns (G to L)
+// widen to the widest total as shown, as the run report's do; small totals
+// leave them as they are.
+func TestReconcileTotalsFit(t *testing.T) {
+	sk := crmsync.KindScore
+	for _, c := range []struct {
+		amount         string
+		amounts, score float64 // width of G (file amount) and J (file score)
+	}{
+		{"100.10", 14, 12},
+		{"25045000000.00", 19, 19}, // "25,045,000,000.00": 17 + 2
+	} {
+		path := filepath.Join(t.TempDir(), "rec.xlsx")
+		r, err := NewReconcile(path, Options{Lang: "en"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &crmsync.ReconcileEntry{Category: crmsync.CategoryMissing, Kind: sk, Key: "T9", Source: crmsync.SourceRef{File: "f.csv", Row: 2}, Time: recDay,
+			Body: recScoreBody("T9", "S2", c.amount, c.amount), Reason: "never sent"}
+		if err := r.Add(e); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Close(ReconcileInfo{Ledger: "l.db", Generated: recDay}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := excelize.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for col, want := range map[string]float64{"G": c.amounts, "J": c.score} {
+			if w, err := f.GetColWidth("Summary", col); err != nil || w != want {
+				t.Errorf("amount %s: column %s width %v, %v; want %v", c.amount, col, w, err, want)
+			}
+		}
+		f.Close()
+	}
+}

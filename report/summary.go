@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -431,18 +430,6 @@ func writeFinance(w *summaryWriter, fin *finance) error {
 
 // summaryNumberWidth is the width of the summary's number columns (C to E).
 const summaryNumberWidth = 14
-
-// amountWidth is how many characters decimal v ("-1234567.5") takes shown
-// as #,##0.00 ("-1,234,567.50").
-func amountWidth(v string) int {
-	ip, _, _ := strings.Cut(strings.TrimPrefix(v, "-"), ".")
-	n := max(len(ip), 1)
-	w := n + (n-1)/3 + len(".00")
-	if strings.HasPrefix(v, "-") {
-		w++
-	}
-	return w
-}
 
 // clock formats a time in China Standard Time, as the files and Mallcoo
 // write them.
