@@ -330,11 +330,11 @@ type plannedRef struct {
 // its hash column, else its cells' head, else its body's, which is body)
 // is hash.
 func (c *plannedRef) holds(hash string, body []byte) bool {
-	switch {
-	case len(c.hash) > 0:
+	if len(c.hash) > 0 {
 		return hashText(c.hash) == hash
-	case hashOfHead(c.cells) != "":
-		return hashOfHead(c.cells) == hash
+	}
+	if h := hashOfHead(c.cells); h != "" {
+		return h == hash
 	}
 	return hash != "" && crmsync.ContentHash(c.kind, body) == hash
 }
