@@ -22,7 +22,7 @@ func TestAnyNeedsPerson(t *testing.T) {
 		{map[Outcome]int{OutcomeSent: 3, OutcomeUnchanged: 1}, []FileSummary{{Path: "a.csv"}}, false},
 		{map[Outcome]int{OutcomeSent: 3, OutcomeInvalid: 0}, nil, false},
 		{map[Outcome]int{OutcomeSent: 3, OutcomeInvalid: 1}, nil, true},
-		{map[Outcome]int{OutcomeSent: 3}, []FileSummary{{Path: "a.csv", Problem: "x"}}, true},
+		{map[Outcome]int{OutcomeSent: 3}, []FileSummary{{Path: "a.csv", Problem: Say("x", "x")}}, true},
 	} {
 		if got := AnyNeedsPerson(c.counts, c.files); got != c.want {
 			t.Errorf("AnyNeedsPerson(%v, %v) = %v, want %v", c.counts, c.files, got, c.want)

@@ -1,9 +1,6 @@
 package crmsync
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Decisions a person records on an outstanding item (crmsync resolve -as).
 const (
@@ -27,14 +24,21 @@ func (s Span) Outside(t time.Time) bool {
 	return (!s.Since.IsZero() && t.Before(s.Since)) || (!s.Until.IsZero() && !t.Before(s.Until))
 }
 
-// ReasonOutside is the reason of a row skipped for its event time.
-const ReasonOutside = "事件时间不在 -since/-until 范围内 / event time outside -since/-until"
+// OutsideReason is the reason of a row skipped for its event time.
+func OutsideReason() string { return outsideReason }
 
 // DuplicateReason is the reason of a row whose key was met first at first:
 // that row counts, this one does not.
-func DuplicateReason(first SourceRef) string {
-	return fmt.Sprintf("与 %s 的键重复,以第一行为准 / same key as %s; the first one wins", first, first)
-}
+func DuplicateReason(first SourceRef) string { return Because(ReasonDuplicateKey, first.String()) }
+
+// The reasons of the diff table's verdicts, made once.
+var (
+	outsideReason        = Because(ReasonOutsideWindow)
+	sentOtherReason      = Because(ReasonSentOther)
+	rejectedBeforeReason = Because(ReasonRejectedBefore)
+	dismissedReason      = Because(ReasonDismissed)
+	diedInFlightReason   = Because(ReasonDiedInFlight)
+)
 
 // Verdict is the diff table's answer for one event.
 type Verdict struct {
@@ -59,22 +63,22 @@ func Diff(ev *Event, p Prior, resendUncertain bool, sameContent func(ev *Event, 
 		if p.Hash == ev.Hash || sameContent != nil && sameContent(ev, p.Body) {
 			return Verdict{Outcome: OutcomeUnchanged}
 		}
-		return Verdict{Outcome: OutcomeChanged, Reason: "已发送过内容不同的同键事件,未重发;请核对新旧内容后决定 / sent before with other content; not resent, compare old and new"}
+		return Verdict{Outcome: OutcomeChanged, Reason: sentOtherReason}
 	case StateRejected:
 		if p.Hash != ev.Hash {
 			return Verdict{Outcome: OutcomeNew} // the fixed row
 		}
-		return Verdict{Outcome: OutcomeRejected, Reason: "此前已被猫酷拒绝且内容未改,未重发;请修正后重新导入 / rejected before and unchanged; fix the row and import again"}
+		return Verdict{Outcome: OutcomeRejected, Reason: rejectedBeforeReason}
 	case StateDismissed:
 		if p.Hash != ev.Hash {
 			return Verdict{Outcome: OutcomeNew} // other content than the one dismissed
 		}
-		return Verdict{Outcome: OutcomeSkipped, Reason: "已由人工决定不发送(crmsync resolve -as dismiss) / dismissed by a person (crmsync resolve -as dismiss): not sent"}
+		return Verdict{Outcome: OutcomeSkipped, Reason: dismissedReason}
 	case StateInFlight, StateUncertain:
 		if ev.Kind.SafeToResendWith(resendUncertain) && p.Hash == ev.Hash {
 			return Verdict{Outcome: OutcomeNew}
 		}
-		return Verdict{Outcome: OutcomeUncertain, Reason: "上次运行中断时此事件可能已发出,为避免重复已暂停;确认猫酷未收到后用 crmsync retry -uncertain 重发 / may have been delivered when a run died; held: check Mallcoo, then crmsync retry -uncertain"}
+		return Verdict{Outcome: OutcomeUncertain, Reason: diedInFlightReason}
 	}
 	// Never seen, failed before, or blocked behind an event that has
 	// since gone: send it.
@@ -92,14 +96,14 @@ func Fixed(r *Row, key string, p Prior) (v Verdict, ok bool) {
 	if p.State != StateSent {
 		return Verdict{}, false
 	}
-	problem := ""
-	if r.Problem != nil {
-		problem = r.Problem.Reason
-		if r.Problem.Column != "" {
-			problem = r.Problem.Column + ": " + problem
+	zh, en := "", ""
+	if p := r.Problem; p != nil {
+		zh, en = p.Text("zh"), p.Text("en")
+		if p.Column != "" {
+			zh, en = p.Column+": "+zh, p.Column+": "+en
 		}
 	}
-	return Verdict{Outcome: OutcomeUnchanged, Reason: fmt.Sprintf("此行有误(%s),但其修正后的版本(键 %s)已送达 / fixed: this row is invalid (%s), but its fixed version (key %s) was delivered", problem, key, problem, key)}, true
+	return Verdict{Outcome: OutcomeUnchanged, Reason: Because(ReasonFixedDelivered, zh, en, key)}, true
 }
 
 // Decided is the diff table's rule for a changed or invalid row that a
@@ -108,11 +112,10 @@ func Fixed(r *Row, key string, p Prior) (v Verdict, ok bool) {
 // decided delivered (Mallcoo has it) is unchanged. The reason says who
 // decided, when and why.
 func Decided(decision, user string, at time.Time, why string) Verdict {
-	when := at.Format("2006-01-02 15:04")
-	reason := fmt.Sprintf("已由 %s 于 %s 决定 %s / decided %s by %s at %s", user, when, decision, decision, user, when)
 	if why != "" {
-		reason += ": " + why
+		why = ": " + why
 	}
+	reason := Because(ReasonDecided, user, at.Format("2006-01-02 15:04"), decision, why)
 	if decision == DecisionDelivered {
 		return Verdict{Outcome: OutcomeUnchanged, Reason: reason}
 	}

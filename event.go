@@ -79,7 +79,7 @@ type Row struct {
 	// the row, one per column at most, Problem first.
 	Problem  *Problem
 	Problems []Problem
-	Warnings []string
+	Warnings []Problem
 	// EventID is the row's EventID (事件ID) cell as read, when its file has
 	// the column: an invalid row keeps it, so its fixed version (sent under
 	// that key) settles it (importer.KeyOf).

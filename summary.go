@@ -1,6 +1,9 @@
 package crmsync
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Exit codes of the crmsync command (DESIGN.md). The JSON summary's counts
 // and the report agree with them.
@@ -18,11 +21,11 @@ type FileSummary struct {
 	Sheet   string `json:"sheet,omitempty"`
 	Kind    Kind   `json:"kind,omitempty"`
 	Rows    int    `json:"rows"`
-	Problem string `json:"problem,omitempty"` // why the file could not be read, if so
+	Problem Text   `json:"problem,omitzero"` // why the file could not be read, if so
 	// Skipped says why a sheet was deliberately not read (an instructions
 	// sheet, an empty sheet): listed so that no sheet goes unmentioned, but
 	// not a problem.
-	Skipped string `json:"skipped,omitempty"`
+	Skipped Text `json:"skipped,omitzero"`
 	// Code names the kind of Problem for programs (the importer's Problem*
 	// codes, e.g. "encoding", "csv-syntax", "empty"); "" when not set.
 	Code string `json:"problem_code,omitempty"`
@@ -30,21 +33,21 @@ type FileSummary struct {
 	// their columns are not read (Warnings says so, naming the nearest
 	// field), and the problems workbook keeps them.
 	Unknown  []string `json:"unknown_columns,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []Text   `json:"warnings,omitempty"`
 }
 
-// Note is the text of the summary's problem column: the problem, else why
-// the sheet was skipped, then any warnings.
-func (f FileSummary) Note() string {
-	n := f.Problem
+// Note is the text of the summary's problem column in language lang: the
+// problem, else why the sheet was skipped, then any warnings.
+func (f FileSummary) Note(lang string) string {
+	n := f.Problem.In(lang)
 	if n == "" {
-		n = f.Skipped
+		n = f.Skipped.In(lang)
 	}
 	for _, w := range f.Warnings {
 		if n != "" {
 			n += "; "
 		}
-		n += w
+		n += w.In(lang)
 	}
 	return n
 }
@@ -69,8 +72,8 @@ type Summary struct {
 	Started   time.Time                `json:"started"`
 	Ended     time.Time                `json:"ended"`
 	Files     []FileSummary            `json:"files"`
-	Requests  int                      `json:"requests"`          // HTTP requests made, retries included
-	Stopped   string                   `json:"stopped,omitempty"` // why sending stopped early, if it did
+	Requests  int                      `json:"requests"`         // HTTP requests made, retries included
+	Stopped   Text                     `json:"stopped,omitzero"` // why sending stopped early, if it did
 	Interrupt bool                     `json:"interrupted,omitempty"`
 	// AppliedBy is, for a plan whose report is written again (crmsync
 	// report RUN-ID), the apply run that applied it (0: not applied).
@@ -141,7 +144,7 @@ func AnyNeedsPerson[K interface {
 		}
 	}
 	for _, f := range files {
-		if f.Problem != "" {
+		if !f.Problem.IsZero() {
 			return true
 		}
 	}
@@ -156,4 +159,47 @@ func (s *Summary) ExitCode() int {
 		return ExitNeedsPerson
 	}
 	return ExitOK
+}
+
+// Text is a message in both of crmsync's languages, shown in the run's
+// (In). As text (the JSON summary, the ledger) it is "中文 / English", or
+// the one text when both are the same (an error's own words).
+type Text struct{ ZH, EN string }
+
+// Say is the message of Chinese text zh and English text en.
+func Say(zh, en string) Text { return Text{ZH: zh, EN: en} }
+
+// In is the message in language lang ("zh" or "en").
+func (t Text) In(lang string) string {
+	if lang == "en" && t.EN != "" || t.ZH == "" {
+		return t.EN
+	}
+	return t.ZH
+}
+
+// IsZero reports whether there is no message.
+func (t Text) IsZero() bool { return t.ZH == "" && t.EN == "" }
+
+func (t Text) String() string {
+	if t.ZH == t.EN || t.EN == "" {
+		return t.ZH
+	}
+	if t.ZH == "" {
+		return t.EN
+	}
+	return t.ZH + " / " + t.EN
+}
+
+func (t Text) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads what MarshalText wrote: the two texts split at the
+// first " / " (no Chinese text of crmsync's holds one), or one text for
+// both.
+func (t *Text) UnmarshalText(b []byte) error {
+	zh, en, ok := strings.Cut(string(b), " / ")
+	if !ok {
+		en = zh
+	}
+	*t = Text{ZH: zh, EN: en}
+	return nil
 }

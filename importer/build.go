@@ -27,7 +27,7 @@ type fieldParser struct {
 	// strict makes a date alone where a datetime is due a problem rather
 	// than a warning (strict_datetime).
 	strict   bool
-	warnings []string
+	warnings []crmsync.Problem
 	// arena holds the row's optional values (nil: each on the heap).
 	arena *valueArena
 }
@@ -84,10 +84,10 @@ func timeSlab(a *valueArena) *slab[mallcoo.LocalTime] { return &a.times }
 func intSlab(a *valueArena) *slab[int]                { return &a.ints }
 func longSlab(a *valueArena) *slab[int64]             { return &a.longs }
 
-// warn adds a warning about field name: the row is sent, the report says
-// why a person may want to look.
-func (p *fieldParser) warn(name, zh, en string) {
-	p.warnings = append(p.warnings, reason(name+": "+zh, name+": "+en))
+// warn adds a warning about field name, of code: the row is sent, the
+// report says why a person may want to look.
+func (p *fieldParser) warn(name, code, zh, en string) {
+	p.warnings = append(p.warnings, crmsync.NewProblem(name, code, "", zh, en))
 }
 
 // fail records a problem of field name: its code, the cell text at fault
@@ -408,7 +408,7 @@ func (p *fieldParser) timeOf(name string) (mallcoo.LocalTime, bool) {
 			p.fail(name, crmsync.ReasonDateOnly, v, zh, en)
 			return mallcoo.LocalTime{}, false
 		}
-		p.warn(name, zh, en)
+		p.warn(name, crmsync.ReasonDateOnly, zh, en)
 	}
 	return mallcoo.LocalTime{Time: t}, true
 }
@@ -504,7 +504,7 @@ type built struct {
 	key      string // natural key
 	lane     string
 	time     time.Time
-	warnings []string
+	warnings []crmsync.Problem
 }
 
 // rowInput is one data row with the context its builder needs.
@@ -715,7 +715,7 @@ func checkScore(p *fieldParser, event int, rt **mallcoo.LocalTime, ra **mallcoo.
 			p.fail(b.Field, crmsync.ReasonRule, "", b.ZH, b.EN)
 			return
 		}
-		p.warn(b.Field, b.ZH, b.EN)
+		p.warn(b.Field, crmsync.ReasonRule, b.ZH, b.EN)
 	}
 	if event == mallcoo.ScoreSale {
 		*rt, *ra = nil, nil
@@ -757,7 +757,7 @@ func buildScoreV2(in *rowInput) *built {
 		if sum := addAmounts(v.PayAmount, promo); sum.Cmp(ratOf(*v.TotalAmount)) != 0 {
 			s := sum.FloatString(8)
 			s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
-			b.warnings = append(b.warnings, reason(
+			b.warnings = append(b.warnings, crmsync.NewProblem("", crmsync.ReasonRule, "", // the text names the fields
 				fmt.Sprintf("订单总金额(%s)不等于支付金额+优惠金额(%s+%s=%s)", *v.TotalAmount, v.PayAmount, promo, s),
 				fmt.Sprintf("TotalAmount %s is not PayAmount + PromotionAmount (%s + %s = %s)", *v.TotalAmount, v.PayAmount, promo, s)))
 		}

@@ -266,7 +266,7 @@ const headerRows = 10
 
 // findHeader picks the header row and kind from the first non-empty rows.
 // kind is "" when neither the command line nor a name fixed it.
-func findHeader(sets map[crmsync.Kind]headerSet, kind crmsync.Kind, rows [][]string) (int, *headerMap, string) {
+func findHeader(sets map[crmsync.Kind]headerSet, kind crmsync.Kind, rows [][]string) (int, *headerMap, crmsync.Text) {
 	var best *headerMap
 	for i, cells := range rows {
 		var rowBest *headerMap
@@ -300,7 +300,7 @@ func findHeader(sets map[crmsync.Kind]headerSet, kind crmsync.Kind, rows [][]str
 				return i, nil, reason(fmt.Sprintf("表头中%s列出现了不止一次,请删掉多余的列", rowBest.dup),
 					fmt.Sprintf("the header has more than one %s column; delete the extra one", rowBest.dup))
 			}
-			return i, rowBest, ""
+			return i, rowBest, crmsync.Text{}
 		}
 		if rowBest.better(best) {
 			best = rowBest

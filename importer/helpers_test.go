@@ -106,7 +106,7 @@ func oneRow(t *testing.T, r *Reader, path string) *crmsync.Row {
 	t.Helper()
 	rows, sums := readAll(t, r, path)
 	for _, s := range sums {
-		if s.Problem != "" {
+		if !s.Problem.IsZero() {
 			t.Fatalf("ReadFile(%s) file problem: %s", path, s.Problem)
 		}
 	}

@@ -151,7 +151,7 @@ func TestKindsHappyPath(t *testing.T) {
 			if len(row.Warnings) != tc.warnings {
 				t.Errorf("Warnings = %q, want %d", row.Warnings, tc.warnings)
 			}
-			if tc.warnings > 0 && !strings.Contains(row.Warnings[0], "TotalAmount 150 is not PayAmount + PromotionAmount (100 + 20 = 120)") {
+			if tc.warnings > 0 && !strings.Contains(row.Warnings[0].Text("en"), "TotalAmount 150 is not PayAmount + PromotionAmount (100 + 20 = 120)") {
 				t.Errorf("Warnings[0] = %q", row.Warnings[0])
 			}
 			if row.Source.Row != 2 || row.Source.File != p || row.Source.Sheet != "" {

@@ -80,7 +80,7 @@ type listSource struct {
 	// problem says why the list cannot be trusted (a row whose TransID is
 	// unusable, no TransID column): its orders are then invalid rather
 	// than sent with part of their payments or promotions.
-	problem string
+	problem crmsync.Text
 }
 
 // orphans returns how many TransIDs of the list no order row asked for,
@@ -103,7 +103,7 @@ func itemSpec(field string) *mallcoo.ItemSpec {
 // loadList reads a list table: a header row with TransID (交易ID) and item
 // fields by name or label, then items. It returns a reason when the table
 // has no such header.
-func loadList(field string, t table) (*listSource, string, error) {
+func loadList(field string, t table) (*listSource, crmsync.Text, error) {
 	it := itemSpec(field)
 	hs := newHeaderSet(it.Fields, map[string]string{"TransID": colTransID, "交易ID": colTransID,
 		"原因": colIgnored, "问题原因": colIgnored, "reason": colIgnored})
@@ -121,7 +121,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 			return nil, pe.reason, nil
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, crmsync.Text{}, err
 		}
 		row++
 		if emptyRow(cells) {
@@ -196,7 +196,7 @@ func loadList(field string, t table) (*listSource, string, error) {
 			fmt.Sprintf("row %d of the %s list has an unusable TransID %q (%s): it joins no order; fix it and import again", badRow, it.Sheet, badID, en))
 		return ls, ls.problem, nil
 	}
-	return ls, "", nil
+	return ls, crmsync.Text{}, nil
 }
 
 // joinLists marks transID as an order of the sheet in every sibling list,
@@ -235,7 +235,7 @@ func readList[T mallcoo.Promotion | mallcoo.Payment](in *rowInput, field, transI
 			return nil
 		}
 	} else if src := in.lists[field]; src != nil {
-		if src.problem != "" {
+		if !src.problem.IsZero() {
 			// Which order the bad list row belongs to is unknown: no
 			// order may go out with part of its list.
 			p.fail(field, crmsync.ReasonList, "", "明细表有问题(见文件问题),未发送", "its list sheet has a problem (see the file problems), not sent")

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestProblemsRoundTrip(t *testing.T) {
 	}
 	r := &crmsync.Result{Column: "PayType", Reason: crmsync.EncodeProblems(ps)}
 	back := r.Problems()
-	if len(back) != 2 || back[0] != ps[0] || back[1] != ps[1] {
+	if len(back) != 2 || !reflect.DeepEqual(back, ps) {
 		t.Fatalf("Problems() = %+v, want %+v", back, ps)
 	}
 	if got := back[0].Text("en"); got != `"微信" is not an integer code` {
@@ -73,7 +74,7 @@ func TestUnknownColumn(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "score.csv", csvText(head, "R1,C1,2101,2024-11-01 10:00:00,100,S1,2024-11-02 10:00:00,100,-100"))
 	rows, sums := readAll(t, &Reader{}, p)
 	if len(sums) != 1 || len(sums[0].Unknown) != 1 || sums[0].Unknown[0] != "退款时间" || len(sums[0].Warnings) != 1 ||
-		!strings.Contains(sums[0].Warnings[0], "退货时间(ReturnTime)") {
+		!strings.Contains(sums[0].Warnings[0].ZH, "退货时间(ReturnTime)") {
 		t.Fatalf("summaries = %+v, want the unknown 退款时间 with a warning naming 退货时间(ReturnTime)", sums)
 	}
 	pr := mustProblem(t, rows[0])

@@ -488,15 +488,15 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 		top = append(top, held{append([]string(nil), cells...), append([]cellType(nil), cellTypes(sh.t)...), sh.t.ref()})
 	}
 	if len(top) == 0 {
-		return sum, sum.Problem == "", nil
+		return sum, sum.Problem.IsZero(), nil
 	}
 	heads := make([][]string, len(top))
 	for i := range top {
 		heads[i] = top[i].cells
 	}
 	at, hm, problem := findHeader(sh.s.headers, sh.kind, heads)
-	if problem != "" {
-		if sum.Problem == "" { // else the rows after the break may hold it
+	if !problem.IsZero() {
+		if sum.Problem.IsZero() { // else the rows after the break may hold it
 			sum.Problem, sum.Code = problem, ProblemHeader
 		}
 		return sum, false, nil
@@ -570,12 +570,12 @@ func (sh *sheet) read(ctx context.Context, emit func(*crmsync.Row) error) (sum c
 // sheet was read: they were sent with no order, so they would be lost
 // without a word.
 func (sh *sheet) orphanItems(sum *crmsync.FileSummary) {
-	if sum.Problem != "" {
+	if !sum.Problem.IsZero() {
 		return
 	}
 	for _, f := range slices.Sorted(maps.Keys(sh.lists)) {
 		ls := sh.lists[f]
-		if ls == nil || ls.problem != "" {
+		if ls == nil || !ls.problem.IsZero() {
 			continue
 		}
 		n, first := ls.orphans()

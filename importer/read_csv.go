@@ -33,10 +33,10 @@ const rowCells = 64
 // read. code is one of the Problem* codes ("" when unset).
 type syntaxError struct {
 	code   string
-	reason string
+	reason crmsync.Text
 }
 
-func (e *syntaxError) Error() string { return e.reason }
+func (e *syntaxError) Error() string { return e.reason.String() }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
@@ -203,7 +203,7 @@ func (g *csvGuard) endRecord(i int) {
 }
 
 // stop ends the stream after p[i] with a problem in the current record.
-func (g *csvGuard) stop(i int, code, why string) {
+func (g *csvGuard) stop(i int, code string, why crmsync.Text) {
 	g.n += int64(i) + 1
 	g.bad = &syntaxError{code: code, reason: why}
 	g.badStart = g.recStart
@@ -746,7 +746,10 @@ func (r *Reader) readCSV(ctx context.Context, path string, emit func(*crmsync.Ro
 			if err != nil {
 				return nil, err
 			}
-			var problem, code string
+			var (
+				problem crmsync.Text
+				code    string
+			)
 			if p != nil {
 				problem, code = p.reason, p.code
 			} else {
@@ -758,7 +761,7 @@ func (r *Reader) readCSV(ctx context.Context, path string, emit func(*crmsync.Ro
 				}
 				lists[field] = ls
 			}
-			if problem != "" {
+			if !problem.IsZero() {
 				extra = append(extra, crmsync.FileSummary{Path: lp, Kind: crmsync.KindScoreV2, Problem: problem, Code: code})
 			}
 		}
@@ -771,9 +774,9 @@ func (r *Reader) readCSV(ctx context.Context, path string, emit func(*crmsync.Ro
 	switch {
 	case empty:
 		sum.Problem, sum.Code = reason("文件是空的(没有表头也没有数据);请检查导出", "the file is empty (no header, no rows); check the export"), ProblemEmpty
-	case sum.Problem == "" && sum.Rows == 0 && r.AllowEmpty:
+	case sum.Problem.IsZero() && sum.Rows == 0 && r.AllowEmpty:
 		sum.Skipped = reason("只有表头,没有数据行(allow_empty)", "a header and no data rows (allow_empty)")
-	case sum.Problem == "" && sum.Rows == 0:
+	case sum.Problem.IsZero() && sum.Rows == 0:
 		sum.Problem, sum.Code = reason("文件只有表头,没有数据行;请检查导出,没有数据的夜晚属正常时用 -allow-empty", "the file has a header but no data rows; check the export, or use -allow-empty where nights without data are normal"), ProblemNoRows
 	}
 	return append([]crmsync.FileSummary{sum}, extra...), nil

@@ -30,7 +30,7 @@ type readOutcome struct {
 func readOutcomeOf(rows []*crmsync.Row, sums []crmsync.FileSummary) readOutcome {
 	var o readOutcome
 	for _, s := range sums {
-		if s.Problem != "" && s.Code == "" {
+		if !s.Problem.IsZero() && s.Code == "" {
 			o.Code = "?" // a problem without a code is a defect of its own
 		} else if o.Code == "" {
 			o.Code = s.Code
@@ -153,7 +153,7 @@ func TestCSVEncodingEvidence(t *testing.T) {
 			if diff := cmp.Diff(tc.want, readOutcomeOf(rows, sums)); diff != "" {
 				t.Errorf("ReadFile -encoding %q (-want +got):\n%s\nsummaries: %+v", tc.encoding, diff, sums)
 			}
-			if tc.hint != "" && (len(sums) != 1 || !strings.Contains(sums[0].Problem, tc.hint)) {
+			if tc.hint != "" && (len(sums) != 1 || !strings.Contains(sums[0].Problem.String(), tc.hint)) {
 				t.Errorf("ReadFile -encoding %q: problem = %+v, want it to say %q", tc.encoding, sums, tc.hint)
 			}
 			for _, r := range rows {
@@ -169,7 +169,7 @@ func TestCSVEncodingEvidence(t *testing.T) {
 // grade file with a UTF-8 BOM in front of GBK text.
 func TestGBKFixtures(t *testing.T) {
 	rows, sums := readAll(t, &Reader{}, filepath.Join("testdata", "gbk-bonus.csv"))
-	if len(sums) != 1 || sums[0].Problem != "" || sums[0].Kind != crmsync.KindBonus || sums[0].Rows != 3 {
+	if len(sums) != 1 || !sums[0].Problem.IsZero() || sums[0].Kind != crmsync.KindBonus || sums[0].Rows != 3 {
 		t.Fatalf("ReadFile(gbk-bonus.csv) summaries = %+v, want one bonus file of 3 rows", sums)
 	}
 	for i, want := range []string{"%e6%b5%8b%e8%af%95%e5%a4%87%e6%b3%a8", "%e9%80%80%e8%b4%a7%e6%89%a3%e5%87%8f%e7%a7%af%e5%88%86", "%e7%94%9f%e6%97%a5%e5%8f%8c%e5%80%8d"} {
@@ -183,11 +183,11 @@ func TestGBKFixtures(t *testing.T) {
 
 	grade := filepath.Join("testdata", "bom-gbk-grade.csv")
 	rows, sums = readAll(t, &Reader{}, grade)
-	if len(rows) != 0 || len(sums) != 1 || sums[0].Code != ProblemEncoding || !strings.Contains(sums[0].Problem, "-encoding gbk") {
+	if len(rows) != 0 || len(sums) != 1 || sums[0].Code != ProblemEncoding || !strings.Contains(sums[0].Problem.String(), "-encoding gbk") {
 		t.Fatalf("ReadFile(bom-gbk-grade.csv) = %d rows, %+v, want an encoding problem saying -encoding gbk", len(rows), sums)
 	}
 	rows, sums = readAll(t, &Reader{Encoding: "gbk"}, grade)
-	if len(sums) != 1 || sums[0].Problem != "" || sums[0].Rows != 3 {
+	if len(sums) != 1 || !sums[0].Problem.IsZero() || sums[0].Rows != 3 {
 		t.Fatalf("ReadFile(bom-gbk-grade.csv, -encoding gbk) summaries = %+v, want 3 rows", sums)
 	}
 	for i, want := range []string{"年度升级", "年度降级", "消费达标"} {
@@ -277,7 +277,7 @@ func TestCSVCROnlyMultiline(t *testing.T) {
 func TestCSVQuoteErrorLine(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "invalid.csv", csvText("RefID,BonusAction,Desc", "R1,4,x", "", `R2,4,"open`, "R3,4,y"))
 	_, sums := readAll(t, &Reader{}, p)
-	if len(sums) != 1 || sums[0].Code != ProblemSyntax || !strings.Contains(sums[0].Problem, "line 4") {
+	if len(sums) != 1 || sums[0].Code != ProblemSyntax || !strings.Contains(sums[0].Problem.String(), "line 4") {
 		t.Errorf("ReadFile summaries = %+v, want a csv-syntax problem on line 4", sums)
 	}
 }
@@ -341,7 +341,7 @@ func TestNotRegularFiles(t *testing.T) {
 	if _, sums := readAll(t, &Reader{}, x); len(sums) != 1 || sums[0].Code != ProblemNotRegular {
 		t.Errorf("ReadFile(FIFO named .xlsx) = %+v, want a not-regular-file problem", sums)
 	}
-	if _, sums := readAll(t, &Reader{}, good); len(sums) != 1 || sums[0].Problem != "" || sums[0].Rows != 1 {
+	if _, sums := readAll(t, &Reader{}, good); len(sums) != 1 || !sums[0].Problem.IsZero() || sums[0].Rows != 1 {
 		t.Errorf("ReadFile(%s) = %+v, want 1 row", good, sums)
 	}
 }
@@ -371,7 +371,7 @@ func TestCSVCaps(t *testing.T) {
 			if diff := cmp.Diff(tc.want, readOutcomeOf(rows, sums)); diff != "" {
 				t.Errorf("ReadFile (-want +got):\n%s\nsummaries: %+v", diff, sums)
 			}
-			if tc.setting != "" && (len(sums) != 1 || !strings.Contains(sums[0].Problem, tc.setting)) {
+			if tc.setting != "" && (len(sums) != 1 || !strings.Contains(sums[0].Problem.String(), tc.setting)) {
 				t.Errorf("ReadFile problem = %+v, want it to name %s", sums, tc.setting)
 			}
 		})
@@ -492,7 +492,7 @@ func FuzzReadCSV(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ReadFile error: %v", err)
 		}
-		if len(sums) != 1 || sums[0].Problem != "" && sums[0].Code == "" {
+		if len(sums) != 1 || !sums[0].Problem.IsZero() && sums[0].Code == "" {
 			t.Errorf("ReadFile summaries = %+v, want one, with a code when it has a problem", sums)
 		}
 		literal := bytes.Contains(data, []byte("\ufffd"))

@@ -42,7 +42,7 @@ func TestCSVLayout(t *testing.T) {
 	if diff := cmp.Diff([]int{3, 5, 6}, rowNumbers(rows)); diff != "" {
 		t.Fatalf("row numbers (-want +got):\n%s", diff)
 	}
-	if len(sums) != 1 || sums[0].Rows != 3 || sums[0].Kind != crmsync.KindInvalid || sums[0].Problem != "" {
+	if len(sums) != 1 || sums[0].Rows != 3 || sums[0].Kind != crmsync.KindInvalid || !sums[0].Problem.IsZero() {
 		t.Errorf("summaries = %+v, want one invalid file of 3 rows", sums)
 	}
 	if got := string(mustEvent(t, rows[0]).Body); got != `{"RefID":"R1","BonusAction":4,"Desc":"two%0alines"}` {
@@ -80,16 +80,16 @@ func TestCSVEncodings(t *testing.T) {
 	}
 	// GBK read as UTF-8 is a file problem that says what to do.
 	rows, sums := readAll(t, &Reader{Encoding: "utf-8"}, gbkFile)
-	if len(rows) != 0 || len(sums) != 1 || !strings.Contains(sums[0].Problem, "-encoding gbk") {
+	if len(rows) != 0 || len(sums) != 1 || !strings.Contains(sums[0].Problem.String(), "-encoding gbk") {
 		t.Errorf("ReadFile(gbk file, -encoding utf-8) = %d rows, %+v, want a problem saying -encoding gbk", len(rows), sums)
 	}
 	// Bytes that are neither UTF-8 nor GB18030.
 	bad := filepath.Join(dir, "bad-invalid.csv")
 	os.WriteFile(bad, []byte("RefID,BonusAction\r\nR1,4\xff\xff\r\n"), 0o644)
-	if _, sums := readAll(t, &Reader{}, bad); len(sums) != 1 || sums[0].Problem == "" {
+	if _, sums := readAll(t, &Reader{}, bad); len(sums) != 1 || sums[0].Problem.IsZero() {
 		t.Errorf("ReadFile(undecodable) = %+v, want a file problem", sums)
 	}
-	if _, sums := readAll(t, &Reader{Encoding: "latin9"}, utf8File); len(sums) != 1 || sums[0].Problem == "" {
+	if _, sums := readAll(t, &Reader{Encoding: "latin9"}, utf8File); len(sums) != 1 || sums[0].Problem.IsZero() {
 		t.Errorf("ReadFile(-encoding latin9) = %+v, want a file problem", sums)
 	}
 }
@@ -154,8 +154,8 @@ func TestHeaderProblems(t *testing.T) {
 			continue
 		}
 		for _, w := range tc.want {
-			if !strings.Contains(sums[0].Problem, w) {
-				t.Errorf("ReadFile(%s) problem = %q, want it to mention %q", tc.name, sums[0].Problem, w)
+			if !strings.Contains(sums[0].Problem.String(), w) {
+				t.Errorf("ReadFile(%s) problem = %q, want it to mention %q", tc.name, sums[0].Problem.String(), w)
 			}
 		}
 	}
@@ -187,7 +187,7 @@ func TestKindDetection(t *testing.T) {
 		os.WriteFile(p, []byte(tc.text), 0o644)
 		rows, sums := readAll(t, &Reader{Kind: tc.kind}, p)
 		if tc.want == "" {
-			if len(sums) != 1 || sums[0].Problem == "" {
+			if len(sums) != 1 || sums[0].Problem.IsZero() {
 				t.Errorf("ReadFile(%s, -kind %s) = %+v, want a file problem", tc.name, tc.kind, sums)
 			}
 			continue
@@ -275,12 +275,12 @@ func TestNotAnExport(t *testing.T) {
 	for name, code := range map[string]string{"notes.txt": ProblemFormat, "old.xls": ProblemFormat, "fake.xlsx": ""} {
 		p := writeFile(t, dir, name, "hello")
 		rows, sums := readAll(t, &Reader{}, p)
-		if len(rows) != 0 || len(sums) != 1 || sums[0].Problem == "" || sums[0].Code != code || sums[0].Path != p {
+		if len(rows) != 0 || len(sums) != 1 || sums[0].Problem.IsZero() || sums[0].Code != code || sums[0].Path != p {
 			t.Errorf("ReadFile(%s) = %d rows, %+v, want one file problem, code %q", name, len(rows), sums, code)
 		}
 	}
 	rows, sums := readAll(t, &Reader{}, filepath.Join(dir, "gone.csv"))
-	if len(rows) != 0 || len(sums) != 1 || sums[0].Problem == "" {
+	if len(rows) != 0 || len(sums) != 1 || sums[0].Problem.IsZero() {
 		t.Errorf("ReadFile(missing file) = %+v, want a file problem", sums)
 	}
 }
@@ -368,8 +368,8 @@ func TestExpandSameFileOnce(t *testing.T) {
 		func(fs []crmsync.FileSummary) error {
 			for _, f := range fs {
 				sums = append(sums, sum{f.Path, f.Code})
-				if f.Code == ProblemSameFile && (!strings.Contains(f.Problem, real) || f.Rows != 0) {
-					t.Errorf("%s: problem %q, %d rows; want it to name %s and no rows", f.Path, f.Problem, f.Rows, real)
+				if f.Code == ProblemSameFile && (!strings.Contains(f.Problem.String(), real) || f.Rows != 0) {
+					t.Errorf("%s: problem %q, %d rows; want it to name %s and no rows", f.Path, f.Problem.String(), f.Rows, real)
 				}
 			}
 			return nil

@@ -203,10 +203,10 @@ func (r *Reader) readXLSX(ctx context.Context, path string, emit func(*crmsync.R
 			if err != nil {
 				return fmt.Errorf("read %s[%s]: %w", path, ls.name, err)
 			}
-			if problem != "" {
+			if !problem.IsZero() {
 				out = append(out, crmsync.FileSummary{Path: path, Sheet: ls.name, Kind: crmsync.KindScoreV2, Problem: problem})
 			}
-			if problem != "" {
+			if !problem.IsZero() {
 				used[src] = true // listed with its problem already
 			}
 			srcOf[ls.name] = src
@@ -343,7 +343,7 @@ func holdsTable(t table) (crmsync.Kind, error) {
 	if len(heads) == 0 {
 		return "", nil
 	}
-	if _, hm, problem := findHeader(headerSets, "", heads); problem == "" && hm != nil {
+	if _, hm, problem := findHeader(headerSets, "", heads); problem.IsZero() && hm != nil {
 		return hm.kind, nil
 	}
 	return "", nil

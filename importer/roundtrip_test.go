@@ -60,8 +60,8 @@ func TestProblemsWorkbookReadsBack(t *testing.T) {
 	}
 	again, sums := readAll(t, &Reader{}, problems)
 	for _, f := range sums {
-		if f.Problem != "" {
-			t.Errorf("problems workbook sheet %s: %s", f.Sheet, f.Problem)
+		if !f.Problem.IsZero() {
+			t.Errorf("problems workbook sheet %s: %s", f.Sheet, f.Problem.String())
 		}
 	}
 	if len(again) != len(rows) {

@@ -82,7 +82,7 @@ func TestScoreAndDateRules(t *testing.T) {
 			}
 			warned := false
 			for _, w := range row.Warnings {
-				warned = warned || strings.HasPrefix(w, tc.warn+": ")
+				warned = warned || w.Column == tc.warn
 			}
 			if tc.warn != "" && !warned {
 				t.Errorf("warnings %q, want one on %s", row.Warnings, tc.warn)
@@ -108,7 +108,7 @@ func TestXLSXDateAlone(t *testing.T) {
 		t.Fatalf("got %d rows, want 2", len(rows))
 	}
 	ev := mustEvent(t, rows[0])
-	if !strings.Contains(string(ev.Body), `"ChangeTime":"2024-11-01 00:00:00"`) || len(rows[0].Warnings) != 1 || !strings.HasPrefix(rows[0].Warnings[0], "ChangeTime: ") {
+	if !strings.Contains(string(ev.Body), `"ChangeTime":"2024-11-01 00:00:00"`) || len(rows[0].Warnings) != 1 || rows[0].Warnings[0].Column != "ChangeTime" || rows[0].Warnings[0].Code != crmsync.ReasonDateOnly {
 		t.Errorf("date alone: body %s, warnings %q; want 00:00:00 sent and a warning on ChangeTime", ev.Body, rows[0].Warnings)
 	}
 	if mustEvent(t, rows[1]); len(rows[1].Warnings) != 0 {

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/mallcoo"
 )
 
@@ -30,7 +31,7 @@ func trimCell(s string) string {
 }
 
 // reason builds a Problem reason: a short Chinese sentence, then English.
-func reason(zh, en string) string { return zh + " / " + en }
+func reason(zh, en string) crmsync.Text { return crmsync.Say(zh, en) }
 
 // cellType is the kind of cell a value was read from. CSV cells and XLSX
 // string cells are text and are read exactly as written; the XLSX reader

@@ -219,7 +219,7 @@ func TestXLSXBytesXMLForbids(t *testing.T) {
 				`<row r="2"><c t="inlineStr"><is><t>` + tc.card + `</t></is></c><c t="inlineStr"><is><t>普卡</t></is></c><c t="inlineStr"><is><t>金卡</t></is></c><c><v>0</v></c><c><v>45597.42</v></c><c t="inlineStr"><is><t>` + tc.remark + `</t></is></c></row>`
 			p := writeParts(t, t.TempDir(), sheet, hostileSST)
 			rows, sums := readAll(t, &Reader{}, p)
-			if len(rows) != 1 || len(sums) != 1 || sums[0].Problem != "" {
+			if len(rows) != 1 || len(sums) != 1 || !sums[0].Problem.IsZero() {
 				t.Fatalf("ReadFile = %d rows, summaries %+v; want one row", len(rows), sums)
 			}
 			if p := mustProblem(t, rows[0]); p.Column != tc.column || p.Code != tc.code {
@@ -299,7 +299,7 @@ func TestXLSXHexNumber(t *testing.T) {
 		`<row r="2">` + h("T1") + h("0201710000001") + `<c><v>1</v></c>` + h("2024-11-01 10:00:00") + `<c><v>0x1p4</v></c>` + h("S1") + `<c><v>16</v></c></row>`
 	p := renameSheet(t, writeParts(t, t.TempDir(), sheet, ""), "score.xlsx", "score")
 	rows, sums := readAll(t, &Reader{}, p)
-	if len(rows) != 1 || len(sums) != 1 || sums[0].Problem != "" {
+	if len(rows) != 1 || len(sums) != 1 || !sums[0].Problem.IsZero() {
 		t.Fatalf("ReadFile = %d rows, summaries %+v; want one row", len(rows), sums)
 	}
 	if p := mustProblem(t, rows[0]); p.Column != "TradeAmount" || p.Code != crmsync.ReasonAmount {
@@ -319,7 +319,7 @@ func TestXLSXSharedStringMissing(t *testing.T) {
 			sheet := strings.Replace(hostileSheet, `<row><c r="A4"`, `<row r="4"><c r="A4" t="inlineStr"><is><t>0201710000002</t></is></c><c t="s"><v>7</v></c><c t="s"><v>7</v></c><c><v>0</v></c><c><v>45597.5</v></c>`+cell+`<c t="inlineStr"><is><t>GC2</t></is></c></row><row><c r="A5"`, 1)
 			p := writeParts(t, t.TempDir(), sheet, hostileSST)
 			rows, sums := readAll(t, &Reader{}, p)
-			if len(rows) != 1 || rows[0].Source.Row != 3 || len(sums) != 1 || sums[0].Problem == "" || !strings.Contains(sums[0].Problem, "row 4") {
+			if len(rows) != 1 || rows[0].Source.Row != 3 || len(sums) != 1 || sums[0].Problem.IsZero() || !strings.Contains(sums[0].Problem.String(), "row 4") {
 				t.Errorf("ReadFile = %d rows, summaries %+v; want row 3, then the sheet damaged at row 4", len(rows), sums)
 			}
 		})
@@ -338,7 +338,7 @@ func TestMaxCellBytesHuge(t *testing.T) {
 	}
 	for _, p := range []string{writeParts(t, dir, hostileSheet, hostileSST), c} {
 		rows, sums := readAll(t, &Reader{MaxCellBytes: math.MaxInt64}, p)
-		if len(rows) == 0 || len(sums) != 1 || sums[0].Problem != "" || sums[0].Skipped != "" {
+		if len(rows) == 0 || len(sums) != 1 || !sums[0].Problem.IsZero() || !sums[0].Skipped.IsZero() {
 			t.Errorf("ReadFile(%s) with MaxCellBytes %d = %d rows, summaries %+v; want its rows", filepath.Base(p), math.MaxInt64, len(rows), sums)
 		}
 	}

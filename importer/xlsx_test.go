@@ -36,19 +36,19 @@ func TestXLSXSheets(t *testing.T) {
 	// Every sheet is read or listed: the notes and the empty sheet as
 	// skipped, a README holding a data table as a problem.
 	wantSums := []crmsync.FileSummary{
-		{Path: p, Sheet: "说明", Skipped: "说明页,未读取 / instructions, not read"},
+		{Path: p, Sheet: "说明", Skipped: crmsync.Say("说明页,未读取", "instructions, not read")},
 		{Path: p, Sheet: "会员等级变更通知", Kind: crmsync.KindGrade, Rows: 3},
-		{Path: p, Sheet: "empty", Skipped: "空工作表 / empty sheet"},
+		{Path: p, Sheet: "empty", Skipped: crmsync.Say("空工作表", "empty sheet")},
 		{Path: p, Sheet: "Sheet9", Code: ProblemHeader},
 		{Path: p, Sheet: "README", Kind: crmsync.KindInvalid},
 		{Path: p, Sheet: "over-limit", Kind: crmsync.KindOverLimit, Rows: 1},
 	}
 	if len(sums) == len(wantSums) {
 		for _, i := range []int{3, 4} {
-			if sums[i].Problem == "" {
+			if sums[i].Problem.IsZero() {
 				t.Errorf("%s has no problem", sums[i].Sheet)
 			}
-			sums[i].Problem = ""
+			sums[i].Problem = crmsync.Text{}
 		}
 	}
 	if diff := cmp.Diff(wantSums, sums); diff != "" {
@@ -99,7 +99,7 @@ func TestXLSXKindFromFileName(t *testing.T) {
 		t.Fatalf("got %d rows, want one verify row", len(rows))
 	}
 	mustEvent(t, rows[0])
-	if len(sums) != 2 || sums[1].Sheet != "Sheet2" || !strings.Contains(sums[1].Problem, "verify") {
+	if len(sums) != 2 || sums[1].Sheet != "Sheet2" || !strings.Contains(sums[1].Problem.String(), "verify") {
 		t.Errorf("summaries = %+v, want a header problem for Sheet2", sums)
 	}
 }
@@ -135,8 +135,8 @@ func TestScoreV2FromSheets(t *testing.T) {
 	}
 	// V9's promotion joins no order: it is not sent, and said so (after
 	// every row was read), not dropped without a word.
-	if len(sums) == 1 && (sums[0].Code != ProblemOrphanItems || !strings.Contains(sums[0].Problem, "V9") || !strings.Contains(sums[0].Problem, "promotions")) {
-		t.Errorf("summary problem %q (%s), want %s naming V9 and the promotions list", sums[0].Problem, sums[0].Code, ProblemOrphanItems)
+	if len(sums) == 1 && (sums[0].Code != ProblemOrphanItems || !strings.Contains(sums[0].Problem.String(), "V9") || !strings.Contains(sums[0].Problem.String(), "promotions")) {
+		t.Errorf("summary problem %q (%s), want %s naming V9 and the promotions list", sums[0].Problem.String(), sums[0].Code, ProblemOrphanItems)
 	}
 	if len(rows) != 3 {
 		t.Fatalf("got %d rows, want 3", len(rows))
@@ -213,11 +213,11 @@ func TestScoreV2FromSiblingCSV(t *testing.T) {
 	if diff := cmp.Diff([]string{p, filepath.Join(dir, "bonus_payments.csv"), orphan}, files); diff != "" {
 		t.Errorf("Expand (-want +got):\n%s", diff)
 	}
-	if _, sums := readAll(t, &Reader{}, orphan); len(sums) != 1 || sums[0].Problem == "" {
+	if _, sums := readAll(t, &Reader{}, orphan); len(sums) != 1 || sums[0].Problem.IsZero() {
 		t.Errorf("ReadFile(%s) = %+v, want a file problem", orphan, sums)
 	}
 	mustEvent(t, oneRow(t, &Reader{}, filepath.Join(dir, "bonus_payments.csv")))
-	if _, sums := readAll(t, &Reader{}, filepath.Join(dir, "20241101-score-v2支付明细.csv")); len(sums) != 1 || !strings.Contains(sums[0].Problem, "main file") {
+	if _, sums := readAll(t, &Reader{}, filepath.Join(dir, "20241101-score-v2支付明细.csv")); len(sums) != 1 || !strings.Contains(sums[0].Problem.String(), "main file") {
 		t.Errorf("ReadFile(list file) = %+v, want a problem naming the main file", sums)
 	}
 }
@@ -246,7 +246,7 @@ func TestXLSXDate1904(t *testing.T) {
 
 func TestUnknownKind(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "invalid.csv", csvText("RefID,BonusAction", "R1,4"))
-	if _, sums := readAll(t, &Reader{Kind: "score_v2"}, p); len(sums) != 1 || sums[0].Problem == "" {
+	if _, sums := readAll(t, &Reader{Kind: "score_v2"}, p); len(sums) != 1 || sums[0].Problem.IsZero() {
 		t.Errorf("ReadFile(-kind score_v2 unparsed) = %+v, want a file problem", sums)
 	}
 }
@@ -332,7 +332,7 @@ func TestScoreV2OrphanItemsCSV(t *testing.T) {
 	for _, r := range rows {
 		mustEvent(t, r)
 	}
-	if len(sums) != 1 || sums[0].Code != ProblemOrphanItems || !strings.Contains(sums[0].Problem, "V7, V8") || !strings.Contains(sums[0].Problem, " 2 ") {
+	if len(sums) != 1 || sums[0].Code != ProblemOrphanItems || !strings.Contains(sums[0].Problem.String(), "V7, V8") || !strings.Contains(sums[0].Problem.String(), " 2 ") {
 		t.Errorf("summaries %+v, want %s naming 2 TransIDs, V7 and V8", sums, ProblemOrphanItems)
 	}
 }

@@ -757,7 +757,7 @@ func TestSummaryRoundTrip(t *testing.T) {
 	s.Requests = 3
 	s.Files = []crmsync.FileSummary{
 		{Path: "in/day.xlsx", Sheet: "score", Kind: crmsync.KindScore, Rows: 2},
-		{Path: "in/broken.csv", Problem: "no header row"},
+		{Path: "in/broken.csv", Problem: crmsync.Say("没有表头", "no header row")},
 	}
 	if err := l.EndRun(ctx, s); err != nil {
 		t.Fatalf("EndRun() = %v", err)

@@ -337,6 +337,9 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 			e.Category = Invalid
 			if row.Problem != nil {
 				e.Column, e.Reason = row.Problem.Column, row.Problem.Reason
+				if len(row.Problems) > 0 {
+					e.Reason = crmsync.EncodeProblems(row.Problems)
+				}
 			}
 			if r.opt.KeyOf != nil {
 				if key, ok := r.opt.KeyOf(row); ok {
@@ -350,7 +353,7 @@ func (r *Reconciliation) compare(ctx context.Context) error {
 		e.Key, e.Time, e.Body = ev.Key, ev.Time, ev.Body
 		if r.outside(ev.Time) {
 			e.Category = Skipped
-			e.Reason = crmsync.ReasonOutside
+			e.Reason = crmsync.OutsideReason()
 			continue
 		}
 		if !ev.Time.IsZero() {
@@ -485,7 +488,7 @@ func (r *Reconciliation) settle(ctx context.Context, entries []Entry, fixes []in
 			e := &entries[i]
 			t := timeIn(le.t, r.l.Location)
 			if r.outside(t) {
-				e.Category, e.Reason, e.Column = Skipped, crmsync.ReasonOutside, ""
+				e.Category, e.Reason, e.Column = Skipped, crmsync.OutsideReason(), ""
 				continue
 			}
 			e.Category, e.Fixed, e.Column, e.Reason = Matched, true, "", v.Reason
@@ -606,7 +609,7 @@ func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Locat
 	if le == nil {
 		e.Category = Missing
 		e.State = crmsync.StateNone
-		e.Reason = "账本中没有此键,从未发送 / not in the ledger: never sent"
+		e.Reason = crmsync.Because(crmsync.ReasonNeverSent)
 		return
 	}
 	e.State = crmsync.State(le.state)
@@ -620,25 +623,27 @@ func classifyEntry(e *Entry, ev *crmsync.Event, le *ledgerEvent, loc *time.Locat
 		return
 	case crmsync.OutcomeChanged:
 		e.Category = Mismatched
-		e.Reason = "已发送的内容与文件不同 / sent with other content than the file's"
+		e.Reason = crmsync.Because(crmsync.ReasonLedgerOther)
 		return
 	}
 	e.Category = Missing
+	var ps []crmsync.Problem
 	switch e.State {
 	case crmsync.StateFailed:
-		e.Reason = "发送失败,未送达;crmsync retry 或再次运行会重发 / failed: no answer from Mallcoo; crmsync retry (or the next run) resends it"
+		ps = append(ps, crmsync.BecauseOf(crmsync.ReasonLedgerFailed))
 	case crmsync.StateRejected:
-		e.Reason = "被猫酷拒绝 / rejected by Mallcoo"
+		ps = append(ps, crmsync.BecauseOf(crmsync.ReasonLedgerRejected))
 	case crmsync.StateUncertain:
-		e.Reason = "运行中断时可能已发出,状态不确定;请在猫酷核实 / uncertain: may have been delivered when a run died; check in Mallcoo"
+		ps = append(ps, crmsync.BecauseOf(crmsync.ReasonLedgerUncertain))
 	case crmsync.StateInFlight:
-		e.Reason = "正在发送中(另一个运行正在进行或已中断) / in flight: a run is sending it, or died"
+		ps = append(ps, crmsync.BecauseOf(crmsync.ReasonLedgerInFlight))
 	default:
-		e.Reason = "账本状态 " + le.state + " / ledger state " + le.state
+		ps = append(ps, crmsync.BecauseOf(crmsync.ReasonLedgerState, le.state))
 	}
 	if le.hash != ev.Hash {
-		e.Reason += ";账本中的内容与文件不同 / the ledger holds other content"
+		ps = append(ps, crmsync.BecauseOf(crmsync.ReasonLedgerHolds))
 	}
+	e.Reason = crmsync.EncodeProblems(ps)
 }
 
 func (r *Reconciliation) emitAll(entries []Entry) error {
@@ -678,7 +683,7 @@ ORDER BY e.time, e.key`, string(w.Kind), string(crmsync.StateSent), w.Since.Unix
 		e.State = crmsync.StateSent
 		e.LedgerTime = timeIn(t, r.l.Location)
 		e.HasCode, e.Code = code.Valid, int(code.Int64)
-		e.Reason = "已发送到猫酷,但文件中没有此键 / sent to Mallcoo, but no file row has this key"
+		e.Reason = crmsync.Because(crmsync.ReasonNoFileRow)
 		if err := r.emit(&e); err != nil {
 			return err
 		}

@@ -76,8 +76,8 @@ func (l *Ledger) EndRun(ctx context.Context, s *crmsync.Summary) error {
 	switch {
 	case s.Interrupt:
 		return l.EndRunAs(ctx, s, RunInterrupted, ReasonInterrupted)
-	case s.Stopped != "":
-		return l.EndRunAs(ctx, s, RunFailed, s.Stopped)
+	case !s.Stopped.IsZero():
+		return l.EndRunAs(ctx, s, RunFailed, s.Stopped.String())
 	}
 	return l.EndRunAs(ctx, s, RunDone, "")
 }
@@ -113,7 +113,7 @@ func (l *Ledger) EndRunAs(ctx context.Context, s *crmsync.Summary, status, reaso
 		}
 		defer st.Close()
 		for i, f := range s.Files {
-			if _, err := st.ExecContext(ctx, s.RunID, i, f.Path, f.Sheet, string(f.Kind), f.Rows, f.Problem); err != nil {
+			if _, err := st.ExecContext(ctx, s.RunID, i, f.Path, f.Sheet, string(f.Kind), f.Rows, f.Problem.String()); err != nil {
 				return err
 			}
 		}

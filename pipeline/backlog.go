@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 
 	"github.com/crmsync/crmsync"
 )
@@ -27,9 +28,10 @@ type HeldBack struct {
 	ByState crmsync.State
 }
 
-// Reason says why h is held, for a person.
+// Reason says why h is held, as a result keeps a reason
+// (crmsync.Because): report.ReasonText renders it.
 func (h HeldBack) Reason() string {
-	return fmt.Sprintf("同一会员更早的同类事件 %s 状态为%s,处理该事件后才会发送 / held behind an earlier event of its member, %s (%s): it goes once that is delivered or resolved", h.By, h.ByState, h.By, h.ByState)
+	return crmsync.Because(crmsync.ReasonHeldBehind, h.By, string(h.ByState))
 }
 
 // Sendable splits the ledger's events in states (lane and time order) into
@@ -138,7 +140,7 @@ func (j *Job) Apply(ctx context.Context, runID, planID int64, l PlanLedger, s *c
 			} else {
 				r.Outcome = crmsync.OutcomeSkipped
 				r.HasCode, r.Code, r.Message = priors[i].HasCode, priors[i].Code, priors[i].Message
-				r.Reason = fmt.Sprintf("自计划运行 %d 以来账本状态已变(现为 %s),未发送 / the ledger's state changed since plan run %d (now %s): not sent", planID, priors[i].State, planID, priors[i].State)
+				r.Reason = crmsync.Because(crmsync.ReasonPlanStale, strconv.FormatInt(planID, 10), string(priors[i].State))
 			}
 			s.Add(r.Kind, r.Outcome)
 		}

@@ -136,11 +136,11 @@ func (d *differ) flush(ctx context.Context) error {
 		ev := r.Event
 		res.Key, res.Lane, res.Time, res.Body, res.Hash = ev.Key, ev.Lane, ev.Time, ev.Body, ev.Hash
 		if len(r.Warnings) > 0 {
-			res.Reason = joinWarnings(r.Warnings)
+			res.Reason = crmsync.EncodeProblems(r.Warnings)
 		}
 		if (crmsync.Span{Since: j.Since, Until: j.Until}).Outside(ev.Time) {
 			res.Outcome = crmsync.OutcomeSkipped
-			res.Reason = crmsync.ReasonOutside
+			res.Reason = crmsync.OutsideReason()
 			continue
 		}
 		id := keyID(ev)
@@ -279,17 +279,6 @@ func (d *differ) decided(ctx context.Context, results []*crmsync.Result) error {
 		d.invalid = slices.DeleteFunc(d.invalid, func(h crmsync.Held) bool { return released[h.Key] })
 	}
 	return nil
-}
-
-func joinWarnings(ws []string) string {
-	out := ""
-	for i, w := range ws {
-		if i > 0 {
-			out += "; "
-		}
-		out += w
-	}
-	return out
 }
 
 // classify sets res's outcome from what the ledger knows of the event (the

@@ -101,12 +101,12 @@ func (j *Job) Run(ctx context.Context, runID int64, files []string, s *crmsync.S
 		for _, f := range sums {
 			s.Files = append(s.Files, f)
 			switch {
-			case f.Problem != "" && f.Rows > 0:
+			case !f.Problem.IsZero() && f.Rows > 0:
 				// Its rows were read (and go as their outcomes say); the
 				// problem is about the rest (orphan-items: list items no
 				// order has, a file cut short).
 				j.Logger.Warn("file read with a problem", "file", f.Path, "sheet", f.Sheet, "rows", f.Rows, "code", f.Code, "problem", f.Problem)
-			case f.Problem != "":
+			case !f.Problem.IsZero():
 				j.Logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "code", f.Code, "problem", f.Problem)
 			}
 		}

@@ -260,8 +260,8 @@ func TestUncertainAndBlocked(t *testing.T) {
 	// Nothing says Mallcoo refuses a repeated TransID: T9 is held too…
 	wantOutcome(t, rs, "T9", crmsync.OutcomeUncertain)
 	g1 := wantOutcome(t, rs, "G1", crmsync.OutcomeUncertain)
-	if !strings.Contains(g1.Reason, "retry -uncertain") {
-		t.Errorf("G1 reason %q does not say what to do", g1.Reason)
+	if g1.ReasonCode() != crmsync.ReasonDiedInFlight || !strings.Contains(g1.Problems()[0].Text("en"), "retry -uncertain") {
+		t.Errorf("G1 reason %q: want code %s, saying what to do", g1.Reason, crmsync.ReasonDiedInFlight)
 	}
 	wantOutcome(t, rs, "G2", crmsync.OutcomeBlocked)
 	wantOutcome(t, rs, "G3", crmsync.OutcomeBlocked)
@@ -426,7 +426,7 @@ func TestBadListRowHoldsOrders(t *testing.T) {
 	}
 	problem := ""
 	for _, f := range s.Files {
-		problem += f.Problem
+		problem += f.Problem.String()
 	}
 	if !strings.Contains(problem, "1.23457E+17") || s.ExitCode() != crmsync.ExitNeedsPerson {
 		t.Errorf("file problems %q, exit %d: want the bad payments row named and exit 3", problem, s.ExitCode())
@@ -529,7 +529,7 @@ func TestRejectStreakRowsRetryable(t *testing.T) {
 	id, _ := w.l.BeginRun(ctx, "run", nil, time.Now())
 	s := crmsync.NewSummary(id, "run", time.Now())
 	j := &pipeline.Job{Reader: &importer.Reader{}, Ledger: w.l, Sender: w.cl, Concurrency: 1}
-	if err := j.Run(ctx, id, []string{in}, s); err == nil || s.Stopped == "" {
+	if err := j.Run(ctx, id, []string{in}, s); err == nil || s.Stopped.IsZero() {
 		t.Fatalf("Job.Run = %v, stopped %q; want it stopped by the streak", err, s.Stopped)
 	}
 	w.l.EndRun(ctx, s)
@@ -557,7 +557,7 @@ func TestRejectStreakRowsRetryable(t *testing.T) {
 	rs := map[string]*crmsync.Result{}
 	w.l.Results(ctx, id, "", func(r *crmsync.Result) error { rs[r.Key] = r; return nil })
 	wantOutcome(t, rs, "R001", crmsync.OutcomeRejected)
-	if r := wantOutcome(t, rs, "R050", crmsync.OutcomeFailed); !r.HasCode || r.Code != 4001 || !strings.Contains(r.Reason, "setup") {
+	if r := wantOutcome(t, rs, "R050", crmsync.OutcomeFailed); !r.HasCode || r.Code != 4001 || r.ReasonCode() != crmsync.ReasonRejectedStopped || !strings.Contains(r.Problems()[0].Text("en"), "setup") {
 		t.Errorf("R050: Code %v %d, reason %q; want Code 4001 kept and a reason naming the setup", r.HasCode, r.Code, r.Reason)
 	}
 }

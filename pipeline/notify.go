@@ -82,7 +82,7 @@ func causesOf(s *crmsync.Summary, lang string, runErr error) []crmsync.Cause {
 	if s == nil {
 		return out
 	}
-	if s.Stopped != "" {
+	if !s.Stopped.IsZero() {
 		out = append(out, crmsync.Cause{Text: pick("发送提前停止", "sending stopped early"),
 			Fix: pick("检查密钥、商场和时钟;修正后运行 crmsync retry", "check the keys, the mall and the clock; then run crmsync retry")})
 	}
@@ -92,7 +92,7 @@ func causesOf(s *crmsync.Summary, lang string, runErr error) []crmsync.Cause {
 		case f.Code == importer.ProblemNoInput:
 			out = append(out, crmsync.Cause{Text: pick("没有找到导入文件", "no input file found"), Count: 1,
 				Fix: pick("检查CRM导出是否完成、文件是否放在这个文件夹;没有数据的夜晚属正常时设 allow_empty = true", "check that the CRM export ran and its files are in this folder; set allow_empty = true where nights without data are normal")})
-		case f.Problem != "":
+		case !f.Problem.IsZero():
 			files++
 		}
 	}

@@ -113,7 +113,7 @@ func Reconcile(ctx context.Context, opt ReconcileOptions) (*Reconciled, error) {
 	var sums []crmsync.FileSummary
 	err = opt.Reader.ReadFiles(ctx, opt.Files, rec.Add, func(fsum []crmsync.FileSummary) error {
 		for _, f := range fsum {
-			if f.Problem != "" {
+			if !f.Problem.IsZero() {
 				opt.Logger.Warn("file not read", "file", f.Path, "sheet", f.Sheet, "problem", f.Problem)
 			}
 		}

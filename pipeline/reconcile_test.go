@@ -21,7 +21,7 @@ func TestTiesOut(t *testing.T) {
 			t.Errorf("Reconciled{Counts: %v}.TiesOut() = true, want false", counts)
 		}
 	}
-	r := &pipeline.Reconciled{Counts: ok, Files: []crmsync.FileSummary{{Path: "a.csv"}, {Path: "b.xls", Problem: "old .xls"}}}
+	r := &pipeline.Reconciled{Counts: ok, Files: []crmsync.FileSummary{{Path: "a.csv"}, {Path: "b.xls", Problem: crmsync.Say("旧版 .xls", "old .xls")}}}
 	if r.TiesOut() {
 		t.Errorf("TiesOut() with a file problem = true, want false")
 	}

@@ -304,9 +304,9 @@ func retry(ctx context.Context, job *Job, l *ledger.Ledger, uncertain bool, runI
 // NoInput is the file problem of a run that found no input file in paths.
 func NoInput(paths []string) crmsync.FileSummary {
 	where := strings.Join(paths, " ")
-	return crmsync.FileSummary{Path: where, Code: importer.ProblemNoInput, Problem: fmt.Sprintf(
-		"没有找到导入文件(%s 中没有 CSV 或 XLSX 文件):请检查CRM导出是否完成;没有数据的夜晚属正常时用 -allow-empty / "+
-			"no input file found in %s (no CSV or XLSX file): check that the CRM export ran; use -allow-empty where nights without files are normal", where, where)}
+	return crmsync.FileSummary{Path: where, Code: importer.ProblemNoInput, Problem: crmsync.Say(
+		fmt.Sprintf("没有找到导入文件(%s 中没有 CSV 或 XLSX 文件):请检查CRM导出是否完成;没有数据的夜晚属正常时用 -allow-empty", where),
+		fmt.Sprintf("no input file found in %s (no CSV or XLSX file): check that the CRM export ran; use -allow-empty where nights without files are normal", where))}
 }
 
 // finish writes the run's report and records the end of the run. It
@@ -379,8 +379,8 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 		status, why = ledger.RunFailed, runErr.Error()
 	case repErr != nil:
 		status, why = ledger.RunFailed, "write report: "+repErr.Error()
-	case s.Stopped != "":
-		status, why = ledger.RunFailed, s.Stopped
+	case !s.Stopped.IsZero():
+		status, why = ledger.RunFailed, s.Stopped.String()
 	}
 	if err := l.EndRunAs(after, s, status, why); err != nil && runErr == nil {
 		runErr = err

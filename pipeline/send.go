@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -80,7 +81,7 @@ type sender struct {
 	slots chan struct{}
 
 	mu      sync.Mutex
-	stopped string
+	stopped crmsync.Text
 	unsent  []*crmsync.Event // claimed, never sent: interrupted (guarded by mu)
 	done    atomic.Int64
 	smu     sync.Mutex // guards summary
@@ -104,17 +105,35 @@ type sender struct {
 	safe    []*crmsync.Event
 }
 
+// ledgerFailed is why sending stops when the ledger cannot record.
+var ledgerFailed = crmsync.Say("账本写入失败", "the ledger could not record results")
+
+// rejectedReason is the reason of a rejection.
+var rejectedReason = crmsync.Because(crmsync.ReasonRejected)
+
+// notSent is the reason of an event not sent because sending stopped.
+func notSent(why crmsync.Text) string { return crmsync.Because(crmsync.ReasonNotSent, pair(why)...) }
+
+// pair is why as the last args of a reason: its Chinese and English
+// texts, or the one text when both are the same.
+func pair(why crmsync.Text) []string {
+	if why.ZH == why.EN {
+		return []string{why.ZH}
+	}
+	return []string{why.ZH, why.EN}
+}
+
 // stop ends sending for reason why (the first reason stays).
-func (sd *sender) stop(why string) {
+func (sd *sender) stop(why crmsync.Text) {
 	sd.mu.Lock()
-	if sd.stopped == "" {
+	if sd.stopped.IsZero() {
 		sd.stopped = why
 	}
 	sd.mu.Unlock()
 }
 
-// isStopped returns why sending stopped, or "".
-func (sd *sender) isStopped() string {
+// isStopped returns why sending stopped, or the zero Text.
+func (sd *sender) isStopped() crmsync.Text {
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
 	return sd.stopped
@@ -140,14 +159,14 @@ func (sd *sender) finish(r *crmsync.Result, o crmsync.Outcome) {
 
 // release finishes the held-back rejections with outcome o; why is the
 // stop's reason when o is failed.
-func (sd *sender) release(o crmsync.Outcome, why string) {
+func (sd *sender) release(o crmsync.Outcome, why crmsync.Text) {
 	sd.rmu.Lock()
 	rs := sd.rejected
 	sd.rejected = nil
 	sd.rmu.Unlock()
 	for _, r := range rs {
 		if o == crmsync.OutcomeFailed {
-			r.Reason = fmt.Sprintf("猫酷拒绝(Code %d),但发送因整体问题停止(%s),像是配置问题而非此行;修正后重新运行会重发 / rejected with Code %d, but sending stopped for a cause common to all rows (%s): the setup, not this row, looks wrong; sent again once fixed", r.Code, why, r.Code, why)
+			r.Reason = crmsync.Because(crmsync.ReasonRejectedStopped, append([]string{strconv.Itoa(r.Code)}, pair(why)...)...)
 		}
 		sd.finish(r, o)
 	}
@@ -188,8 +207,8 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 	}
 	for _, r := range lane {
 		ev := &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash}
-		if why := sd.isStopped(); why != "" {
-			r.Reason = "未发送:" + why + " / not sent: " + why
+		if why := sd.isStopped(); !why.IsZero() {
+			r.Reason = notSent(why)
 			sd.finish(r, crmsync.OutcomeFailed)
 			continue
 		}
@@ -210,7 +229,7 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			continue
 		}
 		if h, ok := heldBefore(waiting[r.Kind], r); ok {
-			r.Reason = fmt.Sprintf("同一会员更早的同类事件 %s 状态为%s,为保证顺序未发送;处理该事件后重新运行 / an earlier event of this member (%s) is %s; not sent, to keep the order: resolve it, then run again", h.Key, h.State, h.Key, h.State)
+			r.Reason = crmsync.Because(crmsync.ReasonHeldOrder, h.Key, string(h.State))
 			sd.finish(r, crmsync.OutcomeBlocked)
 			continue
 		}
@@ -218,15 +237,15 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			// Answers can no longer be recorded: sending on would leave
 			// every later event in flight (uncertain next run).
 			sd.setFatal(err)
-			sd.stop("账本写入失败 / the ledger could not record results")
-			r.Reason = "未发送:账本写入失败 / not sent: the ledger could not record results"
+			sd.stop(ledgerFailed)
+			r.Reason = notSent(ledgerFailed)
 			continue
 		}
 		if preclaimed && j.safe(r.Kind) {
 			// Claimed with its batch (see dispatch).
 		} else if err := sd.commit.claim(sd.sendCtx, ev); err != nil {
 			sd.setFatal(&EventError{Op: "claim", Kind: r.Kind, Key: r.Key, Body: r.Body, Err: err})
-			sd.stop("账本写入失败 / ledger write failed")
+			sd.stop(ledgerFailed)
 			continue
 		}
 		// The claim is durable: wait for a request slot. Lanes outnumber
@@ -244,11 +263,11 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			}
 			continue
 		}
-		if why := sd.isStopped(); why != "" {
+		if why := sd.isStopped(); !why.IsZero() {
 			// Claimed, never sent: recorded failed, sent again by retry
 			// or the next run.
 			<-sd.slots
-			r.Reason = "未发送:" + why + " / not sent: " + why
+			r.Reason = notSent(why)
 			sd.finish(r, crmsync.OutcomeFailed)
 			continue
 		}
@@ -263,22 +282,22 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			// The request may have been applied: resending a grade or
 			// points change could apply it twice.
 			o = crmsync.OutcomeUncertain
-			r.Reason = "请求可能已送达但未收到应答,为避免重复已暂停;确认后用 crmsync retry -uncertain 重发 / may have been delivered (no answer); held: check Mallcoo, then crmsync retry -uncertain: " + err.Error()
+			r.Reason = crmsync.Because(crmsync.ReasonNoAnswer, err.Error())
 		case err != nil:
 			o = crmsync.OutcomeFailed
-			r.Reason = "发送失败,下次运行将重试 / not delivered, retried next run: " + err.Error()
+			r.Reason = crmsync.Because(crmsync.ReasonNotDelivered, err.Error())
 			if reply.Code != 0 {
 				// An answer that completed a streak of rejections.
 				r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
 			}
 			if errors.Is(err, crmsync.ErrSystemic) {
-				sd.stop(err.Error())
+				sd.stop(crmsync.Say(err.Error(), err.Error()))
 				sd.release(crmsync.OutcomeFailed, sd.isStopped())
 			}
 		case !reply.OK():
 			o = crmsync.OutcomeRejected
 			r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
-			r.Reason = "猫酷拒绝 / rejected by Mallcoo"
+			r.Reason = rejectedReason
 		default:
 			r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
 		}
@@ -287,7 +306,7 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			waiting[r.Kind] = slices.DeleteFunc(waiting[r.Kind], func(h crmsync.Held) bool { return h.Key == r.Key })
 		}
 		if o != crmsync.OutcomeSent && r.Kind.BlocksLane() {
-			blocked[r.Kind] = fmt.Sprintf("同一会员的前序事件 %s 未成功,为保证顺序未发送 / an earlier event of this member (%s) did not go through; held to keep the order", r.Key, r.Key)
+			blocked[r.Kind] = crmsync.Because(crmsync.ReasonEarlierFailed, r.Key)
 		}
 		// The slot is freed once the answer has been judged (a stop
 		// decided, a rejection held back or released): the lane that
@@ -301,7 +320,7 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			<-sd.slots
 			continue
 		case crmsync.OutcomeSent:
-			sd.release(crmsync.OutcomeRejected, "")
+			sd.release(crmsync.OutcomeRejected, crmsync.Text{})
 		}
 		<-sd.slots
 		sd.finish(r, o)
@@ -328,10 +347,10 @@ func (sd *sender) acquire() bool {
 func (sd *sender) dispatch() error {
 	// After a stop, lanes still go to the workers, which record their
 	// events as failed (unclaimed) for retry or the next run.
-	if len(sd.safe) > 0 && sd.isStopped() == "" {
+	if len(sd.safe) > 0 && sd.isStopped().IsZero() {
 		if err := sd.commit.claim(sd.sendCtx, sd.safe...); err != nil {
 			sd.setFatal(err)
-			sd.stop("账本写入失败 / ledger write failed")
+			sd.stop(ledgerFailed)
 			return err
 		}
 	}
@@ -418,10 +437,10 @@ func (sd *sender) run() error {
 			sd.fatal = fmt.Errorf("release %d unsent claims: %w", len(sd.unsent), err)
 		}
 	}
-	if why := sd.isStopped(); why != "" {
+	if why := sd.isStopped(); !why.IsZero() {
 		sd.release(crmsync.OutcomeFailed, why)
 	} else {
-		sd.release(crmsync.OutcomeRejected, "")
+		sd.release(crmsync.OutcomeRejected, crmsync.Text{})
 	}
 	if err := sd.commit.close(); err != nil && sd.fatal == nil {
 		sd.fatal = err
@@ -439,7 +458,7 @@ func (sd *sender) run() error {
 	if walkErr != nil && ctx.Err() == nil {
 		return walkErr // the ledger's, naming the queue (errors of fn are fatal's)
 	}
-	if why := sd.isStopped(); why != "" {
+	if why := sd.isStopped(); !why.IsZero() {
 		s.Stopped = why
 		return fmt.Errorf("%w: %s", errStopped, why)
 	}

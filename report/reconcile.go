@@ -477,12 +477,9 @@ func (r *Reconcile) row(e *crmsync.ReconcileEntry) error {
 		c[6] = r.state(e.State)
 	}
 	c[7] = clock(e.LedgerTime)
-	details := e.Reason
-	switch {
-	case e.Category == crmsync.CategoryMismatched:
+	details := reasonText(e.Kind, &crmsync.Result{Column: e.Column, Reason: e.Reason}, r.l)
+	if e.Category == crmsync.CategoryMismatched {
 		details = strings.Join(FieldDiffs(e.LedgerBody, e.Body, r.l == "en"), "; ")
-	case e.Category == crmsync.CategoryInvalid && e.Column != "":
-		details = columnName(e.Kind, e.Column, r.l) + ": " + e.Reason
 	}
 	c[8] = str(m.text(details))
 	if e.HasCode {
@@ -663,7 +660,7 @@ func (r *Reconcile) summary(info ReconcileInfo) error {
 		}
 	}
 	for _, f := range info.Files {
-		if f.Problem != "" {
+		if !f.Problem.IsZero() {
 			ties = l.T("no")
 		}
 	}
@@ -718,9 +715,9 @@ func (r *Reconcile) summary(info ReconcileInfo) error {
 			return err
 		}
 		for _, f := range info.Files {
-			cells := []any{f.Path, str(f.Sheet), str(string(f.Kind)), f.Rows, str(f.Note())}
-			if f.Problem != "" {
-				cells[4] = excelize.Cell{StyleID: st.problem, Value: f.Problem}
+			cells := []any{f.Path, str(f.Sheet), str(string(f.Kind)), f.Rows, str(f.Note(string(l)))}
+			if !f.Problem.IsZero() {
+				cells[4] = excelize.Cell{StyleID: st.problem, Value: f.Problem.In(string(l))}
 			}
 			if err := put(cells...); err != nil {
 				return err

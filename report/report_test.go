@@ -94,7 +94,7 @@ func testRun() (*crmsync.Summary, memSource) {
 	s.Requests = 9
 	s.Files = []crmsync.FileSummary{
 		{Path: "in/day.xlsx", Sheet: "score", Kind: crmsync.KindScore, Rows: 4},
-		{Path: "in/broken.xlsx", Problem: "不是有效的Excel文件"},
+		{Path: "in/broken.xlsx", Problem: crmsync.Say("不是有效的Excel文件", "not a valid Excel file")},
 	}
 	return s, src
 }
@@ -547,7 +547,7 @@ func TestTopFields(t *testing.T) {
 
 func TestWriteStoppedAndStyles(t *testing.T) {
 	s, src := testRun()
-	s.Stopped = "签名被拒绝:请检查 MALLCOO_PRIVATE_KEY"
+	s.Stopped = crmsync.Say("签名被拒绝:请检查 MALLCOO_PRIVATE_KEY", "signature refused: check MALLCOO_PRIVATE_KEY")
 	s.Interrupt = true
 	path := filepath.Join(t.TempDir(), "run.xlsx")
 	// Writing twice to the same path replaces the report.
@@ -558,7 +558,7 @@ func TestWriteStoppedAndStyles(t *testing.T) {
 	}
 	f := open(t, path)
 	rs := rows(t, f, "汇总")
-	if got := findRow(rs, "提前停止原因"); !slices.Equal(got, []string{"提前停止原因", s.Stopped}) {
+	if got := findRow(rs, "提前停止原因"); !slices.Equal(got, []string{"提前停止原因", s.Stopped.ZH}) {
 		t.Errorf("stopped row = %q", got)
 	}
 	if got := findRow(rs, "已中断"); !slices.Equal(got, []string{"已中断", "是"}) {

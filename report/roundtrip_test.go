@@ -63,7 +63,7 @@ func TestTemplatesReadBack(t *testing.T) {
 			t.Fatalf("ReadFile(%s): %v", p, err)
 		}
 		for _, s := range sums {
-			if s.Problem != "" {
+			if !s.Problem.IsZero() {
 				t.Errorf("%s sheet %q: %s", filepath.Base(p), s.Sheet, s.Problem)
 			}
 		}

@@ -149,8 +149,8 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 	if err := w.pairs(kv); err != nil {
 		return err
 	}
-	if s.Stopped != "" {
-		r, err := w.put(l.T("stopped"), s.Stopped)
+	if !s.Stopped.IsZero() {
+		r, err := w.put(l.T("stopped"), s.Stopped.In(string(l)))
 		if err != nil {
 			return err
 		}
@@ -164,11 +164,11 @@ func writeSummary(b *book, sheet string, s *crmsync.Summary, fin *finance, probl
 			return err
 		}
 		for _, fs := range s.Files {
-			r, err := w.put(fs.Path, str(fs.Sheet), str(kindName(fs.Kind, l)), fs.Rows, str(fs.Note()))
+			r, err := w.put(fs.Path, str(fs.Sheet), str(kindName(fs.Kind, l)), fs.Rows, str(fs.Note(string(l))))
 			if err != nil {
 				return err
 			}
-			if fs.Problem != "" {
+			if !fs.Problem.IsZero() {
 				if err := w.style(1, r, 5, b.st.problem); err != nil {
 					return err
 				}

@@ -371,7 +371,7 @@ func TestApplyPlan(t *testing.T) {
 	}
 	defer l.Close()
 	l.Results(context.Background(), s.RunID, "", func(r *crmsync.Result) error {
-		if r.Key == "T2" && (r.Outcome != crmsync.OutcomeSkipped || !strings.Contains(r.Reason, "since plan run")) {
+		if r.Key == "T2" && (r.Outcome != crmsync.OutcomeSkipped || r.ReasonCode() != crmsync.ReasonPlanStale || !strings.Contains(r.Problems()[0].Text("en"), "since plan run 1 (now sent)")) {
 			t.Errorf("T2 in the apply run: %s %q, want skipped saying its state changed since the plan", r.Outcome, r.Reason)
 		}
 		return nil
@@ -558,7 +558,7 @@ func TestDismissedRowsStayDecided(t *testing.T) {
 	rep.Close()
 	shown := 0
 	for _, r := range rows {
-		if strings.Contains(strings.Join(r, "|"), "decided dismiss by ") && strings.Contains(strings.Join(r, "|"), "CRM typo") {
+		if strings.Contains(strings.Join(r, "|"), " 决定 dismiss: ") && strings.Contains(strings.Join(r, "|"), "CRM typo") {
 			shown++
 		}
 	}
@@ -677,7 +677,7 @@ func TestDismissedEventShowsDecision(t *testing.T) {
 	defer l.Close()
 	s := decodeSummary(t, stdout)
 	l.Results(context.Background(), s.RunID, "", func(r *crmsync.Result) error {
-		if !strings.Contains(r.Reason, "decided dismiss by ") || !strings.Contains(r.Reason, "member left the mall") {
+		if en := r.Problems()[0].Text("en"); r.ReasonCode() != crmsync.ReasonDecided || !strings.Contains(en, "decided dismiss by ") || !strings.Contains(en, "member left the mall") {
 			t.Errorf("run 2: T1's reason %q, want the decision with who and why", r.Reason)
 		}
 		return nil

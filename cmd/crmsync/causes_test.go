@@ -148,7 +148,7 @@ func TestColumnAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(s.Files) != 1 || len(s.Files[0].Unknown) != 1 || s.Files[0].Unknown[0] != "备注说明" || len(s.Files[0].Warnings) != 1 ||
-		!strings.Contains(s.Files[0].Warnings[0], "备注说明") {
+		!strings.Contains(s.Files[0].Warnings[0].ZH, "备注说明") {
 		t.Fatalf("files = %+v, want one unknown column 备注说明 with a warning", s.Files)
 	}
 	f, err := excelize.OpenFile(s.Problems)

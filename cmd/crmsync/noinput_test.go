@@ -35,7 +35,7 @@ func TestNoInputIsAProblem(t *testing.T) {
 			if err := json.Unmarshal([]byte(stdout), &s); err != nil {
 				t.Fatal(err)
 			}
-			if len(s.Files) != 1 || s.Files[0].Path != dir || s.Files[0].Code != "no-input" || !strings.Contains(s.Files[0].Problem, "没有找到导入文件") {
+			if len(s.Files) != 1 || s.Files[0].Path != dir || s.Files[0].Code != "no-input" || !strings.Contains(s.Files[0].Problem.String(), "没有找到导入文件") {
 				t.Errorf("%s -json files = %+v, want one problem naming %s", cmd, s.Files, dir)
 			}
 			if !strings.Contains(cellsOf(t, filepath.Join(out, "r.xlsx")), "没有找到导入文件") {

@@ -175,8 +175,8 @@ func (c *reconcileCommand) printReconcile(out *reconcileJSON) {
 		fmt.Fprintf(w, "  totals differ on %d of %d day × shop × kind lines\n", differ, out.Totals.Len())
 	}
 	for _, f := range out.Files {
-		if f.Problem != "" {
-			fmt.Fprintf(w, "  file problem: %s: %s\n", f.Path, f.Problem)
+		if !f.Problem.IsZero() {
+			fmt.Fprintf(w, "  file problem: %s: %s\n", f.Path, f.Problem.In(string(c.lang)))
 		}
 	}
 	if out.RunActive {

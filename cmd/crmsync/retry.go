@@ -8,6 +8,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/pipeline"
+	"github.com/crmsync/crmsync/report"
 )
 
 // retryCommand resends events the ledger holds as failed and, with
@@ -66,6 +67,7 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 // pipeline.ExitCode's: 3 while the backlog holds anything, else 0).
 func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) {
 	held, o := nts.Held, nts.Outstanding
+	readable(o, c.lang())
 	if jsonOut {
 		type heldJSON struct {
 			Kind    crmsync.Kind  `json:"kind"`
@@ -77,7 +79,7 @@ func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) {
 		}
 		hs := []heldJSON{}
 		for _, h := range held {
-			hs = append(hs, heldJSON{h.Kind, h.Key, h.State, h.Reason(), h.By, h.ByState})
+			hs = append(hs, heldJSON{h.Kind, h.Key, h.State, report.ReasonText(h.Kind, &crmsync.Result{Reason: h.Reason()}, c.lang()), h.By, h.ByState})
 		}
 		printJSON(c.stdout, struct {
 			Nothing     bool                `json:"nothing_to_send"`
@@ -93,7 +95,7 @@ func (c *env) nothingToSend(nts *pipeline.NothingToSend, jsonOut bool) {
 				fmt.Fprintf(w, tr(lang, "  … 另有 %d 个\n", "  … and %d more\n"), len(held)-i)
 				break
 			}
-			fmt.Fprintf(w, "  %s %s (%s): %s\n", h.Kind, h.Key, h.State, h.Reason())
+			fmt.Fprintf(w, "  %s %s (%s): %s\n", h.Kind, h.Key, h.State, report.ReasonText(h.Kind, &crmsync.Result{Reason: h.Reason()}, lang))
 		}
 		if o.Total > 0 {
 			fmt.Fprintf(w, tr(lang, "  待处理积压:%d", "  outstanding: %d"), o.Total)

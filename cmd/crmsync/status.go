@@ -112,12 +112,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	out, err := l.Outstanding(ctx, *listMax)
-	if out != nil {
-		for i := range out.Items { // reasons as a person reads them
-			it := &out.Items[i]
-			it.Reason = report.ReasonText(it.Kind, &crmsync.Result{Reason: it.Reason}, c.lang())
-		}
-	}
+	readable(out, c.lang())
 	if err != nil {
 		return err
 	}
@@ -327,4 +322,16 @@ func unmaskKeys(ctx context.Context, l *ledger.Ledger, kind crmsync.Kind, show b
 		}
 	}
 	return out, nil
+}
+
+// readable renders the reasons of o's items as a person reads them, in
+// language lang (o may be nil).
+func readable(o *ledger.Outstanding, lang string) {
+	if o == nil {
+		return
+	}
+	for i := range o.Items {
+		it := &o.Items[i]
+		it.Reason = report.ReasonText(it.Kind, &crmsync.Result{Reason: it.Reason}, lang)
+	}
 }

@@ -302,21 +302,21 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 		}
 	}
 	for _, f := range s.Files {
-		if f.Problem != "" {
+		if !f.Problem.IsZero() {
 			name := f.Path
 			if f.Sheet != "" {
 				name += " [" + f.Sheet + "]"
 			}
-			fmt.Fprintf(w, t("  文件问题:%s:%s\n", "  file problem: %s: %s\n"), name, f.Problem)
-		} else if f.Skipped != "" {
-			fmt.Fprintf(w, t("  跳过工作表:%s [%s]:%s\n", "  sheet skipped: %s [%s]: %s\n"), f.Path, f.Sheet, f.Skipped)
+			fmt.Fprintf(w, t("  文件问题:%s:%s\n", "  file problem: %s: %s\n"), name, f.Problem.In(lang))
+		} else if !f.Skipped.IsZero() {
+			fmt.Fprintf(w, t("  跳过工作表:%s [%s]:%s\n", "  sheet skipped: %s [%s]: %s\n"), f.Path, f.Sheet, f.Skipped.In(lang))
 		}
 		for _, warn := range f.Warnings {
-			fmt.Fprintf(w, t("  文件警告:%s:%s\n", "  file warning: %s: %s\n"), f.Path, warn)
+			fmt.Fprintf(w, t("  文件警告:%s:%s\n", "  file warning: %s: %s\n"), f.Path, warn.In(lang))
 		}
 	}
-	if s.Stopped != "" {
-		fmt.Fprintf(w, t("  发送已停止:%s\n", "  sending stopped: %s\n"), s.Stopped)
+	if !s.Stopped.IsZero() {
+		fmt.Fprintf(w, t("  发送已停止:%s\n", "  sending stopped: %s\n"), s.Stopped.In(lang))
 	}
 	if s.Report != "" {
 		fmt.Fprintf(w, t("  报告:%s\n", "  report:   %s\n"), s.Report)

@@ -43,7 +43,7 @@ func ReadBodies(ctx context.Context, path string) ([]Body, error) {
 		return nil, err
 	}
 	for _, s := range sums {
-		if s.Problem != "" {
+		if !s.Problem.IsZero() {
 			return nil, fmt.Errorf("read %s: %s", path, s.Problem)
 		}
 	}
