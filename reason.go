@@ -112,6 +112,10 @@ const (
 	ReasonRejectedStopped = "rejected-stopped"   // rejected, but sending stopped for a common cause (args: code, why zh, en)
 	ReasonHeldOrder       = "held-order"         // an earlier event of the lane is outstanding (args: key, state)
 	ReasonEarlierFailed   = "earlier-failed"     // an earlier event of the lane failed in this run (args: key)
+	ReasonClaimed         = "claimed"            // in flight: claimed by a run (args: run)
+	ReasonClaimReleased   = "claim-released"     // claimed, not sent: interrupted
+	ReasonRejectedFix     = "rejected-fix"       // rejected by Mallcoo: fix the row
+	ReasonHeldEarlier     = "held-earlier"       // blocked behind an earlier event of its member
 	ReasonHeldBehind      = "held-behind"        // retry: held behind an outstanding earlier event (args: key, state)
 	ReasonPlanStale       = "plan-stale"         // the ledger's state changed since the plan (args: plan run, state)
 	ReasonNeverSent       = "never-sent"         // reconcile: not in the ledger
@@ -186,6 +190,10 @@ var reasonWords = map[string]words{
 	ReasonRejected:        {"猫酷拒绝", "rejected by Mallcoo"},
 	ReasonRejectedStopped: {"猫酷拒绝(Code %[1]s),但发送因整体问题停止(%[2]s),像是配置问题而非此行;修正后重新运行会重发", "rejected with Code %[1]s, but sending stopped for a cause common to all rows (%[3]s): the setup, not this row, looks wrong; sent again once fixed"},
 	ReasonHeldOrder:       {"同一会员更早的同类事件 %[1]s 状态为%[2]s,为保证顺序未发送;处理该事件后重新运行", "an earlier event of this member (%[1]s) is %[2]s; not sent, to keep the order: resolve it, then run again"},
+	ReasonClaimed:         {"由运行 %[1]s 认领,请求可能正在发送", "claimed by run %[1]s: its request may be under way"},
+	ReasonClaimReleased:   {"已认领但因中断未发送,下次运行或 crmsync retry 会发送", "claimed but not sent (interrupted): the next run or crmsync retry sends it"},
+	ReasonRejectedFix:     {"被猫酷拒绝;请修正后重新导入", "rejected by Mallcoo: fix the row and import it again"},
+	ReasonHeldEarlier:     {"同一会员更早的同类事件未成功,为保证顺序暂缓", "held back by an earlier event of its member"},
 	ReasonHeldBehind:      {"同一会员更早的同类事件 %[1]s 状态为%[2]s,处理该事件后才会发送", "held behind an earlier event of its member, %[1]s (%[2]s): it goes once that is delivered or resolved"},
 	ReasonEarlierFailed:   {"同一会员的前序事件 %[1]s 未成功,为保证顺序未发送", "an earlier event of this member (%[1]s) did not go through; held to keep the order"},
 	ReasonPlanStale:       {"自计划运行 %[1]s 以来账本状态已变(现为 %[2]s),未发送", "the ledger's state changed since plan run %[1]s (now %[2]s): not sent"},

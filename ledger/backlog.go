@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/crmsync/crmsync"
@@ -10,7 +11,7 @@ import (
 
 // ReasonInFlightDied is the reason of an event that was in flight when its
 // run ended without an answer recorded (BeginRun makes it uncertain).
-const ReasonInFlightDied = "上次运行结束时此事件正在发送,可能已送达;请在猫酷核实 / in flight when its run ended without an answer: it may have been delivered; check in Mallcoo"
+var ReasonInFlightDied = crmsync.Because(crmsync.ReasonDiedInFlight)
 
 // backlogStates are the event states that are outstanding: the event still
 // waits for a retry or a person.
@@ -147,15 +148,15 @@ ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
 func defaultReason(state string, run int64) string {
 	switch crmsync.State(state) {
 	case crmsync.StateInFlight:
-		return fmt.Sprintf("由运行 %d 认领,请求可能正在发送 / claimed by run %d: its request may be under way", run, run)
+		return crmsync.Because(crmsync.ReasonClaimed, strconv.FormatInt(run, 10))
 	case crmsync.StateFailed:
-		return "发送失败,crmsync retry 会重发 / not delivered: crmsync retry resends it"
+		return crmsync.Because(crmsync.ReasonLedgerFailed)
 	case crmsync.StateRejected:
-		return "被猫酷拒绝;请修正后重新导入 / rejected by Mallcoo: fix the row and import it again"
+		return crmsync.Because(crmsync.ReasonRejectedFix)
 	case crmsync.StateUncertain:
 		return ReasonInFlightDied
 	case crmsync.StateBlocked:
-		return "同一会员更早的同类事件未成功,为保证顺序暂缓 / held back by an earlier event of its member"
+		return crmsync.Because(crmsync.ReasonHeldEarlier)
 	}
 	return state
 }

@@ -121,10 +121,7 @@ func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, 
 			return &NotHeldError{Kind: kind, Keys: cannot, Why: "an invalid row cannot be resent: fix it in the problems workbook and run crmsync on that file"}
 		}
 		for _, it := range items {
-			why := fmt.Sprintf("%s 由 %s 于 %s 决定 / decided %s by %s at %s", decision, user, now.In(cst).Format("2006-01-02 15:04"), decision, user, now.In(cst).Format("2006-01-02 15:04"))
-			if reason != "" {
-				why += ": " + reason
-			}
+			why := crmsync.Decided(decision, user, now.In(cst), reason).Reason
 			var err error
 			switch {
 			case it.open && it.state == string(crmsync.OutcomeChanged) && decision != DecideDismiss:

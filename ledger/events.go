@@ -779,7 +779,7 @@ func (l *Ledger) claimedRows(ctx context.Context, runID int64, evs []*crmsync.Ev
 
 // ReasonReleased is the reason of an event whose claim was released: its
 // request never left.
-const ReasonReleased = "已认领但因中断未发送,下次运行或 crmsync retry 会发送 / claimed but not sent (interrupted): the next run or crmsync retry sends it"
+var ReasonReleased = crmsync.Because(crmsync.ReasonClaimReleased)
 
 // Release undoes the claims of run runID on evs whose requests never left.
 // An event the run claimed first is forgotten again (the next run sees it
