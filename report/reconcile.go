@@ -68,6 +68,10 @@ var reconcileWords = map[string]word{
 	"filesCompared": {"对账文件", "Files compared"},
 }
 
+// CategoryName is category c as the reconciliation report names it, in
+// language lang ("zh" or "en").
+func CategoryName(c crmsync.Category, lang string) string { return parseLang(lang).rt("c." + string(c)) }
+
 // rt returns a reconciliation label, falling back to the report's words.
 func (l lang) rt(key string) string {
 	w, ok := reconcileWords[key]

@@ -81,6 +81,14 @@ func TestReasonsInTheRunsLanguage(t *testing.T) {
 		t.Errorf("run 2's reason codes %v, want %s and %s", codes, crmsync.ReasonDuplicateKey, crmsync.ReasonSentOther)
 	}
 
+	// reconcile's summary in the terminal.
+	for lang, want := range map[string][2]string{"zh": {"需要人工处理", "matched"}, "en": {"needs a person", "一致"}} {
+		_, _, stderr := cli(t, nil, "reconcile", "-lang", lang, "-ledger", db, "-report", filepath.Join(dir, lang+"-rec.xlsx"), in)
+		if !strings.Contains(stderr, want[0]) || strings.Contains(stderr, want[1]) {
+			t.Errorf("reconcile -lang %s: want %q, not %q:\n%s", lang, want[0], want[1], stderr)
+		}
+	}
+
 	// A file's note (the samples' instructions sheet) in the terminal.
 	for lang, want := range map[string][2]string{"zh": {"说明页,未读取", "instructions"}, "en": {"instructions, not read", "说明页"}} {
 		_, _, stderr := cli(t, nil, "run", "-sandbox", "-lang", lang, "-ledger", filepath.Join(dir, lang+"-samples.db"), "-report", filepath.Join(dir, lang+"-samples.xlsx"), samplesDir(t))

@@ -151,38 +151,40 @@ func (c *reconcileCommand) printReconcile(out *reconcileJSON) {
 		c.printReconcileJSON(out)
 		return
 	}
-	w := c.stderr
-	verdict := "ties out"
+	w, lang := c.stderr, string(c.lang)
+	t := func(zh, en string) string { return tr(lang, zh, en) }
+	verdict := t("全部一致", "ties out")
 	if !out.TiesOut {
-		verdict = "needs a person"
+		verdict = t("需要人工处理", "needs a person")
 	}
-	fmt.Fprintf(w, "crmsync reconcile: %s (%.1fs)\n", verdict, out.DurationS)
+	fmt.Fprintf(w, t("crmsync reconcile:%s(用时 %.1f 秒)\n", "crmsync reconcile: %s (%.1fs)\n"), verdict, out.DurationS)
 	for _, kv := range []struct {
-		name string
-		n    int
-	}{{"matched", out.Matched}, {"mismatched", out.Mismatched}, {"missing", out.Missing}, {"orphans", out.Orphans}, {"invalid", out.Invalid}, {"skipped", out.Skipped}} {
-		if kv.n > 0 || kv.name != "skipped" {
-			fmt.Fprintf(w, "  %-10s %d\n", kv.name, kv.n)
+		c crmsync.Category
+		n int
+	}{{crmsync.CategoryMatched, out.Matched}, {crmsync.CategoryMismatched, out.Mismatched}, {crmsync.CategoryMissing, out.Missing},
+		{crmsync.CategoryOrphan, out.Orphans}, {crmsync.CategoryInvalid, out.Invalid}, {crmsync.CategorySkipped, out.Skipped}} {
+		if kv.n > 0 || kv.c != crmsync.CategorySkipped {
+			fmt.Fprintf(w, "  %s %d\n", pad(report.CategoryName(kv.c, lang), 10), kv.n)
 		}
 	}
 	if out.Duplicates > 0 {
-		fmt.Fprintf(w, "  (%d of the invalid rows repeat a key met earlier in the files)\n", out.Duplicates)
+		fmt.Fprintf(w, t("  (无效行中 %d 行的键与文件中前面的行重复)\n", "  (%d of the invalid rows repeat a key met earlier in the files)\n"), out.Duplicates)
 	}
 	if out.Fixed > 0 {
-		fmt.Fprintf(w, "  (%d of the matched rows are bad rows whose fixed version was delivered)\n", out.Fixed)
+		fmt.Fprintf(w, t("  (一致的行中 %d 行是已送达修正版本的错误行)\n", "  (%d of the matched rows are bad rows whose fixed version was delivered)\n"), out.Fixed)
 	}
 	if differ := out.Totals.Differ(); differ > 0 {
-		fmt.Fprintf(w, "  totals differ on %d of %d day × shop × kind lines\n", differ, out.Totals.Len())
+		fmt.Fprintf(w, t("  营业日×商户×类型合计:%d 行(共 %d 行)不一致\n", "  totals differ on %d of %d day × shop × kind lines\n"), differ, out.Totals.Len())
 	}
 	for _, f := range out.Files {
 		if !f.Problem.IsZero() {
-			fmt.Fprintf(w, "  file problem: %s: %s\n", f.Path, f.Problem.In(string(c.lang)))
+			fmt.Fprintf(w, t("  文件问题:%s:%s\n", "  file problem: %s: %s\n"), f.Path, f.Problem.In(lang))
 		}
 	}
 	if out.RunActive {
-		fmt.Fprintln(w, "  a run held the ledger meanwhile: reconcile again when it ends for final figures")
+		fmt.Fprintln(w, t("  对账时有运行占用账本:运行结束后再对账一次,得到最终数字", "  a run held the ledger meanwhile: reconcile again when it ends for final figures"))
 	}
-	fmt.Fprintf(w, "  report:   %s\n", out.Report)
+	fmt.Fprintf(w, t("  报告:%s\n", "  report:   %s\n"), out.Report)
 }
 
 // printReconcileJSON prints out as one indented JSON object whose last
