@@ -79,7 +79,7 @@ func TestStatusOutstanding(t *testing.T) {
 		t.Errorf("outstanding item reason %q problems %+v, want a readable reason and the problem with code rule on Score", it.Reason, it.Problems)
 	}
 	_, text, _ := cli(t, nil, "status", "-ledger", db)
-	if !strings.Contains(text, "outstanding: 1") || !strings.Contains(text, f+":3") || !strings.Contains(text, "积分值(Score): ") || strings.Contains(text, "crmsync-problems") {
+	if !strings.Contains(text, "待处理:1") || !strings.Contains(text, f+":3") || !strings.Contains(text, "积分值(Score): ") || strings.Contains(text, "crmsync-problems") {
 		t.Errorf("status text does not list the outstanding row with its reason as a person reads it:\n%s", text)
 	}
 }

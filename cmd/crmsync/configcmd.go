@@ -8,7 +8,6 @@ import (
 	"maps"
 	"reflect"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/crmsync/crmsync/importer"
 	"github.com/crmsync/crmsync/mallcoo"
@@ -155,7 +154,7 @@ func (o *effectiveConfig) settings() iter.Seq2[string, any] {
 }
 
 func (c *configCommand) printConfig(o *effectiveConfig) {
-	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	w := newColumns(c.stdout)
 	row := func(key, value, source string) {
 		if source != "" {
 			source = "(" + source + ")"

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -76,6 +77,15 @@ func errorText(err error, lang string) string {
 // pad pads s with spaces to width terminal columns, a Chinese character
 // taking two.
 func pad(s string, width int) string {
+	if w := cells(s); w < width {
+		return s + strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+// cells is the width of s in terminal columns, a Chinese character taking
+// two.
+func cells(s string) int {
 	w := 0
 	for _, r := range s {
 		if r >= 0x1100 && (r <= 0x115f || r >= 0x2e80) {
@@ -84,8 +94,56 @@ func pad(s string, width int) string {
 			w++
 		}
 	}
-	if w >= width {
-		return s
+	return w
+}
+
+// columns aligns text in columns as text/tabwriter does (cells end at a
+// tab; each column of a block of lines with tabs is as wide as its widest
+// cell, plus two spaces), but by terminal columns: tabwriter counts a
+// Chinese character as one, and status's tables of Chinese file names and
+// headers came out askew.
+type columns struct {
+	out io.Writer
+	buf []byte
+}
+
+func newColumns(out io.Writer) *columns { return &columns{out: out} }
+
+func (c *columns) Write(p []byte) (int, error) {
+	c.buf = append(c.buf, p...)
+	return len(p), nil
+}
+
+// Flush writes what was written, aligned.
+func (c *columns) Flush() error {
+	lines := strings.SplitAfter(string(c.buf), "\n")
+	c.buf = c.buf[:0]
+	var b strings.Builder
+	for i := 0; i < len(lines); {
+		j := i // the block: lines i to j-1, each with a tab
+		var widths []int
+		for ; j < len(lines) && strings.Contains(lines[j], "\t"); j++ {
+			cs := strings.Split(lines[j], "\t")
+			for k, cell := range cs[:len(cs)-1] {
+				if k == len(widths) {
+					widths = append(widths, 0)
+				}
+				widths[k] = max(widths[k], cells(cell))
+			}
+		}
+		if j == i {
+			b.WriteString(lines[i])
+			i++
+			continue
+		}
+		for ; i < j; i++ {
+			cs := strings.Split(lines[i], "\t")
+			for k, cell := range cs[:len(cs)-1] {
+				b.WriteString(pad(cell, widths[k]+2))
+			}
+			b.WriteString(cs[len(cs)-1])
+		}
 	}
-	return s + strings.Repeat(" ", width-w)
+	_, err := io.WriteString(c.out, b.String())
+	return err
 }

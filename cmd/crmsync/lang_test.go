@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"text/tabwriter"
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
@@ -102,4 +103,28 @@ func TestRefusalLanguage(t *testing.T) {
 	check("ledger in use, -lang en", []string{"plan", "-lang", "en", "-ledger", db, in}, "is in use by")
 	unlock()
 	l.Close()
+}
+
+// TestColumns: status's tables align by terminal columns (a Chinese
+// character is two wide), and text without Chinese comes out as
+// text/tabwriter writes it.
+func TestColumns(t *testing.T) {
+	ascii := "kind\tsent\tfailed\nmember\t6\t0\nscore-v2\t14\t0\n\nrun\tcommand\treason\n1\trun\t\n12\tretry\tkilled\nno tab here\n"
+	var want, got strings.Builder
+	tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
+	tw.Write([]byte(ascii))
+	tw.Flush()
+	c := newColumns(&got)
+	c.Write([]byte(ascii))
+	c.Flush()
+	if got.String() != want.String() {
+		t.Errorf("columns over ASCII:\n%s\nwant (text/tabwriter):\n%s", got.String(), want.String())
+	}
+	got.Reset()
+	c.Write([]byte("类型\t键\t状态\nscore\tsamples/消费积分.csv:16\tinvalid\n"))
+	c.Flush()
+	lines := strings.Split(got.String(), "\n")
+	if i, j := strings.Index(lines[0], "状态"), strings.Index(lines[1], "invalid"); cells(lines[0][:i]) != cells(lines[1][:j]) {
+		t.Errorf("columns over Chinese: the third column starts at terminal column %d and %d:\n%s", cells(lines[0][:i]), cells(lines[1][:j]), got.String())
+	}
 }

@@ -462,7 +462,7 @@ func TestReadOnlyLedgerModes(t *testing.T) {
 		cmd = exec.Command(exe, "status", "-ledger", db)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		out, _ = cmd.CombinedOutput()
-		if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitOK || !strings.Contains(string(out), "outstanding: 0") {
+		if code := cmd.ProcessState.ExitCode(); code != crmsync.ExitOK || !strings.Contains(string(out), "待处理:0") {
 			t.Errorf("crmsync status on %s as nobody: exit %d, want 0 and the ledger shown:\n%s", db, code, out)
 		}
 	}

@@ -84,6 +84,9 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return crmsync.ExitUsage, usagef("-keep: %v", err)
 	}
+	if strings.TrimSpace(period) == "" {
+		period = fmt.Sprintf("%dd", d/(24*time.Hour)) // the default, as said
+	}
 	l, err := c.openLedger(ctx, *path, false)
 	if err != nil {
 		return crmsync.ExitFailed, err
@@ -102,7 +105,8 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 		if *jsonOut {
 			return crmsync.ExitOK, printJSON(c.stdout, m)
 		}
-		fmt.Fprintf(c.stderr, "crmsync prune -member: %d per-row results deleted, %d kept (outstanding items: resolve them, then prune again), %d bodies deleted; the events that prevent sending twice stay\n",
+		fmt.Fprintf(c.stderr, tr(c.lang(), "crmsync prune -member:删除逐行结果 %d 条,保留 %d 条(待处理项:处理后再 prune 一次),删除请求体 %d 个;防止重复发送的事件记录保留\n",
+			"crmsync prune -member: %d per-row results deleted, %d kept (outstanding items: resolve them, then prune again), %d bodies deleted; the events that prevent sending twice stay\n"),
 			m.Results, m.Kept, m.Bodies)
 		return crmsync.ExitOK, nil
 	}
@@ -113,7 +117,8 @@ func (c *pruneCommand) Run(ctx context.Context, args []string) (int, error) {
 	if *jsonOut {
 		return crmsync.ExitOK, printJSON(c.stdout, p)
 	}
-	fmt.Fprintf(c.stderr, "crmsync prune: %d runs older than %s: %d per-row results deleted, %d kept (outstanding items), %d bodies deleted\n",
+	fmt.Fprintf(c.stderr, tr(c.lang(), "crmsync prune:早于 %[2]s 的运行 %[1]d 次:删除逐行结果 %[3]d 条,保留 %[4]d 条(待处理项),删除请求体 %[5]d 个\n",
+		"crmsync prune: %d runs older than %s: %d per-row results deleted, %d kept (outstanding items), %d bodies deleted\n"),
 		p.Runs, period, p.Results, p.Kept, p.Bodies)
 	return crmsync.ExitOK, nil
 }

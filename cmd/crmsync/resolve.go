@@ -92,11 +92,12 @@ func (c *resolveCommand) Run(ctx context.Context, args []string) (int, error) {
 	if *jsonOut {
 		return crmsync.ExitOK, printJSON(c.stdout, ds)
 	}
+	lang := c.lang()
 	for _, d := range ds {
-		fmt.Fprintf(c.stderr, "%s %s (%s): %s, by %s\n", d.Kind, d.Key, d.State, d.Decision, d.User)
+		fmt.Fprintf(c.stderr, tr(lang, "%s %s(%s):%s,操作人 %s\n", "%s %s (%s): %s, by %s\n"), d.Kind, d.Key, d.State, d.Decision, d.User)
 	}
 	if *as == ledger.DecideResend {
-		fmt.Fprintln(c.stderr, "crmsync retry (or the next run) sends them.")
+		fmt.Fprintln(c.stderr, tr(lang, "crmsync retry(或下次运行)会发送它们。", "crmsync retry (or the next run) sends them."))
 	}
 	return crmsync.ExitOK, nil
 }

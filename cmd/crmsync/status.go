@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/crmsync/crmsync"
@@ -132,16 +131,18 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 			Decisions   []ledger.Decision   `json:"decisions"`
 		}{st, mall, waiting, out, decisions})
 	}
-	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	lang := c.lang()
+	t := func(zh, en string) string { return tr(lang, zh, en) }
+	w := newColumns(c.stdout)
 	if mall != "" {
-		fmt.Fprintf(w, "ledger %s (schema %d), mall %s\n\n", st.Path, st.Schema, mall)
+		fmt.Fprintf(w, t("账本 %s(结构版本 %d),商场 %s\n\n", "ledger %s (schema %d), mall %s\n\n"), st.Path, st.Schema, mall)
 	} else {
-		fmt.Fprintf(w, "ledger %s (schema %d)\n\n", st.Path, st.Schema)
+		fmt.Fprintf(w, t("账本 %s(结构版本 %d)\n\n", "ledger %s (schema %d)\n\n"), st.Path, st.Schema)
 	}
 	states := []crmsync.State{crmsync.StateSent, crmsync.StateRejected, crmsync.StateFailed, crmsync.StateUncertain, crmsync.StateInFlight}
-	kindTable(w, states, func(k crmsync.Kind) map[crmsync.State]int { return st.Totals[k] })
+	kindTable(w, t("类型", "kind"), states, func(k crmsync.Kind) map[crmsync.State]int { return st.Totals[k] })
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "run\tcommand\tstarted (China time)\tstatus\trows\toutcomes\treason")
+	fmt.Fprintln(w, t("运行\t命令\t开始(北京时间)\t状态\t行数\t结果\t原因", "run\tcommand\tstarted (China time)\tstatus\trows\toutcomes\treason"))
 	for _, r := range st.Runs {
 		outs := ""
 		for _, o := range crmsync.Outcomes {
@@ -151,15 +152,16 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		}
 		reason := r.Reason
 		if r.AppliedBy > 0 {
-			reason = fmt.Sprintf("已执行 apply RUN %d / applied by run %d", r.AppliedBy, r.AppliedBy)
+			reason = fmt.Sprintf(t("已执行 apply RUN %d", "applied by run %d"), r.AppliedBy)
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Command, r.Started.In(mallcoo.CST).Format("2006-01-02 15:04:05"), r.Status, r.Rows, outs, reason)
 	}
 	w.Flush()
 	if st.Held > 0 {
-		fmt.Fprintf(c.stdout, "\n%d events are held as uncertain: check in Mallcoo whether they arrived, then `crmsync retry -uncertain` resends them.\n", st.Held)
-		w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(w, "kind\tkey\tmember/ref\tevent time (China time)")
+		fmt.Fprintf(c.stdout, t("\n%d 个事件结果不确定,已暂停:请在猫酷核实是否已到达,再用 `crmsync retry -uncertain` 重发。\n",
+			"\n%d events are held as uncertain: check in Mallcoo whether they arrived, then `crmsync retry -uncertain` resends them.\n"), st.Held)
+		w := newColumns(c.stdout)
+		fmt.Fprintln(w, t("类型\t键\t会员/单号\t事件时间(北京时间)", "kind\tkey\tmember/ref\tevent time (China time)"))
 		for _, h := range waiting {
 			t := ""
 			if !h.Time.IsZero() {
@@ -169,21 +171,23 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		}
 		w.Flush()
 		if st.Held > len(waiting) {
-			fmt.Fprintf(c.stdout, "(the first %d; -list N shows more)\n", len(waiting))
+			fmt.Fprintf(c.stdout, t("(前 %d 个;-list N 显示更多)\n", "(the first %d; -list N shows more)\n"), len(waiting))
 		}
 		if !fc.showPersonal() {
 			// Looking an event up in Mallcoo needs its member in full.
-			fmt.Fprintln(c.stdout, "card IDs and mobiles are shown masked: with mask_personal = false in the config, status shows them in full, to look the events up in Mallcoo.")
+			fmt.Fprintln(c.stdout, t("会员卡号和手机号已打码:在配置中设 mask_personal = false 后,status 显示完整号码,以便在猫酷中查找这些事件。",
+				"card IDs and mobiles are shown masked: with mask_personal = false in the config, status shows them in full, to look the events up in Mallcoo."))
 		}
 	}
 	if st.Failed > 0 {
-		fmt.Fprintf(c.stdout, "%d events failed to send: `crmsync retry` (or the next run over their file) resends them.\n", st.Failed)
+		fmt.Fprintf(c.stdout, t("%d 个事件发送失败:`crmsync retry`(或下次运行同一文件)会重发。\n",
+			"%d events failed to send: `crmsync retry` (or the next run over their file) resends them.\n"), st.Failed)
 	}
-	c.printOutstanding(out, time.Now())
+	c.printOutstanding(out, time.Now(), t)
 	if len(decisions) > 0 {
-		fmt.Fprintln(c.stdout, "\nrecent decisions (crmsync resolve):")
-		w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(w, "when (China time)\tuser\tkind\tkey\twas\tdecision\treason")
+		fmt.Fprintln(c.stdout, t("\n最近的人工决定(crmsync resolve):", "\nrecent decisions (crmsync resolve):"))
+		w := newColumns(c.stdout)
+		fmt.Fprintln(w, t("时间(北京时间)\t操作人\t类型\t键\t原状态\t决定\t原因", "when (China time)\tuser\tkind\tkey\twas\tdecision\treason"))
 		for _, d := range decisions {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.At.In(mallcoo.CST).Format("2006-01-02 15:04:05"), d.User, d.Kind, d.Key, d.State, d.Decision, d.Reason)
 		}
@@ -196,28 +200,29 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 var outstandingStates = []string{"failed", "uncertain", "blocked", "rejected", "changed", "invalid", "inflight"}
 
 // printOutstanding prints the backlog: counts by kind and state, then the
-// oldest items with their reason and age.
-func (c *statusCommand) printOutstanding(o *ledger.Outstanding, now time.Time) {
+// oldest items with their reason and age; t picks the text of the
+// language.
+func (c *statusCommand) printOutstanding(o *ledger.Outstanding, now time.Time, t func(zh, en string) string) {
 	if o.Total == 0 {
-		fmt.Fprintln(c.stdout, "\noutstanding: 0 (nothing waits for a retry or a person)")
+		fmt.Fprintln(c.stdout, t("\n待处理:0(没有等待重试或人工处理的事件)", "\noutstanding: 0 (nothing waits for a retry or a person)"))
 		return
 	}
-	fmt.Fprintf(c.stdout, "\noutstanding: %d\n", o.Total)
-	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	kindTable(w, outstandingStates, func(k crmsync.Kind) map[string]int { return o.ByKind[k] })
+	fmt.Fprintf(c.stdout, t("\n待处理:%d\n", "\noutstanding: %d\n"), o.Total)
+	w := newColumns(c.stdout)
+	kindTable(w, t("类型", "kind"), outstandingStates, func(k crmsync.Kind) map[string]int { return o.ByKind[k] })
 	w.Flush()
 	if len(o.Items) == 0 {
 		return
 	}
-	fmt.Fprintln(c.stdout, "\noldest outstanding:")
-	w = tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "kind\tkey\tstate\tage\trun\treason")
+	fmt.Fprintln(c.stdout, t("\n最早的待处理项:", "\noldest outstanding:"))
+	w = newColumns(c.stdout)
+	fmt.Fprintln(w, t("类型\t键\t状态\t时长\t运行\t原因", "kind\tkey\tstate\tage\trun\treason"))
 	for _, it := range o.Items {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", it.Kind, it.Key, it.State, age(now.Sub(it.Since)), it.Run, it.Reason)
 	}
 	w.Flush()
 	if o.Total > len(o.Items) {
-		fmt.Fprintf(c.stdout, "(the oldest %d of %d; -list N shows more)\n", len(o.Items), o.Total)
+		fmt.Fprintf(c.stdout, t("(共 %[2]d 项中最早的 %[1]d 项;-list N 显示更多)\n", "(the oldest %d of %d; -list N shows more)\n"), len(o.Items), o.Total)
 	}
 }
 
@@ -235,9 +240,9 @@ func age(d time.Duration) string {
 }
 
 // kindTable prints counts by kind (rows, kinds without any left out) and
-// state (columns, in the order given).
-func kindTable[S ~string](w io.Writer, states []S, counts func(crmsync.Kind) map[S]int) {
-	fmt.Fprint(w, "kind")
+// state (columns, in the order given), under head and the states' names.
+func kindTable[S ~string](w io.Writer, head string, states []S, counts func(crmsync.Kind) map[S]int) {
+	fmt.Fprint(w, head)
 	for _, s := range states {
 		fmt.Fprintf(w, "\t%s", s)
 	}

@@ -180,7 +180,7 @@ func TestStatusStoredBodyOnce(t *testing.T) {
 	if code != crmsync.ExitOK {
 		t.Fatalf("status: exit %d\n%s", code, stderr)
 	}
-	if strings.Contains(text, "crmsync retry` (or the next run over their file) resends them") || strings.Contains(text, "HTTP 503") {
+	if strings.Contains(text, "个事件发送失败") || strings.Contains(text, "HTTP 503") {
 		t.Errorf("status says retry resends the refused event, or shows its old reason:\n%s", text)
 	}
 	if !strings.Contains(text, "resolve -as dismiss") {
