@@ -70,7 +70,9 @@ var reconcileWords = map[string]word{
 
 // CategoryName is category c as the reconciliation report names it, in
 // language lang ("zh" or "en").
-func CategoryName(c crmsync.Category, lang string) string { return parseLang(lang).rt("c." + string(c)) }
+func CategoryName(c crmsync.Category, lang string) string {
+	return parseLang(lang).rt("c." + string(c))
+}
 
 // rt returns a reconciliation label, falling back to the report's words.
 func (l lang) rt(key string) string {
