@@ -312,5 +312,8 @@ func (x *Masker) Problems(ps []crmsync.Problem) {
 		p := &ps[i]
 		p.Value = x.m.value(p.Column, p.Value)
 		p.ZH, p.EN, p.Reason = x.m.text(p.ZH), x.m.text(p.EN), x.m.text(p.Reason)
+		for j, a := range p.Args { // a key, a member's earlier event
+			p.Args[j] = x.m.text(a)
+		}
 	}
 }

@@ -372,3 +372,15 @@ func FuzzPersonalOf(f *testing.F) {
 		}
 	})
 }
+
+// TestMaskReasonArgs: the parameters of a reason (crmsync.Because) are
+// masked with its texts: an earlier event's key holds a member's mobile.
+func TestMaskReasonArgs(t *testing.T) {
+	m := NewMasker(false)
+	m.Row(crmsync.KindMember, []byte(`{"ThirdPartyCardID":null,"Mobile":"13800138000"}`), nil)
+	ps := []crmsync.Problem{crmsync.BecauseOf(crmsync.ReasonHeldOrder, "m:13800138000|2024-11-01", "failed")}
+	m.Problems(ps)
+	if got := ps[0].Text("en"); strings.Contains(got, "13800138000") || !strings.Contains(got, "138****8000") {
+		t.Errorf("masked reason %q (args %q): want the mobile masked", got, ps[0].Args)
+	}
+}
