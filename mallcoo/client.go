@@ -405,9 +405,9 @@ func (c *Client) Send(ctx context.Context, kind crmsync.Kind, body []byte) (crms
 		case classCanceled:
 			return fail(ctx.Err().Error(), ctx.Err())
 		case classSystemic:
-			stop := &sendError{
-				msg: fmt.Sprintf("mallcoo refused the credentials or signature (%v): check %s, %s, %s and this machine's clock",
-					r.err, EnvAppID, EnvPublicKey, EnvPrivateKey),
+			stop := &StopError{
+				Why: crmsync.Say(fmt.Sprintf("猫酷拒绝了凭据或签名(%v):请检查 %s、%s、%s 和本机时钟", r.err, EnvAppID, EnvPublicKey, EnvPrivateKey),
+					fmt.Sprintf("mallcoo refused the credentials or signature (%v): check %s, %s, %s and this machine's clock", r.err, EnvAppID, EnvPublicKey, EnvPrivateKey)),
 				errs: []error{crmsync.ErrSystemic, r.err},
 			}
 			c.stop(stop)
@@ -491,9 +491,9 @@ func (c *Client) record(failed bool, last *APIError) {
 		if last != nil {
 			errs = append(errs, last)
 		}
-		c.stopErr = &sendError{
-			msg: fmt.Sprintf("most recent sends failed (%d of %d), last: %v: Mallcoo is unreachable or failing; check the network and the base URL, then run again",
-				c.fails, c.count, last),
+		c.stopErr = &StopError{
+			Why: crmsync.Say(fmt.Sprintf("最近的发送大多失败(%d / %d 次),最后一次:%v:猫酷无法连接或出错;请检查网络和 base_url 后重新运行", c.fails, c.count, last),
+				fmt.Sprintf("most recent sends failed (%d of %d), last: %v: Mallcoo is unreachable or failing; check the network and the base URL, then run again", c.fails, c.count, last)),
 			errs: errs,
 		}
 	}
@@ -521,20 +521,33 @@ func (c *Client) answered(code int, message string) error {
 	}
 	switch {
 	case c.cfg.OpenStreak > 0 && c.streak == c.answers && c.streak >= c.cfg.OpenStreak:
-		c.stopErr = &sendError{
-			msg: fmt.Sprintf("the first %d answers were all rejections with Code %d (%s): Mallcoo is probably refusing the setup, not the rows; check %s, %s, %s, the base URL (the mall) and this machine's clock, then run again — the rows are kept as failed and sent again",
+		c.stopErr = &StopError{
+			Why: crmsync.Say(fmt.Sprintf("最初的 %d 个应答都是 Code %d 的拒绝(%s):猫酷多半拒绝的是配置而不是这些行;请检查 %s、%s、%s、base_url(商场)和本机时钟后重新运行——这些行记为失败,会再次发送",
 				c.streak, code, message, EnvAppID, EnvPublicKey, EnvPrivateKey),
+				fmt.Sprintf("the first %d answers were all rejections with Code %d (%s): Mallcoo is probably refusing the setup, not the rows; check %s, %s, %s, the base URL (the mall) and this machine's clock, then run again — the rows are kept as failed and sent again",
+					c.streak, code, message, EnvAppID, EnvPublicKey, EnvPrivateKey)),
 			errs: []error{crmsync.ErrSystemic, &StreakError{Code: code, Message: message, Count: c.streak}},
 		}
 	case c.cfg.RejectStreak > 0 && c.streak >= c.cfg.RejectStreak:
-		c.stopErr = &sendError{
-			msg: fmt.Sprintf("the last %d answers were all rejections with Code %d (%s): something is wrong for every row (credentials, mall, shop codes?); check, then run again — the rows are kept as failed and sent again",
-				c.streak, code, message),
+		c.stopErr = &StopError{
+			Why: crmsync.Say(fmt.Sprintf("最近的 %d 个应答都是 Code %d 的拒绝(%s):所有行都有同一个问题(凭据、商场、商户编码?);检查后重新运行——这些行记为失败,会再次发送", c.streak, code, message),
+				fmt.Sprintf("the last %d answers were all rejections with Code %d (%s): something is wrong for every row (credentials, mall, shop codes?); check, then run again — the rows are kept as failed and sent again", c.streak, code, message)),
 			errs: []error{crmsync.ErrSystemic, &StreakError{Code: code, Message: message, Count: c.streak}},
 		}
 	}
 	return c.stopErr
 }
+
+// StopError is why a client stopped sending (it wraps crmsync.ErrSystemic):
+// the setup or Mallcoo is at fault, not the rows. Why says so in both
+// languages; Error in English.
+type StopError struct {
+	Why  crmsync.Text
+	errs []error
+}
+
+func (e *StopError) Error() string   { return e.Why.EN }
+func (e *StopError) Unwrap() []error { return e.errs }
 
 // StreakError is why a client stopped after a streak of rejections with
 // one Code (Config.OpenStreak, Config.RejectStreak): those rejections were

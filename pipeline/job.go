@@ -75,8 +75,11 @@ func (e *RowLimitError) Error() string {
 // safe reports whether events of kind k may be resent without a person.
 func (j *Job) safe(k crmsync.Kind) bool { return k.SafeToResendWith(j.ResendUncertainScores) }
 
-// errStopped says sending stopped early; Summary.Stopped says why.
-var errStopped = errors.New("sending stopped")
+// StoppedError is the error of a run whose sending stopped early (the
+// setup or Mallcoo at fault): Why, also Summary.Stopped, in both languages.
+type StoppedError struct{ Why crmsync.Text }
+
+func (e *StoppedError) Error() string { return "sending stopped: " + e.Why.EN }
 
 // Run processes files (already expanded) into summary s, recording every
 // row's result in the ledger under runID. It returns an error only for

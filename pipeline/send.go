@@ -114,6 +114,16 @@ var rejectedReason = crmsync.Because(crmsync.ReasonRejected)
 // notSent is the reason of an event not sent because sending stopped.
 func notSent(why crmsync.Text) string { return crmsync.Because(crmsync.ReasonNotSent, pair(why)...) }
 
+// stopWhy is why err, a systemic error of the sender, stops sending: the
+// client's words in both languages when it says them (a *mallcoo.StopError),
+// else the error's.
+func stopWhy(err error) crmsync.Text {
+	if se, ok := errors.AsType[*mallcoo.StopError](err); ok {
+		return se.Why
+	}
+	return crmsync.Say(err.Error(), err.Error())
+}
+
 // pair is why as the last args of a reason: its Chinese and English
 // texts, or the one text when both are the same.
 func pair(why crmsync.Text) []string {
@@ -291,7 +301,7 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 				r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
 			}
 			if errors.Is(err, crmsync.ErrSystemic) {
-				sd.stop(crmsync.Say(err.Error(), err.Error()))
+				sd.stop(stopWhy(err))
 				sd.release(crmsync.OutcomeFailed, sd.isStopped())
 			}
 		case !reply.OK():
@@ -379,7 +389,7 @@ func (sd *sender) push(rs []*crmsync.Result) error {
 }
 
 // run sends every queued event of the run and records the answers; it
-// returns run-level trouble, errStopped after an early stop, or the run's
+// returns run-level trouble, a *StoppedError after an early stop, or the run's
 // ctx.Err() after what was done is recorded.
 func (sd *sender) run() error {
 	j, ctx, s := sd.job, sd.ctx, sd.summary
@@ -460,7 +470,7 @@ func (sd *sender) run() error {
 	}
 	if why := sd.isStopped(); !why.IsZero() {
 		s.Stopped = why
-		return fmt.Errorf("%w: %s", errStopped, why)
+		return &StoppedError{Why: why}
 	}
 	return ctx.Err()
 }

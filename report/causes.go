@@ -235,6 +235,13 @@ func exampleOfItem(name string) string {
 // outcome that needs no one.
 func NextStep(o crmsync.Outcome, lang string) string { return nextStep(o, parseLang(lang)) }
 
+// StoppedFix is what to do about the rows not sent because sending
+// stopped (Summary.Stopped), in language lang: the stop's cause first.
+func StoppedFix(lang string) string {
+	return tr(parseLang(lang), "先修正上面“发送已停止”所说的问题(凭据、网络或商场设置),再运行 crmsync retry 重发这些行",
+		"first fix what 'sending stopped' says (the credentials, the network or the mall's settings), then crmsync retry sends these rows")
+}
+
 func nextStep(o crmsync.Outcome, l lang) string {
 	var zh, en string
 	switch o {
@@ -255,6 +262,14 @@ func nextStep(o crmsync.Outcome, l lang) string {
 	default:
 		return ""
 	}
+	if l == "en" {
+		return en
+	}
+	return zh
+}
+
+// tr is zh, or en in English.
+func tr(l lang, zh, en string) string {
 	if l == "en" {
 		return en
 	}

@@ -349,6 +349,11 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 		problemsName = filepath.Base(problems)
 	}
 	s.Causes = causes.top(crmsync.MaxCauses)
+	for i := range s.Causes {
+		if s.Causes[i].Outcome == crmsync.OutcomeFailed && !s.Stopped.IsZero() {
+			s.Causes[i].Fix = StoppedFix(string(w.lang))
+		}
+	}
 	listing := "" // shown in the summary when the kind sheets are cut
 	if w.cut {
 		listing = w.listingText()

@@ -10,6 +10,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/pipeline"
 )
 
 // The terminal speaks the run's language (-lang, lang = …; Chinese by
@@ -49,7 +50,10 @@ func errorText(err error, lang string) string {
 	var le *ledger.LockedError
 	var fe *ledger.FileError
 	var me *ledger.MallError
+	var se *pipeline.StoppedError
 	switch {
+	case errors.As(err, &se):
+		return "发送已停止:" + se.Why.ZH
 	case errors.As(err, &me):
 		return fmt.Sprintf("账本 %s 属于商场「%s」,而配置文件写的是商场「%s」:请检查 -ledger 与 -config 是否都是这个商场的(每个商场各用一个账本)", me.Path, me.Ledger, me.Config)
 	case errors.As(err, &le) && !le.OtherName:

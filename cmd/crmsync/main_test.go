@@ -434,7 +434,7 @@ func TestSystemicStop(t *testing.T) {
 	if s.Counts[crmsync.OutcomeFailed] != 500 {
 		t.Errorf("counts %v, want all 500 failed (recorded for the next run)", s.Counts)
 	}
-	if !strings.Contains(stderr, "sending stopped") {
+	if !strings.Contains(stderr, "发送已停止") {
 		t.Errorf("stderr does not say sending stopped:\n%s", stderr)
 	}
 	if _, err := os.Stat(rep); err != nil {
@@ -577,9 +577,17 @@ func testRefusedKey(t *testing.T, opt mallcootest.Options) {
 	if s.Counts[crmsync.OutcomeRejected] != 0 || s.Counts[crmsync.OutcomeFailed] != 500 {
 		t.Errorf("run with a wrong key: counts %v, want 500 failed and none rejected", s.Counts)
 	}
-	for _, want := range []string{"40001", "MALLCOO_PRIVATE_KEY", "clock"} {
+	for _, want := range []string{"40001", "MALLCOO_PRIVATE_KEY", "本机时钟"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("run with a wrong key: stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	// In English the stop and what to do about the rows not sent say so
+	// in English alone.
+	_, _, stderr = cli(t, vars, "run", "-lang", "en", "-ledger", db, "-report", filepath.Join(dir, "r1en.xlsx"), in)
+	for _, want := range []string{"sending stopped: ", "this machine's clock", "first fix what 'sending stopped' says"} {
+		if !strings.Contains(stderr, want) || strings.Contains(stderr, "本机时钟") {
+			t.Errorf("run -lang en with a wrong key: stderr does not say %q in English alone:\n%s", want, stderr)
 		}
 	}
 

@@ -335,7 +335,11 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 		}
 	}
 	for _, o := range crmsync.Outcomes {
-		if step := report.NextStep(o, lang); s.Counts[o] > 0 && step != "" {
+		step := report.NextStep(o, lang)
+		if o == crmsync.OutcomeFailed && !s.Stopped.IsZero() {
+			step = report.StoppedFix(lang)
+		}
+		if s.Counts[o] > 0 && step != "" {
 			fmt.Fprintf(w, "  %s → %s\n", pad(o.Word(lang), 10), step)
 		}
 	}
