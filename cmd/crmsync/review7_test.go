@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/mallcoo/mallcootest"
+	"github.com/xuri/excelize/v2"
+)
+
+// summaryValue is the value beside label on the summary sheet of the
+// report at path.
+func summaryValue(t *testing.T, path, label string) string {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(f.GetSheetList()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if len(r) > 1 && r[0] == label {
+			return r[1]
+		}
+	}
+	t.Fatalf("%s: no row %q on the summary sheet", path, label)
+	return ""
+}
+
+// TestStoppedReportAgain: the report of a run that stopped because most
+// sends failed, written again from the ledger (crmsync report RUN-ID),
+// says why it stopped as the run's own report did, in either language.
+// The Chinese text said "(5 / 10 次)", and the summary kept in the ledger
+// ("中文 / English") was split there.
+func TestStoppedReportAgain(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{FailRate: 1})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	var b strings.Builder
+	b.WriteString("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n")
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&b, "T%04d,C%04d,1,2024-11-01 10:00:00,10,S1,10\n", i, i)
+	}
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	db := filepath.Join(dir, "l.db")
+	for i, lang := range []string{"zh", "en"} {
+		rep := filepath.Join(dir, lang+".xlsx")
+		code, _, stderr := cli(t, sandboxEnv(srv), "run", "-lang", lang, "-retries", "0", "-concurrency", "2", "-ledger", db, "-report", rep, in)
+		if code != crmsync.ExitFailed {
+			t.Fatalf("run -lang %s against a dead API: exit %d, want %d\n%s", lang, code, crmsync.ExitFailed, stderr)
+		}
+		label := map[string]string{"zh": "提前停止原因", "en": "Stopped early because"}[lang]
+		want := summaryValue(t, rep, label)
+		again := filepath.Join(dir, lang+"-again.xlsx")
+		if code, _, stderr := cli(t, nil, "report", "-lang", lang, "-ledger", db, "-report", again, fmt.Sprint(i+1)); code != 0 {
+			t.Fatalf("report %d -lang %s: exit %d\n%s", i+1, lang, code, stderr)
+		}
+		if got := summaryValue(t, again, label); got != want {
+			t.Errorf("report %d -lang %s: stopped because %q, want %q (the run's own report)", i+1, lang, got, want)
+		}
+	}
+}
