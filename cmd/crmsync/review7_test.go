@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,5 +67,43 @@ func TestStoppedReportAgain(t *testing.T) {
 		if got := summaryValue(t, again, label); got != want {
 			t.Errorf("report %d -lang %s: stopped because %q, want %q (the run's own report)", i+1, lang, got, want)
 		}
+	}
+}
+
+// TestStatusJSONProblemsOfInvalidRows: status -json lists problems (column,
+// code, value) for an invalid row's item only, as before reasons became
+// codes: a failed event's item has its reason, and no problems of a code
+// and args with no reason text.
+func TestStatusJSONProblemsOfInvalidRows(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{FailRate: 1})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n"+
+		"T1,C0001,1,2024-11-01 10:00:00,10,S1,10\n"+
+		"T2,C0002,1,2024-11-01 10:00:00,ten,S1,10\n"), 0o644)
+	db := filepath.Join(dir, "l.db")
+	if code, _, stderr := cli(t, sandboxEnv(srv), "run", "-retries", "0", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in); code != crmsync.ExitNeedsPerson {
+		t.Fatalf("run: exit %d, want 3\n%s", code, stderr)
+	}
+	_, stdout, _ := cli(t, nil, "status", "-json", "-ledger", db)
+	var st struct {
+		Outstanding struct {
+			Items []map[string]any `json:"items"`
+		} `json:"outstanding"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatalf("status -json: %v\n%s", err, stdout)
+	}
+	states := map[string]bool{}
+	for _, it := range st.Outstanding.Items {
+		_, has := it["problems"]
+		states[it["state"].(string)] = true
+		if want := it["state"] == "invalid"; has != want {
+			t.Errorf("status -json item %v: has problems %v, want %v", it, has, want)
+		}
+	}
+	if !states["invalid"] || !states["failed"] {
+		t.Errorf("status -json items %v: want a failed and an invalid one", st.Outstanding.Items)
 	}
 }
