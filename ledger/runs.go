@@ -29,6 +29,9 @@ const (
 // ReasonInterrupted is the reason of a run ended by SIGINT or SIGTERM.
 const ReasonInterrupted = "中断(SIGINT/SIGTERM),已完成的工作已记录 / interrupted (SIGINT/SIGTERM); the work done is recorded"
 
+// ReasonDied is the reason of a run that never ended (RunDied).
+const ReasonDied = "进程未结束运行即退出(被杀死、崩溃或断电) / the process ended without ending the run (killed, crashed or power lost)"
+
 // BeginRun records a new run and returns its ID. It must be called under the
 // run lock (Lock), because it first turns every event left in flight into
 // uncertain and marks runs that never ended as died: with the lock held, no
@@ -561,7 +564,7 @@ UNION ALL SELECT 'sent', kind, n FROM sent_events WHERE n > 0`, nil, func(s, k s
 			ri.Status = RunDied
 		}
 		if ri.Status == RunDied && ri.Reason == "" {
-			ri.Reason = "进程未结束运行即退出(被杀死、崩溃或断电) / the process ended without ending the run (killed, crashed or power lost)"
+			ri.Reason = ReasonDied
 		}
 		latest = false
 		if summary.Valid {

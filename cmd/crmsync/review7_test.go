@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync"
+	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 	"github.com/xuri/excelize/v2"
 )
@@ -105,5 +108,42 @@ func TestStatusJSONProblemsOfInvalidRows(t *testing.T) {
 	}
 	if !states["invalid"] || !states["failed"] {
 		t.Errorf("status -json items %v: want a failed and an invalid one", st.Outstanding.Items)
+	}
+}
+
+// TestStatusRunReasonsInItsLanguage: status, in Chinese or English, shows
+// why a run was interrupted or died in that language alone, as the rest
+// of its text; status -json keeps the ledger's reason as it is.
+func TestStatusRunReasonsInItsLanguage(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "l.db")
+	l, err := ledger.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, _ := l.Lock("test")
+	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	s := crmsync.NewSummary(id, "run", time.Now())
+	s.Interrupt = true
+	if err := l.EndRun(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	l.BeginRun(ctx, "run", nil, time.Now()) // dies
+	unlock()
+	l.Close()
+	for lang, want := range map[string][2]string{
+		"zh": {"中断(SIGINT/SIGTERM),已完成的工作已记录", "进程未结束运行即退出"},
+		"en": {"interrupted (SIGINT/SIGTERM); the work done is recorded", "the process ended without ending the run"},
+	} {
+		cfg := writeConfig(t, "lang = \""+lang+"\"\n")
+		_, text, stderr := cli(t, nil, "status", "-config", cfg, "-ledger", db)
+		other := map[string]string{"zh": "interrupted (SIGINT", "en": "中断"}[lang]
+		if !strings.Contains(text, want[0]) || !strings.Contains(text, want[1]) || strings.Contains(text, other) || strings.Contains(text, " / ") {
+			t.Errorf("status (lang %s): want the runs' reasons %q in that language alone:\n%s%s", lang, want, text, stderr)
+		}
+	}
+	_, stdout, _ := cli(t, nil, "status", "-json", "-ledger", db)
+	if !strings.Contains(stdout, ledger.ReasonInterrupted) {
+		t.Errorf("status -json: want the interrupted run's reason %q as kept:\n%s", ledger.ReasonInterrupted, stdout)
 	}
 }

@@ -150,7 +150,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 				outs += fmt.Sprintf("%s=%d ", o, n)
 			}
 		}
-		reason := r.Reason
+		reason := runReason(r.Reason, lang)
 		if r.AppliedBy > 0 {
 			reason = fmt.Sprintf(t("已执行 apply RUN %d", "applied by run %d"), r.AppliedBy)
 		}
@@ -194,6 +194,18 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		w.Flush()
 	}
 	return nil
+}
+
+// runReason is a run's reason as status shows it in language lang: the
+// ledger's own reasons (interrupted, died), kept in both languages, in
+// lang's; any other (an error's words) as kept.
+func runReason(reason, lang string) string {
+	if reason != ledger.ReasonInterrupted && reason != ledger.ReasonDied {
+		return reason
+	}
+	var t crmsync.Text
+	t.UnmarshalText([]byte(reason))
+	return t.In(lang)
 }
 
 // outstandingStates orders the backlog's states in status's table.
