@@ -3,6 +3,7 @@ package crmsync
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -215,15 +216,51 @@ const problemsPrefix = "crmsync-problems:"
 
 // EncodeProblems returns the text a result keeps as its Reason for an
 // invalid row's problems: every problem with its code, value and texts.
+// A problem's Reason that is its texts joined (NewProblem) is left out,
+// and made again when read (decodeProblems): the ledger keeps the reason
+// of every row, and of a warned row sent, twice.
 func EncodeProblems(ps []Problem) string {
 	if len(ps) == 0 {
 		return ""
 	}
-	b, err := json.Marshal(ps)
+	kept := ps
+	for i, p := range ps {
+		if p.Reason != "" && p.Reason == p.joined() {
+			if &kept[0] == &ps[0] {
+				kept = slices.Clone(ps)
+			}
+			kept[i].Reason = ""
+		}
+	}
+	b, err := json.Marshal(kept)
 	if err != nil {
 		return ps[0].Reason
 	}
 	return problemsPrefix + string(b)
+}
+
+// joined is p's texts as its Reason holds them, "中文 / English"; "" when
+// it has none.
+func (p *Problem) joined() string {
+	if p.ZH == "" && p.EN == "" {
+		return ""
+	}
+	return p.ZH + " / " + p.EN
+}
+
+// decodeProblems reads the problems EncodeProblems wrote (after its
+// prefix), each Reason as it was given.
+func decodeProblems(s string) ([]Problem, error) {
+	var ps []Problem
+	if err := json.Unmarshal([]byte(s), &ps); err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		if ps[i].Reason == "" {
+			ps[i].Reason = ps[i].joined()
+		}
+	}
+	return ps, nil
 }
 
 // HasProblems reports whether a result's reason holds problems as
@@ -238,8 +275,8 @@ func ProblemsIn(reason string) ([]Problem, bool) {
 	if i < 0 {
 		return nil, false
 	}
-	var ps []Problem
-	if err := json.Unmarshal([]byte(reason[i+len(problemsPrefix):]), &ps); err != nil || len(ps) == 0 {
+	ps, err := decodeProblems(reason[i+len(problemsPrefix):])
+	if err != nil || len(ps) == 0 {
 		return nil, false
 	}
 	return ps, true
@@ -251,8 +288,7 @@ func ProblemsIn(reason string) ([]Problem, bool) {
 // when the reason is empty.
 func (r *Result) Problems() []Problem {
 	if rest, ok := strings.CutPrefix(r.Reason, problemsPrefix); ok {
-		var ps []Problem
-		if err := json.Unmarshal([]byte(rest), &ps); err == nil {
+		if ps, err := decodeProblems(rest); err == nil {
 			return ps
 		}
 	}

@@ -147,3 +147,38 @@ func TestStatusRunReasonsInItsLanguage(t *testing.T) {
 		t.Errorf("status -json: want the interrupted run's reason %q as kept:\n%s", ledger.ReasonInterrupted, stdout)
 	}
 }
+
+// TestWarnedRowReasonKeptOnce: a sent row's warning (a date without a
+// time) is kept in the ledger with its texts once, as before it was a
+// Problem (its Reason is those texts joined), and reads back whole: the
+// ledger keeps the reason of each such row twice (results, events), on
+// every row of a file exported without times.
+func TestWarnedRowReasonKeptOnce(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	os.WriteFile(in, []byte("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n"+
+		"W1,C0001,1,2024-11-01,10,S1,10\n"), 0o644)
+	db := filepath.Join(dir, "l.db")
+	if code, _, stderr := cli(t, sandboxEnv(srv), "run", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in); code != crmsync.ExitOK {
+		t.Fatalf("run: exit %d, want 0\n%s", code, stderr)
+	}
+	l, err := ledger.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var got *crmsync.Result
+	l.Results(context.Background(), 1, "", func(r *crmsync.Result) error { got = r; return nil })
+	if got == nil || got.Outcome != crmsync.OutcomeSent {
+		t.Fatalf("run 1's result %+v, want W1 sent", got)
+	}
+	if n := strings.Count(got.Reason, "只有日期没有时间"); n != 1 {
+		t.Errorf("W1's reason as kept holds its Chinese text %d times, want once:\n%s", n, got.Reason)
+	}
+	ps := got.Problems()
+	if len(ps) != 1 || ps[0].Code != crmsync.ReasonDateOnly || ps[0].Reason != ps[0].ZH+" / "+ps[0].EN || ps[0].ZH == "" {
+		t.Errorf("W1's problems read back %+v, want the date-only warning with its Reason", ps)
+	}
+}
