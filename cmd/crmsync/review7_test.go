@@ -40,8 +40,9 @@ func summaryValue(t *testing.T, path, label string) string {
 
 // TestStoppedReportAgain: the report of a run that stopped because most
 // sends failed, written again from the ledger (crmsync report RUN-ID),
-// says why it stopped as the run's own report did, in either language.
-// The Chinese text said "(5 / 10 次)", and the summary kept in the ledger
+// says why it stopped as the run's own report did, in either language;
+// -json's stopped splits at its first " / " into its two texts. The
+// Chinese text said "(25 / 25 次)", and the summary kept in the ledger
 // ("中文 / English") was split there.
 func TestStoppedReportAgain(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{FailRate: 1})
@@ -57,9 +58,18 @@ func TestStoppedReportAgain(t *testing.T) {
 	db := filepath.Join(dir, "l.db")
 	for i, lang := range []string{"zh", "en"} {
 		rep := filepath.Join(dir, lang+".xlsx")
-		code, _, stderr := cli(t, sandboxEnv(srv), "run", "-lang", lang, "-retries", "0", "-concurrency", "2", "-ledger", db, "-report", rep, in)
+		code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-lang", lang, "-retries", "0", "-concurrency", "2", "-ledger", db, "-report", rep, in)
 		if code != crmsync.ExitFailed {
 			t.Fatalf("run -lang %s against a dead API: exit %d, want %d\n%s", lang, code, crmsync.ExitFailed, stderr)
+		}
+		// -json's stopped is "中文 / English" (README): a script splits it
+		// at its first " / ".
+		var s struct {
+			Stopped string `json:"stopped"`
+		}
+		json.Unmarshal([]byte(stdout), &s)
+		if zh, en, _ := strings.Cut(s.Stopped, " / "); !strings.HasPrefix(zh, "最近的发送大多失败") || !strings.HasSuffix(zh, "后重新运行") || !strings.HasPrefix(en, "most recent sends failed") {
+			t.Errorf("run -json: stopped %q does not split at its first \" / \" into Chinese and English", s.Stopped)
 		}
 		label := map[string]string{"zh": "提前停止原因", "en": "Stopped early because"}[lang]
 		want := summaryValue(t, rep, label)
