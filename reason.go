@@ -108,7 +108,7 @@ const (
 	ReasonDecided         = "decided"            // a person decided (args: user, when, decision, ": why" or "")
 	ReasonNotSent         = "not-sent"           // claimed or queued, not sent: sending stopped (args: why zh, en)
 	ReasonNoAnswer        = "no-answer"          // may have been delivered: no answer (args: error)
-	ReasonNotDelivered    = "not-delivered"      // not delivered, retried next run (args: error)
+	ReasonNotDelivered    = "not-delivered"      // not delivered, retried next run (args: error, or why zh, en: the client stopped)
 	ReasonRejected        = "rejected"           // rejected by Mallcoo (its Code and Message beside)
 	ReasonRejectedStopped = "rejected-stopped"   // rejected, but sending stopped for a common cause (args: code, why zh, en)
 	ReasonHeldOrder       = "held-order"         // an earlier event of the lane is outstanding (args: key, state)
@@ -187,7 +187,7 @@ var reasonWords = map[string]words{
 	ReasonDecided:         {"已由 %[1]s 于 %[2]s 决定 %[3]s%[4]s", "decided %[3]s by %[1]s at %[2]s%[4]s"},
 	ReasonNotSent:         {"未发送:%[1]s", "not sent: %[2]s"},
 	ReasonNoAnswer:        {"请求可能已送达但未收到应答,为避免重复已暂停;确认后用 crmsync retry -uncertain 重发:%[1]s", "may have been delivered (no answer); held: check Mallcoo, then crmsync retry -uncertain: %[1]s"},
-	ReasonNotDelivered:    {"发送失败,下次运行将重试:%[1]s", "not delivered, retried next run: %[1]s"},
+	ReasonNotDelivered:    {"发送失败,下次运行将重试:%[1]s", "not delivered, retried next run: %[2]s"},
 	ReasonRejected:        {"猫酷拒绝", "rejected by Mallcoo"},
 	ReasonRejectedStopped: {"猫酷拒绝(Code %[1]s),但发送因整体问题停止(%[2]s),像是配置问题而非此行;修正后重新运行会重发", "rejected with Code %[1]s, but sending stopped for a cause common to all rows (%[3]s): the setup, not this row, looks wrong; sent again once fixed"},
 	ReasonHeldOrder:       {"同一会员更早的同类事件 %[1]s 状态为%[2]s,为保证顺序未发送;处理该事件后重新运行", "an earlier event of this member (%[1]s) is %[2]s; not sent, to keep the order: resolve it, then run again"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -190,5 +191,46 @@ func TestWarnedRowReasonKeptOnce(t *testing.T) {
 	ps := got.Problems()
 	if len(ps) != 1 || ps[0].Code != crmsync.ReasonDateOnly || ps[0].Reason != ps[0].ZH+" / "+ps[0].EN || ps[0].ZH == "" {
 		t.Errorf("W1's problems read back %+v, want the date-only warning with its Reason", ps)
+	}
+}
+
+// TestRefusedKeyRowsInTheRunsLanguage: with credentials Mallcoo refuses,
+// every failed row's reason is in the run's language, those whose request
+// met the refusal too (they said the client's English stop after a Chinese
+// "发送失败").
+func TestRefusedKeyRowsInTheRunsLanguage(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{AuthCode: 40001})
+	defer srv.Close()
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("ThirdPartyCardID,BeforeCardCode,AfterCardCode,ChangeType,ChangeTime,GradeChangeID\n")
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&b, "C%04d,普卡,银卡,0,2024-11-01 10:00:00,GC%04d\n", i, i)
+	}
+	in := filepath.Join(dir, "grade.csv")
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	vars := sandboxEnv(srv)
+	vars["MALLCOO_PRIVATE_KEY"] = "0123456789abcdef" // not the sandbox's
+	for _, lang := range []string{"zh", "en"} {
+		res := filepath.Join(dir, lang+".csv")
+		code, _, stderr := cli(t, vars, "run", "-lang", lang, "-concurrency", "4", "-ledger", filepath.Join(dir, lang+".db"), "-report", filepath.Join(dir, lang+".xlsx"), "-results", res, in)
+		if code != crmsync.ExitFailed {
+			t.Fatalf("run -lang %s with a wrong key: exit %d, want %d\n%s", lang, code, crmsync.ExitFailed, stderr)
+		}
+		f, err := os.Open(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := map[string]string{"zh": "refused the credentials", "en": "猫酷拒绝了凭据"}[lang]
+		for _, l := range lines[1:] { // file,sheet,row,kind,key,outcome,cause_code,column,reason,…
+			if l[5] != string(crmsync.OutcomeFailed) || strings.Contains(l[8], other) {
+				t.Errorf("run -lang %s with a wrong key: %s %s: %q", lang, l[4], l[5], l[8])
+			}
+		}
 	}
 }
