@@ -489,6 +489,9 @@ type RunInfo struct {
 	// AppliedBy is, for a plan, the apply run that applied it to its end
 	// (0: not applied).
 	AppliedBy int64 `json:"applied_by,omitempty"`
+	// Stopped is why its sending stopped early, in both languages, as its
+	// summary says (Reason says it as kept).
+	Stopped crmsync.Text `json:"-"`
 }
 
 // Status returns the ledger's totals and its recent runs (at most recent).
@@ -572,7 +575,7 @@ UNION ALL SELECT 'sent', kind, n FROM sent_events WHERE n > 0`, nil, func(s, k s
 			if err := json.Unmarshal([]byte(summary.String), &s); err != nil {
 				return nil, fmt.Errorf("run %d summary: %w", ri.ID, err)
 			}
-			ri.Rows, ri.Counts = s.Rows, s.Counts
+			ri.Rows, ri.Counts, ri.Stopped = s.Rows, s.Counts, s.Stopped
 		}
 		st.Runs = append(st.Runs, ri)
 	}

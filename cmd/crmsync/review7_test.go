@@ -234,3 +234,36 @@ func TestRefusedKeyRowsInTheRunsLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusStoppedRunInItsLanguage: status says why a run's sending
+// stopped in its language (the run's reason was the English error, in a
+// Chinese table); status -json keeps the reason as it was.
+func TestStatusStoppedRunInItsLanguage(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{FailRate: 1})
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "score.csv")
+	var b strings.Builder
+	b.WriteString("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n")
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&b, "T%04d,C%04d,1,2024-11-01 10:00:00,10,S1,10\n", i, i)
+	}
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	db := filepath.Join(dir, "l.db")
+	if code, _, stderr := cli(t, sandboxEnv(srv), "run", "-retries", "0", "-concurrency", "2", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in); code != crmsync.ExitFailed {
+		t.Fatalf("run against a dead API: exit %d, want %d\n%s", code, crmsync.ExitFailed, stderr)
+	}
+	for lang, want := range map[string][2]string{
+		"zh": {"发送已停止:最近的发送大多失败", "most recent sends failed"},
+		"en": {"sending stopped: most recent sends failed", "最近的发送大多失败"},
+	} {
+		_, text, stderr := cli(t, nil, "status", "-config", writeConfig(t, "lang = \""+lang+"\"\n"), "-ledger", db)
+		if !strings.Contains(text, want[0]) || strings.Contains(text, want[1]) {
+			t.Errorf("status (lang %s): want the stopped run's reason %q, not %q:\n%s%s", lang, want[0], want[1], text, stderr)
+		}
+	}
+	_, stdout, _ := cli(t, nil, "status", "-json", "-ledger", db)
+	if !strings.Contains(stdout, `"reason": "sending stopped: most recent sends failed`) {
+		t.Errorf("status -json: want the run's reason as kept:\n%s", stdout)
+	}
+}
