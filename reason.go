@@ -3,6 +3,7 @@ package crmsync
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -107,7 +108,7 @@ const (
 	ReasonDecided         = "decided"            // a person decided (args: user, when, decision, ": why" or "")
 	ReasonNotSent         = "not-sent"           // claimed or queued, not sent: sending stopped (args: why zh, en)
 	ReasonNoAnswer        = "no-answer"          // may have been delivered: no answer (args: error)
-	ReasonNotDelivered    = "not-delivered"      // not delivered, retried next run (args: error)
+	ReasonNotDelivered    = "not-delivered"      // not delivered, retried next run (args: error, or why zh, en: the client stopped)
 	ReasonRejected        = "rejected"           // rejected by Mallcoo (its Code and Message beside)
 	ReasonRejectedStopped = "rejected-stopped"   // rejected, but sending stopped for a common cause (args: code, why zh, en)
 	ReasonHeldOrder       = "held-order"         // an earlier event of the lane is outstanding (args: key, state)
@@ -186,7 +187,7 @@ var reasonWords = map[string]words{
 	ReasonDecided:         {"已由 %[1]s 于 %[2]s 决定 %[3]s%[4]s", "decided %[3]s by %[1]s at %[2]s%[4]s"},
 	ReasonNotSent:         {"未发送:%[1]s", "not sent: %[2]s"},
 	ReasonNoAnswer:        {"请求可能已送达但未收到应答,为避免重复已暂停;确认后用 crmsync retry -uncertain 重发:%[1]s", "may have been delivered (no answer); held: check Mallcoo, then crmsync retry -uncertain: %[1]s"},
-	ReasonNotDelivered:    {"发送失败,下次运行将重试:%[1]s", "not delivered, retried next run: %[1]s"},
+	ReasonNotDelivered:    {"发送失败,下次运行将重试:%[1]s", "not delivered, retried next run: %[2]s"},
 	ReasonRejected:        {"猫酷拒绝", "rejected by Mallcoo"},
 	ReasonRejectedStopped: {"猫酷拒绝(Code %[1]s),但发送因整体问题停止(%[2]s),像是配置问题而非此行;修正后重新运行会重发", "rejected with Code %[1]s, but sending stopped for a cause common to all rows (%[3]s): the setup, not this row, looks wrong; sent again once fixed"},
 	ReasonHeldOrder:       {"同一会员更早的同类事件 %[1]s 状态为%[2]s,为保证顺序未发送;处理该事件后重新运行", "an earlier event of this member (%[1]s) is %[2]s; not sent, to keep the order: resolve it, then run again"},
@@ -215,15 +216,51 @@ const problemsPrefix = "crmsync-problems:"
 
 // EncodeProblems returns the text a result keeps as its Reason for an
 // invalid row's problems: every problem with its code, value and texts.
+// A problem's Reason that is its texts joined (NewProblem) is left out,
+// and made again when read (decodeProblems): the ledger keeps the reason
+// of every row, and of a warned row sent, twice.
 func EncodeProblems(ps []Problem) string {
 	if len(ps) == 0 {
 		return ""
 	}
-	b, err := json.Marshal(ps)
+	kept := ps
+	for i, p := range ps {
+		if p.Reason != "" && p.Reason == p.joined() {
+			if &kept[0] == &ps[0] {
+				kept = slices.Clone(ps)
+			}
+			kept[i].Reason = ""
+		}
+	}
+	b, err := json.Marshal(kept)
 	if err != nil {
 		return ps[0].Reason
 	}
 	return problemsPrefix + string(b)
+}
+
+// joined is p's texts as its Reason holds them, "中文 / English"; "" when
+// it has none.
+func (p *Problem) joined() string {
+	if p.ZH == "" && p.EN == "" {
+		return ""
+	}
+	return p.ZH + " / " + p.EN
+}
+
+// decodeProblems reads the problems EncodeProblems wrote (after its
+// prefix), each Reason as it was given.
+func decodeProblems(s string) ([]Problem, error) {
+	var ps []Problem
+	if err := json.Unmarshal([]byte(s), &ps); err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		if ps[i].Reason == "" {
+			ps[i].Reason = ps[i].joined()
+		}
+	}
+	return ps, nil
 }
 
 // HasProblems reports whether a result's reason holds problems as
@@ -238,8 +275,8 @@ func ProblemsIn(reason string) ([]Problem, bool) {
 	if i < 0 {
 		return nil, false
 	}
-	var ps []Problem
-	if err := json.Unmarshal([]byte(reason[i+len(problemsPrefix):]), &ps); err != nil || len(ps) == 0 {
+	ps, err := decodeProblems(reason[i+len(problemsPrefix):])
+	if err != nil || len(ps) == 0 {
 		return nil, false
 	}
 	return ps, true
@@ -251,8 +288,7 @@ func ProblemsIn(reason string) ([]Problem, bool) {
 // when the reason is empty.
 func (r *Result) Problems() []Problem {
 	if rest, ok := strings.CutPrefix(r.Reason, problemsPrefix); ok {
-		var ps []Problem
-		if err := json.Unmarshal([]byte(rest), &ps); err == nil {
+		if ps, err := decodeProblems(rest); err == nil {
 			return ps
 		}
 	}

@@ -3,6 +3,7 @@ package crmsync
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Exit codes of the crmsync command (DESIGN.md). The JSON summary's counts
@@ -193,13 +194,46 @@ func (t Text) String() string {
 func (t Text) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
 // UnmarshalText reads what MarshalText wrote: the two texts split at the
-// first " / " (no Chinese text of crmsync's holds one), or one text for
-// both.
+// first " / " outside brackets and quotes — a Chinese text may hold one in
+// what it embeds, a count "(5 / 10 次)", a header "“金额 / Amount”" — else
+// at the first " / ", or one text for both.
 func (t *Text) UnmarshalText(b []byte) error {
-	zh, en, ok := strings.Cut(string(b), " / ")
-	if !ok {
-		en = zh
+	s := string(b)
+	i := separator(s)
+	if i < 0 {
+		*t = Text{ZH: s, EN: s}
+		return nil
 	}
-	*t = Text{ZH: zh, EN: en}
+	*t = Text{ZH: s[:i], EN: s[i+len(" / "):]}
 	return nil
+}
+
+// separator is the index in s of the " / " between a Text's languages:
+// the first outside brackets and quotes, else the first; -1 when s has
+// none.
+func separator(s string) int {
+	first, depth, quoted := -1, 0, false
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case strings.HasPrefix(s[i:], " / "):
+			if depth == 0 && !quoted {
+				return i
+			}
+			if first < 0 {
+				first = i
+			}
+		case quoted && r == '\\':
+			n++ // an escaped character of a quoted value (%q)
+		case r == '"':
+			quoted = !quoted
+		case quoted:
+		case strings.ContainsRune("([{（【「“", r):
+			depth++
+		case strings.ContainsRune(")]}）】」”", r):
+			depth = max(depth-1, 0)
+		}
+		i += n
+	}
+	return first
 }

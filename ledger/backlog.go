@@ -136,7 +136,12 @@ ORDER BY 5, 1, 2 LIMIT ?`, append(states, limit)...)
 			it.Reason = defaultReason(it.State, it.Run)
 		}
 		if ps, ok := crmsync.ProblemsIn(it.Reason); ok {
-			it.Reason, it.Problems = crmsync.EncodeProblems(ps), ps
+			it.Reason = crmsync.EncodeProblems(ps)
+			if it.State == string(crmsync.OutcomeInvalid) {
+				// Problems are an invalid row's: the reason of another
+				// item is a code too (crmsync.Because), rendered in Reason.
+				it.Problems = ps
+			}
 		}
 		o.Items = append(o.Items, it)
 	}

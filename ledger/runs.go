@@ -29,6 +29,9 @@ const (
 // ReasonInterrupted is the reason of a run ended by SIGINT or SIGTERM.
 const ReasonInterrupted = "中断(SIGINT/SIGTERM),已完成的工作已记录 / interrupted (SIGINT/SIGTERM); the work done is recorded"
 
+// ReasonDied is the reason of a run that never ended (RunDied).
+const ReasonDied = "进程未结束运行即退出(被杀死、崩溃或断电) / the process ended without ending the run (killed, crashed or power lost)"
+
 // BeginRun records a new run and returns its ID. It must be called under the
 // run lock (Lock), because it first turns every event left in flight into
 // uncertain and marks runs that never ended as died: with the lock held, no
@@ -486,6 +489,9 @@ type RunInfo struct {
 	// AppliedBy is, for a plan, the apply run that applied it to its end
 	// (0: not applied).
 	AppliedBy int64 `json:"applied_by,omitempty"`
+	// Stopped is why its sending stopped early, in both languages, as its
+	// summary says (Reason says it as kept).
+	Stopped crmsync.Text `json:"-"`
 }
 
 // Status returns the ledger's totals and its recent runs (at most recent).
@@ -561,7 +567,7 @@ UNION ALL SELECT 'sent', kind, n FROM sent_events WHERE n > 0`, nil, func(s, k s
 			ri.Status = RunDied
 		}
 		if ri.Status == RunDied && ri.Reason == "" {
-			ri.Reason = "进程未结束运行即退出(被杀死、崩溃或断电) / the process ended without ending the run (killed, crashed or power lost)"
+			ri.Reason = ReasonDied
 		}
 		latest = false
 		if summary.Valid {
@@ -569,7 +575,7 @@ UNION ALL SELECT 'sent', kind, n FROM sent_events WHERE n > 0`, nil, func(s, k s
 			if err := json.Unmarshal([]byte(summary.String), &s); err != nil {
 				return nil, fmt.Errorf("run %d summary: %w", ri.ID, err)
 			}
-			ri.Rows, ri.Counts = s.Rows, s.Counts
+			ri.Rows, ri.Counts, ri.Stopped = s.Rows, s.Counts, s.Stopped
 		}
 		st.Runs = append(st.Runs, ri)
 	}

@@ -492,7 +492,7 @@ func (c *Client) record(failed bool, last *APIError) {
 			errs = append(errs, last)
 		}
 		c.stopErr = &StopError{
-			Why: crmsync.Say(fmt.Sprintf("最近的发送大多失败(%d / %d 次),最后一次:%v:猫酷无法连接或出错;请检查网络和 base_url 后重新运行", c.fails, c.count, last),
+			Why: crmsync.Say(fmt.Sprintf("最近的发送大多失败(%[2]d 次中 %[1]d 次),最后一次:%[3]v:猫酷无法连接或出错;请检查网络和 base_url 后重新运行", c.fails, c.count, last),
 				fmt.Sprintf("most recent sends failed (%d of %d), last: %v: Mallcoo is unreachable or failing; check the network and the base URL, then run again", c.fails, c.count, last)),
 			errs: errs,
 		}

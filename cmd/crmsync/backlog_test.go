@@ -184,7 +184,7 @@ func TestRunEndsFailed(t *testing.T) {
 		t.Errorf("runs %+v, want the first failed with the refusal as its reason, the second done", st.Runs)
 	}
 	_, text, _ := cli(t, nil, "status", "-ledger", db)
-	if !strings.Contains(text, "failed") || !strings.Contains(text, "refused the credentials") {
+	if !strings.Contains(text, "failed") || !strings.Contains(text, "猫酷拒绝了凭据") { // status's language, Chinese
 		t.Errorf("status text does not say the first run failed and why:\n%s", text)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
 	"github.com/crmsync/crmsync/mallcoo"
+	"github.com/crmsync/crmsync/pipeline"
 	"github.com/crmsync/crmsync/report"
 )
 
@@ -150,7 +151,7 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 				outs += fmt.Sprintf("%s=%d ", o, n)
 			}
 		}
-		reason := r.Reason
+		reason := runReason(r, lang)
 		if r.AppliedBy > 0 {
 			reason = fmt.Sprintf(t("已执行 apply RUN %d", "applied by run %d"), r.AppliedBy)
 		}
@@ -194,6 +195,22 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 		w.Flush()
 	}
 	return nil
+}
+
+// runReason is run r's reason as status shows it in language lang: the
+// ledger's own reasons (interrupted, died), kept in both languages, and
+// why sending stopped (its summary's, when the reason is that) in lang's;
+// any other (an error's words) as kept.
+func runReason(r ledger.RunInfo, lang string) string {
+	switch st := r.Stopped; {
+	case r.Reason == ledger.ReasonInterrupted || r.Reason == ledger.ReasonDied:
+		var t crmsync.Text
+		t.UnmarshalText([]byte(r.Reason))
+		return t.In(lang)
+	case !st.IsZero() && (r.Reason == (&pipeline.StoppedError{Why: st}).Error() || r.Reason == st.String()):
+		return tr(lang, "发送已停止:", "sending stopped: ") + st.In(lang)
+	}
+	return r.Reason
 }
 
 // outstandingStates orders the backlog's states in status's table.
