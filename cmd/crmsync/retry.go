@@ -62,6 +62,39 @@ func (c *retryCommand) Run(ctx context.Context, args []string) (int, error) {
 	}, c.json)
 }
 
+// maskNothingToSend masks members' card IDs and mobiles in what retry
+// lists when it has nothing to send (held events, the events they wait
+// for, the outstanding items), as status masks the same lists, unless
+// mask_personal = false.
+func (e *env) maskNothingToSend(ctx context.Context, path string, nts *pipeline.NothingToSend) error {
+	if e.cfg.showPersonal() {
+		return nil
+	}
+	l, err := e.openLedger(ctx, path, false)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	m := report.NewMasker(false)
+	if err := maskStatus(ctx, l, m, nil, nts.Outstanding, nil); err != nil {
+		return err
+	}
+	evs := make([]*crmsync.Event, len(nts.Held))
+	for i, h := range nts.Held {
+		evs[i] = &crmsync.Event{Kind: h.Kind, Key: h.Key}
+	}
+	priors, err := l.Lookup(ctx, evs)
+	if err != nil {
+		return fmt.Errorf("look up the bodies of %d held events: %w", len(evs), err)
+	}
+	for i := range nts.Held {
+		h := &nts.Held[i]
+		m.Row(h.Kind, priors[i].Body, nil) // the event it waits for is its member's
+		h.Key, h.By = m.Text(h.Key), m.Text(h.By)
+	}
+	return nil
+}
+
 // nothingToSend says that retry has nothing it can send, and what is still
 // held and why; no run is recorded and no report written (the exit code is
 // pipeline.ExitCode's: 3 while the backlog holds anything, else 0).

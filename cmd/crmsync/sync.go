@@ -185,6 +185,9 @@ func (e *env) runPipeline(ctx context.Context, opt pipeline.Options, jsonOut boo
 	s, err := pipeline.Run(ctx, opt)
 	code := pipeline.ExitCode(s, err)
 	if nts, ok := asNothingToSend(err); ok {
+		if err := e.maskNothingToSend(ctx, opt.Ledger, nts); err != nil {
+			return crmsync.ExitFailed, err
+		}
 		e.nothingToSend(nts, jsonOut)
 		return code, nil
 	}
