@@ -198,3 +198,30 @@ func TestResolveChanged(t *testing.T) {
 		t.Errorf("retry after dismissing R1: %v, delivered %s; want R2 sent alone", s.Counts, w.bonusOrder())
 	}
 }
+
+// TestBlockedBehindInvalidAcrossRuns: a points change blocked behind an
+// invalid row of its member stays blocked after that run, by retry and by a
+// next run without the row, until the row comes fixed: then both go, in
+// order. (The soak found R2 sent by retry, then R1 fixed, after it.)
+func TestBlockedBehindInvalidAcrossRuns(t *testing.T) {
+	w := newWorld(t)
+	_, rs := w.run(true, w.file("bonus1.csv", bonusHeader,
+		"C1,4,1e3,110,R1,2024-11-01 10:00:00", "C1,4,5,115,R2,2024-11-02 10:00:00"))
+	wantOutcome(t, rs, "R2|C1", crmsync.OutcomeBlocked)
+	if s := w.retry(); s.Counts[crmsync.OutcomeSent] != 0 || w.bonusOrder() != "" {
+		t.Errorf("retry while R1 is invalid: %v, delivered %q; want nothing sent", s.Counts, w.bonusOrder())
+	}
+	w.run(true, w.file("bonus2.csv", bonusHeader, "C2,4,5,15,R3,2024-11-02 10:00:00"))
+	if got := w.bonusOrder(); got != "R3" {
+		t.Errorf("next run without R1: delivered %s, want R3 alone (R2 waits for R1)", got)
+	}
+	_, rs = w.run(true, w.file("bonus3.csv", bonusHeader, "C1,4,10,110,R1,2024-11-01 10:00:00"))
+	wantOutcome(t, rs, "R1|C1", crmsync.OutcomeSent)
+	wantOutcome(t, rs, "R2|C1", crmsync.OutcomeSent)
+	if got := w.bonusOrder(); got != "R3,R1,R2" {
+		t.Errorf("delivered %s, want R3,R1,R2", got)
+	}
+	if o, _ := w.outstanding(); o.Total != 0 {
+		t.Errorf("outstanding after R1 fixed: %+v, want none", o)
+	}
+}
