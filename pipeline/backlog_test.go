@@ -225,3 +225,34 @@ func TestBlockedBehindInvalidAcrossRuns(t *testing.T) {
 		t.Errorf("outstanding after R1 fixed: %+v, want none", o)
 	}
 }
+
+// TestUncertainAnswerRecorded: a grade change whose request got no answer
+// (the connection dropped after it was written) is recorded uncertain when
+// the run ends, not left in flight "claimed by run N: its request may be
+// under way" until some later run begins; also when the row was in the
+// input twice (the soak found it left in flight, with retry, which begins
+// no run when nothing can go, never changing it).
+func TestUncertainAnswerRecorded(t *testing.T) {
+	for _, twice := range []bool{false, true} {
+		w := newWorld(t)
+		rows := []string{gradeHeader, "M,普卡,银卡,0,2024-11-01 10:00:00,G1", "M,银卡,金卡,0,2024-11-01 11:00:00,G2"}
+		files := []string{w.file("g1.csv", rows...)}
+		if twice {
+			files = append(files, w.file("g2.csv", rows[:2]...))
+		}
+		w.srv.FailNext(1, 0, "") // G1's connection dropped: it may have arrived
+		_, rs := w.run(true, files...)
+		wantOutcome(t, rs, "G1", crmsync.OutcomeUncertain)
+		wantOutcome(t, rs, "G2", crmsync.OutcomeBlocked)
+		priors, err := w.l.Lookup(context.Background(), []*crmsync.Event{{Kind: crmsync.KindGrade, Key: "G1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if priors[0].State != crmsync.StateUncertain {
+			t.Errorf("twice=%v: G1 is %q in the ledger after the run, want %q", twice, priors[0].State, crmsync.StateUncertain)
+		}
+		if _, items := w.outstanding(); items["uncertain G1"].Key != "G1" {
+			t.Errorf("twice=%v: outstanding %v, want G1 uncertain", twice, items)
+		}
+	}
+}
