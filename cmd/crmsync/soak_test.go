@@ -408,12 +408,17 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 		}
 		add(soakRow{k: k, cells: c})
 	}
-	// Returns (2101) of sales Mallcoo has.
+	// Returns (2101) of sales Mallcoo has, a few a night.
+	returns := 0
 	for _, k := range s.sortedKeys() {
+		if returns == 3 {
+			break
+		}
 		if k.kind != crmsync.KindScore || k.sale == nil || k.returned || s.states[string(k.kind)+" "+k.key] != crmsync.StateSent || s.rng.IntN(8) != 0 {
 			continue
 		}
 		k.returned = true
+		returns++
 		sale := k.sale
 		back := sale["TradeAmount"]
 		c := map[string]string{"TransID": "R" + sale["TransID"][1:], "ThirdPartyCardID": sale["ThirdPartyCardID"], "ScoreEvent": "2101",
@@ -500,8 +505,13 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 			}
 		}
 	}
-	// Corrections: a row Mallcoo has, same key, another amount.
+	// Corrections: a row Mallcoo has, same key, another amount; two a
+	// night at most.
+	corrections := 0
 	for _, k := range s.sortedKeys() {
+		if corrections == 2 {
+			break
+		}
 		if s.states[string(k.kind)+" "+k.key] != crmsync.StateSent || s.rng.IntN(40) != 0 || len(k.versions) != 1 {
 			continue
 		}
@@ -517,7 +527,9 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 		default:
 			continue
 		}
-		add(soakRow{k: k, cells: c})
+		if add(soakRow{k: k, cells: c}) {
+			corrections++
+		}
 	}
 	// Fixes of rejected rows: same key, other content.
 	for _, k := range s.sortedKeys() {
