@@ -147,15 +147,15 @@ type soak struct {
 }
 
 type soakStats struct {
-	nights, rows, commands, kills, requests, sent int
-	troubles                                      map[string]int
-	outcomes                                      map[crmsync.Outcome]int
-	decisions                                     map[string]int
+	nights, rows, commands, kills, requests, sent, already int
+	troubles                                               map[string]int
+	outcomes                                               map[crmsync.Outcome]int
+	decisions                                              map[string]int
 }
 
 func (s soakStats) String() string {
-	return fmt.Sprintf("%d rows, %d commands, %d SIGKILLs, %d requests (%d accepted); nights %v; outcomes %v; decisions %v",
-		s.rows, s.commands, s.kills, s.requests, s.sent, s.troubles, s.outcomes, s.decisions)
+	return fmt.Sprintf("%d rows, %d commands, %d SIGKILLs, %d requests (%d accepted, %d answered 1001 already delivered); nights %v; outcomes %v; decisions %v",
+		s.rows, s.commands, s.kills, s.requests, s.sent, s.already, s.troubles, s.outcomes, s.decisions)
 }
 
 // soakAPI wraps the fake: a share of requests is answered only after the
@@ -807,7 +807,11 @@ func (s *soak) quiet() {
 func (s *soak) run(n int, dir string, rows []soakRow, fileProblems int, what string) {
 	pre := s.snapshot()
 	results := filepath.Join(s.dir, fmt.Sprintf("night-%03d-%s.csv", n, what))
-	code, out := s.command("run", "-json", "-config", s.conf, "-ledger", s.db, "-report", filepath.Join(s.dir, fmt.Sprintf("night-%03d-%s.xlsx", n, what)), "-results", results, dir)
+	rep := filepath.Join(s.dir, fmt.Sprintf("night-%03d-%s.xlsx", n, what))
+	code, out := s.command("run", "-json", "-config", s.conf, "-ledger", s.db, "-report", rep, "-results", results, dir)
+	if _, err := os.Stat(rep); err != nil {
+		s.t.Errorf("night %d: no report: %v", n, err)
+	}
 	news := s.settle(fmt.Sprintf("night %d %s", n, what), pre)
 	var sum soakSummary
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
@@ -1044,6 +1048,9 @@ func (s *soak) settle(what string, pre map[string]crmsync.State) []soakReq {
 		}
 		if q.ok {
 			s.okAny[id] = true
+		}
+		if q.ok && !q.code1 {
+			s.stats.already++
 		}
 	}
 	for _, q := range news {
