@@ -70,7 +70,7 @@ func TestSoak(t *testing.T) {
 
 // soakTroubles are the kinds of night; the first len(soakTroubles) nights
 // play each once (so a short soak meets them all), later ones draw.
-var soakTroubles = []string{"calm", "503", "kill", "reject", "slow", "drop", "timeout", "empty", "systemic", "kill", "calm", "timeout"}
+var soakTroubles = []string{"calm", "503", "kill", "reject", "slow", "drop", "timeout", "empty", "systemic", "500", "kill", "429", "calm", "timeout"}
 
 // soakCards are the members, card IDs with a leading zero (an ID is text).
 var soakCards = func() []string {
@@ -160,13 +160,14 @@ func (s soakStats) String() string {
 
 // soakAPI wraps the fake: a share of requests is answered only after the
 // client's timeout, and applied all the same (the request arrived, the
-// answer did not).
+// answer did not); another share is applied and answered HTTP 500.
 type soakAPI struct {
 	h        *mallcootest.Handler
 	mu       sync.Mutex
 	rng      *rand.Rand
 	late     float64
 	lateBy   time.Duration
+	fail500  float64
 	inflight atomic.Int64
 }
 
@@ -177,9 +178,15 @@ func (a *soakAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	a.mu.Lock()
 	late := a.late > 0 && a.rng.Float64() < a.late
+	fail := a.fail500 > 0 && a.rng.Float64() < a.fail500
 	a.mu.Unlock()
 	if late {
 		time.Sleep(a.lateBy)
+	}
+	if fail {
+		a.h.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.WithoutCancel(r.Context())))
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
 	}
 	a.h.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
 }
@@ -188,6 +195,12 @@ func (a *soakAPI) setLate(p float64, d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.late, a.lateBy = p, d
+}
+
+func (a *soakAPI) set500(p float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fail500 = p
 }
 
 func newSoak(t *testing.T, bin string, seed uint64) *soak {
@@ -276,7 +289,9 @@ func (s *soak) night(n int) {
 	h.SetDropRate(0)
 	h.SetLatency(0)
 	h.RejectIf(nil)
+	h.FailNext(0, 0, "")
 	s.api.setLate(0, 0)
+	s.api.set500(0)
 	switch s.trouble {
 	case "503":
 		h.SetFailRate(0.2)
@@ -286,8 +301,12 @@ func (s *soak) night(n int) {
 		h.SetLatency(40 * time.Millisecond)
 	case "timeout":
 		s.api.setLate(0.15, 700*time.Millisecond)
+	case "500":
+		s.api.set500(0.15)
+	case "429":
+		h.FailNext(3+s.rng.IntN(6), http.StatusTooManyRequests, "1")
 	case "kill":
-		h.SetLatency(time.Duration(10+s.rng.IntN(40)) * time.Millisecond)
+		h.SetLatency(time.Duration(20+s.rng.IntN(40)) * time.Millisecond)
 	case "reject":
 		h.RejectIf(func(kind crmsync.Kind, body []byte) (int, string, bool) {
 			if bytes.HasSuffix(bytes.TrimSpace(body), []byte("}")) && len(body)%5 == 0 {
@@ -310,7 +329,9 @@ func (s *soak) night(n int) {
 	h.SetFailRate(0)
 	h.SetDropRate(0)
 	h.SetLatency(0)
+	h.FailNext(0, 0, "")
 	s.api.setLate(0, 0)
+	s.api.set500(0)
 
 	// An operator now and then.
 	switch r := s.rng.IntN(10); {
@@ -775,7 +796,7 @@ func (s *soak) kill(n int, dir string, rows int) bool {
 	if s.rng.IntN(4) == 0 || rows == 0 {
 		time.Sleep(time.Duration(s.rng.IntN(120)) * time.Millisecond)
 	} else {
-		want := seen + 1 + s.rng.IntN(rows)
+		want := seen + 1 + s.rng.IntN(max(1, rows/2)) // not all rows are sent
 		for deadline := time.Now().Add(5 * time.Second); len(s.api.h.Requests()) < want && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 		}
