@@ -899,7 +899,7 @@ func (s *soak) status(afterKill bool) soakStatus {
 	for _, st := range s.states {
 		count[st]++
 	}
-	for _, state := range []crmsync.State{crmsync.StateFailed, crmsync.StateRejected, crmsync.StateBlocked} {
+	for _, state := range []crmsync.State{crmsync.StateFailed, crmsync.StateRejected, crmsync.StateBlocked, crmsync.StateUncertain, crmsync.StateInFlight} {
 		if got := st.Outstanding.ByState[string(state)]; got != count[state] {
 			s.t.Errorf("status: %d %s in the backlog, the ledger holds %d", got, state, count[state])
 		}
@@ -1328,8 +1328,14 @@ func (s *soak) account(what string, code int, sum soakSummary, results string, r
 		default:
 			bad("outcome %q", out)
 		}
-		if st := s.states[id]; out == crmsync.OutcomeSent && st != crmsync.StateSent || out == crmsync.OutcomeFailed && st != crmsync.StateFailed {
-			bad("outcome %s, the ledger holds %q", out, st)
+		// What the ledger holds after the command says the same.
+		wantState := map[crmsync.Outcome]crmsync.State{
+			crmsync.OutcomeSent: crmsync.StateSent, crmsync.OutcomeFailed: crmsync.StateFailed, crmsync.OutcomeUncertain: crmsync.StateUncertain,
+			crmsync.OutcomeBlocked: crmsync.StateBlocked, crmsync.OutcomeRejected: crmsync.StateRejected,
+			crmsync.OutcomeUnchanged: crmsync.StateSent, crmsync.OutcomeChanged: crmsync.StateSent,
+		}
+		if w, ok := wantState[out]; ok && s.states[id] != w {
+			bad("outcome %s, the ledger holds %q, want %q", out, s.states[id], w)
 		}
 	}
 	for _, r := range rows {
