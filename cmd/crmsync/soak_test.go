@@ -499,6 +499,21 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 		}
 		add(soakRow{k: k, cells: c})
 	}
+	// Now and then a file of another kind: points review results.
+	if s.rng.IntN(4) == 0 {
+		for i := 1 + s.rng.IntN(3); i > 0; i-- {
+			s.seq++
+			c := map[string]string{"RefID": fmt.Sprintf("V%06d", s.seq), "BonusAction": "1", "Bonus": strconv.Itoa(s.rng.IntN(200)),
+				"CurrentBonus": strconv.Itoa(s.rng.IntN(5000)), "BonusVerifyStatus": []string{"1", "-1"}[s.rng.IntN(2)],
+				"BonusVerifyTime": fmt.Sprintf("%s 1%d:%02d:00", date, s.rng.IntN(10), s.rng.IntN(60))}
+			if s.rng.IntN(2) == 0 {
+				c["Desc"] = "审核备注 & 100%"
+			}
+			k := s.newKey(crmsync.KindVerify, c["RefID"], "", c["BonusVerifyTime"])
+			k.versions = []map[string]string{c}
+			add(soakRow{k: k, cells: c})
+		}
+	}
 	// Member notices (key: card and the file's business date); one invalid now and then.
 	for i := s.rng.IntN(3); i > 0; i-- {
 		card := soakCards[s.rng.IntN(len(soakCards))]
@@ -576,7 +591,7 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 	// Files: each kind in one of three forms; now and then a row also in a
 	// second file of the same night.
 	var all []soakRow
-	kinds := []crmsync.Kind{crmsync.KindScore, crmsync.KindGrade, crmsync.KindBonus}
+	kinds := []crmsync.Kind{crmsync.KindScore, crmsync.KindGrade, crmsync.KindBonus, crmsync.KindVerify}
 	for _, kind := range kinds {
 		rows := byKind[kind]
 		if len(rows) == 0 {
@@ -646,9 +661,10 @@ var soakColumns = map[crmsync.Kind][]string{
 	crmsync.KindGrade:  {"GradeChangeID", "ThirdPartyCardID", "BeforeCardCode", "AfterCardCode", "ChangeType", "ChangeTime", "Remark"},
 	crmsync.KindBonus:  {"RefID", "ThirdPartyCardID", "BonusAction", "GetBonus", "AfterBonus", "CreateTime", "Desc"},
 	crmsync.KindMember: {"ThirdPartyCardID"},
+	crmsync.KindVerify: {"RefID", "BonusAction", "Bonus", "CurrentBonus", "BonusVerifyStatus", "BonusVerifyTime", "Desc"},
 }
 
-var soakNumeric = map[string]bool{"TradeAmount": true, "ReturnAmount": true, "Score": true, "GetBonus": true, "AfterBonus": true}
+var soakNumeric = map[string]bool{"TradeAmount": true, "ReturnAmount": true, "Score": true, "GetBonus": true, "AfterBonus": true, "Bonus": true, "CurrentBonus": true}
 
 // writeFile writes rows as UTF-8 CSV (API names), GBK CSV (the vendor's
 // Chinese labels) or XLSX (amounts as number cells now and then), columns
@@ -1014,17 +1030,7 @@ func (s *soak) settle(what string, pre map[string]crmsync.State) []soakReq {
 			t.Errorf("%s: body not JSON: %v: %s", what, err, r.Body)
 			continue
 		}
-		str := func(f string) string { v, _ := q.body[f].(string); return v }
-		switch r.Kind {
-		case crmsync.KindScore:
-			q.id = str("TransID")
-		case crmsync.KindGrade:
-			q.id = str("GradeChangeID")
-		case crmsync.KindBonus:
-			q.id = str("RefID") + "|" + str("ThirdPartyCardID")
-		case crmsync.KindMember:
-			q.id = str("ThirdPartyCardID")
-		}
+		q.id = wireKey(r.Kind, q.body)
 		q.code1 = r.HTTPStatus == http.StatusOK && r.Code == 1
 		q.ok = q.code1 || r.HTTPStatus == http.StatusOK && r.Code == mallcootest.DefaultDuplicate && r.Kind == crmsync.KindScore
 		news = append(news, q)
@@ -1376,6 +1382,25 @@ func (s *soak) account(what string, code int, sum soakSummary, results string, r
 	}
 }
 
+// wireKey is the event key a request body gives: the ledger's key but for
+// member notices (the card alone: the business date is not sent).
+func wireKey(kind crmsync.Kind, body map[string]any) string {
+	str := func(f string) string { v, _ := body[f].(string); return v }
+	switch kind {
+	case crmsync.KindScore:
+		return str("TransID")
+	case crmsync.KindGrade:
+		return str("GradeChangeID")
+	case crmsync.KindBonus:
+		return str("RefID") + "|" + str("ThirdPartyCardID")
+	case crmsync.KindVerify:
+		return str("RefID")
+	case crmsync.KindMember:
+		return str("ThirdPartyCardID")
+	}
+	return ""
+}
+
 // lastBody returns the body of the last request for id made before the
 // last command (accepted ones only, when ok).
 func (s *soak) lastBody(id string, ok bool) map[string]any {
@@ -1391,19 +1416,7 @@ func (s *soak) lastBody(id string, ok bool) map[string]any {
 		if dec.Decode(&b) != nil {
 			continue
 		}
-		str := func(f string) string { v, _ := b[f].(string); return v }
-		var rid string
-		switch r.Kind {
-		case crmsync.KindScore:
-			rid = str("TransID")
-		case crmsync.KindGrade:
-			rid = str("GradeChangeID")
-		case crmsync.KindBonus:
-			rid = str("RefID") + "|" + str("ThirdPartyCardID")
-		default:
-			continue
-		}
-		if string(r.Kind)+" "+rid == id {
+		if r.Kind != crmsync.KindMember && string(r.Kind)+" "+wireKey(r.Kind, b) == id {
 			return b
 		}
 	}
