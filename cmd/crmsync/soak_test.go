@@ -319,7 +319,7 @@ func (s *soak) night(n int) {
 	}
 
 	if s.trouble == "kill" {
-		died := s.kill(n, dir, len(rows))
+		died := s.kill(len(rows), "run", dir)
 		h.SetLatency(0)
 		// The operator sees the run died and runs that night's folder again.
 		s.status(died)
@@ -342,6 +342,13 @@ func (s *soak) night(n int) {
 		s.retry()
 	case r < 5:
 		s.prune()
+	case r < 6 && s.trouble != "systemic":
+		// The operator's retry killed too, then run again.
+		s.api.h.SetLatency(30 * time.Millisecond)
+		died := s.kill(s.status(false).Outstanding.Total, "retry")
+		s.api.h.SetLatency(0)
+		s.status(died)
+		s.retry()
 	}
 	s.keepValid(rows)
 	if *soakVerbose {
@@ -801,9 +808,10 @@ func (s *soak) command(args ...string) (int, string) {
 // kill starts the night's run and kills it with SIGKILL at a random
 // moment: while it reads and claims, or once the fake received a random
 // number of its requests. It reports whether the kill came before the end.
-func (s *soak) kill(n int, dir string, rows int) bool {
+func (s *soak) kill(rows int, args ...string) bool {
 	pre := s.snapshot()
-	cmd := exec.Command(s.bin, "run", "-config", s.conf, "-ledger", s.db, "-report", filepath.Join(s.dir, fmt.Sprintf("killed-%03d.xlsx", n)), dir)
+	flags := []string{args[0], "-config", s.conf, "-ledger", s.db, "-report", filepath.Join(s.dir, fmt.Sprintf("killed-%d.xlsx", s.stats.commands))}
+	cmd := exec.Command(s.bin, append(flags, args[1:]...)...)
 	cmd.Env, cmd.Dir = s.env, s.dir
 	seen := len(s.api.h.Requests())
 	if err := cmd.Start(); err != nil {
@@ -820,13 +828,16 @@ func (s *soak) kill(n int, dir string, rows int) bool {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code == crmsync.ExitUsage || code == crmsync.ExitFailed {
+		s.t.Errorf("crmsync %s (to be killed) ended on its own: exit %d", strings.Join(args, " "), code)
+	}
 	s.stats.commands++
 	killed := false
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		killed = true
 		s.stats.kills++
 	}
-	s.settle("killed run", pre)
+	s.settle("killed "+args[0], pre)
 	return killed
 }
 
@@ -1084,7 +1095,7 @@ func (s *soak) settle(what string, pre map[string]crmsync.State) []soakReq {
 		delete(s.resend, string(q.kind)+" "+q.id)
 	}
 	for key, st := range states {
-		if st == crmsync.StateInFlight && what != "killed run" {
+		if st == crmsync.StateInFlight && !strings.HasPrefix(what, "killed ") {
 			t.Errorf("%s: %s is in flight in the ledger after the command ended", what, key)
 		}
 		kind, k, _ := strings.Cut(key, " ")
