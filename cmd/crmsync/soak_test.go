@@ -149,13 +149,14 @@ type soak struct {
 type soakStats struct {
 	nights, rows, commands, kills, requests, sent, already int
 	troubles                                               map[string]int
+	exits                                                  map[string]int // "trouble:exit code" of the nights\' runs
 	outcomes                                               map[crmsync.Outcome]int
 	decisions                                              map[string]int
 }
 
 func (s soakStats) String() string {
-	return fmt.Sprintf("%d rows, %d commands, %d SIGKILLs, %d requests (%d accepted, %d answered 1001 already delivered); nights %v; outcomes %v; decisions %v",
-		s.rows, s.commands, s.kills, s.requests, s.sent, s.already, s.troubles, s.outcomes, s.decisions)
+	return fmt.Sprintf("%d rows, %d commands, %d SIGKILLs, %d requests (%d accepted, %d answered 1001 already delivered); nights %v; runs' exit codes %v; outcomes %v; decisions %v",
+		s.rows, s.commands, s.kills, s.requests, s.sent, s.already, s.troubles, s.exits, s.outcomes, s.decisions)
 }
 
 // soakAPI wraps the fake: a share of requests is answered only after the
@@ -222,7 +223,7 @@ func newSoak(t *testing.T, bin string, seed uint64) *soak {
 		keys: map[string]*soakKey{}, grade: map[string]int{}, bal: map[string]int{}, btime: map[string]int{},
 		succ: map[string]int{}, lanes: map[string]string{}, okAny: map[string]bool{}, resend: map[string]bool{},
 		night0: time.Date(2025, 1, 1, 0, 0, 0, 0, mallcoo.CST),
-		stats:  soakStats{troubles: map[string]int{}, outcomes: map[crmsync.Outcome]int{}, decisions: map[string]int{}},
+		stats:  soakStats{troubles: map[string]int{}, exits: map[string]int{}, outcomes: map[crmsync.Outcome]int{}, decisions: map[string]int{}},
 	}
 	s.api = &soakAPI{h: mallcootest.NewHandler(mallcootest.Options{Seed: int64(seed)}), rng: rand.New(rand.NewPCG(seed, 99))}
 	s.ts = httptest.NewServer(s.api)
@@ -861,6 +862,7 @@ func (s *soak) run(n int, dir string, rows []soakRow, fileProblems int, what str
 		s.t.Errorf("night %d: no report: %v", n, err)
 	}
 	news := s.settle(fmt.Sprintf("night %d %s", n, what), pre)
+	s.stats.exits[fmt.Sprintf("%s:%d", s.trouble, code)]++
 	var sum soakSummary
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
 		s.t.Fatalf("night %d: -json output is not one JSON object: %v\n%s", n, err, out)
