@@ -1486,8 +1486,8 @@ func (s *soak) drain() {
 		id := string(k.kind) + " " + k.key
 		st := s.states[id]
 		if k.kind == crmsync.KindMember {
-			if st == crmsync.StateSent && !s.okAny[s.wireID(k.kind, k.key)] {
-				t.Errorf("end: member %s sent per the ledger, never accepted", id)
+			if st != crmsync.StateSent || !s.okAny[s.wireID(k.kind, k.key)] {
+				t.Errorf("end: member notice %s left %q (Mallcoo accepted a notice of the card: %v)", id, st, s.okAny[s.wireID(k.kind, k.key)])
 			}
 			continue
 		}
