@@ -1192,6 +1192,16 @@ WHERE keyspace = ?1 AND key = ?2 AND state = '`+string(crmsync.StateInFlight)+`'
 				}
 			}
 		}
+		if r.Outcome == crmsync.OutcomeUncertain && r.Attempts > 0 {
+			// This run's request got no answer: its claim is uncertain
+			// from now on, not in flight until another run begins (retry
+			// with nothing to send begins none). Only this run's claim
+			// changes; the event keeps its content.
+			if _, err := settle.ExecContext(ctx, keys[i].space, r.Key, runID, string(crmsync.StateUncertain),
+				code(r.HasCode, r.Code), r.Message, int64(r.Attempts), now, r.Reason, false); err != nil {
+				return err
+			}
+		}
 		if c, ok := claimed[keys[i]]; ok && c.seq == r.Seq && id == any(c.bodyID) && cells == c.cellsID && cells != 0 && isAnswer(r.Outcome) {
 			// Answered after this Ledger's claim: in place.
 			if err := inPlaceExec(answer, runID, r.Seq, string(r.Outcome), r.Column, r.Reason,

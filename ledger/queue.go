@@ -139,6 +139,13 @@ func (l *Ledger) takeQueued(runID int64, k eventKey, hash string) (queuedRef, bo
 // from the events_state index (which holds no sent event: state <> 'sent'
 // lets SQLite use it). The job holds back later events of their
 // kind and lane until they are sent.
+//
+// Held lists too the outstanding invalid rows of those kinds whose member
+// was read (their result's lane and time), with State "invalid" and as Key
+// the event key their cells give (else their source row): a member's later
+// changes wait for the row to come fixed (it is then sent first, and
+// settles the row) or for a person's decision, in a later run or retry as
+// in the run that met it.
 func (l *Ledger) Held(ctx context.Context) ([]crmsync.Held, error) {
 	var kinds []any
 	for _, k := range crmsync.Kinds {
@@ -147,9 +154,15 @@ func (l *Ledger) Held(ctx context.Context) ([]crmsync.Held, error) {
 		}
 	}
 	states := []any{string(crmsync.StateFailed), string(crmsync.StateUncertain), string(crmsync.StateInFlight), string(crmsync.StateRejected), string(crmsync.StateBlocked)}
+	in := `(?` + strings.Repeat(",?", len(kinds)-1) + `)`
 	q := `SELECT kind, lane, key, time, state FROM events
-WHERE state IN (?,?,?,?,?) AND state <> 'sent' AND kind IN (?` + strings.Repeat(",?", len(kinds)-1) + `)`
-	rows, err := l.db.QueryContext(ctx, q, append(states, kinds...)...)
+WHERE state IN (?,?,?,?,?) AND state <> 'sent' AND kind IN ` + in + `
+UNION ALL SELECT o.kind, r.lane, CASE WHEN o.event != '' THEN o.event ELSE o.key END, r.time, o.state
+FROM open_rows o JOIN results r ON r.run_id = o.run_id AND r.seq = o.seq
+WHERE o.state = 'invalid' AND o.kind IN ` + in + ` AND r.lane != ''
+AND NOT EXISTS (SELECT 1 FROM events e WHERE e.keyspace = o.kind AND e.key = o.event AND e.state = 'sent')`
+	args := append(append(states, kinds...), kinds...)
+	rows, err := l.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("held events in ledger %s: %w", l.path, err)
 	}

@@ -50,11 +50,7 @@ func (l *Ledger) BeginRun(ctx context.Context, command string, args []string, st
 	host, _ := os.Hostname()
 	var id int64
 	err = l.write(ctx, true, func(w *sql.Conn) error {
-		if _, err := w.ExecContext(ctx, `UPDATE runs SET status = ? WHERE status = ?`, RunDied, RunRunning); err != nil {
-			return err
-		}
-		if _, err := w.ExecContext(ctx, `UPDATE events SET state = ?, updated = ?, reason = ? WHERE state = ?`,
-			string(crmsync.StateUncertain), l.Now().UnixNano(), ReasonInFlightDied, string(crmsync.StateInFlight)); err != nil {
+		if err := l.recoverDead(ctx, w); err != nil {
 			return err
 		}
 		res, err := w.ExecContext(ctx, `INSERT INTO runs (command, args, started, status, pid, host) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -69,6 +65,31 @@ func (l *Ledger) BeginRun(ctx context.Context, command string, args []string, st
 		return 0, fmt.Errorf("begin run in ledger %s: %w", l.path, err)
 	}
 	return id, nil
+}
+
+// Recover does what BeginRun does first, for a command that may record no
+// run (retry with nothing to send): runs that never ended are marked died
+// and events left in flight become uncertain. It must be called under the
+// run lock. The commit is fsynced.
+func (l *Ledger) Recover(ctx context.Context) error {
+	if !l.holdsLock() {
+		return fmt.Errorf("recover ledger %s: the ledger is not locked (call Lock first)", l.path)
+	}
+	if err := l.write(ctx, true, func(w *sql.Conn) error { return l.recoverDead(ctx, w) }); err != nil {
+		return fmt.Errorf("recover ledger %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// recoverDead marks runs that never ended as died and their events in
+// flight as uncertain; with the lock held, no other run can own them.
+func (l *Ledger) recoverDead(ctx context.Context, w *sql.Conn) error {
+	if _, err := w.ExecContext(ctx, `UPDATE runs SET status = ? WHERE status = ?`, RunDied, RunRunning); err != nil {
+		return err
+	}
+	_, err := w.ExecContext(ctx, `UPDATE events SET state = ?, updated = ?, reason = ? WHERE state = ?`,
+		string(crmsync.StateUncertain), l.Now().UnixNano(), ReasonInFlightDied, string(crmsync.StateInFlight))
+	return err
 }
 
 // EndRun stores the final summary of run s.RunID (as JSON, and its Files

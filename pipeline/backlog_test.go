@@ -198,3 +198,61 @@ func TestResolveChanged(t *testing.T) {
 		t.Errorf("retry after dismissing R1: %v, delivered %s; want R2 sent alone", s.Counts, w.bonusOrder())
 	}
 }
+
+// TestBlockedBehindInvalidAcrossRuns: a points change blocked behind an
+// invalid row of its member stays blocked after that run, by retry and by a
+// next run without the row, until the row comes fixed: then both go, in
+// order. (The soak found R2 sent by retry, then R1 fixed, after it.)
+func TestBlockedBehindInvalidAcrossRuns(t *testing.T) {
+	w := newWorld(t)
+	_, rs := w.run(true, w.file("bonus1.csv", bonusHeader,
+		"C1,4,1e3,110,R1,2024-11-01 10:00:00", "C1,4,5,115,R2,2024-11-02 10:00:00"))
+	wantOutcome(t, rs, "R2|C1", crmsync.OutcomeBlocked)
+	if s := w.retry(); s.Counts[crmsync.OutcomeSent] != 0 || w.bonusOrder() != "" {
+		t.Errorf("retry while R1 is invalid: %v, delivered %q; want nothing sent", s.Counts, w.bonusOrder())
+	}
+	w.run(true, w.file("bonus2.csv", bonusHeader, "C2,4,5,15,R3,2024-11-02 10:00:00"))
+	if got := w.bonusOrder(); got != "R3" {
+		t.Errorf("next run without R1: delivered %s, want R3 alone (R2 waits for R1)", got)
+	}
+	_, rs = w.run(true, w.file("bonus3.csv", bonusHeader, "C1,4,10,110,R1,2024-11-01 10:00:00"))
+	wantOutcome(t, rs, "R1|C1", crmsync.OutcomeSent)
+	wantOutcome(t, rs, "R2|C1", crmsync.OutcomeSent)
+	if got := w.bonusOrder(); got != "R3,R1,R2" {
+		t.Errorf("delivered %s, want R3,R1,R2", got)
+	}
+	if o, _ := w.outstanding(); o.Total != 0 {
+		t.Errorf("outstanding after R1 fixed: %+v, want none", o)
+	}
+}
+
+// TestUncertainAnswerRecorded: a grade change whose request got no answer
+// (the connection dropped after it was written) is recorded uncertain when
+// the run ends, not left in flight "claimed by run N: its request may be
+// under way" until some later run begins; also when the row was in the
+// input twice (the soak found it left in flight, with retry, which begins
+// no run when nothing can go, never changing it).
+func TestUncertainAnswerRecorded(t *testing.T) {
+	for _, twice := range []bool{false, true} {
+		w := newWorld(t)
+		rows := []string{gradeHeader, "M,普卡,银卡,0,2024-11-01 10:00:00,G1", "M,银卡,金卡,0,2024-11-01 11:00:00,G2"}
+		files := []string{w.file("g1.csv", rows...)}
+		if twice {
+			files = append(files, w.file("g2.csv", rows[:2]...))
+		}
+		w.srv.FailNext(1, 0, "") // G1's connection dropped: it may have arrived
+		_, rs := w.run(true, files...)
+		wantOutcome(t, rs, "G1", crmsync.OutcomeUncertain)
+		wantOutcome(t, rs, "G2", crmsync.OutcomeBlocked)
+		priors, err := w.l.Lookup(context.Background(), []*crmsync.Event{{Kind: crmsync.KindGrade, Key: "G1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if priors[0].State != crmsync.StateUncertain {
+			t.Errorf("twice=%v: G1 is %q in the ledger after the run, want %q", twice, priors[0].State, crmsync.StateUncertain)
+		}
+		if _, items := w.outstanding(); items["uncertain G1"].Key != "G1" {
+			t.Errorf("twice=%v: outstanding %v, want G1 uncertain", twice, items)
+		}
+	}
+}

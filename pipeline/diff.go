@@ -49,7 +49,9 @@ func (d *differ) add(r *crmsync.Row) error {
 // holdInvalid remembers an invalid grade or points row whose member can be
 // read: sending that member's later changes of the kind would overtake the
 // row once it is fixed. When its time cannot be read it holds them all.
-func (d *differ) holdInvalid(r *crmsync.Row) {
+// The row's result keeps the lane and time, so that later runs and retry
+// hold them back too while the row is outstanding (ledger.Held).
+func (d *differ) holdInvalid(r *crmsync.Row, res *crmsync.Result) {
 	if !r.Kind.BlocksLane() {
 		return
 	}
@@ -57,6 +59,7 @@ func (d *differ) holdInvalid(r *crmsync.Row) {
 	if !ok {
 		return
 	}
+	res.Lane, res.Time = lane, at
 	h := crmsync.Held{Kind: r.Kind, Lane: lane, Key: r.Source.String(), State: "invalid", Time: at}
 	d.invalid = append(d.invalid, h)
 }
@@ -130,7 +133,7 @@ func (d *differ) flush(ctx context.Context) error {
 				fixIdx = append(fixIdx, i)
 				continue
 			}
-			d.holdInvalid(r)
+			d.holdInvalid(r, res)
 			continue
 		}
 		ev := r.Event
@@ -185,7 +188,7 @@ func (d *differ) flush(ctx context.Context) error {
 			res, r := results[i], d.batch[i]
 			v, fixed := crmsync.Fixed(r, res.Key, priors[n])
 			if !fixed {
-				d.holdInvalid(r)
+				d.holdInvalid(r, res)
 				continue
 			}
 			res.Outcome, res.Column, res.Reason = v.Outcome, "", v.Reason

@@ -177,6 +177,11 @@ func run(ctx context.Context, opt Options) (*crmsync.Summary, error) {
 		}
 	}
 	if opt.Retry {
+		// A dead run's events in flight are uncertain now, whether or not
+		// retry records a run (BeginRun does it too).
+		if err := l.Recover(ctx); err != nil {
+			return nil, err
+		}
 		// Nothing retry can send: no run is recorded, no report written.
 		evs, held, err := Sendable(ctx, l, retryStates(opt.Uncertain), nil)
 		if err != nil {

@@ -49,7 +49,10 @@ func (j *Job) send(ctx context.Context, runID int64, total int, invalid []crmsyn
 	if err != nil {
 		return err
 	}
-	helds = append(helds, invalid...)
+	// This run's invalid rows first: a reason names the row (file:row);
+	// the ledger lists them too, under their event key, as it does those
+	// of earlier runs.
+	helds = append(slices.Clip(invalid), helds...)
 	held := map[laneID][]crmsync.Held{}
 	for _, h := range helds {
 		k := laneID{h.Kind, h.Lane}

@@ -683,3 +683,50 @@ func TestDismissedEventShowsDecision(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRetryAfterDeadRun: after a run died (killed with grade changes in
+// flight), retry with nothing it can send takes the ledger forward as a run
+// does: the dead run is died, its events in flight uncertain (held for a
+// person, named by status), not left "claimed by run 1: its request may be
+// under way" until some later run begins. Found by the soak.
+func TestRetryAfterDeadRun(t *testing.T) {
+	srv := mallcootest.NewServer(mallcootest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "l.db")
+	mustCreateLedger(t, db)
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := l.Lock("crmsync run (test)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := l.BeginRun(ctx, "run", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &crmsync.Event{Kind: crmsync.KindGrade, Key: "G1", Lane: "M", Time: time.Now(),
+		Body: []byte(`{"ThirdPartyCardID":"M","BeforeCardCode":"普卡","AfterCardCode":"银卡","ChangeType":0,"ChangeTime":"2024-11-01 10:00:00","GradeChangeID":"G1"}`)}
+	if err := l.Claim(ctx, id, []*crmsync.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	unlock() // the process dies: no EndRun
+	l.Close()
+
+	if code, _, stderr := cli(t, sandboxEnv(srv), "retry", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx")); code != crmsync.ExitNeedsPerson {
+		t.Fatalf("retry: exit %d, want 3 (G1 held)\n%s", code, stderr)
+	}
+	st := readStatus(t, db)
+	if len(st.Runs) == 0 || st.Runs[0].Status != ledger.RunDied {
+		t.Errorf("status after retry: runs %+v, want run %d died", st.Runs, id)
+	}
+	if len(st.Outstanding.Items) != 1 || st.Outstanding.Items[0].State != string(crmsync.StateUncertain) {
+		t.Errorf("status after retry: outstanding %+v, want G1 uncertain", st.Outstanding.Items)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("retry sent %d requests, want none (G1 may have arrived)", n)
+	}
+}
