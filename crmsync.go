@@ -81,6 +81,12 @@ func (k Kind) SafeToResendWith(transIDUnique bool) bool {
 	return k == KindMember || transIDUnique && (k == KindScore || k == KindScoreV2)
 }
 
+// KeyedByTransID reports whether Mallcoo knows an event of this kind by
+// its TransID (score, score-v2): a changed sale or return sent again under
+// the same TransID is refused as a repeat, or counted twice — never taken
+// as the correction.
+func (k Kind) KeyedByTransID() bool { return k.KeySpace() == string(KindScore) }
+
 // BlocksLane reports whether a failed event of this kind holds back the later
 // events of the same lane in a run: grade changes and points balances
 // (AfterBonus) must arrive in order.

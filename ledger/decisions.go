@@ -75,7 +75,7 @@ func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, 
 	var out []Decision
 	err := l.write(ctx, true, func(w *sql.Conn) error {
 		out = out[:0]
-		var missing, cannot []string
+		var missing, cannot, changedScores []string
 		space := kind.KeySpace()
 		type item struct {
 			key, state string
@@ -112,6 +112,9 @@ func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, 
 			if decision == DecideResend && it.state == string(crmsync.OutcomeInvalid) {
 				cannot = append(cannot, key)
 			}
+			if decision == DecideResend && it.open && it.state == string(crmsync.OutcomeChanged) && kind.KeyedByTransID() {
+				changedScores = append(changedScores, key)
+			}
 			items = append(items, it)
 		}
 		if len(missing) > 0 {
@@ -119,6 +122,12 @@ func (l *Ledger) Resolve(ctx context.Context, kind crmsync.Kind, keys []string, 
 		}
 		if len(cannot) > 0 {
 			return &NotHeldError{Kind: kind, Keys: cannot, Why: "an invalid row cannot be resent: fix it in the problems workbook and run crmsync on that file"}
+		}
+		if len(changedScores) > 0 {
+			// Answered "TransID repeated" (an already-delivered Code), the
+			// ledger would record the new amount as delivered while Mallcoo
+			// keeps the first.
+			return &NotHeldError{Kind: kind, Keys: changedScores, Why: "a changed sale or return cannot be resent under its TransID: Mallcoo keeps the TransID's first content (or counts it twice); send the correction under a new TransID (the problems workbook: a new TransID, EventID cleared), then resolve -as dismiss this one, or -as delivered if Mallcoo has the new content"}
 		}
 		for _, it := range items {
 			why := crmsync.Decided(decision, user, now.In(cst), reason).Reason

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync"
 	"github.com/crmsync/crmsync/ledger"
+	"github.com/crmsync/crmsync/mallcoo"
 	"github.com/crmsync/crmsync/mallcoo/mallcootest"
 	"github.com/google/go-cmp/cmp"
 )
@@ -248,10 +250,11 @@ func TestLedgerOf60ac47cDiskFull(t *testing.T) {
 
 // TestLedgerOf60ac47cChangedResent: rows 60ac47c sent (schema 9: their
 // events keep their own hash, their cells are stored unpacked) read again
-// with other content after the migration are changed; a person has them
-// resent; retry sends exactly the new content (a date-time at the packing's
-// edge, an amount, a 19-digit serial number with leading zeros, a 20-digit
-// one), once; re-runs of the new file send nothing and store nothing new,
+// with other content after the migration are changed; resend is refused
+// (a sale's TransID: Mallcoo keeps its first content), a person records
+// them delivered and the ledger keeps exactly the new content (a date-time
+// at the packing's edge, an amount, a 19-digit serial number with leading
+// zeros, a 20-digit one); re-runs of the new file send nothing and store nothing new,
 // a run of the old file finds them changed again, and status counts the
 // events as they are.
 func TestLedgerOf60ac47cChangedResent(t *testing.T) {
@@ -309,36 +312,41 @@ func TestLedgerOf60ac47cChangedResent(t *testing.T) {
 	step("run of the changed file", crmsync.ExitNeedsPerson,
 		map[crmsync.Outcome]int{crmsync.OutcomeChanged: 3, crmsync.OutcomeUnchanged: 15, crmsync.OutcomeRejected: 2, crmsync.OutcomeSent: 0}, 0,
 		"run", "-json", "-ledger", db, "-report", report("b2"), b2)
-	if code, stdout, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "resend", "T0000000004", "T0000000005", "T0000000006"); code != crmsync.ExitOK {
-		t.Fatalf("resolve -as resend: exit %d\n%s%s", code, stdout, stderr)
+	// A changed sale cannot be resent under its TransID (Mallcoo keeps its
+	// first content): a person records the new content as delivered.
+	if code, _, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "resend", "T0000000004", "T0000000005", "T0000000006"); code != crmsync.ExitFailed || !strings.Contains(stderr, "new TransID") {
+		t.Fatalf("resolve -as resend of changed sales: exit %d, want %d naming a new TransID\n%s", code, crmsync.ExitFailed, stderr)
 	}
-	sent := step("retry", crmsync.ExitOK, map[crmsync.Outcome]int{crmsync.OutcomeSent: 3}, 3,
-		"retry", "-json", "-ledger", db, "-report", report("retry"))
+	if code, stdout, stderr := cli(t, nil, "resolve", "-ledger", db, "-kind", "score", "-as", "delivered", "T0000000004", "T0000000005", "T0000000006"); code != crmsync.ExitOK {
+		t.Fatalf("resolve -as delivered: exit %d\n%s%s", code, stdout, stderr)
+	}
 	want := map[string][]string{
 		"T0000000004": {`"ThirdPartyCardID":"0201700000004"`, `"TradeTime":"2155-12-31 23:59:59"`, `"TradeAmount":14.05`, `"Score":14`},
 		"T0000000005": {`"ThirdPartyCardID":"0201700000005"`, `"TradeSerialNo":"0000000000000000001"`, `"TradeAmount":15.05`},
 		"T0000000006": {`"ThirdPartyCardID":"0201700000006"`, `"TradeSerialNo":"12345678901234567890"`, `"TradeAmount":16.06`},
 	}
-	for _, r := range sent {
-		var key string
-		for k := range want {
-			if strings.Contains(string(r.Body), `"TransID":"`+k+`"`) {
-				key = k
-			}
-		}
-		if key == "" {
-			t.Errorf("retry sent %s, not one of the rows resent", r.Body)
-			continue
-		}
-		for _, w := range want[key] {
-			if !strings.Contains(string(r.Body), w) {
-				t.Errorf("retry sent %s for %s: no %s", r.Body, key, w)
-			}
-		}
-		delete(want, key)
+	l, err := ledger.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(want) > 0 {
-		t.Errorf("retry did not send %v", want)
+	var evs []*crmsync.Event
+	for key := range want {
+		evs = append(evs, &crmsync.Event{Kind: crmsync.KindScore, Key: key})
+	}
+	priors, err := l.Lookup(context.Background(), evs)
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range priors { // the new content, exactly, is the event's
+		if p.State != crmsync.StateSent {
+			t.Errorf("%s: %s after resolve -as delivered, want sent", evs[i].Key, p.State)
+		}
+		for _, w := range want[evs[i].Key] {
+			if !strings.Contains(string(mallcoo.WireBody(crmsync.KindScore, p.Body)), w) {
+				t.Errorf("the ledger keeps %s for %s: no %s", p.Body, evs[i].Key, w)
+			}
+		}
 	}
 	ldb, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
 	if err != nil {
