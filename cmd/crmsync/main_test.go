@@ -414,13 +414,7 @@ func TestSystemicStop(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{FailRate: 1})
 	defer srv.Close()
 	dir := t.TempDir()
-	in := filepath.Join(dir, "score.csv")
-	var b strings.Builder
-	b.WriteString("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n")
-	for i := 0; i < 500; i++ {
-		fmt.Fprintf(&b, "T%04d,C%04d,1,2024-11-01 10:00:00,10,S1,10\n", i, i)
-	}
-	os.WriteFile(in, []byte(b.String()), 0o644)
+	in := scoreSales(t, dir, 500)
 	rep := filepath.Join(dir, "r.xlsx")
 	code, stdout, stderr := cli(t, sandboxEnv(srv), "run", "-json", "-retries", "0", "-concurrency", "4",
 		"-ledger", filepath.Join(dir, "l.db"), "-report", rep, in)
@@ -773,4 +767,20 @@ func reportSheets(t *testing.T, db, dir string, id int64, clean func(string) str
 		m[name] = rows
 	}
 	return m
+}
+
+// scoreSales writes dir/score.csv of n sales (T0000…, card C0000…, 10.00
+// each) and returns its path.
+func scoreSales(t *testing.T, dir string, n int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n")
+	for i := range n {
+		fmt.Fprintf(&b, "T%04d,C%04d,1,2024-11-01 10:00:00,10,S1,10\n", i, i)
+	}
+	in := filepath.Join(dir, "score.csv")
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

@@ -49,13 +49,7 @@ func TestStoppedReportAgain(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{FailRate: 1})
 	defer srv.Close()
 	dir := t.TempDir()
-	in := filepath.Join(dir, "score.csv")
-	var b strings.Builder
-	b.WriteString("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n")
-	for i := 0; i < 100; i++ {
-		fmt.Fprintf(&b, "T%04d,C%04d,1,2024-11-01 10:00:00,10,S1,10\n", i, i)
-	}
-	os.WriteFile(in, []byte(b.String()), 0o644)
+	in := scoreSales(t, dir, 100)
 	db := filepath.Join(dir, "l.db")
 	for i, lang := range []string{"zh", "en"} {
 		rep := filepath.Join(dir, lang+".xlsx")
@@ -242,13 +236,7 @@ func TestStatusStoppedRunInItsLanguage(t *testing.T) {
 	srv := mallcootest.NewServer(mallcootest.Options{FailRate: 1})
 	defer srv.Close()
 	dir := t.TempDir()
-	in := filepath.Join(dir, "score.csv")
-	var b strings.Builder
-	b.WriteString("TransID,ThirdPartyCardID,ScoreEvent,TradeTime,TradeAmount,CrmShopID,Score\n")
-	for i := 0; i < 100; i++ {
-		fmt.Fprintf(&b, "T%04d,C%04d,1,2024-11-01 10:00:00,10,S1,10\n", i, i)
-	}
-	os.WriteFile(in, []byte(b.String()), 0o644)
+	in := scoreSales(t, dir, 100)
 	db := filepath.Join(dir, "l.db")
 	if code, _, stderr := cli(t, sandboxEnv(srv), "run", "-retries", "0", "-concurrency", "2", "-ledger", db, "-report", filepath.Join(dir, "r.xlsx"), in); code != crmsync.ExitFailed {
 		t.Fatalf("run against a dead API: exit %d, want %d\n%s", code, crmsync.ExitFailed, stderr)
