@@ -407,6 +407,18 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 		byKind[r.k.kind] = append(byKind[r.k.kind], r)
 		return true
 	}
+	// addNew adds new key k's row c; one in n times with col written as
+	// bad instead: invalid tonight, fixed tomorrow.
+	addNew := func(k *soakKey, c map[string]string, n int, col, bad string) {
+		if s.rng.IntN(n) == 0 {
+			b := clone(c)
+			b[col] = bad
+			k.invalid = true
+			add(soakRow{k: k, cells: b, badCol: col})
+			return
+		}
+		add(soakRow{k: k, cells: c})
+	}
 	var memberRows []soakRow
 	// Rows invalid last night, fixed tonight.
 	for _, k := range s.sortedKeys() {
@@ -428,14 +440,7 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 		k := s.newKey(crmsync.KindScore, c["TransID"], card, tm)
 		k.versions = []map[string]string{c}
 		k.sale = c
-		if s.rng.IntN(9) == 0 {
-			bad := clone(c)
-			bad["TradeAmount"] = "12,34"
-			k.invalid = true
-			add(soakRow{k: k, cells: bad, badCol: "TradeAmount"})
-			continue
-		}
-		add(soakRow{k: k, cells: c})
+		addNew(k, c, 9, "TradeAmount", "12,34")
 	}
 	// Returns (2101) of sales Mallcoo has, a few a night.
 	returns := 0
@@ -477,14 +482,7 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 				"AfterCardCode": soakGrades[next], "ChangeType": typ, "ChangeTime": tm}
 			k := s.newKey(crmsync.KindGrade, c["GradeChangeID"], card, tm)
 			k.versions = []map[string]string{c}
-			if s.rng.IntN(10) == 0 {
-				bad := clone(c)
-				bad["BeforeCardCode"] = ""
-				k.invalid = true
-				add(soakRow{k: k, cells: bad, badCol: "BeforeCardCode"})
-				continue
-			}
-			add(soakRow{k: k, cells: c})
+			addNew(k, c, 10, "BeforeCardCode", "")
 		}
 	}
 	// Points changes with the balance after (order per member matters).
@@ -498,14 +496,7 @@ func (s *soak) writeNight(n int, dir string) ([]soakRow, int) {
 			"GetBonus": strconv.Itoa(get), "AfterBonus": strconv.Itoa(s.bal[card]), "CreateTime": tm, "Desc": fmt.Sprintf("积分调整 第%d次", s.seq)}
 		k := s.newKey(crmsync.KindBonus, c["RefID"]+"|"+card, card, tm)
 		k.versions = []map[string]string{c}
-		if s.rng.IntN(10) == 0 {
-			bad := clone(c)
-			bad["GetBonus"] = "1e3"
-			k.invalid = true
-			add(soakRow{k: k, cells: bad, badCol: "GetBonus"})
-			continue
-		}
-		add(soakRow{k: k, cells: c})
+		addNew(k, c, 10, "GetBonus", "1e3")
 	}
 	// Now and then a file of another kind: points review results.
 	if s.rng.IntN(4) == 0 {
