@@ -212,7 +212,7 @@ func (c *causes) hint(k crmsync.Kind, cs *crmsync.Cause) string {
 		return pick("文件编码可能有误:以UTF-8或GBK重新导出,或用 -encoding 指定编码",
 			"the file's encoding may be wrong: export it again as UTF-8 or GBK, or name it with -encoding")
 	}
-	return nextStep(cs.Outcome, l)
+	return nextStep(cs.Outcome, false, l)
 }
 
 // exampleOfItem is the example code of a list item field of that name
@@ -232,17 +232,36 @@ func exampleOfItem(name string) string {
 
 // NextStep says what a person does about a row of outcome o, in language
 // lang: fix the cell, nothing (retry), check Mallcoo, ...; "" for an
-// outcome that needs no one.
-func NextStep(o crmsync.Outcome, lang string) string { return nextStep(o, parseLang(lang)) }
-
-// StoppedFix is what to do about the rows not sent because sending
-// stopped (Summary.Stopped), in language lang: the stop's cause first.
-func StoppedFix(lang string) string {
-	return tr(parseLang(lang), "先修正上面“发送已停止”所说的问题(凭据、网络或商场设置),再运行 crmsync retry 重发这些行",
-		"first fix what 'sending stopped' says (the credentials, the network or the mall's settings), then crmsync retry sends these rows")
+// outcome that needs no one. stopped says sending stopped early
+// (Summary.Stopped): a failed row then waits for the stop's cause to be
+// fixed, not for nothing.
+func NextStep(o crmsync.Outcome, stopped bool, lang string) string {
+	return nextStep(o, stopped, parseLang(lang))
 }
 
-func nextStep(o crmsync.Outcome, l lang) string {
+// stoppedRow reports whether r was not sent, or not taken as rejected,
+// because sending stopped: its reason says so.
+func stoppedRow(r *crmsync.Result) bool {
+	c := r.ReasonCode()
+	return c == crmsync.ReasonNotSent || c == crmsync.ReasonRejectedStopped
+}
+
+func nextStep(o crmsync.Outcome, stopped bool, l lang) string {
+	var zh, en string
+	switch {
+	case o == crmsync.OutcomeFailed && stopped:
+		zh, en = "先修正上面“发送已停止”所说的问题(凭据、网络或商场设置),再运行 crmsync retry 重发这些行",
+			"first fix what 'sending stopped' says (the credentials, the network or the mall's settings), then crmsync retry sends these rows"
+	default:
+		return outcomeStep(o, l)
+	}
+	if l == "en" {
+		return en
+	}
+	return zh
+}
+
+func outcomeStep(o crmsync.Outcome, l lang) string {
 	var zh, en string
 	switch o {
 	case crmsync.OutcomeInvalid:
@@ -262,14 +281,6 @@ func nextStep(o crmsync.Outcome, l lang) string {
 	default:
 		return ""
 	}
-	if l == "en" {
-		return en
-	}
-	return zh
-}
-
-// tr is zh, or en in English.
-func tr(l lang, zh, en string) string {
 	if l == "en" {
 		return en
 	}

@@ -90,7 +90,7 @@ func (ps *problemSheet) add(r *crmsync.Result) error {
 	c := ps.cells
 	clear(c)
 	c[0] = problemReason(ps.kind, r, ps.l)
-	c[1] = str(nextStep(r.Outcome, ps.l))
+	c[1] = str(nextStep(r.Outcome, stoppedRow(r), ps.l))
 	c[2] = str(r.Source.String())
 	for i := 0; i < ps.nfields && i < len(r.Values); i++ {
 		c[problemFixed+i] = str(r.Values[i])

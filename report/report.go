@@ -349,9 +349,9 @@ func (w *writer) write(ctx context.Context, path string, s *crmsync.Summary, src
 		problemsName = filepath.Base(problems)
 	}
 	s.Causes = causes.top(crmsync.MaxCauses)
-	for i := range s.Causes {
-		if s.Causes[i].Outcome == crmsync.OutcomeFailed && !s.Stopped.IsZero() {
-			s.Causes[i].Fix = StoppedFix(string(w.lang))
+	for i := range s.Causes { // counted before sending stopped
+		if c := &s.Causes[i]; c.Outcome == crmsync.OutcomeFailed && !s.Stopped.IsZero() {
+			c.Fix = nextStep(c.Outcome, true, w.lang)
 		}
 	}
 	listing := "" // shown in the summary when the kind sheets are cut

@@ -343,7 +343,7 @@ func TestWriteProblems(t *testing.T) {
 	if len(rs) != 3 {
 		t.Fatalf("problems score has %d rows, want 3 (header, rejected, invalid)", len(rs))
 	}
-	if got, want := rs[1], append(append([]string{"被拒绝; 猫酷 Code 3001: 会员不存在", nextStep(crmsync.OutcomeRejected, "zh"), "in/day.xlsx[score]:4"},
+	if got, want := rs[1], append(append([]string{"被拒绝; 猫酷 Code 3001: 会员不存在", nextStep(crmsync.OutcomeRejected, false, "zh"), "in/day.xlsx[score]:4"},
 		scoreValues("T3", "0201710000003", "1280.50", "1280")[:11]...), "", "T3"); !slices.Equal(got, want) {
 		t.Errorf("rejected problem row = %q, want %q", got, want)
 	}
@@ -948,5 +948,54 @@ func TestChartBesideSums(t *testing.T) {
 	col, _, _ := strings.Cut(from, "<")
 	if n, err := strconv.Atoi(col); !ok || err != nil || n < 5 {
 		t.Errorf("chart anchored at column %q (0-based), want F or right of it: the sums are in A to E", col)
+	}
+}
+
+// TestStoppedNextSteps: after sending stopped, what to do about a failed
+// row is to fix the stop's cause first — on the summary sheet, in the
+// causes, and in the problems workbook for the rows the stop left unsent —
+// not "nothing to fix"; a row that failed on its own (a timeout) keeps
+// its step.
+func TestStoppedNextSteps(t *testing.T) {
+	s, src := testRun()
+	unsent := &crmsync.Result{Kind: crmsync.KindScore, Key: "T9", Outcome: crmsync.OutcomeFailed, Reason: crmsync.Because(crmsync.ReasonNotSent, "HTTP 503"),
+		Seq: int64(len(src) + 1), Source: crmsync.SourceRef{File: "in/day.xlsx", Sheet: "score", Row: 9},
+		Values: scoreValues("T9", "0201710000009", "9", "9"), Body: scoreBody("T9", "0201710000009", "9", "9")}
+	src = append(src, unsent)
+	s.Add(unsent.Kind, unsent.Outcome)
+	s.Stopped = crmsync.Say("签名被拒绝", "signature refused")
+	path := filepath.Join(t.TempDir(), "run.xlsx")
+	problems, err := Write(context.Background(), path, s, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix, plain := nextStep(crmsync.OutcomeFailed, true, "zh"), nextStep(crmsync.OutcomeFailed, false, "zh")
+	if fix == plain {
+		t.Fatal("the stopped step is the plain one")
+	}
+	f := open(t, path)
+	summary := fmt.Sprint(rows(t, f, "汇总"))
+	if !strings.Contains(summary, fix) || strings.Contains(summary, plain) {
+		t.Errorf("summary sheet: want the stopped step %q and not %q:\n%s", fix, plain, summary)
+	}
+	for _, c := range s.Causes {
+		if c.Outcome == crmsync.OutcomeFailed && c.Fix != fix {
+			t.Errorf("cause %q: fix %q, want %q", c.Text, c.Fix, fix)
+		}
+	}
+	p := open(t, problems)
+	step := map[string]string{}
+	for _, sheet := range p.GetSheetList() {
+		for _, r := range rows(t, p, sheet) {
+			if len(r) > 2 {
+				step[r[2]] = r[1]
+			}
+		}
+	}
+	if got := step["in/day.xlsx[score]:9"]; got != fix {
+		t.Errorf("problems workbook, the row the stop left unsent: step %q, want %q", got, fix)
+	}
+	if got := step["in/bonus.csv:3"]; got != plain {
+		t.Errorf("problems workbook, a row that timed out: step %q, want %q", got, plain)
 	}
 }

@@ -228,7 +228,7 @@ func writeCauses(w *summaryWriter, s *crmsync.Summary) error {
 	started := false
 	for _, o := range crmsync.Outcomes {
 		n := s.Counts[o]
-		step := nextStep(o, l)
+		step := nextStep(o, !s.Stopped.IsZero(), l)
 		if n == 0 || step == "" {
 			continue
 		}

@@ -338,11 +338,7 @@ func (e *env) printSummary(s *crmsync.Summary, jsonOut bool, lang string) {
 		}
 	}
 	for _, o := range crmsync.Outcomes {
-		step := report.NextStep(o, lang)
-		if o == crmsync.OutcomeFailed && !s.Stopped.IsZero() {
-			step = report.StoppedFix(lang)
-		}
-		if s.Counts[o] > 0 && step != "" {
+		if step := report.NextStep(o, !s.Stopped.IsZero(), lang); s.Counts[o] > 0 && step != "" {
 			fmt.Fprintf(w, "  %s → %s\n", pad(o.Word(lang), 10), step)
 		}
 	}
