@@ -299,17 +299,16 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 		case err != nil:
 			o = crmsync.OutcomeFailed
 			r.Reason = crmsync.Because(crmsync.ReasonNotDelivered, err.Error())
-			if se, ok := errors.AsType[*mallcoo.StopError](err); ok {
-				// The client stopped (credentials refused, a streak of
-				// rejections): why, in both languages.
-				r.Reason = crmsync.Because(crmsync.ReasonNotDelivered, pair(se.Why)...)
-			}
 			if reply.Code != 0 {
 				// An answer that completed a streak of rejections.
 				r.HasCode, r.Code, r.Message = true, reply.Code, reply.Message
 			}
 			if errors.Is(err, crmsync.ErrSystemic) {
-				sd.stop(stopWhy(err))
+				// The client stopped (credentials refused, a streak of
+				// rejections): why, in both languages.
+				why := stopWhy(err)
+				r.Reason = crmsync.Because(crmsync.ReasonNotDelivered, pair(why)...)
+				sd.stop(why)
 				sd.release(crmsync.OutcomeFailed, sd.isStopped())
 			}
 		case !reply.OK():
