@@ -27,10 +27,11 @@ const (
 )
 
 // ReasonInterrupted is the reason of a run ended by SIGINT or SIGTERM.
-const ReasonInterrupted = "中断(SIGINT/SIGTERM),已完成的工作已记录 / interrupted (SIGINT/SIGTERM); the work done is recorded"
+// It is kept as its text, "中文 / English".
+var ReasonInterrupted = crmsync.Say("中断(SIGINT/SIGTERM),已完成的工作已记录", "interrupted (SIGINT/SIGTERM); the work done is recorded")
 
 // ReasonDied is the reason of a run that never ended (RunDied).
-const ReasonDied = "进程未结束运行即退出(被杀死、崩溃或断电) / the process ended without ending the run (killed, crashed or power lost)"
+var ReasonDied = crmsync.Say("进程未结束运行即退出(被杀死、崩溃或断电)", "the process ended without ending the run (killed, crashed or power lost)")
 
 // BeginRun records a new run and returns its ID. It must be called under the
 // run lock (Lock), because it first turns every event left in flight into
@@ -99,7 +100,7 @@ func (l *Ledger) recoverDead(ctx context.Context, w *sql.Conn) error {
 func (l *Ledger) EndRun(ctx context.Context, s *crmsync.Summary) error {
 	switch {
 	case s.Interrupt:
-		return l.EndRunAs(ctx, s, RunInterrupted, ReasonInterrupted)
+		return l.EndRunAs(ctx, s, RunInterrupted, ReasonInterrupted.String())
 	case !s.Stopped.IsZero():
 		return l.EndRunAs(ctx, s, RunFailed, s.Stopped.String())
 	}
@@ -588,7 +589,7 @@ UNION ALL SELECT 'sent', kind, n FROM sent_events WHERE n > 0`, nil, func(s, k s
 			ri.Status = RunDied
 		}
 		if ri.Status == RunDied && ri.Reason == "" {
-			ri.Reason = ReasonDied
+			ri.Reason = ReasonDied.String()
 		}
 		latest = false
 		if summary.Valid {

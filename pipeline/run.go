@@ -379,7 +379,7 @@ func finish(ctx context.Context, l *ledger.Ledger, s *crmsync.Summary, opt *Opti
 	status, why := ledger.RunDone, ""
 	switch {
 	case s.Interrupt:
-		status, why = ledger.RunInterrupted, ledger.ReasonInterrupted
+		status, why = ledger.RunInterrupted, ledger.ReasonInterrupted.String()
 	case runErr != nil:
 		status, why = ledger.RunFailed, runErr.Error()
 	case repErr != nil:

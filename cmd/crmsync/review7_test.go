@@ -148,7 +148,7 @@ func TestStatusRunReasonsInItsLanguage(t *testing.T) {
 		}
 	}
 	_, stdout, _ := cli(t, nil, "status", "-json", "-ledger", db)
-	if !strings.Contains(stdout, ledger.ReasonInterrupted) {
+	if !strings.Contains(stdout, ledger.ReasonInterrupted.String()) {
 		t.Errorf("status -json: want the interrupted run's reason %q as kept:\n%s", ledger.ReasonInterrupted, stdout)
 	}
 }

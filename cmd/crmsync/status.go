@@ -203,10 +203,10 @@ func (c *statusCommand) Run(ctx context.Context, args []string) error {
 // any other (an error's words) as kept.
 func runReason(r ledger.RunInfo, lang string) string {
 	switch st := r.Stopped; {
-	case r.Reason == ledger.ReasonInterrupted || r.Reason == ledger.ReasonDied:
-		var t crmsync.Text
-		t.UnmarshalText([]byte(r.Reason))
-		return t.In(lang)
+	case r.Reason == ledger.ReasonInterrupted.String():
+		return ledger.ReasonInterrupted.In(lang)
+	case r.Reason == ledger.ReasonDied.String():
+		return ledger.ReasonDied.In(lang)
 	case !st.IsZero() && (r.Reason == (&pipeline.StoppedError{Why: st}).Error() || r.Reason == st.String()):
 		return tr(lang, "发送已停止:", "sending stopped: ") + st.In(lang)
 	}
