@@ -196,12 +196,7 @@ func TestRetryNothingToSend(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "l.db")
-	l, err := ledger.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock, _ := l.Lock("test")
-	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	l, unlock, id := begunRun(t, db)
 	ev := func(key string, at time.Time) *crmsync.Event {
 		body := []byte(`{"k":"` + key + `"}`)
 		return &crmsync.Event{Kind: crmsync.KindGrade, Key: key, Lane: "C1", Time: at, Body: body, Hash: crmsync.ContentHash(crmsync.KindGrade, body)}
@@ -210,7 +205,7 @@ func TestRetryNothingToSend(t *testing.T) {
 	if err := l.Claim(ctx, id, []*crmsync.Event{g1}); err != nil {
 		t.Fatal(err)
 	}
-	err = l.Record(ctx, id, []*crmsync.Result{{Seq: 1, Kind: g2.Kind, Key: g2.Key, Lane: g2.Lane, Time: g2.Time, Body: g2.Body, Hash: g2.Hash,
+	err := l.Record(ctx, id, []*crmsync.Result{{Seq: 1, Kind: g2.Kind, Key: g2.Key, Lane: g2.Lane, Time: g2.Time, Body: g2.Body, Hash: g2.Hash,
 		Outcome: crmsync.OutcomeBlocked, Reason: "behind GC1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -241,12 +236,7 @@ func TestResolve(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "l.db")
-	l, err := ledger.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock, _ := l.Lock("test")
-	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	l, unlock, id := begunRun(t, db)
 	ev := func(key string, at time.Time) *crmsync.Event {
 		body := []byte(`{"k":"` + key + `"}`)
 		return &crmsync.Event{Kind: crmsync.KindGrade, Key: key, Lane: "C1", Time: at, Body: body, Hash: crmsync.ContentHash(crmsync.KindGrade, body)}

@@ -451,12 +451,7 @@ func TestSystemicStop(t *testing.T) {
 func TestStatusListsHeld(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "l.db")
-	l, err := ledger.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock, _ := l.Lock("test")
-	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	l, unlock, id := begunRun(t, db)
 	body := []byte(`{"g":1}`)
 	ev := &crmsync.Event{Kind: crmsync.KindGrade, Key: "GC1", Lane: "C1", Time: time.Now(), Body: body, Hash: crmsync.ContentHash(crmsync.KindGrade, body)}
 	if err := l.Claim(ctx, id, []*crmsync.Event{ev}); err != nil {
@@ -783,4 +778,23 @@ func scoreSales(t *testing.T, dir string, n int) string {
 		t.Fatal(err)
 	}
 	return in
+}
+
+// begunRun opens (or creates) the ledger db, takes its lock and begins a
+// run in it, as a run does: the ledger, the lock's release and the run.
+func begunRun(t *testing.T, db string) (*ledger.Ledger, func() error, int64) {
+	t.Helper()
+	l, err := ledger.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := l.Lock("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := l.BeginRun(context.Background(), "run", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, unlock, id
 }

@@ -122,12 +122,7 @@ func TestStatusJSONProblemsOfInvalidRows(t *testing.T) {
 func TestStatusRunReasonsInItsLanguage(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "l.db")
-	l, err := ledger.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock, _ := l.Lock("test")
-	id, _ := l.BeginRun(ctx, "run", nil, time.Now())
+	l, unlock, id := begunRun(t, db)
 	s := crmsync.NewSummary(id, "run", time.Now())
 	s.Interrupt = true
 	if err := l.EndRun(ctx, s); err != nil {
