@@ -83,11 +83,12 @@ type sender struct {
 	// takes one after its event's claim, for the request.
 	slots chan struct{}
 
-	mu      sync.Mutex
-	stopped crmsync.Text
-	unsent  []*crmsync.Event // claimed, never sent: interrupted (guarded by mu)
-	done    atomic.Int64
-	smu     sync.Mutex // guards summary
+	mu        sync.Mutex
+	stopped   crmsync.Text
+	unsentWhy string           // the reason of the events not sent since: notSent(stopped), made once
+	unsent    []*crmsync.Event // claimed, never sent: interrupted (guarded by mu)
+	done      atomic.Int64
+	smu       sync.Mutex // guards summary
 
 	// Rejections are held back while they may be the setup's fault rather
 	// than the rows': Mallcoo may answer refused credentials, a wrong mall
@@ -140,7 +141,7 @@ func pair(why crmsync.Text) []string {
 func (sd *sender) stop(why crmsync.Text) {
 	sd.mu.Lock()
 	if sd.stopped.IsZero() {
-		sd.stopped = why
+		sd.stopped, sd.unsentWhy = why, notSent(why)
 	}
 	sd.mu.Unlock()
 }
@@ -150,6 +151,14 @@ func (sd *sender) isStopped() crmsync.Text {
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
 	return sd.stopped
+}
+
+// unsentReason is the reason of an event not sent because sending
+// stopped ("" while it goes on).
+func (sd *sender) unsentReason() string {
+	sd.mu.Lock()
+	defer sd.mu.Unlock()
+	return sd.unsentWhy
 }
 
 // setFatal keeps the first run-level error.
@@ -220,8 +229,8 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 	}
 	for _, r := range lane {
 		ev := &crmsync.Event{Kind: r.Kind, Key: r.Key, Lane: r.Lane, Time: r.Time, Body: r.Body, Hash: r.Hash}
-		if why := sd.isStopped(); !why.IsZero() {
-			r.Reason = notSent(why)
+		if why := sd.unsentReason(); why != "" {
+			r.Reason = why
 			sd.finish(r, crmsync.OutcomeFailed)
 			continue
 		}
@@ -276,11 +285,11 @@ func (sd *sender) sendLane(lane []*crmsync.Result, preclaimed bool) {
 			}
 			continue
 		}
-		if why := sd.isStopped(); !why.IsZero() {
+		if why := sd.unsentReason(); why != "" {
 			// Claimed, never sent: recorded failed, sent again by retry
 			// or the next run.
 			<-sd.slots
-			r.Reason = notSent(why)
+			r.Reason = why
 			sd.finish(r, crmsync.OutcomeFailed)
 			continue
 		}
